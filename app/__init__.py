@@ -1,0 +1,1 @@
+"""Reenact Studio: a real-time portrait reenactment studio built as a node graph."""

@@ -1,0 +1,242 @@
+"""Graph presets (graphs/*.json): load, validate, migrate and save.
+
+Loading never runs code: JSON only. Every problem is reported with where and what, all at once.
+A preset with unknown node types still loads (their params are kept) but is not runnable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from app.runtime.errors import Problem, ProblemsError
+from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
+from app.runtime.registry import Registry
+from app.runtime.validate import check_params, missing_types, validate_graph
+
+FORMAT = "reenact-studio/graph"
+FORMAT_VERSION = 1
+MAX_PRESET_BYTES = 4 * 1024 * 1024
+_TOP_KEYS = ("format", "format_version", "meta", "nodes", "links", "ui")
+_NODE_KEYS = ("id", "type", "type_version", "params", "bypassed")
+_LINK_KEYS = ("from", "to")
+
+
+@dataclass
+class Preset:
+    """A loaded preset: the runnable graph plus what only the file and the editor care about."""
+
+    graph: Graph
+    ui: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys, kept for saving
+    problems: list[Problem] = field(default_factory=list)
+    missing_types: list[str] = field(default_factory=list)
+    migrated_from: int | None = None
+
+    @property
+    def runnable(self) -> bool:
+        return not self.problems
+
+
+# --------------------------------------------------------------------------- migrations
+def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """v0 (the first draft) wrote links as `edges: [{"from": "node.port", "to": "node.port"}]`
+    and had no per-node type_version."""
+    doc = dict(doc)
+    edges = doc.pop("edges", [])
+    doc["links"] = [{"from": list(e["from"].rsplit(".", 1)), "to": list(e["to"].rsplit(".", 1))}
+                    for e in edges]
+    doc["nodes"] = [{**n, "type_version": n.get("type_version", 1)} for n in doc.get("nodes", [])]
+    doc["format_version"] = 1
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
+
+
+def migrate(doc: dict[str, Any]) -> dict[str, Any]:
+    """Run the chain of small migrations from the document's version up to FORMAT_VERSION."""
+    version = doc["format_version"]
+    while version < FORMAT_VERSION:
+        doc = MIGRATIONS[version](doc)
+        version = doc["format_version"]
+    return doc
+
+
+# --------------------------------------------------------------------------- loading
+def load_preset(path: str | Path, registry: Registry) -> Preset:
+    """Read and check a preset file. Raises ProblemsError when it cannot be read as a graph at all;
+    otherwise returns a Preset whose `problems` list what keeps it from running."""
+    path = Path(path)
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ProblemsError(source, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
+    if size > MAX_PRESET_BYTES:
+        raise ProblemsError(source, [Problem("", f"the file is {size:,} bytes, over the preset limit of "
+                                                 f"{MAX_PRESET_BYTES:,}; is this really a preset?")])
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemsError(source, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ProblemsError(source, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
+    return parse_preset(text, registry, base_dir=path.resolve().parent, source=source)
+
+
+def parse_preset(text: str, registry: Registry, base_dir: Path | None = None,
+                 source: str = "<preset>") -> Preset:
+    doc = _decode_json(text, source)
+    problems = _check_envelope(doc)
+    if problems:
+        raise ProblemsError(source, problems)
+    migrated_from = doc["format_version"] if doc["format_version"] < FORMAT_VERSION else None
+    doc = migrate(doc)
+    graph = Graph(meta=doc.get("meta", {}), base_dir=base_dir)
+    problems += _read_nodes(doc.get("nodes"), graph, registry)
+    problems += _read_links(doc.get("links"), graph)
+    if problems:  # structural problems: the graph is incomplete, so only report those
+        raise ProblemsError(source, problems)
+    problems = validate_graph(graph, registry)
+    extra = {k: v for k, v in doc.items() if k not in _TOP_KEYS}
+    ui = doc.get("ui", {})
+    if not isinstance(ui, dict):
+        problems.append(Problem("ui", "must be an object"))
+        ui = {}
+    return Preset(graph, ui, extra, problems, missing_types(graph, registry), migrated_from)
+
+
+def _decode_json(text: str, source: str) -> Any:
+    def refuse_constant(name: str) -> None:
+        raise ValueError(f"{name} is not allowed in presets (use a finite number)")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in pairs]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate key(s) {', '.join(repr(d) for d in dupes)} in one object")
+        return dict(pairs)
+
+    try:
+        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ProblemsError(source, [Problem(f"line {exc.lineno}, column {exc.colno}",
+                                             f"malformed JSON: {exc.msg}")]) from None
+    except (ValueError, RecursionError) as exc:
+        raise ProblemsError(source, [Problem("", f"malformed preset: {exc}")]) from None
+
+
+def _check_envelope(doc: Any) -> list[Problem]:
+    if not isinstance(doc, dict):
+        return [Problem("", f"a preset is a JSON object, not {type(doc).__name__}")]
+    if doc.get("format") != FORMAT:
+        return [Problem("format", f"is {doc.get('format')!r}, expected {FORMAT!r}: not a Reenact Studio graph")]
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        return [Problem("format_version", f"{version!r} is not a version number")]
+    if version > FORMAT_VERSION:
+        return [Problem("format_version", f"{version} is newer than this Reenact Studio understands "
+                                          f"({FORMAT_VERSION}); upgrade Reenact Studio to open it")]
+    if "meta" in doc and not isinstance(doc["meta"], dict):
+        return [Problem("meta", "must be an object")]
+    return []
+
+
+def _read_nodes(raw: Any, graph: Graph, registry: Registry) -> list[Problem]:
+    if not isinstance(raw, list):
+        return [Problem("nodes", "must be a list of nodes")]
+    problems: list[Problem] = []
+    for i, item in enumerate(raw):
+        where = f"nodes[{i}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(where, "must be an object"))
+            continue
+        node_id, node_type = item.get("id"), item.get("type")
+        version, params = item.get("type_version", 1), item.get("params", {})
+        bypassed = item.get("bypassed", False)
+        checks = [(isinstance(node_id, str) and node_id != "", "id", "must be a non-empty string"),
+                  (isinstance(node_type, str) and node_type != "", "type", "must be a non-empty string"),
+                  (isinstance(version, int) and not isinstance(version, bool) and version >= 1,
+                   "type_version", "must be a whole number from 1"),
+                  (isinstance(params, dict), "params", "must be an object"),
+                  (isinstance(bypassed, bool), "bypassed", "must be true or false")]
+        bad = [Problem(f"{where}.{key}", message) for ok, key, message in checks if not ok]
+        if not bad and node_id in graph.nodes:
+            bad.append(Problem(f"{where}.id", f"duplicate node id '{node_id}'"))
+        if bad:
+            problems += bad
+            continue
+        spec = NodeSpec(node_id, node_type, version, dict(params), bypassed,
+                        {k: v for k, v in item.items() if k not in _NODE_KEYS})
+        _upgrade_and_coerce(spec, graph, registry, where)
+        graph.add(spec)
+    return problems
+
+
+def _upgrade_and_coerce(spec: NodeSpec, graph: Graph, registry: Registry, where: str) -> None:
+    """Migrate an older node type_version's params, and store valid values in canonical form."""
+    node_class = registry.get(spec.type)
+    if node_class is None:
+        return
+    schema = node_class.schema
+    if spec.type_version < schema.type_version:
+        spec.params = node_class.upgrade_params(spec.type_version, spec.params)
+        spec.type_version = schema.type_version
+    clean, _ = check_params(schema, spec.params, where, graph, check_paths=False)
+    spec.params.update(clean)
+
+
+def _read_links(raw: Any, graph: Graph) -> list[Problem]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        return [Problem("links", "must be a list of links")]
+    problems: list[Problem] = []
+    for i, item in enumerate(raw):
+        ends = [item.get(k) for k in _LINK_KEYS] if isinstance(item, dict) else []
+        if len(ends) != 2 or not all(isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)
+                                     for e in ends):
+            problems.append(Problem(f"links[{i}]", 'must be {"from": [node, port], "to": [node, port]}'))
+            continue
+        graph.links.append(Link(Endpoint(*ends[0]), Endpoint(*ends[1]),
+                                {k: v for k, v in item.items() if k not in _LINK_KEYS}))
+    return problems
+
+
+# --------------------------------------------------------------------------- saving
+def preset_document(preset: Preset) -> dict[str, Any]:
+    graph = preset.graph
+    nodes = []
+    for spec in graph.nodes.values():
+        node: dict[str, Any] = {"id": spec.id, "type": spec.type, "type_version": spec.type_version,
+                                "params": spec.params}
+        if spec.bypassed:
+            node["bypassed"] = True
+        nodes.append({**node, **spec.extra})
+    links = [{"from": [l.source.node, l.source.port], "to": [l.target.node, l.target.port], **l.extra}
+             for l in graph.links]
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": graph.meta, "nodes": nodes,
+            "links": links, "ui": preset.ui, **preset.extra}
+
+
+def dumps_preset(preset: Preset) -> str:
+    return json.dumps(preset_document(preset), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def save_preset(preset: Preset, path: str | Path) -> None:
+    """Write atomically: a crash mid-save never leaves a half-written preset behind."""
+    path = Path(path)
+    text = dumps_preset(preset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,63 @@
+"""Errors of the runtime. Each says what went wrong, where, and what to do about it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReenactError(Exception):
+    """A problem a user can act on; the CLI prints it without a traceback."""
+
+    def __init__(self, what: str, *, where: str = "", hint: str = ""):
+        self.what, self.where, self.hint = what, where, hint
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class ParamError(ReenactError):
+    """A parameter value that does not fit its schema."""
+
+
+class GraphError(ReenactError):
+    """A graph that cannot be planned or run (cycle, dangling link, unknown node...)."""
+
+
+class EndOfStream(Exception):
+    """Raised by a source node when it has no more frames; ends a run cleanly."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding: `where` is a path into the preset, e.g. ``nodes[2].params.gain``."""
+
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}" if self.where else self.what
+
+
+class ProblemsError(ReenactError):
+    """Several problems found at once (validation reports all of them, never just the first)."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source, self.problems = source, list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s):\n{lines}", where=source)
+
+
+@dataclass(frozen=True)
+class NodeFailure:
+    """A node that raised while processing a frame. The graph keeps running without it."""
+
+    node_id: str
+    node_type: str
+    message: str
+    traceback: str
+    frame: int
+
+    def __str__(self) -> str:
+        return f"node '{self.node_id}' ({self.node_type}) failed at frame {self.frame}: {self.message}"

@@ -1,0 +1,59 @@
+"""The Node base class: a schema plus one `process` method, with optional lifecycle hooks."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from app.runtime.schema import NodeSchema
+
+if TYPE_CHECKING:
+    from app.runtime.context import FrameContext, RunContext
+
+
+class ParamValues:
+    """A node's current params with attribute access (`self.params.gain`)."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Node:
+    """Subclass with a `schema` and a `process(ctx, **inputs) -> {output_name: value}`.
+
+    Lifecycle: `open(run)` once before the first frame (acquire devices, files, GL objects),
+    `close()` once at the end (always called, also after errors or Ctrl-C). `params_changed(names)`
+    tells a node with state which params were edited between frames.
+    """
+
+    schema: ClassVar[NodeSchema]
+
+    def __init__(self, node_id: str, params: dict[str, Any]):
+        self.node_id = node_id
+        self.params = ParamValues(params)
+
+    def open(self, run: RunContext) -> None:
+        """Acquire resources. Raise ReenactError with a clear message if that is impossible."""
+
+    def close(self) -> None:
+        """Release resources; must be safe to call after a failed `open`."""
+
+    def process(self, ctx: FrameContext, **inputs: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def params_changed(self, names: set[str]) -> None:
+        """Called between frames after `self.params` was updated."""
+
+    def run_action(self, name: str) -> None:
+        """Perform one of the schema's actions; called between frames."""
+        raise NotImplementedError(f"{self.schema.type_id} has no action '{name}'")
+
+    def status(self) -> str:
+        """A short line for the editor and the CLI (e.g. 'camera lost, retrying in 2 s')."""
+        return ""
+
+    @classmethod
+    def upgrade_params(cls, from_version: int, params: dict[str, Any]) -> dict[str, Any]:
+        """Bring params saved by an older `type_version` up to the current one."""
+        return params

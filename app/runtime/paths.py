@@ -1,0 +1,62 @@
+"""Where asset and output paths resolve, and the rule that a preset's paths stay inside its roots."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.runtime.errors import ReenactError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ASSETS_DIR = PROJECT_ROOT / "assets"
+GRAPHS_DIR = PROJECT_ROOT / "graphs"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def asset_path_problem(value: str, base_dir: Path | None) -> str | None:
+    """Why a preset's asset path is not allowed, or None. Presets may only name files below their
+    own folder or below assets/, so a shared preset cannot read arbitrary files."""
+    if not value:
+        return None
+    candidate = Path(value)
+    if candidate.is_absolute():
+        return f"'{value}' is an absolute path; presets may only use paths relative to their folder or assets/"
+    roots = [r for r in (base_dir, ASSETS_DIR) if r is not None]
+    if not any(_inside(root / candidate, root) for root in roots):
+        return f"'{value}' escapes the preset's folder and assets/"
+    return None
+
+
+def output_path_problem(value: str) -> str | None:
+    """Why a preset's output path is not allowed, or None: relative, without '..'."""
+    if not value:
+        return None
+    candidate = Path(value)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        return f"'{value}' must be a relative path without '..' (it is written below the working directory)"
+    return None
+
+
+def resolve_asset(value: str, base_dir: Path | None) -> Path:
+    """The file an asset path names: absolute as given (from the command line), else the preset's
+    folder if the file is there, else assets/."""
+    candidate = Path(value).expanduser()
+    if candidate.is_absolute():
+        if not candidate.exists():
+            raise ReenactError(f"file '{value}' not found", hint="check the path")
+        return candidate
+    for root in (base_dir, ASSETS_DIR):
+        if root is not None and (root / candidate).exists():
+            return root / candidate
+    searched = " or ".join(str(r) for r in (base_dir, ASSETS_DIR) if r is not None)
+    raise ReenactError(f"file '{value}' not found", where=f"looked in {searched}",
+                       hint="check the path, or pass an absolute one with --set")
+
+
+def resolve_output(value: str) -> Path:
+    return Path(value).expanduser().absolute()

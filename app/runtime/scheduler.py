@@ -1,0 +1,357 @@
+"""The scheduler: runs the plan once per frame, caches static nodes, isolates failures, and applies
+edits from other threads atomically between frames."""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.edits import Edit, ReplaceGraph, RunAction, SetBypass, SetParam
+from app.runtime.errors import EndOfStream, GraphError, NodeFailure, ParamError, ProblemsError
+from app.runtime.graph import Graph, NodeSpec
+from app.runtime.node import Node
+from app.runtime.plan import Plan, build_plan
+from app.runtime.ports import representation
+from app.runtime.registry import Registry
+from app.runtime.schema import NodeSchema
+from app.runtime.timing import TimingStats, TimingWindow
+from app.runtime.validate import validate_graph
+
+
+def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
+    """For each output, the first input of the same type; None if some output has no such input."""
+    routes = {}
+    for out in schema.outputs:
+        match = next((i for i in schema.inputs if i.type is out.type), None)
+        if match is None:
+            return None
+        routes[out.name] = match.name
+    return routes
+
+
+class _Slot:
+    """A node instance and what the scheduler tracks about it between frames."""
+
+    __slots__ = ("node", "schema", "sources", "outputs", "version", "signature", "params_version",
+                 "bypass", "failed", "opened", "timing", "checks")
+
+    def __init__(self, node: Node, window: int):
+        self.node, self.schema = node, node.schema
+        self.sources: tuple = ()
+        self.outputs: dict[str, Any] = {}  # last good outputs
+        self.version = 0  # bumps each time the outputs are recomputed
+        self.signature: tuple | None = None  # (params_version, upstream versions) of the outputs
+        self.params_version = 0
+        self.bypass: dict[str, str] | None = None  # output -> input, when bypassed
+        self.failed = False  # failed or skipped in the current frame
+        self.opened = False
+        self.timing = TimingWindow(window)
+        self.checks = [(p.name, representation(p.type)) for p in self.schema.outputs]
+
+
+class Scheduler:
+    """Runs one graph. Call `open()`, then `step()` per frame, then `close()` (also on errors)."""
+
+    def __init__(self, graph: Graph, registry: Registry, run: RunContext | None = None,
+                 timing_window: int = 120):
+        self._registry = registry
+        self._window = timing_window
+        self.run = run or RunContext(base_dir=graph.base_dir)
+        self._graph = graph.copy()
+        self._plan: Plan = Plan(())
+        self._slots: dict[str, _Slot] = {}
+        self._pending: list[Edit] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()  # per-thread open batch of edits
+        self._frame_timing = TimingWindow(timing_window)
+        self._last_frame_start: float | None = None
+        self._start = time.perf_counter()
+        self.frame_index = 0
+        self.failures: dict[str, NodeFailure] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+    def open(self) -> None:
+        """Instantiate and open every node (fresh instances, also after a `close`). A node whose
+        `open` fails is recorded in `failures` and skipped, with its downstream, every frame."""
+        self._slots.clear()
+        self.failures.clear()
+        self._install(self._graph)
+        self._start = time.perf_counter()
+
+    def close(self) -> list[str]:
+        """Close every node (reverse order); returns the messages of closes that failed. Timings
+        and last outputs stay readable afterwards."""
+        problems = []
+        for slot in reversed(list(self._slots.values())):
+            if slot.opened:
+                problems += self._close_slot(slot)
+        return problems
+
+    # ----------------------------------------------------------------- edits (any thread)
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Check now (ParamError on a bad value), apply before the next frame; returns the value."""
+        spec = self._spec(node_id)
+        param = self._registry.require(spec.type).schema.param(name)
+        if param is None:
+            raise ParamError(f"'{spec.type}' has no param '{name}'", where=node_id)
+        value = param.coerce(value)
+        self._submit(SetParam(node_id, name, value))
+        return value
+
+    def set_bypass(self, node_id: str, bypassed: bool) -> None:
+        schema = self._registry.require(self._spec(node_id).type).schema
+        if bypassed and bypass_routes(schema) is None:
+            raise GraphError(f"{schema.type_id} cannot be bypassed: an output has no input of its type",
+                             where=node_id)
+        self._submit(SetBypass(node_id, bypassed))
+
+    def trigger(self, node_id: str, action: str) -> None:
+        schema = self._registry.require(self._spec(node_id).type).schema
+        if schema.action(action) is None:
+            raise GraphError(f"{schema.type_id} has no action '{action}'", where=node_id)
+        self._submit(RunAction(node_id, action))
+
+    def replace_graph(self, graph: Graph) -> None:
+        """Swap in an edited graph; nodes keeping their id and type keep their state."""
+        problems = validate_graph(graph, self._registry, check_paths=False)
+        if problems:
+            raise ProblemsError("edited graph", problems)
+        self._submit(ReplaceGraph(graph.copy()))
+
+    # ----------------------------------------------------------------- observation (any thread)
+    def output(self, node_id: str, port: str) -> Any:
+        """The last good value of an output port, or None."""
+        slot = self._slots.get(node_id)
+        return slot.outputs.get(port) if slot else None
+
+    def node_timings(self) -> dict[str, TimingStats]:
+        return {node_id: slot.timing.stats() for node_id, slot in list(self._slots.items())}
+
+    def reset_timings(self) -> None:
+        """Forget the timing windows (e.g. after a benchmark's warm-up)."""
+        self._frame_timing.clear()
+        self._last_frame_start = None
+        for slot in self._slots.values():
+            slot.timing.clear()
+
+    def frame_stats(self) -> TimingStats:
+        """Time between frame starts over the window."""
+        return self._frame_timing.stats()
+
+    @property
+    def fps(self) -> float:
+        mean = self._frame_timing.stats().mean_ms
+        return 1000.0 / mean if mean > 0 else 0.0
+
+    @property
+    def graph(self) -> Graph:
+        with self._lock:
+            return self._graph.copy()
+
+    def node(self, node_id: str) -> Node | None:
+        slot = self._slots.get(node_id)
+        return slot.node if slot else None
+
+    # ----------------------------------------------------------------- the frame
+    def step(self) -> list[NodeFailure]:
+        """Run one frame; returns the failures of this frame. Raises EndOfStream when a source ends."""
+        now = time.perf_counter()
+        if self._last_frame_start is not None:
+            self._frame_timing.add(now - self._last_frame_start)
+        self._last_frame_start = now
+        self._apply_pending()
+        ctx = FrameContext(self.frame_index, now - self._start, self.run)
+        failures = [self.failures[n] for n, s in self._slots.items() if not s.opened and n in self.failures]
+        for step in self._plan.steps:
+            slot = self._slots[step.node_id]
+            failure = self._run_slot(step.node_id, slot, step.sources, ctx)
+            if failure:
+                failures.append(failure)
+        self.frame_index += 1
+        return failures
+
+    def _run_slot(self, node_id: str, slot: _Slot, sources: tuple, ctx: FrameContext) -> NodeFailure | None:
+        slots = self._slots
+        inputs: dict[str, Any] = {}
+        upstream = [slot.params_version]
+        slot.failed = not slot.opened
+        for src in sources:
+            up = slots[src.node]
+            if up.failed:
+                slot.failed = True  # downstream of a failure: skip, keep the last good output
+            inputs[src.input] = up.outputs.get(src.port)
+            upstream.append(up.version)
+        if slot.failed:
+            return None
+        signature = tuple(upstream)
+        if not slot.schema.volatile and signature == slot.signature:
+            return None  # cached: same params, same inputs
+        if slot.bypass is not None:
+            slot.outputs = {out: inputs.get(inp) for out, inp in slot.bypass.items()}
+        else:
+            started = time.perf_counter()
+            try:
+                outputs = slot.node.process(ctx, **inputs)
+                self._check_outputs(slot, outputs)
+            except EndOfStream:
+                raise
+            except Exception as exc:  # isolate: the rest of the graph keeps running
+                slot.failed = True
+                failure = NodeFailure(node_id, slot.schema.type_id, _describe(exc),
+                                      traceback.format_exc(), ctx.index)
+                self.failures[node_id] = failure
+                return failure
+            slot.timing.add(time.perf_counter() - started)
+            slot.outputs = outputs
+            self.failures.pop(node_id, None)
+        slot.signature = signature
+        slot.version += 1
+        return None
+
+    @staticmethod
+    def _check_outputs(slot: _Slot, outputs: Any) -> None:
+        if not isinstance(outputs, dict):
+            raise TypeError(f"process() returned {type(outputs).__name__}, not a dict of outputs")
+        for name, classes in slot.checks:
+            value = outputs.get(name)
+            if not isinstance(value, classes):
+                raise TypeError(f"output '{name}' is {type(value).__name__}, "
+                                f"expected {' or '.join(c.__name__ for c in classes)}")
+
+    # ----------------------------------------------------------------- applying edits
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Edits made inside apply together in one frame, or not at all if the block raises."""
+        collected: list[Edit] = []
+        self._local.batch = collected
+        try:
+            yield
+        finally:
+            self._local.batch = None
+        with self._lock:
+            self._pending.extend(collected)
+
+    def _submit(self, edit: Edit) -> None:
+        collected = getattr(self._local, "batch", None)
+        if collected is not None:
+            collected.append(edit)
+            return
+        with self._lock:
+            self._pending.append(edit)
+
+    def _spec(self, node_id: str) -> NodeSpec:
+        with self._lock:
+            spec = self._graph.nodes.get(node_id)
+        if spec is None:
+            raise GraphError(f"there is no node '{node_id}'", hint="see the graph's node ids")
+        return spec
+
+    def _apply_pending(self) -> None:
+        if not self._pending:
+            return
+        with self._lock:
+            edits, self._pending = self._pending, []
+            changed: dict[str, set[str]] = {}
+            for edit in edits:
+                if isinstance(edit, SetParam):
+                    self._graph.nodes[edit.node_id].params[edit.name] = edit.value
+                    changed.setdefault(edit.node_id, set()).add(edit.name)
+                elif isinstance(edit, SetBypass):
+                    self._graph.nodes[edit.node_id].bypassed = edit.bypassed
+                elif isinstance(edit, ReplaceGraph):
+                    self._graph = edit.graph
+        if any(isinstance(e, ReplaceGraph) for e in edits):
+            self._install(self._graph)
+        for node_id, names in changed.items():
+            self._sync_params(node_id, names)
+        for edit in edits:
+            if isinstance(edit, SetBypass) and edit.node_id in self._slots:
+                self._sync_bypass(self._slots[edit.node_id], edit.bypassed)
+            elif isinstance(edit, RunAction) and edit.node_id in self._slots:
+                self._run_action(edit)
+
+    def _sync_params(self, node_id: str, names: set[str]) -> None:
+        slot = self._slots.get(node_id)
+        if slot is None:
+            return
+        values = self._graph.nodes[node_id].params
+        for name in names:
+            setattr(slot.node.params, name, values[name])
+        slot.params_version += 1
+        self._call_hook(node_id, slot, f"applying {', '.join(sorted(names))}", slot.node.params_changed, names)
+
+    @staticmethod
+    def _sync_bypass(slot: _Slot, bypassed: bool) -> None:
+        slot.bypass = bypass_routes(slot.schema) if bypassed else None
+        slot.params_version += 1  # recompute downstream with or without the node
+
+    def _run_action(self, edit: RunAction) -> None:
+        slot = self._slots[edit.node_id]
+        self._call_hook(edit.node_id, slot, f"action '{edit.name}'", slot.node.run_action, edit.name)
+        slot.params_version += 1
+
+    def _call_hook(self, node_id: str, slot: _Slot, what: str, hook, *args: Any) -> None:
+        """Run a node hook between frames; a failure is reported like a frame failure."""
+        try:
+            hook(*args)
+        except Exception as exc:  # user-triggered: report it, keep the graph running
+            self.failures[node_id] = NodeFailure(node_id, slot.schema.type_id, f"{what}: {_describe(exc)}",
+                                                 traceback.format_exc(), self.frame_index)
+
+    def _install(self, graph: Graph) -> None:
+        """Make the running instances match `graph`: keep, create, or close nodes; rebuild the plan."""
+        plan = build_plan(graph)
+        for node_id in [n for n in self._slots if n not in graph.nodes
+                        or graph.nodes[n].type != self._slots[n].schema.type_id]:
+            self._close_slot(self._slots.pop(node_id))
+        for node_id, spec in graph.nodes.items():
+            if node_id in self._slots:
+                self._refresh_params(self._slots[node_id], spec)
+            else:
+                self._slots[node_id] = self._create_slot(node_id, spec)
+            self._sync_bypass(self._slots[node_id], spec.bypassed)
+        self._slots = {node_id: self._slots[node_id] for node_id in plan.order}
+        for step in plan.steps:
+            self._slots[step.node_id].sources = step.sources
+        self._plan = plan
+
+    def _refresh_params(self, slot: _Slot, spec: NodeSpec) -> None:
+        current = slot.node.params.as_dict()
+        wanted = {**slot.schema.defaults(), **spec.params}
+        changed = {k for k, v in wanted.items() if current.get(k) != v}
+        if changed:
+            for name in changed:
+                setattr(slot.node.params, name, wanted[name])
+            slot.params_version += 1
+            self._call_hook(slot.node.node_id, slot, "applying edited params", slot.node.params_changed,
+                            changed)
+
+    def _create_slot(self, node_id: str, spec: NodeSpec) -> _Slot:
+        node_class = self._registry.require(spec.type)
+        params = {**node_class.schema.defaults(), **spec.params}
+        slot = _Slot(node_class(node_id, params), self._window)
+        try:
+            slot.node.open(self.run)
+            slot.opened = True
+        except Exception as exc:  # a node that cannot open is reported; the rest still runs
+            self.failures[node_id] = NodeFailure(node_id, spec.type, f"could not start: {_describe(exc)}",
+                                                 traceback.format_exc(), self.frame_index)
+            self._close_slot(slot)
+        return slot
+
+    def _close_slot(self, slot: _Slot) -> list[str]:
+        try:
+            slot.node.close()
+        except Exception as exc:  # closing must go on for the other nodes
+            return [f"node '{slot.node.node_id}' ({slot.schema.type_id}) failed to close: {_describe(exc)}"]
+        finally:
+            slot.opened = False
+        return []
+
+
+def _describe(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return message if message else type(exc).__name__

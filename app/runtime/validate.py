@@ -1,0 +1,111 @@
+"""Graph validation against a registry: every problem at once, each with where and what."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.runtime.errors import ParamError, Problem
+from app.runtime.graph import Graph, NodeSpec
+from app.runtime.paths import asset_path_problem, output_path_problem
+from app.runtime.plan import find_cycle
+from app.runtime.registry import Registry
+from app.runtime.schema import NodeSchema, ParamKind, PathRole
+
+
+def missing_types(graph: Graph, registry: Registry) -> list[str]:
+    """Node types the graph uses that no installed module or plugin provides."""
+    return sorted({spec.type for spec in graph.nodes.values() if spec.type not in registry})
+
+
+def check_params(schema: NodeSchema, params: dict[str, Any], where: str,
+                 graph: Graph, check_paths: bool) -> tuple[dict[str, Any], list[Problem]]:
+    """Coerce params by their schema; returns (canonical params, problems)."""
+    problems: list[Problem] = []
+    clean: dict[str, Any] = {}
+    for name, value in params.items():
+        param = schema.param(name)
+        if param is None:
+            known = ", ".join(p.name for p in schema.params) or "none"
+            problems.append(Problem(f"{where}.params.{name}",
+                                    f"unknown param of {schema.type_id} (known: {known})"))
+            continue
+        try:
+            clean[name] = param.coerce(value)
+        except ParamError as exc:
+            problems.append(Problem(f"{where}.params.{name}", exc.message))
+            continue
+        if check_paths and param.kind is ParamKind.PATH:
+            why = (asset_path_problem(value, graph.base_dir) if param.role is PathRole.ASSET
+                   else output_path_problem(value))
+            if why:
+                problems.append(Problem(f"{where}.params.{name}", why))
+    return clean, problems
+
+
+def validate_graph(graph: Graph, registry: Registry, check_paths: bool = True) -> list[Problem]:
+    """All problems that keep `graph` from running. Unknown types are listed once each.
+
+    check_paths: apply the preset rule that asset paths stay inside the preset's folder or assets/
+    (off for graphs whose paths came from the command line).
+    """
+    problems: list[Problem] = []
+    index = {node_id: i for i, node_id in enumerate(graph.nodes)}
+    for node_id, spec in graph.nodes.items():
+        problems += _check_node(spec, f"nodes[{index[node_id]}]", graph, registry, check_paths)
+    problems += _check_links(graph, registry, index)
+    cycle = find_cycle(graph)
+    if cycle:
+        problems.append(Problem("links", f"cycle through nodes {' -> '.join(cycle)}"))
+    return problems
+
+
+def _check_node(spec: NodeSpec, where: str, graph: Graph, registry: Registry,
+                check_paths: bool) -> list[Problem]:
+    node_class = registry.get(spec.type)
+    if node_class is None:
+        return [Problem(f"{where}.type", f"unknown node type '{spec.type}' (node '{spec.id}'): "
+                                         "not installed; install its plugin or remove the node")]
+    schema = node_class.schema
+    if spec.type_version > schema.type_version:
+        return [Problem(f"{where}.type_version",
+                        f"{spec.type} version {spec.type_version} is newer than the installed "
+                        f"version {schema.type_version}; upgrade Reenact Studio")]
+    _, problems = check_params(schema, spec.params, where, graph, check_paths)
+    return problems
+
+
+def _check_links(graph: Graph, registry: Registry, index: dict[str, int]) -> list[Problem]:
+    problems: list[Problem] = []
+    fed: dict[tuple[str, str], int] = {}
+    for i, link in enumerate(graph.links):
+        where = f"links[{i}]"
+        ports = []
+        for end, role in ((link.source, "from"), (link.target, "to")):
+            if end.node not in graph.nodes:
+                problems.append(Problem(f"{where}.{role}", f"node '{end.node}' does not exist"))
+                continue
+            node_class = registry.get(graph.nodes[end.node].type)
+            if node_class is None:
+                continue  # already reported as an unknown type
+            schema = node_class.schema
+            port = schema.output(end.port) if role == "from" else schema.input(end.port)
+            if port is None:
+                names = [p.name for p in (schema.outputs if role == "from" else schema.inputs)]
+                kind = "output" if role == "from" else "input"
+                problems.append(Problem(f"{where}.{role}", f"'{end.node}' ({schema.type_id}) has no {kind} "
+                                        f"'{end.port}' (its {kind}s: {', '.join(names) or 'none'})"))
+                continue
+            ports.append(port)
+        if len(ports) == 2 and ports[0].type is not ports[1].type:
+            problems.append(Problem(where, f"{link.source} is {ports[0].type.tag} but {link.target} "
+                                           f"takes {ports[1].type.tag}"))
+        key = (link.target.node, link.target.port)
+        if key in fed:
+            problems.append(Problem(where, f"input {link.target} already has a source (links[{fed[key]}])"))
+        fed.setdefault(key, i)
+    for node_id, spec in graph.nodes.items():
+        node_class = registry.get(spec.type)
+        for port in node_class.schema.inputs if node_class else ():
+            if not port.optional and (node_id, port.name) not in fed:
+                problems.append(Problem(f"nodes[{index[node_id]}]",
+                                        f"input '{port.name}' of '{node_id}' ({spec.type}) is not connected"))
+    return problems

@@ -1,0 +1,77 @@
+"""Output nodes: where frames go."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import imageio.v3 as iio
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.errors import ReenactError
+from app.runtime.image import Image
+from app.runtime.node import Node
+from app.runtime.ports import PortType
+from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
+
+
+def prepare_output_dir(folder: Path) -> None:
+    """Create the folder and prove it is writable now, not after the first rendered frame."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".reenact-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ReenactError(f"cannot write there: {exc.strerror}", where=str(folder),
+                           hint="choose a folder you can write to (--set out.path=...)") from None
+
+
+class ImageSequence(Node):
+    """Writes each frame as a numbered PNG; each file appears whole or not at all."""
+
+    schema = NodeSchema(
+        type_id="output.images", title="Image Sequence", category="output",
+        help="Writes every frame as PREFIX000000.png, PREFIX000001.png, ... into a folder.",
+        inputs=(Port("image", PortType.IMAGE, "the frame to write"),),
+        params=(
+            Param("path", ParamKind.PATH, "renders/frames", "output folder, relative to the working "
+                  "directory", role=PathRole.OUTPUT),
+            Param("prefix", ParamKind.STRING, "frame_", "file name prefix", max_length=64),
+        ),
+        volatile=True,
+    )
+
+    def open(self, run: RunContext) -> None:
+        self._run = run
+        self._folder = run.output(self.params.path)
+        prepare_output_dir(self._folder)
+        self._count = 0
+
+    def params_changed(self, names: set[str]) -> None:
+        if "path" in names:  # later frames go to the new folder, numbered on
+            self._folder = self._run.output(self.params.path)
+            prepare_output_dir(self._folder)
+
+    def process(self, ctx: FrameContext, image: Image) -> dict:
+        if "/" in self.params.prefix or "\\" in self.params.prefix:
+            raise ReenactError(f"prefix '{self.params.prefix}' must be a file name, not a path")
+        target = self._folder / f"{self.params.prefix}{self._count:06d}.png"
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            iio.imwrite(partial, image.numpy(), extension=".png")
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise ReenactError(f"cannot write frame: {exc.strerror}", where=str(target)) from None
+        except BaseException:  # Ctrl-C mid-write: no half-written file is left behind
+            partial.unlink(missing_ok=True)
+            raise
+        self._count += 1
+        return {}
+
+    @property
+    def written(self) -> int:
+        return self._count
+
+
+NODES = [ImageSequence]

@@ -1,0 +1,137 @@
+"""Shared fixtures: a registry *instance* with small fake nodes (no global patching)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.runtime.context import FrameContext
+from app.runtime.node import Node
+from app.runtime.ports import PortType
+from app.runtime.registry import Registry
+from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Counter(Node):
+    """A volatile source: 0, 1, 2, ... one per frame."""
+
+    schema = NodeSchema("test.counter", "Counter", "test", "counts frames",
+                        outputs=(Port("value", PortType.FLOAT),), volatile=True)
+
+    def open(self, run):
+        self.n = 0
+
+    def process(self, ctx: FrameContext) -> dict:
+        self.n += 1
+        return {"value": float(self.n - 1)}
+
+
+class Constant(Node):
+    """A static source that counts how often it really runs."""
+
+    schema = NodeSchema("test.constant", "Constant", "test", "a constant",
+                        outputs=(Port("value", PortType.FLOAT),),
+                        params=(Param("value", ParamKind.FLOAT, 1.0, "the value", minimum=-100, maximum=100),))
+    runs = 0
+
+    def process(self, ctx: FrameContext) -> dict:
+        type(self).runs += 1
+        return {"value": self.params.value}
+
+
+class Gain(Node):
+    schema = NodeSchema("test.gain", "Gain", "test", "value times gain",
+                        inputs=(Port("value", PortType.FLOAT),), outputs=(Port("value", PortType.FLOAT),),
+                        params=(Param("gain", ParamKind.FLOAT, 1.0, "gain", minimum=0.0, maximum=2.0),),
+                        actions=(Action("reset", "Reset", "sets the gain memory back"),))
+
+    def __init__(self, node_id, params):
+        super().__init__(node_id, params)
+        self.actions = []
+
+    def process(self, ctx: FrameContext, value: float) -> dict:
+        return {"value": value * self.params.gain}
+
+    def run_action(self, name: str) -> None:
+        self.actions.append(name)
+
+
+class Add(Node):
+    schema = NodeSchema("test.add", "Add", "test", "a + b (b optional)",
+                        inputs=(Port("a", PortType.FLOAT), Port("b", PortType.FLOAT, optional=True)),
+                        outputs=(Port("value", PortType.FLOAT),))
+
+    def process(self, ctx: FrameContext, a: float, b: float | None = None) -> dict:
+        return {"value": a + (b or 0.0)}
+
+
+class Flaky(Node):
+    """Raises while its input is in the `fail_on` set of values."""
+
+    schema = NodeSchema("test.flaky", "Flaky", "test", "fails on some values",
+                        inputs=(Port("value", PortType.FLOAT),), outputs=(Port("value", PortType.FLOAT),))
+    fail_on: set = set()
+
+    def process(self, ctx: FrameContext, value: float) -> dict:
+        if value in self.fail_on:
+            raise ValueError(f"bad value {value}")
+        return {"value": value}
+
+
+class Sink(Node):
+    """Records what reaches it, and whether it was opened and closed."""
+
+    schema = NodeSchema("test.sink", "Sink", "test", "records values",
+                        inputs=(Port("value", PortType.FLOAT),), volatile=True)
+    log: list = []
+    lifecycle: list = []
+
+    def open(self, run):
+        type(self).lifecycle.append(("open", self.node_id))
+
+    def close(self):
+        type(self).lifecycle.append(("close", self.node_id))
+
+    def process(self, ctx: FrameContext, value: float) -> dict:
+        type(self).log.append((ctx.index, value))
+        return {}
+
+
+class Text(Node):
+    schema = NodeSchema("test.text", "Text", "test", "a string", outputs=(Port("text", PortType.STRING),))
+
+    def process(self, ctx):
+        return {"text": "hi"}
+
+
+class BadOpen(Node):
+    schema = NodeSchema("test.badopen", "Bad open", "test", "cannot open",
+                        outputs=(Port("value", PortType.FLOAT),), volatile=True)
+
+    def open(self, run):
+        raise RuntimeError("device missing")
+
+    def process(self, ctx):
+        return {"value": 0.0}
+
+
+FAKE_NODES = [Counter, Constant, Gain, Add, Flaky, Sink, Text, BadOpen]
+
+
+@pytest.fixture
+def registry() -> Registry:
+    Constant.runs = 0
+    Sink.log = []
+    Sink.lifecycle = []
+    Flaky.fail_on = set()
+    reg = Registry()
+    reg.register_all(FAKE_NODES, "tests")
+    return reg
+
+
+@pytest.fixture(scope="session")
+def studio_registry() -> Registry:
+    """The real registry: every node module of the project."""
+    return Registry.default(plugins=False)

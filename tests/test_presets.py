@@ -1,0 +1,156 @@
+"""Presets: round trip, migration, and every kind of bad preset with a clear, located message."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.presets import MAX_PRESET_BYTES, dumps_preset, load_preset, save_preset
+from app.runtime.errors import ProblemsError
+from tests.conftest import REPO
+
+GOLDEN = Path(__file__).parent / "golden"
+
+GOOD = {
+    "format": "reenact-studio/graph", "format_version": 1,
+    "meta": {"name": "t", "description": "d"},
+    "nodes": [
+        {"id": "src", "type": "util.number", "type_version": 1, "params": {"value": 1.5}, "note": "mine"},
+        {"id": "g", "type": "util.scale", "type_version": 1, "params": {"gain": 2.0}},
+        {"id": "img", "type": "capture.image", "type_version": 1, "params": {"path": "portraits/astronaut.png"}},
+        {"id": "out", "type": "output.images", "type_version": 1, "params": {"path": "renders/x"}},
+    ],
+    "links": [{"from": ["src", "value"], "to": ["g", "value"]},
+              {"from": ["img", "image"], "to": ["out", "image"]}],
+    "ui": {"nodes": {"src": {"pos": [1, 2]}}, "zoom": 1.25},
+    "x-future": [1, 2, 3],
+}
+
+
+def write(tmp_path: Path, doc, name="p.json") -> Path:
+    path = tmp_path / name
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc, indent=1))
+    return path
+
+
+def bad(mutate):
+    doc = copy.deepcopy(GOOD)
+    mutate(doc)
+    return doc
+
+
+def test_save_load_save_is_byte_identical_and_keeps_unknown_keys(tmp_path, studio_registry):
+    first = load_preset(write(tmp_path, GOOD), studio_registry)
+    assert first.runnable, first.problems
+    saved = tmp_path / "saved.json"
+    save_preset(first, saved)
+    second = load_preset(saved, studio_registry)
+    again = tmp_path / "again.json"
+    save_preset(second, again)
+    assert saved.read_bytes() == again.read_bytes()
+    doc = json.loads(again.read_text())
+    assert doc["ui"] == GOOD["ui"] and doc["x-future"] == [1, 2, 3]
+    assert doc["nodes"][0]["note"] == "mine"
+
+
+def test_v0_migrates_to_v1_like_the_golden_file(studio_registry):
+    preset = load_preset(GOLDEN / "v0_graph.json", studio_registry)
+    assert preset.migrated_from == 0 and preset.runnable, preset.problems
+    assert dumps_preset(preset) == (GOLDEN / "v0_graph.migrated.json").read_text()
+
+
+def test_every_shipped_preset_is_valid(studio_registry):
+    presets = sorted((REPO / "graphs").glob("*.json"))
+    assert presets
+    for path in presets:
+        preset = load_preset(path, studio_registry)
+        assert preset.runnable, (path, preset.problems)
+        assert preset.graph.meta.get("name") and preset.graph.meta.get("description"), path
+
+
+BAD_PRESETS = {
+    "malformed_json": ('{"format": "reenact-studio/graph",\n  "nodes": [}', "line 2, column 13: malformed JSON"),
+    "unknown_node_type": (bad(lambda d: d["nodes"][1].update(type="fx.teleport")),
+                          "nodes[1].type: unknown node type 'fx.teleport'"),
+    "unknown_param": (bad(lambda d: d["nodes"][1]["params"].update(gian=1.0)),
+                      "nodes[1].params.gian: unknown param of util.scale"),
+    "wrong_param_type": (bad(lambda d: d["nodes"][1]["params"].update(gain="loud")),
+                         "nodes[1].params.gain: 'loud' is not a number"),
+    "out_of_range": (bad(lambda d: d["nodes"][1]["params"].update(gain=7e6)),
+                     "nodes[1].params.gain: 7000000.0 is above the maximum 1000000.0"),
+    "dangling_link": (bad(lambda d: d["links"].append({"from": ["ghost", "value"], "to": ["g", "value"]})),
+                      "links[2].from: node 'ghost' does not exist"),
+    "mismatched_ports": (bad(lambda d: d["links"].append({"from": ["img", "image"], "to": ["g", "value"]})),
+                         "links[2]: img.image is Image but g.value takes Float"),
+    "duplicate_id": (bad(lambda d: d["nodes"].append({"id": "g", "type": "util.number"})),
+                     "nodes[4].id: duplicate node id 'g'"),
+    "cycle": (bad(lambda d: d["nodes"].append({"id": "g2", "type": "util.scale"}) or d["links"].extend(
+        [{"from": ["g", "value"], "to": ["g2", "value"]}, {"from": ["g2", "value"], "to": ["g", "value"]}])),
+        "cycle through nodes g -> g2 -> g"),
+    "newer_format": (bad(lambda d: d.update(format_version=9)),
+                     "format_version: 9 is newer than this Reenact Studio understands (1); upgrade"),
+    "asset_escapes": (bad(lambda d: d["nodes"][2]["params"].update(path="../../../etc/passwd")),
+                      "nodes[2].params.path: '../../../etc/passwd' escapes the preset's folder and assets/"),
+    "absolute_asset": (bad(lambda d: d["nodes"][2]["params"].update(path="/etc/passwd")),
+                       "nodes[2].params.path: '/etc/passwd' is an absolute path"),
+    "output_escapes": (bad(lambda d: d["nodes"][3]["params"].update(path="../../x")),
+                       "nodes[3].params.path: '../../x' must be a relative path without '..'"),
+    "nan_value": ('{"format": "reenact-studio/graph", "format_version": 1, "nodes": [{"id": "a", '
+                  '"type": "util.number", "params": {"value": NaN}}]}', "NaN is not allowed"),
+    "not_a_graph": ({"format": "something-else"}, "format: is 'something-else'"),
+    "unconnected_input": (bad(lambda d: d["links"].pop(0)), "input 'value' of 'g' (util.scale) is not connected"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PRESETS))
+def test_bad_preset_gets_a_located_message_and_exit_2(name, tmp_path, capsys):
+    doc, expected = BAD_PRESETS[name]
+    path = write(tmp_path, doc)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "Traceback" not in err
+
+
+def test_oversized_file_is_refused_before_parsing(tmp_path, capsys):
+    path = tmp_path / "huge.json"
+    path.write_bytes(b"[" + b" " * (MAX_PRESET_BYTES + 1))  # would be malformed if it were parsed
+    assert main(["validate", str(path)]) == 2
+    assert "over the preset limit" in capsys.readouterr().err
+
+
+def test_all_problems_are_reported_at_once(tmp_path, studio_registry):
+    def mutate(doc):
+        doc["nodes"][1]["params"]["gain"] = "x"
+        doc["nodes"][0]["params"]["value"] = 5e9
+        doc["links"].append({"from": ["nope", "value"], "to": ["g", "value"]})
+
+    preset = load_preset(write(tmp_path, bad(mutate)), studio_registry)
+    wheres = {p.where for p in preset.problems}
+    assert {"nodes[1].params.gain", "nodes[0].params.value", "links[2].from"} <= wheres
+
+
+def test_unknown_types_load_with_params_kept_but_are_not_runnable(tmp_path, studio_registry):
+    doc = bad(lambda d: d["nodes"].append({"id": "plug", "type": "acme.glow", "params": {"radius": 3}}))
+    preset = load_preset(write(tmp_path, doc), studio_registry)
+    assert preset.missing_types == ["acme.glow"] and not preset.runnable
+    assert preset.graph.nodes["plug"].params == {"radius": 3}
+    save_preset(preset, tmp_path / "kept.json")
+    assert json.loads((tmp_path / "kept.json").read_text())["nodes"][4]["params"] == {"radius": 3}
+
+
+def test_structurally_broken_preset_raises_with_every_problem(tmp_path, studio_registry):
+    doc = {"format": "reenact-studio/graph", "format_version": 1,
+           "nodes": [{"type": "util.number"}, {"id": "a", "type": 3}], "links": [{"from": "a"}]}
+    with pytest.raises(ProblemsError) as info:
+        load_preset(write(tmp_path, doc), studio_registry)
+    assert [p.where for p in info.value.problems] == ["nodes[0].id", "nodes[1].type", "links[0]"]
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(tmp_path, studio_registry):
+    preset = load_preset(write(tmp_path, GOOD), studio_registry)
+    save_preset(preset, tmp_path / "out" / "p.json")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["p.json"]
