@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/reenact run graphs/demo.json
+	$(VENV)/bin/reenact run graphs/demo.json --quiet && echo "rendered renders/demo.mp4"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

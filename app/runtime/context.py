@@ -27,6 +27,12 @@ class RunContext:
         """Resolve an output path param (relative to the working directory)."""
         return resolve_output(path)
 
+    def close(self) -> None:
+        """Release what the run's nodes shared (the GPU context), after every node has closed."""
+        if self.gpu is not None:
+            self.gpu.release()
+            self.gpu = None
+
     def notice(self, message: str) -> None:
         """Record something the user should know that is not an error (e.g. 'image downscaled')."""
         self.notices.append(message)

@@ -1,4 +1,4 @@
-"""Representations of the FaceTrack, Motion and BodyTrack ports.
+"""Representations of the FaceTrack and Motion ports.
 
 Coordinates: pixels of the image the track came from, x to the right, y down, z toward the viewer
 scaled like x. Head space is the canonical face model's frame (units of the neutral shape).
@@ -51,23 +51,11 @@ class Motion:
     """How to pose the target: where each target landmark goes, in target pixels.
 
     landmarks: (478, 3) float32 target-image pixels after retargeting (the render's mesh vertices).
-    head: (2, 3) float32 affine that moves the head region in the image (for the coarse mesh).
-    torso: (2,) float32 pixel offset of the shoulders.
-    mouth_open: how far the mouth opens beyond the target image's own mouth, in target pixels.
+    gaze: (2, 2) float32 iris shift per eye (right, left) in eye widths, relative to the portrait's own.
+    valid: False when nothing drives the target (the renderer shows the portrait as it is).
     """
 
     landmarks: np.ndarray
-    head: np.ndarray = field(default_factory=lambda: np.array([[1, 0, 0], [0, 1, 0]], np.float32))
-    torso: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))
-    mouth_open: float = 0.0
+    gaze: np.ndarray = field(default_factory=lambda: np.zeros((2, 2), np.float32))
     valid: bool = True
-
-
-@dataclass(frozen=True)
-class BodyTrack:
-    """Upper-body points in pixels: left/right shoulder and the neck base; `valid` as in FaceTrack."""
-
-    shoulders: np.ndarray  # (2, 2) float32
-    neck: np.ndarray  # (2,) float32
-    valid: bool
-    image_size: tuple[int, int]
+    timestamp: float = 0.0

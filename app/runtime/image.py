@@ -14,9 +14,9 @@ class Image:
     pixels: uint8 array of shape (height, width, 3 or 4), row 0 at the top.
     """
 
-    __slots__ = ("_pixels",)
+    __slots__ = ("_pixels", "timestamp")
 
-    def __init__(self, pixels: np.ndarray):
+    def __init__(self, pixels: np.ndarray, timestamp: float | None = None):
         if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
             raise TypeError(
                 f"Image needs uint8 pixels of shape (H, W, 3|4), got {pixels.dtype} {pixels.shape}"
@@ -24,6 +24,7 @@ class Image:
         pixels = np.ascontiguousarray(pixels)
         pixels.flags.writeable = False
         self._pixels = pixels
+        self.timestamp = timestamp  # seconds on the capture clock, when the source knows it
 
     @property
     def width(self) -> int:

@@ -11,7 +11,6 @@ class PortType(Enum):
     MASK = "Mask"  # app.runtime.image.Image with one meaningful channel (R), 255 = inside
     FACE_TRACK = "FaceTrack"  # app.runtime.face.FaceTrack: landmarks, head pose, expression, gaze
     MOTION = "Motion"  # app.runtime.face.Motion: what the rasterizer needs to pose the target
-    BODY_TRACK = "BodyTrack"  # app.runtime.face.BodyTrack: shoulder and neck points
     FLOAT = "Float"
     INT = "Int"
     BOOL = "Bool"
@@ -36,5 +35,4 @@ def representation(port_type: PortType) -> tuple[type, ...]:
         return (Image,)
     from app.runtime import face
 
-    return {PortType.FACE_TRACK: (face.FaceTrack,), PortType.MOTION: (face.Motion,),
-            PortType.BODY_TRACK: (face.BodyTrack,)}[port_type]
+    return {PortType.FACE_TRACK: (face.FaceTrack,), PortType.MOTION: (face.Motion,)}[port_type]

@@ -49,7 +49,8 @@ class _Slot:
         self.failed = False  # failed or skipped in the current frame
         self.opened = False
         self.timing = TimingWindow(window)
-        self.checks = [(p.name, representation(p.type)) for p in self.schema.outputs]
+        self.checks = [(p.name, representation(p.type) + ((type(None),) if p.optional else ()))
+                       for p in self.schema.outputs]
 
 
 class Scheduler:
@@ -88,6 +89,7 @@ class Scheduler:
         for slot in reversed(list(self._slots.values())):
             if slot.opened:
                 problems += self._close_slot(slot)
+        self.run.close()
         return problems
 
     # ----------------------------------------------------------------- edits (any thread)

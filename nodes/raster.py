@@ -1,0 +1,186 @@
+"""Rasterization: the target portrait warped by its face mesh and a background mesh (moderngl)."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.errors import ReenactError
+from app.runtime.face import FaceTrack, Motion
+from app.runtime.gpu import gpu_of
+from app.runtime.image import Image
+from app.runtime.node import Node
+from app.runtime.ports import PortType
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes._face_model import topology
+from nodes._warp_mesh import build_warp_mesh
+
+
+class PortraitRenderer:
+    """GL state for drawing one portrait: its texture, a vertex buffer, an MSAA target, a read-back.
+
+    render(...) -> uint8 (H, W, 3) top row first.
+    """
+
+    def __init__(self, gpu, samples: int):
+        self._gpu, self._samples = gpu, samples
+        self._program = gpu.program("warp", "warp")
+        self._texture = None
+        self._texture_source = None
+        self._targets = None
+        self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
+        self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 2f 1f", "in_pos", "in_uv", "in_shade")])
+
+    def _portrait_texture(self, image: Image):
+        if self._texture_source is not image:  # uploaded once per portrait, not once per frame
+            if self._texture is not None:
+                self._texture.release()
+            self._texture = self._gpu.ctx.texture((image.width, image.height), 3, image.rgb().tobytes())
+            self._texture.build_mipmaps()
+            self._texture.filter = (self._gpu.ctx.LINEAR_MIPMAP_LINEAR, self._gpu.ctx.LINEAR)
+            self._texture.repeat_x = self._texture.repeat_y = False
+            self._texture_source = image
+        return self._texture
+
+    def _framebuffers(self, size: tuple[int, int]):
+        if self._targets is None or self._targets[0] != size:
+            if self._targets is not None:
+                for obj in self._targets[1:]:
+                    obj.release()
+            ctx = self._gpu.ctx
+            color = ctx.renderbuffer(size, 4, samples=self._samples)
+            msaa = ctx.framebuffer([color])
+            resolved = ctx.texture(size, 4)
+            plain = ctx.framebuffer([resolved])
+            self._targets = (size, color, msaa, resolved, plain)
+        return self._targets[2], self._targets[4]
+
+    def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
+               cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> np.ndarray:
+        data = vertices.tobytes()
+        if len(data) > self._vbo.size:
+            self._vbo.orphan(len(data) * 2)
+        self._vbo.write(data)
+        msaa, plain = self._framebuffers(out_size)
+        msaa.use()
+        msaa.clear(0.0, 0.0, 0.0, 1.0)
+        self._portrait_texture(image).use(0)
+        self._program["portrait"] = 0
+        self._program["viewport"] = (float(image.width), float(image.height))
+        self._program["cavity_color"] = cavity
+        self._program["teeth_color"] = teeth
+        self._vao.render(vertices=len(vertices))
+        self._gpu.ctx.copy_framebuffer(plain, msaa)
+        pixels = np.frombuffer(plain.read(components=3, alignment=1), np.uint8)
+        return pixels.reshape(out_size[1], out_size[0], 3)[::-1]  # GL's row 0 is the bottom row
+
+    def release(self) -> None:
+        for obj in (self._vao, self._vbo, self._texture, *(self._targets or ())[1:]):
+            if obj is not None:
+                obj.release()
+
+
+class RenderPortrait(Node):
+    schema = NodeSchema(
+        type_id="render.portrait", title="Render Portrait", category="render",
+        help="Warps the target portrait into the retargeted pose and expression: the face mesh, the eyes "
+             "around moving irises, the mouth interior where it opens, and a background mesh out to the "
+             "borders so hair, neck and background follow without tearing.",
+        inputs=(Port("image", PortType.IMAGE, "the target portrait"),
+                Port("track", PortType.FACE_TRACK, "the portrait's own face track"),
+                Port("motion", PortType.MOTION, "where the portrait's landmarks go")),
+        outputs=(Port("image", PortType.IMAGE, "the rendered frame"),),
+        params=(
+            Param("size", ParamKind.INT, 0, "longest side of the output in pixels (0: the portrait's size)",
+                  minimum=0, maximum=4096),
+            Param("grid", ParamKind.INT, 32, "background mesh cells per side", minimum=4, maximum=128),
+            Param("antialias", ParamKind.ENUM, "4x", "multisampling", choices=("off", "2x", "4x", "8x")),
+            Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the mouth interior"),
+            Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the upper teeth"),
+        ),
+    )
+
+    def open(self, run: RunContext) -> None:
+        self._gpu = gpu_of(run)
+        topology()  # load the mesh topology before the first frame
+        self._renderer = None
+
+    def params_changed(self, names: set[str]) -> None:
+        if "antialias" in names:
+            self.close()  # re-created with the new sample count on the next frame
+
+    def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion) -> dict:
+        if not track.valid:
+            raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
+                               "frontal face")
+        if track.image_size != (image.width, image.height):
+            raise ReenactError(f"the track is for a {track.image_size[0]}x{track.image_size[1]} image but the "
+                               f"portrait is {image.width}x{image.height}", hint="track the same image you render")
+        dst = motion.landmarks if motion.valid else track.landmarks
+        eye_width = np.linalg.norm(track.landmarks[[133, 263], :2] - track.landmarks[[33, 362], :2], axis=1)
+        gaze_px = motion.gaze * eye_width[:, None] if motion.valid else None
+        mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px)
+        out_size = _output_size(image.width, image.height, self.params.size)
+        with self._gpu.ctx:  # another context (a preview window) may be current on this thread
+            if self._renderer is None:
+                samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
+                self._renderer = PortraitRenderer(self._gpu, samples)
+            pixels = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
+                                           tuple(self.params.teeth_color[:3]))
+        return {"image": Image(pixels)}
+
+    def close(self) -> None:
+        if getattr(self, "_renderer", None) is not None:
+            with self._gpu.ctx:
+                self._renderer.release()
+            self._renderer = None
+
+
+def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    if longest == 0:
+        return width, height
+    scale = longest / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+class RenderOverlay(Node):
+    schema = NodeSchema(
+        type_id="render.overlay", title="Landmark Overlay", category="render",
+        help="Draws a face track's landmarks (and optionally the mesh edges) over an image, for debugging.",
+        inputs=(Port("image", PortType.IMAGE), Port("track", PortType.FACE_TRACK)),
+        outputs=(Port("image", PortType.IMAGE),),
+        params=(Param("color", ParamKind.COLOR, [0.1, 1.0, 0.3, 1.0], "point colour"),
+                Param("radius", ParamKind.INT, 1, "point radius in pixels", minimum=0, maximum=8),
+                Param("mesh", ParamKind.BOOL, False, "also draw the mesh edges")),
+    )
+
+    def process(self, ctx: FrameContext, image: Image, track: FaceTrack) -> dict:
+        if not track.valid:
+            return {"image": image}
+        pixels = image.rgb().copy()
+        color = (np.array(self.params.color[:3]) * 255).astype(np.uint8)
+        sx, sy = image.width / track.image_size[0], image.height / track.image_size[1]
+        points = track.landmarks[:, :2] * (sx, sy)
+        if self.params.mesh:
+            tris = topology().triangles
+            for a, b in ((0, 1), (1, 2), (2, 0)):
+                _draw_segments(pixels, points[tris[:, a]], points[tris[:, b]], color // 2)
+        r = self.params.radius
+        for dx in range(-r, r + 1):
+            for dy in range(-r, r + 1):
+                _plot(pixels, points[:, 0] + dx, points[:, 1] + dy, color)
+        return {"image": Image(pixels)}
+
+
+def _plot(pixels: np.ndarray, xs: np.ndarray, ys: np.ndarray, color: np.ndarray) -> None:
+    xi, yi = np.round(xs).astype(int), np.round(ys).astype(int)
+    keep = (xi >= 0) & (yi >= 0) & (xi < pixels.shape[1]) & (yi < pixels.shape[0])
+    pixels[yi[keep], xi[keep]] = color
+
+
+def _draw_segments(pixels, start, end, color, steps: int = 12) -> None:
+    for t in np.linspace(0.0, 1.0, steps):
+        p = start + (end - start) * t
+        _plot(pixels, p[:, 0], p[:, 1], color)
+
+
+NODES = [RenderPortrait, RenderOverlay]
