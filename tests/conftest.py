@@ -135,3 +135,34 @@ def registry() -> Registry:
 def studio_registry() -> Registry:
     """The real registry: every node module of the project."""
     return Registry.default(plugins=False)
+
+
+@pytest.fixture(scope="session")
+def gpu():
+    """A headless GL context; the GL tests skip cleanly where none can be created."""
+    from app.runtime.errors import ReenactError
+    from app.runtime.gpu import GpuContext
+
+    try:
+        context = GpuContext.create()
+    except ReenactError as exc:
+        pytest.skip(f"no OpenGL here: {exc.message}")
+    yield context
+    context.release()
+
+
+@pytest.fixture(scope="session")
+def portraits():
+    """The bundled portraits as uint8 RGB arrays."""
+    from nodes.capture import read_image_file
+
+    folder = REPO / "assets" / "portraits"
+    return {name: read_image_file(folder / file, 2048)[0]
+            for name, file in (("astronaut", "astronaut.png"), ("hopper", "grace_hopper.jpg"))}
+
+
+@pytest.fixture(scope="session")
+def detector():
+    from nodes._mediapipe_face import FaceMeshDetector
+
+    return FaceMeshDetector(static=True, max_faces=2)

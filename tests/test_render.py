@@ -1,0 +1,122 @@
+"""Renderer oracles on a headless GL context: identity, an independent CPU warp, mouth and gaze."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.draw import polygon
+from skimage.transform import PiecewiseAffineTransform, warp
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.face import Motion
+from app.runtime.image import Image
+from nodes._face_model import MESH_POINTS, topology
+from nodes.raster import PortraitRenderer
+from nodes._warp_mesh import build_warp_mesh
+from nodes.tracking import face_track
+
+pytestmark = pytest.mark.gl
+
+
+@pytest.fixture(scope="module")
+def hopper(detector, portraits):
+    image = portraits["hopper"]
+    return image, face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+
+
+def render(gpu, image, src, dst, gaze_px=None, samples=0):
+    mesh = build_warp_mesh(src, dst, (image.shape[1], image.shape[0]), 32, gaze_px)
+    renderer = PortraitRenderer(gpu, samples)
+    try:
+        return renderer.render(Image(image), mesh.vertices, (image.shape[1], image.shape[0]),
+                               (0.2, 0.05, 0.05), (0.9, 0.9, 0.85))
+    finally:
+        renderer.release()
+
+
+def psnr(a, b, mask=None) -> float:
+    diff = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    mse = diff[mask].mean() if mask is not None else diff.mean()
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
+
+
+def region_mask(shape, points, grow: float = 1.0) -> np.ndarray:
+    centre = points.mean(axis=0)
+    grown = centre + (points - centre) * grow
+    mask = np.zeros(shape[:2], bool)
+    rr, cc = polygon(grown[:, 1], grown[:, 0], shape[:2])
+    mask[rr, cc] = True
+    return mask
+
+
+def test_identity_motion_reproduces_the_portrait(gpu, hopper):
+    image, track = hopper
+    out = render(gpu, image, track.landmarks, track.landmarks, samples=4)
+    away_from_mouth = ~region_mask(image.shape, track.landmarks[topology().mouth, :2], grow=1.6)
+    assert psnr(out, image, away_from_mouth) >= 35.0
+
+
+def test_mesh_warp_matches_scikit_image_piecewise_affine(gpu, hopper):
+    """A smooth, non-rigid displacement of the face mesh, warped by GL and by scikit-image from the same
+    control points, agrees inside the face."""
+    image, track = hopper
+    src = track.landmarks.copy()
+    centre = src[:MESH_POINTS, :2].mean(axis=0)
+    dst = src.copy()
+    dst[:, 0] += 6.0 * np.sin((src[:, 1] - centre[1]) / 45.0)
+    dst[:, 1] += 4.0 + 0.05 * (src[:, 0] - centre[0])
+    gl = render(gpu, image, src, dst)
+    transform = PiecewiseAffineTransform()
+    assert transform.estimate(dst[:MESH_POINTS, :2], src[:MESH_POINTS, :2])  # output -> input mapping
+    cpu = (warp(image, transform, order=1, preserve_range=True)).astype(np.uint8)
+    inside = region_mask(image.shape, dst[topology().outline, :2], grow=0.85)
+    inside &= ~region_mask(image.shape, dst[topology().mouth, :2], grow=1.5)
+    for eye in (topology().right_eye, topology().left_eye):  # eyes are fans in GL, Delaunay in skimage
+        inside &= ~region_mask(image.shape, dst[eye, :2], grow=1.5)
+    assert inside.sum() > 20000
+    assert psnr(gl, cpu, inside) >= 30.0
+    assert psnr(gl, image, inside) < psnr(gl, cpu, inside) - 8.0  # it really moved
+
+
+def test_open_mouth_draws_an_interior_not_stretched_lips(gpu, hopper):
+    image, track = hopper
+    dst = track.landmarks.copy()
+    lower = [i for i in range(MESH_POINTS) if dst[i, 1] > dst[14, 1] - 1 and abs(dst[i, 0] - dst[14, 0]) < 60]
+    dst[lower, 1] += 18.0
+    out = render(gpu, image, track.landmarks, dst)
+    gap = region_mask(image.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-8, -3], [8, -3], [8, 3], [-8, 3]]))
+    assert out[gap].mean() < 110  # dark cavity
+    lips = out[region_mask(image.shape, dst[topology().mouth, :2], grow=1.0)]
+    assert lips.std(axis=0).mean() > 5  # teeth band and cavity, not one smeared colour
+
+
+def test_gaze_moves_the_iris(gpu, hopper):
+    image, track = hopper
+    eye = region_mask(image.shape, track.landmarks[topology().right_eye, :2])
+    ys, xs = np.nonzero(eye)
+
+    def iris_x(shift: float) -> float:
+        out = render(gpu, image, track.landmarks, track.landmarks, gaze_px=np.array([[shift, 0.0], [shift, 0.0]]))
+        brightness = out[ys, xs].mean(axis=1)
+        darkest = brightness <= np.percentile(brightness, 25)
+        return xs[darkest].mean()
+
+    left, still, right = iris_x(-6.0), iris_x(0.0), iris_x(6.0)
+    assert left < still - 1.0 and right > still + 1.0
+
+
+def test_render_node_output_size_and_errors(studio_registry, hopper):
+    image, track = hopper
+    node = studio_registry.create("render.portrait", "r", {**studio_registry.require("render.portrait").schema.defaults(),
+                                                           "size": 257})
+    run = RunContext()
+    node.open(run)
+    try:
+        out = node.process(FrameContext(0, 0.0, run), image=Image(image), track=track,
+                           motion=Motion(track.landmarks))["image"]
+        assert (out.width, out.height) == (219, 257)
+        with pytest.raises(Exception, match="no face found in the target"):
+            node.process(FrameContext(1, 0.0, run), image=Image(image), track=track.invalid((512, 600)),
+                         motion=Motion(track.landmarks))
+    finally:
+        node.close()
+        run.close()

@@ -1,0 +1,47 @@
+"""Every shipped preset runs headless (short runs) and writes what it promises."""
+from __future__ import annotations
+
+import imageio_ffmpeg
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from app.cli import main
+from tests.conftest import REPO
+
+GRAPHS = REPO / "graphs"
+
+
+@pytest.fixture(autouse=True)
+def headless(monkeypatch, tmp_path):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_demo_renders_a_video(tmp_path, capsys):
+    assert main(["run", str(GRAPHS / "demo.json"), "--frames", "20", "--quiet"]) == 0
+    video = tmp_path / "renders" / "demo.mp4"
+    assert imageio_ffmpeg.count_frames_and_secs(str(video))[0] == 20
+    assert "window 'window' skipped" in capsys.readouterr().err
+
+
+def test_video_to_portrait_keeps_its_contract_ids_and_animates(tmp_path):
+    out = tmp_path / "v.mp4"
+    assert main(["run", str(GRAPHS / "video_to_portrait.json"), "--frames", "30", "--quiet",
+                 "--set", f"driver.path={REPO / 'assets' / 'driving' / 'hopper_talks.mp4'}",
+                 "--set", f"target.path={REPO / 'assets' / 'portraits' / 'astronaut.png'}",
+                 "--set", f"out.path={out}"]) == 0
+    frames = np.stack([np.frombuffer(f, np.uint8) for f in list(imageio_ffmpeg.read_frames(str(out)))[1:]])
+    assert len(frames) == 30
+    assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 0.5  # the portrait moved
+
+
+def test_portrait_to_images(tmp_path):
+    assert main(["run", str(GRAPHS / "portrait_to_images.json"), "--quiet"]) == 0
+    assert iio.imread(tmp_path / "renders" / "portrait" / "frame_000000.png").shape == (256, 256, 3)
+
+
+def test_webcam_preset_without_camera_fails_clearly(capsys):
+    assert main(["run", str(GRAPHS / "webcam_to_portrait.json"), "--frames", "2", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "no camera at /dev/video0" in err and "Traceback" not in err

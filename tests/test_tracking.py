@@ -1,0 +1,91 @@
+"""Tracking oracles: known rotations, scales and shifts of a portrait come back from the tracker."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.transform import AffineTransform, rotate, warp
+
+from app.runtime.image import Image
+from nodes._face_model import euler_angles, make_reference, procrustes, reference_shape, topology
+from nodes.tracking import face_track, pick_face
+from tests.conftest import REPO
+
+
+def track(detector, pixels):
+    faces = detector.detect(pixels)
+    assert faces, "no face found"
+    return face_track(faces[0], (pixels.shape[1], pixels.shape[0]), 0.0)
+
+
+def as_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+@pytest.mark.parametrize("angle", [-20.0, -10.0, 10.0, 20.0])
+def test_roll_follows_a_known_rotation(detector, portraits, angle):
+    image = portraits["hopper"]
+    base = euler_angles(track(detector, image).pose.rotation)[2]
+    turned = as_uint8(rotate(image, angle, center=(256, 250), mode="edge"))
+    roll = euler_angles(track(detector, turned).pose.rotation)[2]
+    # skimage turns counter-clockwise on screen; with y down that is a negative roll
+    assert roll - base == pytest.approx(-angle, abs=2.0)
+
+
+def test_pose_follows_scale_and_shift(detector, portraits):
+    image = portraits["hopper"]
+    base = track(detector, image).pose
+    moved = as_uint8(warp(image, AffineTransform(scale=0.8, translation=(40, 30)).inverse, mode="edge"))
+    pose = track(detector, moved).pose
+    assert pose.scale / base.scale == pytest.approx(0.8, rel=0.03)
+    assert pose.translation[:2] == pytest.approx(0.8 * base.translation[:2] + (40, 30), abs=3.0)
+
+
+def test_expression_is_head_space_residual(detector, portraits):
+    result = track(detector, portraits["astronaut"])
+    rebuilt = result.pose.scale * (reference_shape() + result.expression) @ result.pose.rotation.T
+    assert rebuilt + result.pose.translation == pytest.approx(result.landmarks, abs=1e-2)
+    assert result.valid and np.isfinite(result.gaze).all() and np.abs(result.gaze).max() < 0.5
+
+
+def test_no_face_is_invalid_never_nan(studio_registry):
+    from app.runtime.context import FrameContext, RunContext
+
+    node = studio_registry.create("track.face", "t", studio_registry.require("track.face").schema.defaults())
+    node.open(RunContext())
+    out = node.process(FrameContext(0, 0.0, RunContext()), image=Image(np.full((120, 160, 3), 128, np.uint8)))
+    node.close()
+    assert not out["track"].valid and np.isfinite(out["track"].landmarks).all()
+
+
+def test_several_faces_choice_is_stable(detector, portraits):
+    """Two people side by side: the face followed stays the same person as both move."""
+    pair = np.concatenate([portraits["hopper"][60:360, 110:410], portraits["astronaut"][0:300, 100:400]], axis=1)
+    faces = detector.detect(pair)
+    assert len(faces) == 2
+    first = pick_face(faces, None)
+    for shift in (6, 12, 18):
+        moved = np.roll(pair, shift, axis=1)
+        chosen = pick_face(detector.detect(moved), first)
+        assert np.abs(chosen[:468, 0].mean() - first[:468, 0].mean()) < 40
+        first = chosen
+
+
+def test_procrustes_recovers_a_known_similarity():
+    reference = reference_shape()
+    angle = np.radians(25)
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    points = 140.0 * reference @ rotation.T + (200.0, 180.0, 5.0)
+    pose = procrustes(points, reference)
+    assert pose.scale == pytest.approx(140.0) and pose.rotation == pytest.approx(rotation, abs=1e-6)
+
+
+def test_topology_is_a_clean_mesh():
+    topo = topology()
+    assert topo.triangles.shape == (852, 3)  # Euler: 1322 edges - 468 points - 2 (four boundary loops)
+    assert {len(topo.mouth), len(topo.right_eye), len(topo.left_eye)} <= {16, 20}
+    assert 13 in topo.mouth and 14 in topo.mouth
+
+
+def test_bundled_reference_shape_is_the_astronaut_in_head_frame():
+    rebuilt = make_reference(REPO / "assets" / "portraits" / "astronaut.png")
+    assert rebuilt == pytest.approx(reference_shape(), abs=1e-4)
