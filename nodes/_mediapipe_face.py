@@ -5,11 +5,26 @@ Created once per node: MediaPipe 0.10.21 leaks memory when detectors are re-crea
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging: errors only
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ side prints one-time warnings (TFLite delegate, feedback tensors) straight to
+    file descriptor 2 while a graph starts; they mean nothing to a user. Muted only around start-up."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class FaceMeshDetector:
@@ -19,15 +34,22 @@ class FaceMeshDetector:
     """
 
     def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5):
-        from mediapipe.python.solutions import face_mesh
+        with _native_stderr_silenced():
+            from mediapipe.python.solutions import face_mesh
 
-        self._mesh = face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,
-                                        refine_landmarks=True, min_detection_confidence=min_confidence,
-                                        min_tracking_confidence=min_confidence)
+            self._mesh = face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,
+                                            refine_landmarks=True, min_detection_confidence=min_confidence,
+                                            min_tracking_confidence=min_confidence)
+        self._started = False
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         height, width = rgb.shape[:2]
-        result = self._mesh.process(np.ascontiguousarray(rgb))
+        if self._started:
+            result = self._mesh.process(np.ascontiguousarray(rgb))
+        else:
+            with _native_stderr_silenced():
+                result = self._mesh.process(np.ascontiguousarray(rgb))
+            self._started = True
         faces = []
         for face in result.multi_face_landmarks or ():
             points = np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32)

@@ -18,17 +18,19 @@ from nodes._warp_mesh import build_warp_mesh
 class PortraitRenderer:
     """GL state for drawing one portrait: its texture, a vertex buffer, an MSAA target, a read-back.
 
-    render(...) -> uint8 (H, W, 3) top row first.
+    render(...) -> uint8 (H, W, 3) top row first. Every method makes its own context current: another
+    context (a preview window, another run) may be current on this thread.
     """
 
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
-        self._program = gpu.program("warp", "warp")
         self._texture = None
         self._texture_source = None
         self._targets = None
-        self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
-        self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 2f 1f", "in_pos", "in_uv", "in_shade")])
+        with gpu.ctx:
+            self._program = gpu.program("warp", "warp")
+            self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
+            self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 2f 1f", "in_pos", "in_uv", "in_shade")])
 
     def _portrait_texture(self, image: Image):
         if self._texture_source is not image:  # uploaded once per portrait, not once per frame
@@ -56,6 +58,10 @@ class PortraitRenderer:
 
     def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> np.ndarray:
+        with self._gpu.ctx:
+            return self._render(image, vertices, out_size, cavity, teeth)
+
+    def _render(self, image, vertices, out_size, cavity, teeth) -> np.ndarray:
         data = vertices.tobytes()
         if len(data) > self._vbo.size:
             self._vbo.orphan(len(data) * 2)
@@ -74,9 +80,10 @@ class PortraitRenderer:
         return pixels.reshape(out_size[1], out_size[0], 3)[::-1]  # GL's row 0 is the bottom row
 
     def release(self) -> None:
-        for obj in (self._vao, self._vbo, self._texture, *(self._targets or ())[1:]):
-            if obj is not None:
-                obj.release()
+        with self._gpu.ctx:
+            for obj in (self._vao, self._vbo, self._texture, *(self._targets or ())[1:]):
+                if obj is not None:
+                    obj.release()
 
 
 class RenderPortrait(Node):
@@ -120,18 +127,16 @@ class RenderPortrait(Node):
         gaze_px = motion.gaze * eye_width[:, None] if motion.valid else None
         mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px)
         out_size = _output_size(image.width, image.height, self.params.size)
-        with self._gpu.ctx:  # another context (a preview window) may be current on this thread
-            if self._renderer is None:
-                samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
-                self._renderer = PortraitRenderer(self._gpu, samples)
-            pixels = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
-                                           tuple(self.params.teeth_color[:3]))
+        if self._renderer is None:
+            samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
+            self._renderer = PortraitRenderer(self._gpu, samples)
+        pixels = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
+                                       tuple(self.params.teeth_color[:3]))
         return {"image": Image(pixels)}
 
     def close(self) -> None:
         if getattr(self, "_renderer", None) is not None:
-            with self._gpu.ctx:
-                self._renderer.release()
+            self._renderer.release()
             self._renderer = None
 
 

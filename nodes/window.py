@@ -1,5 +1,6 @@
 """A GLFW preview window. Its GL context is separate from the render context, so each is made
-current around its own work."""
+current around its own work (GLFW's call for this one; moderngl's `with ctx:` does not work on a
+context it did not create)."""
 from __future__ import annotations
 
 import os
@@ -61,21 +62,21 @@ class PreviewWindow(Node):
         glfw = self._glfw
         if glfw.window_should_close(self._window):
             raise EndOfStream
-        with self._gpu.ctx:
-            if self._texture is None or self._texture.size != (image.width, image.height):
-                if self._texture is not None:
-                    self._texture.release()
-                self._texture = self._gpu.ctx.texture((image.width, image.height), 3)
-            self._texture.write(image.rgb().tobytes())
-            width, height = glfw.get_framebuffer_size(self._window)
-            self._gpu.ctx.screen.use()
-            self._gpu.ctx.viewport = (0, 0, width, height)
-            self._gpu.ctx.clear(0.08, 0.08, 0.09)
-            fit = min(width / image.width, height / image.height)
-            self._program["scale"] = (image.width * fit / max(width, 1), image.height * fit / max(height, 1))
-            self._texture.use(0)
-            self._vao.render(mode=self._gpu.ctx.TRIANGLE_STRIP, vertices=4)
-            glfw.swap_buffers(self._window)
+        glfw.make_context_current(self._window)  # the render context may be current on this thread
+        if self._texture is None or self._texture.size != (image.width, image.height):
+            if self._texture is not None:
+                self._texture.release()
+            self._texture = self._gpu.ctx.texture((image.width, image.height), 3)
+        self._texture.write(image.rgb().tobytes())
+        width, height = glfw.get_framebuffer_size(self._window)
+        self._gpu.ctx.screen.use()
+        self._gpu.ctx.viewport = (0, 0, width, height)
+        self._gpu.ctx.clear(0.08, 0.08, 0.09)
+        fit = min(width / image.width, height / image.height)
+        self._program["scale"] = (image.width * fit / max(width, 1), image.height * fit / max(height, 1))
+        self._texture.use(0)
+        self._vao.render(mode=self._gpu.ctx.TRIANGLE_STRIP, vertices=4)
+        glfw.swap_buffers(self._window)
         glfw.poll_events()
         return {}
 

@@ -1,6 +1,11 @@
 """Every shipped preset runs headless (short runs) and writes what it promises."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import imageio_ffmpeg
 import imageio.v3 as iio
 import numpy as np
@@ -45,3 +50,15 @@ def test_webcam_preset_without_camera_fails_clearly(capsys):
     assert main(["run", str(GRAPHS / "webcam_to_portrait.json"), "--frames", "2", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "no camera at /dev/video0" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb (installed by .ci/run)")
+def test_demo_shows_a_preview_window_on_a_display(tmp_path):
+    """The window's GLX context and the render context share one thread (see app/runtime/gpu.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    done = subprocess.run(["xvfb-run", "-a", sys.executable, "-m", "app.cli", "run", str(GRAPHS / "demo.json"),
+                           "--frames", "10", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**env, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert "skipped" not in done.stderr and "X Error" not in done.stderr
+    assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "renders" / "demo.mp4"))[0] == 10

@@ -2,6 +2,7 @@
 the shader loader. Images are read back to host memory (the CUDA bridge is a later step)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from app.runtime.errors import ReenactError
@@ -13,26 +14,35 @@ SHADER_DIR = ASSETS_DIR / "shaders"
 class GpuContext:
     """Owns the moderngl context and compiled programs. Create with `GpuContext.create()`."""
 
-    def __init__(self, ctx, shader_dir: Path = SHADER_DIR):
-        self.ctx = ctx
+    def __init__(self, ctx, backend: str = "", shader_dir: Path = SHADER_DIR):
+        self.ctx, self.backend = ctx, backend
         self._shader_dir = shader_dir
         self._programs: dict[tuple[str, str], object] = {}
 
     @classmethod
     def create(cls) -> GpuContext:
+        """GLX when a display exists (so preview windows, which are GLX, can share the thread: Mesa
+        refuses a GLX context current after an EGL one), headless EGL otherwise or if GLX fails.
+        REENACT_GL_BACKEND=egl|x11 forces one."""
         import moderngl
 
-        try:
-            ctx = moderngl.create_context(standalone=True, backend="egl", require=330)
-        except Exception as exc:  # moderngl/glcontext raise plain Exceptions for driver problems
-            raise ReenactError(f"no OpenGL 3.3 context through EGL: {exc}",
-                               hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri") from None
-        return cls(ctx)
+        forced = os.environ.get("REENACT_GL_BACKEND", "")
+        backends = [forced] if forced else (["x11", "egl"] if os.environ.get("DISPLAY") else ["egl"])
+        failures = []
+        for backend in backends:
+            try:
+                # glcontext names only "egl"; its default backend on Linux (no name given) is GLX
+                named = {} if backend == "x11" else {"backend": backend}
+                return cls(moderngl.create_context(standalone=True, require=330, **named), backend)
+            except Exception as exc:  # moderngl/glcontext raise plain Exceptions for driver problems
+                failures.append(f"{backend}: {exc}")
+        raise ReenactError(f"no OpenGL 3.3 context ({'; '.join(failures)})",
+                           hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri")
 
     @property
     def description(self) -> str:
         info = self.ctx.info
-        return f"{info['GL_RENDERER']} / OpenGL {info['GL_VERSION']}"
+        return f"{info['GL_RENDERER']} / OpenGL {info['GL_VERSION']} ({self.backend or 'window'})"
 
     def program(self, vertex: str, fragment: str):
         """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag."""
@@ -55,8 +65,9 @@ class GpuContext:
                                hint="reinstall Reenact Studio; shaders ship in assets/shaders") from None
 
     def release(self) -> None:
-        for program in self._programs.values():
-            program.release()
+        with self.ctx:
+            for program in self._programs.values():
+                program.release()
         self._programs.clear()
         self.ctx.release()
 
