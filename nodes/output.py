@@ -69,9 +69,5 @@ class ImageSequence(Node):
         self._count += 1
         return {}
 
-    @property
-    def written(self) -> int:
-        return self._count
-
 
 NODES = [ImageSequence]

@@ -154,3 +154,29 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path, studio_registry):
     preset = load_preset(write(tmp_path, GOOD), studio_registry)
     save_preset(preset, tmp_path / "out" / "p.json")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["p.json"]
+
+
+def test_older_node_type_version_upgrades_its_params(tmp_path, registry):
+    """A node type at version 2 renamed a param; a preset saved with version 1 loads upgraded."""
+    from app.presets import parse_preset
+    from app.runtime.schema import NodeSchema, Param, ParamKind
+    from tests.conftest import Constant
+
+    class Renamed(Constant):
+        schema = NodeSchema("test.renamed", "Renamed", "test", "v2 renamed 'amount' to 'value'",
+                            outputs=Constant.schema.outputs, type_version=2,
+                            params=(Param("value", ParamKind.FLOAT, 1.0, "the value"),))
+
+        @classmethod
+        def upgrade_params(cls, from_version, params):
+            return {("value" if k == "amount" else k): v for k, v in params.items()}
+
+    registry.register(Renamed)
+    doc = {"format": "reenact-studio/graph", "format_version": 1,
+           "nodes": [{"id": "r", "type": "test.renamed", "type_version": 1, "params": {"amount": 4}}]}
+    preset = parse_preset(json.dumps(doc), registry)
+    assert preset.runnable, preset.problems
+    spec = preset.graph.nodes["r"]
+    assert (spec.type_version, spec.params) == (2, {"value": 4.0})
+    doc["nodes"][0]["type_version"] = 3
+    assert "newer than the installed version 2" in str(parse_preset(json.dumps(doc), registry).problems[0])

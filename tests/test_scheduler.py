@@ -301,3 +301,14 @@ def test_end_of_stream_propagates(registry):
     scheduler = run(chain(("test.finite", {}), ("test.sink", {})), registry, 2)
     with pytest.raises(EndOfStream):
         scheduler.step()
+
+
+def test_an_edit_for_a_node_removed_in_the_same_batch_is_dropped(registry):
+    scheduler = run(chain(("test.counter", {}), ("test.gain", {}), ("test.sink", {})), registry, 1)
+    scheduler.set_param("n1", "gain", 2.0)
+    edited = scheduler.graph
+    edited.remove("n1")
+    edited.connect("n0", "value", "n2", "value")
+    scheduler.replace_graph(edited)
+    scheduler.step()
+    assert Sink.log[-1] == (1, 1.0) and scheduler.node("n1") is None

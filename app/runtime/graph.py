@@ -60,9 +60,5 @@ class Graph:
         self.links = [l for l in self.links if l.target != link.target] + [link]
         return link
 
-    def source_of(self, node_id: str, port: str) -> Endpoint | None:
-        target = Endpoint(node_id, port)
-        return next((l.source for l in self.links if l.target == target), None)
-
     def copy(self) -> Graph:
         return copy.deepcopy(self)

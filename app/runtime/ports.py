@@ -8,7 +8,6 @@ class PortType(Enum):
     """The type of a node port. The value is the tag shown in the editor and the catalog."""
 
     IMAGE = "Image"  # app.runtime.image.Image: RGB(A) frame, top row first
-    MASK = "Mask"  # app.runtime.image.Image with one meaningful channel (R), 255 = inside
     FACE_TRACK = "FaceTrack"  # app.runtime.face.FaceTrack: landmarks, head pose, expression, gaze
     MOTION = "Motion"  # app.runtime.face.Motion: what the rasterizer needs to pose the target
     FLOAT = "Float"
@@ -29,7 +28,7 @@ def representation(port_type: PortType) -> tuple[type, ...]:
     """The Python classes a value on a port of this type may be (checked at node boundaries)."""
     if port_type in _SCALARS:
         return _SCALARS[port_type]
-    if port_type in (PortType.IMAGE, PortType.MASK):
+    if port_type is PortType.IMAGE:
         from app.runtime.image import Image
 
         return (Image,)

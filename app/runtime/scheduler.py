@@ -139,10 +139,6 @@ class Scheduler:
         for slot in self._slots.values():
             slot.timing.clear()
 
-    def frame_stats(self) -> TimingStats:
-        """Time between frame starts over the window."""
-        return self._frame_timing.stats()
-
     @property
     def fps(self) -> float:
         mean = self._frame_timing.stats().mean_ms
@@ -258,13 +254,17 @@ class Scheduler:
             edits, self._pending = self._pending, []
             changed: dict[str, set[str]] = {}
             for edit in edits:
+                if isinstance(edit, ReplaceGraph):
+                    self._graph = edit.graph
+                    continue
+                spec = self._graph.nodes.get(edit.node_id)
+                if spec is None:  # removed by a graph edit made after this one was checked
+                    continue
                 if isinstance(edit, SetParam):
-                    self._graph.nodes[edit.node_id].params[edit.name] = edit.value
+                    spec.params[edit.name] = edit.value
                     changed.setdefault(edit.node_id, set()).add(edit.name)
                 elif isinstance(edit, SetBypass):
-                    self._graph.nodes[edit.node_id].bypassed = edit.bypassed
-                elif isinstance(edit, ReplaceGraph):
-                    self._graph = edit.graph
+                    spec.bypassed = edit.bypassed
         if any(isinstance(e, ReplaceGraph) for e in edits):
             self._install(self._graph)
         for node_id, names in changed.items():
