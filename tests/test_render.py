@@ -120,3 +120,16 @@ def test_render_node_output_size_and_errors(studio_registry, hopper):
     finally:
         node.close()
         run.close()
+
+
+def test_overlay_draws_the_landmarks(studio_registry, hopper):
+    image, track = hopper
+    schema = studio_registry.require("render.overlay").schema
+    node = studio_registry.create("render.overlay", "o", {**schema.defaults(), "color": [0.0, 1.0, 0.0, 1.0],
+                                                          "radius": 0, "mesh": True})
+    out = node.process(FrameContext(0, 0.0, RunContext()), image=Image(image), track=track)["image"].numpy()
+    x, y = np.round(track.landmarks[1, :2]).astype(int)
+    assert tuple(out[y, x]) == (0, 255, 0)
+    assert (out != image).any(axis=2).sum() > 2000  # points and mesh edges
+    assert node.process(FrameContext(1, 0.0, RunContext()), image=Image(image),
+                        track=track.invalid((512, 600)))["image"].numpy() is not None

@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import signal
 import sys
+import time
 
 import imageio_ffmpeg
 import imageio.v3 as iio
@@ -62,3 +64,19 @@ def test_demo_shows_a_preview_window_on_a_display(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "skipped" not in done.stderr and "X Error" not in done.stderr
     assert imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "renders" / "demo.mp4"))[0] == 10
+
+
+def test_ctrl_c_during_a_video_render_leaves_a_playable_file(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "run", str(GRAPHS / "demo.json"), "--quiet",
+                                "--set", "driver.duration=600"], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+                               env={**env, "PYTHONPATH": str(REPO)})
+    partial = tmp_path / "renders" / ".demo.partial.mp4"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 20000):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=90)
+    assert process.returncode == 130, err
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "renders" / "demo.mp4"))
+    assert frames > 10 and not partial.exists()
