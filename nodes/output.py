@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import imageio.v3 as iio
+from PIL import Image as PILImage
 
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import ReenactError
@@ -58,7 +58,8 @@ class ImageSequence(Node):
         target = self._folder / f"{self.params.prefix}{self._count:06d}.png"
         partial = target.with_name(f".{target.name}.partial")
         try:
-            iio.imwrite(partial, image.numpy(), extension=".png")
+            # Pillow, not imageio: a Ctrl-C inside imageio's writer prints a traceback from its __del__
+            PILImage.fromarray(image.numpy()).save(partial, format="PNG")
             os.replace(partial, target)
         except OSError as exc:
             partial.unlink(missing_ok=True)

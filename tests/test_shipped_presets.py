@@ -77,6 +77,6 @@ def test_ctrl_c_during_a_video_render_leaves_a_playable_file(tmp_path):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=90)
-    assert process.returncode == 130, err
+    assert process.returncode == 130 and "Traceback" not in err, err
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "renders" / "demo.mp4"))
     assert frames > 10 and not partial.exists()
