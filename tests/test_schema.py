@@ -1,0 +1,76 @@
+"""Param kinds: one coercion for presets, --set and the editor; and image-file conversions."""
+from __future__ import annotations
+
+import math
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from app.runtime.errors import ParamError
+from app.runtime.schema import Param, ParamKind
+from nodes.capture import read_image_file
+
+FLOAT = Param("gain", ParamKind.FLOAT, 1.0, "g", minimum=0.0, maximum=2.0)
+VECTOR = Param("offset", ParamKind.VECTOR, [0.0, 0.0], "o", minimum=-10, maximum=10, size=2)
+COLOR = Param("tint", ParamKind.COLOR, [1.0, 1.0, 1.0, 1.0], "c")
+ENUM = Param("mode", ParamKind.ENUM, "a", "m", choices=("a", "b"))
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_are_refused(value):
+    with pytest.raises(ParamError, match="not a finite number"):
+        FLOAT.coerce(value)
+
+
+@pytest.mark.parametrize("param, text, expected", [
+    (FLOAT, "1.5", 1.5), (Param("n", ParamKind.INT, 1, "n", minimum=0, maximum=9), "3", 3),
+    (Param("b", ParamKind.BOOL, False, "b"), "yes", True), (ENUM, "b", "b"),
+    (VECTOR, "1, -2.5", [1.0, -2.5]), (COLOR, "#ff000080", [1.0, 0.0, 0.0, 0.502]),
+    (COLOR, "0.5 0.25 0", [0.5, 0.25, 0.0, 1.0]),
+])
+def test_command_line_text_is_parsed_by_kind(param, text, expected):
+    assert param.parse_text(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("param, value, message", [
+    (FLOAT, True, "not a number"), (FLOAT, "nan", "not a number"), (ENUM, "c", "not one of a, b"),
+    (VECTOR, [1.0], "has 1 components, needs 2"), (VECTOR, [1.0, 11.0], "above the maximum 10"),
+    (COLOR, [1.0, 2.0, 0.0], "outside 0..1"), (COLOR, "#12", "not a colour"),
+    (Param("n", ParamKind.INT, 1, "n"), 1.5, "not an integer"),
+    (Param("s", ParamKind.STRING, "", "s", max_length=3), "long", "more than 3"),
+])
+def test_bad_values_say_what_is_wrong(param, value, message):
+    with pytest.raises(ParamError, match=message):
+        param.coerce(value)
+
+
+def test_bool_text_must_be_a_boolean():
+    with pytest.raises(ParamError, match="not a boolean"):
+        Param("b", ParamKind.BOOL, False, "b").parse_text("maybe")
+
+
+@pytest.mark.parametrize("pixels", [
+    np.arange(12 * 10, dtype=np.uint8).reshape(12, 10),  # gray
+    np.full((12, 10, 4), 200, np.uint8),  # RGBA
+    np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 500,  # 16-bit gray
+])
+def test_image_files_become_uint8_rgb(tmp_path, pixels):
+    path = tmp_path / "in.png"
+    iio.imwrite(path, pixels)
+    out, notice = read_image_file(path, 2048)
+    assert out.dtype == np.uint8 and out.shape[:2] == (12, 10) and out.shape[2] in (3, 4) and notice == ""
+
+
+def test_huge_images_are_downscaled_with_a_notice(tmp_path):
+    path = tmp_path / "big.png"
+    iio.imwrite(path, np.zeros((300, 900, 3), np.uint8))
+    out, notice = read_image_file(path, 256)
+    assert out.shape == (85, 256, 3) and "downscaled to 256x85" in notice
+
+
+def test_not_an_image_is_a_clear_error(tmp_path):
+    path = tmp_path / "fake.png"
+    path.write_text("hello")
+    with pytest.raises(Exception, match="cannot read the image"):
+        read_image_file(path, 256)
