@@ -64,6 +64,11 @@ def _boundary_loops(edges: list[tuple[int, int]]) -> list[list[int]]:
     return loops
 
 
+def _edges_of(triangle: tuple[int, int, int]) -> tuple[tuple[int, int], ...]:
+    a, b, c = triangle  # sorted, so each edge comes out in the same (low, high) order
+    return (a, b), (a, c), (b, c)
+
+
 @lru_cache(maxsize=1)
 def topology() -> Topology:
     conn = _connections()
@@ -73,9 +78,9 @@ def topology() -> Topology:
         adjacent.setdefault(a, set()).add(b)
         adjacent.setdefault(b, set()).add(a)
     cliques = {tuple(sorted((a, b, c))) for a, b in edges for c in adjacent[a] & adjacent[b]}
-    use = Counter(e for t in cliques for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2])))
-    faces = [t for t in cliques if not all(use[e] == 3 for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2])))]
-    use = Counter(e for t in faces for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2])))
+    use = Counter(e for t in cliques for e in _edges_of(t))
+    faces = [t for t in cliques if not all(use[e] == 3 for e in _edges_of(t))]
+    use = Counter(e for t in faces for e in _edges_of(t))
     loops = _boundary_loops([e for e, n in use.items() if n == 1])
     find = lambda index: np.array(next(l for l in loops if index in l), np.int32)  # noqa: E731
     regions = {
@@ -145,13 +150,20 @@ def rotation_from_euler(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ ry @ rx
 
 
+EYES = ((RIGHT_IRIS, RIGHT_EYE_CORNERS), (LEFT_IRIS, LEFT_EYE_CORNERS))
+
+
+def eye_widths(points: np.ndarray) -> np.ndarray:
+    """(2,) corner-to-corner width of the right and left eye, in the points' units (never 0)."""
+    widths = np.array([np.linalg.norm(points[b, :2] - points[a, :2]) for _, (a, b) in EYES])
+    return np.where(widths > 0, widths, 1.0)
+
+
 def gaze_of(shape: np.ndarray) -> np.ndarray:
     """(2, 2) iris offset from the eye-corner midpoint, in eye widths, per eye (right, left)."""
-    out = np.zeros((2, 2), np.float32)
-    for row, (iris, (a, b)) in enumerate(((RIGHT_IRIS, RIGHT_EYE_CORNERS), (LEFT_IRIS, LEFT_EYE_CORNERS))):
-        width = np.linalg.norm(shape[b, :2] - shape[a, :2]) or 1.0
-        out[row] = (shape[iris, :2] - (shape[a, :2] + shape[b, :2]) / 2) / width
-    return out
+    centres = np.array([(shape[a, :2] + shape[b, :2]) / 2 for _, (a, b) in EYES])
+    irises = shape[[iris for iris, _ in EYES], :2]
+    return ((irises - centres) / eye_widths(shape)[:, None]).astype(np.float32)
 
 
 def mouth_opening(shape: np.ndarray) -> float:

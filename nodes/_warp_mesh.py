@@ -12,10 +12,11 @@ Draw order (painter's, no depth test):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from nodes._face_model import LEFT_IRIS, MESH_POINTS, RIGHT_IRIS, topology
+from nodes._face_model import LEFT_IRIS, MESH_POINTS, MOUTH_CORNERS, RIGHT_IRIS, topology
 
 VERTEX_FLOATS = 5  # x, y (pixels), u, v (0..1 portrait coordinates, or mouth coordinates), shade
 
@@ -53,15 +54,23 @@ def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _grid(src, dst, size, cells: int) -> np.ndarray:
-    width, height = size
+@lru_cache(maxsize=8)
+def _grid_layout(cells: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid points (N, 2) and triangle-list indices; the same every frame for one size."""
     xs, ys = np.linspace(0, width, cells + 1), np.linspace(0, height, cells + 1)
     points = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    moved = points + grid_displacement(points, src, dst, size)
     i, j = np.meshgrid(np.arange(cells), np.arange(cells))
     corner = (j * (cells + 1) + i).ravel()
     quads = np.stack([corner, corner + 1, corner + cells + 2, corner + cells + 1], axis=1)
     tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]]).ravel()
+    points.flags.writeable = tris.flags.writeable = False  # shared through the cache
+    return points, tris
+
+
+def _grid(src, dst, size, cells: int) -> np.ndarray:
+    width, height = size
+    points, tris = _grid_layout(cells, int(width), int(height))
+    moved = points + grid_displacement(points, src, dst, size)
     return _pack(moved[tris], points[tris] / (width, height), 0.0)
 
 
@@ -70,7 +79,7 @@ def mouth_excess(src: np.ndarray, dst: np.ndarray) -> float:
     loop = topology().mouth
     area = lambda p: 0.5 * abs(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1)))  # noqa: E731
     before, after = area(src[loop, :2]), area(dst[loop, :2])
-    width = np.linalg.norm(dst[61, :2] - dst[291, :2]) or 1.0
+    width = np.linalg.norm(dst[MOUTH_CORNERS[0], :2] - dst[MOUTH_CORNERS[1], :2]) or 1.0
     return float(np.clip((after - 1.3 * before) / (0.04 * width * width), 0.0, 1.0))
 
 

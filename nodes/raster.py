@@ -11,7 +11,7 @@ from app.runtime.image import Image
 from app.runtime.node import Node
 from app.runtime.ports import PortType
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
-from nodes._face_model import topology
+from nodes._face_model import eye_widths, topology
 from nodes._warp_mesh import build_warp_mesh
 
 
@@ -123,8 +123,7 @@ class RenderPortrait(Node):
             raise ReenactError(f"the track is for a {track.image_size[0]}x{track.image_size[1]} image but the "
                                f"portrait is {image.width}x{image.height}", hint="track the same image you render")
         dst = motion.landmarks if motion.valid else track.landmarks
-        eye_width = np.linalg.norm(track.landmarks[[133, 263], :2] - track.landmarks[[33, 362], :2], axis=1)
-        gaze_px = motion.gaze * eye_width[:, None] if motion.valid else None
+        gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
         mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
