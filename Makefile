@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
+# With a display: the editor on the demo graph. Without one: the demo rendered headless to a file.
 run: $(STAMP)
-	$(VENV)/bin/reenact run graphs/demo.json --quiet && echo "rendered renders/demo.mp4"
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(VENV)/bin/reenact edit graphs/demo.json; \
+	else \
+		echo "no display: rendering the demo headless (the editor needs one; try xvfb-run or a desktop)"; \
+		$(VENV)/bin/reenact run graphs/demo.json --quiet && echo "rendered renders/demo.mp4"; \
+	fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from app import bench
 from app.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, say
@@ -105,6 +106,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+# --------------------------------------------------------------------------- reenact edit
+def cmd_edit(args: argparse.Namespace) -> int:
+    import app.editor as editor  # only this command loads dearpygui
+
+    if args.frames is not None and args.screenshot is None:
+        raise ReenactError("--frames only applies with --screenshot", hint="add --screenshot PNG, or drop --frames")
+    window = editor.open_window(_registry(), Path(args.graph) if args.graph else None, args.select)
+    try:
+        if args.measure:
+            numbers = editor.measure(window, args.measure)
+            print(json.dumps({k: round(v, 3) for k, v in numbers.items()}))
+        if args.screenshot:
+            editor.play_frames(window, args.frames or 1)
+            say(f"screenshot written to {window.screenshot(Path(args.screenshot))}")
+        if not (args.measure or args.screenshot):
+            editor.run_until_quit(window)
+    finally:
+        window.close()
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- parser
 def _positive(text: str) -> int:
     try:
@@ -135,6 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timings", action="store_true", help="print per-node times at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("edit", help="open the node editor (needs a display)")
+    p.add_argument("graph", metavar="GRAPH", nargs="?", help="preset to open (default: a new graph)")
+    p.add_argument("--screenshot", metavar="PNG", help="play, write a screenshot of the window and exit")
+    p.add_argument("--frames", type=_positive, metavar="N", help="with --screenshot: frames to run first (default 1)")
+    p.add_argument("--select", metavar="NODE", help="select this node (its params show in the inspector)")
+    p.add_argument("--measure", type=_positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
+                   "and the preview upload time as JSON, and exit")
+    p.set_defaults(func=cmd_edit)
 
     bench.add_parser(sub, add_run_arguments)
     return parser

@@ -33,6 +33,9 @@ class PreviewWindow(Node):
         import moderngl
 
         self._window = None
+        if run.embedded:  # GLFW windows belong to the main thread; the editor previews instead
+            run.notice(f"window '{self.node_id}' is shown in the editor's preview")
+            return
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             if self.params.without_display == "skip":
                 run.notice(f"no display: window '{self.node_id}' skipped")

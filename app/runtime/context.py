@@ -13,11 +13,13 @@ class RunContext:
 
     base_dir: the folder of the preset the graph came from (None for graphs built in memory).
     gpu: the GpuContext, created on first use by the nodes that need it.
+    embedded: the run lives inside the editor, which shows frames itself: nodes open no windows.
     """
 
     base_dir: Path | None = None
     gpu: object | None = None
     notices: list[str] = field(default_factory=list)
+    embedded: bool = False
 
     def asset(self, path: str) -> Path:
         """Resolve an asset path param (preset folder first, then assets/)."""

@@ -1,0 +1,77 @@
+"""The dearpygui node editor (`reenact edit`). The only package that imports dearpygui."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from app.runtime.errors import ReenactError
+from app.runtime.registry import Registry
+
+SCREENSHOT_TIMEOUT_S = 300.0
+
+
+def open_window(registry: Registry, graph: Path | None, select: str | None = None):
+    """The editor window on `graph` (a new graph if None), with node `select` in the inspector."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ReenactError("the editor needs a display and $DISPLAY is not set",
+                           hint="run it as `xvfb-run -a reenact edit ...`, or render headless with `reenact run GRAPH`")
+    from app.editor.actions import Editor
+    from app.editor.window import EditorWindow
+
+    editor = Editor(registry)
+    try:
+        if graph is not None:
+            editor.open(graph)
+        if select is not None and select not in editor.document.graph.nodes:
+            raise ReenactError(f"there is no node '{select}' to select",
+                               hint=f"the graph's nodes: {', '.join(editor.document.graph.nodes) or 'none'}")
+    except BaseException:
+        editor.close()
+        raise
+    if select is not None:
+        editor.select([select])
+    return EditorWindow(editor)
+
+
+def run_until_quit(window) -> None:
+    import dearpygui.dearpygui as dpg
+
+    while dpg.is_dearpygui_running() and not window.quit_requested:
+        window.frame()
+
+
+def play_frames(window, frames: int) -> None:
+    """Play until the graph has run `frames` frames (or a source ends), then pause."""
+    from app.editor.live import Transport
+
+    live = window.editor.live
+    window.editor.play()
+    deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+    while live.status().frame < frames and live.status().transport is not Transport.ENDED:
+        if time.monotonic() > deadline:
+            raise ReenactError(f"the graph ran only {live.status().frame} of {frames} frames in "
+                               f"{SCREENSHOT_TIMEOUT_S:.0f} s", hint="ask for fewer --frames")
+        window.frame()
+    window.editor.pause()
+    for _ in range(3):  # let the last frame reach the preview
+        window.frame()
+
+
+def measure(window, seconds: float) -> dict[str, float]:
+    """Play for `seconds` and report UI and graph speed separately, and the preview upload cost."""
+    window.editor.live.max_fps = 0  # the graph as fast as it goes, next to the UI
+    window.editor.play()
+    ui_ms, uploads = [], []
+    first = window.editor.live.status().frame
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        before = time.perf_counter()
+        window.frame()
+        ui_ms.append(1000 * (time.perf_counter() - before))
+        uploads.append(window.preview.upload_ms)
+    elapsed = time.perf_counter() - started
+    frames = window.editor.live.status().frame - first
+    window.editor.pause()
+    return {"ui_fps": len(ui_ms) / elapsed, "ui_frame_ms": sum(ui_ms) / len(ui_ms),
+            "graph_fps": frames / elapsed, "preview_upload_ms": sum(uploads) / len(uploads)}

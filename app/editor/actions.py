@@ -1,0 +1,342 @@
+"""Everything a user can do in the editor, as plain methods. The UI binds these and nothing else, and
+the tests call them directly. No dearpygui here.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.editor import storage
+from app.editor.document import Clip, Document, Position
+from app.editor.live import LiveGraph, Transport
+from app.presets import Preset, load_preset, parse_preset, save_preset
+from app.runtime.errors import GraphError, ProblemsError, ReenactError
+from app.runtime.graph import Endpoint, Graph, Link
+from app.runtime.paths import ASSETS_DIR
+from app.runtime.ports import PortType
+from app.runtime.registry import Registry
+from app.runtime.scheduler import bypass_routes
+
+AUTOSAVE_SECONDS = 5.0
+PASTE_OFFSET = (40.0, 40.0)
+FRAME_MARGIN = 30.0
+IMAGE_PATH = "host memory (read-back; no CUDA-GL sharing yet)"
+
+
+class UnsavedChanges(ReenactError):
+    """Raised instead of dropping edits; the UI asks the user, then calls again with discard=True."""
+
+
+@dataclass
+class PreviewChoice:
+    a: Endpoint | None = None
+    b: Endpoint | None = None  # the right side of the A/B split, when set
+    split: float = 0.5
+
+
+class Editor:
+    """The editor's state and actions. `structure_revision` bumps whenever the canvas must be redrawn
+    from the document (anything but a param edit or a move made on the canvas itself)."""
+
+    def __init__(self, registry: Registry, live: LiveGraph | None = None):
+        self.registry = registry
+        self.live = live or LiveGraph(registry)
+        self.document = Document(registry)
+        self.selection: list[str] = []
+        self.preview = PreviewChoice()
+        self.clipboard: Clip | None = None
+        self.structure_revision = 0
+        self.message = ""  # the last thing said to the user (refused links, recoveries, saves)
+        self.message_is_warning = False
+        self.image_path = IMAGE_PATH  # how frames travel between GL and the rest, shown in the status bar
+        self.problems: list[str] = []  # what keeps the saved file from loading elsewhere
+        self._autosaved_revision = 0
+        self._last_autosave = time.monotonic()
+
+    def say(self, text: str, warning: bool = False) -> None:
+        """Tell the user something in the status bar; warnings show in red."""
+        self.message, self.message_is_warning = text, warning
+
+    # ----------------------------------------------------------------- files
+    def new(self, discard: bool = False) -> None:
+        self._guard(discard)
+        self._adopt(Document(self.registry), "new graph")
+
+    def open(self, path: str | Path, discard: bool = False, use_autosave: bool = True) -> None:
+        """Open a preset; raises ProblemsError when it cannot be read as a graph (the current document
+        stays). Unsaved changes from an earlier crash are recovered from the autosave."""
+        self._guard(discard)
+        path = Path(path)
+        preset = load_preset(path, self.registry)
+        recovered = storage.newer_autosave(path) if use_autosave else None
+        if recovered is not None:
+            preset = self._read_autosave(recovered, path) or preset
+        document = Document(self.registry, preset, path)
+        self._adopt(document, f"opened {path}")
+        self.problems = [str(p) for p in preset.problems]
+        if recovered is not None:
+            document.revision += 1  # recovered edits are unsaved until the user saves
+            self.say(f"recovered unsaved changes to {path.name} from the autosave; save to keep them "
+                     f"or use File > Revert", warning=True)
+        storage.remember_recent(path)
+
+    def revert(self) -> None:
+        """Throw away unsaved changes (and the autosave) and reload the file from disk."""
+        if self.document.path is None:
+            raise ReenactError("an untitled graph has no file to revert to", hint="use File > New")
+        storage.autosave_path(self.document.path).unlink(missing_ok=True)
+        self.open(self.document.path, discard=True, use_autosave=False)
+
+    def discard_changes(self) -> None:
+        """The user chose to drop the unsaved edits: forget them and their autosave."""
+        storage.autosave_path(self.document.path).unlink(missing_ok=True)
+        self.document.saved_revision = self.document.revision
+
+    def save(self) -> Path:
+        if self.document.path is None:
+            raise ReenactError("this graph has no file yet", hint="use Save As (Ctrl-Shift-S) to choose one")
+        return self.save_as(self.document.path)
+
+    def save_as(self, path: str | Path) -> Path:
+        path = Path(path)
+        if path.suffix != ".json":
+            path = path.with_suffix(".json")
+        preset = self.document.to_preset()
+        try:
+            save_preset(preset, path)
+        except OSError as exc:
+            raise ReenactError(f"could not save: {exc.strerror}", where=str(path),
+                               hint="choose a folder you can write to; your changes are still here") from None
+        storage.autosave_path(self.document.path).unlink(missing_ok=True)
+        self.document.mark_saved(path)
+        self.document.graph.base_dir = path.resolve().parent
+        self.problems = [str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems]
+        storage.remember_recent(path)
+        self.say(f"saved {path}")
+        return path
+
+    def autosave(self, force: bool = False) -> Path | None:
+        """Write the document to its autosave file when it changed since the last autosave (called
+        every frame by the UI; writes at most every AUTOSAVE_SECONDS)."""
+        doc = self.document
+        due = force or time.monotonic() - self._last_autosave >= AUTOSAVE_SECONDS
+        if not doc.dirty or doc.revision == self._autosaved_revision or not due:
+            return None
+        target = storage.autosave_path(doc.path)
+        try:
+            save_preset(doc.to_preset(), target)
+        except OSError as exc:
+            self.say(f"autosave failed ({exc.strerror}); save your work with Ctrl-S", warning=True)
+            return None
+        self._autosaved_revision, self._last_autosave = doc.revision, time.monotonic()
+        return target
+
+    # ----------------------------------------------------------------- graph edits
+    def add_node(self, type_id: str, pos: Position | None = None) -> str:
+        node_id = self.document.add_node(type_id, pos)
+        self.selection = [node_id]
+        self._structure_changed()
+        return node_id
+
+    def link(self, source: Endpoint, target: Endpoint) -> Link | None:
+        """Connect; a refused link (mismatched types, a cycle) returns None and says why."""
+        try:
+            link = self.document.connect(source, target)
+        except GraphError as exc:
+            self.say(exc.message, warning=True)
+            return None
+        self.say(f"linked {source} to {target}")
+        self._structure_changed()
+        return link
+
+    def unlink(self, link: Link) -> None:
+        self.document.disconnect(link)
+        self._structure_changed()
+
+    def delete(self, node_ids: list[str] | None = None) -> None:
+        node_ids = list(self.selection if node_ids is None else node_ids)
+        self.document.remove_nodes(node_ids)
+        self.selection = [n for n in self.selection if n not in node_ids]
+        self._drop_preview_of(node_ids)
+        self._structure_changed()
+
+    def move(self, positions: dict[str, Position]) -> None:
+        """Record positions the canvas already shows (no redraw)."""
+        self.document.move_nodes(positions)
+
+    def frame_all(self) -> None:
+        """Bring every node into view: the layout moves so its top-left corner is at the margin
+        (dearpygui's node editor has no panning call, so the nodes move instead of the view)."""
+        layout = self.document.layout
+        if not layout:
+            return
+        x0, y0 = min(x for x, _ in layout.values()), min(y for _, y in layout.values())
+        self.document.move_nodes({n: (x - x0 + FRAME_MARGIN, y - y0 + FRAME_MARGIN) for n, (x, y) in layout.items()})
+        self.structure_revision += 1
+
+    def select(self, node_ids: list[str]) -> None:
+        self.selection = [n for n in node_ids if n in self.document.graph.nodes]
+
+    def copy(self, node_ids: list[str] | None = None) -> int:
+        clip = self.document.copy_nodes(list(self.selection if node_ids is None else node_ids))
+        if clip is not None:
+            self.clipboard = clip
+        return len(clip.nodes) if clip else 0
+
+    def paste(self, at: Position | None = None) -> list[str]:
+        if self.clipboard is None:
+            self.say("nothing to paste: copy nodes first (Ctrl-C)")
+            return []
+        if at is None:
+            x, y = self.document.layout.get(self.clipboard.nodes[0].id, (40.0, 40.0))
+            at = (x + PASTE_OFFSET[0], y + PASTE_OFFSET[1])
+        self.selection = self.document.paste(self.clipboard, at)
+        self._structure_changed()
+        return self.selection
+
+    def duplicate(self, node_ids: list[str] | None = None) -> list[str]:
+        saved = self.clipboard
+        try:
+            return self.paste() if self.copy(node_ids) else []
+        finally:
+            self.clipboard = saved  # duplicating leaves the clipboard as it was
+
+    def undo(self) -> None:
+        self._travel(self.document.undo(), "undo")
+
+    def redo(self) -> None:
+        self._travel(self.document.redo(), "redo")
+
+    # ----------------------------------------------------------------- node edits (live)
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Store the value (coerced; ParamError when it does not fit) and apply it at the next frame."""
+        value = self.document.set_param(node_id, name, value)
+        self.live.set_param(node_id, name, value)
+        return value
+
+    def set_path_param(self, node_id: str, name: str, chosen: str | Path) -> Any:
+        """A file picked in a dialog: stored relative to assets/ or the preset's folder when it lies
+        inside one, so the preset still loads on another machine."""
+        chosen = Path(chosen).resolve()
+        roots = [r for r in (ASSETS_DIR, self.document.graph.base_dir) if r is not None]
+        for root in roots:
+            if chosen.is_relative_to(root.resolve()):
+                return self.set_param(node_id, name, chosen.relative_to(root.resolve()).as_posix())
+        self.say(f"{chosen} is outside assets/ and the preset's folder: it runs here, but the preset "
+                 f"will not load elsewhere; copy the file into assets/", warning=True)
+        return self.set_param(node_id, name, str(chosen))
+
+    def toggle_bypass(self, node_id: str) -> bool:
+        spec = self.document.graph.nodes[node_id]
+        node_class = self.registry.get(spec.type)
+        if not spec.bypassed and (node_class is None or bypass_routes(node_class.schema) is None):
+            self.say(f"'{node_id}' cannot be bypassed: an output has no input of its type to pass on", warning=True)
+            return False
+        self.document.set_bypass(node_id, not spec.bypassed)
+        self._structure_changed()
+        return True
+
+    def run_action(self, node_id: str, action: str) -> None:
+        self.live.trigger(node_id, action)
+        self.say(f"{node_id}: {action.replace('_', ' ')}")
+
+    # ----------------------------------------------------------------- preview and transport
+    def set_preview(self, node_id: str, port: str | None = None, side: str = "a") -> Endpoint | None:
+        """Preview an output port (by default the node's first Image output, else its first output);
+        side 'b' sets the right half of the A/B split, None for `node_id` clears it."""
+        endpoint = self._preview_port(node_id, port)
+        setattr(self.preview, side, endpoint)
+        self.live.watch([e for e in (self.preview.a, self.preview.b) if e is not None])
+        return endpoint
+
+    def clear_split(self) -> None:
+        self.preview.b = None
+        self.live.watch([e for e in (self.preview.a,) if e is not None])
+
+    def play(self) -> None:
+        self.live.play()
+
+    def pause(self) -> None:
+        self.live.pause()
+
+    def toggle_play(self) -> None:
+        self.pause() if self.live.status().transport is Transport.PLAYING else self.play()
+
+    def step(self) -> None:
+        self.live.step()
+
+    def restart(self) -> None:
+        self.live.restart()
+        self.live.play()
+
+    def close(self) -> None:
+        self.autosave(force=True)
+        self.live.shutdown()
+
+    # ----------------------------------------------------------------- helpers
+    def _guard(self, discard: bool) -> None:
+        if self.document.dirty and not discard:
+            raise UnsavedChanges(f"{self.document.title} has unsaved changes",
+                                 hint="save them first, or discard them")
+
+    def _adopt(self, document: Document, message: str) -> None:
+        self.document = document
+        self.selection, self.problems = [], []
+        self.say(message)
+        self._autosaved_revision = document.revision
+        self.preview = PreviewChoice()
+        self.live.set_graph(document.graph, restart=True)
+        self.live.watch([])
+        default = self._default_preview()
+        if default is not None:
+            self.set_preview(default)
+        self.structure_revision += 1
+
+    def _read_autosave(self, autosave: Path, path: Path) -> Preset | None:
+        try:
+            return parse_preset(autosave.read_text(encoding="utf-8"), self.registry, path.resolve().parent,
+                                source=str(autosave))
+        except (OSError, UnicodeDecodeError, ProblemsError):
+            return None  # a damaged autosave never hides the real file
+
+    def _structure_changed(self) -> None:
+        self.structure_revision += 1
+        self.live.set_graph(self.document.graph)
+
+    def _travel(self, label: str | None, verb: str) -> None:
+        if label is None:
+            self.say(f"nothing to {verb}")
+            return
+        self.say(f"{verb}: {label}")
+        self.selection = [n for n in self.selection if n in self.document.graph.nodes]
+        self._drop_preview_of([e.node for e in (self.preview.a, self.preview.b)
+                               if e and e.node not in self.document.graph.nodes])
+        self._structure_changed()
+
+    def _drop_preview_of(self, node_ids: list[str]) -> None:
+        for side in ("a", "b"):
+            endpoint = getattr(self.preview, side)
+            if endpoint is not None and endpoint.node in node_ids:
+                setattr(self.preview, side, None)
+        self.live.watch([e for e in (self.preview.a, self.preview.b) if e is not None])
+
+    def _preview_port(self, node_id: str, port: str | None) -> Endpoint | None:
+        spec = self.document.graph.nodes.get(node_id)
+        node_class = self.registry.get(spec.type) if spec else None
+        if node_class is None:
+            return None
+        outputs = node_class.schema.outputs
+        if port is not None:
+            return Endpoint(node_id, port) if node_class.schema.output(port) else None
+        image = next((p for p in outputs if p.type is PortType.IMAGE), None)
+        chosen = image or (outputs[0] if outputs else None)
+        return Endpoint(node_id, chosen.name) if chosen else None
+
+    def _default_preview(self) -> str | None:
+        """The last node with an Image output: usually the finished frame."""
+        graph: Graph = self.document.graph
+        candidates = [n for n, s in graph.nodes.items() if self.registry.get(s.type) and any(
+            p.type is PortType.IMAGE for p in self.registry.get(s.type).schema.outputs)]
+        return candidates[-1] if candidates else None

@@ -1,0 +1,198 @@
+"""The node canvas: drawn from the document, never the other way round.
+
+Structural changes (and undo/redo) redraw it from the model; the live status only updates texts and
+themes. Links the user drags and node positions are read back and turned into editor actions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dearpygui.dearpygui as dpg
+
+from app.editor.actions import Editor
+from app.editor.live import LiveStatus
+from app.editor.theme import ERROR_TEXT, IDLE_TEXT, NOTE_TEXT, NodeLook, Themes
+from app.runtime.graph import Endpoint, Link
+from app.runtime.ports import PortType
+from app.runtime.schema import Port
+from app.runtime.timing import TimingStats
+
+BADGE_WRAP = 240
+
+
+@dataclass
+class _NodeItems:
+    node: int
+    timing: int
+    badge: int
+    look: NodeLook | None = None
+
+
+class Canvas:
+    def __init__(self, editor: Editor, themes: Themes, parent: int | str):
+        self._editor, self._themes = editor, themes
+        self._ports: dict[int, Endpoint] = {}  # attribute item -> port
+        self._outputs: set[int] = set()  # the attribute items that are output ports
+        self._links: dict[int, Link] = {}  # link item -> link
+        self._nodes: dict[str, _NodeItems] = {}
+        self.widget = dpg.add_node_editor(parent=parent, callback=self._on_link, delink_callback=self._on_unlink,
+                                          minimap=True, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+                                          width=-1, height=-1)
+
+    # ----------------------------------------------------------------- drawing
+    def rebuild(self) -> None:
+        dpg.delete_item(self.widget, children_only=True)
+        self._ports.clear()
+        self._outputs.clear()
+        self._links.clear()
+        self._nodes.clear()
+        doc = self._editor.document
+        for node_id in doc.graph.nodes:
+            self._add_node(node_id)
+        for link in doc.graph.links:
+            ends = [self._attribute(link.source), self._attribute(link.target)]
+            if None in ends:
+                continue
+            item = dpg.add_node_link(ends[0], ends[1], parent=self.widget)
+            port = doc.port(link.source, output=True)
+            if port is not None:
+                dpg.bind_item_theme(item, self._themes.links[port.type])
+            self._links[item] = link
+
+    def _add_node(self, node_id: str) -> None:
+        doc = self._editor.document
+        spec = doc.graph.nodes[node_id]
+        node_class = self._editor.registry.get(spec.type)
+        label = f"{node_id}  [bypassed]" if spec.bypassed else node_id
+        with dpg.node(label=label, parent=self.widget, pos=[int(v) for v in doc.layout[node_id]],
+                      user_data=node_id) as node:
+            with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
+                title = dpg.add_text(node_class.schema.title if node_class else f"missing plugin: {spec.type}",
+                                     color=NOTE_TEXT)
+                with dpg.tooltip(title):
+                    dpg.add_text(f"{spec.type}: {node_class.schema.help}" if node_class else
+                                 f"'{spec.type}' is not installed; its params are kept and saved", wrap=360)
+            inputs, outputs = self._ports_of(node_id)
+            for port in inputs:
+                self._add_port(node_id, port, output=False)
+            for port in outputs:
+                self._add_port(node_id, port, output=True)
+            with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
+                timing = dpg.add_text("", color=NOTE_TEXT)
+                badge = dpg.add_text("", color=ERROR_TEXT, wrap=BADGE_WRAP)
+        self._nodes[node_id] = _NodeItems(node, timing, badge)
+        look = NodeLook.MISSING if node_class is None else NodeLook.BYPASSED if spec.bypassed else NodeLook.NORMAL
+        self._set_look(node_id, look)
+
+    def _ports_of(self, node_id: str) -> tuple[list[Port], list[Port]]:
+        """The schema's ports; for a node whose plugin is missing, the ports its links name (untyped)."""
+        spec = self._editor.document.graph.nodes[node_id]
+        node_class = self._editor.registry.get(spec.type)
+        if node_class is not None:
+            return list(node_class.schema.inputs), list(node_class.schema.outputs)
+        links = self._editor.document.graph.links
+        inputs = sorted({l.target.port for l in links if l.target.node == node_id})
+        outputs = sorted({l.source.port for l in links if l.source.node == node_id})
+        return ([Port(name, PortType.STRING, optional=True) for name in inputs],
+                [Port(name, PortType.STRING, optional=True) for name in outputs])
+
+    def _add_port(self, node_id: str, port: Port, output: bool) -> None:
+        known = self._editor.registry.get(self._editor.document.graph.nodes[node_id].type) is not None
+        kind = dpg.mvNode_Attr_Output if output else dpg.mvNode_Attr_Input
+        shape = dpg.mvNode_PinShape_TriangleFilled if output else (
+            dpg.mvNode_PinShape_Circle if port.optional else dpg.mvNode_PinShape_CircleFilled)
+        type_tag = port.type.tag if known else "?"
+        with dpg.node_attribute(attribute_type=kind, shape=shape) as attribute:
+            if output:
+                with dpg.group(horizontal=True):
+                    dpg.add_text(f"{port.name}  {type_tag}")
+                    for side in ("A", "B"):
+                        button = dpg.add_button(label=side, small=True, callback=self._on_preview,
+                                                user_data=(node_id, port.name, side.lower()))
+                        dpg.bind_item_theme(button, self._themes.preview_button)
+                        with dpg.tooltip(button):
+                            dpg.add_text(f"show {node_id}.{port.name} in the preview's {side} side")
+            else:
+                dpg.add_text(f"{port.name}{'' if not port.optional else ' (optional)'}  {type_tag}")
+            if port.help:
+                with dpg.tooltip(dpg.last_container()):
+                    dpg.add_text(port.help, wrap=320)
+        dpg.bind_item_theme(attribute, self._themes.pins[port.type] if known else self._themes.unknown_pin)
+        self._ports[attribute] = Endpoint(node_id, port.name)
+        if output:
+            self._outputs.add(attribute)
+
+    def _attribute(self, endpoint: Endpoint) -> int | None:
+        return next((item for item, e in self._ports.items() if e == endpoint), None)
+
+    # ----------------------------------------------------------------- live status
+    def show_status(self, status: LiveStatus) -> None:
+        doc = self._editor.document
+        for node_id, items in self._nodes.items():
+            spec = doc.graph.nodes.get(node_id)
+            if spec is None:
+                continue
+            failure, idle = status.failures.get(node_id), status.idle.get(node_id)
+            dpg.set_value(items.timing, "" if idle else _timing_text(status.timings.get(node_id), status.frame))
+            dpg.set_value(items.badge, f"error: {failure}" if failure else f"idle: {idle}" if idle else "")
+            dpg.configure_item(items.badge, color=ERROR_TEXT if failure else IDLE_TEXT)
+            base = NodeLook.MISSING if self._editor.registry.get(spec.type) is None else \
+                NodeLook.BYPASSED if spec.bypassed else NodeLook.NORMAL
+            look = NodeLook.FAILED if failure else NodeLook.IDLE if idle and base is NodeLook.NORMAL else base
+            self._set_look(node_id, look)
+
+    def _set_look(self, node_id: str, look: NodeLook) -> None:
+        items = self._nodes[node_id]
+        if items.look is not look:
+            dpg.bind_item_theme(items.node, self._themes.nodes[look])
+            items.look = look
+
+    # ----------------------------------------------------------------- reading the canvas back
+    def node_ids(self) -> list[str]:
+        return list(self._nodes)
+
+    def link_count(self) -> int:
+        return len(self._links)
+
+    def badge(self, node_id: str) -> str:
+        return dpg.get_value(self._nodes[node_id].badge)
+
+    def selected(self) -> list[str]:
+        by_item = {items.node: node_id for node_id, items in self._nodes.items()}
+        return [by_item[item] for item in dpg.get_selected_nodes(self.widget) if item in by_item]
+
+    def moved(self) -> dict[str, tuple[float, float]]:
+        """Nodes whose position on the canvas differs from the document's layout."""
+        layout = self._editor.document.layout
+        moves = {}
+        for node_id, items in self._nodes.items():
+            pos = tuple(float(v) for v in dpg.get_item_pos(items.node))
+            if node_id in layout and pos != layout[node_id]:
+                moves[node_id] = pos
+        return moves
+
+    # ----------------------------------------------------------------- callbacks
+    def _on_link(self, _sender, app_data) -> None:
+        items = [dpg.get_alias_id(a) if isinstance(a, str) else a for a in app_data]
+        items.sort(key=lambda item: item not in self._outputs)  # the output end first, however dragged
+        source, target = (self._ports.get(item) for item in items)
+        if source is not None and target is not None:
+            self._editor.link(source, target)
+
+    def _on_unlink(self, _sender, app_data) -> None:
+        link = self._links.get(app_data)
+        if link is not None:
+            self._editor.unlink(link)
+
+    def _on_preview(self, _sender, _app_data, user_data) -> None:
+        node_id, port, side = user_data
+        self._editor.set_preview(node_id, port, side)
+
+
+def _timing_text(stats: TimingStats | None, frame: int) -> str:
+    """Recent time per run; a node that is cached most frames says so instead of looking slow."""
+    if stats is None or stats.samples == 0:
+        return ""
+    if frame > 2 * stats.samples:
+        return f"cached; ran {stats.samples}x, {stats.mean_ms:.1f} ms each"
+    return f"{stats.mean_ms:.2f} ms  (p95 {stats.p95_ms:.2f})"

@@ -1,0 +1,148 @@
+"""The inspector: the selected node's params as widgets generated from its schema (no per-node UI
+code), help as tooltips, actions as buttons. Every edit goes through `Editor.set_param`, so it is
+undoable and reaches the running graph at the next frame."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import dearpygui.dearpygui as dpg
+
+from app.editor.actions import Editor
+from app.editor.theme import ERROR_TEXT, NOTE_TEXT
+from app.runtime.errors import ReenactError
+from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole
+
+WIDTH = -150  # leave room for the label
+
+
+class Inspector:
+    def __init__(self, editor: Editor, parent: int | str, pick_file: Callable[[str, Callable[[str], None]], None]):
+        self._editor = editor
+        self._pick_file = pick_file  # (title, on_chosen) -> opens a file dialog
+        self._widgets: dict[str, tuple[int, Param]] = {}
+        self.node_id: str | None = None
+        self.group = dpg.add_group(parent=parent)
+
+    def show(self, node_id: str | None) -> None:
+        dpg.delete_item(self.group, children_only=True)
+        self._widgets.clear()
+        self.node_id = node_id if node_id in self._editor.document.graph.nodes else None
+        with dpg.group(parent=self.group):
+            if self.node_id is None:
+                dpg.add_text("Select a node to edit its parameters.", color=NOTE_TEXT)
+                return
+            spec = self._editor.document.graph.nodes[self.node_id]
+            node_class = self._editor.registry.get(spec.type)
+            dpg.add_text(f"{self.node_id}   ({spec.type})")
+            if node_class is None:
+                dpg.add_text(f"The plugin for '{spec.type}' is not installed. Its params are kept and saved:",
+                             color=ERROR_TEXT, wrap=380)
+                for name, value in spec.params.items():
+                    dpg.add_text(f"  {name} = {value!r}", color=NOTE_TEXT)
+                return
+            self._header(node_class.schema)
+            for param in node_class.schema.params:
+                self._add_param(param, spec.params.get(param.name, param.default))
+
+    def refresh_values(self) -> None:
+        """Put the document's values back into the widgets (after a refused edit)."""
+        if self.node_id not in self._editor.document.graph.nodes:
+            return
+        params = self._editor.document.graph.nodes[self.node_id].params
+        for name, (widget, param) in self._widgets.items():
+            value = params.get(name, param.default)
+            dpg.set_value(widget, [v * 255 for v in value] if param.kind is ParamKind.COLOR else value)
+
+    # ----------------------------------------------------------------- widgets
+    def _header(self, schema: NodeSchema) -> None:
+        dpg.add_text(schema.help, wrap=380, color=NOTE_TEXT)
+        node_id = self.node_id
+        with dpg.group(horizontal=True):
+            dpg.add_button(label="Preview A", callback=lambda: self._editor.set_preview(node_id))
+            dpg.add_button(label="Preview B", callback=lambda: self._editor.set_preview(node_id, side="b"))
+            dpg.add_checkbox(label="Bypass", default_value=self._editor.document.graph.nodes[node_id].bypassed,
+                             callback=lambda: self._editor.toggle_bypass(node_id))
+        for action in schema.actions:
+            button = dpg.add_button(label=action.label, width=-1,
+                                    callback=lambda s, a, name: self._editor.run_action(node_id, name),
+                                    user_data=action.name)
+            if action.help:
+                with dpg.tooltip(button):
+                    dpg.add_text(action.help, wrap=320)
+        dpg.add_separator()
+
+    def _add_param(self, param: Param, value: Any) -> None:
+        callback = self._on_edit
+        label, user = param.name, param.name
+        lo, hi = param.minimum, param.maximum
+        kind = param.kind
+        if kind is ParamKind.FLOAT and lo is not None and hi is not None:
+            widget = dpg.add_slider_float(label=label, default_value=value, min_value=lo, max_value=hi,
+                                          width=WIDTH, callback=callback, user_data=user)
+        elif kind is ParamKind.FLOAT:
+            widget = dpg.add_input_float(label=label, default_value=value, width=WIDTH, step=0.1,
+                                         on_enter=True, callback=callback, user_data=user)
+        elif kind is ParamKind.INT and lo is not None and hi is not None and hi - lo <= 4096:
+            widget = dpg.add_slider_int(label=label, default_value=value, min_value=int(lo), max_value=int(hi),
+                                        width=WIDTH, callback=callback, user_data=user)
+        elif kind is ParamKind.INT:
+            widget = dpg.add_input_int(label=label, default_value=value, width=WIDTH, on_enter=True,
+                                       callback=callback, user_data=user)
+        elif kind is ParamKind.BOOL:
+            widget = dpg.add_checkbox(label=label, default_value=value, callback=callback, user_data=user)
+        elif kind is ParamKind.ENUM:
+            widget = dpg.add_combo(list(param.choices), label=label, default_value=value, width=WIDTH,
+                                   callback=callback, user_data=user)
+        elif kind is ParamKind.COLOR:
+            widget = dpg.add_color_edit([v * 255 for v in value], label=label, alpha_bar=True, width=WIDTH,
+                                        callback=self._on_color, user_data=user)
+        elif kind is ParamKind.VECTOR:
+            widget = dpg.add_input_floatx(label=label, default_value=value, size=max(2, min(4, param.size)),
+                                          width=WIDTH, on_enter=True, callback=self._on_vector, user_data=user)
+        elif kind is ParamKind.PATH:
+            widget = self._add_path(param, value)
+        else:
+            widget = dpg.add_input_text(label=label, default_value=str(value), width=WIDTH, on_enter=True,
+                                        callback=callback, user_data=user)
+        self._widgets[param.name] = (widget, param)
+        with dpg.tooltip(widget):
+            dpg.add_text(_help_text(param), wrap=360)
+
+    def _add_path(self, param: Param, value: str) -> int:
+        with dpg.group(horizontal=True):
+            widget = dpg.add_input_text(label=param.name, default_value=value, width=WIDTH - 40, on_enter=True,
+                                        callback=self._on_edit, user_data=param.name)
+            if param.role is PathRole.ASSET:
+                node_id, name = self.node_id, param.name
+                dpg.add_button(label="...", callback=lambda: self._pick_file(
+                    f"Choose {name}", lambda chosen: self._editor.set_path_param(node_id, name, chosen)))
+        return widget
+
+    # ----------------------------------------------------------------- edits
+    def _on_edit(self, _sender, value, name: str) -> None:
+        self._apply(name, value)
+
+    def _on_color(self, _sender, value, name: str) -> None:
+        scale = 255.0 if any(v > 1.0 for v in value) else 1.0  # dearpygui reports 0..1 or 0..255
+        self._apply(name, [min(1.0, max(0.0, v / scale)) for v in value[:4]])
+
+    def _on_vector(self, _sender, value, name: str) -> None:
+        param = self._editor.registry.require(self._editor.document.graph.nodes[self.node_id].type).schema.param(name)
+        self._apply(name, list(value)[:param.size or len(value)])
+
+    def _apply(self, name: str, value: Any) -> None:
+        try:
+            self._editor.set_param(self.node_id, name, value)
+        except ReenactError as exc:
+            self._editor.say(exc.message, warning=True)
+            self.refresh_values()
+
+
+def _help_text(param: Param) -> str:
+    bounds = []
+    if param.minimum is not None:
+        bounds.append(f"min {param.minimum:g}")
+    if param.maximum is not None:
+        bounds.append(f"max {param.maximum:g}")
+    extra = f"  ({', '.join(bounds)})" if bounds else ""
+    return f"{param.help}{extra}\ndefault: {param.default!r}"

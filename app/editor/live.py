@@ -1,0 +1,197 @@
+"""The graph running live in a worker thread while it is edited.
+
+The worker alone touches the scheduler (and so the GL context its nodes create). The UI thread hands
+it commands and reads the newest `LiveStatus` from a latest-frame slot: it never waits on a node.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable
+
+from app.editor.runnable import runnable_part
+from app.runtime.context import RunContext
+from app.runtime.errors import EndOfStream, ReenactError
+from app.runtime.graph import Endpoint, Graph
+from app.runtime.registry import Registry
+from app.runtime.scheduler import Scheduler
+from app.runtime.timing import TimingStats
+
+
+class Transport(Enum):
+    PLAYING = "playing"
+    PAUSED = "paused"
+    ENDED = "ended"  # a source ran out of frames; restart to play again
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """What the UI shows about the running graph. `serial` bumps with every published frame."""
+
+    serial: int = 0
+    frame: int = 0
+    fps: float = 0.0
+    transport: Transport = Transport.PAUSED
+    timings: dict[str, TimingStats] = field(default_factory=dict)  # node id -> recent run times
+    failures: dict[str, str] = field(default_factory=dict)  # node id -> message
+    idle: dict[str, str] = field(default_factory=dict)  # node id -> why it is not running
+    outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
+    message: str = ""  # the latest thing the user should read (notices, refused graphs)
+
+
+class LiveGraph:
+    """Runs a graph in a worker thread. All methods are safe from any thread and return at once."""
+
+    def __init__(self, registry: Registry, max_fps: float = 30.0):
+        self._registry = registry
+        self.max_fps = max_fps  # 0: as fast as possible (a live preview rarely needs more than the source)
+        self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._wake = threading.Event()
+        self._latest = LiveStatus()
+        self._lock = threading.Lock()
+        self._scheduler: Scheduler | None = None
+        self._graph = Graph()
+        self._idle: dict[str, str] = {}
+        self._watched: tuple[Endpoint, ...] = ()
+        self._transport = Transport.PAUSED
+        self._steps_wanted = 0
+        self._message = ""
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="reenact-live", daemon=True)
+        self._thread.start()
+
+    # ----------------------------------------------------------------- commands (any thread)
+    def status(self) -> LiveStatus:
+        with self._lock:
+            return self._latest
+
+    def set_graph(self, graph: Graph, restart: bool = False) -> None:
+        """Run this graph from the next frame on; nodes that keep id and type keep their state."""
+        self._send(lambda: self._install(graph.copy(), restart))
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        self._send(lambda: self._edit(node_id, lambda s: s.set_param(node_id, name, value)))
+
+    def trigger(self, node_id: str, action: str) -> None:
+        self._send(lambda: self._edit(node_id, lambda s: s.trigger(node_id, action)))
+
+    def watch(self, endpoints: list[Endpoint]) -> None:
+        self._send(lambda: setattr(self, "_watched", tuple(endpoints)))
+
+    def play(self) -> None:
+        self._send(lambda: self._set_transport(Transport.PLAYING))
+
+    def pause(self) -> None:
+        self._send(lambda: self._set_transport(Transport.PAUSED))
+
+    def step(self, frames: int = 1) -> None:
+        def step() -> None:
+            self._transport = Transport.PAUSED
+            self._steps_wanted += frames
+        self._send(step)
+
+    def restart(self) -> None:
+        """Close and re-open every node: capture nodes start from their first frame again."""
+        self._send(lambda: self._install(self._graph, restart=True))
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    # ----------------------------------------------------------------- the worker
+    def _send(self, command: Callable[[], None]) -> None:
+        self._commands.put(command)
+        self._wake.set()
+
+    def _loop(self) -> None:
+        next_frame = time.perf_counter()
+        try:
+            while not self._stopping:
+                self._run_commands()
+                if self._transport is Transport.PLAYING or self._steps_wanted:
+                    self._steps_wanted = max(0, self._steps_wanted - 1)
+                    self._frame()
+                    self._publish()
+                    if self.max_fps > 0:
+                        next_frame = max(next_frame + 1.0 / self.max_fps, time.perf_counter())
+                        self._wake.wait(max(0.0, next_frame - time.perf_counter()))
+                else:
+                    self._publish()
+                    self._wake.wait(0.1)
+                self._wake.clear()
+        finally:
+            self._close()
+
+    def _run_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                command()
+            except ReenactError as exc:  # a refused edit: say so, keep running
+                self._message = exc.message
+
+    def _install(self, graph: Graph, restart: bool) -> None:
+        self._graph = graph
+        runnable, self._idle = runnable_part(graph, self._registry)
+        if restart:
+            self._close()
+        if self._scheduler is None:
+            self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, embedded=True))
+            self._scheduler.open()
+            if self._transport is Transport.ENDED:
+                self._transport = Transport.PAUSED
+        else:
+            self._scheduler.replace_graph(runnable)
+        self._message = ""
+
+    def _edit(self, node_id: str, change: Callable[[Scheduler], None]) -> None:
+        """Apply to a running node; an idle node picks its params up when it starts."""
+        if self._scheduler is not None and node_id in self._scheduler.graph.nodes:
+            change(self._scheduler)
+
+    def _set_transport(self, transport: Transport) -> None:
+        if self._transport is not Transport.ENDED or transport is Transport.PAUSED:
+            self._transport = transport
+
+    def _frame(self) -> None:
+        if self._scheduler is None:
+            return
+        try:
+            self._scheduler.step()
+        except EndOfStream:
+            self._transport = Transport.ENDED
+            self._message = "a source reached its end: Restart to play again"
+        notices = self._scheduler.run.notices
+        if notices:
+            self._message = notices[-1]
+            notices.clear()
+
+    def _publish(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None:
+            status = LiveStatus(transport=self._transport, idle=dict(self._idle), message=self._message)
+        else:
+            status = LiveStatus(
+                serial=self._latest.serial + 1, frame=scheduler.frame_index, fps=scheduler.fps,
+                transport=self._transport,
+                timings=scheduler.node_timings(),
+                failures={n: f.message for n, f in scheduler.failures.items() if n in self._graph.nodes},
+                idle=dict(self._idle),
+                outputs={e: scheduler.output(e.node, e.port) for e in self._watched},
+                message=self._message)
+        with self._lock:
+            self._latest = status
+
+    def _close(self) -> None:
+        if self._scheduler is not None:
+            problems = self._scheduler.close()
+            self._scheduler = None
+            if problems:
+                self._message = problems[0]

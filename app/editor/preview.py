@@ -1,0 +1,67 @@
+"""What the preview shows, as arrays and text (no dearpygui): A/B composition, texture data, and a
+one-line description of values that are not images."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.runtime.face import FaceTrack, Motion
+from app.runtime.image import Image
+from nodes._face_model import euler_angles
+
+SPLIT_LINE = np.array([255, 210, 60], np.uint8)
+
+
+def compose_split(a: Image, b: Image | None, split: float) -> np.ndarray:
+    """(H, W, 3) uint8: A left of column split*W, B (resized to A, nearest) right of it, a line between."""
+    left = a.rgb()
+    if b is None:
+        return left
+    h, w = left.shape[:2]
+    right = b.rgb()
+    if right.shape[:2] != (h, w):
+        rows = np.arange(h) * right.shape[0] // h
+        cols = np.arange(w) * right.shape[1] // w
+        right = right[rows][:, cols]
+    column = int(round(min(max(split, 0.0), 1.0) * w))
+    out = np.concatenate([left[:, :column], right[:, column:]], axis=1)
+    if 0 < column < w:
+        out[:, column - 1:column + 1] = SPLIT_LINE
+    return out
+
+
+class TextureBuffer:
+    """Turns frames into dearpygui's raw-texture layout (flat float32 RGBA in [0, 1]), reusing one
+    buffer per size so a frame costs one conversion and no allocation."""
+
+    def __init__(self) -> None:
+        self._buffer = np.zeros(0, np.float32)
+        self.shape: tuple[int, int] = (0, 0)
+
+    def fill(self, rgb: np.ndarray) -> np.ndarray:
+        """rgb: (H, W, 3) uint8. Returns the flat (H*W*4,) float32 buffer (shared between calls)."""
+        h, w = rgb.shape[:2]
+        if self.shape != (h, w):
+            self._buffer = np.ones(h * w * 4, np.float32)
+            self.shape = (h, w)
+        view = self._buffer.reshape(h, w, 4)
+        np.multiply(rgb, np.float32(1.0 / 255.0), out=view[:, :, :3], casting="unsafe")
+        return self._buffer
+
+
+def describe_value(value: Any) -> str:
+    """A short, human description of a non-image port value."""
+    if value is None:
+        return "no value yet"
+    if isinstance(value, FaceTrack):
+        if not value.valid:
+            return "no face"
+        yaw, pitch, roll = euler_angles(value.pose.rotation)
+        return (f"face, confidence {value.confidence:.2f}\nyaw {yaw:+.1f}  pitch {pitch:+.1f}  roll {roll:+.1f} deg\n"
+                f"{len(value.landmarks)} landmarks on {value.image_size[0]}x{value.image_size[1]}")
+    if isinstance(value, Motion):
+        return f"motion ({'valid' if value.valid else 'holding / easing back'}), {len(value.landmarks)} points"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

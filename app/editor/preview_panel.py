@@ -1,0 +1,75 @@
+"""The preview: the watched port(s) of the running graph, A/B split, frame size and node name.
+Frames come from the live graph's latest-frame slot and go to a raw texture only when they change."""
+from __future__ import annotations
+
+import time
+
+import dearpygui.dearpygui as dpg
+
+from app.editor.actions import Editor
+from app.editor.live import LiveStatus
+from app.editor.preview import TextureBuffer, compose_split, describe_value
+from app.editor.theme import NOTE_TEXT
+from app.runtime.image import Image
+
+DISPLAY_WIDTH = 400
+
+
+class PreviewPanel:
+    def __init__(self, editor: Editor, parent: int | str):
+        self._editor = editor
+        self._buffer = TextureBuffer()
+        self._registry = dpg.add_texture_registry()
+        self._texture: int | None = None
+        self._texture_size = (0, 0)
+        self._shown: tuple = ()  # identities of the frames on screen, to upload only new ones
+        self.upload_ms = 0.0
+        self.pixels = None  # the composed (H, W, 3) frame last uploaded, for tests and screenshots
+        self._title = dpg.add_text("Preview", parent=parent)
+        self._image_group = dpg.add_group(parent=parent)
+        self._text = dpg.add_text("", parent=parent, color=NOTE_TEXT, wrap=DISPLAY_WIDTH)
+        self._split = dpg.add_slider_float(label="A | B split", default_value=0.5, min_value=0.0, max_value=1.0,
+                                           width=DISPLAY_WIDTH - 90, parent=parent, show=False,
+                                           callback=lambda s, v: setattr(editor.preview, "split", v))
+
+    def show(self, status: LiveStatus) -> None:
+        choice = self._editor.preview
+        a = status.outputs.get(choice.a) if choice.a else None
+        b = status.outputs.get(choice.b) if choice.b else None
+        dpg.configure_item(self._split, show=choice.b is not None)
+        key = (id(a), id(b), choice.split)
+        if key == self._shown:
+            return
+        self._shown = key
+        names = " | ".join(str(e) for e in (choice.a, choice.b) if e) or "nothing (click A on an output port)"
+        if isinstance(a, Image):
+            self._upload(compose_split(a, b if isinstance(b, Image) else None, choice.split))
+            size = f"A {a.width}x{a.height}" + (f",  B {b.width}x{b.height}" if isinstance(b, Image) else "")
+            dpg.set_value(self._title, f"Preview: {names}")
+            dpg.set_value(self._text, size if b is None or isinstance(b, Image) else f"{size}\nB: {describe_value(b)}")
+        else:
+            dpg.set_value(self._title, f"Preview: {names}")
+            dpg.set_value(self._text, describe_value(a) if choice.a else "")
+            self._drop_image()
+
+    def _upload(self, rgb) -> None:
+        started = time.perf_counter()
+        h, w = rgb.shape[:2]
+        data = self._buffer.fill(rgb)
+        if self._texture is None or self._texture_size != (w, h):
+            self._drop_image()
+            self._texture = dpg.add_raw_texture(w, h, data, format=dpg.mvFormat_Float_rgba, parent=self._registry)
+            self._texture_size = (w, h)
+            scale = DISPLAY_WIDTH / max(w, h)
+            dpg.add_image(self._texture, width=int(w * scale), height=int(h * scale), parent=self._image_group)
+        else:
+            dpg.set_value(self._texture, data)
+        self.pixels = rgb
+        self.upload_ms = 1000 * (time.perf_counter() - started)
+
+    def _drop_image(self) -> None:
+        dpg.delete_item(self._image_group, children_only=True)
+        if self._texture is not None:
+            dpg.delete_item(self._texture)
+            self._texture = None
+        self.pixels = None

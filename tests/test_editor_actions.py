@@ -1,0 +1,172 @@
+"""The editor's actions and the live worker, headless (fake nodes; no dearpygui)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from app.editor import storage
+from app.editor.actions import Editor, UnsavedChanges
+from app.editor.live import LiveGraph, Transport
+from app.presets import load_preset
+from app.runtime.graph import Endpoint
+from tests.conftest import REPO, Flaky
+
+
+def wait_for(check, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for the live graph")
+
+
+@pytest.fixture
+def editor(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    editor = Editor(registry, LiveGraph(registry, max_fps=0))
+    yield editor
+    editor.close()
+
+
+def build_chain(editor: Editor) -> None:
+    counter, gain = editor.add_node("test.counter"), editor.add_node("test.gain")
+    editor.link(Endpoint(counter, "value"), Endpoint(gain, "value"))
+
+
+def test_a_param_edit_reaches_the_running_graph(editor):
+    build_chain(editor)
+    editor.set_preview("gain")
+    editor.play()
+    wait_for(lambda: (editor.live.status().outputs.get(Endpoint("gain", "value")) or 0) > 3)
+    editor.set_param("gain", "gain", 0.0)
+    assert wait_for(lambda: editor.live.status().outputs.get(Endpoint("gain", "value")) == 0.0)
+
+
+def test_a_failing_node_gets_a_badge_and_the_rest_keeps_running(editor):
+    build_chain(editor)
+    flaky = editor.add_node("test.flaky")
+    editor.link(Endpoint("counter", "value"), Endpoint(flaky, "value"))
+    Flaky.fail_on = {float(v) for v in range(5, 10_000)}
+    try:
+        editor.set_preview("gain")
+        editor.play()
+        status = wait_for(lambda: (s := editor.live.status()).failures and s)
+        assert "bad value" in status.failures[flaky]
+        frame = status.frame
+        wait_for(lambda: editor.live.status().frame > frame + 5)
+        assert editor.live.status().outputs[Endpoint("gain", "value")] > frame
+    finally:
+        Flaky.fail_on = set()
+
+
+def test_incomplete_nodes_idle_and_start_once_connected(editor):
+    build_chain(editor)
+    sink = editor.add_node("test.sink")
+    editor.play()
+    assert wait_for(lambda: editor.live.status().idle.get(sink)) == "input value not connected"
+    editor.link(Endpoint("gain", "value"), Endpoint(sink, "value"))
+    wait_for(lambda: sink not in editor.live.status().idle and sink in editor.live.status().timings)
+
+
+def test_transport_pause_step_restart(editor):
+    build_chain(editor)
+    editor.set_preview("counter")
+    editor.step()
+    wait_for(lambda: editor.live.status().frame == 1)
+    time.sleep(0.1)
+    assert editor.live.status().frame == 1 and editor.live.status().transport is Transport.PAUSED
+    editor.live.max_fps = 20  # slow enough to see the restart
+    editor.play()
+    wait_for(lambda: editor.live.status().frame > 10)
+    editor.restart()  # re-opens the counter: it starts from 0 again
+    wait_for(lambda: editor.live.status().frame < 5 and editor.live.status().outputs.get(Endpoint("counter", "value")) is not None)
+
+
+def test_refused_link_says_why_and_changes_nothing(editor):
+    text, gain = editor.add_node("test.text"), editor.add_node("test.gain")
+    revision = editor.structure_revision
+    assert editor.link(Endpoint(text, "text"), Endpoint(gain, "value")) is None
+    assert editor.message_is_warning and "String" in editor.message
+    assert editor.structure_revision == revision
+
+
+def test_duplicate_leaves_the_clipboard_alone_and_undo_restores(editor):
+    build_chain(editor)
+    editor.copy(["counter"])
+    assert editor.duplicate(["counter", "gain"]) == ["counter_2", "gain_2"]
+    assert editor.paste() == ["counter_3"]
+    editor.undo()
+    editor.undo()
+    assert set(editor.document.graph.nodes) == {"counter", "gain"}
+
+
+def test_save_reload_gives_the_same_graph(editor, tmp_path, registry):
+    build_chain(editor)
+    editor.set_param("gain", "gain", 1.25)
+    path = editor.save_as(tmp_path / "mine")
+    assert path.suffix == ".json" and not editor.document.dirty
+    again = load_preset(path, registry)
+    assert again.graph.nodes["gain"].params == {"gain": 1.25}
+    assert [str(l.target) for l in again.graph.links] == ["gain.value"]
+    assert again.ui["nodes"]["gain"]["pos"] == [round(v) for v in editor.document.layout["gain"]]
+
+
+def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_path, registry):
+    build_chain(editor)
+    path = editor.save_as(tmp_path / "work.json")
+    editor.set_param("gain", "gain", 0.5)
+    with pytest.raises(UnsavedChanges):
+        editor.new()
+    assert editor.autosave(force=True) == storage.autosave_path(path)
+    os.utime(path, (time.time() - 60, time.time() - 60))  # the file is older than the autosave
+    crashed = Editor(registry, LiveGraph(registry))  # a new session after a crash
+    try:
+        crashed.open(path)
+        assert crashed.document.graph.nodes["gain"].params["gain"] == 0.5
+        assert crashed.document.dirty and "recovered" in crashed.message
+        crashed.revert()
+        assert crashed.document.graph.nodes["gain"].params["gain"] == 1.0
+        assert not storage.autosave_path(path).exists()
+    finally:
+        crashed.live.shutdown()
+    editor.discard_changes()
+    editor.new()
+    assert editor.document.graph.nodes == {}
+
+
+def test_unwritable_save_keeps_the_work(editor, tmp_path):
+    build_chain(editor)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(Exception, match="could not save.*your changes are still here"):
+        editor.save_as(blocker / "x.json")
+    assert editor.document.dirty and "gain" in editor.document.graph.nodes
+    assert blocker.read_text() == "a file where the folder should be"
+
+
+def test_picked_asset_files_become_relative_paths(studio_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    editor = Editor(studio_registry, LiveGraph(studio_registry))
+    try:
+        node = editor.add_node("capture.image")
+        editor.set_path_param(node, "path", REPO / "assets" / "portraits" / "grace_hopper.jpg")
+        assert editor.document.graph.nodes[node].params["path"] == "portraits/grace_hopper.jpg"
+        outside = tmp_path / "me.png"
+        editor.set_path_param(node, "path", outside)
+        assert "outside assets/" in editor.message and editor.message_is_warning
+    finally:
+        editor.live.shutdown()
+
+
+def test_edit_without_a_display_says_what_to_do(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "edit", str(REPO / "graphs" / "demo.json")],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == 1
+    assert "needs a display" in done.stderr and "xvfb-run" in done.stderr and "Traceback" not in done.stderr

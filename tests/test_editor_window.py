@@ -1,0 +1,37 @@
+"""Runs the editor window tests (tests/ui) in their own process under Xvfb, and `reenact edit
+--screenshot` as a user would."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from tests.conftest import REPO
+
+needs_xvfb = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb (installed by .ci/run)")
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1600x900x24"]
+
+
+@needs_xvfb
+def test_editor_window_suite_under_xvfb():
+    done = subprocess.run([*XVFB, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(REPO / "tests" / "ui")], capture_output=True, text=True, cwd=REPO, timeout=900,
+                          env={**os.environ, "REENACT_UI_TESTS": "1"})
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+
+
+@needs_xvfb
+def test_edit_screenshot_command(tmp_path):
+    shot = tmp_path / "editor.png"
+    done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "edit", str(REPO / "graphs" / "demo.json"),
+                           "--screenshot", str(shot), "--frames", "5"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300, env={**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")})
+    assert done.returncode == 0, done.stderr
+    assert "screenshot written" in done.stderr
+    pixels = np.asarray(PILImage.open(shot).convert("RGB"))
+    assert pixels.shape == (900, 1600, 3) and pixels.std() > 20
