@@ -108,7 +108,7 @@ class RetargetFace(Node):
     def process(self, ctx: FrameContext, source: FaceTrack, target: FaceTrack) -> dict:
         if not target.valid:
             raise ReenactError("no face in the target portrait", hint="use a portrait with a clear face")
-        rest = Motion(target.landmarks, valid=True, timestamp=source.timestamp)
+        rest = Motion(target.landmarks, valid=True, timestamp=source.timestamp, image_size=target.image_size)
         if source.valid:
             if self._neutral is None:
                 self._samples.append(source)
@@ -136,7 +136,7 @@ class RetargetFace(Node):
         delta = (source.expression - neutral.expression) * self._region_gains[:, None]
         shape = self._reference + target.expression + delta
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
-        return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp)
+        return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
 
     def _lost(self, now: float, rest: Motion) -> Motion:
         if self._last is None:
@@ -147,7 +147,8 @@ class RetargetFace(Node):
         t = min(1.0, (elapsed_ms - self.params.lost_hold_ms) / max(self.params.lost_ease_ms, 1e-6))
         t = t * t * (3.0 - 2.0 * t)
         landmarks = (1.0 - t) * self._last.landmarks + t * rest.landmarks
-        return Motion(landmarks.astype(np.float32), ((1.0 - t) * self._last.gaze).astype(np.float32), True, now)
+        return Motion(landmarks.astype(np.float32), ((1.0 - t) * self._last.gaze).astype(np.float32), True, now,
+                      rest.image_size)
 
 
 NODES = [RetargetFace]

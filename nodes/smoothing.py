@@ -93,7 +93,7 @@ class SmoothOneEuro(Node):
             if motion.valid:
                 out_motion = Motion(self._filters["motion"].filter(motion.landmarks, motion.timestamp),
                                     self._filters["motion_gaze"].filter(motion.gaze, motion.timestamp),
-                                    True, motion.timestamp)
+                                    True, motion.timestamp, motion.image_size)
             else:
                 self._reset("motion", "motion_gaze")
                 out_motion = motion

@@ -1,0 +1,1 @@
+"""Training the per-target refinement network (`reenact train-refiner`)."""

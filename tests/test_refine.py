@@ -1,0 +1,199 @@
+"""Neural refinement: weights files, the node in a graph on the CPU, and a tiny training run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from app.runtime.context import RunContext
+from app.runtime.errors import ReenactError
+from app.runtime.graph import Graph, NodeSpec
+from app.runtime.scheduler import Scheduler
+from app.training.trainer import TrainConfig, train_refiner
+from nodes._refine_maps import blend_mask, conditioning_maps, scaled_landmarks
+from nodes._refiner_net import NetConfig, UNet, load_weights, save_weights
+
+TINY = NetConfig((8, 16, 32), 96)
+
+
+@pytest.fixture(scope="module")
+def trained_weights(tmp_path_factory) -> Path:
+    """Weights with non-zero corrections (a few random steps), so refinement visibly changes pixels."""
+    torch.manual_seed(1)
+    model = UNet(TINY)
+    torch.nn.init.normal_(model.head.weight, std=0.05)
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    save_weights(model, TINY, path)
+    return path
+
+
+def test_weights_round_trip_through_safetensors(trained_weights):
+    model, config, meta = load_weights(trained_weights)
+    assert config == TINY and meta["architecture"] == "reenact-unet-v1"
+    again = trained_weights.with_name("again.safetensors")
+    save_weights(model, config, again)
+    reloaded, _, _ = load_weights(again)
+    x, maps = torch.rand(1, 3, 32, 32), torch.zeros(1, 2, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x, maps), reloaded(x, maps))
+
+
+def test_an_untrained_network_returns_its_input():
+    x = torch.rand(2, 3, 24, 40)
+    with torch.no_grad():
+        assert torch.allclose(UNet(TINY)(x, torch.zeros(2, 2, 24, 40)), x)
+
+
+def test_a_pickle_is_refused_without_being_unpickled(tmp_path):
+    marker = tmp_path / "unpickled"
+
+    class Trap:  # unpickling this would create the marker file
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    path = tmp_path / "weights.safetensors"
+    torch.save({"state": Trap()}, path)
+    with pytest.raises(ReenactError, match="not a readable safetensors file.*pickled"):
+        load_weights(path)
+    assert not marker.exists()
+
+
+def test_a_wrong_shape_file_is_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    state = UNet(TINY).state_dict()
+    state["head.weight"] = torch.zeros(3, 4, 1, 1)
+    path = tmp_path / "wrong.safetensors"
+    save_file(state, str(path), metadata=TINY.metadata())
+    with pytest.raises(ReenactError, match=r"do not fit.*head.weight: file \(3, 4, 1, 1\)"):
+        load_weights(path)
+
+
+def test_a_truncated_file_and_foreign_metadata_are_refused(trained_weights, tmp_path):
+    data = trained_weights.read_bytes()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ReenactError, match="not a readable safetensors file"):
+        load_weights(cut)
+    from safetensors.torch import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign), metadata={"architecture": "some-gan"})
+    with pytest.raises(ReenactError, match="not a Reenact refiner"):
+        load_weights(foreign)
+
+
+def test_blend_mask_is_zero_away_from_the_face():
+    face = np.zeros((64, 64), np.float32)
+    face[20:40, 20:40] = 1
+    mask = blend_mask(face)
+    assert mask[25, 25] == 1 and mask[0, 0] == 0 and 0 < mask[19, 30] < 1
+
+
+def refine_graph(weights: str, size: int = 160) -> Graph:
+    graph = Graph()
+    for spec in (NodeSpec("target", "capture.image", params={"path": "portraits/astronaut.png"}),
+                 NodeSpec("target_track", "track.face", params={"mode": "photo"}),
+                 NodeSpec("driver", "capture.motion", params={"size": 256}),
+                 NodeSpec("retarget", "retarget.face", params={"calibration_frames": 1}),
+                 NodeSpec("render", "render.portrait", params={"size": size}),
+                 NodeSpec("refine", "refine.neural", params={"weights": weights})):
+        graph.add(spec)
+    for a, b in (("target.image", "target_track.image"), ("driver.track", "retarget.source"),
+                 ("target_track.track", "retarget.target"), ("target.image", "render.image"),
+                 ("target_track.track", "render.track"), ("retarget.motion", "render.motion"),
+                 ("render.image", "refine.image"), ("retarget.motion", "refine.motion")):
+        graph.connect(*a.split("."), *b.split("."))
+    return graph
+
+
+def run_frames(graph: Graph, registry, frames: int = 12) -> Scheduler:
+    scheduler = Scheduler(graph, registry, RunContext())
+    scheduler.open()
+    try:
+        for _ in range(frames):
+            assert scheduler.step() == []
+    finally:
+        scheduler.close()
+    return scheduler
+
+
+def test_the_node_refines_inside_the_face_and_keeps_the_background_exact(studio_registry, trained_weights):
+    scheduler = run_frames(refine_graph(str(trained_weights)), studio_registry)
+    render = scheduler.output("render", "image").rgb()
+    refined = scheduler.output("refine", "image").rgb()
+    motion = scheduler.output("retarget", "motion")
+    size = (render.shape[1], render.shape[0])
+    maps = conditioning_maps(scaled_landmarks(motion.landmarks, motion.image_size, size), size)
+    outside = blend_mask(maps[..., 0]) == 0
+    assert np.array_equal(refined[outside], render[outside])
+    assert np.abs(refined[~outside].astype(int) - render[~outside]).mean() > 0.5
+
+
+@pytest.mark.parametrize("weights, notice", [("", "no weights set"), ("missing.safetensors", "not found")])
+def test_without_usable_weights_frames_pass_through_with_a_notice(studio_registry, weights, notice):
+    scheduler = run_frames(refine_graph(weights), studio_registry, frames=3)
+    assert scheduler.output("refine", "image") is scheduler.output("render", "image")
+    assert any(notice in n and "pass through" in n for n in scheduler.run.notices)
+
+
+def test_a_corrupt_weights_file_is_a_clear_notice_and_passes_through(studio_registry, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x04garbage")
+    scheduler = run_frames(refine_graph(str(bad)), studio_registry, frames=3)
+    assert scheduler.output("refine", "image") is scheduler.output("render", "image")
+    assert any("not a readable safetensors file" in n for n in scheduler.run.notices)
+
+
+@pytest.fixture(scope="module")
+def synthetic_target(tmp_path_factory, studio_registry) -> Path:
+    """A short clip of the astronaut driven by the motion performer, whose mouth interior looks
+    different (red cavity, white teeth) from what the trainer's renderer draws: a look to learn."""
+    path = tmp_path_factory.mktemp("clip") / "target.mp4"
+    graph = refine_graph("", size=192)
+    graph.remove("refine")
+    graph.nodes["driver"].params.update({"duration": 2.0, "speed": 2.0})
+    graph.nodes["render"].params.update({"cavity_color": [0.75, 0.2, 0.25, 1.0], "teeth_color": [1.0, 1.0, 1.0, 1.0]})
+    graph.add(NodeSpec("out", "output.video", params={"path": str(path), "fps": 30.0}))
+    graph.connect("render", "image", "out", "image")
+    scheduler = Scheduler(graph, studio_registry, RunContext())
+    scheduler.open()
+    try:
+        for _ in range(60):
+            scheduler.step()
+    finally:
+        scheduler.close()
+    return path
+
+
+def test_training_lowers_the_loss_and_beats_the_raw_render_on_held_out_frames(synthetic_target, tmp_path):
+    out = tmp_path / "target.safetensors"
+    config = TrainConfig(synthetic_target, out, steps=60, size=96, batch=4, channels=(8, 16, 32), holdout=0.25,
+                         every=30, progress=False)
+    result = train_refiner(config)
+    assert result.last_loss < result.first_loss
+    assert result.psnr_refined > result.psnr_render
+    assert out.exists() and result.preview.exists() and out.with_name("target.pairs.npz").exists()
+    _, _, meta = load_weights(out)
+    assert meta["step"] == "60" and json.loads(meta["channels"]) == [8, 16, 32]
+    resumed = train_refiner(TrainConfig(synthetic_target, out, steps=70, size=96, batch=4, channels=(8, 16, 32),
+                                        holdout=0.25, every=10, resume=True, progress=False))
+    assert load_weights(out)[2]["step"] == "70" and np.isfinite(resumed.last_loss)
+
+
+def test_train_refiner_command_refuses_bad_input_clearly(tmp_path, capsys):
+    from app.cli import main
+
+    assert main(["train-refiner", "--target", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "w.safetensors")]) == 1
+    assert "target video does not exist" in capsys.readouterr().err
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"not a video")
+    assert main(["train-refiner", "--target", str(video), "--out", str(tmp_path / "w.pt")]) == 1
+    assert "must end in .safetensors" in capsys.readouterr().err
+    assert main(["train-refiner", "--target", str(video), "--out", str(tmp_path / "w.safetensors"), "--resume"]) == 1
+    assert "--resume needs an earlier checkpoint" in capsys.readouterr().err
+    assert main(["train-refiner", "--target", str(video), "--out", str(tmp_path / "w.safetensors"), "--quiet"]) == 1
+    assert "cannot read the video" in capsys.readouterr().err
