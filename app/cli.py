@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from app import bench
+from app import bench, soak
 from app.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, say
 from app.overrides import load_runnable
 from app.presets import load_preset
@@ -127,6 +127,22 @@ def cmd_edit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- reenact detect
+def cmd_detect(args: argparse.Namespace) -> int:
+    from app.detect import detect_file
+
+    try:
+        found = detect_file(Path(args.file))
+    except ReenactError as exc:  # 1 means "not marked" here, so errors get 2
+        say(f"error: {exc.message}")
+        return EXIT_INVALID
+    verdict = "MARKED as synthetic" if found.marked else "not marked"
+    print(f"{args.file}: {verdict} (confidence {found.confidence:.0%}: watermark in {found.frames_marked} of "
+          f"{found.frames_scored} frames checked, median score {found.median_z:.1f}, threshold 5)")
+    print(f"  metadata tag: {found.tag or 'none'}")
+    return EXIT_OK if found.marked else EXIT_FAILED
+
+
 # --------------------------------------------------------------------------- reenact train-refiner
 def cmd_train_refiner(args: argparse.Namespace) -> int:
     from app.training.trainer import TrainConfig, train_refiner  # torch loads only for this command
@@ -216,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "and the preview upload time as JSON, and exit")
     p.set_defaults(func=cmd_edit)
 
+    p = sub.add_parser("detect", help="does an image or video carry the studio's synthetic mark? "
+                       "exit 0 marked, 1 not marked, 2 error")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_detect)
+
     p = sub.add_parser("train-refiner", help="train the neural refiner for one target from a video of it")
     p.add_argument("--target", required=True, metavar="VIDEO", help="a video of the target person")
     p.add_argument("--out", required=True, metavar="WEIGHTS.safetensors", help="where the weights go")
@@ -235,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train_refiner)
 
     bench.add_parser(sub, add_run_arguments)
+    soak.add_parser(sub, add_run_arguments)
     return parser
 
 

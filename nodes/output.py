@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from PIL import Image as PILImage
+from PIL.PngImagePlugin import PngInfo
 
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import ReenactError
@@ -12,6 +13,7 @@ from app.runtime.image import Image
 from app.runtime.node import Node
 from app.runtime.ports import PortType
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
+from nodes._provenance import MARK_PARAMS, Marks, mark_frame
 
 
 def prepare_output_dir(folder: Path) -> None:
@@ -31,12 +33,14 @@ class ImageSequence(Node):
 
     schema = NodeSchema(
         type_id="output.images", title="Image Sequence", category="output",
-        help="Writes every frame as PREFIX000000.png, PREFIX000001.png, ... into a folder.",
+        help="Writes every frame as PREFIX000000.png, PREFIX000001.png, ... into a folder, marked as synthetic "
+             "(invisible watermark, metadata tag, and by default a small visible label).",
         inputs=(Port("image", PortType.IMAGE, "the frame to write"),),
         params=(
             Param("path", ParamKind.PATH, "renders/frames", "output folder, relative to the working "
                   "directory", role=PathRole.OUTPUT),
             Param("prefix", ParamKind.STRING, "frame_", "file name prefix", max_length=64),
+            *MARK_PARAMS,
         ),
         volatile=True,
     )
@@ -59,7 +63,11 @@ class ImageSequence(Node):
         partial = target.with_name(f".{target.name}.partial")
         try:
             # Pillow, not imageio: a Ctrl-C inside imageio's writer prints a traceback from its __del__
-            PILImage.fromarray(image.numpy()).save(partial, format="PNG")
+            marks = Marks.from_params(self.params)
+            info = PngInfo()
+            info.add_text("Software", "Reenact Studio")
+            info.add_text("Comment", marks.metadata())
+            PILImage.fromarray(mark_frame(image.rgb(), marks)).save(partial, format="PNG", pnginfo=info)
             os.replace(partial, target)
         except OSError as exc:
             partial.unlink(missing_ok=True)

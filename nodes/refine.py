@@ -14,6 +14,8 @@ from app.runtime.ports import PortType
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes._refine_maps import blend_mask, conditioning_maps, scaled_landmarks
 
+MIN_WORKING_SIZE = 64  # below this a refiner sees too little of the face to help
+
 
 class Refiner:
     """The refinement network on one device, at one precision.
@@ -103,9 +105,11 @@ class RefineNeural(Node):
     def params_changed(self, names: set[str]) -> None:
         if names & {"weights", "device", "precision"}:
             self._load()
+        elif "size" in names:
+            self._working_size = 0  # a size the user picks is tried again, even after running out of memory
 
     def _load(self) -> None:
-        self._refiner, self._problem = None, ""
+        self._refiner, self._problem, self._working_size = None, "", 0
         if not self.params.weights:
             self._problem = "no weights set: frames pass through unchanged"
         else:
@@ -125,8 +129,38 @@ class RefineNeural(Node):
             return {"image": image}
         size = (image.width, image.height)
         maps = conditioning_maps(scaled_landmarks(motion.landmarks, motion.image_size, size), size)
-        pixels = self._refiner.refine(image.rgb(), maps, self.params.size, self.params.strength)
-        return {"image": Image(pixels, image.timestamp)}
+        while True:
+            working = self._working_size or self.params.size or self._refiner.config.input_size
+            try:
+                pixels = self._refiner.refine(image.rgb(), maps, working, self.params.strength)
+                return {"image": Image(pixels, image.timestamp)}
+            except Exception as exc:  # only running out of GPU memory is handled here
+                if not _out_of_memory(exc):
+                    raise
+                self._shrink_after_oom(working)
+                if self._refiner is None:
+                    return {"image": image}
+
+    def _shrink_after_oom(self, working: int) -> None:
+        """Out of GPU memory: halve the working size; below the minimum, stop refining. Say so."""
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if working // 2 >= MIN_WORKING_SIZE:
+            self._working_size = working // 2
+            self._run.notice(f"{self.node_id}: out of GPU memory at size {working}; refining at "
+                             f"{self._working_size} instead")
+        else:
+            self._refiner, self._problem = None, "out of GPU memory even at the smallest size: refinement " \
+                                                 "bypassed, frames pass through unchanged"
+            self._run.notice(f"{self.node_id}: {self._problem}")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError)
 
 
 NODES = [RefineNeural]

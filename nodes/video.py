@@ -15,6 +15,7 @@ from app.runtime.image import Image
 from app.runtime.node import Node
 from app.runtime.ports import PortType
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
+from nodes._provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output import prepare_output_dir
 
 _DECODE_ERRORS = (OSError, RuntimeError, ValueError)  # what imageio-ffmpeg raises for bad input
@@ -91,13 +92,29 @@ class VideoFile(Node):
             self._reader = None
 
 
+def open_v4l2(device: Path, width: int, height: int, fps: float):
+    """Start reading a V4L2 camera: (iterator of raw RGB frames, (width, height)); ReenactError if it
+    cannot be opened."""
+    if not device.exists():
+        raise ReenactError(f"no camera at {device}")
+    frames = imageio_ffmpeg.read_frames(str(device), input_params=[
+        "-f", "v4l2", "-framerate", f"{fps:g}", "-video_size", f"{width}x{height}"])
+    try:
+        meta = next(frames)
+    except (StopIteration, *_DECODE_ERRORS) as exc:
+        raise ReenactError(f"cannot open the camera {device}: {_first_line(exc)}") from None
+    return frames, tuple(meta["size"])
+
+
 class Webcam(Node):
-    """A background thread reads the camera and keeps only the newest frame, so lag cannot build up."""
+    """A background thread reads the camera and keeps only the newest frame, so lag cannot build up.
+    A camera that is missing or goes away is retried with growing pauses; meanwhile the node fails
+    with a status (its downstream waits, the rest of the graph keeps running) and recovers by itself."""
 
     schema = NodeSchema(
         type_id="capture.webcam", title="Webcam", category="capture",
         help="A camera (Linux V4L2 device /dev/videoN). Only the newest frame is kept, so a slow graph skips "
-             "frames instead of falling behind.",
+             "frames instead of falling behind. A missing or unplugged camera is retried until it is back.",
         outputs=(Port("image", PortType.IMAGE),),
         params=(Param("device", ParamKind.INT, 0, "camera number N of /dev/videoN", minimum=0, maximum=63),
                 Param("width", ParamKind.INT, 640, "requested width", minimum=16, maximum=4096),
@@ -107,52 +124,65 @@ class Webcam(Node):
                       maximum=60.0)),
         volatile=True,
     )
+    RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # seconds between reconnection attempts, doubling up to the max
+    connect = staticmethod(open_v4l2)  # tests put a fake camera here
 
     def open(self, run: RunContext) -> None:
-        device = Path(f"/dev/video{self.params.device}")
-        if not device.exists():
-            raise ReenactError(f"no camera at {device}", hint="plug one in, pick another --set NODE.device=N, "
-                               "or use the motion driver (capture.motion)")
-        p = self.params
-        self._frames = imageio_ffmpeg.read_frames(str(device), input_params=[
-            "-f", "v4l2", "-framerate", f"{p.fps:g}", "-video_size", f"{p.width}x{p.height}"])
-        try:
-            meta = next(self._frames)
-        except (StopIteration, *_DECODE_ERRORS) as exc:
-            raise ReenactError(f"cannot open the camera: {_first_line(exc)}", where=str(device)) from None
-        self._size = meta["size"]
         self._latest: tuple[np.ndarray, float] | None = None
-        self._error: str | None = None
+        self._problem = "connecting to the camera"
+        self._first = True
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read_loop, name=f"webcam-{p.device}", daemon=True)
+        self._thread = threading.Thread(target=self._read_loop, name=f"webcam-{self.params.device}", daemon=True)
         self._thread.start()
 
     def _read_loop(self) -> None:
-        width, height = self._size
+        device, wait = Path(f"/dev/video{self.params.device}"), self.RETRY_FIRST
+        while not self._stop.is_set():
+            try:
+                frames, (width, height) = self.connect(device, self.params.width, self.params.height, self.params.fps)
+            except ReenactError as exc:
+                self._problem = f"{exc.what}; retrying in {wait:g} s"
+            else:
+                wait = self.RETRY_FIRST
+                self._problem = self._stream(frames, width, height)
+            self._latest = None  # a stale picture must not pass for live video
+            self._stop.wait(wait)
+            wait = min(self.RETRY_MAX, wait * 2)
+
+    def _stream(self, frames, width: int, height: int) -> str:
+        """Keep the newest frame until the camera stops; returns why it stopped."""
+        self._problem = ""
         try:
-            for data in self._frames:
+            for data in frames:
                 if self._stop.is_set():
-                    return
+                    break
                 self._latest = (np.frombuffer(data, np.uint8).reshape(height, width, 3), time.monotonic())
-            self._error = "the camera stopped sending frames"
+            return "the camera stopped sending frames; reconnecting"
         except _DECODE_ERRORS as exc:
-            self._error = f"the camera failed: {_first_line(exc)}"
+            return f"the camera failed ({_first_line(exc)}); reconnecting"
+        finally:
+            frames.close()
+
+    def status(self) -> str:
+        return self._problem or "live"
 
     def process(self, ctx: FrameContext) -> dict:
-        deadline = time.monotonic() + self.params.timeout
-        while self._latest is None and self._error is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if self._error:
-            raise ReenactError(self._error, hint="check the cable, then restart the graph")
-        if self._latest is None:
-            raise ReenactError(f"no frame from the camera within {self.params.timeout:g} s")
-        pixels, timestamp = self._latest
+        if self._first:  # only the first frame may wait; later frames never block the graph
+            deadline = time.monotonic() + self.params.timeout
+            while self._latest is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            self._first = False
+        latest = self._latest
+        if latest is None:
+            raise ReenactError(self._problem or "no frame from the camera yet",
+                               hint="plug a camera in or pick another (device param); the graph carries on")
+        pixels, timestamp = latest
         return {"image": Image(pixels.copy(), timestamp)}
 
     def close(self) -> None:
         if getattr(self, "_stop", None) is not None:
             self._stop.set()
-            self._frames.close()
+            self._thread.join(timeout=2.0)
 
 
 class VideoOutput(Node):
@@ -162,13 +192,15 @@ class VideoOutput(Node):
     schema = NodeSchema(
         type_id="output.video", title="Video File Output", category="output",
         help="Writes frames to a video file (.mp4, .mov, .mkv: H.264; .webm: VP9). Odd sizes are padded by one "
-             "pixel. The file is finalized when the run stops, also on Ctrl-C, and checked to be readable.",
+             "pixel. The file is finalized when the run stops, also on Ctrl-C, and checked to be readable. Frames are "
+             "marked as synthetic (invisible watermark, metadata tag, and by default a small visible label).",
         inputs=(Port("image", PortType.IMAGE),),
         params=(Param("path", ParamKind.PATH, "renders/out.mp4", "output file, relative to the working directory",
                       role=PathRole.OUTPUT),
                 Param("fps", ParamKind.FLOAT, 30.0, "frame rate of the file", minimum=1.0, maximum=240.0),
                 Param("quality", ParamKind.INT, 18, "constant rate factor: lower is better and larger",
-                      minimum=0, maximum=51)),
+                      minimum=0, maximum=51),
+                *MARK_PARAMS),
         volatile=True,
     )
 
@@ -183,10 +215,11 @@ class VideoOutput(Node):
         self._partial = self._path.with_name(f".{self._path.stem}.partial{self._path.suffix}")
         self._writer = None
         self._size: tuple[int, int] | None = None
+        self._failure = ""  # why writing failed: the file is then never passed off as finished
         self.written = 0
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
-        pixels = image.rgb()
+        pixels = mark_frame(image.rgb(), Marks.from_params(self.params))
         if self._writer is None:
             self._size = (image.width, image.height)
             self._writer = self._start(image.width + image.width % 2, image.height + image.height % 2)
@@ -195,11 +228,13 @@ class VideoOutput(Node):
                                f"{image.width}x{image.height}", hint="a video keeps one size; resize before output")
         if image.width % 2 or image.height % 2:  # H.264 in yuv420p needs even sides: repeat the edge
             pixels = np.pad(pixels, ((0, image.height % 2), (0, image.width % 2), (0, 0)), mode="edge")
+        if self._failure:
+            raise ReenactError(self._failure, where=str(self._path), hint="free some space or choose another path")
         try:
             self._writer.send(np.ascontiguousarray(pixels).tobytes())
         except (OSError, RuntimeError) as exc:
-            raise ReenactError(f"writing the video failed: {_first_line(exc)}", where=str(self._path),
-                               hint="is the disk full?") from None
+            self._failure = f"writing the video failed: {_first_line(exc)}"
+            raise ReenactError(self._failure, where=str(self._path), hint="is the disk full?") from None
         self.written += 1
         return {}
 
@@ -207,7 +242,8 @@ class VideoOutput(Node):
         codec = self._CODECS[self._path.suffix.lower()]
         writer = imageio_ffmpeg.write_frames(str(self._partial), (width, height), fps=self.params.fps, codec=codec,
                                              quality=None, macro_block_size=1, pix_fmt_out="yuv420p",
-                                             output_params=["-crf", str(self.params.quality)])
+                                             output_params=["-crf", str(self.params.quality), "-metadata",
+                                                            f"comment={Marks.from_params(self.params).metadata()}"])
         writer.send(None)  # start ffmpeg
         return writer
 
@@ -220,7 +256,12 @@ class VideoOutput(Node):
             frames, _ = imageio_ffmpeg.count_frames_and_secs(str(self._partial))
         except (OSError, RuntimeError) as exc:
             self._partial.unlink(missing_ok=True)
-            raise ReenactError(f"the video could not be finalized: {_first_line(exc)}", where=str(self._path)) from None
+            raise ReenactError(f"the video could not be finalized: {_first_line(exc)}", where=str(self._path),
+                               hint="nothing was kept; is the disk full?") from None
+        if self._failure:
+            self._partial.unlink(missing_ok=True)
+            raise ReenactError(f"the video was not kept: {self._failure}", where=str(self._path),
+                               hint="free some space or choose another path, then render again")
         if frames != self.written:
             self._partial.unlink(missing_ok=True)
             raise ReenactError(f"the finished video has {frames} frames, {self.written} were written",

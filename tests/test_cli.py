@@ -137,3 +137,16 @@ def test_plugins_load_and_a_broken_plugin_is_reported_not_fatal(tmp_path, monkey
     registry = Registry.default()
     assert "acme.glow" in registry and "capture.image" in registry
     assert any("badplug" in p.source and "needs libfoo" in p.message for p in registry.problems)
+
+
+def test_short_soak_keeps_memory_flat(tmp_path, capsys):
+    """The suite's short soak; `reenact soak graphs/demo.json --frames 10000 --set driver.duration=0` is
+    the long one (README)."""
+    report = tmp_path / "soak.json"
+    code = main(["soak", str(REPO / "graphs" / "demo.json"), "--frames", "400", "--warmup", "100", "--samples", "8",
+                 "--quiet", "--set", "driver.duration=0", "--set", "render.size=128",
+                 "--set", f"out.path={tmp_path / 'soak.mp4'}", "--json", str(report)])
+    data = json.loads(report.read_text())
+    assert data["frames"] == 400 and len(data["samples"]) == 8 and not data["failures"]
+    assert data["rss_growth_pct"] < 5.0  # memory, not time: timings are never asserted
+    assert code in (0, 1) and "RSS" in capsys.readouterr().err

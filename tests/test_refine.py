@@ -197,3 +197,27 @@ def test_train_refiner_command_refuses_bad_input_clearly(tmp_path, capsys):
     assert "--resume needs an earlier checkpoint" in capsys.readouterr().err
     assert main(["train-refiner", "--target", str(video), "--out", str(tmp_path / "w.safetensors"), "--quiet"]) == 1
     assert "cannot read the video" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fits_at, expected", [(64, "refining at 64 instead"), (0, "refinement bypassed")])
+def test_running_out_of_gpu_memory_lowers_the_size_then_bypasses(studio_registry, trained_weights, monkeypatch,
+                                                                 fits_at, expected):
+    from nodes.refine import Refiner
+
+    real_refine = Refiner.refine
+    tried = []
+
+    def refine(self, render, maps, size, strength=1.0):
+        tried.append(size)
+        if size > fits_at:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_refine(self, render, maps, size, strength)
+
+    monkeypatch.setattr(Refiner, "refine", refine)
+    graph = refine_graph(str(trained_weights))
+    graph.nodes["refine"].params["size"] = 256
+    scheduler = run_frames(graph, studio_registry, frames=4)
+    assert any(expected in n for n in scheduler.run.notices)
+    assert tried[:3] == [256, 128, 64]
+    refined_is_render = scheduler.output("refine", "image") is scheduler.output("render", "image")
+    assert refined_is_render == (fits_at == 0)

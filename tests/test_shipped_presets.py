@@ -49,7 +49,8 @@ def test_portrait_to_images(tmp_path):
 
 
 def test_webcam_preset_without_camera_fails_clearly(capsys):
-    assert main(["run", str(GRAPHS / "webcam_to_portrait.json"), "--frames", "2", "--quiet"]) == 1
+    assert main(["run", str(GRAPHS / "webcam_to_portrait.json"), "--frames", "2", "--quiet",
+                 "--set", "driver.timeout=0.5"]) == 1
     err = capsys.readouterr().err
     assert "no camera at /dev/video0" in err and "Traceback" not in err
 

@@ -1,6 +1,9 @@
 """Video in and out: timestamps, odd sizes, finalization, and clear errors for bad files or no camera."""
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import imageio_ffmpeg
 import numpy as np
 import pytest
@@ -84,9 +87,59 @@ def test_video_output_refuses_a_size_change_and_unknown_types(studio_registry, t
         make(studio_registry, "output.video", path=str(tmp_path / "a.avi"))
 
 
-def test_missing_camera_is_a_clear_error(studio_registry):
-    with pytest.raises(ReenactError, match="no camera at /dev/video63"):
-        make(studio_registry, "capture.webcam", device=63)
+def test_missing_camera_is_a_clear_error_and_is_retried(studio_registry):
+    node, run = make(studio_registry, "capture.webcam", device=63, timeout=0.5)
+    try:
+        with pytest.raises(ReenactError, match="no camera at /dev/video63; retrying in"):
+            node.process(FrameContext(0, 0.0, run))
+    finally:
+        node.close()
+
+
+class FakeCamera:
+    """Missing for two attempts, then 30 frames and unplugged, missing once more, then live for good."""
+
+    def __init__(self):
+        self.attempts = 0
+
+    def __call__(self, device, width, height, fps):
+        self.attempts += 1
+        if self.attempts in (1, 2, 4):
+            raise ReenactError(f"no camera at {device}")
+        count = 30 if self.attempts == 3 else 10 ** 6
+
+        def frames():
+            for i in range(count):
+                time.sleep(0.002)
+                yield bytes([i % 256]) * (8 * 6 * 3)
+        return frames(), (8, 6)
+
+
+def test_a_camera_that_disappears_is_reconnected_with_backoff(studio_registry, monkeypatch):
+    from nodes.video import Webcam
+
+    camera = FakeCamera()
+    monkeypatch.setattr(Webcam, "connect", staticmethod(camera))
+    monkeypatch.setattr(Webcam, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(Webcam, "RETRY_MAX", 0.04)
+    node, run = make(studio_registry, "capture.webcam", timeout=2.0)
+    outcomes = []
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (camera.attempts >= 5 and outcomes[-1:] == ["frame"]):
+            try:
+                node.process(FrameContext(len(outcomes), 0.0, run))
+                outcomes.append("frame")
+            except ReenactError as exc:
+                outcomes.append(exc.what)
+            time.sleep(0.003)
+    finally:
+        node.close()
+    assert camera.attempts >= 5 and outcomes[-1] == "frame"
+    first_frame = outcomes.index("frame")
+    gone = [o for o in outcomes[first_frame:] if o != "frame"]
+    said = ("reconnecting", "no camera at", "no frame from the camera yet", "connecting to the camera")
+    assert gone and all(any(s in o for s in said) for o in gone)  # it said why while the camera was gone
 
 
 def test_window_without_display_errors_or_skips(studio_registry, monkeypatch):
@@ -97,3 +150,45 @@ def test_window_without_display_errors_or_skips(studio_registry, monkeypatch):
     node, run = make(studio_registry, "output.window", without_display="skip")
     assert node.process(FrameContext(0, 0.0, run), image=Image(np.zeros((8, 8, 3), np.uint8))) == {}
     assert "skipped" in run.notices[0]
+
+
+def run_into_full_disk(studio_registry, type_id, path, partial_name, frames=5):
+    """Point the node's partial file at /dev/full, where every write fails with 'no space left'."""
+    target_dir = path if type_id == "output.images" else path.parent
+    target_dir.mkdir(parents=True, exist_ok=True)
+    (target_dir / partial_name).symlink_to("/dev/full")
+    node, run = make(studio_registry, type_id, path=str(path))
+    errors = []
+    for i in range(frames):
+        try:
+            node.process(FrameContext(i, 0.0, run), image=Image(np.full((64, 64, 3), i * 40, np.uint8)))
+        except ReenactError as exc:
+            errors.append(exc.message)
+    try:
+        node.close()
+    except ReenactError as exc:
+        errors.append(exc.message)
+    return errors
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_a_clear_error_and_no_video_is_passed_off_as_finished(studio_registry, tmp_path):
+    target = tmp_path / "out" / "clip.mp4"
+    errors = run_into_full_disk(studio_registry, "output.video", target, ".clip.partial.mp4", frames=40)
+    assert errors and any("disk full" in e or "not kept" in e or "could not be finalized" in e for e in errors)
+    assert not target.exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_stops_image_frames_cleanly(studio_registry, tmp_path):
+    folder = tmp_path / "frames"
+    errors = run_into_full_disk(studio_registry, "output.images", folder, ".frame_000000.png.partial", frames=1)
+    assert errors and "No space left on device" in errors[0]
+    assert not (folder / "frame_000000.png").exists()
+
+
+def test_an_unwritable_output_path_is_refused_before_rendering(studio_registry, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReenactError, match="cannot write there"):
+        make(studio_registry, "output.video", path=str(blocker / "clip.mp4"))
