@@ -58,9 +58,15 @@ def mark_frame(rgb: np.ndarray, marks: Marks) -> np.ndarray:
 
 
 def embed_watermark(rgb: np.ndarray) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    marked = rgb.astype(np.int16) + _stretched_pattern(height, width)[..., None]
-    return np.clip(marked, 0, 255).astype(np.uint8)
+    """A copy of (H, W, 3) uint8 `rgb` with the pattern added, saturating at 0 and 255 (in uint8
+    throughout: this runs on every written frame)."""
+    up, down = _stretched_pattern(*rgb.shape[:2])
+    out = np.array(rgb[..., :3])
+    np.minimum(out, 255 - up, out=out)
+    out += up
+    np.maximum(out, down, out=out)
+    out -= down
+    return out
 
 
 def watermark_score(rgb: np.ndarray) -> float:
@@ -77,23 +83,31 @@ def watermark_score(rgb: np.ndarray) -> float:
 
 
 def draw_label(rgb: np.ndarray, position: str, opacity: float) -> np.ndarray:
+    """A copy of (H, W, 3) uint8 `rgb` with the label blended into its corner."""
     height, width = rgb.shape[:2]
+    top, left, colour, alpha = _label_patch(width, height, position, round(opacity, 3))
+    out = np.array(rgb[..., :3])
+    region = out[top:top + alpha.shape[0], left:left + alpha.shape[1]]
+    region[...] = np.round(region * (1.0 - alpha) + colour * alpha).astype(np.uint8)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _label_patch(width: int, height: int, position: str, opacity: float):
+    """The label drawn once per frame size: (top, left, colour (h, w, 3), alpha (h, w, 1)) as floats."""
     size = max(9, min(width, height) // 32)
     font = _font(size)
     text = "SYNTHETIC"
     left, top, right, bottom = font.getbbox(text)
     pad = max(2, size // 3)
-    box_w, box_h = right - left + 2 * pad, bottom - top + 2 * pad
-    margin = max(2, size // 2)
+    box_w, box_h = min(width, right - left + 2 * pad), min(height, bottom - top + 2 * pad)
+    margin = max(0, min(max(2, size // 2), width - box_w, height - box_h))
     x = margin if "left" in position else width - box_w - margin
     y = margin if position.startswith("top") else height - box_h - margin
-    overlay = PILImage.new("RGBA", (width, height), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    alpha = int(round(255 * opacity))
-    draw.rectangle((x, y, x + box_w, y + box_h), fill=(0, 0, 0, alpha // 2))
-    draw.text((x + pad - left, y + pad - top), text, font=font, fill=(255, 255, 255, alpha))
-    base = PILImage.fromarray(np.ascontiguousarray(rgb[..., :3])).convert("RGBA")
-    return np.asarray(PILImage.alpha_composite(base, overlay).convert("RGB"))
+    patch = PILImage.new("RGBA", (box_w, box_h), (0, 0, 0, int(round(127 * opacity))))
+    ImageDraw.Draw(patch).text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, int(round(255 * opacity))))
+    rgba = np.asarray(patch, np.float32)
+    return y, x, rgba[..., :3], rgba[..., 3:] / 255.0
 
 
 @lru_cache(maxsize=1)
@@ -102,10 +116,13 @@ def _pattern() -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _stretched_pattern(height: int, width: int) -> np.ndarray:
-    """(H, W) int16: the cell pattern stretched smoothly over the frame, times the strength."""
+def _stretched_pattern(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cell pattern stretched smoothly over the frame, times the strength, split into what is
+    added and what is taken away: two (H, W, 3) uint8 arrays (contiguous, which numpy adds fastest)."""
     stretched = PILImage.fromarray(_pattern()).resize((width, height), PILImage.Resampling.BILINEAR)
-    return np.round(np.asarray(stretched, np.float32) * STRENGTH).astype(np.int16)
+    levels = np.round(np.asarray(stretched, np.float32) * STRENGTH).astype(np.int16)[..., None]
+    levels = np.ascontiguousarray(np.repeat(levels, 3, axis=2))
+    return np.maximum(levels, 0).astype(np.uint8), np.maximum(-levels, 0).astype(np.uint8)
 
 
 @lru_cache(maxsize=4)
