@@ -59,12 +59,51 @@ def measure(scheduler: Scheduler, frames: int, warmup: int, say: Callable[[str],
         "fps": count / total if total else 0.0,
         "latency_ms": total / count * 1000.0 if count else 0.0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "path": "host",  # images live in host memory; the GPU bridge is not in this build yet
         "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
                                            if count and nodes else 0.0),
         "failures": dict(result.failures),
         "nodes": nodes,
     }
+
+
+def environment_figures() -> dict[str, Any]:
+    """The image path in use and why, and the GPU memory peak (None without CUDA)."""
+    from app.environment import cuda_device, image_path
+
+    cuda = cuda_device()
+    gl_renderer = None
+    if cuda is not None:
+        from app.environment import gl_info
+
+        gl_renderer = gl_info().get("renderer")
+    path, why = image_path(gl_renderer, cuda)
+    memory = None
+    if cuda is not None:
+        import torch
+
+        memory = torch.cuda.max_memory_allocated() / 2 ** 20
+    return {"path": path, "path_reason": why, "gpu_memory_mb": memory}
+
+
+def cpu_warp_baseline(scheduler: Scheduler, graph: Graph, report: dict[str, Any], repeats: int = 3) -> dict[str, Any]:
+    """The first render.portrait node's last frame warped on the CPU (scikit-image piecewise affine of
+    the same face mesh) instead of by GL: its time and how many times slower than the GL node it is."""
+    from nodes._cpu_warp import cpu_warp
+
+    render_id = next((n for n, spec in graph.nodes.items() if spec.type == "render.portrait"), None)
+    if render_id is None or render_id not in report["nodes"]:
+        return {"why": "the graph has no render.portrait node"}
+    inputs = {l.target.port: scheduler.output(l.source.node, l.source.port) for l in graph.links
+              if l.target.node == render_id}
+    image, track, motion = inputs.get("image"), inputs.get("track"), inputs.get("motion")
+    if image is None or track is None or motion is None or not (track.valid and motion.valid):
+        return {"why": "the render node had no valid inputs in the last frame"}
+    started = time.perf_counter()
+    for _ in range(repeats):
+        cpu_warp(image.rgb(), track.landmarks, motion.landmarks)
+    cpu_ms = (time.perf_counter() - started) / repeats * 1000.0
+    gl_ms = report["nodes"][render_id]["mean_ms"]
+    return {"node": render_id, "gl_ms": gl_ms, "cpu_warp_ms": cpu_ms, "cpu_over_gl": cpu_ms / gl_ms if gl_ms else None}
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -79,10 +118,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     frames = args.frames or 300
     scheduler = Scheduler(graph, registry, timing_window=frames)
     report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet))
+    report.update(environment_figures())
+    report["baselines"] = {
+        "cpu_warp": cpu_warp_baseline(scheduler, graph, report),
+        "readback_instead_of_sharing": {"why": f"not measured: {report['path_reason']}"},
+    }
     print(timing_table(scheduler, graph))
     print(f"fps {report['fps']:.1f}  latency {report['latency_ms']:.3f} ms  peak RSS {report['peak_rss_mb']:.0f} MB"
-          f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame  "
-          f"path {report['path']}")
+          f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame")
+    print(f"image path: {report['path']} ({report['path_reason']})")
+    warp = report["baselines"]["cpu_warp"]
+    if "cpu_over_gl" in warp:
+        print(f"baseline: a CPU warp of the same mesh (scikit-image) takes {warp['cpu_warp_ms']:.1f} ms, "
+              f"{warp['cpu_over_gl']:.1f}x the GL render node's {warp['gl_ms']:.1f} ms")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return EXIT_FAILED if report["failures"] else EXIT_OK

@@ -127,6 +127,28 @@ def cmd_edit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- reenact doctor
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from app.environment import report
+
+    found = report()
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return EXIT_OK if "error" not in found["gl"] else EXIT_FAILED
+    gl = found["gl"]
+    described = gl.get("error") or f"{gl['renderer']} ({gl['vendor']}), {gl['version']}, via {gl['backend']}"
+    print(f"OpenGL:      {described}")
+    devices = found["egl_devices"]
+    print("EGL devices: " + ("; ".join(devices) if isinstance(devices, list) else devices))
+    cuda = found["cuda"]
+    print("CUDA:        " + (cuda if isinstance(cuda, str) else
+                             f"{cuda['name']} (sm {cuda['capability']}, {cuda['memory_gb']} GB, CUDA {cuda['torch_cuda']})"))
+    print(f"display:     {found['display']}")
+    print(f"image path:  {found['image_path']}: {found['image_path_reason']}")
+    print("packages:    " + ", ".join(f"{k} {v}" for k, v in found["versions"].items()))
+    return EXIT_OK if "error" not in gl else EXIT_FAILED
+
+
 # --------------------------------------------------------------------------- reenact detect
 def cmd_detect(args: argparse.Namespace) -> int:
     from app.detect import detect_file
@@ -231,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--measure", type=_positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
                    "and the preview upload time as JSON, and exit")
     p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("doctor", help="what this machine offers: OpenGL, EGL devices, CUDA, versions, image path")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("detect", help="does an image or video carry the studio's synthetic mark? "
                        "exit 0 marked, 1 not marked, 2 error")

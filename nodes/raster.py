@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.runtime.bridge import ReadbackBridge
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import ReenactError
 from app.runtime.face import FaceTrack, Motion
@@ -36,7 +37,7 @@ class PortraitRenderer:
         if self._texture_source is not image:  # uploaded once per portrait, not once per frame
             if self._texture is not None:
                 self._texture.release()
-            self._texture = self._gpu.ctx.texture((image.width, image.height), 3, image.rgb().tobytes())
+            self._texture = ReadbackBridge.upload(self._gpu.ctx, image.rgb())
             self._texture.build_mipmaps()
             self._texture.filter = (self._gpu.ctx.LINEAR_MIPMAP_LINEAR, self._gpu.ctx.LINEAR)
             self._texture.repeat_x = self._texture.repeat_y = False
@@ -54,7 +55,7 @@ class PortraitRenderer:
             resolved = ctx.texture(size, 4)
             plain = ctx.framebuffer([resolved])
             self._targets = (size, color, msaa, resolved, plain)
-        return self._targets[2], self._targets[4]
+        return self._targets[2], self._targets[4], self._targets[3]
 
     def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> np.ndarray:
@@ -66,7 +67,7 @@ class PortraitRenderer:
         if len(data) > self._vbo.size:
             self._vbo.orphan(len(data) * 2)
         self._vbo.write(data)
-        msaa, plain = self._framebuffers(out_size)
+        msaa, plain, resolved = self._framebuffers(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0)
         self._portrait_texture(image).use(0)
@@ -76,8 +77,7 @@ class PortraitRenderer:
         self._program["teeth_color"] = teeth
         self._vao.render(vertices=len(vertices))
         self._gpu.ctx.copy_framebuffer(plain, msaa)
-        pixels = np.frombuffer(plain.read(components=3, alignment=1), np.uint8)
-        return pixels.reshape(out_size[1], out_size[0], 3)[::-1]  # GL's row 0 is the bottom row
+        return ReadbackBridge.download(resolved, channels=3)
 
     def release(self) -> None:
         with self._gpu.ctx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from app.runtime.bridge import ReadbackBridge
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu import GpuContext
@@ -69,8 +70,9 @@ class PreviewWindow(Node):
         if self._texture is None or self._texture.size != (image.width, image.height):
             if self._texture is not None:
                 self._texture.release()
-            self._texture = self._gpu.ctx.texture((image.width, image.height), 3)
-        self._texture.write(image.rgb().tobytes())
+            self._texture = ReadbackBridge.upload(self._gpu.ctx, image.rgb())
+        else:
+            ReadbackBridge.write(self._texture, image.rgb())
         width, height = glfw.get_framebuffer_size(self._window)
         self._gpu.ctx.screen.use()
         self._gpu.ctx.viewport = (0, 0, width, height)

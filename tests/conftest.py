@@ -172,3 +172,17 @@ def detector():
 # The editor's window tests need their own process with an X display (dearpygui cannot be re-created
 # in one process, and its GLX context must not share a thread with the EGL tests): see test_editor_window.
 collect_ignore = [] if os.environ.get("REENACT_UI_TESTS") else ["ui"]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` need CUDA; elsewhere they are skipped, with the reason shown."""
+    if not any(item.get_closest_marker("gpu") for item in items):
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (marker gpu)")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(skip)

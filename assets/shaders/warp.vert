@@ -8,7 +8,7 @@ out vec2 uv;
 out float shade;
 void main() {
     vec2 ndc = in_pos / viewport * 2.0 - 1.0;
-    gl_Position = vec4(ndc.x, -ndc.y, 0.0, 1.0);   // y down in pixels, y up in clip space
+    gl_Position = vec4(ndc, 0.0, 1.0);   // pixel row 0 lands on GL row 0: images keep their top row first
     uv = in_uv;
     shade = in_shade;
 }
