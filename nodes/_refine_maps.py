@@ -30,8 +30,13 @@ def blend_mask(face: np.ndarray) -> np.ndarray:
         return np.zeros_like(face)
     rows, cols = np.nonzero(face)
     feather = max(2.0, FEATHER * max(np.ptp(rows), np.ptp(cols)))
-    outside = distance_transform_edt(face < 0.5)
-    return np.clip(1.0 - outside / feather, 0.0, 1.0).astype(np.float32)
+    reach = int(np.ceil(feather)) + 1  # beyond this the mask is 0: only the box around the face is computed
+    top, left = max(0, rows.min() - reach), max(0, cols.min() - reach)
+    bottom, right = min(face.shape[0], rows.max() + reach + 1), min(face.shape[1], cols.max() + reach + 1)
+    mask = np.zeros(face.shape, np.float32)
+    outside = distance_transform_edt(face[top:bottom, left:right] < 0.5)
+    mask[top:bottom, left:right] = np.clip(1.0 - outside / feather, 0.0, 1.0)
+    return mask
 
 
 def scaled_landmarks(landmarks: np.ndarray, source_size: tuple[int, int] | None,
