@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from app import bench, soak
+from app.argtypes import positive
+from app.training import command as train_command
 from app.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, say
 from app.overrides import load_runnable
 from app.presets import load_preset
@@ -165,66 +167,6 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return EXIT_OK if found.marked else EXIT_FAILED
 
 
-# --------------------------------------------------------------------------- reenact train-refiner
-def cmd_train_refiner(args: argparse.Namespace) -> int:
-    from app.training.trainer import TrainConfig, train_refiner  # torch loads only for this command
-
-    target, out = Path(args.target), Path(args.out)
-    if not target.is_file():
-        raise ReenactError("the target video does not exist", where=str(target), hint="check the path")
-    if out.suffix != ".safetensors":
-        raise ReenactError("the weights file must end in .safetensors", where=str(out))
-    if args.resume and not out.exists():
-        raise ReenactError("--resume needs an earlier checkpoint at --out", where=str(out),
-                           hint="drop --resume to start training from scratch")
-    result = train_refiner(TrainConfig(
-        target=target, out=out, steps=args.steps, size=args.size, batch=args.batch, lr=args.lr,
-        device=args.device, resume=args.resume, channels=args.channels, holdout=args.holdout,
-        max_frames=args.max_frames, every=args.every, adversarial=args.adversarial, progress=not args.quiet))
-    if not result.primary:
-        return EXIT_OK
-    say(f"trained {result.steps} steps ({1000 * result.seconds_per_step:.1f} ms/step); loss "
-        f"{result.first_loss:.4f} -> {result.last_loss:.4f}")
-    say(f"held-out frames, face region: render {result.psnr_render:.2f} dB, refined {result.psnr_refined:.2f} dB")
-    say(f"weights: {out}   preview (render | refined | real): {result.preview}")
-    return EXIT_OK
-
-
-def _channels(text: str) -> tuple[int, ...]:
-    try:
-        channels = tuple(int(c) for c in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of whole numbers") from None
-    if not 1 <= len(channels) <= 6 or not all(1 <= c <= 512 for c in channels):
-        raise argparse.ArgumentTypeError("1 to 6 levels of 1..512 channels, e.g. 16,32,64")
-    return channels
-
-
-def _float_between(low: float, high: float, exclusive: bool = False):
-    """An argparse type: a number in [low, high] (or (low, high)); NaN and infinity never pass."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-        if not ((low < value < high) if exclusive else (low <= value <= high)):
-            bounds = f"between {low:g} and {high:g}" + (" (exclusive)" if exclusive else "")
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
-        return value
-    return parse
-
-
-# --------------------------------------------------------------------------- parser
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reenact", description="Reenact Studio: real-time portrait "
                                      "reenactment as a node graph.")
@@ -248,9 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("edit", help="open the node editor (needs a display)")
     p.add_argument("graph", metavar="GRAPH", nargs="?", help="preset to open (default: a new graph)")
     p.add_argument("--screenshot", metavar="PNG", help="play, write a screenshot of the window and exit")
-    p.add_argument("--frames", type=_positive, metavar="N", help="with --screenshot: frames to run first (default 1)")
+    p.add_argument("--frames", type=positive, metavar="N", help="with --screenshot: frames to run first (default 1)")
     p.add_argument("--select", metavar="NODE", help="select this node (its params show in the inspector)")
-    p.add_argument("--measure", type=_positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
+    p.add_argument("--measure", type=positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
                    "and the preview upload time as JSON, and exit")
     p.set_defaults(func=cmd_edit)
 
@@ -263,24 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=cmd_detect)
 
-    p = sub.add_parser("train-refiner", help="train the neural refiner for one target from a video of it")
-    p.add_argument("--target", required=True, metavar="VIDEO", help="a video of the target person")
-    p.add_argument("--out", required=True, metavar="WEIGHTS.safetensors", help="where the weights go")
-    p.add_argument("--steps", type=_positive, default=2000, help="training steps (default 2000)")
-    p.add_argument("--size", type=_positive, default=256, help="longest side of the training frames (default 256)")
-    p.add_argument("--batch", type=_positive, default=8, help="pairs per step (default 8)")
-    p.add_argument("--lr", type=_float_between(0.0, 1.0, exclusive=True), default=2e-3, help="learning rate (default 0.002)")
-    p.add_argument("--channels", type=_channels, default=(16, 32, 64), help="U-Net channels per level (16,32,64)")
-    p.add_argument("--holdout", type=_float_between(0.0, 1.0, exclusive=True), default=0.1, help="share of frames held out (default 0.1)")
-    p.add_argument("--max-frames", type=_positive, help="use only the first N frames of the video")
-    p.add_argument("--every", type=_positive, default=200, help="steps between checkpoints and previews")
-    p.add_argument("--adversarial", type=_float_between(0.0, 100.0), default=0.0,
-                   help="weight of the patch-discriminator loss (default 0: off)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_train_refiner)
-
+    train_command.add_parser(sub)
     bench.add_parser(sub, add_run_arguments)
     soak.add_parser(sub, add_run_arguments)
     return parser
@@ -289,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                    help="override a param (repeatable)")
-    p.add_argument("--frames", type=_positive, metavar="N", help="number of frames (default: until the "
+    p.add_argument("--frames", type=positive, metavar="N", help="number of frames (default: until the "
                    "source ends; 1 for a still graph)")
 
 

@@ -145,10 +145,10 @@ def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
     expected = model.state_dict()
     problems = [f"{k}: file {tuple(state[k].shape)}, network {tuple(v.shape)}"
                 for k, v in expected.items() if k in state and state[k].shape != v.shape]
-    missing = [k for k in expected if k not in state]
-    if problems or missing or set(state) - set(expected):
-        detail = problems[:1] or [f"missing {missing[0]}" if missing else f"unexpected {sorted(set(state) - set(expected))[0]}"]
-        raise ReenactError(f"the weights do not fit the network its metadata describes ({detail[0]})", where=where,
+    problems += [f"missing {k}" for k in expected if k not in state]
+    problems += [f"unexpected {k}" for k in sorted(set(state) - set(expected))]
+    if problems:
+        raise ReenactError(f"the weights do not fit the network its metadata describes ({problems[0]})", where=where,
                            hint="the file was edited or written by another version; train it again")
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model, config, dict(meta or {})
