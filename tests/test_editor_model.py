@@ -69,9 +69,9 @@ def test_a_slider_drag_is_one_undo_step_and_a_new_edit_clears_redo(registry):
         doc.set_param("gain", "gain", value)
     doc.undo()
     assert doc.graph.nodes["gain"].params["gain"] == 1.0
-    assert doc.can_redo
+    assert doc.redo_label == "set gain.gain"
     doc.set_param("gain", "gain", 0.5)
-    assert not doc.can_redo
+    assert doc.redo_label is None and doc.undo_label == "set gain.gain"
 
 
 def test_bad_param_values_are_refused_and_located(registry):

@@ -17,7 +17,7 @@ from app.runtime.ports import PortType
 from app.runtime.schema import Port
 from app.runtime.timing import TimingStats
 
-BADGE_WRAP = 240
+BADGE_WRAP = 190
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Canvas:
             for port in outputs:
                 self._add_port(node_id, port, output=True)
             with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
-                timing = dpg.add_text("", color=NOTE_TEXT)
+                timing = dpg.add_text("", color=NOTE_TEXT, wrap=BADGE_WRAP)
                 badge = dpg.add_text("", color=ERROR_TEXT, wrap=BADGE_WRAP)
         self._nodes[node_id] = _NodeItems(node, timing, badge)
         look = NodeLook.MISSING if node_class is None else NodeLook.BYPASSED if spec.bypassed else NodeLook.NORMAL
@@ -133,7 +133,9 @@ class Canvas:
             if spec is None:
                 continue
             failure, idle = status.failures.get(node_id), status.idle.get(node_id)
-            dpg.set_value(items.timing, "" if idle else _timing_text(status.timings.get(node_id), status.frame))
+            timing = "" if idle else _timing_text(status.timings.get(node_id), status.frame)
+            note = status.notes.get(node_id, "")
+            dpg.set_value(items.timing, "\n".join(t for t in (timing, note) if t))
             dpg.set_value(items.badge, f"error: {failure}" if failure else f"idle: {idle}" if idle else "")
             dpg.configure_item(items.badge, color=ERROR_TEXT if failure else IDLE_TEXT)
             base = NodeLook.MISSING if self._editor.registry.get(spec.type) is None else \

@@ -207,12 +207,13 @@ class Document:
         return self._travel(self._redo, self._undo)
 
     @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
+    def undo_label(self) -> str | None:
+        """What Undo would take back (shown in the Edit menu), or None."""
+        return self._undo[-1].label if self._undo else None
 
     @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
+    def redo_label(self) -> str | None:
+        return self._redo[-1].label if self._redo else None
 
     def _travel(self, source: list[_Entry], sink: list[_Entry]) -> str | None:
         if not source:

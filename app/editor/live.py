@@ -38,6 +38,7 @@ class LiveStatus:
     timings: dict[str, TimingStats] = field(default_factory=dict)  # node id -> recent run times
     failures: dict[str, str] = field(default_factory=dict)  # node id -> message
     idle: dict[str, str] = field(default_factory=dict)  # node id -> why it is not running
+    notes: dict[str, str] = field(default_factory=dict)  # node id -> the node's own status line
     outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
     message: str = ""  # the latest thing the user should read (notices, refused graphs)
 
@@ -184,10 +185,24 @@ class LiveGraph:
                 timings=scheduler.node_timings(),
                 failures={n: f.message for n, f in scheduler.failures.items() if n in self._graph.nodes},
                 idle=dict(self._idle),
+                notes=self._notes(scheduler),
                 outputs={e: scheduler.output(e.node, e.port) for e in self._watched},
                 message=self._message)
         with self._lock:
             self._latest = status
+
+    @staticmethod
+    def _notes(scheduler: Scheduler) -> dict[str, str]:
+        notes = {}
+        for node_id in scheduler.graph.nodes:
+            node = scheduler.node(node_id)
+            try:
+                text = node.status() if node is not None else ""
+            except Exception as exc:  # a status line must never stop the graph
+                text = f"status failed: {exc}"
+            if text:
+                notes[node_id] = text
+        return notes
 
     def _close(self) -> None:
         if self._scheduler is not None:

@@ -11,6 +11,7 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
+from app.editor import storage
 from app.editor.actions import Editor, UnsavedChanges
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs
@@ -80,12 +81,14 @@ class EditorWindow:
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", callback=lambda: self.request(self.quit))
             with dpg.menu(label="Edit"):
+                items = []
                 for label, shortcut, action in (("Undo", "Ctrl+Z", e.undo), ("Redo", "Ctrl+Y", e.redo),
                                                 ("Copy", "Ctrl+C", e.copy), ("Paste", "Ctrl+V", e.paste),
                                                 ("Duplicate", "Ctrl+D", e.duplicate), ("Delete", "Del", e.delete),
                                                 ("Frame all", "F", e.frame_all)):
-                    dpg.add_menu_item(label=label, shortcut=shortcut, callback=lambda s, a, f: self._try(f),
-                                      user_data=action)
+                    items.append(dpg.add_menu_item(label=label, shortcut=shortcut, user_data=action,
+                                                   callback=lambda s, a, f: self._try(f)))
+                self._undo_item, self._redo_item = items[:2]
             with dpg.menu(label="Run"):
                 dpg.add_menu_item(label="Play / pause", shortcut="Space", callback=e.toggle_play)
                 dpg.add_menu_item(label="Step one frame", callback=e.step)
@@ -153,10 +156,10 @@ class EditorWindow:
         dpg.configure_item(self._message, color=ERROR_TEXT if self.editor.message_is_warning else OK_TEXT)
         dpg.set_value(self._live_message, "  ".join(m for m in (status.message, problems) if m))
         dpg.set_viewport_title(f"Reenact Studio — {doc.title}{' *' if doc.dirty else ''}")
+        dpg.set_item_label(self._undo_item, f"Undo {doc.undo_label}" if doc.undo_label else "Undo (nothing)")
+        dpg.set_item_label(self._redo_item, f"Redo {doc.redo_label}" if doc.redo_label else "Redo (nothing)")
 
     def _refresh_recent(self) -> None:
-        from app.editor import storage
-
         dpg.delete_item(self._recent_menu, children_only=True)
         for path in storage.recent_files():
             dpg.add_menu_item(label=str(path), parent=self._recent_menu, user_data=path,
