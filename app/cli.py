@@ -14,10 +14,9 @@ from app.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, sa
 from app.overrides import load_runnable
 from app.presets import load_preset
 from app.progress import Progress
-from app.runner import has_live_source, run_headless, timing_table
+from app.runner import has_live_source, make_runner, run_headless, timing_table
 from app.runtime.errors import ProblemsError, ReenactError
 from app.runtime.registry import Registry
-from app.runtime.scheduler import Scheduler
 
 def _registry() -> Registry:
     registry = Registry.default()
@@ -88,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         frames = 1
         say("note: this graph has no live source (camera, video, clock), so it renders 1 frame; "
              "use --frames N for more")
-    scheduler = Scheduler(graph, registry)
+    scheduler = make_runner(graph, registry, args.pipeline)
     result = run_headless(scheduler, frames, Progress(frames, enabled=not args.quiet), say)
     for notice in result.notices:
         say(f"note: {notice}")
@@ -216,6 +215,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="override a param (repeatable)")
     p.add_argument("--frames", type=positive, metavar="N", help="number of frames (default: until the "
                    "source ends; 1 for a still graph)")
+    p.add_argument("--pipeline", nargs="?", const="throughput", choices=("throughput", "latency"),
+                   help="overlap capture and tracking of the next frame with rendering of this one: "
+                        "'throughput' (default) starts the next capture at once, 'latency' just in time")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from app.progress import Progress
 from app.runtime.errors import EndOfStream, NodeFailure
 from app.runtime.graph import Graph
 from app.runtime.registry import Registry
+from app.runtime.pipeline import PipelinedRun
 from app.runtime.scheduler import Scheduler
 
 
@@ -35,6 +36,13 @@ def has_live_source(graph: Graph, registry: Registry) -> bool:
     fed = {link.target.node for link in graph.links}
     return any(registry.require(spec.type).schema.volatile and node_id not in fed
                for node_id, spec in graph.nodes.items())
+
+
+def make_runner(graph, registry: Registry, pipeline: str | None, timing_window: int = 120):
+    """A Scheduler, or with --pipeline a PipelinedRun: both drive the same frame loop."""
+    if pipeline is None:
+        return Scheduler(graph, registry, timing_window=timing_window)
+    return PipelinedRun(graph, registry, timing_window=timing_window, just_in_time=pipeline == "latency")
 
 
 def run_headless(scheduler: Scheduler, frames: int | None, progress: Progress,

@@ -13,7 +13,7 @@ import numpy as np
 from app.console import EXIT_FAILED, EXIT_OK, say
 from app.overrides import load_runnable
 from app.progress import Progress
-from app.runner import run_headless
+from app.runner import make_runner, run_headless
 from app.runtime.errors import ReenactError
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
@@ -72,7 +72,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     graph = load_runnable(args.graph, args.set, registry).graph
     frames = args.frames or 10_000
     warmup = args.warmup if args.warmup is not None else max(100, frames // 10)
-    scheduler = Scheduler(graph, registry)
+    scheduler = make_runner(graph, registry, args.pipeline)
     report = soak(scheduler, frames, warmup, args.samples, Progress(warmup + frames, enabled=not args.quiet), say)
     say(f"{report['frames']} frames after {warmup} warm-up: RSS {report['rss_after_warmup_mb']:.0f} -> "
         f"{report['rss_end_mb']:.0f} MB ({report['rss_growth_pct']:+.2f}%, limit +{100 * MAX_RSS_GROWTH:.0f}%); "

@@ -104,6 +104,7 @@ class RenderPortrait(Node):
             Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the mouth interior"),
             Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the upper teeth"),
         ),
+        gpu=True,
     )
 
     def open(self, run: RunContext) -> None:

@@ -96,6 +96,7 @@ class RefineNeural(Node):
             Param("precision", ParamKind.ENUM, "auto", "auto: fp16 on CUDA, fp32 on the CPU",
                   choices=("auto", "fp32", "fp16")),
         ),
+        gpu=True,
     )
 
     def open(self, run: RunContext) -> None:

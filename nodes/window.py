@@ -27,6 +27,7 @@ class PreviewWindow(Node):
                 Param("without_display", ParamKind.ENUM, "error", "what to do where there is no display: fail, "
                       "or skip the window (for presets that also render to a file)", choices=("error", "skip"))),
         volatile=True,
+        gpu=True,
     )
 
     def open(self, run: RunContext) -> None:

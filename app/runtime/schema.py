@@ -225,6 +225,8 @@ class NodeSchema:
 
     volatile: the node reads or writes the outside world (camera, clock, file), so it runs every
     frame; every other node is cached by the signature of its params and inputs.
+    gpu: the node uses the GPU context (GL or CUDA); a pipelined run keeps it, and everything after
+    it, in the render stage on the thread that owns the context.
     """
 
     type_id: str
@@ -237,6 +239,7 @@ class NodeSchema:
     actions: tuple[Action, ...] = ()
     type_version: int = 1
     volatile: bool = False
+    gpu: bool = False
     _params_by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,189 @@
+"""A two-stage pipelined run: capture and tracking of frame t+1 overlap rendering of frame t.
+
+The graph is cut in two. The render stage is every node whose schema says `gpu` plus everything
+downstream of one; the capture stage is the rest. Each stage is an ordinary Scheduler. The capture
+stage runs on a worker thread and hands each frame's values across the cut through a bounded queue
+(at most `depth` frames ahead of the render stage, so latency stays low); the render stage runs on the calling thread,
+which owns the GL context, and reads them through one internal source node.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.runtime.context import RunContext
+from app.runtime.errors import EndOfStream, NodeFailure, ReenactError
+from app.runtime.graph import Endpoint, Graph, NodeSpec
+from app.runtime.node import Node
+from app.runtime.registry import Registry
+from app.runtime.scheduler import Scheduler
+from app.runtime.schema import NodeSchema, Port
+from app.runtime.timing import TimingStats, TimingWindow
+
+PIPE_NODE = "__pipe__"
+
+
+@dataclass
+class _Handoff:
+    values: dict[str, Any] = field(default_factory=dict)  # pipe port -> value
+    failures: list[NodeFailure] = field(default_factory=list)
+    ended: bool = False
+    error: BaseException | None = None
+    started: float = 0.0  # when the capture stage began this frame (perf_counter)
+
+
+def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, Endpoint]]:
+    """(capture stage, render stage, {pipe port: capture-stage output it carries}).
+    The render stage reads crossing values from the PIPE_NODE's ports."""
+    render = {n for n, s in graph.nodes.items() if registry.require(s.type).schema.gpu}
+    grew = True
+    while grew:
+        grew = False
+        for link in graph.links:
+            if link.source.node in render and link.target.node not in render:
+                render.add(link.target.node)
+                grew = True
+    capture_graph, render_graph = Graph(meta=graph.meta, base_dir=graph.base_dir), \
+        Graph(meta=graph.meta, base_dir=graph.base_dir)
+    for node_id, spec in graph.nodes.items():
+        (render_graph if node_id in render else capture_graph).add(spec)
+    crossing: dict[str, Endpoint] = {}
+    render_links = []
+    for link in graph.links:
+        if link.target.node not in render:
+            capture_graph.links.append(link)
+        elif link.source.node in render:
+            render_links.append(link)
+        else:
+            port = f"{link.source.node}__{link.source.port}"
+            crossing[port] = link.source
+            render_links.append((port, link.target))
+    if crossing:
+        render_graph.nodes = {PIPE_NODE: NodeSpec(PIPE_NODE, "pipe.input"), **render_graph.nodes}
+    for item in render_links:
+        if isinstance(item, tuple):
+            render_graph.connect(PIPE_NODE, item[0], item[1].node, item[1].port)
+        else:
+            render_graph.links.append(item)
+    return capture_graph, render_graph, crossing
+
+
+def _pipe_node_class(ports: dict[str, Any]) -> type[Node]:
+    """The internal source of the render stage: this frame's values from the capture stage."""
+    schema = NodeSchema("pipe.input", "Pipeline input", "internal", "values handed over from the capture stage",
+                        outputs=tuple(Port(name, port_type) for name, port_type in ports.items()), volatile=True)
+
+    class PipeInput(Node):
+        values: dict[str, Any] = {}
+
+        def process(self, ctx) -> dict:
+            missing = [name for name in schema.outputs if type(self).values.get(name.name) is None]
+            if missing:
+                raise ReenactError("the capture stage has no value yet for "
+                                   + ", ".join(m.name.replace("__", ".") for m in missing))
+            return dict(type(self).values)
+
+    PipeInput.schema = schema
+    return PipeInput
+
+
+class PipelinedRun:
+    """Drop-in for a Scheduler in the frame loop: open(), step(), close(), fps, run, node_timings()."""
+
+    def __init__(self, graph: Graph, registry: Registry, depth: int = 1, timing_window: int = 120,
+                 just_in_time: bool = False):
+        """just_in_time: start each capture so it finishes as the render stage frees up (lowest latency,
+        freshest camera frames, little overlap); otherwise as soon as `depth` allows (most overlap)."""
+        capture_graph, render_graph, self._crossing = split(graph, registry)
+        ports = {}
+        for name, source in self._crossing.items():
+            schema = registry.require(graph.nodes[source.node].type).schema
+            ports[name] = schema.output(source.port).type
+        render_registry = Registry()
+        render_registry.register_all(registry.types())
+        self._pipe = _pipe_node_class(ports)
+        render_registry.register(self._pipe, "pipeline")
+        self.run = RunContext(base_dir=graph.base_dir)
+        self._capture = Scheduler(capture_graph, registry, RunContext(base_dir=graph.base_dir), timing_window)
+        self._render = Scheduler(render_graph, render_registry, self.run, timing_window)
+        self._queue: queue.Queue[_Handoff] = queue.Queue()
+        self._ahead = threading.Semaphore(depth)  # frames the capture stage may start before they are rendered
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self.latency = TimingWindow(timing_window)  # capture start to render end, per frame
+        self._stage_seconds = {"capture": 0.0, "render": 0.0}  # moving averages, to start captures just in time
+        self._just_in_time = just_in_time
+
+    @property
+    def fps(self) -> float:
+        return self._render.fps
+
+    def open(self) -> None:
+        self._capture.open()
+        self._render.open()
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._capture_loop, name="reenact-capture", daemon=True)
+        self._worker.start()
+
+    def step(self) -> list[NodeFailure]:
+        handoff = self._queue.get()
+        self._ahead.release()  # the capture stage may start the next frame now
+        if handoff.error is not None:
+            raise handoff.error
+        if handoff.ended:
+            raise EndOfStream
+        self._pipe.values = handoff.values
+        started = time.perf_counter()
+        failures = handoff.failures + self._render.step()
+        ended = time.perf_counter()
+        self._average("render", ended - started)
+        self.latency.add(ended - handoff.started)
+        return [f for f in failures if f.node_id != PIPE_NODE]
+
+    def close(self) -> list[str]:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join()  # it finishes the frame in progress, then sees the stop
+        problems = self._render.close() + self._capture.close()
+        self.run.notices.extend(self._capture.run.notices)
+        return problems
+
+    def output(self, node_id: str, port: str) -> Any:
+        stage = self._render if self._render.node(node_id) is not None else self._capture
+        return stage.output(node_id, port)
+
+    def node_timings(self) -> dict[str, TimingStats]:
+        timings = {**self._capture.node_timings(), **self._render.node_timings()}
+        timings.pop(PIPE_NODE, None)
+        return timings
+
+    def reset_timings(self) -> None:
+        self.latency.clear()
+        self._capture.reset_timings()
+        self._render.reset_timings()
+
+    def _average(self, stage: str, seconds: float) -> None:
+        previous = self._stage_seconds[stage]
+        self._stage_seconds[stage] = seconds if previous == 0.0 else 0.9 * previous + 0.1 * seconds
+
+    def _capture_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._ahead.acquire(timeout=0.05):
+                continue
+            if self._just_in_time:  # a frame that waits adds latency and, from a camera, shows an older moment
+                self._stop.wait(max(0.0, self._stage_seconds["render"] - self._stage_seconds["capture"] - 0.001))
+            handoff = _Handoff(started=time.perf_counter())
+            try:
+                handoff.failures = self._capture.step()
+                self._average("capture", time.perf_counter() - handoff.started)
+                handoff.values = {name: self._capture.output(e.node, e.port) for name, e in self._crossing.items()}
+            except EndOfStream:
+                handoff.ended = True
+            except BaseException as exc:  # handed to the caller's thread, which raises it
+                handoff.error = exc
+            self._queue.put(handoff)
+            if handoff.ended or handoff.error is not None:
+                return

@@ -1,0 +1,62 @@
+"""The pipelined run: the cut between the capture and render stages, identical frames to a serial
+run, the end of a stream, and failures crossing the cut."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.cli import main
+from app.presets import load_preset
+from app.runtime.pipeline import PIPE_NODE, PipelinedRun, split
+from app.runtime.scheduler import Scheduler
+from tests.conftest import REPO
+
+GRAPHS = REPO / "graphs"
+
+
+def test_the_cut_puts_gpu_nodes_and_their_downstream_in_the_render_stage(studio_registry):
+    graph = load_preset(GRAPHS / "video_to_portrait.json", studio_registry).graph
+    capture, render, crossing = split(graph, studio_registry)
+    assert set(render.nodes) == {PIPE_NODE, "render", "refine", "out"}
+    assert set(capture.nodes) == {"driver", "track", "smooth", "target", "target_track", "retarget"}
+    assert {str(e) for e in crossing.values()} == {"target.image", "target_track.track", "retarget.motion"}
+    fed_by_pipe = sorted(str(l.target) for l in render.links if l.source.node == PIPE_NODE)
+    assert fed_by_pipe == ["refine.motion", "render.image", "render.motion", "render.track"]
+
+
+def test_a_pipelined_run_renders_the_same_frames_as_a_serial_one(studio_registry):
+    graph = load_preset(GRAPHS / "demo.json", studio_registry).graph
+    graph.nodes["render"].params["size"] = 128
+    graph.remove("out")
+    results = []
+    for runner in (Scheduler(graph, studio_registry), PipelinedRun(graph, studio_registry)):
+        runner.open()
+        frames = []
+        try:
+            for _ in range(8):
+                assert runner.step() == []
+                frames.append(runner.output("render", "image").numpy().copy())
+        finally:
+            runner.close()
+        results.append(frames)
+    for serial, pipelined in zip(*results):
+        assert np.array_equal(serial, pipelined)
+
+
+def test_the_end_of_a_stream_crosses_the_cut(tmp_path, capsys):
+    assert main(["run", str(GRAPHS / "demo.json"), "--pipeline", "--quiet", "--set", "driver.duration=0.5",
+                 "--set", "render.size=96", "--set", f"out.path={tmp_path / 'short.mp4'}"]) == 0
+    assert "15 frames" in capsys.readouterr().err
+
+
+def test_a_capture_stage_failure_is_reported_and_the_render_stage_waits(studio_registry, tmp_path):
+    graph = load_preset(GRAPHS / "demo.json", studio_registry).graph
+    graph.nodes["target"].params["path"] = str(tmp_path / "missing.png")
+    graph.remove("out")
+    run = PipelinedRun(graph, studio_registry)
+    run.open()
+    try:
+        failures = [f.node_id for _ in range(3) for f in run.step()]
+    finally:
+        run.close()
+    assert "target" in failures and "render" not in failures and PIPE_NODE not in failures
+    assert run.output("render", "image") is None
