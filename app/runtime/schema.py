@@ -267,7 +267,7 @@ class NodeSchema:
     def describe(self) -> dict[str, Any]:
         return {
             "type": self.type_id, "type_version": self.type_version, "title": self.title,
-            "category": self.category, "help": self.help, "volatile": self.volatile,
+            "category": self.category, "help": self.help, "volatile": self.volatile, "gpu": self.gpu,
             "inputs": [p.describe() for p in self.inputs],
             "outputs": [p.describe() for p in self.outputs],
             "params": [p.describe() for p in self.params],
