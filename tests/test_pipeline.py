@@ -3,9 +3,11 @@ run, the end of a stream, and failures crossing the cut."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.cli import main
 from app.presets import load_preset
+from app.runtime.errors import EndOfStream
 from app.runtime.pipeline import PIPE_NODE, PipelinedRun, split
 from app.runtime.scheduler import Scheduler
 from tests.conftest import REPO
@@ -60,3 +62,23 @@ def test_a_capture_stage_failure_is_reported_and_the_render_stage_waits(studio_r
         run.close()
     assert "target" in failures and "render" not in failures and PIPE_NODE not in failures
     assert run.output("render", "image") is None
+
+
+def test_stepping_past_the_end_keeps_saying_so(studio_registry):
+    graph = load_preset(GRAPHS / "demo.json", studio_registry).graph
+    graph.nodes["driver"].params["duration"] = 0.1
+    graph.nodes["render"].params["size"] = 64
+    graph.remove("out")
+    run = PipelinedRun(graph, studio_registry)
+    run.open()
+    steps = 0
+    try:
+        with pytest.raises(EndOfStream):
+            while True:
+                run.step()
+                steps += 1
+        with pytest.raises(EndOfStream):
+            run.step()
+    finally:
+        run.close()
+    assert steps == 3

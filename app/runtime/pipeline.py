@@ -113,6 +113,7 @@ class PipelinedRun:
         self._ahead = threading.Semaphore(depth)  # frames the capture stage may start before they are rendered
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._ended = False
         self.latency = TimingWindow(timing_window)  # capture start to render end, per frame
         self._stage_seconds = {"capture": 0.0, "render": 0.0}  # moving averages, to start captures just in time
         self._just_in_time = just_in_time
@@ -125,15 +126,19 @@ class PipelinedRun:
         self._capture.open()
         self._render.open()
         self._stop.clear()
+        self._ended = False
         self._worker = threading.Thread(target=self._capture_loop, name="reenact-capture", daemon=True)
         self._worker.start()
 
     def step(self) -> list[NodeFailure]:
+        if self._ended:
+            raise EndOfStream  # the capture stage has stopped: nothing more will arrive
         handoff = self._queue.get()
         self._ahead.release()  # the capture stage may start the next frame now
-        if handoff.error is not None:
-            raise handoff.error
-        if handoff.ended:
+        if handoff.error is not None or handoff.ended:
+            self._ended = True
+            if handoff.error is not None:
+                raise handoff.error
             raise EndOfStream
         self._pipe.values = handoff.values
         started = time.perf_counter()
