@@ -137,6 +137,9 @@ class LiveGraph:
                 command()
             except ReenactError as exc:  # a refused edit: say so, keep running
                 self._message = exc.message
+            except Exception as exc:  # a bug must not kill the worker: the user's edits live in the UI
+                self._message = f"internal error while applying an edit ({type(exc).__name__}: {exc})"
+                self._transport = Transport.PAUSED
 
     def _install(self, graph: Graph, restart: bool) -> None:
         self._graph = graph
@@ -169,6 +172,9 @@ class LiveGraph:
         except EndOfStream:
             self._transport = Transport.ENDED
             self._message = "a source reached its end: Restart to play again"
+        except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
+            self._transport = Transport.PAUSED
+            self._message = f"internal error, paused ({type(exc).__name__}: {exc}); Restart to try again"
         notices = self._scheduler.run.notices
         if notices:
             self._message = notices[-1]
