@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.runtime.errors import ReenactError
+from app.runtime.errors import ReenactError, first_line
 
 ARCHITECTURE = "reenact-unet-v1"
 MAP_CHANNELS = 2  # face mask, mouth-interior mask
@@ -137,7 +137,7 @@ def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
             meta = handle.metadata()
             state = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as exc:  # safetensors raises several types for foreign or damaged files
-        raise ReenactError(f"not a readable safetensors file ({_first_line(exc)})", where=where,
+        raise ReenactError(f"not a readable safetensors file ({first_line(exc)})", where=where,
                            hint="pickled PyTorch files (.pt/.pth/.ckpt) are refused on purpose; use weights "
                                 "written by `reenact train-refiner`, and re-copy the file if it was cut short") from None
     config = NetConfig.from_metadata(meta, where)
@@ -152,8 +152,3 @@ def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
                            hint="the file was edited or written by another version; train it again")
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model, config, dict(meta or {})
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
-from app.runtime.errors import EndOfStream, ReenactError
+from app.runtime.errors import EndOfStream, ReenactError, first_line
 from app.runtime.image import Image
 from app.runtime.node import Node
 from app.runtime.ports import PortType
@@ -30,7 +30,7 @@ class VideoReader:
         try:
             meta = next(self._frames)
         except (StopIteration, *_DECODE_ERRORS) as exc:
-            raise ReenactError(f"cannot read the video: {_first_line(exc)}", where=str(path),
+            raise ReenactError(f"cannot read the video: {first_line(exc)}", where=str(path),
                                hint="check that it is a video file ffmpeg can decode (mp4, mov, webm, gif, ...)") from None
         self.width, self.height = meta["size"]
         self.fps = float(meta.get("fps") or 30.0) or 30.0
@@ -42,16 +42,11 @@ class VideoReader:
         except StopIteration:
             return None
         except _DECODE_ERRORS as exc:
-            raise ReenactError(f"decoding failed: {_first_line(exc)}", where=str(self.path)) from None
+            raise ReenactError(f"decoding failed: {first_line(exc)}", where=str(self.path)) from None
         return np.frombuffer(data, np.uint8).reshape(self.height, self.width, 3)
 
     def close(self) -> None:
         self._frames.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 class VideoFile(Node):
@@ -102,7 +97,7 @@ def open_v4l2(device: Path, width: int, height: int, fps: float):
     try:
         meta = next(frames)
     except (StopIteration, *_DECODE_ERRORS) as exc:
-        raise ReenactError(f"cannot open the camera {device}: {_first_line(exc)}") from None
+        raise ReenactError(f"cannot open the camera {device}: {first_line(exc)}") from None
     return frames, tuple(meta["size"])
 
 
@@ -159,7 +154,7 @@ class Webcam(Node):
                 self._latest = (np.frombuffer(data, np.uint8).reshape(height, width, 3), time.monotonic())
             return "the camera stopped sending frames; reconnecting"
         except _DECODE_ERRORS as exc:
-            return f"the camera failed ({_first_line(exc)}); reconnecting"
+            return f"the camera failed ({first_line(exc)}); reconnecting"
         finally:
             frames.close()
 
@@ -233,7 +228,7 @@ class VideoOutput(Node):
         try:
             self._writer.send(np.ascontiguousarray(pixels).tobytes())
         except (OSError, RuntimeError) as exc:
-            self._failure = f"writing the video failed: {_first_line(exc)}"
+            self._failure = f"writing the video failed: {first_line(exc)}"
             raise ReenactError(self._failure, where=str(self._path), hint="is the disk full?") from None
         self.written += 1
         return {}
@@ -256,7 +251,7 @@ class VideoOutput(Node):
             frames, _ = imageio_ffmpeg.count_frames_and_secs(str(self._partial))
         except (OSError, RuntimeError) as exc:
             self._partial.unlink(missing_ok=True)
-            raise ReenactError(f"the video could not be finalized: {_first_line(exc)}", where=str(self._path),
+            raise ReenactError(f"the video could not be finalized: {first_line(exc)}", where=str(self._path),
                                hint="nothing was kept; is the disk full?") from None
         if self._failure:
             self._partial.unlink(missing_ok=True)

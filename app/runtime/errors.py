@@ -17,6 +17,12 @@ class ReenactError(Exception):
         return f"{text} ({self.hint})" if self.hint else text
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (libraries often add pages of detail), or its type."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__
+
+
 class ParamError(ReenactError):
     """A parameter value that does not fit its schema."""
 
