@@ -157,7 +157,7 @@ class LiveGraph:
 
     def _edit(self, node_id: str, change: Callable[[Scheduler], None]) -> None:
         """Apply to a running node; an idle node picks its params up when it starts."""
-        if self._scheduler is not None and node_id in self._scheduler.graph.nodes:
+        if self._scheduler is not None and self._scheduler.node(node_id) is not None:
             change(self._scheduler)
 
     def _set_transport(self, transport: Transport) -> None:
@@ -197,10 +197,9 @@ class LiveGraph:
         with self._lock:
             self._latest = status
 
-    @staticmethod
-    def _notes(scheduler: Scheduler) -> dict[str, str]:
+    def _notes(self, scheduler: Scheduler) -> dict[str, str]:
         notes = {}
-        for node_id in scheduler.graph.nodes:
+        for node_id in self._graph.nodes:  # the live graph's own copy: no graph copy per frame
             node = scheduler.node(node_id)
             try:
                 text = node.status() if node is not None else ""
