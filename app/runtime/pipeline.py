@@ -16,7 +16,7 @@ from typing import Any
 
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, NodeFailure, ReenactError
-from app.runtime.graph import Endpoint, Graph, NodeSpec
+from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.node import Node
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
@@ -51,23 +51,17 @@ def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, End
     for node_id, spec in graph.nodes.items():
         (render_graph if node_id in render else capture_graph).add(spec)
     crossing: dict[str, Endpoint] = {}
-    render_links = []
     for link in graph.links:
         if link.target.node not in render:
             capture_graph.links.append(link)
         elif link.source.node in render:
-            render_links.append(link)
-        else:
+            render_graph.links.append(link)
+        else:  # crosses the cut: the render stage reads it from the pipe node
             port = f"{link.source.node}__{link.source.port}"
             crossing[port] = link.source
-            render_links.append((port, link.target))
+            render_graph.links.append(Link(Endpoint(PIPE_NODE, port), link.target))
     if crossing:
-        render_graph.nodes = {PIPE_NODE: NodeSpec(PIPE_NODE, "pipe.input"), **render_graph.nodes}
-    for item in render_links:
-        if isinstance(item, tuple):
-            render_graph.connect(PIPE_NODE, item[0], item[1].node, item[1].port)
-        else:
-            render_graph.links.append(item)
+        render_graph.add(NodeSpec(PIPE_NODE, "pipe.input"))
     return capture_graph, render_graph, crossing
 
 
