@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from app.editor import storage
 from app.editor.document import Clip, Document, Position
@@ -58,6 +58,15 @@ class Editor:
     def say(self, text: str, warning: bool = False) -> None:
         """Tell the user something in the status bar; warnings show in red."""
         self.message, self.message_is_warning = text, warning
+
+    def attempt(self, action: Callable[[], object]) -> bool:
+        """Run a UI action; a refusal (ReenactError) goes to the status bar instead of up the stack."""
+        try:
+            action()
+        except ReenactError as exc:
+            self.say(exc.message, warning=True)
+            return False
+        return True
 
     # ----------------------------------------------------------------- files
     def new(self, discard: bool = False) -> None:

@@ -7,7 +7,6 @@ from typing import Callable
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
-from app.runtime.errors import ReenactError
 
 
 class Dialogs:
@@ -21,7 +20,7 @@ class Dialogs:
             path = app_data.get("file_path_name", "")
             dpg.delete_item(sender)
             if path:
-                self._guarded(lambda: on_chosen(path))
+                self._editor.attempt(lambda: on_chosen(path))
 
         with dpg.file_dialog(label=title, width=720, height=460, modal=True, default_path=str(start),
                              callback=chosen, cancel_callback=lambda s: dpg.delete_item(s)):
@@ -37,7 +36,7 @@ class Dialogs:
             path = app_data.get("file_path_name", "")
             dpg.delete_item(sender)
             if path:
-                self._guarded(lambda: self._editor.save_as(path))
+                self._editor.attempt(lambda: self._editor.save_as(path))
 
         with dpg.file_dialog(label="Save graph as", width=720, height=460, modal=True, default_path=str(start),
                              default_filename=doc.path.stem if doc.path else "my_graph",
@@ -53,7 +52,7 @@ class Dialogs:
             if choice == "discard":
                 self._editor.discard_changes()
             if choice != "cancel":
-                self._guarded(then)
+                self._editor.attempt(then)
 
         with dpg.window(label="Unsaved changes", modal=True, no_collapse=True, width=420) as modal:
             dpg.add_text(f"{question}. Save them first?", wrap=400)
@@ -61,9 +60,3 @@ class Dialogs:
                 dpg.add_button(label="Save", width=120, callback=lambda: answer("save"))
                 dpg.add_button(label="Discard", width=120, callback=lambda: answer("discard"))
                 dpg.add_button(label="Cancel", width=120, callback=lambda: answer("cancel"))
-
-    def _guarded(self, action: Callable[[], None]) -> None:
-        try:
-            action()
-        except ReenactError as exc:
-            self._editor.say(exc.message, warning=True)

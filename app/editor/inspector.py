@@ -9,7 +9,6 @@ import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT
-from app.runtime.errors import ReenactError
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole
 
 WIDTH = -150  # leave room for the label
@@ -131,10 +130,7 @@ class Inspector:
         self._apply(name, list(value)[:param.size or len(value)])
 
     def _apply(self, name: str, value: Any) -> None:
-        try:
-            self._editor.set_param(self.node_id, name, value)
-        except ReenactError as exc:
-            self._editor.say(exc.message, warning=True)
+        if not self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, value)):
             self.refresh_values()
 
 

@@ -77,7 +77,7 @@ class EditorWindow:
                 self._recent_menu = dpg.add_menu(label="Open recent")
                 dpg.add_menu_item(label="Save", shortcut="Ctrl+S", callback=self.save)
                 dpg.add_menu_item(label="Save as...", shortcut="Ctrl+Shift+S", callback=self.dialogs.save_as)
-                dpg.add_menu_item(label="Revert to saved", callback=lambda: self._try(e.revert))
+                dpg.add_menu_item(label="Revert to saved", callback=lambda: self.editor.attempt(e.revert))
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", callback=lambda: self.request(self.quit))
             with dpg.menu(label="Edit"):
@@ -87,7 +87,7 @@ class EditorWindow:
                                                 ("Duplicate", "Ctrl+D", e.duplicate), ("Delete", "Del", e.delete),
                                                 ("Frame all", "F", e.frame_all)):
                     items.append(dpg.add_menu_item(label=label, shortcut=shortcut, user_data=action,
-                                                   callback=lambda s, a, f: self._try(f)))
+                                                   callback=lambda s, a, f: self.editor.attempt(f)))
                 self._undo_item, self._redo_item = items[:2]
             with dpg.menu(label="Run"):
                 dpg.add_menu_item(label="Play / pause", shortcut="Space", callback=e.toggle_play)
@@ -183,20 +183,12 @@ class EditorWindow:
         if self.editor.document.path is None:
             self.dialogs.save_as()
             return False
-        return self._try(self.editor.save)
+        return self.editor.attempt(self.editor.save)
 
     def quit(self) -> None:
         if self.editor.document.dirty:
             raise UnsavedChanges(f"{self.editor.document.title} has unsaved changes")
         self.quit_requested = True
-
-    def _try(self, action: Callable[[], object]) -> bool:
-        try:
-            action()
-        except ReenactError as exc:
-            self.editor.say(exc.message, warning=True)
-            return False
-        return True
 
     def _on_key(self, _sender, key) -> None:
         ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
@@ -209,7 +201,7 @@ class EditorWindow:
             bindings = {dpg.mvKey_Delete: e.delete, dpg.mvKey_Spacebar: e.toggle_play, dpg.mvKey_F: e.frame_all}
         action = bindings.get(key)
         if action is not None:
-            self._try(action)
+            self.editor.attempt(action)
 
     # ----------------------------------------------------------------- lifetime
     def screenshot(self, path: Path, timeout: float = 10.0) -> Path:
