@@ -51,7 +51,8 @@ def _image(path: Path) -> tuple[list[np.ndarray], str]:
 
     try:
         with PILImage.open(path) as image:
-            tag = str(image.info.get("Comment", "")) if "Reenact" in str(image.info.get("Comment", "")) else ""
+            comment = str(image.info.get("Comment", ""))
+            tag = comment if "Reenact Studio" in comment else ""
             return [np.asarray(image.convert("RGB"))], tag
     except (UnidentifiedImageError, OSError) as exc:
         raise ReenactError(f"cannot read the image: {exc}", where=str(path)) from None

@@ -13,7 +13,7 @@ from app.editor.document import Clip, Document, Position
 from app.editor.live import LiveGraph, Transport
 from app.presets import Preset, load_preset, parse_preset, save_preset
 from app.runtime.errors import GraphError, ProblemsError, ReenactError
-from app.runtime.graph import Endpoint, Graph, Link
+from app.runtime.graph import Endpoint, Link
 from app.runtime.paths import ASSETS_DIR
 from app.runtime.ports import PortType
 from app.runtime.registry import Registry
@@ -345,7 +345,8 @@ class Editor:
 
     def _default_preview(self) -> str | None:
         """The last node with an Image output: usually the finished frame."""
-        graph: Graph = self.document.graph
-        candidates = [n for n, s in graph.nodes.items() if self.registry.get(s.type) and any(
-            p.type is PortType.IMAGE for p in self.registry.get(s.type).schema.outputs)]
-        return candidates[-1] if candidates else None
+        for node_id, spec in reversed(self.document.graph.nodes.items()):
+            node_class = self.registry.get(spec.type)
+            if node_class and any(p.type is PortType.IMAGE for p in node_class.schema.outputs):
+                return node_id
+        return None
