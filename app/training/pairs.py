@@ -13,6 +13,7 @@ from app.runtime.errors import ReenactError
 from app.runtime.gpu import GpuContext
 from app.runtime.image import Image
 from nodes._face_model import eye_widths
+from nodes._imaging import resize
 from nodes._mediapipe_face import FaceMeshDetector
 from nodes._refine_maps import blend_mask, conditioning_maps, scaled_landmarks
 from nodes._warp_mesh import build_warp_mesh
@@ -85,7 +86,7 @@ def build(video: Path, size: int, max_frames: int | None, progress: bool = True)
             mesh = build_warp_mesh(ref_track.landmarks, track.landmarks, (width, height), GRID, gaze_px)
             rendered = renderer.render(ref_image, mesh.vertices, render_size, (0.22, 0.06, 0.07), (0.86, 0.84, 0.78))
             renders.append(rendered[:out[1], :out[0]])
-            reals.append(_resize(frames[i], render_size)[:out[1], :out[0]])
+            reals.append(resize(frames[i], *render_size)[:out[1], :out[0]])
             maps.append(conditioning_maps(scaled_landmarks(track.landmarks, (width, height), render_size),
                                           out).astype(np.uint8))
     finally:
@@ -119,14 +120,6 @@ def _track(video: Path, max_frames: int | None, progress: bool):
     if not frames:
         raise ReenactError("the target video has no frames", where=str(video), hint="check the file")
     return frames, tracks
-
-
-def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image as PILImage
-
-    if (frame.shape[1], frame.shape[0]) == size:
-        return frame
-    return np.asarray(PILImage.fromarray(frame).resize(size, PILImage.Resampling.BOX))
 
 
 def _blends(maps: np.ndarray) -> np.ndarray:

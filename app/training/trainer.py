@@ -70,7 +70,7 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
     if start:
         _load_optimizer(optimizer, cfg.out, device)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    critic = _critic(cfg, device, world)
+    critic = _Critic(device, cfg.lr, world) if cfg.adversarial > 0 else None
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + rank + start)
     progress = Progress(cfg.steps, enabled=cfg.progress and rank == 0, unit="steps", rate_unit="steps/s")
     losses, started = [], time.perf_counter()
@@ -135,10 +135,6 @@ class _Critic:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-
-
-def _critic(cfg: TrainConfig, device: torch.device, world: int) -> _Critic | None:
-    return _Critic(device, cfg.lr, world) if cfg.adversarial > 0 else None
 
 
 # --------------------------------------------------------------------------- evaluation and files
