@@ -33,6 +33,7 @@ class EditorWindow:
         self.editor = editor
         self.quit_requested = False
         self._seen_structure = -1
+        self._seen_saved: tuple | None = None  # (path, saved revision) the recent-files menu was built for
         self._canvas_selection: list[str] = []
         self._shown_selection: list[str] | None = None
         self._ui_frame_times: list[float] = []
@@ -95,7 +96,6 @@ class EditorWindow:
                 dpg.add_menu_item(label="Restart", callback=e.restart)
             with dpg.menu(label="View"):
                 dpg.add_menu_item(label="Single preview (no A/B split)", callback=e.clear_split)
-        self._refresh_recent()
 
     def _transport_bar(self) -> None:
         e = self.editor
@@ -129,11 +129,14 @@ class EditorWindow:
             self.canvas.rebuild()
             self._canvas_selection = []  # fresh canvas items start unselected
             self._shown_selection = None
-            self._refresh_recent()
         elif not dpg.is_mouse_button_down(dpg.mvMouseButton_Left):  # a drag has ended
             moves = self.canvas.moved()
             if moves:
                 editor.move(moves)
+        saved = (editor.document.path, editor.document.saved_revision)
+        if saved != self._seen_saved:  # opening or saving is what reorders the recent files
+            self._seen_saved = saved
+            self._refresh_recent()
         selected = self.canvas.selected()
         if selected != self._canvas_selection:  # the user clicked on the canvas
             self._canvas_selection = selected
