@@ -1,10 +1,13 @@
 """Running a graph headless: the frame loop behind `reenact run` and `reenact bench`."""
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from app.progress import Progress
 from app.runtime.errors import EndOfStream, NodeFailure
@@ -55,9 +58,12 @@ def run_headless(scheduler: Scheduler, frames: int | None, progress: Progress,
     result = RunResult()
     shown: dict[str, str] = {}
     started = time.perf_counter()
-    try:
+    with _ctrl_c_between_frames() as stop, _closing(scheduler, result, progress, started):
         scheduler.open()
         while frames is None or result.frames < frames:
+            if stop.is_set():
+                result.interrupted = True
+                break
             if before_frame:
                 before_frame(result.frames)
             try:
@@ -73,6 +79,35 @@ def run_headless(scheduler: Scheduler, frames: int | None, progress: Progress,
                     report(f"error: {failure}")
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
+    return result
+
+
+@contextmanager
+def _ctrl_c_between_frames() -> Iterator[threading.Event]:
+    """The first Ctrl-C asks the frame loop to stop after the frame in progress, so no node is cut
+    off in the middle of writing a file; a second one interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be installed on the main thread
+        return
+
+    def on_ctrl_c(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _closing(scheduler: Scheduler, result: RunResult, progress: Progress, started: float) -> Iterator[None]:
+    """Always close the nodes and record how the run ended, also after a second Ctrl-C."""
+    try:
+        yield
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
@@ -80,7 +115,6 @@ def run_headless(scheduler: Scheduler, frames: int | None, progress: Progress,
         progress.finish(result.frames, result.frames / result.seconds if result.seconds else 0.0)
         result.close_problems = scheduler.close()
         result.notices = list(scheduler.run.notices)
-    return result
 
 
 def timing_table(scheduler: Scheduler, graph: Graph) -> str:
