@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import sys
 import time
+import unittest.mock
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,10 +15,15 @@ from app.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.overrides import load_runnable
 from app.progress import Progress
 from app.runner import make_runner, run_headless, timing_table
+from app.runtime.bridge import transfers
+from app.runtime.cuda_gl import PATH_ENV
+from app.runtime.errors import ReenactError
+from app.runtime.gpu import GpuContext
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.registry import Registry
 from app.runtime.pipeline import PipelinedRun
 from app.runtime.scheduler import Scheduler
+from app.transfer_bench import measure_transfers
 
 
 def chain_graph(length: int) -> Graph:
@@ -42,10 +50,15 @@ def measure(scheduler: Scheduler, frames: int, warmup: int, say: Callable[[str],
         finally:
             step_seconds.append(time.perf_counter() - started)
 
+    path = {"path": "none", "path_reason": "the graph has no GL node: frames never leave host memory"}
+
     def before_frame(index: int) -> None:
         if index == warmup:
             scheduler.reset_timings()
+            transfers.reset()
             step_seconds.clear()
+            if scheduler.run.gpu is not None:  # the route the run's context chose, while it is open
+                path.update(path=scheduler.run.gpu.bridge.name, path_reason=scheduler.run.gpu.path_reason)
 
     scheduler.step = timed_step  # type: ignore[method-assign]
     result = run_headless(scheduler, warmup + frames, progress, say, before_frame)
@@ -67,27 +80,19 @@ def measure(scheduler: Scheduler, frames: int, warmup: int, say: Callable[[str],
                                            if count and nodes and not pipelined else None),
         "failures": dict(result.failures),
         "pipelined": pipelined,
+        **path,
+        "transfers": transfers.report(count),  # conversions between host, texture and tensor per frame
+        "gpu_memory_mb": _gpu_memory_mb(),
         "nodes": nodes,
     }
 
 
-def environment_figures() -> dict[str, Any]:
-    """The image path in use and why, and the GPU memory peak (None without CUDA)."""
-    from app.environment import cuda_device, image_path
-
-    cuda = cuda_device()
-    gl_renderer = None
-    if cuda is not None:
-        from app.environment import gl_info
-
-        gl_renderer = gl_info().get("renderer")
-    path, why = image_path(gl_renderer, cuda)
-    memory = None
-    if cuda is not None:
-        import torch
-
-        memory = torch.cuda.max_memory_allocated() / 2 ** 20
-    return {"path": path, "path_reason": why, "gpu_memory_mb": memory}
+def _gpu_memory_mb() -> float | None:
+    """PyTorch's peak CUDA memory, or None where no CUDA was used (torch not even imported)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return torch.cuda.max_memory_allocated() / 2 ** 20
 
 
 def cpu_warp_baseline(scheduler: Scheduler, graph: Graph, report: dict[str, Any], repeats: int = 3) -> dict[str, Any]:
@@ -111,6 +116,30 @@ def cpu_warp_baseline(scheduler: Scheduler, graph: Graph, report: dict[str, Any]
     return {"node": render_id, "gl_ms": gl_ms, "cpu_warp_ms": cpu_ms, "cpu_over_gl": cpu_ms / gl_ms if gl_ms else None}
 
 
+def readback_baseline(graph: Graph, registry: Registry, args: argparse.Namespace,
+                      report: dict[str, Any]) -> dict[str, Any]:
+    """Where frames are shared between GL and CUDA, the same run with the read-back route forced."""
+    if report["path"] != "cuda-gl":
+        return {"why": f"not measured: the run itself uses {report['path']} ({report['path_reason']})"}
+    with unittest.mock.patch.dict(os.environ, {PATH_ENV: "read-back"}):  # restores the variable after
+        runner = make_runner(graph, registry, args.pipeline, timing_window=report["frames"])
+        again = measure(runner, report["frames"], args.warmup, say, Progress(0, enabled=False))
+    return {"fps": again["fps"], "latency_ms": again["latency_ms"], "transfers": again["transfers"],
+            "sharing_speedup": report["fps"] / again["fps"] if again["fps"] else None}
+
+
+def transfer_timings() -> dict[str, Any]:
+    """One frame moved by each route this machine offers, at 512² and 1024² (a fresh context)."""
+    try:
+        gpu = GpuContext.create()
+    except ReenactError as exc:
+        return {"why": f"not measured: {exc.message}"}
+    try:
+        return measure_transfers(gpu)
+    finally:
+        gpu.release()
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     registry = Registry.default()
     if args.chain:
@@ -123,16 +152,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     frames = args.frames or 300
     scheduler = make_runner(graph, registry, args.pipeline, timing_window=frames)
     report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet))
-    report.update(environment_figures())
     report["baselines"] = {
         "cpu_warp": cpu_warp_baseline(scheduler, graph, report),
-        "readback_instead_of_sharing": {"why": f"not measured: {report['path_reason']}"},
+        "readback_instead_of_sharing": readback_baseline(graph, registry, args, report),
     }
+    report["transfer_timings_ms"] = transfer_timings()
     print(timing_table(scheduler, graph))
     print(f"fps {report['fps']:.1f}  latency {report['latency_ms']:.3f} ms  peak RSS {report['peak_rss_mb']:.0f} MB"
           + (f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame"
              if report["scheduler_overhead_us_per_node"] is not None else "  (pipelined: stages overlap)"))
     print(f"image path: {report['path']} ({report['path_reason']})")
+    for kind, figures in report["transfers"].items():
+        print(f"  {kind}: {figures['per_frame']:.2f} per frame, {figures['mean_ms']:.3f} ms each")
+    sharing = report["baselines"]["readback_instead_of_sharing"]
+    if "sharing_speedup" in sharing:
+        print(f"baseline: with read-back instead of sharing {sharing['fps']:.1f} fps "
+              f"(sharing is {sharing['sharing_speedup']:.2f}x)")
     warp = report["baselines"]["cpu_warp"]
     if "cpu_over_gl" in warp:
         print(f"baseline: a CPU warp of the same mesh (scikit-image) takes {warp['cpu_warp_ms']:.1f} ms, "

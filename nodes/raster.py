@@ -17,18 +17,19 @@ from nodes._warp_mesh import build_warp_mesh
 
 
 class PortraitRenderer:
-    """GL state for drawing one portrait: its texture, a vertex buffer, an MSAA target, a read-back.
+    """GL state for drawing one portrait: its texture, a vertex buffer and an MSAA target.
 
-    render(...) -> uint8 (H, W, 3) top row first. Every method makes its own context current: another
-    context (a preview window, another run) may be current on this thread.
+    render(...) -> an Image on a pooled RGBA8 texture of the run's context (nothing is read back here).
+    Every method makes its own context current: another context (a preview window, another run) may
+    be current on this thread.
     """
 
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
         self._texture = None
         self._texture_source = None
-        self._targets = None
-        with gpu.ctx:
+        self._target = None  # (size, MSAA renderbuffer, its framebuffer)
+        with gpu.current():
             self._program = gpu.program("warp", "warp")
             self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
             self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 2f 1f", "in_pos", "in_uv", "in_shade")])
@@ -44,30 +45,24 @@ class PortraitRenderer:
             self._texture_source = image
         return self._texture
 
-    def _framebuffers(self, size: tuple[int, int]):
-        if self._targets is None or self._targets[0] != size:
-            if self._targets is not None:
-                for obj in self._targets[1:]:
-                    obj.release()
-            ctx = self._gpu.ctx
-            color = ctx.renderbuffer(size, 4, samples=self._samples)
-            msaa = ctx.framebuffer([color])
-            resolved = ctx.texture(size, 4)
-            plain = ctx.framebuffer([resolved])
-            self._targets = (size, color, msaa, resolved, plain)
-        return self._targets[2], self._targets[4], self._targets[3]
+    def _multisampled(self, size: tuple[int, int]):
+        if self._target is None or self._target[0] != size:
+            self._release_target()
+            color = self._gpu.ctx.renderbuffer(size, 4, samples=self._samples)
+            self._target = (size, color, self._gpu.ctx.framebuffer([color]))
+        return self._target[2]
 
     def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
-               cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> np.ndarray:
-        with self._gpu.ctx:
+               cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> Image:
+        with self._gpu.current():
             return self._render(image, vertices, out_size, cavity, teeth)
 
-    def _render(self, image, vertices, out_size, cavity, teeth) -> np.ndarray:
+    def _render(self, image, vertices, out_size, cavity, teeth) -> Image:
         data = vertices.tobytes()
         if len(data) > self._vbo.size:
             self._vbo.orphan(len(data) * 2)
         self._vbo.write(data)
-        msaa, plain, resolved = self._framebuffers(out_size)
+        msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0)
         self._portrait_texture(image).use(0)
@@ -76,12 +71,20 @@ class PortraitRenderer:
         self._program["cavity_color"] = cavity
         self._program["teeth_color"] = teeth
         self._vao.render(vertices=len(vertices))
-        self._gpu.ctx.copy_framebuffer(plain, msaa)
-        return ReadbackBridge.download(resolved, channels=3)
+        frame = self._gpu.frame(out_size)
+        self._gpu.ctx.copy_framebuffer(self._gpu.textures.framebuffer(frame.texture(self._gpu)), msaa)  # resolves MSAA
+        return frame
+
+    def _release_target(self) -> None:
+        if self._target is not None:
+            self._target[2].release()
+            self._target[1].release()
+            self._target = None
 
     def release(self) -> None:
-        with self._gpu.ctx:
-            for obj in (self._vao, self._vbo, self._texture, *(self._targets or ())[1:]):
+        with self._gpu.current():
+            self._release_target()
+            for obj in (self._vao, self._vbo, self._texture):
                 if obj is not None:
                     obj.release()
 
@@ -130,9 +133,9 @@ class RenderPortrait(Node):
         if self._renderer is None:
             samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
             self._renderer = PortraitRenderer(self._gpu, samples)
-        pixels = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
-                                       tuple(self.params.teeth_color[:3]))
-        return {"image": Image(pixels)}
+        frame = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
+                                      tuple(self.params.teeth_color[:3]))
+        return {"image": frame}
 
     def close(self) -> None:
         if getattr(self, "_renderer", None) is not None:

@@ -20,7 +20,7 @@ MIN_WORKING_SIZE = 64  # below this a refiner sees too little of the face to hel
 class Refiner:
     """The refinement network on one device, at one precision.
 
-    refine(render (H, W, 3) uint8, maps (H, W, 2) float32 {0, 1}, size) -> (H, W, 3) uint8.
+    refine(render RGBA uint8 tensor (H, W, 4), maps (H, W, 2) float32 {0, 1}, size) -> the same kind of tensor.
     The network runs with the longest side at `size` (rounded to the network's multiple); its
     correction is upsampled to full size and blended in through the face's blend mask, so pixels
     outside it are the render's, bit for bit. CUDA runs fp16 and channels-last; CPU runs fp32.
@@ -49,26 +49,28 @@ class Refiner:
         model, config, _ = load_weights(path)
         return cls(model, config, device, precision)
 
-    def refine(self, render: np.ndarray, maps: np.ndarray, size: int, strength: float = 1.0) -> np.ndarray:
+    def refine(self, render, maps: np.ndarray, size: int, strength: float = 1.0):
+        """render: RGBA uint8 (H, W, 4) tensor on this refiner's device (an `Image.tensor`); maps: (H, W, 2)
+        float32 {0, 1} -> a new RGBA uint8 tensor on the same device, alpha unchanged."""
         import torch
         import torch.nn.functional as F
 
         with torch.inference_mode():
-            full = torch.from_numpy(np.array(render)).to(self.device).permute(2, 0, 1)[None]  # a writable copy
-            full = full.to(self.dtype) / 255.0
+            base = render[:, :, :3].permute(2, 0, 1)[None].to(self.dtype) / 255.0
             cond = torch.from_numpy(maps).to(self.device, self.dtype).permute(2, 0, 1)[None]
             h, w = render.shape[:2]
             work = self._working_size(w, h, size)
-            small = F.interpolate(full, size=work, mode="area") if work != (h, w) else full
+            small = F.interpolate(base, size=work, mode="area") if work != (h, w) else base
             small_maps = F.interpolate(cond, size=work, mode="nearest") if work != (h, w) else cond
             correction = self.model(small, small_maps) - small
             if work != (h, w):
                 correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
-            refined = (full + correction).clamp(0, 1)[0].permute(1, 2, 0).float().cpu().numpy() * 255.0
-        weight = blend_mask(maps[..., 0]) * strength
-        out = render.copy()
-        inside = weight > 0
-        out[inside] = np.round(render[inside] + weight[inside, None] * (refined[inside] - render[inside]))
+            refined = (base + correction).clamp(0, 1)[0].permute(1, 2, 0).float() * 255.0
+            weight = torch.from_numpy(blend_mask(maps[..., 0]) * strength).to(self.device, torch.float32)[..., None]
+            original = render[:, :, :3].float()
+            blended = torch.round(original + weight * (refined - original))
+            out = render.clone()
+            out[:, :, :3] = torch.where(weight > 0, blended, original).to(torch.uint8)  # outside: the render's, exactly
         return out
 
     def _working_size(self, width: int, height: int, size: int) -> tuple[int, int]:
@@ -133,8 +135,8 @@ class RefineNeural(Node):
         while True:
             working = self._working_size or self.params.size or self._refiner.config.input_size
             try:
-                pixels = self._refiner.refine(image.rgb(), maps, working, self.params.strength)
-                return {"image": Image(pixels, image.timestamp)}
+                refined = self._refiner.refine(image.tensor(self._refiner.device), maps, working, self.params.strength)
+                return {"image": Image.on_tensor(refined, image.channels, image.timestamp)}
             except Exception as exc:  # only running out of GPU memory is handled here
                 if not _out_of_memory(exc):
                     raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-from app.runtime.bridge import ReadbackBridge
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu import GpuContext
@@ -56,10 +55,9 @@ class PreviewWindow(Node):
             raise ReenactError("the window could not be created (no OpenGL 3.3 on this display?)")
         glfw.make_context_current(self._window)
         glfw.swap_interval(1 if self.params.vsync else 0)
-        self._gpu = GpuContext(moderngl.create_context())
+        self._gpu = GpuContext(moderngl.create_context(), backend="window", window_owned=True)
         self._program = self._gpu.program("blit", "blit")
         self._vao = self._gpu.ctx.vertex_array(self._program, [])
-        self._texture = None
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._window is None:  # skipped: no display
@@ -68,19 +66,14 @@ class PreviewWindow(Node):
         if glfw.window_should_close(self._window):
             raise EndOfStream
         glfw.make_context_current(self._window)  # the render context may be current on this thread
-        if self._texture is None or self._texture.size != (image.width, image.height):
-            if self._texture is not None:
-                self._texture.release()
-            self._texture = ReadbackBridge.upload(self._gpu.ctx, image.rgb())
-        else:
-            ReadbackBridge.write(self._texture, image.rgb())
+        texture = image.texture(self._gpu)  # a context of its own: the frame is uploaded through the bridge
         width, height = glfw.get_framebuffer_size(self._window)
         self._gpu.ctx.screen.use()
         self._gpu.ctx.viewport = (0, 0, width, height)
         self._gpu.ctx.clear(0.08, 0.08, 0.09)
         fit = min(width / image.width, height / image.height)
         self._program["scale"] = (image.width * fit / max(width, 1), image.height * fit / max(height, 1))
-        self._texture.use(0)
+        texture.use(0)
         self._vao.render(mode=self._gpu.ctx.TRIANGLE_STRIP, vertices=4)
         glfw.swap_buffers(self._window)
         glfw.poll_events()
@@ -88,6 +81,8 @@ class PreviewWindow(Node):
 
     def close(self) -> None:
         if getattr(self, "_window", None) is not None:
+            self._glfw.make_context_current(self._window)
+            self._gpu.release()
             self._glfw.destroy_window(self._window)
             self._glfw.terminate()
             self._window = None

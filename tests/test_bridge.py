@@ -24,7 +24,7 @@ def test_read_back_round_trips_byte_exactly_at_odd_sizes(gpu, size, dtype, chann
         pixels = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
     else:
         pixels = rng.standard_normal((height, width, channels)).astype(dtype)
-    with gpu.ctx:
+    with gpu.current():
         texture = ReadbackBridge.upload(gpu.ctx, pixels)
         try:
             back = ReadbackBridge.download(texture)
@@ -38,7 +38,7 @@ def test_read_back_round_trips_byte_exactly_at_odd_sizes(gpu, size, dtype, chann
 def test_the_top_row_stays_on_top_through_a_framebuffer(gpu):
     pixels = np.zeros((9, 6, 4), np.uint8)
     pixels[0] = (255, 0, 0, 255)  # the top row is red
-    with gpu.ctx:
+    with gpu.current():
         texture = ReadbackBridge.upload(gpu.ctx, pixels)
         framebuffer = gpu.ctx.framebuffer([texture])
         try:

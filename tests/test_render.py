@@ -28,7 +28,7 @@ def render(gpu, image, src, dst, gaze_px=None, samples=0):
     renderer = PortraitRenderer(gpu, samples)
     try:
         return renderer.render(Image(image), mesh.vertices, (image.shape[1], image.shape[0]),
-                               (0.2, 0.05, 0.05), (0.9, 0.9, 0.85))
+                               (0.2, 0.05, 0.05), (0.9, 0.9, 0.85)).rgb()
     finally:
         renderer.release()
 

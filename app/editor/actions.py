@@ -22,7 +22,6 @@ from app.runtime.scheduler import bypass_routes
 AUTOSAVE_SECONDS = 5.0
 PASTE_OFFSET = (40.0, 40.0)
 FRAME_MARGIN = 30.0
-IMAGE_PATH = "host memory (read-back; no CUDA-GL sharing yet)"
 
 
 class UnsavedChanges(ReenactError):
@@ -50,7 +49,6 @@ class Editor:
         self.structure_revision = 0
         self.message = ""  # the last thing said to the user (refused links, recoveries, saves)
         self.message_is_warning = False
-        self.image_path = IMAGE_PATH  # how frames travel between GL and the rest, shown in the status bar
         self.problems: list[str] = []  # what keeps the saved file from loading elsewhere
         self._autosaved_revision = 0
         self._last_autosave = time.monotonic()

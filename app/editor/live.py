@@ -16,6 +16,7 @@ from app.editor.runnable import runnable_part
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Endpoint, Graph
+from app.runtime.image import Image
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.timing import TimingStats
@@ -41,6 +42,7 @@ class LiveStatus:
     notes: dict[str, str] = field(default_factory=dict)  # node id -> the node's own status line
     outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
     message: str = ""  # the latest thing the user should read (notices, refused graphs)
+    image_path: str = "no GL context yet"  # how frames move between GL, torch and host memory, and why
 
 
 class LiveGraph:
@@ -192,8 +194,9 @@ class LiveGraph:
                 failures={n: f.message for n, f in scheduler.failures.items() if n in self._graph.nodes},
                 idle=dict(self._idle),
                 notes=self._notes(scheduler),
-                outputs={e: scheduler.output(e.node, e.port) for e in self._watched},
-                message=self._message)
+                outputs={e: _readable_anywhere(scheduler.output(e.node, e.port)) for e in self._watched},
+                message=self._message,
+                image_path=_image_path(scheduler))
         with self._lock:
             self._latest = status
 
@@ -215,3 +218,16 @@ class LiveGraph:
             self._scheduler = None
             if problems:
                 self._message = problems[0]
+
+
+def _image_path(scheduler: Scheduler) -> str:
+    gpu = scheduler.run.gpu
+    return f"{gpu.bridge.name} ({gpu.path_reason})" if gpu is not None else "no GL context yet"
+
+
+def _readable_anywhere(value: Any) -> Any:
+    """Frames leave this thread for the UI's, which has no access to the run's GL context: give them
+    their host pixels here (once; the preview shows them anyway)."""
+    if isinstance(value, Image):
+        value.numpy()
+    return value

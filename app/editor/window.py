@@ -152,7 +152,7 @@ class EditorWindow:
         dpg.set_value(self._status, f"{doc.title}{' *' if doc.dirty else ''}  |  {_TRANSPORT_LABEL[status.transport]}"
                                     f"  frame {status.frame}  |  graph {status.fps:.1f} fps  |  UI {ui_ms:.1f} ms/frame"
                                     f"  |  preview upload {self.preview.upload_ms:.2f} ms"
-                                    f"  |  images: {self.editor.image_path}  |")
+                                    f"  |  images: {status.image_path}  |")
         problems = f"{len(self.editor.problems)} problem(s) keep the file from loading elsewhere: " \
                    f"{self.editor.problems[0]}" if self.editor.problems else ""
         dpg.set_value(self._message, self.editor.message)

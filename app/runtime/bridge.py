@@ -1,10 +1,21 @@
-"""Moving frames between host memory and GL textures (and, later, CUDA tensors).
+"""Moving frames between host memory, GL textures and torch tensors: the one place that converts.
 
-One convention everywhere: row 0 is the top row of the image, in numpy arrays and in textures alike
-(renderers draw with y down so that GL's row 0 is the image's top), so no step ever flips rows.
-Today the only route is read-back through host memory; `reenact doctor` says why a run uses it.
+Conventions, held here and nowhere else:
+- rows: row 0 is the image's top row in arrays, textures and tensors alike (renderers draw with y down
+  so that GL's row 0 is the image's top), so no conversion ever flips rows;
+- channels: frame textures and tensors are RGBA uint8 (CUDA shares only 1-, 2- or 4-channel textures;
+  alpha is 255 where the frame has none); host arrays have the frame's own 3 or 4 channels.
+
+Two routes: `ReadbackBridge` goes through host memory (Mesa/llvmpipe, or no CUDA), and
+`app.runtime.cuda_gl.CudaGLBridge` copies textures to and from CUDA tensors on the GPU.
+`GpuContext.create` picks one, once. Every conversion is timed in `transfers` for `reenact bench`.
 """
 from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -12,8 +23,43 @@ import numpy as np
 _DTYPES = {np.dtype(np.uint8): "f1", np.dtype(np.float16): "f2", np.dtype(np.float32): "f4"}
 
 
+class TransferLog:
+    """How many conversions of each kind ran and how long each took. A measurement, like a profiler,
+    so it is one log per process rather than a piece of any context."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._seconds: dict[str, list[float]] = {}
+
+    @contextmanager
+    def timed(self, kind: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._seconds.setdefault(kind, []).append(time.perf_counter() - started)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {kind: len(seconds) for kind, seconds in self._seconds.items()}
+
+    def report(self, frames: int) -> dict[str, dict[str, float]]:
+        """{kind: {per_frame, mean_ms}} since the last reset."""
+        with self._lock:
+            return {kind: {"per_frame": len(s) / max(frames, 1), "mean_ms": sum(s) / len(s) * 1000.0}
+                    for kind, s in sorted(self._seconds.items())}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._seconds.clear()
+
+
+transfers = TransferLog()
+
+
 class ReadbackBridge:
-    """Host memory <-> GL texture through glTexImage/glGetTexImage."""
+    """Host memory <-> GL texture through glTexImage/glGetTexImage; tensors go through host memory."""
 
     name = "read-back"
 
@@ -37,11 +83,70 @@ class ReadbackBridge:
         width, height = texture.size
         channels = channels or texture.components
         dtype = next(np_dtype for np_dtype, gl in _DTYPES.items() if gl == texture.dtype)
-        data = texture.read(alignment=1) if channels == texture.components else None
-        if data is None:  # fewer channels than stored: read all, then slice (textures cannot read a subset)
-            full = np.frombuffer(texture.read(alignment=1), dtype).reshape(height, width, texture.components)
-            return np.ascontiguousarray(full[:, :, :channels])
-        return np.frombuffer(data, dtype).reshape(height, width, channels)
+        pixels = np.empty((height, width, texture.components), dtype)  # writable, so tensors can share it
+        texture.read_into(pixels, alignment=1)
+        if channels == texture.components:
+            return pixels
+        return np.ascontiguousarray(pixels[:, :, :channels])  # textures cannot read a subset of channels
+
+    # -- frame conversions (RGBA uint8 textures and tensors; see the module's conventions) --
+
+    def shares(self, device: Any) -> bool:
+        """Whether textures reach tensors on `device` without host memory (never, on this route)."""
+        return False
+
+    def texture_to_host(self, texture, channels: int) -> np.ndarray:
+        with transfers.timed("texture->host"):
+            return self.download(texture, channels)
+
+    def host_to_texture(self, pixels: np.ndarray, texture) -> None:
+        with transfers.timed("host->texture"):
+            self.write(texture, rgba(pixels))
+
+    def texture_to_tensor(self, texture, device: Any):
+        import torch
+
+        with transfers.timed("texture->tensor"):
+            return torch.from_numpy(self.download(texture)).to(device)
+
+    def tensor_to_texture(self, tensor, texture) -> None:
+        with transfers.timed("tensor->texture"):
+            self.write(texture, tensor.cpu().numpy())
+
+    def forget(self, texture) -> None:
+        """The texture is about to be released (the CUDA route drops its registration)."""
+
+    def release(self) -> None:
+        """Drop whatever the route holds (nothing, on this route)."""
+
+
+def host_to_tensor(pixels: np.ndarray, device: Any):
+    """Host (H, W, 3|4) uint8 -> an RGBA uint8 tensor on `device` (same on every route)."""
+    import torch
+
+    with transfers.timed("host->tensor"):
+        return torch.from_numpy(rgba(pixels)).to(device)
+
+
+def tensor_to_host(tensor, channels: int) -> np.ndarray:
+    """An RGBA uint8 tensor -> host (H, W, channels), contiguous (same on every route)."""
+    with transfers.timed("tensor->host"):
+        return np.ascontiguousarray(tensor[:, :, :channels].cpu().numpy())
+
+
+def tensor_to_device(tensor, device: Any):
+    with transfers.timed("tensor->tensor"):
+        return tensor.to(device)
+
+
+def rgba(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3|4) uint8 -> a writable (H, W, 4), alpha 255 where there was none (tensors share it)."""
+    if pixels.shape[2] == 4:
+        return pixels if pixels.flags.writeable and pixels.flags.c_contiguous else pixels.copy()
+    out = np.empty(pixels.shape[:2] + (4,), np.uint8)
+    out[:, :, :3] = pixels
+    out[:, :, 3] = 255
+    return out
 
 
 def _shape(pixels: np.ndarray) -> tuple[int, int, int]:

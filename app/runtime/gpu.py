@@ -1,12 +1,19 @@
-"""The GPU context: one moderngl context (headless EGL), created once per run and passed down, and
-the shader loader. Images are read back to host memory (the CUDA bridge is a later step)."""
+"""The GPU context: one moderngl context, created once per run and passed down, with the shader
+loader, the pool of frame textures and the bridge that moves frames between GL, torch and host memory
+(chosen once, when the context is made)."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+from app.runtime.bridge import ReadbackBridge
+from app.runtime.cuda_gl import choose_bridge, cuda_device_count
 from app.runtime.errors import ReenactError
+from app.runtime.image import Image
 from app.runtime.paths import ASSETS_DIR
+from app.runtime.texture_pool import TexturePool
 
 SHADER_DIR = ASSETS_DIR / "shaders"
 
@@ -14,8 +21,13 @@ SHADER_DIR = ASSETS_DIR / "shaders"
 class GpuContext:
     """Owns the moderngl context and compiled programs. Create with `GpuContext.create()`."""
 
-    def __init__(self, ctx, backend: str = "", shader_dir: Path = SHADER_DIR):
+    def __init__(self, ctx, backend: str = "", shader_dir: Path = SHADER_DIR, bridge: ReadbackBridge | None = None,
+                 path_reason: str = "frames go through host memory", window_owned: bool = False):
         self.ctx, self.backend = ctx, backend
+        self._window_owned = window_owned  # a window's context: its owner makes it current, moderngl cannot
+        self._entered = False  # inside `current()` already (one thread uses a context at a time)
+        self.bridge, self.path_reason = bridge or ReadbackBridge(), path_reason
+        self.textures = TexturePool(self)
         self._shader_dir = shader_dir
         self._programs: dict[tuple[str, str], object] = {}
 
@@ -32,17 +44,43 @@ class GpuContext:
         for backend in backends:
             try:
                 # glcontext names only "egl"; its default backend on Linux (no name given) is GLX
-                named = {} if backend == "x11" else {"backend": backend}
-                return cls(moderngl.create_context(standalone=True, require=330, **named), backend)
+                named = {} if backend == "x11" else {"backend": backend, **_egl_device_for_cuda()}
+                ctx = moderngl.create_context(standalone=True, require=330, **named)
+                break
             except Exception as exc:  # moderngl/glcontext raise plain Exceptions for driver problems
                 failures.append(f"{backend}: {exc}")
-        raise ReenactError(f"no OpenGL 3.3 context ({'; '.join(failures)})",
-                           hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri")
+        else:
+            raise ReenactError(f"no OpenGL 3.3 context ({'; '.join(failures)})",
+                               hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri")
+        try:
+            bridge, why = choose_bridge(ctx)
+        except ReenactError:
+            ctx.release()
+            raise
+        return cls(ctx, backend, bridge=bridge, path_reason=why)
 
     @property
     def description(self) -> str:
         info = self.ctx.info
         return f"{info['GL_RENDERER']} / OpenGL {info['GL_VERSION']} ({self.backend or 'window'})"
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        """`with gpu.current():` makes the context current around GL work, restoring the previous one.
+        Re-entrant: a nested moderngl `with ctx:` would leave the context unusable on its way out."""
+        if self._window_owned or self._entered:
+            yield
+            return
+        with self.ctx:
+            self._entered = True
+            try:
+                yield
+            finally:
+                self._entered = False
+
+    def frame(self, size: tuple[int, int], channels: int = 3, timestamp: float | None = None) -> Image:
+        """A new frame living on a pooled texture of this context, for a node to draw into."""
+        return Image.on_texture(self, size, channels, timestamp)
 
     def program(self, vertex: str, fragment: str):
         """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag."""
@@ -65,11 +103,14 @@ class GpuContext:
                                hint="reinstall Reenact Studio; shaders ship in assets/shaders") from None
 
     def release(self) -> None:
-        with self.ctx:
+        with self.current():
+            self.textures.release()
+            self.bridge.release()
             for program in self._programs.values():
                 program.release()
         self._programs.clear()
-        self.ctx.release()
+        if not self._window_owned:
+            self.ctx.release()
 
 
 def gpu_of(run) -> GpuContext:
@@ -77,3 +118,15 @@ def gpu_of(run) -> GpuContext:
     if run.gpu is None:
         run.gpu = GpuContext.create()
     return run.gpu
+
+
+def _egl_device_for_cuda() -> dict:
+    """{'device_index': i} for the EGL device that is CUDA device 0 (what PyTorch uses by default), so
+    frames can be shared; {} without CUDA, or where no EGL device says which CUDA device it is
+    (GLCONTEXT_DEVICE_INDEX still picks one by hand)."""
+    if "GLCONTEXT_DEVICE_INDEX" in os.environ or not cuda_device_count()[0]:
+        return {}
+    from app.runtime import egl
+
+    index = egl.index_for_cuda(0, egl.devices())
+    return {} if index is None else {"device_index": index}

@@ -84,7 +84,7 @@ def build(video: Path, size: int, max_frames: int | None, progress: bool = True)
             track = tracks[i]
             gaze_px = (track.gaze - ref_track.gaze) * eye_widths(ref_track.landmarks)[:, None]
             mesh = build_warp_mesh(ref_track.landmarks, track.landmarks, (width, height), GRID, gaze_px)
-            rendered = renderer.render(ref_image, mesh.vertices, render_size, (0.22, 0.06, 0.07), (0.86, 0.84, 0.78))
+            rendered = renderer.render(ref_image, mesh.vertices, render_size, (0.22, 0.06, 0.07), (0.86, 0.84, 0.78)).rgb()
             renders.append(rendered[:out[1], :out[0]])
             reals.append(resize(frames[i], *render_size)[:out[1], :out[0]])
             maps.append(conditioning_maps(scaled_landmarks(track.landmarks, (width, height), render_size),
