@@ -35,3 +35,14 @@ def test_edit_screenshot_command(tmp_path):
     assert "screenshot written" in done.stderr
     pixels = np.asarray(PILImage.open(shot).convert("RGB"))
     assert pixels.shape == (900, 1600, 3) and pixels.std() > 20
+
+
+@needs_xvfb
+def test_a_preview_window_shows_rendered_frames_from_another_context(tmp_path):
+    """The window's GL context is not the render context: frames cross through the bridge each frame."""
+    done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "run", str(REPO / "graphs" / "demo.json"),
+                           "--frames", "8", "--set", f"out.path={tmp_path / 'demo.mp4'}",
+                           "--set", "window.without_display=error"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "8 frames" in done.stderr and "failed" not in done.stderr

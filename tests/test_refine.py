@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from app.runtime.bridge import transfers
 from app.runtime.context import RunContext
 from app.runtime.errors import ReenactError
 from app.runtime.graph import Graph, NodeSpec
@@ -131,6 +132,21 @@ def test_the_node_refines_inside_the_face_and_keeps_the_background_exact(studio_
     outside = blend_mask(maps[..., 0]) == 0
     assert np.array_equal(refined[outside], render[outside])
     assert np.abs(refined[~outside].astype(int) - render[~outside]).mean() > 0.5
+
+
+def test_the_rendered_frame_reaches_the_network_as_a_tensor_without_a_host_copy(studio_registry, trained_weights):
+    scheduler = Scheduler(refine_graph(str(trained_weights)), studio_registry, RunContext())
+    scheduler.open()
+    try:
+        scheduler.step()
+        transfers.reset()
+        for _ in range(3):
+            scheduler.step()
+        assert transfers.counts() == {"texture->tensor": 3}  # read-back: straight into the tensor's memory
+        refined = scheduler.output("refine", "image")
+        assert refined.numpy().shape == (160, 160, 3) and transfers.counts()["tensor->host"] == 1
+    finally:
+        scheduler.close()
 
 
 @pytest.mark.parametrize("weights, notice", [("", "no weights set"), ("missing.safetensors", "not found")])

@@ -115,7 +115,7 @@ class Image:
         if self._textures:
             gpu, texture = self._textures[0]
             with gpu.current():
-                return gpu.bridge.texture_to_host(texture, self.channels)
+                return gpu.bridge.texture_to_host(texture, self.channels, gpu.textures.framebuffer(texture))
         return tensor_to_host(next(iter(self._tensors.values())), self.channels)
 
     def __repr__(self) -> str:
