@@ -2,7 +2,9 @@
 per representation; the texture pool; how the route is chosen; the whole chain's transfers."""
 from __future__ import annotations
 
+import ctypes
 import gc
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import torch
 from app.presets import load_preset
 from app.runtime import egl
 from app.runtime.bridge import ReadbackBridge, transfers
-from app.runtime.cuda_gl import PATH_ENV, choose_bridge
+from app.runtime.cuda_gl import PATH_ENV, CudaGLBridge, choose_bridge
 from app.runtime.errors import ReenactError
 from app.runtime.gpu import GpuContext
 from app.runtime.graph import NodeSpec
@@ -207,3 +209,123 @@ def test_a_rendered_frame_reaches_the_network_without_host_memory(sharing_gpu):
     with sharing_gpu.current():
         assert np.array_equal(ReadbackBridge.download(texture, 3), pixels)
     assert transfers.counts() == {"texture->tensor": 1, "tensor->texture": 1}
+
+
+class FakeCudaRuntime:
+    """cuda-bindings' runtime calls used by CudaGLBridge, on host memory: a 'mapped array' is the GL
+    texture itself and a device pointer is a CPU tensor's. Checks the copy geometry, that every map is
+    unmapped, and that each texture is registered once, where no GPU is at hand."""
+
+    cudaMemcpyKind = SimpleNamespace(cudaMemcpyDeviceToDevice=3)
+    cudaGraphicsRegisterFlags = SimpleNamespace(cudaGraphicsRegisterFlagsNone=0)
+
+    def __init__(self, ctx, size: tuple[int, int], dtype: str = "f1"):
+        self.ctx, self.size, self.dtype = ctx, size, dtype  # of every texture it will be handed
+        self.resources, self.mapped = {}, set()
+
+    def cudaSetDevice(self, device):
+        return (0,)
+
+    def cudaGraphicsGLRegisterImage(self, glo, target, flags):
+        assert target == 0x0DE1
+        resource = object()
+        self.resources[resource] = self.ctx.external_texture(glo, self.size, 4, 0, self.dtype)
+        return 0, resource
+
+    def cudaGraphicsUnregisterResource(self, resource):
+        del self.resources[resource]
+        return (0,)
+
+    def cudaGraphicsMapResources(self, count, resource, stream):
+        assert count == 1 and resource not in self.mapped
+        self.mapped.add(resource)
+        return (0,)
+
+    def cudaGraphicsUnmapResources(self, count, resource, stream):
+        self.mapped.remove(resource)
+        return (0,)
+
+    def cudaGraphicsSubResourceGetMappedArray(self, resource, index, level):
+        assert resource in self.mapped and (index, level) == (0, 0)
+        return 0, self.resources[resource]
+
+    def cudaMemcpy2DFromArrayAsync(self, dst, dpitch, src, w_offset, h_offset, width, height, kind, stream):
+        data = ReadbackBridge.download(src).tobytes()
+        assert (w_offset, h_offset) == (0, 0) and dpitch == width and len(data) == width * height
+        ctypes.memmove(dst, data, len(data))
+        return (0,)
+
+    def cudaMemcpy2DToArrayAsync(self, dst, w_offset, h_offset, src, spitch, width, height, kind, stream):
+        assert (w_offset, h_offset) == (0, 0) and spitch == width
+        dst.write(ctypes.string_at(src, width * height), alignment=1)
+        return (0,)
+
+
+class HostSharingBridge(CudaGLBridge):
+    """The CUDA route's code path with 'cpu' standing in for the CUDA device."""
+
+    def shares(self, device):
+        return str(device) == "cpu"
+
+    def _stream(self):
+        return 0
+
+
+@pytest.mark.parametrize("dtype", ["f1", "f2", "f4"])
+def test_the_cuda_route_copies_whole_rows_and_registers_each_texture_once(fresh_gpu, monkeypatch, dtype):
+    numpy_type = {"f1": np.uint8, "f2": np.float16, "f4": np.float32}[dtype]
+    pixels = np.random.default_rng(2).integers(0, 200, (257, 513, 4)).astype(numpy_type)
+    bridge = HostSharingBridge(0)
+    with fresh_gpu.current():
+        texture = fresh_gpu.ctx.texture((513, 257), 4, dtype=dtype)
+        runtime = FakeCudaRuntime(fresh_gpu.ctx, (513, 257), dtype)
+        monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
+        ReadbackBridge.write(texture, pixels)
+        for _ in range(3):
+            tensor = bridge.texture_to_tensor(texture, "cpu")
+            assert tensor.numpy().tobytes() == pixels.tobytes()
+            bridge.tensor_to_texture(torch.flip(tensor, (0,)), texture)
+            assert ReadbackBridge.download(texture).tobytes() == pixels[::-1].tobytes()
+            bridge.tensor_to_texture(tensor, texture)
+        assert bridge.registrations == 1 and not runtime.mapped
+        with pytest.raises(ValueError, match="cannot fill"):
+            bridge.tensor_to_texture(tensor[:-1], texture)
+        bridge.forget(texture)
+        assert not runtime.resources
+        texture.release()
+
+
+def test_with_sharing_a_rendered_frame_reaches_a_tensor_and_back_without_host_memory(fresh_gpu, monkeypatch):
+    pixels = np.random.default_rng(4).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    monkeypatch.setattr(fresh_gpu, "bridge", HostSharingBridge(0))
+    runtime = FakeCudaRuntime(fresh_gpu.ctx, (96, 64))
+    monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
+    frame = drawn_frame(fresh_gpu, pixels)
+    transfers.reset()
+    tensor = frame.tensor("cpu")
+    assert np.array_equal(tensor[:, :, :3].numpy(), pixels)
+    refined = Image.on_tensor(255 - tensor)  # what a network hands back
+    texture = refined.texture(fresh_gpu)
+    assert transfers.counts() == {"texture->tensor": 1, "tensor->texture": 1}
+    with fresh_gpu.current():
+        assert np.array_equal(ReadbackBridge.download(texture, 3), 255 - pixels)
+    assert fresh_gpu.bridge.registrations == 2 and not runtime.mapped
+
+
+@pytest.mark.parametrize("gl_devices, expected", [
+    ((999, 0, []), "not on a CUDA GPU"),  # cudaGLGetDevices fails: GL runs elsewhere (llvmpipe, another vendor)
+    ((0, 1, [1]), "PyTorch uses device 0"),
+    ((0, 1, [0]), "failed its self-test"),  # here the copies cannot run: no CUDA memory
+])
+def test_sharing_is_chosen_only_when_gl_and_cuda_share_a_device_and_the_self_test_passes(
+        gpu, monkeypatch, gl_devices, expected):
+    runtime = FakeCudaRuntime(gpu.ctx, (5, 3))
+    runtime.cudaGetDeviceCount = lambda: (0, 1)
+    runtime.cudaGLGetDevices = lambda count, which: gl_devices
+    runtime.cudaGLDeviceList = SimpleNamespace(cudaGLDeviceListAll=1)
+    monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.delenv(PATH_ENV, raising=False)
+    bridge, why = choose_bridge(gpu.ctx)
+    assert bridge.name == "read-back" and expected in why and not runtime.resources

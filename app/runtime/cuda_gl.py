@@ -91,13 +91,16 @@ class CudaGLBridge(ReadbackBridge):
                 array, 0, 0, tensor.data_ptr(), row, row, height,
                 runtime.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream), "copying a tensor to a texture")
 
-    @contextmanager
-    def _mapped(self, texture) -> Iterator[tuple[Any, int]]:
+    def _stream(self) -> int:
         import torch
 
+        return torch.cuda.current_stream(self.device_index).cuda_stream
+
+    @contextmanager
+    def _mapped(self, texture) -> Iterator[tuple[Any, int]]:
         runtime = _runtime()
         resource = self._register(texture)
-        stream = torch.cuda.current_stream(self.device_index).cuda_stream
+        stream = self._stream()
         _check(runtime.cudaGraphicsMapResources(1, resource, stream), "mapping a texture for CUDA")
         try:
             yield _check(runtime.cudaGraphicsSubResourceGetMappedArray(resource, 0, 0), "reading a mapped texture"), stream
