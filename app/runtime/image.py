@@ -73,8 +73,10 @@ class Image:
         for owner, texture in self._textures:
             if owner is gpu:
                 return texture
-        texture = gpu.textures.borrow((self.width, self.height), self)
         shared = next((t for device, t in self._tensors.items() if gpu.bridge.shares(device)), None)
+        if shared is None:
+            self.numpy()  # first, while no other context is current: the pixels may live in another one
+        texture = gpu.textures.borrow((self.width, self.height), self)
         with gpu.current():
             if shared is not None:
                 gpu.bridge.tensor_to_texture(shared, texture)
