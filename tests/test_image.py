@@ -316,12 +316,19 @@ def test_with_sharing_a_rendered_frame_reaches_a_tensor_and_back_without_host_me
     ((999, 0, []), "not on a CUDA GPU"),  # cudaGLGetDevices fails: GL runs elsewhere (llvmpipe, another vendor)
     ((0, 1, [1]), "PyTorch uses device 0"),
     ((0, 1, [0]), "failed its self-test"),  # here the copies cannot run: no CUDA memory
+    (None, "probing CUDA-GL sharing failed (TypeError"),  # bindings whose calls differ from these
 ])
 def test_sharing_is_chosen_only_when_gl_and_cuda_share_a_device_and_the_self_test_passes(
         gpu, monkeypatch, gl_devices, expected):
     runtime = FakeCudaRuntime(gpu.ctx, (5, 3))
     runtime.cudaGetDeviceCount = lambda: (0, 1)
-    runtime.cudaGLGetDevices = lambda count, which: gl_devices
+
+    def gl_get_devices(count, which):
+        if gl_devices is None:
+            raise TypeError("unexpected argument")
+        return gl_devices
+
+    runtime.cudaGLGetDevices = gl_get_devices
     runtime.cudaGLDeviceList = SimpleNamespace(cudaGLDeviceListAll=1)
     monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

@@ -147,10 +147,11 @@ def choose_bridge(ctx) -> tuple[ReadbackBridge, str]:
         return ReadbackBridge(), f"read-back forced by {PATH_ENV}"
     try:
         return _sharing_bridge(ctx)
-    except _NoSharing as exc:
+    except Exception as exc:  # however the probe breaks (a driver, a bindings version), rendering goes on
+        why = str(exc) if isinstance(exc, _NoSharing) else f"probing CUDA-GL sharing failed ({type(exc).__name__}: {exc})"
         if forced == "cuda-gl":
-            raise ReenactError(f"{PATH_ENV}=cuda-gl, but {exc}", hint=f"unset {PATH_ENV} to fall back to read-back") from None
-        return ReadbackBridge(), f"{exc}: frames go through host memory"
+            raise ReenactError(f"{PATH_ENV}=cuda-gl, but {why}", hint=f"unset {PATH_ENV} to fall back to read-back") from None
+        return ReadbackBridge(), f"{why}: frames go through host memory"
 
 
 class _NoSharing(Exception):
