@@ -142,6 +142,16 @@ def test_the_egl_device_of_a_cuda_device_is_found_by_its_attribute():
     assert isinstance(found, str) or all(d.describe().startswith(f"device {d.index}") for d in found)
 
 
+def test_headless_contexts_try_the_cuda_gpus_egl_device_first_then_the_default(monkeypatch):
+    from app.runtime import gpu as gpu_module
+
+    monkeypatch.setattr(gpu_module, "_egl_device_for_cuda", lambda: {"device_index": 2})
+    assert list(gpu_module._context_attempts(["x11", "egl"])) == [
+        ("x11", {}), ("egl", {"backend": "egl", "device_index": 2}), ("egl", {"backend": "egl"})]
+    monkeypatch.setattr(gpu_module, "_egl_device_for_cuda", lambda: {})
+    assert list(gpu_module._context_attempts(["egl"])) == [("egl", {"backend": "egl"})]
+
+
 # ---------------------------------------------------------------- CUDA only (marker gpu)
 
 @pytest.fixture

@@ -41,14 +41,13 @@ class GpuContext:
         forced = os.environ.get("REENACT_GL_BACKEND", "")
         backends = [forced] if forced else (["x11", "egl"] if os.environ.get("DISPLAY") else ["egl"])
         failures = []
-        for backend in backends:
+        for backend, options in _context_attempts(backends):
             try:
-                # glcontext names only "egl"; its default backend on Linux (no name given) is GLX
-                named = {} if backend == "x11" else {"backend": backend, **_egl_device_for_cuda()}
-                ctx = moderngl.create_context(standalone=True, require=330, **named)
+                ctx = moderngl.create_context(standalone=True, require=330, **options)
                 break
             except Exception as exc:  # moderngl/glcontext raise plain Exceptions for driver problems
-                failures.append(f"{backend}: {exc}")
+                device = f" (EGL device {options['device_index']})" if "device_index" in options else ""
+                failures.append(f"{backend}{device}: {exc}")
         else:
             raise ReenactError(f"no OpenGL 3.3 context ({'; '.join(failures)})",
                                hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri")
@@ -118,6 +117,19 @@ def gpu_of(run) -> GpuContext:
     if run.gpu is None:
         run.gpu = GpuContext.create()
     return run.gpu
+
+
+def _context_attempts(backends: list[str]) -> Iterator[tuple[str, dict]]:
+    """(backend, create_context options) in the order to try them. glcontext names only "egl"; its
+    default on Linux (no name) is GLX. Headless, the EGL device of the CUDA GPU comes first."""
+    for backend in backends:
+        if backend == "x11":
+            yield backend, {}
+            continue
+        device = _egl_device_for_cuda()
+        if device:
+            yield backend, {"backend": "egl", **device}
+        yield backend, {"backend": "egl"}
 
 
 def _egl_device_for_cuda() -> dict:
