@@ -71,7 +71,7 @@ class PortraitRenderer:
         self._program["cavity_color"] = cavity
         self._program["teeth_color"] = teeth
         self._vao.render(vertices=len(vertices))
-        frame = self._gpu.frame(out_size)
+        frame = Image.on_texture(self._gpu, out_size)
         self._gpu.ctx.copy_framebuffer(self._gpu.textures.framebuffer(frame.texture(self._gpu)), msaa)  # resolves MSAA
         return frame
 

@@ -33,7 +33,7 @@ def fresh_gpu(gpu):  # `gpu` first: it skips where no GL context can be made
 
 def drawn_frame(gpu, pixels: np.ndarray) -> Image:
     """A texture-backed frame filled the way a renderer fills one (no host copy kept)."""
-    frame = gpu.frame((pixels.shape[1], pixels.shape[0]), channels=pixels.shape[2])
+    frame = Image.on_texture(gpu, (pixels.shape[1], pixels.shape[0]), channels=pixels.shape[2])
     with gpu.current():
         ReadbackBridge.write(frame.texture(gpu), np.concatenate(
             [pixels, np.full(pixels.shape[:2] + (1,), 255, np.uint8)], axis=2) if pixels.shape[2] == 3 else pixels)

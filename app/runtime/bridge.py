@@ -24,12 +24,13 @@ _DTYPES = {np.dtype(np.uint8): "f1", np.dtype(np.float16): "f2", np.dtype(np.flo
 
 
 class TransferLog:
-    """How many conversions of each kind ran and how long each took. A measurement, like a profiler,
-    so it is one log per process rather than a piece of any context."""
+    """How many conversions of each kind ran and how long they took in all. A measurement, like a
+    profiler, so it is one log per process rather than a piece of any context. Constant memory: a
+    run of hours keeps two numbers per kind."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._seconds: dict[str, list[float]] = {}
+        self._totals: dict[str, list] = {}  # kind -> [count, seconds]
 
     @contextmanager
     def timed(self, kind: str) -> Iterator[None]:
@@ -37,22 +38,25 @@ class TransferLog:
         try:
             yield
         finally:
+            elapsed = time.perf_counter() - started
             with self._lock:
-                self._seconds.setdefault(kind, []).append(time.perf_counter() - started)
+                total = self._totals.setdefault(kind, [0, 0.0])
+                total[0] += 1
+                total[1] += elapsed
 
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return {kind: len(seconds) for kind, seconds in self._seconds.items()}
+            return {kind: count for kind, (count, _) in self._totals.items()}
 
     def report(self, frames: int) -> dict[str, dict[str, float]]:
         """{kind: {per_frame, mean_ms}} since the last reset."""
         with self._lock:
-            return {kind: {"per_frame": len(s) / max(frames, 1), "mean_ms": sum(s) / len(s) * 1000.0}
-                    for kind, s in sorted(self._seconds.items())}
+            return {kind: {"per_frame": count / max(frames, 1), "mean_ms": seconds / count * 1000.0}
+                    for kind, (count, seconds) in sorted(self._totals.items())}
 
     def reset(self) -> None:
         with self._lock:
-            self._seconds.clear()
+            self._totals.clear()
 
 
 transfers = TransferLog()

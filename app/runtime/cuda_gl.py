@@ -27,11 +27,15 @@ def _runtime():
     return runtime
 
 
+def _error_name(error: Any) -> str:
+    return getattr(error, "name", str(error))
+
+
 def _check(result: tuple, what: str) -> Any:
     """cuda-bindings calls return (error, values...): raise on an error, else return the values."""
     error, *values = result
     if int(error) != 0:
-        raise RuntimeError(f"{what} failed: {getattr(error, 'name', error)}")
+        raise RuntimeError(f"{what} failed: {_error_name(error)}")
     return values[0] if len(values) == 1 else values
 
 
@@ -43,7 +47,7 @@ def cuda_device_count() -> tuple[int, str]:
         return 0, "cuda-bindings is not installed"
     error, count = runtime.cudaGetDeviceCount()
     if int(error) != 0:
-        return 0, f"no CUDA driver or device ({getattr(error, 'name', error)})"
+        return 0, f"no CUDA driver or device ({_error_name(error)})"
     return count, "" if count else "no CUDA device"
 
 
@@ -172,7 +176,7 @@ def _sharing_bridge(ctx) -> tuple[CudaGLBridge, str]:
         error, found, listed = runtime.cudaGLGetDevices(8, runtime.cudaGLDeviceList.cudaGLDeviceListAll)
         renderer = ctx.info["GL_RENDERER"]
     if int(error) != 0:
-        raise _NoSharing(f"the GL context ({renderer}) is not on a CUDA GPU ({getattr(error, 'name', error)})")
+        raise _NoSharing(f"the GL context ({renderer}) is not on a CUDA GPU ({_error_name(error)})")
     if device not in list(listed)[:found]:
         raise _NoSharing(f"the GL context is on CUDA device {list(listed)[:found]} but PyTorch uses device {device} "
                          "(set CUDA_VISIBLE_DEVICES or GLCONTEXT_DEVICE_INDEX so they match)")

@@ -11,7 +11,6 @@ from typing import Iterator
 from app.runtime.bridge import ReadbackBridge
 from app.runtime.cuda_gl import choose_bridge, cuda_device_count
 from app.runtime.errors import ReenactError
-from app.runtime.image import Image
 from app.runtime.paths import ASSETS_DIR
 from app.runtime.texture_pool import TexturePool
 
@@ -58,11 +57,6 @@ class GpuContext:
             raise
         return cls(ctx, backend, bridge=bridge, path_reason=why)
 
-    @property
-    def description(self) -> str:
-        info = self.ctx.info
-        return f"{info['GL_RENDERER']} / OpenGL {info['GL_VERSION']} ({self.backend or 'window'})"
-
     @contextmanager
     def current(self) -> Iterator[None]:
         """`with gpu.current():` makes the context current around GL work, restoring the previous one.
@@ -76,10 +70,6 @@ class GpuContext:
                 yield
             finally:
                 self._entered = False
-
-    def frame(self, size: tuple[int, int], channels: int = 3, timestamp: float | None = None) -> Image:
-        """A new frame living on a pooled texture of this context, for a node to draw into."""
-        return Image.on_texture(self, size, channels, timestamp)
 
     def program(self, vertex: str, fragment: str):
         """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag."""

@@ -19,7 +19,7 @@ class Image:
 
     numpy() -> read-only uint8 (H, W, channels); texture(gpu) -> RGBA8 texture in that GL context;
     tensor(device) -> RGBA uint8 (H, W, 4) torch tensor on that device (do not modify it).
-    A producer that draws into a new frame uses `GpuContext.frame(...)` and fills its texture before
+    A producer that draws into a new frame uses `Image.on_texture(gpu, size)` and fills its texture before
     handing the Image on.
     """
 

@@ -23,7 +23,7 @@ class _Entry:
 
 
 class TexturePool:
-    """RGBA8 textures (the format CUDA can share) for `GpuContext.frame`. Use on the context's thread;
+    """RGBA8 textures (the format CUDA can share) for `Image.on_texture` and `Image.texture`. Use on the context's thread;
     `release` expects the context current (GpuContext.release makes it so)."""
 
     def __init__(self, gpu):
