@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from app.runtime.context import FrameContext
+from nodes import default_registry
+from app.runtime.options import resolve
 from app.runtime.node import Node
-from app.runtime.ports import PortType
+from app.runtime import ports
 from app.runtime.registry import Registry
 from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
 
@@ -19,7 +21,7 @@ class Counter(Node):
     """A volatile source: 0, 1, 2, ... one per frame."""
 
     schema = NodeSchema("test.counter", "Counter", "test", "counts frames",
-                        outputs=(Port("value", PortType.FLOAT),), volatile=True)
+                        outputs=(Port("value", ports.FLOAT),), volatile=True)
 
     def open(self, run):
         self.n = 0
@@ -33,7 +35,7 @@ class Constant(Node):
     """A static source that counts how often it really runs."""
 
     schema = NodeSchema("test.constant", "Constant", "test", "a constant",
-                        outputs=(Port("value", PortType.FLOAT),),
+                        outputs=(Port("value", ports.FLOAT),),
                         params=(Param("value", ParamKind.FLOAT, 1.0, "the value", minimum=-100, maximum=100),))
     runs = 0
 
@@ -44,7 +46,7 @@ class Constant(Node):
 
 class Gain(Node):
     schema = NodeSchema("test.gain", "Gain", "test", "value times gain",
-                        inputs=(Port("value", PortType.FLOAT),), outputs=(Port("value", PortType.FLOAT),),
+                        inputs=(Port("value", ports.FLOAT),), outputs=(Port("value", ports.FLOAT),),
                         params=(Param("gain", ParamKind.FLOAT, 1.0, "gain", minimum=0.0, maximum=2.0),),
                         actions=(Action("reset", "Reset", "sets the gain memory back"),))
 
@@ -61,8 +63,8 @@ class Gain(Node):
 
 class Add(Node):
     schema = NodeSchema("test.add", "Add", "test", "a + b (b optional)",
-                        inputs=(Port("a", PortType.FLOAT), Port("b", PortType.FLOAT, optional=True)),
-                        outputs=(Port("value", PortType.FLOAT),))
+                        inputs=(Port("a", ports.FLOAT), Port("b", ports.FLOAT, optional=True)),
+                        outputs=(Port("value", ports.FLOAT),))
 
     def process(self, ctx: FrameContext, a: float, b: float | None = None) -> dict:
         return {"value": a + (b or 0.0)}
@@ -72,7 +74,7 @@ class Flaky(Node):
     """Raises while its input is in the `fail_on` set of values."""
 
     schema = NodeSchema("test.flaky", "Flaky", "test", "fails on some values",
-                        inputs=(Port("value", PortType.FLOAT),), outputs=(Port("value", PortType.FLOAT),))
+                        inputs=(Port("value", ports.FLOAT),), outputs=(Port("value", ports.FLOAT),))
     fail_on: set = set()
 
     def process(self, ctx: FrameContext, value: float) -> dict:
@@ -85,7 +87,7 @@ class Sink(Node):
     """Records what reaches it, and whether it was opened and closed."""
 
     schema = NodeSchema("test.sink", "Sink", "test", "records values",
-                        inputs=(Port("value", PortType.FLOAT),), volatile=True)
+                        inputs=(Port("value", ports.FLOAT),), volatile=True)
     log: list = []
     lifecycle: list = []
 
@@ -101,7 +103,7 @@ class Sink(Node):
 
 
 class Text(Node):
-    schema = NodeSchema("test.text", "Text", "test", "a string", outputs=(Port("text", PortType.STRING),))
+    schema = NodeSchema("test.text", "Text", "test", "a string", outputs=(Port("text", ports.STRING),))
 
     def process(self, ctx):
         return {"text": "hi"}
@@ -109,7 +111,7 @@ class Text(Node):
 
 class BadOpen(Node):
     schema = NodeSchema("test.badopen", "Bad open", "test", "cannot open",
-                        outputs=(Port("value", PortType.FLOAT),), volatile=True)
+                        outputs=(Port("value", ports.FLOAT),), volatile=True)
 
     def open(self, run):
         raise RuntimeError("device missing")
@@ -135,17 +137,17 @@ def registry() -> Registry:
 @pytest.fixture(scope="session")
 def studio_registry() -> Registry:
     """The real registry: every node module of the project."""
-    return Registry.default(plugins=False)
+    return default_registry(plugins=False)
 
 
 @pytest.fixture(scope="session")
 def gpu():
     """A headless GL context; the GL tests skip cleanly where none can be created."""
     from app.runtime.errors import ReenactError
-    from app.runtime.gpu import GpuContext
+    from app.runtime.gpu.context import GpuContext
 
     try:
-        context = GpuContext.create()
+        context = GpuContext.create(resolve().gpu)
     except ReenactError as exc:
         pytest.skip(f"no OpenGL here: {exc.message}")
     yield context
@@ -155,7 +157,7 @@ def gpu():
 @pytest.fixture(scope="session")
 def portraits():
     """The bundled portraits as uint8 RGB arrays."""
-    from nodes.capture import read_image_file
+    from nodes.capture.image import read_image_file
 
     folder = REPO / "assets" / "portraits"
     return {name: read_image_file(folder / file, 2048)[0]
@@ -164,7 +166,7 @@ def portraits():
 
 @pytest.fixture(scope="session")
 def detector():
-    from nodes._mediapipe_face import FaceMeshDetector
+    from nodes.track.mediapipe_face import FaceMeshDetector
 
     return FaceMeshDetector(static=True, max_faces=2)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.runtime.bridge import ReadbackBridge
+from app.runtime.gpu.bridge import ReadbackBridge
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.gl
@@ -81,8 +81,8 @@ def test_bench_writes_the_documented_json(tmp_path, capsys):
 def test_refinement_in_fp16_on_cuda_matches_fp32(tmp_path):
     import torch
 
-    from nodes._refiner_net import NetConfig, UNet, save_weights
-    from nodes.refine import Refiner
+    from nodes.refine.net import NetConfig, UNet, save_weights
+    from nodes.refine.neural import Refiner
 
     config = NetConfig((16, 32, 64), 256)
     model = UNet(config)

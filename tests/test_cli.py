@@ -13,7 +13,7 @@ import numpy as np
 import imageio.v3 as iio
 
 from app.cli import main
-from app.runtime.registry import Registry
+from nodes import default_registry
 from tests.conftest import REPO
 
 PORTRAIT = REPO / "graphs" / "portrait_to_images.json"
@@ -134,7 +134,7 @@ def test_plugins_load_and_a_broken_plugin_is_reported_not_fatal(tmp_path, monkey
         "NODES = [Glow]\n"))
     _fake_distribution(tmp_path, "badplug", "badplug_nodes", "raise ImportError('needs libfoo')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry = Registry.default()
+    registry = default_registry()
     assert "acme.glow" in registry and "capture.image" in registry
     assert any("badplug" in p.source and "needs libfoo" in p.message for p in registry.problems)
 

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from app.editor import storage
 from app.editor.actions import Editor, UnsavedChanges
 from app.editor.live import LiveGraph, Transport
 from app.presets import load_preset
@@ -123,7 +122,7 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
     editor.set_param("gain", "gain", 0.5)
     with pytest.raises(UnsavedChanges):
         editor.new()
-    assert editor.autosave(force=True) == storage.autosave_path(path)
+    assert editor.autosave(force=True) == editor.storage.autosave_path(path)
     os.utime(path, (time.time() - 60, time.time() - 60))  # the file is older than the autosave
     crashed = Editor(registry, LiveGraph(registry))  # a new session after a crash
     try:
@@ -132,7 +131,7 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
         assert crashed.document.dirty and "recovered" in crashed.message
         crashed.revert()
         assert crashed.document.graph.nodes["gain"].params["gain"] == 1.0
-        assert not storage.autosave_path(path).exists()
+        assert not editor.storage.autosave_path(path).exists()
     finally:
         crashed.live.shutdown()
     editor.discard_changes()

@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from app.presets import load_preset
-from app.runtime import egl
-from app.runtime.bridge import ReadbackBridge, transfers
-from app.runtime.cuda_gl import PATH_ENV, CudaGLBridge, choose_bridge
+from app.runtime.gpu import egl
+from app.runtime.options import ROUTE_ENV, GpuOptions, resolve
+from app.runtime.gpu.bridge import ReadbackBridge, transfers
+from app.runtime.gpu.cuda_gl import CudaGLBridge, choose_bridge
 from app.runtime.errors import ReenactError
-from app.runtime.gpu import GpuContext
+from app.runtime.gpu.context import GpuContext
 from app.runtime.graph import NodeSpec
-from app.runtime.image import Image
+from app.runtime.gpu.image import Image
 from app.runtime.scheduler import Scheduler
 from tests.conftest import REPO
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.gl
 
 @pytest.fixture
 def fresh_gpu(gpu):  # `gpu` first: it skips where no GL context can be made
-    context = GpuContext.create()
+    context = GpuContext.create(resolve().gpu)
     yield context
     context.release()
 
@@ -41,8 +42,7 @@ def drawn_frame(gpu, pixels: np.ndarray) -> Image:
 
 
 @pytest.mark.parametrize("size", [(1, 1), (7, 5), (513, 257)])
-def test_a_rendered_frame_is_read_back_once_however_often_it_is_asked(fresh_gpu, size, monkeypatch):
-    monkeypatch.setenv(PATH_ENV, "read-back")
+def test_a_rendered_frame_is_read_back_once_however_often_it_is_asked(fresh_gpu, size):
     pixels = np.random.default_rng(size[0]).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     frame = drawn_frame(fresh_gpu, pixels)
     transfers.reset()
@@ -90,7 +90,7 @@ def test_pooled_textures_are_reused_only_once_their_frame_is_gone(fresh_gpu):
 
 
 def test_frames_outlive_their_context_as_host_copies(gpu):
-    context = GpuContext.create()
+    context = GpuContext.create(resolve().gpu)
     pixels = np.random.default_rng(5).integers(0, 256, (6, 10, 3), dtype=np.uint8)
     frame = drawn_frame(context, pixels)
     context.release()
@@ -117,20 +117,18 @@ def test_the_chain_reads_each_rendered_frame_back_once_for_two_writers(studio_re
     assert len(list((tmp_path / "frames").glob("*.png"))) == 5
 
 
-def test_the_route_can_be_forced_and_a_bad_choice_is_explained(gpu, monkeypatch):
-    monkeypatch.setenv(PATH_ENV, "read-back")
-    bridge, why = choose_bridge(gpu.ctx)
-    assert bridge.name == "read-back" and PATH_ENV in why
-    monkeypatch.setenv(PATH_ENV, "zero-copy")
-    with pytest.raises(ReenactError, match="not a route"):
-        choose_bridge(gpu.ctx)
-    monkeypatch.delenv(PATH_ENV)
-    bridge, why = choose_bridge(gpu.ctx)
+def test_the_route_can_be_forced_and_a_bad_choice_is_explained(gpu):
+    bridge, why = choose_bridge(gpu.ctx, resolve({ROUTE_ENV: "read-back"}).gpu)
+    assert bridge.name == "read-back" and ROUTE_ENV in why
+    bridge, why = choose_bridge(gpu.ctx, resolve({ROUTE_ENV: "cuda-gl"}, gpu_route="read-back").gpu)
+    assert bridge.name == "read-back" and "--gpu-route" in why  # the flag wins over the environment
+    with pytest.raises(ReenactError, match="not one of read-back, cuda-gl"):
+        resolve({ROUTE_ENV: "zero-copy"})
+    bridge, why = choose_bridge(gpu.ctx, GpuOptions())
     if bridge.name == "read-back":  # no CUDA here: the reason names what is missing, and forcing fails clearly
         assert "host memory" in why
-        monkeypatch.setenv(PATH_ENV, "cuda-gl")
         with pytest.raises(ReenactError, match="cuda-gl, but"):
-            choose_bridge(gpu.ctx)
+            choose_bridge(gpu.ctx, resolve({}, gpu_route="cuda-gl").gpu)
 
 
 def test_the_egl_device_of_a_cuda_device_is_found_by_its_attribute():
@@ -143,20 +141,21 @@ def test_the_egl_device_of_a_cuda_device_is_found_by_its_attribute():
 
 
 def test_headless_contexts_try_the_cuda_gpus_egl_device_first_then_the_default(monkeypatch):
-    from app.runtime import gpu as gpu_module
+    from app.runtime.gpu import context as gpu_module
 
     monkeypatch.setattr(gpu_module, "_egl_device_for_cuda", lambda: {"device_index": 2})
-    assert list(gpu_module._context_attempts(["x11", "egl"])) == [
+    assert list(gpu_module._context_attempts(["x11", "egl"], None)) == [
         ("x11", {}), ("egl", {"backend": "egl", "device_index": 2}), ("egl", {"backend": "egl"})]
     monkeypatch.setattr(gpu_module, "_egl_device_for_cuda", lambda: {})
-    assert list(gpu_module._context_attempts(["egl"])) == [("egl", {"backend": "egl"})]
+    assert list(gpu_module._context_attempts(["egl"], None)) == [("egl", {"backend": "egl"})]
+    assert list(gpu_module._context_attempts(["egl"], 3)) == [("egl", {"backend": "egl", "device_index": 3})]
 
 
 # ---------------------------------------------------------------- CUDA only (marker gpu)
 
 @pytest.fixture
 def sharing_gpu(gpu):
-    context = GpuContext.create()
+    context = GpuContext.create(resolve().gpu)
     assert context.bridge.name == "cuda-gl", f"CUDA is here but frames are not shared: {context.path_reason}"
     yield context
     context.release()
@@ -289,7 +288,7 @@ def test_the_cuda_route_copies_whole_rows_and_registers_each_texture_once(fresh_
     with fresh_gpu.current():
         texture = fresh_gpu.ctx.texture((513, 257), 4, dtype=dtype)
         runtime = FakeCudaRuntime(fresh_gpu.ctx, (513, 257), dtype)
-        monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
+        monkeypatch.setattr("app.runtime.gpu.cuda_gl._runtime", lambda: runtime)
         ReadbackBridge.write(texture, pixels)
         for _ in range(3):
             tensor = bridge.texture_to_tensor(texture, "cpu")
@@ -309,7 +308,7 @@ def test_with_sharing_a_rendered_frame_reaches_a_tensor_and_back_without_host_me
     pixels = np.random.default_rng(4).integers(0, 256, (64, 96, 3), dtype=np.uint8)
     monkeypatch.setattr(fresh_gpu, "bridge", HostSharingBridge(0))
     runtime = FakeCudaRuntime(fresh_gpu.ctx, (96, 64))
-    monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
+    monkeypatch.setattr("app.runtime.gpu.cuda_gl._runtime", lambda: runtime)
     frame = drawn_frame(fresh_gpu, pixels)
     transfers.reset()
     tensor = frame.tensor("cpu")
@@ -340,9 +339,8 @@ def test_sharing_is_chosen_only_when_gl_and_cuda_share_a_device_and_the_self_tes
 
     runtime.cudaGLGetDevices = gl_get_devices
     runtime.cudaGLDeviceList = SimpleNamespace(cudaGLDeviceListAll=1)
-    monkeypatch.setattr("app.runtime.cuda_gl._runtime", lambda: runtime)
+    monkeypatch.setattr("app.runtime.gpu.cuda_gl._runtime", lambda: runtime)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    monkeypatch.delenv(PATH_ENV, raising=False)
-    bridge, why = choose_bridge(gpu.ctx)
+    bridge, why = choose_bridge(gpu.ctx, GpuOptions())
     assert bridge.name == "read-back" and expected in why and not runtime.resources

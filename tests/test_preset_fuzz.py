@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.presets import dumps_preset, parse_preset
 from app.runtime.errors import ProblemsError
-from app.runtime.registry import Registry
+from nodes import default_registry
 from tests.conftest import REPO
 
-REGISTRY = Registry.default(plugins=False)
+REGISTRY = default_registry(plugins=False)
 SHIPPED = [json.loads(p.read_text()) for p in sorted((REPO / "graphs").glob("*.json"))]
 
 scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | \

@@ -84,7 +84,7 @@ BAD_PRESETS = {
     "dangling_link": (bad(lambda d: d["links"].append({"from": ["ghost", "value"], "to": ["g", "value"]})),
                       "links[2].from: node 'ghost' does not exist"),
     "mismatched_ports": (bad(lambda d: d["links"].append({"from": ["img", "image"], "to": ["g", "value"]})),
-                         "links[2]: img.image is Image but g.value takes Float"),
+                         "links[2]: img.image gives Image but g.value takes Float"),
     "duplicate_id": (bad(lambda d: d["nodes"].append({"id": "g", "type": "util.number"})),
                      "nodes[4].id: duplicate node id 'g'"),
     "cycle": (bad(lambda d: d["nodes"].append({"id": "g2", "type": "util.scale"}) or d["links"].extend(

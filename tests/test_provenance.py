@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.detect import detect_file
-from nodes._provenance import THRESHOLD_Z, Marks, draw_label, embed_watermark, mark_frame, watermark_score
+from app.cli.detect import detect_file
+from nodes.output.provenance import THRESHOLD_Z, Marks, draw_label, embed_watermark, mark_frame, watermark_score
 from tests.conftest import REPO
 
 ASSETS = REPO / "assets"

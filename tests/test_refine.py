@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from app.runtime.bridge import transfers
+from app.runtime.gpu.bridge import transfers
 from app.runtime.context import RunContext
 from app.runtime.errors import ReenactError
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.scheduler import Scheduler
 from app.training.trainer import TrainConfig, train_refiner
-from nodes._refine_maps import blend_mask, conditioning_maps, scaled_landmarks
-from nodes._refiner_net import NetConfig, UNet, load_weights, save_weights
+from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
+from nodes.refine.net import NetConfig, UNet, load_weights, save_weights
 
 TINY = NetConfig((8, 16, 32), 96)
 
@@ -218,7 +218,7 @@ def test_train_refiner_command_refuses_bad_input_clearly(tmp_path, capsys):
 @pytest.mark.parametrize("fits_at, expected", [(64, "refining at 64 instead"), (0, "refinement bypassed")])
 def test_running_out_of_gpu_memory_lowers_the_size_then_bypasses(studio_registry, trained_weights, monkeypatch,
                                                                  fits_at, expected):
-    from nodes.refine import Refiner
+    from nodes.refine.neural import Refiner
 
     real_refine = Refiner.refine
     tried = []

@@ -6,13 +6,13 @@ import pytest
 from skimage.draw import polygon
 
 from app.runtime.context import FrameContext, RunContext
-from app.runtime.face import Motion
-from app.runtime.image import Image
-from nodes._cpu_warp import cpu_warp
-from nodes._face_model import MESH_POINTS, topology
-from nodes.raster import PortraitRenderer
-from nodes._warp_mesh import build_warp_mesh
-from nodes.tracking import face_track
+from nodes.retarget.types import Motion
+from app.runtime.gpu.image import Image
+from nodes.render.cpu_warp import cpu_warp
+from nodes.track.face_model import MESH_POINTS, topology
+from nodes.render.portrait import PortraitRenderer
+from nodes.render.warp_mesh import build_warp_mesh
+from nodes.track.face import face_track
 
 pytestmark = pytest.mark.gl
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from app.runtime.context import FrameContext, RunContext
-from app.runtime.face import FaceTrack, HeadPose
-from nodes._face_model import euler_angles, from_head_space, mouth_opening, reference_shape, rotation_from_euler
-from nodes._mediapipe_face import FaceMeshDetector
-from nodes.motion import ExpressionRig
-from nodes.tracking import face_track
+from nodes.track.types import FaceTrack, HeadPose
+from nodes.track.face_model import euler_angles, from_head_space, mouth_opening, reference_shape, rotation_from_euler
+from nodes.track.mediapipe_face import FaceMeshDetector
+from nodes.capture.motion import ExpressionRig
+from nodes.track.face import face_track
 from tests.test_render import render
 
 FRAMES = 24

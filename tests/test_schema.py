@@ -9,7 +9,7 @@ import pytest
 
 from app.runtime.errors import ParamError
 from app.runtime.schema import Param, ParamKind
-from nodes.capture import read_image_file
+from nodes.capture.image import read_image_file
 
 FLOAT = Param("gain", ParamKind.FLOAT, 1.0, "g", minimum=0.0, maximum=2.0)
 VECTOR = Param("offset", ParamKind.VECTOR, [0.0, 0.0], "o", minimum=-10, maximum=10, size=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
-from nodes.smoothing import OneEuroFilter
+from nodes.smooth.one_euro import OneEuroFilter
 from tests.test_retarget import _track
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from skimage.transform import AffineTransform, rotate, warp
 
-from app.runtime.image import Image
-from nodes._face_model import euler_angles, make_reference, procrustes, reference_shape, topology
-from nodes.tracking import face_track, pick_face
+from app.runtime.gpu.image import Image
+from nodes.track.face_model import euler_angles, make_reference, procrustes, reference_shape, topology
+from nodes.track.face import face_track, pick_face
 from tests.conftest import REPO
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import EndOfStream, ReenactError
-from app.runtime.image import Image
+from app.runtime.gpu.image import Image
 from tests.conftest import REPO
 
 CLIP = REPO / "assets" / "driving" / "hopper_talks.mp4"
@@ -116,7 +116,7 @@ class FakeCamera:
 
 
 def test_a_camera_that_disappears_is_reconnected_with_backoff(studio_registry, monkeypatch):
-    from nodes.video import Webcam
+    from nodes.capture.webcam import Webcam
 
     camera = FakeCamera()
     monkeypatch.setattr(Webcam, "connect", staticmethod(camera))

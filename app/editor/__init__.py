@@ -1,25 +1,25 @@
 """The dearpygui node editor (`reenact edit`). The only package that imports dearpygui."""
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 from app.runtime.errors import ReenactError
+from app.runtime.options import Options
 from app.runtime.registry import Registry
 
 SCREENSHOT_TIMEOUT_S = 300.0
 
 
-def open_window(registry: Registry, graph: Path | None, select: str | None = None):
+def open_window(registry: Registry, options: Options, graph: Path | None, select: str | None = None):
     """The editor window on `graph` (a new graph if None), with node `select` in the inspector."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not options.display:
         raise ReenactError("the editor needs a display and $DISPLAY is not set",
                            hint="run it as `xvfb-run -a reenact edit ...`, or render headless with `reenact run GRAPH`")
     from app.editor.actions import Editor
     from app.editor.window import EditorWindow
 
-    editor = Editor(registry)
+    editor = Editor(registry, options=options)
     try:
         if graph is not None:
             editor.open(graph)

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from app.editor import storage
+from app.editor.storage import EditorStorage
 from app.editor.document import Clip, Document, Position
 from app.editor.live import LiveGraph, Transport
 from app.presets import Preset, load_preset, parse_preset, save_preset
 from app.runtime.errors import GraphError, ProblemsError, ReenactError
 from app.runtime.graph import Endpoint, Link
+from app.runtime.options import Options, resolve
 from app.runtime.paths import ASSETS_DIR
-from app.runtime.ports import PortType
+from app.runtime import ports
 from app.runtime.registry import Registry
 from app.runtime.scheduler import bypass_routes
 
@@ -39,9 +40,11 @@ class Editor:
     """The editor's state and actions. `structure_revision` bumps whenever the canvas must be redrawn
     from the document (anything but a param edit or a move made on the canvas itself)."""
 
-    def __init__(self, registry: Registry, live: LiveGraph | None = None):
+    def __init__(self, registry: Registry, live: LiveGraph | None = None, options: Options | None = None):
         self.registry = registry
-        self.live = live or LiveGraph(registry)
+        options = options or resolve()
+        self.storage = EditorStorage(options.state_dir)
+        self.live = live or LiveGraph(registry, options)
         self.document = Document(registry)
         self.selection: list[str] = []
         self.preview = PreviewChoice()
@@ -77,7 +80,7 @@ class Editor:
         self._guard(discard)
         path = Path(path)
         preset = load_preset(path, self.registry)
-        recovered = storage.newer_autosave(path) if use_autosave else None
+        recovered = self.storage.newer_autosave(path) if use_autosave else None
         if recovered is not None:
             preset = self._read_autosave(recovered, path) or preset
         document = Document(self.registry, preset, path)
@@ -87,18 +90,18 @@ class Editor:
             document.revision += 1  # recovered edits are unsaved until the user saves
             self.say(f"recovered unsaved changes to {path.name} from the autosave; save to keep them "
                      f"or use File > Revert", warning=True)
-        storage.remember_recent(path)
+        self.storage.remember_recent(path)
 
     def revert(self) -> None:
         """Throw away unsaved changes (and the autosave) and reload the file from disk."""
         if self.document.path is None:
             raise ReenactError("an untitled graph has no file to revert to", hint="use File > New")
-        storage.autosave_path(self.document.path).unlink(missing_ok=True)
+        self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.open(self.document.path, discard=True, use_autosave=False)
 
     def discard_changes(self) -> None:
         """The user chose to drop the unsaved edits: forget them and their autosave."""
-        storage.autosave_path(self.document.path).unlink(missing_ok=True)
+        self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.document.saved_revision = self.document.revision
 
     def save(self) -> Path:
@@ -116,11 +119,11 @@ class Editor:
         except OSError as exc:
             raise ReenactError(f"could not save: {exc.strerror}", where=str(path),
                                hint="choose a folder you can write to; your changes are still here") from None
-        storage.autosave_path(self.document.path).unlink(missing_ok=True)
+        self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.document.mark_saved(path)
         self.document.graph.base_dir = path.resolve().parent
         self.problems = [str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems]
-        storage.remember_recent(path)
+        self.storage.remember_recent(path)
         self.say(f"saved {path}")
         return path
 
@@ -131,7 +134,7 @@ class Editor:
         due = force or time.monotonic() - self._last_autosave >= AUTOSAVE_SECONDS
         if not doc.dirty or doc.revision == self._autosaved_revision or not due:
             return None
-        target = storage.autosave_path(doc.path)
+        target = self.storage.autosave_path(doc.path)
         try:
             save_preset(doc.to_preset(), target)
         except OSError as exc:
@@ -337,7 +340,7 @@ class Editor:
         outputs = node_class.schema.outputs
         if port is not None:
             return Endpoint(node_id, port) if node_class.schema.output(port) else None
-        image = next((p for p in outputs if p.type is PortType.IMAGE), None)
+        image = next((p for p in outputs if p.type == ports.IMAGE), None)
         chosen = image or (outputs[0] if outputs else None)
         return Endpoint(node_id, chosen.name) if chosen else None
 
@@ -345,6 +348,6 @@ class Editor:
         """The last node with an Image output: usually the finished frame."""
         for node_id, spec in reversed(self.document.graph.nodes.items()):
             node_class = self.registry.get(spec.type)
-            if node_class and any(p.type is PortType.IMAGE for p in node_class.schema.outputs):
+            if node_class and any(p.type == ports.IMAGE for p in node_class.schema.outputs):
                 return node_id
         return None

@@ -13,7 +13,7 @@ from app.editor.actions import Editor
 from app.editor.live import LiveStatus
 from app.editor.theme import ERROR_TEXT, IDLE_TEXT, NOTE_TEXT, NodeLook, Themes
 from app.runtime.graph import Endpoint, Link
-from app.runtime.ports import PortType
+from app.runtime import ports
 from app.runtime.schema import Port
 from app.runtime.timing import TimingStats
 
@@ -56,7 +56,7 @@ class Canvas:
             item = dpg.add_node_link(ends[0], ends[1], parent=self.widget)
             port = doc.port(link.source, output=True)
             if port is not None:
-                dpg.bind_item_theme(item, self._themes.links[port.type])
+                dpg.bind_item_theme(item, self._themes.link(port.type))
             self._links[item] = link
 
     def _add_node(self, node_id: str) -> None:
@@ -93,8 +93,8 @@ class Canvas:
         links = self._editor.document.graph.links
         inputs = sorted({l.target.port for l in links if l.target.node == node_id})
         outputs = sorted({l.source.port for l in links if l.source.node == node_id})
-        return ([Port(name, PortType.STRING, optional=True) for name in inputs],
-                [Port(name, PortType.STRING, optional=True) for name in outputs])
+        return ([Port(name, ports.STRING, optional=True) for name in inputs],
+                [Port(name, ports.STRING, optional=True) for name in outputs])
 
     def _add_port(self, node_id: str, port: Port, output: bool) -> None:
         known = self._editor.registry.get(self._editor.document.graph.nodes[node_id].type) is not None
@@ -117,7 +117,7 @@ class Canvas:
             if port.help:
                 with dpg.tooltip(dpg.last_container()):
                     dpg.add_text(port.help, wrap=320)
-        dpg.bind_item_theme(attribute, self._themes.pins[port.type] if known else self._themes.unknown_pin)
+        dpg.bind_item_theme(attribute, self._themes.pin(port.type) if known else self._themes.unknown_pin)
         self._ports[attribute] = Endpoint(node_id, port.name)
         if output:
             self._outputs.add(attribute)

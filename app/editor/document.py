@@ -16,6 +16,7 @@ from app.presets import Preset
 from app.runtime.errors import GraphError, ParamError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.plan import find_cycle
+from app.runtime.ports import PortTypes
 from app.runtime.registry import Registry
 from app.runtime.schema import Port
 
@@ -125,9 +126,10 @@ class Document:
         if out_port is None or in_port is None:
             raise GraphError(f"cannot link {source} to {target}: one of the ports does not exist",
                              hint="install the node's plugin or pick another port")
-        if out_port.type is not in_port.type:
-            raise GraphError(f"{source} gives {out_port.type.tag} but {target} takes {in_port.type.tag}",
-                             where="link refused", hint=f"connect a {in_port.type.tag} output instead")
+        mismatch = PortTypes.link_problem(out_port.type, in_port.type, source, target)
+        if mismatch:
+            raise GraphError(mismatch, where="link refused",
+                             hint=f"connect a {in_port.type.tag} output instead")
         trial = self.graph.copy()
         link = trial.connect(source.node, source.port, target.node, target.port)
         cycle = find_cycle(trial)

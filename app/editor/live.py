@@ -16,7 +16,8 @@ from app.editor.runnable import runnable_part
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Endpoint, Graph
-from app.runtime.image import Image
+from app.runtime.options import Options, resolve
+from app.runtime.gpu.image import Image
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.timing import TimingStats
@@ -48,8 +49,9 @@ class LiveStatus:
 class LiveGraph:
     """Runs a graph in a worker thread. All methods are safe from any thread and return at once."""
 
-    def __init__(self, registry: Registry, max_fps: float = 30.0):
+    def __init__(self, registry: Registry, options: Options | None = None, max_fps: float = 30.0):
         self._registry = registry
+        self._options = options or resolve()
         self.max_fps = max_fps  # 0: as fast as possible (a live preview rarely needs more than the source)
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._wake = threading.Event()
@@ -149,7 +151,8 @@ class LiveGraph:
         if restart:
             self._close()
         if self._scheduler is None:
-            self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, embedded=True))
+            self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, options=self._options,
+                                                                                    embedded=True))
             self._scheduler.open()
             if self._transport is Transport.ENDED:
                 self._transport = Transport.PAUSED

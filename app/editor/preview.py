@@ -1,14 +1,10 @@
-"""What the preview shows, as arrays and text (no dearpygui): A/B composition, texture data, and a
-one-line description of values that are not images."""
+"""What the preview shows, as arrays and text (no dearpygui): A/B composition, texture data."""
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from app.runtime.face import FaceTrack, Motion
-from app.runtime.image import Image
-from nodes._face_model import euler_angles
+from app.runtime.gpu.image import Image
 
 SPLIT_LINE = np.array([255, 210, 60], np.uint8)
 
@@ -48,20 +44,3 @@ class TextureBuffer:
         view = self._buffer.reshape(h, w, 4)
         np.multiply(rgb, np.float32(1.0 / 255.0), out=view[:, :, :3], casting="unsafe")
         return self._buffer
-
-
-def describe_value(value: Any) -> str:
-    """A short, human description of a non-image port value."""
-    if value is None:
-        return "no value yet"
-    if isinstance(value, FaceTrack):
-        if not value.valid:
-            return "no face"
-        yaw, pitch, roll = euler_angles(value.pose.rotation)
-        return (f"face, confidence {value.confidence:.2f}\nyaw {yaw:+.1f}  pitch {pitch:+.1f}  roll {roll:+.1f} deg\n"
-                f"{len(value.landmarks)} landmarks on {value.image_size[0]}x{value.image_size[1]}")
-    if isinstance(value, Motion):
-        return f"motion ({'valid' if value.valid else 'holding / easing back'}), {len(value.landmarks)} points"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

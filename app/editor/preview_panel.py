@@ -8,9 +8,9 @@ import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
 from app.editor.live import LiveStatus
-from app.editor.preview import TextureBuffer, compose_split, describe_value
+from app.editor.preview import TextureBuffer, compose_split
 from app.editor.theme import NOTE_TEXT
-from app.runtime.image import Image
+from app.runtime.gpu.image import Image
 
 DISPLAY_WIDTH = 400
 
@@ -46,11 +46,16 @@ class PreviewPanel:
             self._upload(compose_split(a, b if isinstance(b, Image) else None, choice.split))
             size = f"A {a.width}x{a.height}" + (f",  B {b.width}x{b.height}" if isinstance(b, Image) else "")
             dpg.set_value(self._title, f"Preview: {names}")
-            dpg.set_value(self._text, size if b is None or isinstance(b, Image) else f"{size}\nB: {describe_value(b)}")
+            dpg.set_value(self._text, size if b is None or isinstance(b, Image) else f"{size}\nB: {self._describe(choice.b, b)}")
         else:
             dpg.set_value(self._title, f"Preview: {names}")
-            dpg.set_value(self._text, describe_value(a) if choice.a else "")
+            dpg.set_value(self._text, self._describe(choice.a, a) if choice.a else "")
             self._drop_image()
+
+    def _describe(self, endpoint, value) -> str:
+        """A non-image value in words, by its port type's registered summary."""
+        port = self._editor.document.port(endpoint, output=True)
+        return port.type.describe(value) if port else str(value)
 
     def _upload(self, rgb) -> None:
         started = time.perf_counter()

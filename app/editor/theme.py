@@ -1,4 +1,4 @@
-"""Colours and themes: one colour per port type (pins and links), node states, badges."""
+"""Themes: pins and links in their port type's registered colour, node states, badges."""
 from __future__ import annotations
 
 from enum import Enum
@@ -7,16 +7,6 @@ import dearpygui.dearpygui as dpg
 
 from app.runtime.ports import PortType
 
-# Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
-PORT_COLORS = {
-    PortType.IMAGE: (86, 180, 233),
-    PortType.FACE_TRACK: (230, 159, 0),
-    PortType.MOTION: (204, 121, 167),
-    PortType.FLOAT: (0, 158, 115),
-    PortType.INT: (240, 228, 66),
-    PortType.BOOL: (213, 94, 0),
-    PortType.STRING: (190, 190, 190),
-}
 UNKNOWN_PORT = (120, 120, 120)
 ERROR_TEXT = (255, 110, 100)
 IDLE_TEXT = (170, 170, 170)
@@ -45,13 +35,24 @@ class Themes:
     """Created once, after the dearpygui context exists."""
 
     def __init__(self) -> None:
-        self.pins = {t: self._pin_theme(c) for t, c in PORT_COLORS.items()}
+        self._pins: dict[str, int] = {}
+        self._links: dict[str, int] = {}
         self.unknown_pin = self._pin_theme(UNKNOWN_PORT)
-        self.links = {t: self._link_theme(c) for t, c in PORT_COLORS.items()}
         self.nodes = {look: self._node_theme(*colors) for look, colors in _TITLE_COLORS.items()}
         with dpg.theme() as self.preview_button, dpg.theme_component(dpg.mvButton):
             dpg.add_theme_color(dpg.mvThemeCol_Button, (40, 90, 130))
             dpg.add_theme_color(dpg.mvThemeCol_ButtonHovered, (60, 120, 170))
+
+    def pin(self, port_type: PortType) -> int:
+        """The pin theme in the port type's colour (made on first use: plugins bring new types)."""
+        if port_type.tag not in self._pins:
+            self._pins[port_type.tag] = self._pin_theme(port_type.colour)
+        return self._pins[port_type.tag]
+
+    def link(self, port_type: PortType) -> int:
+        if port_type.tag not in self._links:
+            self._links[port_type.tag] = self._link_theme(port_type.colour)
+        return self._links[port_type.tag]
 
     @staticmethod
     def _pin_theme(color: tuple[int, int, int]) -> int:

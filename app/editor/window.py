@@ -11,7 +11,6 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
-from app.editor import storage
 from app.editor.actions import Editor, UnsavedChanges
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs
@@ -164,7 +163,7 @@ class EditorWindow:
 
     def _refresh_recent(self) -> None:
         dpg.delete_item(self._recent_menu, children_only=True)
-        for path in storage.recent_files():
+        for path in self.editor.storage.recent_files():
             dpg.add_menu_item(label=str(path), parent=self._recent_menu, user_data=path,
                               callback=lambda s, a, p: self.request(lambda: self.editor.open(p)))
 

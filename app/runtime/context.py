@@ -3,23 +3,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from app.runtime.options import Options, resolve
 from app.runtime.paths import resolve_asset, resolve_output
+
+if TYPE_CHECKING:
+    from app.runtime.gpu.context import GpuContext
 
 
 @dataclass
 class RunContext:
-    """Shared by every node of one run: where relative paths start and the GPU context, if any.
+    """Shared by every node of one run: where relative paths start, the options and the GPU context.
 
     base_dir: the folder of the preset the graph came from (None for graphs built in memory).
-    gpu: the GpuContext, created on first use by the nodes that need it.
+    options: resolved where the program started (flags, then environment).
+    gpu: the GpuContext; the scheduler opens it before the first node whose schema says `gpu`.
     embedded: the run lives inside the editor, which shows frames itself: nodes open no windows.
     """
 
     base_dir: Path | None = None
-    gpu: object | None = None
+    options: Options = field(default_factory=resolve)  # programs pass theirs; the environment by default
+    gpu: GpuContext | None = None
     notices: list[str] = field(default_factory=list)
     embedded: bool = False
+
+    def open_gpu(self) -> GpuContext:
+        """The run's GPU context, made from `options.gpu` the first time (ReenactError if none can be)."""
+        if self.gpu is None:
+            from app.runtime.gpu.context import GpuContext  # moderngl loads only for graphs that render
+
+            self.gpu = GpuContext.create(self.options.gpu)
+        return self.gpu
 
     def asset(self, path: str) -> Path:
         """Resolve an asset path param (preset folder first, then assets/)."""

@@ -85,10 +85,12 @@ def _pipe_node_class(ports: dict[str, Any]) -> type[Node]:
 
 
 class PipelinedRun:
-    """Drop-in for a Scheduler in the frame loop: open(), step(), close(), fps, run, node_timings()."""
+    """A FrameRunner, like a Scheduler: open(), step(), close(), fps, run, node_timings(), step_times."""
 
-    def __init__(self, graph: Graph, registry: Registry, depth: int = 1, timing_window: int = 120,
-                 just_in_time: bool = False):
+    pipelined = True
+
+    def __init__(self, graph: Graph, registry: Registry, run: RunContext | None = None, depth: int = 1,
+                 timing_window: int = 120, just_in_time: bool = False):
         """just_in_time: start each capture so it finishes as the render stage frees up (lowest latency,
         freshest camera frames, little overlap); otherwise as soon as `depth` allows (most overlap)."""
         capture_graph, render_graph, self._crossing = split(graph, registry)
@@ -100,8 +102,9 @@ class PipelinedRun:
         render_registry.register_all(registry.types())
         self._pipe = _pipe_node_class(ports)
         render_registry.register(self._pipe, "pipeline")
-        self.run = RunContext(base_dir=graph.base_dir)
-        self._capture = Scheduler(capture_graph, registry, RunContext(base_dir=graph.base_dir), timing_window)
+        self.run = run or RunContext(base_dir=graph.base_dir)
+        self._capture = Scheduler(capture_graph, registry, RunContext(base_dir=graph.base_dir, options=self.run.options),
+                                  timing_window)
         self._render = Scheduler(render_graph, render_registry, self.run, timing_window)
         self._queue: queue.Queue[_Handoff] = queue.Queue()
         self._ahead = threading.Semaphore(depth)  # frames the capture stage may start before they are rendered
@@ -109,6 +112,7 @@ class PipelinedRun:
         self._worker: threading.Thread | None = None
         self._ended = False
         self.latency = TimingWindow(timing_window)  # capture start to render end, per frame
+        self.step_times = TimingWindow(timing_window)
         self._stage_seconds = {"capture": 0.0, "render": 0.0}  # moving averages, to start captures just in time
         self._just_in_time = just_in_time
 
@@ -127,6 +131,7 @@ class PipelinedRun:
     def step(self) -> list[NodeFailure]:
         if self._ended:
             raise EndOfStream  # the capture stage has stopped: nothing more will arrive
+        waited = time.perf_counter()
         handoff = self._queue.get()
         self._ahead.release()  # the capture stage may start the next frame now
         if handoff.error is not None or handoff.ended:
@@ -140,6 +145,7 @@ class PipelinedRun:
         ended = time.perf_counter()
         self._average("render", ended - started)
         self.latency.add(ended - handoff.started)
+        self.step_times.add(ended - waited)
         return [f for f in failures if f.node_id != PIPE_NODE]
 
     def close(self) -> list[str]:
@@ -161,6 +167,7 @@ class PipelinedRun:
 
     def reset_timings(self) -> None:
         self.latency.clear()
+        self.step_times.clear()
         self._capture.reset_timings()
         self._render.reset_timings()
 

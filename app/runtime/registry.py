@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -10,6 +9,7 @@ from typing import Any, Iterable
 
 from app.runtime.errors import GraphError
 from app.runtime.node import Node
+from app.runtime.ports import PortType, PortTypes
 
 ENTRY_POINT_GROUP = "reenact.nodes"
 
@@ -27,18 +27,31 @@ class LoadProblem:
 
 @dataclass
 class Registry:
-    """Node classes by type id. Build one with `Registry.default()` or add classes by hand."""
+    """Node classes by type id, and the port types their ports use. Programs get one from
+    `nodes.default_registry()`; tests and plugins may add classes by hand."""
 
     _types: dict[str, type[Node]] = field(default_factory=dict)
     problems: list[LoadProblem] = field(default_factory=list)
+    port_types: PortTypes = field(default_factory=PortTypes)
 
     def register(self, node_class: type[Node], source: str = "") -> None:
         type_id = node_class.schema.type_id
+        source = source or node_class.__module__
         if type_id in self._types and self._types[type_id] is not node_class:
-            self.problems.append(LoadProblem(source or node_class.__module__,
-                                             f"node type '{type_id}' is already registered; skipped"))
+            self.problems.append(LoadProblem(source, f"node type '{type_id}' is already registered; skipped"))
+            return
+        ports = node_class.schema.inputs + node_class.schema.outputs
+        refused = [why for why in map(self.port_types.register, {p.type for p in ports}) if why]
+        if refused:
+            self.problems.append(LoadProblem(source, f"node type '{type_id}': {refused[0]}"))
             return
         self._types[type_id] = node_class
+
+    def register_port_type(self, port_type: PortType, source: str = "") -> None:
+        """A port type no node has used yet (a plugin's), so previews and links know it."""
+        why = self.port_types.register(port_type)
+        if why:
+            self.problems.append(LoadProblem(source or port_type.tag, why))
 
     def register_all(self, node_classes: Iterable[type[Node]], source: str = "") -> None:
         for node_class in node_classes:
@@ -64,14 +77,12 @@ class Registry:
         return type_id in self._types
 
     @classmethod
-    def default(cls, plugins: bool = True) -> Registry:
-        """Every module of the `nodes` package, plus plugins of the `reenact.nodes` entry point group."""
-        import nodes
-
+    def from_modules(cls, module_names: Iterable[str], plugins: bool = True) -> Registry:
+        """The nodes exported by these modules (each with a `NODES` list), plus plugins of the
+        `reenact.nodes` entry point group."""
         registry = cls()
-        for info in sorted(pkgutil.iter_modules(nodes.__path__), key=lambda m: m.name):
-            if not info.name.startswith("_"):
-                registry.load_module(f"nodes.{info.name}")
+        for name in module_names:
+            registry.load_module(name)
         if plugins:
             for entry in entry_points(group=ENTRY_POINT_GROUP):
                 registry.load_plugin(entry)
@@ -101,6 +112,8 @@ class Registry:
             self._register_classes(loaded, source)
 
     def _register_exports(self, module: ModuleType, source: str) -> None:
+        for port_type in getattr(module, "PORT_TYPES", ()):
+            self.register_port_type(port_type, source)
         exported = getattr(module, "NODES", None)
         if exported is None:
             self.problems.append(LoadProblem(source, "has no NODES list"))

@@ -6,7 +6,7 @@ import threading
 import time
 import traceback
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.edits import Edit, ReplaceGraph, RunAction, SetBypass, SetParam
@@ -14,7 +14,6 @@ from app.runtime.errors import EndOfStream, GraphError, NodeFailure, ParamError,
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.node import Node
 from app.runtime.plan import Plan, build_plan
-from app.runtime.ports import representation
 from app.runtime.registry import Registry
 from app.runtime.schema import NodeSchema
 from app.runtime.timing import TimingStats, TimingWindow
@@ -25,7 +24,7 @@ def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
     """For each output, the first input of the same type; None if some output has no such input."""
     routes = {}
     for out in schema.outputs:
-        match = next((i for i in schema.inputs if i.type is out.type), None)
+        match = next((i for i in schema.inputs if i.type == out.type), None)
         if match is None:
             return None
         routes[out.name] = match.name
@@ -49,12 +48,35 @@ class _Slot:
         self.failed = False  # failed or skipped in the current frame
         self.opened = False
         self.timing = TimingWindow(window)
-        self.checks = [(p.name, representation(p.type) + ((type(None),) if p.optional else ()))
+        self.checks = [(p.name, p.type.representation() + ((type(None),) if p.optional else ()))
                        for p in self.schema.outputs]
+
+
+class FrameRunner(Protocol):
+    """What the frame loop drives: a Scheduler, or a PipelinedRun that overlaps two of them.
+
+    step_times: each `step`'s own duration. latency: from the start of a frame's capture to the end
+    of its render (a serial step's own duration). Both are cleared by `reset_timings`."""
+
+    run: RunContext
+    pipelined: bool
+    step_times: TimingWindow
+    latency: TimingWindow
+
+    def open(self) -> None: ...
+    def step(self) -> list[NodeFailure]: ...
+    def close(self) -> list[str]: ...
+    def output(self, node_id: str, port: str) -> Any: ...
+    def node_timings(self) -> dict[str, TimingStats]: ...
+    def reset_timings(self) -> None: ...
+    @property
+    def fps(self) -> float: ...
 
 
 class Scheduler:
     """Runs one graph. Call `open()`, then `step()` per frame, then `close()` (also on errors)."""
+
+    pipelined = False
 
     def __init__(self, graph: Graph, registry: Registry, run: RunContext | None = None,
                  timing_window: int = 120):
@@ -68,6 +90,8 @@ class Scheduler:
         self._lock = threading.Lock()
         self._local = threading.local()  # per-thread open batch of edits
         self._frame_timing = TimingWindow(timing_window)
+        self.step_times = TimingWindow(timing_window)
+        self.latency = self.step_times  # serially, a frame's latency is its own step
         self._last_frame_start: float | None = None
         self._start = time.perf_counter()
         self.frame_index = 0
@@ -135,6 +159,7 @@ class Scheduler:
     def reset_timings(self) -> None:
         """Forget the timing windows (e.g. after a benchmark's warm-up)."""
         self._frame_timing.clear()
+        self.step_times.clear()
         self._last_frame_start = None
         for slot in self._slots.values():
             slot.timing.clear()
@@ -169,6 +194,7 @@ class Scheduler:
             if failure:
                 failures.append(failure)
         self.frame_index += 1
+        self.step_times.add(time.perf_counter() - now)
         return failures
 
     def _run_slot(self, node_id: str, slot: _Slot, sources: tuple, ctx: FrameContext) -> NodeFailure | None:
@@ -336,6 +362,8 @@ class Scheduler:
         params = {**node_class.schema.defaults(), **spec.params}
         slot = _Slot(node_class(node_id, params), self._window)
         try:
+            if slot.schema.gpu:
+                self.run.open_gpu()  # one context for the run, before the first node that uses it
             slot.node.open(self.run)
             slot.opened = True
         except Exception as exc:  # a node that cannot open is reported; the rest still runs

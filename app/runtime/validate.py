@@ -7,6 +7,7 @@ from app.runtime.errors import ParamError, Problem
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.paths import asset_path_problem, output_path_problem
 from app.runtime.plan import find_cycle
+from app.runtime.ports import PortTypes
 from app.runtime.registry import Registry
 from app.runtime.schema import NodeSchema, ParamKind, PathRole
 
@@ -95,9 +96,10 @@ def _check_links(graph: Graph, registry: Registry, index: dict[str, int]) -> lis
                                         f"'{end.port}' (its {kind}s: {', '.join(names) or 'none'})"))
                 continue
             ports.append(port)
-        if len(ports) == 2 and ports[0].type is not ports[1].type:
-            problems.append(Problem(where, f"{link.source} is {ports[0].type.tag} but {link.target} "
-                                           f"takes {ports[1].type.tag}"))
+        mismatch = (PortTypes.link_problem(ports[0].type, ports[1].type, link.source, link.target)
+                    if len(ports) == 2 else None)
+        if mismatch:
+            problems.append(Problem(where, mismatch))
         key = (link.target.node, link.target.port)
         if key in fed:
             problems.append(Problem(where, f"input {link.target} already has a source (links[{fed[key]}])"))

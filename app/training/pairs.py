@@ -8,18 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from app.progress import Progress
+from app.cli.progress import Progress
 from app.runtime.errors import ReenactError
-from app.runtime.gpu import GpuContext
-from app.runtime.image import Image
-from nodes._face_model import eye_widths
-from nodes._imaging import resize
-from nodes._mediapipe_face import FaceMeshDetector
-from nodes._refine_maps import blend_mask, conditioning_maps, scaled_landmarks
-from nodes._warp_mesh import build_warp_mesh
-from nodes.raster import PortraitRenderer
-from nodes.tracking import face_track, pick_face
-from nodes.video import VideoReader
+from app.runtime.options import resolve
+from app.runtime.gpu.context import GpuContext
+from app.runtime.gpu.image import Image
+from nodes.track.face_model import eye_widths
+from nodes.image.convert import resize
+from nodes.track.mediapipe_face import FaceMeshDetector
+from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
+from nodes.render.warp_mesh import build_warp_mesh
+from nodes.render.portrait import PortraitRenderer
+from nodes.track.face import face_track, pick_face
+from nodes.capture.video import VideoReader
 
 CACHE_VERSION = "1"
 MULTIPLE = 8  # sides are cropped to a multiple of this (the U-Net's pooling)
@@ -76,7 +77,7 @@ def build(video: Path, size: int, max_frames: int | None, progress: bool = True)
     out = (int(width * scale) // MULTIPLE * MULTIPLE, int(height * scale) // MULTIPLE * MULTIPLE)
     render_size = (round(width * scale), round(height * scale))
     ref_track, ref_image = tracks[reference], Image(frames[reference])
-    gpu = GpuContext.create()
+    gpu = GpuContext.create(resolve().gpu)
     renderer = PortraitRenderer(gpu, samples=4)
     renders, reals, maps = [], [], []
     try:

@@ -3,9 +3,8 @@ previews, a held-out PSNR, and multi-GPU through torchrun (PyTorch DDP)."""
 from __future__ import annotations
 
 import math
-import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +12,11 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from app.progress import Progress
+from app.cli.progress import Progress
+from app.runtime.options import Distributed
 from app.runtime.errors import ReenactError
 from app.training.pairs import Pairs, load_or_build
-from nodes._refiner_net import NetConfig, PatchDiscriminator, UNet, load_weights, save_weights, ssim
+from nodes.refine.net import NetConfig, PatchDiscriminator, UNet, load_weights, save_weights, ssim
 
 SSIM_WEIGHT = 0.2
 
@@ -38,6 +38,7 @@ class TrainConfig:
     adversarial: float = 0.0  # weight of the patch discriminator's loss (0: off)
     seed: int = 0
     progress: bool = True
+    distributed: Distributed = field(default_factory=Distributed)  # torchrun's ranks, from the options
 
 
 @dataclass
@@ -53,8 +54,8 @@ class TrainResult:
 
 
 def train_refiner(cfg: TrainConfig) -> TrainResult:
-    rank, world = _start_distributed()
-    device = _device(cfg.device, rank)
+    rank, world = _start_distributed(cfg.distributed)
+    device = _device(cfg.device, cfg.distributed)
     torch.manual_seed(cfg.seed)
     cache = cfg.out.with_name(cfg.out.stem + ".pairs.npz")
     if rank == 0:
@@ -224,20 +225,19 @@ def _optimizer_path(out: Path) -> Path:
     return out.with_name(out.stem + ".optim.safetensors")
 
 
-def _start_distributed() -> tuple[int, int]:
+def _start_distributed(distributed: Distributed) -> tuple[int, int]:
     """(rank, world size); under torchrun this joins the process group."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = distributed.world_size
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return (dist.get_rank() if world > 1 else 0), world
 
 
-def _device(choice: str, rank: int) -> torch.device:
+def _device(choice: str, distributed: Distributed) -> torch.device:
     if choice == "auto":
         choice = "cuda" if torch.cuda.is_available() else "cpu"
     if choice.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ReenactError("--device cuda was asked for but PyTorch sees no CUDA GPU", hint="use --device cpu")
-        local = int(os.environ.get("LOCAL_RANK", rank))
-        return torch.device(f"cuda:{local}")
+        return torch.device(f"cuda:{distributed.local_rank}")
     return torch.device(choice)

@@ -11,10 +11,10 @@ from app.editor.actions import Editor
 from app.editor.window import EditorWindow
 from app.presets import dumps_preset, load_preset
 from app.runtime.errors import ReenactError
+from nodes import default_registry
 from app.runtime.graph import Endpoint
 from app.runtime.node import Node
-from app.runtime.ports import PortType
-from app.runtime.registry import Registry
+from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from tests.conftest import REPO
 
@@ -25,7 +25,7 @@ class Explode(Node):
     """Passes images through, or raises while `explode` is on."""
 
     schema = NodeSchema("test.explode", "Explode", "test", "raises on demand",
-                        inputs=(Port("image", PortType.IMAGE),), outputs=(Port("image", PortType.IMAGE),),
+                        inputs=(Port("image", ports.IMAGE),), outputs=(Port("image", ports.IMAGE),),
                         params=(Param("explode", ParamKind.BOOL, False, "raise every frame"),))
 
     def process(self, ctx, image):
@@ -39,7 +39,7 @@ def window(tmp_path_factory, monkeypatch_module):
     work = tmp_path_factory.mktemp("work")
     monkeypatch_module.chdir(work)  # the shipped presets write renders/ into the working directory
     monkeypatch_module.setenv("REENACT_STATE_DIR", str(work / "state"))
-    registry = Registry.default()
+    registry = default_registry()
     registry.register(Explode, "tests")
     window = EditorWindow(Editor(registry))
     yield window

@@ -1,0 +1,174 @@
+"""`reenact bench`: frame rate, per-node times, latency, memory and scheduler overhead."""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from app.cli.common import add_run_arguments, load_registry, options_of
+from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
+from app.cli.frame_loop import make_runner, run_headless, timing_table
+from app.cli.overrides import load_runnable
+from app.cli.progress import Progress
+from app.cli.transfer_bench import measure_transfers
+from app.runtime.errors import ReenactError
+from app.runtime.gpu.bridge import transfers
+from app.runtime.gpu.context import GpuContext
+from app.runtime.graph import Graph, NodeSpec
+from app.runtime.options import Options
+from app.runtime.registry import Registry
+from app.runtime.scheduler import FrameRunner
+
+
+def chain_graph(length: int) -> Graph:
+    """A clock feeding `length - 1` trivial scale nodes: every node runs every frame, so the time
+    beyond the nodes' own work is the scheduler's overhead."""
+    graph = Graph(meta={"name": f"scheduler overhead chain ({length} nodes)"})
+    graph.add(NodeSpec("n0", "util.clock"))
+    for i in range(1, length):
+        graph.add(NodeSpec(f"n{i}", "util.scale", params={"gain": 1.0}))
+        graph.connect(f"n{i - 1}", "seconds" if i == 1 else "value", f"n{i}", "value")
+    return graph
+
+
+def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], None],
+            progress: Progress) -> dict[str, Any]:
+    """Run warm-up + measured frames; returns the report dictionary (JSON keys of the bench)."""
+    path = {"path": "none", "path_reason": "the graph has no GL node: frames never leave host memory"}
+
+    def before_frame(index: int) -> None:
+        if index == warmup:
+            runner.reset_timings()
+            transfers.reset()
+            if runner.run.gpu is not None:  # the route the run's context chose, while it is open
+                path.update(path=runner.run.gpu.bridge.name, path_reason=runner.run.gpu.path_reason)
+
+    result = run_headless(runner, warmup + frames, progress, say, before_frame)
+    steps = runner.step_times.stats()
+    nodes = {node_id: {"mean_ms": s.mean_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "runs": s.samples}
+             for node_id, s in runner.node_timings().items()}
+    count = steps.samples
+    total = steps.mean_ms * count / 1000.0
+    node_total = sum(n["mean_ms"] * n["runs"] for n in nodes.values()) / 1000.0
+    return {
+        "frames": count,
+        "fps": count / total if total else 0.0,
+        "latency_ms": runner.latency.stats().mean_ms,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
+                                           if count and nodes and not runner.pipelined else None),
+        "failures": dict(result.failures),
+        "pipelined": runner.pipelined,
+        **path,
+        "transfers": transfers.report(count),  # conversions between host, texture and tensor per frame
+        "gpu_memory_mb": _gpu_memory_mb(),
+        "nodes": nodes,
+    }
+
+
+def _gpu_memory_mb() -> float | None:
+    """PyTorch's peak CUDA memory, or None where no CUDA was used (torch not even imported)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return torch.cuda.max_memory_allocated() / 2 ** 20
+
+
+def cpu_warp_baseline(scheduler: FrameRunner, graph: Graph, report: dict[str, Any], repeats: int = 3) -> dict[str, Any]:
+    """The first render.portrait node's last frame warped on the CPU (scikit-image piecewise affine of
+    the same face mesh) instead of by GL: its time and how many times slower than the GL node it is."""
+    from nodes.render.cpu_warp import cpu_warp
+
+    render_id = next((n for n, spec in graph.nodes.items() if spec.type == "render.portrait"), None)
+    if render_id is None or render_id not in report["nodes"]:
+        return {"why": "the graph has no render.portrait node"}
+    inputs = {l.target.port: scheduler.output(l.source.node, l.source.port) for l in graph.links
+              if l.target.node == render_id}
+    image, track, motion = inputs.get("image"), inputs.get("track"), inputs.get("motion")
+    if image is None or track is None or motion is None or not (track.valid and motion.valid):
+        return {"why": "the render node had no valid inputs in the last frame"}
+    started = time.perf_counter()
+    for _ in range(repeats):
+        cpu_warp(image.rgb(), track.landmarks, motion.landmarks)
+    cpu_ms = (time.perf_counter() - started) / repeats * 1000.0
+    gl_ms = report["nodes"][render_id]["mean_ms"]
+    return {"node": render_id, "gl_ms": gl_ms, "cpu_warp_ms": cpu_ms, "cpu_over_gl": cpu_ms / gl_ms if gl_ms else None}
+
+
+def readback_baseline(graph: Graph, registry: Registry, args: argparse.Namespace, options: Options,
+                      report: dict[str, Any]) -> dict[str, Any]:
+    """Where frames are shared between GL and CUDA, the same run with the read-back route forced."""
+    if report["path"] != "cuda-gl":
+        return {"why": f"not measured: the run itself uses {report['path']} ({report['path_reason']})"}
+    forced = replace(options, gpu=options.gpu.with_route("read-back", "the bench's baseline"))
+    runner = make_runner(graph, registry, args.pipeline, forced, timing_window=report["frames"])
+    again = measure(runner, report["frames"], args.warmup, say, Progress(0, enabled=False))
+    return {"fps": again["fps"], "latency_ms": again["latency_ms"], "transfers": again["transfers"],
+            "sharing_speedup": report["fps"] / again["fps"] if again["fps"] else None}
+
+
+def transfer_timings(options: Options) -> dict[str, Any]:
+    """One frame moved by each route this machine offers, at 512² and 1024² (a fresh context)."""
+    try:
+        gpu = GpuContext.create(options.gpu)
+    except ReenactError as exc:
+        return {"why": f"not measured: {exc.message}"}
+    try:
+        return measure_transfers(gpu)
+    finally:
+        gpu.release()
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    options = options_of(args)
+    if args.chain:
+        graph = chain_graph(args.chain)
+    elif args.graph:
+        graph = load_runnable(args.graph, args.set, registry).graph
+    else:
+        say("reenact bench: give a GRAPH or --chain N")
+        return EXIT_INVALID
+    frames = args.frames or 300
+    scheduler = make_runner(graph, registry, args.pipeline, options, timing_window=frames)
+    report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet))
+    report["baselines"] = {
+        "cpu_warp": cpu_warp_baseline(scheduler, graph, report),
+        "readback_instead_of_sharing": readback_baseline(graph, registry, args, options, report),
+    }
+    report["transfer_timings_ms"] = transfer_timings(options)
+    print(timing_table(scheduler, graph))
+    print(f"fps {report['fps']:.1f}  latency {report['latency_ms']:.3f} ms  peak RSS {report['peak_rss_mb']:.0f} MB"
+          + (f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame"
+             if report["scheduler_overhead_us_per_node"] is not None else "  (pipelined: stages overlap)"))
+    print(f"image path: {report['path']} ({report['path_reason']})")
+    for kind, figures in report["transfers"].items():
+        print(f"  {kind}: {figures['per_frame']:.2f} per frame, {figures['mean_ms']:.3f} ms each")
+    sharing = report["baselines"]["readback_instead_of_sharing"]
+    if "sharing_speedup" in sharing:
+        print(f"baseline: with read-back instead of sharing {sharing['fps']:.1f} fps "
+              f"(sharing is {sharing['sharing_speedup']:.2f}x)")
+    warp = report["baselines"]["cpu_warp"]
+    if "cpu_over_gl" in warp:
+        print(f"baseline: a CPU warp of the same mesh (scikit-image) takes {warp['cpu_warp_ms']:.1f} ms, "
+              f"{warp['cpu_over_gl']:.1f}x the GL render node's {warp['gl_ms']:.1f} ms")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return EXIT_FAILED if report["failures"] else EXIT_OK
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("bench", help="measure frame rate, per-node times, memory, scheduler overhead")
+    p.add_argument("graph", nargs="?", metavar="GRAPH")
+    add_run_arguments(p)
+    p.add_argument("--warmup", type=int, default=20, metavar="W", help="frames run before measuring")
+    p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    p.add_argument("--chain", type=int, metavar="N", help="instead of a graph: a chain of N trivial "
+                   "nodes, to measure the scheduler's own overhead")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)

@@ -1,0 +1,45 @@
+"""`reenact edit [GRAPH]`: the node editor, or with --screenshot / --measure a scripted session."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from app.cli.argtypes import positive
+from app.cli.common import add_gpu_arguments, load_registry, options_of
+from app.cli.console import EXIT_OK, say
+from app.runtime.errors import ReenactError
+
+
+def run(args: argparse.Namespace) -> int:
+    import app.editor as editor  # only this command loads dearpygui
+
+    if args.frames is not None and args.screenshot is None:
+        raise ReenactError("--frames only applies with --screenshot", hint="add --screenshot PNG, or drop --frames")
+    window = editor.open_window(load_registry(), options_of(args), Path(args.graph) if args.graph else None,
+                                args.select)
+    try:
+        if args.measure:
+            numbers = editor.measure(window, args.measure)
+            print(json.dumps({k: round(v, 3) for k, v in numbers.items()}))
+        if args.screenshot:
+            editor.play_frames(window, args.frames or 1)
+            say(f"screenshot written to {window.screenshot(Path(args.screenshot))}")
+        if not (args.measure or args.screenshot):
+            editor.run_until_quit(window)
+    finally:
+        window.close()
+    return EXIT_OK
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("edit", help="open the node editor (needs a display)")
+    p.add_argument("graph", metavar="GRAPH", nargs="?", help="preset to open (default: a new graph)")
+    p.add_argument("--screenshot", metavar="PNG", help="play, write a screenshot of the window and exit")
+    p.add_argument("--frames", type=positive, metavar="N", help="with --screenshot: frames to run first (default 1)")
+    p.add_argument("--select", metavar="NODE", help="select this node (its params show in the inspector)")
+    p.add_argument("--measure", type=positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
+                   "and the preview upload time as JSON, and exit")
+    add_gpu_arguments(p)
+    p.set_defaults(func=run)

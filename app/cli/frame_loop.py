@@ -1,0 +1,133 @@
+"""Running a graph headless: the frame loop behind `reenact run` and `reenact bench`."""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from app.cli.progress import Progress
+from app.runtime.context import RunContext
+from app.runtime.errors import EndOfStream, NodeFailure
+from app.runtime.graph import Graph
+from app.runtime.options import Options
+from app.runtime.pipeline import PipelinedRun
+from app.runtime.registry import Registry
+from app.runtime.scheduler import FrameRunner, Scheduler
+
+
+@dataclass
+class RunResult:
+    frames: int = 0
+    seconds: float = 0.0
+    ended: bool = False  # a source ran out of frames
+    interrupted: bool = False  # Ctrl-C
+    failures: Counter = field(default_factory=Counter)  # node id -> frames failed
+    last_failure: dict[str, NodeFailure] = field(default_factory=dict)
+    close_problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.close_problems
+
+
+def has_live_source(graph: Graph, registry: Registry) -> bool:
+    """Whether any frame can differ from the first: a volatile node with no inputs (camera, video,
+    clock). Without one, every frame would be the same picture."""
+    fed = {link.target.node for link in graph.links}
+    return any(registry.require(spec.type).schema.volatile and node_id not in fed
+               for node_id, spec in graph.nodes.items())
+
+
+def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options: Options,
+                timing_window: int = 120) -> FrameRunner:
+    """A Scheduler, or with --pipeline a PipelinedRun: both drive the same frame loop."""
+    run = RunContext(base_dir=graph.base_dir, options=options)
+    if pipeline is None:
+        return Scheduler(graph, registry, run, timing_window=timing_window)
+    return PipelinedRun(graph, registry, run, timing_window=timing_window, just_in_time=pipeline == "latency")
+
+
+def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
+                 report: Callable[[str], None], before_frame: Callable[[int], None] | None = None) -> RunResult:
+    """Open, step until `frames` (or the end of the stream, or Ctrl-C), always close.
+
+    A node failure is reported the first time it appears and again when its message changes;
+    the graph keeps running. `before_frame(i)` lets a benchmark act between frames.
+    """
+    result = RunResult()
+    shown: dict[str, str] = {}
+    started = time.perf_counter()
+    with _ctrl_c_between_frames() as stop, _closing(scheduler, result, progress, started):
+        scheduler.open()
+        while frames is None or result.frames < frames:
+            if stop.is_set():
+                result.interrupted = True
+                break
+            if before_frame:
+                before_frame(result.frames)
+            try:
+                failures = scheduler.step()
+            except EndOfStream:
+                result.ended = True
+                break
+            for failure in failures:
+                result.failures[failure.node_id] += 1
+                result.last_failure[failure.node_id] = failure
+                if shown.get(failure.node_id) != failure.message:
+                    shown[failure.node_id] = failure.message
+                    report(f"error: {failure}")
+            result.frames += 1
+            progress.update(result.frames, scheduler.fps)
+    return result
+
+
+@contextmanager
+def _ctrl_c_between_frames() -> Iterator[threading.Event]:
+    """The first Ctrl-C asks the frame loop to stop after the frame in progress, so no node is cut
+    off in the middle of writing a file; a second one interrupts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be installed on the main thread
+        return
+
+    def on_ctrl_c(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _closing(scheduler: FrameRunner, result: RunResult, progress: Progress, started: float) -> Iterator[None]:
+    """Always close the nodes and record how the run ended, also after a second Ctrl-C."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        result.seconds = time.perf_counter() - started
+        progress.finish(result.frames, result.frames / result.seconds if result.seconds else 0.0)
+        result.close_problems = scheduler.close()
+        result.notices = list(scheduler.run.notices)
+
+
+def timing_table(scheduler: FrameRunner, graph: Graph) -> str:
+    """Per-node mean / p50 / p95 milliseconds over the timing window, in plan order."""
+    rows = [("node", "type", "mean ms", "p50 ms", "p95 ms", "samples")]
+    for node_id, stats in scheduler.node_timings().items():
+        rows.append((node_id, graph.nodes[node_id].type, f"{stats.mean_ms:.3f}", f"{stats.p50_ms:.3f}",
+                     f"{stats.p95_ms:.3f}", str(stats.samples)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""`reenact run GRAPH`: a preset rendered headless."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app.cli.common import add_run_arguments, load_registry, options_of
+from app.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, say
+from app.cli.frame_loop import has_live_source, make_runner, run_headless, timing_table
+from app.cli.overrides import load_runnable
+from app.cli.progress import Progress
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    graph = load_runnable(args.graph, args.set, registry).graph
+    frames = args.frames
+    if frames is None and not has_live_source(graph, registry):
+        frames = 1
+        say("note: this graph has no live source (camera, video, clock), so it renders 1 frame; "
+            "use --frames N for more")
+    runner = make_runner(graph, registry, args.pipeline, options_of(args))
+    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say)
+    for notice in result.notices:
+        say(f"note: {notice}")
+    if args.timings:
+        print(timing_table(runner, graph))
+    fps = result.frames / result.seconds if result.seconds else 0.0
+    say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
+    for problem in result.close_problems:
+        say(f"error: {problem}")
+    for node_id, count in result.failures.items():
+        say(f"error: node '{node_id}' failed in {count} of {result.frames} frames; last: "
+            f"{result.last_failure[node_id].message}")
+    if result.interrupted:
+        say("interrupted: nodes closed and outputs finalized")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("run", help="run a preset headless")
+    p.add_argument("graph", metavar="GRAPH")
+    add_run_arguments(p)
+    p.add_argument("--timings", action="store_true", help="print per-node times at the end")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)

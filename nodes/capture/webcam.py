@@ -1,0 +1,114 @@
+"""A V4L2 camera read on a thread that keeps only the newest frame."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.errors import ReenactError, first_line
+from app.runtime.gpu.image import Image
+from app.runtime.node import Node
+from app.runtime import ports
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+
+from nodes.capture.video import DECODE_ERRORS
+
+
+def open_v4l2(device: Path, width: int, height: int, fps: float):
+    """Start reading a V4L2 camera: (iterator of raw RGB frames, (width, height)); ReenactError if it
+    cannot be opened."""
+    if not device.exists():
+        raise ReenactError(f"no camera at {device}")
+    frames = imageio_ffmpeg.read_frames(str(device), input_params=[
+        "-f", "v4l2", "-framerate", f"{fps:g}", "-video_size", f"{width}x{height}"])
+    try:
+        meta = next(frames)
+    except (StopIteration, *DECODE_ERRORS) as exc:
+        raise ReenactError(f"cannot open the camera {device}: {first_line(exc)}") from None
+    return frames, tuple(meta["size"])
+
+
+class Webcam(Node):
+    """A background thread reads the camera and keeps only the newest frame, so lag cannot build up.
+    A camera that is missing or goes away is retried with growing pauses; meanwhile the node fails
+    with a status (its downstream waits, the rest of the graph keeps running) and recovers by itself."""
+
+    schema = NodeSchema(
+        type_id="capture.webcam", title="Webcam", category="capture",
+        help="A camera (Linux V4L2 device /dev/videoN). Only the newest frame is kept, so a slow graph skips "
+             "frames instead of falling behind. A missing or unplugged camera is retried until it is back.",
+        outputs=(Port("image", ports.IMAGE),),
+        params=(Param("device", ParamKind.INT, 0, "camera number N of /dev/videoN", minimum=0, maximum=63),
+                Param("width", ParamKind.INT, 640, "requested width", minimum=16, maximum=4096),
+                Param("height", ParamKind.INT, 480, "requested height", minimum=16, maximum=4096),
+                Param("fps", ParamKind.FLOAT, 30.0, "requested frame rate", minimum=1.0, maximum=240.0),
+                Param("timeout", ParamKind.FLOAT, 5.0, "seconds to wait for the first frame", minimum=0.5,
+                      maximum=60.0)),
+        volatile=True,
+    )
+    RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # seconds between reconnection attempts, doubling up to the max
+    connect = staticmethod(open_v4l2)  # tests put a fake camera here
+
+    def open(self, run: RunContext) -> None:
+        self._latest: tuple[np.ndarray, float] | None = None
+        self._problem = "connecting to the camera"
+        self._first = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read_loop, name=f"webcam-{self.params.device}", daemon=True)
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        device, wait = Path(f"/dev/video{self.params.device}"), self.RETRY_FIRST
+        while not self._stop.is_set():
+            try:
+                frames, (width, height) = self.connect(device, self.params.width, self.params.height, self.params.fps)
+            except ReenactError as exc:
+                self._problem = f"{exc.what}; retrying in {wait:g} s"
+            else:
+                wait = self.RETRY_FIRST
+                self._problem = self._stream(frames, width, height)
+            self._latest = None  # a stale picture must not pass for live video
+            self._stop.wait(wait)
+            wait = min(self.RETRY_MAX, wait * 2)
+
+    def _stream(self, frames, width: int, height: int) -> str:
+        """Keep the newest frame until the camera stops; returns why it stopped."""
+        self._problem = ""
+        try:
+            for data in frames:
+                if self._stop.is_set():
+                    break
+                self._latest = (np.frombuffer(data, np.uint8).reshape(height, width, 3), time.monotonic())
+            return "the camera stopped sending frames; reconnecting"
+        except DECODE_ERRORS as exc:
+            return f"the camera failed ({first_line(exc)}); reconnecting"
+        finally:
+            frames.close()
+
+    def status(self) -> str:
+        return self._problem or "live"
+
+    def process(self, ctx: FrameContext) -> dict:
+        if self._first:  # only the first frame may wait; later frames never block the graph
+            deadline = time.monotonic() + self.params.timeout
+            while self._latest is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            self._first = False
+        latest = self._latest
+        if latest is None:
+            raise ReenactError(self._problem or "no frame from the camera yet",
+                               hint="plug a camera in or pick another (device param); the graph carries on")
+        pixels, timestamp = latest
+        return {"image": Image(pixels.copy(), timestamp)}
+
+    def close(self) -> None:
+        if getattr(self, "_stop", None) is not None:
+            self._stop.set()
+            self._thread.join(timeout=2.0)
+
+
+NODES = [Webcam]

@@ -1,0 +1,4 @@
+"""Image operations."""
+from nodes.image import resize
+
+NODES = [*resize.NODES]

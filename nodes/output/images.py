@@ -1,0 +1,70 @@
+"""Output nodes: where frames go."""
+from __future__ import annotations
+
+import os
+
+from PIL import Image as PILImage
+from PIL.PngImagePlugin import PngInfo
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.errors import ReenactError
+from app.runtime.gpu.image import Image
+from app.runtime.node import Node
+from app.runtime import ports
+from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
+from nodes.output.folders import prepare_output_dir
+from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
+
+
+class ImageSequence(Node):
+    """Writes each frame as a numbered PNG; each file appears whole or not at all."""
+
+    schema = NodeSchema(
+        type_id="output.images", title="Image Sequence", category="output",
+        help="Writes every frame as PREFIX000000.png, PREFIX000001.png, ... into a folder, marked as synthetic "
+             "(invisible watermark, metadata tag, and by default a small visible label).",
+        inputs=(Port("image", ports.IMAGE, "the frame to write"),),
+        params=(
+            Param("path", ParamKind.PATH, "renders/frames", "output folder, relative to the working "
+                  "directory", role=PathRole.OUTPUT),
+            Param("prefix", ParamKind.STRING, "frame_", "file name prefix", max_length=64),
+            *MARK_PARAMS,
+        ),
+        volatile=True,
+    )
+
+    def open(self, run: RunContext) -> None:
+        self._run = run
+        self._folder = run.output(self.params.path)
+        prepare_output_dir(self._folder)
+        self._count = 0
+
+    def params_changed(self, names: set[str]) -> None:
+        if "path" in names:  # later frames go to the new folder, numbered on
+            self._folder = self._run.output(self.params.path)
+            prepare_output_dir(self._folder)
+
+    def process(self, ctx: FrameContext, image: Image) -> dict:
+        if "/" in self.params.prefix or "\\" in self.params.prefix:
+            raise ReenactError(f"prefix '{self.params.prefix}' must be a file name, not a path")
+        target = self._folder / f"{self.params.prefix}{self._count:06d}.png"
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            # Pillow, not imageio: a Ctrl-C inside imageio's writer prints a traceback from its __del__
+            marks = Marks.from_params(self.params)
+            info = PngInfo()
+            info.add_text("Software", "Reenact Studio")
+            info.add_text("Comment", marks.metadata())
+            PILImage.fromarray(mark_frame(image.rgb(), marks)).save(partial, format="PNG", pnginfo=info)
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise ReenactError(f"cannot write frame: {exc.strerror}", where=str(target)) from None
+        except BaseException:  # Ctrl-C mid-write: no half-written file is left behind
+            partial.unlink(missing_ok=True)
+            raise
+        self._count += 1
+        return {}
+
+
+NODES = [ImageSequence]

@@ -1,0 +1,170 @@
+"""Neural refinement: a per-target network turns the raster into the target's real look."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.errors import ReenactError
+from nodes.retarget.types import Motion
+from app.runtime.gpu.image import Image
+from app.runtime.node import Node
+from app.runtime import ports
+from nodes.retarget.types import MOTION
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
+
+MIN_WORKING_SIZE = 64  # below this a refiner sees too little of the face to help
+
+
+class Refiner:
+    """The refinement network on one device, at one precision.
+
+    refine(render RGBA uint8 tensor (H, W, 4), maps (H, W, 2) float32 {0, 1}, size) -> the same kind of tensor.
+    The network runs with the longest side at `size` (rounded to the network's multiple); its
+    correction is upsampled to full size and blended in through the face's blend mask, so pixels
+    outside it are the render's, bit for bit. CUDA runs fp16 and channels-last; CPU runs fp32.
+    """
+
+    def __init__(self, model, config, device: str = "auto", precision: str = "auto"):
+        import torch
+
+        self.config = config
+        self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                                   "cpu" if device == "auto" else device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ReenactError("device 'cuda' was asked for but PyTorch sees no CUDA GPU",
+                               hint="set device to auto or cpu")
+        self.half = self.device.type == "cuda" and precision != "fp32"
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ReenactError("fp16 refinement needs a CUDA GPU", hint="set precision to auto or fp32")
+        self.dtype = torch.float16 if self.half else torch.float32
+        memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        self.model = model.to(self.device, self.dtype, memory_format=memory_format).eval()
+
+    @classmethod
+    def load(cls, path: Path, device: str = "auto", precision: str = "auto") -> Refiner:
+        from nodes.refine.net import load_weights
+
+        model, config, _ = load_weights(path)
+        return cls(model, config, device, precision)
+
+    def refine(self, render, maps: np.ndarray, size: int, strength: float = 1.0):
+        """render: RGBA uint8 (H, W, 4) tensor on this refiner's device (an `Image.tensor`); maps: (H, W, 2)
+        float32 {0, 1} -> a new RGBA uint8 tensor on the same device, alpha unchanged."""
+        import torch
+        import torch.nn.functional as F
+
+        with torch.inference_mode():
+            base = render[:, :, :3].permute(2, 0, 1)[None].to(self.dtype) / 255.0
+            cond = torch.from_numpy(maps).to(self.device, self.dtype).permute(2, 0, 1)[None]
+            h, w = render.shape[:2]
+            work = self._working_size(w, h, size)
+            small = F.interpolate(base, size=work, mode="area") if work != (h, w) else base
+            small_maps = F.interpolate(cond, size=work, mode="nearest") if work != (h, w) else cond
+            correction = self.model(small, small_maps) - small
+            if work != (h, w):
+                correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
+            refined = (base + correction).clamp(0, 1)[0].permute(1, 2, 0).float() * 255.0
+            weight = torch.from_numpy(blend_mask(maps[..., 0]) * strength).to(self.device, torch.float32)[..., None]
+            original = render[:, :, :3].float()
+            blended = torch.round(original + weight * (refined - original))
+            out = render.clone()
+            out[:, :, :3] = torch.where(weight > 0, blended, original).to(torch.uint8)  # outside: the render's, exactly
+        return out
+
+    def _working_size(self, width: int, height: int, size: int) -> tuple[int, int]:
+        m = self.model.multiple
+        scale = (size or self.config.input_size) / max(width, height)
+        return (max(m, round(height * scale / m) * m), max(m, round(width * scale / m) * m))
+
+
+class RefineNeural(Node):
+    schema = NodeSchema(
+        type_id="refine.neural", title="Neural Refine", category="refine",
+        help="A network trained on a video of the target (`reenact train-refiner`) turns the coarse render into "
+             "the target's real look: mouth interior, teeth, skin, seams. Pixels away from the face stay exactly "
+             "the render's. With no weights set, frames pass through unchanged.",
+        inputs=(Port("image", ports.IMAGE, "the rendered frame"),
+                Port("motion", MOTION, "the motion the frame was rendered with (for the face and mouth maps)")),
+        outputs=(Port("image", ports.IMAGE, "the refined frame"),),
+        params=(
+            Param("weights", ParamKind.PATH, "", "refiner weights (.safetensors) for this target; empty: pass through"),
+            Param("size", ParamKind.INT, 0, "longest side the network runs at (0: the size it was trained at)",
+                  minimum=0, maximum=2048),
+            Param("strength", ParamKind.FLOAT, 1.0, "how much of the correction to apply", minimum=0.0, maximum=1.0),
+            Param("device", ParamKind.ENUM, "auto", "where the network runs (auto: CUDA when available)",
+                  choices=("auto", "cpu", "cuda")),
+            Param("precision", ParamKind.ENUM, "auto", "auto: fp16 on CUDA, fp32 on the CPU",
+                  choices=("auto", "fp32", "fp16")),
+        ),
+        gpu=True,
+    )
+
+    def open(self, run: RunContext) -> None:
+        self._run = run
+        self._load()
+
+    def params_changed(self, names: set[str]) -> None:
+        if names & {"weights", "device", "precision"}:
+            self._load()
+        elif "size" in names:
+            self._working_size = 0  # a size the user picks is tried again, even after running out of memory
+
+    def _load(self) -> None:
+        self._refiner, self._problem, self._working_size = None, "", 0
+        if not self.params.weights:
+            self._problem = "no weights set: frames pass through unchanged"
+        else:
+            try:
+                self._refiner = Refiner.load(self._run.asset(self.params.weights), self.params.device,
+                                             self.params.precision)
+            except ReenactError as exc:
+                self._problem = f"{exc.message}; frames pass through unchanged"
+        if self._problem:
+            self._run.notice(f"{self.node_id}: {self._problem}")
+
+    def status(self) -> str:
+        return self._problem or f"refining on {self._refiner.device} ({'fp16' if self._refiner.half else 'fp32'})"
+
+    def process(self, ctx: FrameContext, image: Image, motion: Motion) -> dict:
+        if self._refiner is None or not motion.valid:
+            return {"image": image}
+        size = (image.width, image.height)
+        maps = conditioning_maps(scaled_landmarks(motion.landmarks, motion.image_size, size), size)
+        while True:
+            working = self._working_size or self.params.size or self._refiner.config.input_size
+            try:
+                refined = self._refiner.refine(image.tensor(self._refiner.device), maps, working, self.params.strength)
+                return {"image": Image.on_tensor(refined, image.channels, image.timestamp)}
+            except Exception as exc:  # only running out of GPU memory is handled here
+                if not _out_of_memory(exc):
+                    raise
+                self._shrink_after_oom(working)
+                if self._refiner is None:
+                    return {"image": image}
+
+    def _shrink_after_oom(self, working: int) -> None:
+        """Out of GPU memory: halve the working size; below the minimum, stop refining. Say so."""
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        if working // 2 >= MIN_WORKING_SIZE:
+            self._working_size = working // 2
+            self._run.notice(f"{self.node_id}: out of GPU memory at size {working}; refining at "
+                             f"{self._working_size} instead")
+        else:
+            self._refiner, self._problem = None, "out of GPU memory even at the smallest size: refinement " \
+                                                 "bypassed, frames pass through unchanged"
+            self._run.notice(f"{self.node_id}: {self._problem}")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError)
+
+
+NODES = [RefineNeural]

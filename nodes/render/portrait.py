@@ -1,0 +1,155 @@
+"""Rasterization: the target portrait warped by its face mesh and a background mesh (moderngl)."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.runtime.gpu.bridge import ReadbackBridge
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.errors import ReenactError
+from nodes.track.types import FaceTrack
+from nodes.retarget.types import Motion
+from app.runtime.gpu.image import Image
+from app.runtime.node import Node
+from app.runtime import ports
+from nodes.track.types import FACE_TRACK
+from nodes.retarget.types import MOTION
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.track.face_model import eye_widths, topology
+from nodes.render.warp_mesh import build_warp_mesh
+
+
+class PortraitRenderer:
+    """GL state for drawing one portrait: its texture, a vertex buffer and an MSAA target.
+
+    render(...) -> an Image on a pooled RGBA8 texture of the run's context (nothing is read back here).
+    Every method makes its own context current: another context (a preview window, another run) may
+    be current on this thread.
+    """
+
+    def __init__(self, gpu, samples: int):
+        self._gpu, self._samples = gpu, samples
+        self._texture = None
+        self._texture_source = None
+        self._target = None  # (size, MSAA renderbuffer, its framebuffer)
+        with gpu.current():
+            self._program = gpu.program("warp", "warp")
+            self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
+            self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 2f 1f", "in_pos", "in_uv", "in_shade")])
+
+    def _portrait_texture(self, image: Image):
+        if self._texture_source is not image:  # uploaded once per portrait, not once per frame
+            if self._texture is not None:
+                self._texture.release()
+            self._texture = ReadbackBridge.upload(self._gpu.ctx, image.rgb())
+            self._texture.build_mipmaps()
+            self._texture.filter = (self._gpu.ctx.LINEAR_MIPMAP_LINEAR, self._gpu.ctx.LINEAR)
+            self._texture.repeat_x = self._texture.repeat_y = False
+            self._texture_source = image
+        return self._texture
+
+    def _multisampled(self, size: tuple[int, int]):
+        if self._target is None or self._target[0] != size:
+            self._release_target()
+            color = self._gpu.ctx.renderbuffer(size, 4, samples=self._samples)
+            self._target = (size, color, self._gpu.ctx.framebuffer([color]))
+        return self._target[2]
+
+    def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
+               cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> Image:
+        with self._gpu.current():
+            return self._render(image, vertices, out_size, cavity, teeth)
+
+    def _render(self, image, vertices, out_size, cavity, teeth) -> Image:
+        data = vertices.tobytes()
+        if len(data) > self._vbo.size:
+            self._vbo.orphan(len(data) * 2)
+        self._vbo.write(data)
+        msaa = self._multisampled(out_size)
+        msaa.use()
+        msaa.clear(0.0, 0.0, 0.0, 1.0)
+        self._portrait_texture(image).use(0)
+        self._program["portrait"] = 0
+        self._program["viewport"] = (float(image.width), float(image.height))
+        self._program["cavity_color"] = cavity
+        self._program["teeth_color"] = teeth
+        self._vao.render(vertices=len(vertices))
+        frame = Image.on_texture(self._gpu, out_size)
+        self._gpu.ctx.copy_framebuffer(self._gpu.textures.framebuffer(frame.texture(self._gpu)), msaa)  # resolves MSAA
+        return frame
+
+    def _release_target(self) -> None:
+        if self._target is not None:
+            self._target[2].release()
+            self._target[1].release()
+            self._target = None
+
+    def release(self) -> None:
+        with self._gpu.current():
+            self._release_target()
+            for obj in (self._vao, self._vbo, self._texture):
+                if obj is not None:
+                    obj.release()
+
+
+class RenderPortrait(Node):
+    schema = NodeSchema(
+        type_id="render.portrait", title="Render Portrait", category="render",
+        help="Warps the target portrait into the retargeted pose and expression: the face mesh, the eyes "
+             "around moving irises, the mouth interior where it opens, and a background mesh out to the "
+             "borders so hair, neck and background follow without tearing.",
+        inputs=(Port("image", ports.IMAGE, "the target portrait"),
+                Port("track", FACE_TRACK, "the portrait's own face track"),
+                Port("motion", MOTION, "where the portrait's landmarks go")),
+        outputs=(Port("image", ports.IMAGE, "the rendered frame"),),
+        params=(
+            Param("size", ParamKind.INT, 0, "longest side of the output in pixels (0: the portrait's size)",
+                  minimum=0, maximum=4096),
+            Param("grid", ParamKind.INT, 32, "background mesh cells per side", minimum=4, maximum=128),
+            Param("antialias", ParamKind.ENUM, "4x", "multisampling", choices=("off", "2x", "4x", "8x")),
+            Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the mouth interior"),
+            Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the upper teeth"),
+        ),
+        gpu=True,
+    )
+
+    def open(self, run: RunContext) -> None:
+        self._gpu = run.open_gpu()
+        topology()  # load the mesh topology before the first frame
+        self._renderer = None
+
+    def params_changed(self, names: set[str]) -> None:
+        if "antialias" in names:
+            self.close()  # re-created with the new sample count on the next frame
+
+    def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion) -> dict:
+        if not track.valid:
+            raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
+                               "frontal face")
+        if track.image_size != (image.width, image.height):
+            raise ReenactError(f"the track is for a {track.image_size[0]}x{track.image_size[1]} image but the "
+                               f"portrait is {image.width}x{image.height}", hint="track the same image you render")
+        dst = motion.landmarks if motion.valid else track.landmarks
+        gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
+        mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px)
+        out_size = _output_size(image.width, image.height, self.params.size)
+        if self._renderer is None:
+            samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
+            self._renderer = PortraitRenderer(self._gpu, samples)
+        frame = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
+                                      tuple(self.params.teeth_color[:3]))
+        return {"image": frame}
+
+    def close(self) -> None:
+        if getattr(self, "_renderer", None) is not None:
+            self._renderer.release()
+            self._renderer = None
+
+
+def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    if longest == 0:
+        return width, height
+    scale = longest / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+NODES = [RenderPortrait]

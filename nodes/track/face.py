@@ -1,0 +1,81 @@
+"""Face tracking: MediaPipe face mesh → FaceTrack (landmarks, head pose, expression, gaze)."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.runtime.context import FrameContext, RunContext
+from nodes.track.types import FaceTrack
+from app.runtime.gpu.image import Image
+from app.runtime.node import Node
+from app.runtime import ports
+from nodes.track.types import FACE_TRACK
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.track.face_model import MESH_POINTS, gaze_of, procrustes, reference_shape, to_head_space
+from nodes.track.mediapipe_face import FaceMeshDetector
+
+
+def face_track(points: np.ndarray, image_size: tuple[int, int], timestamp: float,
+               confidence: float = 1.0) -> FaceTrack:
+    """A FaceTrack from (478, 3) landmark pixels: pose by Procrustes against the reference shape."""
+    reference = reference_shape()
+    pose = procrustes(points, reference)
+    shape = to_head_space(points, pose)
+    return FaceTrack(points.astype(np.float32), pose, shape - reference, gaze_of(shape), confidence, True,
+                     image_size, timestamp)
+
+
+def pick_face(faces: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
+    """With several faces: the one nearest the face tracked last (no flicker between people), else the
+    largest."""
+    if previous is not None:
+        centre = previous[:MESH_POINTS, :2].mean(axis=0)
+        return min(faces, key=lambda f: np.linalg.norm(f[:MESH_POINTS, :2].mean(axis=0) - centre))
+    return max(faces, key=lambda f: np.ptp(f[:MESH_POINTS, 0]) * np.ptp(f[:MESH_POINTS, 1]))
+
+
+class TrackFace(Node):
+    schema = NodeSchema(
+        type_id="track.face", title="Face Tracker", category="tracking",
+        help="MediaPipe face mesh with refined iris landmarks (478 points): head pose by Procrustes against a "
+             "reference shape, expression residual in head space, gaze. No face gives valid=false.",
+        inputs=(Port("image", ports.IMAGE),),
+        outputs=(Port("track", FACE_TRACK),),
+        params=(
+            Param("mode", ParamKind.ENUM, "video", "video: track between frames; photo: detect each frame "
+                  "anew", choices=("video", "photo")),
+            Param("max_faces", ParamKind.INT, 2, "faces to look for; the one followed stays the same",
+                  minimum=1, maximum=8),
+            Param("min_confidence", ParamKind.FLOAT, 0.5, "detection and tracking confidence", minimum=0.05,
+                  maximum=0.99),
+        ),
+    )
+
+    def open(self, run: RunContext) -> None:
+        reference_shape()
+        self._detector = None
+        self._previous: np.ndarray | None = None
+
+    def params_changed(self, names: set[str]) -> None:
+        self.close()  # re-created with the new settings on the next frame
+
+    def process(self, ctx: FrameContext, image: Image) -> dict:
+        if self._detector is None:
+            self._detector = FaceMeshDetector(self.params.mode == "photo", self.params.max_faces,
+                                              self.params.min_confidence)
+        size = (image.width, image.height)
+        timestamp = image.timestamp if image.timestamp is not None else ctx.time
+        faces = self._detector.detect(image.rgb())
+        if not faces:
+            self._previous = None
+            return {"track": FaceTrack.invalid(size, timestamp)}
+        chosen = pick_face(faces, self._previous)
+        self._previous = chosen
+        return {"track": face_track(chosen, size, timestamp)}
+
+    def close(self) -> None:
+        if getattr(self, "_detector", None) is not None:
+            self._detector.close()
+            self._detector = None
+
+
+NODES = [TrackFace]
