@@ -188,3 +188,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("gpu"):
             item.add_marker(skip)
+
+
+def reference_track(timestamp: float, valid: bool = True, shift: float = 0.0):
+    """The reference face, frontal, 80 px per unit at (200 + shift, 200) in a 400x400 frame."""
+    import numpy as np
+
+    from nodes.track.face import face_track
+    from nodes.track.face_model import from_head_space, reference_shape
+    from nodes.track.types import FaceTrack, HeadPose
+
+    if not valid:
+        return FaceTrack.invalid((400, 400), timestamp)
+    points = from_head_space(reference_shape(), HeadPose(np.eye(3), np.array([200.0 + shift, 200.0, 0.0]), 80.0))
+    return face_track(points, (400, 400), timestamp)

@@ -5,7 +5,7 @@ import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
 from nodes.smooth.one_euro import OneEuroFilter
-from tests.test_retarget import _track
+from tests.conftest import reference_track as _track
 
 
 def test_filter_reduces_jitter_at_rest_and_follows_a_jump():

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import bench, catalog, detect, doctor, edit, run, soak, train_refiner, validate
+from app.cli import bench, catalog, detect, doctor, edit, run, score, soak, train_refiner, validate
 from app.cli.common import problem_lines
 from app.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, say
 from app.runtime.errors import ProblemsError, ReenactError
 
-SUBCOMMANDS = (catalog, validate, run, edit, bench, soak, doctor, detect, train_refiner)
+SUBCOMMANDS = (catalog, validate, run, edit, bench, soak, score, doctor, detect, train_refiner)
 
 
 def build_parser() -> argparse.ArgumentParser:

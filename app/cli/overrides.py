@@ -37,17 +37,15 @@ def parse_overrides(items: list[str], graph: Graph, registry: Registry) -> tuple
             problems.append(Problem(where, f"no node '{node_id}' (nodes: {', '.join(graph.nodes)})"))
             continue
         node_class = registry.get(spec.type)
-        param = node_class.schema.param(name) if node_class else None
-        if param is None:
-            known = ", ".join(p.name for p in node_class.schema.params) if node_class else "unknown type"
-            problems.append(Problem(where, f"'{node_id}' ({spec.type}) has no param '{name}' (params: {known})"))
+        if node_class is None:
+            problems.append(Problem(where, f"'{node_id}' is a {spec.type}, which is not installed"))
             continue
         try:
-            value = param.parse_text(text)
+            value = node_class.schema.check_param(name, text, from_text=True)
         except ParamError as exc:
-            problems.append(Problem(where, exc.message))
+            problems.append(Problem(where, f"'{node_id}': {exc.message}"))
             continue
-        if param.kind is ParamKind.PATH and value:
+        if node_class.schema.param(name).kind is ParamKind.PATH and value:
             value = str(Path(value).expanduser().absolute())
         overrides.append(Override(node_id, name, value, f"nodes[{index[node_id]}].params.{name}"))
     return overrides, problems

@@ -149,11 +149,10 @@ class Document:
         """Coerce with the schema (ParamError when it does not fit) and store; returns the value."""
         spec = self.graph.nodes[node_id]
         node_class = self.registry.get(spec.type)
-        param = node_class.schema.param(name) if node_class else None
-        if param is None:
-            raise ParamError(f"'{spec.type}' has no param '{name}'", where=node_id)
+        if node_class is None:
+            raise ParamError(f"'{spec.type}' is not installed: its params cannot be checked", where=node_id)
         try:
-            value = param.coerce(value)
+            value = node_class.schema.check_param(name, value)
         except ParamError as exc:
             raise ParamError(exc.what, where=f"{node_id}.{name}", hint=exc.hint) from None
         if spec.params.get(name) != value:

@@ -15,12 +15,6 @@ class SetParam:
 
 
 @dataclass(frozen=True)
-class SetBypass:
-    node_id: str
-    bypassed: bool
-
-
-@dataclass(frozen=True)
 class RunAction:
     node_id: str
     name: str
@@ -31,4 +25,4 @@ class ReplaceGraph:
     graph: Graph  # already validated; nodes that keep their id and type keep their state
 
 
-Edit = SetParam | SetBypass | RunAction | ReplaceGraph
+Edit = SetParam | RunAction | ReplaceGraph

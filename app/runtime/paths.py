@@ -7,7 +7,6 @@ from app.runtime.errors import ReenactError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ASSETS_DIR = PROJECT_ROOT / "assets"
-GRAPHS_DIR = PROJECT_ROOT / "graphs"
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from contextlib import contextmanager
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from app.runtime.context import FrameContext, RunContext
-from app.runtime.edits import Edit, ReplaceGraph, RunAction, SetBypass, SetParam
+from app.runtime.edits import Edit, ReplaceGraph, RunAction, SetParam
 from app.runtime.errors import EndOfStream, GraphError, NodeFailure, ParamError, ProblemsError
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.node import Node
@@ -34,12 +33,11 @@ def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
 class _Slot:
     """A node instance and what the scheduler tracks about it between frames."""
 
-    __slots__ = ("node", "schema", "sources", "outputs", "version", "signature", "params_version",
+    __slots__ = ("node", "schema", "outputs", "version", "signature", "params_version",
                  "bypass", "failed", "opened", "timing", "checks")
 
     def __init__(self, node: Node, window: int):
         self.node, self.schema = node, node.schema
-        self.sources: tuple = ()
         self.outputs: dict[str, Any] = {}  # last good outputs
         self.version = 0  # bumps each time the outputs are recomputed
         self.signature: tuple | None = None  # (params_version, upstream versions) of the outputs
@@ -88,7 +86,6 @@ class Scheduler:
         self._slots: dict[str, _Slot] = {}
         self._pending: list[Edit] = []
         self._lock = threading.Lock()
-        self._local = threading.local()  # per-thread open batch of edits
         self._frame_timing = TimingWindow(timing_window)
         self.step_times = TimingWindow(timing_window)
         self.latency = self.step_times  # serially, a frame's latency is its own step
@@ -119,20 +116,13 @@ class Scheduler:
     # ----------------------------------------------------------------- edits (any thread)
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
         """Check now (ParamError on a bad value), apply before the next frame; returns the value."""
-        spec = self._spec(node_id)
-        param = self._registry.require(spec.type).schema.param(name)
-        if param is None:
-            raise ParamError(f"'{spec.type}' has no param '{name}'", where=node_id)
-        value = param.coerce(value)
+        schema = self._registry.require(self._spec(node_id).type).schema
+        try:
+            value = schema.check_param(name, value)
+        except ParamError as exc:
+            raise ParamError(exc.what, where=f"{node_id}.{name}", hint=exc.hint) from None
         self._submit(SetParam(node_id, name, value))
         return value
-
-    def set_bypass(self, node_id: str, bypassed: bool) -> None:
-        schema = self._registry.require(self._spec(node_id).type).schema
-        if bypassed and bypass_routes(schema) is None:
-            raise GraphError(f"{schema.type_id} cannot be bypassed: an output has no input of its type",
-                             where=node_id)
-        self._submit(SetBypass(node_id, bypassed))
 
     def trigger(self, node_id: str, action: str) -> None:
         schema = self._registry.require(self._spec(node_id).type).schema
@@ -246,23 +236,7 @@ class Scheduler:
                                 f"expected {' or '.join(c.__name__ for c in classes)}")
 
     # ----------------------------------------------------------------- applying edits
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Edits made inside apply together in one frame, or not at all if the block raises."""
-        collected: list[Edit] = []
-        self._local.batch = collected
-        try:
-            yield
-        finally:
-            self._local.batch = None
-        with self._lock:
-            self._pending.extend(collected)
-
     def _submit(self, edit: Edit) -> None:
-        collected = getattr(self._local, "batch", None)
-        if collected is not None:
-            collected.append(edit)
-            return
         with self._lock:
             self._pending.append(edit)
 
@@ -289,16 +263,12 @@ class Scheduler:
                 if isinstance(edit, SetParam):
                     spec.params[edit.name] = edit.value
                     changed.setdefault(edit.node_id, set()).add(edit.name)
-                elif isinstance(edit, SetBypass):
-                    spec.bypassed = edit.bypassed
         if any(isinstance(e, ReplaceGraph) for e in edits):
             self._install(self._graph)
         for node_id, names in changed.items():
             self._sync_params(node_id, names)
         for edit in edits:
-            if isinstance(edit, SetBypass) and edit.node_id in self._slots:
-                self._sync_bypass(self._slots[edit.node_id], edit.bypassed)
-            elif isinstance(edit, RunAction) and edit.node_id in self._slots:
+            if isinstance(edit, RunAction) and edit.node_id in self._slots:
                 self._run_action(edit)
 
     def _sync_params(self, node_id: str, names: set[str]) -> None:
@@ -342,8 +312,6 @@ class Scheduler:
                 self._slots[node_id] = self._create_slot(node_id, spec)
             self._sync_bypass(self._slots[node_id], spec.bypassed)
         self._slots = {node_id: self._slots[node_id] for node_id in plan.order}
-        for step in plan.steps:
-            self._slots[step.node_id].sources = step.sources
         self._plan = plan
 
     def _refresh_params(self, slot: _Slot, spec: NodeSpec) -> None:

@@ -252,6 +252,16 @@ class NodeSchema:
     def param(self, name: str) -> Param | None:
         return self._params_by_name.get(name)
 
+    def check_param(self, name: str, value: Any, from_text: bool = False) -> Any:
+        """The one check of a param value, whether it comes from a preset, `--set` (`from_text`), the
+        editor or a live edit: returns the canonical value; ParamError for an unknown name (listing the
+        known ones) or a value that does not fit."""
+        param = self.param(name)
+        if param is None:
+            known = ", ".join(p.name for p in self.params) or "none"
+            raise ParamError(f"unknown param of {self.type_id} (known: {known})")
+        return param.parse_text(value) if from_text else param.coerce(value)
+
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)
 

@@ -23,17 +23,12 @@ def check_params(schema: NodeSchema, params: dict[str, Any], where: str,
     problems: list[Problem] = []
     clean: dict[str, Any] = {}
     for name, value in params.items():
-        param = schema.param(name)
-        if param is None:
-            known = ", ".join(p.name for p in schema.params) or "none"
-            problems.append(Problem(f"{where}.params.{name}",
-                                    f"unknown param of {schema.type_id} (known: {known})"))
-            continue
         try:
-            clean[name] = param.coerce(value)
+            clean[name] = schema.check_param(name, value)
         except ParamError as exc:
             problems.append(Problem(f"{where}.params.{name}", exc.message))
             continue
+        param = schema.param(name)
         if check_paths and param.kind is ParamKind.PATH:
             why = (asset_path_problem(value, graph.base_dir) if param.role is PathRole.ASSET
                    else output_path_problem(value))

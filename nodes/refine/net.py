@@ -41,8 +41,10 @@ class NetConfig:
         try:
             channels = tuple(int(c) for c in json.loads(meta["channels"]))
             size = int(meta["input_size"])
-            assert int(meta["in_channels"]) == IN_CHANNELS and channels and all(0 < c <= 1024 for c in channels)
-        except (KeyError, ValueError, TypeError, AssertionError):
+            well_formed = int(meta["in_channels"]) == IN_CHANNELS and channels and all(0 < c <= 1024 for c in channels)
+        except (KeyError, ValueError, TypeError):
+            well_formed = False
+        if not well_formed:
             raise ReenactError("the weights' metadata (channels, in_channels, input_size) is missing or "
                                "malformed", where=where, hint="re-export with `reenact train-refiner`") from None
         return NetConfig(channels, size)

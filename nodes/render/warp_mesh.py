@@ -26,7 +26,6 @@ class WarpMesh:
     """(N, 5) float32 triangle-list vertices in draw order."""
 
     vertices: np.ndarray
-    face_start: int  # first vertex of the face mesh layer (after the grid and the mouth)
 
 
 def grid_displacement(points: np.ndarray, src: np.ndarray, dst: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -117,11 +116,10 @@ def build_warp_mesh(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gri
     topo = topology()
     scale = np.array(size, np.float64)
     layers = [_grid(src, dst, size, grid_cells), _mouth(src, dst, scale)]
-    face_start = sum(len(l) for l in layers)
     tris = topo.triangles.ravel()
     layers.append(_pack(dst[tris, :2], src[tris, :2] / scale, 0.0))
     shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
     for loop, iris, shift in ((topo.right_eye, RIGHT_IRIS, shifts[0]), (topo.left_eye, LEFT_IRIS, shifts[1])):
         layers.append(_fan(dst[loop, :2], dst[iris, :2] + shift, src[loop, :2] / scale,
                            src[iris, :2] / scale, 0.0))
-    return WarpMesh(np.concatenate(layers), face_start)
+    return WarpMesh(np.concatenate(layers))
