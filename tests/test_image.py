@@ -344,3 +344,21 @@ def test_sharing_is_chosen_only_when_gl_and_cuda_share_a_device_and_the_self_tes
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
     bridge, why = choose_bridge(gpu.ctx, GpuOptions())
     assert bridge.name == "read-back" and expected in why and not runtime.resources
+
+
+def test_a_gpu_context_that_cannot_be_made_is_tried_once_per_run(monkeypatch):
+    from app.runtime.context import RunContext
+    from app.runtime.gpu import context as gpu_module
+
+    attempts = []
+
+    def refuse(options):
+        attempts.append(options)
+        raise ReenactError("no OpenGL 3.3 context (test)")
+
+    monkeypatch.setattr(gpu_module.GpuContext, "create", staticmethod(refuse))
+    run = RunContext(options=resolve({}, egl_device=7))
+    for _ in range(3):
+        with pytest.raises(ReenactError, match="no OpenGL"):
+            run.open_gpu()
+    assert len(attempts) == 1 and attempts[0].egl_device == 7

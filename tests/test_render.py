@@ -48,6 +48,17 @@ def region_mask(shape, points, grow: float = 1.0) -> np.ndarray:
     return mask
 
 
+LOWER_INNER_LIP = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+
+
+def opened_mouth(landmarks: np.ndarray, drop: float = 18.0) -> np.ndarray:
+    """The lower lip and the jaw below it dropped by `drop` pixels: the mouth opens."""
+    dst = landmarks.copy()
+    jaw = [i for i in range(MESH_POINTS) if dst[i, 1] > dst[14, 1] + 2 and abs(dst[i, 0] - dst[14, 0]) < 60]
+    dst[sorted(set(jaw) | set(LOWER_INNER_LIP)), 1] += drop
+    return dst
+
+
 def test_identity_motion_reproduces_the_portrait(gpu, hopper):
     image, track = hopper
     out = render(gpu, image, track.landmarks, track.landmarks, samples=4)
@@ -77,9 +88,7 @@ def test_mesh_warp_matches_scikit_image_piecewise_affine(gpu, hopper):
 
 def test_open_mouth_draws_an_interior_not_stretched_lips(gpu, hopper):
     image, track = hopper
-    dst = track.landmarks.copy()
-    lower = [i for i in range(MESH_POINTS) if dst[i, 1] > dst[14, 1] - 1 and abs(dst[i, 0] - dst[14, 0]) < 60]
-    dst[lower, 1] += 18.0
+    dst = opened_mouth(track.landmarks)
     out = render(gpu, image, track.landmarks, dst)
     gap = region_mask(image.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-8, -3], [8, -3], [8, 3], [-8, 3]]))
     assert out[gap].mean() < 110  # dark cavity
@@ -131,3 +140,41 @@ def test_overlay_draws_the_landmarks(studio_registry, hopper):
     assert (out != image).any(axis=2).sum() > 2000  # points and mesh edges
     assert node.process(FrameContext(1, 0.0, RunContext()), image=Image(image),
                         track=track.invalid((512, 600)))["image"].numpy() is not None
+
+
+@pytest.fixture(scope="module")
+def smiling_driver(detector):
+    """Frame 24 of the real clip: a smile with the upper teeth showing (see tests/data/real/ORIGIN.md)."""
+    import imageio.v3 as iio
+
+    from tests.conftest import REPO
+
+    frame = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=24))
+    return frame, face_track(detector.detect(frame)[0], (frame.shape[1], frame.shape[0]), 0.0)
+
+
+def test_an_opened_mouth_shows_the_drivers_own_teeth_colour_matched(studio_registry, hopper, smiling_driver):
+    """With the driver connected the opened mouth is the driver's interior (bright teeth), not the drawn
+    dark cavity; with `mouth_source=drawn` it is the cavity again."""
+    image, track = hopper
+    frame, frame_track = smiling_driver
+    dst = opened_mouth(track.landmarks)
+    inside = region_mask(image.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-10, -6], [10, -6], [10, 6], [-10, 6]]))
+
+    def mouth_of(source: str) -> np.ndarray:
+        schema = studio_registry.require("render.portrait").schema
+        node = studio_registry.create("render.portrait", "r", {**schema.defaults(), "mouth_source": source})
+        run = RunContext()
+        node.open(run)
+        try:
+            out = node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(dst),
+                               driver=Image(frame), driver_track=frame_track)["image"].rgb()
+        finally:
+            node.close()
+            run.close()
+        return out[inside].astype(float)
+
+    driven, drawn = mouth_of("driver"), mouth_of("drawn")
+    assert inside.sum() > 200
+    assert (driven.mean(axis=1) > 150).mean() > 0.25  # teeth: a good share of bright pixels
+    assert driven.mean() > drawn.mean() + 30  # brighter than the drawn cavity

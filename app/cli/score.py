@@ -16,6 +16,11 @@ def run(args: argparse.Namespace) -> int:
     result = score(args.driver, args.output, args.target, self_reenactment=args.self_reenactment,
                    image_stride=args.image_stride)
     print(format_report(result))
+    if args.sheet:
+        from app.quality.sheet import contact_sheet
+
+        columns = [("driver", Path(args.driver)), ("output", Path(args.output))]
+        say(f"contact sheet written to {contact_sheet(columns, Path(args.sheet), rows=args.sheet_rows)}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         say(f"report written to {args.json}")
@@ -35,4 +40,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--image-stride", type=positive, default=1, metavar="K",
                    help="image metrics on every K-th frame only (SSIM is slow on a CPU)")
     p.add_argument("--json", metavar="P", help="also write the full report as JSON")
+    p.add_argument("--sheet", metavar="IMAGE", help="also write a contact sheet (driver | output) as PNG or JPEG")
+    p.add_argument("--sheet-rows", type=positive, default=4, metavar="N", help="moments on the sheet (default 4)")
     p.set_defaults(func=run)

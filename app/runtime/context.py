@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.runtime.errors import ReenactError
 from app.runtime.options import Options, resolve
 from app.runtime.paths import resolve_asset, resolve_output
 
@@ -27,13 +28,21 @@ class RunContext:
     gpu: GpuContext | None = None
     notices: list[str] = field(default_factory=list)
     embedded: bool = False
+    _gpu_error: ReenactError | None = field(default=None, repr=False)
 
     def open_gpu(self) -> GpuContext:
-        """The run's GPU context, made from `options.gpu` the first time (ReenactError if none can be)."""
+        """The run's GPU context, made from `options.gpu` the first time. ReenactError if none can be;
+        the same error again for later callers, without another attempt."""
         if self.gpu is None:
+            if self._gpu_error is not None:
+                raise self._gpu_error
             from app.runtime.gpu.context import GpuContext  # moderngl loads only for graphs that render
 
-            self.gpu = GpuContext.create(self.options.gpu)
+            try:
+                self.gpu = GpuContext.create(self.options.gpu)
+            except ReenactError as exc:
+                self._gpu_error = exc
+                raise
         return self.gpu
 
     def asset(self, path: str) -> Path:

@@ -15,7 +15,8 @@ from nodes.track.types import FACE_TRACK
 from nodes.retarget.types import MOTION
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
-from nodes.render.warp_mesh import build_warp_mesh
+from nodes.render.lip_colour import LipColourMatch
+from nodes.render.warp_mesh import build_warp_mesh, driver_mouth_uv
 
 
 class PortraitRenderer:
@@ -55,11 +56,13 @@ class PortraitRenderer:
         return self._target[2]
 
     def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
-               cavity: tuple[float, float, float], teeth: tuple[float, float, float]) -> Image:
+               cavity: tuple[float, float, float], teeth: tuple[float, float, float],
+               driver: Image | None = None, driver_gain: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> Image:
+        """driver: the frame the mouth layer samples where the mesh asks for it (DRIVER_SHADE)."""
         with self._gpu.current():
-            return self._render(image, vertices, out_size, cavity, teeth)
+            return self._render(image, vertices, out_size, cavity, teeth, driver, driver_gain)
 
-    def _render(self, image, vertices, out_size, cavity, teeth) -> Image:
+    def _render(self, image, vertices, out_size, cavity, teeth, driver, driver_gain) -> Image:
         data = vertices.tobytes()
         if len(data) > self._vbo.size:
             self._vbo.orphan(len(data) * 2)
@@ -67,8 +70,12 @@ class PortraitRenderer:
         msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0)
-        self._portrait_texture(image).use(0)
+        portrait = self._portrait_texture(image)
+        portrait.use(0)
+        (driver.texture(self._gpu) if driver is not None else portrait).use(1)
         self._program["portrait"] = 0
+        self._program["driver"] = 1
+        self._program["driver_gain"] = driver_gain
         self._program["viewport"] = (float(image.width), float(image.height))
         self._program["cavity_color"] = cavity
         self._program["teeth_color"] = teeth
@@ -99,14 +106,21 @@ class RenderPortrait(Node):
              "borders so hair, neck and background follow without tearing.",
         inputs=(Port("image", ports.IMAGE, "the target portrait"),
                 Port("track", FACE_TRACK, "the portrait's own face track"),
-                Port("motion", MOTION, "where the portrait's landmarks go")),
+                Port("motion", MOTION, "where the portrait's landmarks go"),
+                Port("driver", ports.IMAGE, "the driving frame, whose own mouth interior can fill the "
+                     "portrait's opened mouth", optional=True),
+                Port("driver_track", FACE_TRACK, "the driving frame's face track (unsmoothed, so it matches "
+                     "the frame)", optional=True)),
         outputs=(Port("image", ports.IMAGE, "the rendered frame"),),
         params=(
             Param("size", ParamKind.INT, 0, "longest side of the output in pixels (0: the portrait's size)",
                   minimum=0, maximum=4096),
             Param("grid", ParamKind.INT, 32, "background mesh cells per side", minimum=4, maximum=128),
             Param("antialias", ParamKind.ENUM, "4x", "multisampling", choices=("off", "2x", "4x", "8x")),
-            Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the mouth interior"),
+            Param("mouth_source", ParamKind.ENUM, "driver", "what fills a mouth opened wider than in the portrait: "
+                  "the driver's own mouth interior (teeth, tongue), colour-matched to the portrait's lips, when "
+                  "the driver inputs are connected; or a drawn cavity", choices=("driver", "drawn")),
+            Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the drawn mouth interior"),
             Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the upper teeth"),
         ),
         gpu=True,
@@ -116,12 +130,14 @@ class RenderPortrait(Node):
         self._gpu = run.open_gpu()
         topology()  # load the mesh topology before the first frame
         self._renderer = None
+        self._lip_match = LipColourMatch()
 
     def params_changed(self, names: set[str]) -> None:
         if "antialias" in names:
             self.close()  # re-created with the new sample count on the next frame
 
-    def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion) -> dict:
+    def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion,
+                driver: Image | None = None, driver_track: FaceTrack | None = None) -> dict:
         if not track.valid:
             raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
                                "frontal face")
@@ -130,13 +146,18 @@ class RenderPortrait(Node):
                                f"portrait is {image.width}x{image.height}", hint="track the same image you render")
         dst = motion.landmarks if motion.valid else track.landmarks
         gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
-        mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px)
+        use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
+                      and driver_track.valid and motion.valid)
+        driver_mouth = driver_mouth_uv(driver_track.landmarks, driver_track.image_size) if use_driver else None
+        mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px,
+                               driver_mouth)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
             samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
             self._renderer = PortraitRenderer(self._gpu, samples)
+        gain = self._lip_match.gain(image, track, driver, driver_track) if use_driver else (1.0, 1.0, 1.0)
         frame = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
-                                      tuple(self.params.teeth_color[:3]))
+                                      tuple(self.params.teeth_color[:3]), driver if use_driver else None, gain)
         return {"image": frame}
 
     def close(self) -> None:

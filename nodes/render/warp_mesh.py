@@ -82,10 +82,15 @@ def mouth_excess(src: np.ndarray, dst: np.ndarray) -> float:
     return float(np.clip((after - 1.3 * before) / (0.04 * width * width), 0.0, 1.0))
 
 
-def _mouth(src, dst, size) -> np.ndarray:
+DRIVER_SHADE = 2.0  # the mouth layer samples the driver's frame (its own teeth and tongue), not the portrait
+
+
+def _mouth(src, dst, size, driver_mouth: np.ndarray | None) -> np.ndarray:
     loop = topology().mouth
     ring, original = dst[loop, :2], src[loop, :2]
     excess = mouth_excess(src, dst)
+    if excess > 0.0 and driver_mouth is not None:  # the driver's inner-lip ring, in its frame's 0..1 coordinates
+        return _fan(ring, ring.mean(axis=0), driver_mouth, driver_mouth.mean(axis=0), DRIVER_SHADE)
     if excess > 0.0:  # mouth coordinates: u across the mouth, v from the upper to the lower lip
         lo, hi = ring.min(axis=0), ring.max(axis=0)
         coords = (ring - lo) / np.maximum(hi - lo, 1e-3)
@@ -109,13 +114,19 @@ def _pack(positions: np.ndarray, uvs: np.ndarray, shade: float) -> np.ndarray:
     return out
 
 
+def driver_mouth_uv(driver_landmarks: np.ndarray, driver_size: tuple[int, int]) -> np.ndarray:
+    """(K, 2) the driver's inner-lip ring in its frame's 0..1 coordinates (the mouth layer's source)."""
+    return driver_landmarks[topology().mouth, :2] / np.array(driver_size, np.float64)
+
+
 def build_warp_mesh(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], grid_cells: int = 32,
-                    gaze_px: np.ndarray | None = None) -> WarpMesh:
+                    gaze_px: np.ndarray | None = None, driver_mouth: np.ndarray | None = None) -> WarpMesh:
     """src, dst: (478, 2|3) landmark pixels in the portrait before/after; size: (width, height);
-    gaze_px: (2, 2) iris shift in pixels for the right and left eye."""
+    gaze_px: (2, 2) iris shift in pixels for the right and left eye; driver_mouth: the driver's mouth
+    ring (`driver_mouth_uv`) to fill an opened mouth from, else a drawn interior."""
     topo = topology()
     scale = np.array(size, np.float64)
-    layers = [_grid(src, dst, size, grid_cells), _mouth(src, dst, scale)]
+    layers = [_grid(src, dst, size, grid_cells), _mouth(src, dst, scale, driver_mouth)]
     tris = topo.triangles.ravel()
     layers.append(_pack(dst[tris, :2], src[tris, :2] / scale, 0.0))
     shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
