@@ -11,6 +11,7 @@ from app.runtime.gpu.image import Image
 from nodes.render.cpu_warp import cpu_warp
 from nodes.track.face_model import MESH_POINTS, topology
 from nodes.render.portrait import PortraitRenderer
+from nodes.render.mouth import LOWER_INNER, UPPER_INNER
 from nodes.render.warp_mesh import build_warp_mesh
 from nodes.track.face import face_track
 
@@ -27,7 +28,7 @@ def render(gpu, image, src, dst, gaze_px=None, samples=0):
     mesh = build_warp_mesh(src, dst, (image.shape[1], image.shape[0]), 32, gaze_px)
     renderer = PortraitRenderer(gpu, samples)
     try:
-        return renderer.render(Image(image), mesh.vertices, (image.shape[1], image.shape[0]),
+        return renderer.render(Image(image), mesh, (image.shape[1], image.shape[0]),
                                (0.2, 0.05, 0.05), (0.9, 0.9, 0.85)).rgb()
     finally:
         renderer.release()
@@ -54,8 +55,10 @@ LOWER_INNER_LIP = [95, 88, 178, 87, 14, 317, 402, 318, 324]
 def opened_mouth(landmarks: np.ndarray, drop: float = 18.0) -> np.ndarray:
     """The lower lip and the jaw below it dropped by `drop` pixels: the mouth opens."""
     dst = landmarks.copy()
-    jaw = [i for i in range(MESH_POINTS) if dst[i, 1] > dst[14, 1] + 2 and abs(dst[i, 0] - dst[14, 0]) < 60]
-    dst[sorted(set(jaw) | set(LOWER_INNER_LIP)), 1] += drop
+    centre = (dst[13, :2] + dst[14, :2]) / 2
+    reach = 0.6 * np.ptp(dst[:MESH_POINTS, 0])
+    jaw = {i for i in range(MESH_POINTS) if dst[i, 1] > centre[1] and abs(dst[i, 0] - centre[0]) < reach}
+    dst[sorted((jaw | set(LOWER_INNER_LIP)) - set(UPPER_INNER)), 1] += drop
     return dst
 
 
@@ -153,28 +156,58 @@ def smiling_driver(detector):
     return frame, face_track(detector.detect(frame)[0], (frame.shape[1], frame.shape[0]), 0.0)
 
 
-def test_an_opened_mouth_shows_the_drivers_own_teeth_colour_matched(studio_registry, hopper, smiling_driver):
-    """With the driver connected the opened mouth is the driver's interior (bright teeth), not the drawn
-    dark cavity; with `mouth_source=drawn` it is the cavity again."""
-    image, track = hopper
+def render_node_output(studio_registry, image, track, dst, driver=None, driver_track=None, **params) -> np.ndarray:
+    schema = studio_registry.require("render.portrait").schema
+    node = studio_registry.create("render.portrait", "r", {**schema.defaults(), **params})
+    run = RunContext()
+    node.open(run)
+    try:
+        return node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(dst),
+                            driver=None if driver is None else Image(driver), driver_track=driver_track)["image"].rgb()
+    finally:
+        node.close()
+        run.close()
+
+
+@pytest.fixture(scope="module")
+def green_mouthed_driver(smiling_driver):
+    """The real smiling frame with its inner mouth painted green, so the output shows where it is used."""
     frame, frame_track = smiling_driver
+    frame = frame.copy()
+    inner = np.concatenate([frame_track.landmarks[UPPER_INNER, :2], frame_track.landmarks[LOWER_INNER[::-1], :2]])
+    frame[region_mask(frame.shape, inner)] = (0, 255, 0)
+    return frame, frame_track
+
+
+def test_the_gap_of_an_opened_mouth_comes_from_the_drivers_own_mouth(studio_registry, hopper, green_mouthed_driver):
+    """With `mouth_source=driver` the driver's (green) mouth shows between the portrait's jaws; with
+    `drawn` it does not."""
+    image, track = hopper
+    frame, frame_track = green_mouthed_driver
     dst = opened_mouth(track.landmarks)
-    inside = region_mask(image.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-10, -6], [10, -6], [10, 6], [-10, 6]]))
+    gap = region_mask(image.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-8, -3], [8, -3], [8, 3], [-8, 3]]))
+    green = lambda out: ((out[gap, 1] > 120) & (out[gap, 0] < 90) & (out[gap, 2] < 90)).mean()  # noqa: E731
+    assert green(render_node_output(studio_registry, image, track, dst, frame, frame_track)) > 0.6
+    assert green(render_node_output(studio_registry, image, track, dst, frame, frame_track, mouth_source="drawn")) == 0
 
-    def mouth_of(source: str) -> np.ndarray:
-        schema = studio_registry.require("render.portrait").schema
-        node = studio_registry.create("render.portrait", "r", {**schema.defaults(), "mouth_source": source})
-        run = RunContext()
-        node.open(run)
-        try:
-            out = node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(dst),
-                               driver=Image(frame), driver_track=frame_track)["image"].rgb()
-        finally:
-            node.close()
-            run.close()
-        return out[inside].astype(float)
 
-    driven, drawn = mouth_of("driver"), mouth_of("drawn")
-    assert inside.sum() > 200
-    assert (driven.mean(axis=1) > 150).mean() > 0.25  # teeth: a good share of bright pixels
-    assert driven.mean() > drawn.mean() + 30  # brighter than the drawn cavity
+def test_a_portrait_smiling_with_teeth_keeps_them_when_its_mouth_opens(studio_registry, portraits, detector,
+                                                                      green_mouthed_driver):
+    """The astronaut smiles with her upper teeth showing: opened wider, the band under her upper lip is
+    still her own white teeth, the driver's (green) mouth fills the gap below them."""
+    image = portraits["astronaut"]
+    track = face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+    dst = opened_mouth(track.landmarks, drop=0.5 * np.ptp(track.landmarks[[61, 291], 0]))
+    out = render_node_output(studio_registry, image, track, dst, *green_mouthed_driver)
+    teeth_height = np.linalg.norm(track.landmarks[14, :2] - track.landmarks[13, :2]) / 2
+
+    def patch(pixels, centre) -> np.ndarray:
+        return pixels[region_mask(pixels.shape, centre + np.array([[-8, -1.5], [8, -1.5], [8, 1.5], [-8, 1.5]]))]
+
+    down = (dst[14, :2] - dst[13, :2]) / np.linalg.norm(dst[14, :2] - dst[13, :2])
+    own = patch(image, track.landmarks[13, :2] + 0.3 * teeth_height * down).astype(float)
+    kept = patch(out, dst[13, :2] + 0.3 * teeth_height * down).astype(float)
+    gap = patch(out, (dst[13, :2] + dst[14, :2]) / 2).astype(float)
+    assert own.mean() > 150 and kept.mean() > 0.85 * own.mean()  # her own bright teeth, where they were
+    assert (kept[:, 1] - kept[:, 0]).mean() < 30  # not green
+    assert (gap[:, 1] - gap[:, 0]).mean() > 80  # the driver's mouth below them

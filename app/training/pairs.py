@@ -17,7 +17,7 @@ from nodes.track.face_model import eye_widths
 from nodes.image.convert import resize
 from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
-from nodes.render.warp_mesh import build_warp_mesh
+from nodes.render.warp_mesh import MeshBuilder
 from nodes.render.portrait import PortraitRenderer
 from nodes.track.face import face_track, pick_face
 from nodes.capture.video import VideoReader
@@ -80,12 +80,13 @@ def build(video: Path, size: int, max_frames: int | None, progress: bool = True)
     gpu = GpuContext.create(resolve().gpu)
     renderer = PortraitRenderer(gpu, samples=4)
     renders, reals, maps = [], [], []
+    meshes = MeshBuilder(ref_track.landmarks, (width, height), GRID)
     try:
         for i in valid:
             track = tracks[i]
             gaze_px = (track.gaze - ref_track.gaze) * eye_widths(ref_track.landmarks)[:, None]
-            mesh = build_warp_mesh(ref_track.landmarks, track.landmarks, (width, height), GRID, gaze_px)
-            rendered = renderer.render(ref_image, mesh.vertices, render_size, (0.22, 0.06, 0.07), (0.86, 0.84, 0.78)).rgb()
+            mesh = meshes.build(track.landmarks, gaze_px)
+            rendered = renderer.render(ref_image, mesh, render_size, (0.22, 0.06, 0.07), (0.86, 0.84, 0.78)).rgb()
             renders.append(rendered[:out[1], :out[0]])
             reals.append(resize(frames[i], *render_size)[:out[1], :out[0]])
             maps.append(conditioning_maps(scaled_landmarks(track.landmarks, (width, height), render_size),

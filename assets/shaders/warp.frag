@@ -1,26 +1,48 @@
 #version 330
-// Textured warp. Where the mouth opens wider than in the portrait (shade > 0) its inside is not
-// stretched from the lips: it is the driver's own mouth interior (shade 2), colour-matched to the
-// portrait's lips, or a drawn cavity lit near the upper lip where the teeth are (0 < shade <= 1).
+// The layers of the portrait render (nodes/render/warp_mesh.py):
+// 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
+// driver's own mouth interior, colour-matched to the portrait's lips; 3 (right) / 5 (left) an eye:
+// the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
+// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes.
 uniform sampler2D portrait;
 uniform sampler2D driver;
-uniform vec3 driver_gain;  // per-channel: the portrait's lip colour over the driver's
+uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform vec3 cavity_color;
 uniform vec3 teeth_color;
-in vec2 uv;       // portrait coordinates, driver coordinates, or mouth coordinates (u across, v upper->lower lip)
-in float shade;   // 0 textured, 0..1 drawn mouth interior, 2 the driver's mouth
+uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
+uniform vec2 iris_radius[2];  // portrait 0..1 iris radii along x and y
+uniform vec2 sclera[4];       // two sample points on the white of each eye (right eye first)
+in vec2 uv;
+in vec2 st;
+in float layer;
 out vec4 color;
+
+vec3 brighter(vec3 a, vec3 b) {
+    return dot(a, vec3(0.299, 0.587, 0.114)) > dot(b, vec3(0.299, 0.587, 0.114)) ? a : b;
+}
+
+vec3 eyeball(int eye) {
+    float r = length(st);
+    vec3 white = brighter(texture(portrait, sclera[2 * eye]).rgb, texture(portrait, sclera[2 * eye + 1]).rgb);
+    white *= 0.82 + 0.18 * smoothstep(-1.8, 0.6, st.y);  // the upper lid's shadow
+    vec3 disc = texture(portrait, iris[eye] + st * iris_radius[eye]).rgb;
+    disc *= mix(1.0, 0.7, smoothstep(0.75, 1.0, r));        // the darker limbal ring
+    return mix(disc, white, smoothstep(0.95, 1.08, r));
+}
+
 void main() {
-    if (shade <= 0.0) {
+    int code = int(floor(layer + 1e-3));
+    if (code == 0) {
         color = vec4(texture(portrait, uv).rgb, 1.0);
-        return;
+    } else if (code == 2) {
+        color = vec4(clamp(texture(driver, st).rgb * driver_gain, 0.0, 1.0), 1.0);
+    } else if (code == 1) {
+        float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
+        float depth = 1.0 - abs(st.x - 0.5) * 2.0;
+        color = vec4(mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth), 1.0);
+    } else {
+        int eye = code >= 5 ? 1 : 0;
+        float weight = layer - float(code);
+        color = vec4(mix(texture(portrait, uv).rgb, eyeball(eye), weight), 1.0);
     }
-    if (shade > 1.5) {
-        color = vec4(clamp(texture(driver, uv).rgb * driver_gain, 0.0, 1.0), 1.0);
-        return;
-    }
-    float teeth = smoothstep(0.34, 0.16, uv.y) * smoothstep(0.0, 0.25, 0.5 - abs(uv.x - 0.5));
-    float depth = 1.0 - abs(uv.x - 0.5) * 2.0;
-    vec3 inside = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
-    color = vec4(inside, 1.0);
 }

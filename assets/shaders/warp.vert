@@ -1,14 +1,18 @@
 #version 330
-// Mesh warp: vertices at their posed pixel positions, sampling the target portrait where they were.
+// Mesh warp: vertices at their posed pixel positions and depths, sampling the portrait where they were.
 uniform vec2 viewport;   // output size in the mesh's pixel units
 in vec2 in_pos;          // posed position, pixels, y down
+in float in_depth;       // 0 near .. 1 far: a turned face hides its own far side
 in vec2 in_uv;           // source position in the portrait, 0..1, y down
-in float in_shade;       // 0 for textured geometry, 1 for the synthetic mouth interior
+in vec2 in_st;           // the layer's own coordinates (eye: iris radii; mouth: driver or mouth space)
+in float in_layer;       // see warp_mesh.py: 0 textured, 1 drawn mouth, 2 driver mouth, 3/5 + eyeball weight
 out vec2 uv;
-out float shade;
+out vec2 st;
+out float layer;
 void main() {
     vec2 ndc = in_pos / viewport * 2.0 - 1.0;
-    gl_Position = vec4(ndc, 0.0, 1.0);   // pixel row 0 lands on GL row 0: images keep their top row first
+    gl_Position = vec4(ndc, in_depth * 2.0 - 1.0, 1.0);   // pixel row 0 lands on GL row 0: top row first
     uv = in_uv;
-    shade = in_shade;
+    st = in_st;
+    layer = in_layer;
 }

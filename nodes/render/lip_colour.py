@@ -9,7 +9,7 @@ from app.runtime.gpu.image import Image
 from nodes.track.face_model import topology
 from nodes.track.types import FaceTrack
 
-GAIN_LIMITS = (0.6, 1.6)  # a ratio outside this is a tracking or lighting outlier, not a skin tone
+GAIN_LIMITS = (0.7, 1.4)  # a ratio outside this is a tracking or lighting outlier, not a skin tone
 
 
 def lip_colour(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -34,4 +34,6 @@ class LipColourMatch:
             self._portrait = (portrait, lip_colour(portrait.rgb(), track.landmarks))
         driver_lips = lip_colour(driver.rgb(), driver_track.landmarks)
         ratio = self._portrait[1] / np.maximum(driver_lips, 1.0)
-        return tuple(float(g) for g in np.clip(ratio, *GAIN_LIMITS))
+        brightness = ratio.mean()
+        tint = np.sqrt(ratio / brightness)  # half the hue shift: lips differ in colour more than teeth do
+        return tuple(float(g) for g in np.clip(brightness * tint, *GAIN_LIMITS))

@@ -1,7 +1,7 @@
 """Rasterization: the target portrait warped by its face mesh and a background mesh (moderngl)."""
 from __future__ import annotations
 
-import numpy as np
+import moderngl
 
 from app.runtime.gpu.bridge import ReadbackBridge
 from app.runtime.context import FrameContext, RunContext
@@ -16,7 +16,8 @@ from nodes.retarget.types import MOTION
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
 from nodes.render.lip_colour import LipColourMatch
-from nodes.render.warp_mesh import build_warp_mesh, driver_mouth_uv
+from nodes.render.mouth import driver_columns
+from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
 class PortraitRenderer:
@@ -35,7 +36,8 @@ class PortraitRenderer:
         with gpu.current():
             self._program = gpu.program("warp", "warp")
             self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
-            self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 2f 1f", "in_pos", "in_uv", "in_shade")])
+            self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 1f 2f 2f 1f", "in_pos", "in_depth", "in_uv",
+                                                                  "in_st", "in_layer")])
 
     def _portrait_texture(self, image: Image):
         if self._texture_source is not image:  # uploaded once per portrait, not once per frame
@@ -52,24 +54,26 @@ class PortraitRenderer:
         if self._target is None or self._target[0] != size:
             self._release_target()
             color = self._gpu.ctx.renderbuffer(size, 4, samples=self._samples)
-            self._target = (size, color, self._gpu.ctx.framebuffer([color]))
+            depth = self._gpu.ctx.depth_renderbuffer(size, samples=self._samples)
+            self._target = (size, (color, depth), self._gpu.ctx.framebuffer([color], depth))
         return self._target[2]
 
-    def render(self, image: Image, vertices: np.ndarray, out_size: tuple[int, int],
+    def render(self, image: Image, mesh: WarpMesh, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float],
                driver: Image | None = None, driver_gain: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> Image:
-        """driver: the frame the mouth layer samples where the mesh asks for it (DRIVER_SHADE)."""
+        """driver: the frame the mouth layer samples where the mesh asks for it (LAYER_MOUTH_DRIVER)."""
         with self._gpu.current():
-            return self._render(image, vertices, out_size, cavity, teeth, driver, driver_gain)
+            return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gain)
 
-    def _render(self, image, vertices, out_size, cavity, teeth, driver, driver_gain) -> Image:
+    def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gain) -> Image:
+        vertices = mesh.vertices
         data = vertices.tobytes()
         if len(data) > self._vbo.size:
             self._vbo.orphan(len(data) * 2)
         self._vbo.write(data)
         msaa = self._multisampled(out_size)
         msaa.use()
-        msaa.clear(0.0, 0.0, 0.0, 1.0)
+        msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
         portrait = self._portrait_texture(image)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
@@ -79,7 +83,16 @@ class PortraitRenderer:
         self._program["viewport"] = (float(image.width), float(image.height))
         self._program["cavity_color"] = cavity
         self._program["teeth_color"] = teeth
-        self._vao.render(vertices=len(vertices))
+        self._program["iris"].write(mesh.eyes.iris.astype("f4").tobytes())
+        self._program["iris_radius"].write(mesh.eyes.iris_radius.astype("f4").tobytes())
+        self._program["sclera"].write(mesh.eyes.sclera.astype("f4").tobytes())
+        ctx = self._gpu.ctx
+        ctx.enable(moderngl.DEPTH_TEST)
+        ctx.depth_func = "<="
+        try:
+            self._vao.render(vertices=len(vertices))
+        finally:
+            ctx.disable(moderngl.DEPTH_TEST)
         frame = Image.on_texture(self._gpu, out_size)
         self._gpu.ctx.copy_framebuffer(self._gpu.textures.framebuffer(frame.texture(self._gpu)), msaa)  # resolves MSAA
         return frame
@@ -87,7 +100,8 @@ class PortraitRenderer:
     def _release_target(self) -> None:
         if self._target is not None:
             self._target[2].release()
-            self._target[1].release()
+            for buffer in self._target[1]:
+                buffer.release()
             self._target = None
 
     def release(self) -> None:
@@ -130,7 +144,15 @@ class RenderPortrait(Node):
         self._gpu = run.open_gpu()
         topology()  # load the mesh topology before the first frame
         self._renderer = None
+        self._builder: tuple[FaceTrack, tuple, MeshBuilder] | None = None
         self._lip_match = LipColourMatch()
+
+    def _mesh_builder(self, image: Image, track: FaceTrack) -> MeshBuilder:
+        """One per portrait (its background triangulation is made once), rebuilt when the grid changes."""
+        key = (image.width, image.height, self.params.grid)
+        if self._builder is None or self._builder[0] is not track or self._builder[1] != key:
+            self._builder = (track, key, MeshBuilder(track.landmarks, (image.width, image.height), self.params.grid))
+        return self._builder[2]
 
     def params_changed(self, names: set[str]) -> None:
         if "antialias" in names:
@@ -148,15 +170,14 @@ class RenderPortrait(Node):
         gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
                       and driver_track.valid and motion.valid)
-        driver_mouth = driver_mouth_uv(driver_track.landmarks, driver_track.image_size) if use_driver else None
-        mesh = build_warp_mesh(track.landmarks, dst, (image.width, image.height), self.params.grid, gaze_px,
-                               driver_mouth)
+        driver_mouth = driver_columns(driver_track.landmarks, driver_track.image_size) if use_driver else None
+        mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
             samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
             self._renderer = PortraitRenderer(self._gpu, samples)
         gain = self._lip_match.gain(image, track, driver, driver_track) if use_driver else (1.0, 1.0, 1.0)
-        frame = self._renderer.render(image, mesh.vertices, out_size, tuple(self.params.cavity_color[:3]),
+        frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
                                       tuple(self.params.teeth_color[:3]), driver if use_driver else None, gain)
         return {"image": frame}
 

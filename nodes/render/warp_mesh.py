@@ -1,136 +1,93 @@
-"""The render mesh: triangles that move the target portrait from its tracked landmarks (`src`) to
-the retargeted ones (`dst`). Pure NumPy, so an independent CPU warp can be checked against it.
+"""The render mesh: triangles that move the target portrait from its tracked landmarks (`src`) to the
+retargeted ones (`dst`), in layers that share vertices where they meet. Pure NumPy, so an independent
+CPU warp can be checked against it.
 
-Draw order (painter's, no depth test):
-1. a grid over the whole image whose vertices follow the face outline's motion, fading with distance
-   and pinned at the image border, so hair, neck and background move without tearing;
-2. the mouth interior, filling the mouth opening: synthetic where the mouth opens wider than in
-   the portrait, the portrait's own interior otherwise;
-3. the face mesh (852 triangles), plus the eye openings as fans around the irises, whose centre
-   moves with the gaze.
+Layers (drawn with a depth test, so a turned face hides its own far side instead of folding over it):
+1. background: the portrait outside the face, triangulated once around the face outline's own vertices
+   (background.py), so face and background share one edge: no seam, nothing drawn twice;
+2. face: the face mesh (852 triangles) at the depth of its tracked landmarks;
+3. mouth: the portrait's own interior split between the jaws, and where the mouth opens wider than in
+   the portrait, the gap between them from the driver's own mouth (when given) or a drawn cavity (mouth.py);
+4. eyes: fans around the irises, the portrait's own eye fading into an eyeball when opened wider (eyes.py).
+
+Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
+coordinates), layer (LAYER_* code, plus the eyeball weight as its fraction for eyes).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from nodes.track.face_model import LEFT_IRIS, MESH_POINTS, MOUTH_CORNERS, RIGHT_IRIS, topology
+from nodes.render.background import BackgroundMesh, background_mesh, background_positions
+from nodes.render.eyes import EyeballLook, eye_fans, eyeball_look
+from nodes.render.mouth import mouth_strip
+from nodes.track.face_model import MESH_POINTS, topology
 
-VERTEX_FLOATS = 5  # x, y (pixels), u, v (0..1 portrait coordinates, or mouth coordinates), shade
+VERTEX_FLOATS = 8
+LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
+BACKGROUND_DEPTH = 0.999
 
 
 @dataclass(frozen=True)
 class WarpMesh:
-    """(N, 5) float32 triangle-list vertices in draw order."""
+    """vertices: (N, VERTEX_FLOATS) float32 triangle-list vertices; eyes: the portrait's eyeballs."""
 
     vertices: np.ndarray
+    eyes: EyeballLook
 
 
-def grid_displacement(points: np.ndarray, src: np.ndarray, dst: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Displacement (N, 2) of background points: inverse-distance interpolation of the face outline's
-    displacement, faded out beyond the head and towards the shoulders, zero on the image border."""
-    outline = topology().outline
-    anchors, moves = src[outline, :2], (dst - src)[outline, :2]
-    centre = src[:MESH_POINTS, :2].mean(axis=0)
-    radius = np.linalg.norm(anchors - centre, axis=1).max()
-    d2 = ((points[:, None, :] - anchors[None, :, :]) ** 2).sum(axis=2) + (1e-3 * radius) ** 2
-    weights = 1.0 / d2
-    moved = (weights @ moves) / weights.sum(axis=1, keepdims=True)
-    distance = np.linalg.norm(points - centre, axis=1)
-    fade = 1.0 - _smoothstep(1.05 * radius, 2.4 * radius, distance)
-    chin = src[:MESH_POINTS, 1].max()
-    fade *= 1.0 - 0.75 * _smoothstep(chin, chin + 0.9 * radius, points[:, 1])  # the torso stays put
-    width, height = size
-    border = (points[:, 0] <= 0) | (points[:, 1] <= 0) | (points[:, 0] >= width) | (points[:, 1] >= height)
-    fade[border] = 0.0
-    return moved * fade[:, None]
+class MeshBuilder:
+    """Builds the mesh for one portrait's landmarks `src`; the background triangulation is made once."""
 
+    def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32):
+        self.src, self.size = src, size
+        self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
+        self.eyes = eyeball_look(src, size)
 
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-@lru_cache(maxsize=8)
-def _grid_layout(cells: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Grid points (N, 2) and triangle-list indices; the same every frame for one size."""
-    xs, ys = np.linspace(0, width, cells + 1), np.linspace(0, height, cells + 1)
-    points = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    i, j = np.meshgrid(np.arange(cells), np.arange(cells))
-    corner = (j * (cells + 1) + i).ravel()
-    quads = np.stack([corner, corner + 1, corner + cells + 2, corner + cells + 1], axis=1)
-    tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]]).ravel()
-    points.flags.writeable = tris.flags.writeable = False  # shared through the cache
-    return points, tris
-
-
-def _grid(src, dst, size, cells: int) -> np.ndarray:
-    width, height = size
-    points, tris = _grid_layout(cells, int(width), int(height))
-    moved = points + grid_displacement(points, src, dst, size)
-    return _pack(moved[tris], points[tris] / (width, height), 0.0)
-
-
-def mouth_excess(src: np.ndarray, dst: np.ndarray) -> float:
-    """How much wider (0..1) the posed mouth opens than the portrait's: 1 draws a synthetic interior."""
-    loop = topology().mouth
-    area = lambda p: 0.5 * abs(np.dot(p[:, 0], np.roll(p[:, 1], 1)) - np.dot(p[:, 1], np.roll(p[:, 0], 1)))  # noqa: E731
-    before, after = area(src[loop, :2]), area(dst[loop, :2])
-    width = np.linalg.norm(dst[MOUTH_CORNERS[0], :2] - dst[MOUTH_CORNERS[1], :2]) or 1.0
-    return float(np.clip((after - 1.3 * before) / (0.04 * width * width), 0.0, 1.0))
-
-
-DRIVER_SHADE = 2.0  # the mouth layer samples the driver's frame (its own teeth and tongue), not the portrait
-
-
-def _mouth(src, dst, size, driver_mouth: np.ndarray | None) -> np.ndarray:
-    loop = topology().mouth
-    ring, original = dst[loop, :2], src[loop, :2]
-    excess = mouth_excess(src, dst)
-    if excess > 0.0 and driver_mouth is not None:  # the driver's inner-lip ring, in its frame's 0..1 coordinates
-        return _fan(ring, ring.mean(axis=0), driver_mouth, driver_mouth.mean(axis=0), DRIVER_SHADE)
-    if excess > 0.0:  # mouth coordinates: u across the mouth, v from the upper to the lower lip
-        lo, hi = ring.min(axis=0), ring.max(axis=0)
-        coords = (ring - lo) / np.maximum(hi - lo, 1e-3)
-        centre_coord = np.array([0.5, 0.5])
-    else:
-        coords, centre_coord = original / size, original.mean(axis=0) / size
-    return _fan(ring, ring.mean(axis=0), coords, centre_coord, excess)
-
-
-def _fan(ring, centre, ring_uv, centre_uv, shade: float) -> np.ndarray:
-    count = len(ring)
-    nxt = np.roll(np.arange(count), -1)
-    positions = np.stack([np.broadcast_to(centre, ring.shape), ring, ring[nxt]], axis=1).reshape(-1, 2)
-    uvs = np.stack([np.broadcast_to(centre_uv, ring_uv.shape), ring_uv, ring_uv[nxt]], axis=1).reshape(-1, 2)
-    return _pack(positions, uvs, shade)
-
-
-def _pack(positions: np.ndarray, uvs: np.ndarray, shade: float) -> np.ndarray:
-    out = np.empty((len(positions), VERTEX_FLOATS), np.float32)
-    out[:, :2], out[:, 2:4], out[:, 4] = positions, uvs, shade
-    return out
-
-
-def driver_mouth_uv(driver_landmarks: np.ndarray, driver_size: tuple[int, int]) -> np.ndarray:
-    """(K, 2) the driver's inner-lip ring in its frame's 0..1 coordinates (the mouth layer's source)."""
-    return driver_landmarks[topology().mouth, :2] / np.array(driver_size, np.float64)
+    def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None,
+              driver_mouth: np.ndarray | None = None) -> WarpMesh:
+        """dst: (478, 3) posed landmark pixels; gaze_px: (2, 2) iris shift in pixels per eye (right,
+        left); driver_mouth: the driver's inner lips (`mouth.driver_columns`) to fill an opened mouth from,
+        else a drawn cavity."""
+        src, scale = self.src, np.array(self.size, np.float64)
+        depth = landmark_depth(dst)
+        topo = topology()
+        layers = []
+        positions = background_positions(self.background, src, dst, self.size)
+        outline_depth = depth[topo.outline]
+        point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
+        tris = self.background.triangles.ravel()
+        layers.append(_pack(positions[tris], point_depth[tris], self.background.points[tris] / scale,
+                            np.zeros((len(tris), 2)), LAYER_TEXTURED))
+        tris = topo.triangles.ravel()
+        layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, np.zeros((len(tris), 2)),
+                            LAYER_TEXTURED))
+        gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
+        for positions, depths, uvs, coords, band in mouth_strip(src, dst, scale, depth, driver_mouth):
+            layers.append(_pack(positions, depths, uvs, coords, gap_layer if band == "gap" else LAYER_TEXTURED))
+        shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
+        for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
+            layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
+        return WarpMesh(np.concatenate(layers), self.eyes)
 
 
 def build_warp_mesh(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], grid_cells: int = 32,
                     gaze_px: np.ndarray | None = None, driver_mouth: np.ndarray | None = None) -> WarpMesh:
-    """src, dst: (478, 2|3) landmark pixels in the portrait before/after; size: (width, height);
-    gaze_px: (2, 2) iris shift in pixels for the right and left eye; driver_mouth: the driver's mouth
-    ring (`driver_mouth_uv`) to fill an opened mouth from, else a drawn interior."""
-    topo = topology()
-    scale = np.array(size, np.float64)
-    layers = [_grid(src, dst, size, grid_cells), _mouth(src, dst, scale, driver_mouth)]
-    tris = topo.triangles.ravel()
-    layers.append(_pack(dst[tris, :2], src[tris, :2] / scale, 0.0))
-    shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
-    for loop, iris, shift in ((topo.right_eye, RIGHT_IRIS, shifts[0]), (topo.left_eye, LEFT_IRIS, shifts[1])):
-        layers.append(_fan(dst[loop, :2], dst[iris, :2] + shift, src[loop, :2] / scale,
-                           src[iris, :2] / scale, 0.0))
-    return WarpMesh(np.concatenate(layers))
+    """One-off: `MeshBuilder(src, size, grid_cells).build(dst, gaze_px, driver_mouth)`."""
+    return MeshBuilder(src, size, grid_cells).build(dst, gaze_px, driver_mouth)
+
+
+def landmark_depth(points: np.ndarray) -> np.ndarray:
+    """(478,) depth in 0..1 (smaller is nearer) from the landmarks' z (MediaPipe: smaller z is nearer),
+    scaled by the face's width so any face size spans the same depth range."""
+    width = max(float(np.ptp(points[:MESH_POINTS, 0])), 1.0)
+    z = points[:, 2] - np.median(points[:MESH_POINTS, 2])
+    return np.clip(0.5 + z / (4.0 * width), 0.0, 0.99)
+
+
+def _pack(positions, depths, uvs, layer_coords, layer: float) -> np.ndarray:
+    out = np.empty((len(positions), VERTEX_FLOATS), np.float32)
+    out[:, :2], out[:, 2], out[:, 3:5], out[:, 5:7], out[:, 7] = positions, depths, uvs, layer_coords, layer
+    return out
+

@@ -1,0 +1,88 @@
+"""The background layer: everything outside the face (hair, glasses' arms, neck, the room), as one mesh
+that shares the face outline's vertices, so face and background meet on the same edge and nothing is
+drawn twice or torn apart.
+
+The triangulation is made once per portrait, in the portrait's own pixels (Delaunay over a grid outside
+the face, the face outline and the image border); per frame only its vertices move. Near the head they
+follow the head's similarity transform (so hair and glasses stay rigid with it) plus the outline's own
+non-rigid residual, fading out with distance; the image border is pinned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import Delaunay
+from skimage.measure import points_in_poly
+
+from nodes.track.face_model import MESH_POINTS, topology
+
+
+@dataclass(frozen=True)
+class BackgroundMesh:
+    """points: (N, 2) portrait pixels; the first len(outline) are the face outline's vertices, in
+    `topology().outline` order. triangles: (T, 3) indices into points."""
+
+    points: np.ndarray
+    triangles: np.ndarray
+
+
+def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> BackgroundMesh:
+    """Triangulate the portrait outside the face outline of `src` (478, 2|3) landmark pixels."""
+    width, height = size
+    outline = src[topology().outline, :2].astype(np.float64)
+    step = max(width, height) / cells
+    xs = np.linspace(0.0, width, max(2, round(width / step)) + 1)
+    ys = np.linspace(0.0, height, max(2, round(height / step)) + 1)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    on_border = (grid[:, 0] == 0) | (grid[:, 1] == 0) | (grid[:, 0] == width) | (grid[:, 1] == height)
+    near_face = np.min(np.linalg.norm(grid[:, None, :] - outline[None, :, :], axis=2), axis=1) < 0.6 * step
+    outside = ~points_in_poly(grid, outline) & ~near_face  # grid points close to the outline make slivers
+    points = np.concatenate([outline, grid[outside | on_border]])
+    triangles = Delaunay(points).simplices
+    centroids = points[triangles].mean(axis=1)
+    keep = ~points_in_poly(centroids, outline)  # the face layer covers the inside
+    return BackgroundMesh(points, triangles[keep].astype(np.int32))
+
+
+def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
+                         size: tuple[int, int]) -> np.ndarray:
+    """(N, 2) posed positions: the outline exactly where the face puts it, the rest moved by the head's
+    similarity transform plus the outline's interpolated residual, faded with distance from the head
+    and pinned on the image border."""
+    loop = topology().outline
+    count = len(loop)
+    anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
+    scale_rotation, shift = _similarity(anchors, targets)
+    residual = targets - (anchors @ scale_rotation.T + shift)
+    points = mesh.points[count:]
+    rigid = points @ scale_rotation.T + shift - points
+    d2 = ((points[:, None, :] - anchors[None, :, :]) ** 2).sum(axis=2) + 1.0
+    weights = 1.0 / d2
+    moved = rigid + (weights @ residual) / weights.sum(axis=1, keepdims=True)
+    centre = src[:MESH_POINTS, :2].mean(axis=0)
+    radius = np.linalg.norm(anchors - centre, axis=1).max()
+    fade = 1.0 - _smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(points - centre, axis=1))
+    chin = src[:MESH_POINTS, 1].max()
+    fade *= 1.0 - 0.75 * _smoothstep(chin, chin + 0.9 * radius, points[:, 1])  # the torso stays put
+    width, height = size
+    border = (points[:, 0] <= 0) | (points[:, 1] <= 0) | (points[:, 0] >= width) | (points[:, 1] >= height)
+    fade[border] = 0.0
+    return np.concatenate([targets, points + moved * fade[:, None]])
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2x2 scale-rotation, shift) that best maps src to dst (least squares, no reflection)."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - mu_s, dst - mu_d
+    u, sigma, vt = np.linalg.svd(b.T @ a)
+    d = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rotation = u @ np.diag([1.0, d]) @ vt
+    scale = (sigma * [1.0, d]).sum() / max((a ** 2).sum(), 1e-9)
+    matrix = scale * rotation
+    return matrix, mu_d - mu_s @ matrix.T
+
+
+def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)

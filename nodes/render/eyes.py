@@ -1,0 +1,79 @@
+"""The eye layer: each eye opening is a fan whose centre follows the iris (and the gaze). Opened no
+wider than in the portrait it shows the portrait's own eye; opened wider, it fades to an eyeball made of
+the portrait's own iris (a disc sampled around its iris centre, never stretched) on the portrait's
+sclera colour, so a wide-open eye stays white and round instead of becoming a dark smear of lashes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nodes.track.face_model import EYES, LEFT_IRIS, RIGHT_IRIS, eye_widths, topology
+
+IRIS_RINGS = ((469, 470, 471, 472), (474, 475, 476, 477))  # the iris outline points, right then left eye
+UPPER_LOWER_LIDS = ((159, 145), (386, 374))  # mid upper and lower lid, right then left eye
+EYEBALL_FROM, EYEBALL_FULL = 1.08, 1.4  # opening ratios (posed / portrait) where the eyeball fades in
+BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the eye, the lid wins
+
+
+@dataclass(frozen=True)
+class EyeballLook:
+    """What the shader needs to draw eyeballs from the portrait, in portrait 0..1 coordinates:
+    iris: (2, 2) iris centres; iris_radius: (2, 2) radii along x and y; sclera: (2, 2, 2) two sample
+    points per eye on the white of the eye (between the iris and each corner)."""
+
+    iris: np.ndarray
+    iris_radius: np.ndarray
+    sclera: np.ndarray
+
+
+def eyeball_look(src: np.ndarray, size: tuple[int, int]) -> EyeballLook:
+    scale = np.array(size, np.float64)
+    irises = np.array([src[RIGHT_IRIS, :2], src[LEFT_IRIS, :2]], np.float64)
+    radii = np.array([iris_radius(src, e) for e in range(2)])
+    sclera = np.array([[irises[e] + 0.6 * (src[corner, :2] - irises[e]) for corner in corners]
+                       for e, (_, corners) in enumerate(EYES)])
+    return EyeballLook(irises / scale, radii[:, None] / scale[None, :], sclera / scale)
+
+
+def iris_radius(points: np.ndarray, eye: int) -> float:
+    """The iris radius in pixels: mean distance of its outline points from its centre."""
+    centre = points[(RIGHT_IRIS, LEFT_IRIS)[eye], :2]
+    return float(np.linalg.norm(points[list(IRIS_RINGS[eye]), :2] - centre, axis=1).mean()) or 1.0
+
+
+def eyeball_weight(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
+    """0: the portrait's own eye; 1: the eyeball (the eye is opened much wider than in the portrait)."""
+    upper, lower = UPPER_LOWER_LIDS[eye]
+    src_open = np.linalg.norm(src[lower, :2] - src[upper, :2]) / eye_widths(src)[eye]
+    dst_open = np.linalg.norm(dst[lower, :2] - dst[upper, :2]) / eye_widths(dst)[eye]
+    ratio = dst_open / max(src_open, 0.02)
+    t = np.clip((ratio - EYEBALL_FROM) / (EYEBALL_FULL - EYEBALL_FROM), 0.0, 1.0)
+    return float(t * t * (3.0 - 2.0 * t))
+
+
+def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: np.ndarray,
+             depth: np.ndarray) -> list[tuple]:
+    """Per eye: (positions (K, 2), depths (K,), portrait uvs (K, 2), eye coordinates (K, 2), eye,
+    eyeball weight) of a triangle-list fan. Eye coordinates are in iris radii from the posed iris
+    centre, so the shader's iris disc keeps its shape however the lids open. depth: (478,) per landmark;
+    the eyeball sits just behind its lids."""
+    topo = topology()
+    scale = np.array(size, np.float64)
+    fans = []
+    for eye, (loop, iris) in enumerate(((topo.right_eye, RIGHT_IRIS), (topo.left_eye, LEFT_IRIS))):
+        centre = dst[iris, :2] + gaze_px[eye]
+        ring = dst[loop, :2]
+        count = len(loop)
+        nxt = np.roll(np.arange(count), -1)
+        positions = np.stack([np.broadcast_to(centre, ring.shape), ring, ring[nxt]], axis=1).reshape(-1, 2)
+        ring_uv = src[loop, :2] / scale
+        uvs = np.stack([np.broadcast_to(src[iris, :2] / scale, ring_uv.shape), ring_uv, ring_uv[nxt]],
+                       axis=1).reshape(-1, 2)
+        radius = iris_radius(src, eye) * eye_widths(dst)[eye] / eye_widths(src)[eye]
+        eye_coords = (positions - centre) / radius
+        ring_depth = depth[loop] + BEHIND_LIDS
+        depths = np.stack([np.full(count, ring_depth.mean()), ring_depth, ring_depth[nxt]], axis=1).reshape(-1)
+        fans.append((positions, depths, uvs, eye_coords, eye, eyeball_weight(src, dst, eye)))
+    return fans
