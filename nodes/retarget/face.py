@@ -1,8 +1,6 @@
 """Retargeting: the source's motion, relative to its neutral, applied to the target's own face."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
@@ -13,26 +11,12 @@ from app.runtime.node import Node
 from nodes.track.types import FACE_TRACK
 from nodes.retarget.types import MOTION
 from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
-from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, reference_shape,
-                               rotation_from_euler, topology)
+from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, mouth_opening, reference_shape,
+                                    rotation_from_euler, topology)
+from nodes.retarget.neutral import AdaptiveNeutral, Neutral
+from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_opening
 
-
-@dataclass(frozen=True)
-class Neutral:
-    """The source's resting face: pose and head-space shape, averaged over the calibration frames."""
-
-    pose: HeadPose
-    expression: np.ndarray  # (478, 3)
-    gaze: np.ndarray  # (2, 2)
-
-    @staticmethod
-    def average(tracks: list[FaceTrack]) -> Neutral:
-        u, _, vt = np.linalg.svd(sum(t.pose.rotation for t in tracks))
-        rotation = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
-        pose = HeadPose(rotation, np.mean([t.pose.translation for t in tracks], axis=0),
-                        float(np.mean([t.pose.scale for t in tracks])))
-        return Neutral(pose, np.mean([t.expression for t in tracks], axis=0),
-                       np.mean([t.gaze for t in tracks], axis=0))
+EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -43,9 +27,11 @@ class RetargetFace(Node):
     schema = NodeSchema(
         type_id="retarget.face", title="Retarget Face", category="retarget",
         help="Transfers the source's head motion and expression, relative to the source's neutral face, onto "
-             "the target's own face, so the target keeps its identity. The neutral is captured from the first "
-             "valid frames and again with 'Calibrate neutral'. When the source face is lost, the last motion "
-             "is held, then eases back to the target at rest.",
+             "the target's own face, so the target keeps its identity. Eye openness and mouth opening map as "
+             "ratios of each face's own range, so a shut eye shuts on any target. The neutral expression adapts "
+             "to the least expressive face seen so far (or is pinned to the first valid frames); the neutral "
+             "head pose is the first valid frames'. 'Calibrate neutral' pins both to the next frames. When the "
+             "source face is lost, the last motion is held, then eases back to the target at rest.",
         inputs=(Port("source", FACE_TRACK, "the driving face"),
                 Port("target", FACE_TRACK, "the portrait's face")),
         outputs=(Port("motion", MOTION),),
@@ -60,38 +46,54 @@ class RetargetFace(Node):
             Param("translation_limit", ParamKind.FLOAT, 0.4, "largest head movement, in face sizes",
                   minimum=0.0, maximum=2.0),
             Param("scale_gain", ParamKind.FLOAT, 1.0, "gain on moving closer/further", minimum=0.0, maximum=2.0),
-            Param("mouth_gain", ParamKind.FLOAT, 1.0, "mouth expression gain", minimum=0.0, maximum=3.0),
-            Param("eyes_gain", ParamKind.FLOAT, 1.0, "eyelid expression gain (blinks)", minimum=0.0, maximum=3.0),
+            Param("mouth_gain", ParamKind.FLOAT, 1.0, "mouth gain: smile width and lip shape, and mouth opening in "
+                  "mouth widths (1: the target opens as many of its mouth widths as the source)", minimum=0.0,
+                  maximum=3.0),
+            Param("mouth_max_open", ParamKind.FLOAT, 0.6, "widest mouth opening (inner-lip gap), in mouth widths",
+                  minimum=0.2, maximum=1.5),
+            Param("eyes_gain", ParamKind.FLOAT, 1.0, "eyelid gain: 1 opens and closes the target's eyes as far as the "
+                  "source's, relative to each one's own open eyes", minimum=0.0, maximum=3.0),
+            Param("eye_max_open", ParamKind.FLOAT, 1.3, "widest eye opening, as a multiple of the target's own open "
+                  "eyes", minimum=1.0, maximum=2.0),
+            Param("eye_shut_ratio", ParamKind.FLOAT, 0.2, "source eyes count as shut below this share of their open "
+                  "level (a tracker never reports a shut eye as a zero gap)", minimum=0.0, maximum=0.5),
             Param("brows_gain", ParamKind.FLOAT, 1.0, "eyebrow expression gain", minimum=0.0, maximum=3.0),
             Param("face_gain", ParamKind.FLOAT, 1.0, "gain on the rest of the face (cheeks, jaw)", minimum=0.0,
                   maximum=3.0),
             Param("gaze_gain", ParamKind.FLOAT, 1.0, "eye gaze gain", minimum=0.0, maximum=3.0),
-            Param("calibration_frames", ParamKind.INT, 5, "valid frames averaged into the source's neutral",
-                  minimum=1, maximum=120),
+            Param("neutral_mode", ParamKind.ENUM, "adaptive", "adaptive: the source's neutral expression is its "
+                  "least expressive state seen so far (eyes at their usual open level, mouth closed); first_frames: "
+                  "the first valid frames'", choices=("adaptive", "first_frames")),
+            Param("calibration_frames", ParamKind.INT, 5, "valid frames averaged into the source's neutral head "
+                  "pose (and, when pinned, its neutral expression)", minimum=1, maximum=120),
             Param("lost_hold_ms", ParamKind.FLOAT, 500.0, "hold the last motion this long when the source face "
                   "is lost", minimum=0.0, maximum=10000.0),
             Param("lost_ease_ms", ParamKind.FLOAT, 800.0, "then ease back to the neutral target over this long",
                   minimum=0.0, maximum=10000.0),
         ),
         actions=(Action("calibrate_neutral", "Calibrate neutral",
-                        "take the source's next frames as its resting face"),),
+                        "pin the source's resting face to its next frames"),),
         volatile=True,  # the lost-face policy depends on time
     )
 
     def open(self, run: RunContext) -> None:
         self._reference = reference_shape()
         self._region_gains = self._build_region_gains()
-        self._neutral: Neutral | None = None
+        self._pinned = self.params.neutral_mode == "first_frames"
+        self._calibrated: Neutral | None = None  # from the first calibration_frames valid frames
         self._samples: list[FaceTrack] = []
+        self._adaptive = AdaptiveNeutral()
         self._last: Motion | None = None
         self._last_seen = 0.0
 
     def run_action(self, name: str) -> None:
         if name == "calibrate_neutral":
-            self._neutral, self._samples = None, []
+            self._calibrated, self._samples, self._pinned = None, [], True
 
     def params_changed(self, names: set[str]) -> None:
         self._region_gains = self._build_region_gains()
+        if "neutral_mode" in names:
+            self._pinned = self.params.neutral_mode == "first_frames"
 
     def _build_region_gains(self) -> np.ndarray:
         gains = np.full(len(self._reference), self.params.face_gain, np.float32)
@@ -103,22 +105,24 @@ class RetargetFace(Node):
         return gains
 
     def status(self) -> str:
-        if self._neutral is None:
+        if self._calibrated is None:
             return f"calibrating neutral ({len(self._samples)}/{self.params.calibration_frames})"
-        return "neutral calibrated"
+        return "neutral pinned" if self._pinned else "neutral adapting to the least expressive face seen"
 
     def process(self, ctx: FrameContext, source: FaceTrack, target: FaceTrack) -> dict:
         if not target.valid:
             raise ReenactError("no face in the target portrait", hint="use a portrait with a clear face")
         rest = Motion(target.landmarks, valid=True, timestamp=source.timestamp, image_size=target.image_size)
         if source.valid:
-            if self._neutral is None:
+            self._adaptive.add(source)  # also while pinned, so switching back to adaptive has a history
+            if self._calibrated is None:
                 self._samples.append(source)
                 if len(self._samples) < self.params.calibration_frames:
                     return {"motion": rest}
-                self._neutral = Neutral.average(self._samples)
+                self._calibrated = Neutral.average(self._samples)
                 self._samples = []
-            self._last = self._transfer(source, target, self._neutral)
+            neutral = self._calibrated if self._pinned else self._adaptive.neutral(self._calibrated.pose)
+            self._last = self._transfer(source, target, neutral)
             self._last_seen = source.timestamp
             return {"motion": self._last}
         return {"motion": self._lost(source.timestamp, rest)}
@@ -136,9 +140,25 @@ class RetargetFace(Node):
         translation = target.pose.translation + p.translation_gain * moved * target.pose.scale
         pose = HeadPose(relative @ target.pose.rotation, translation, scale)
         delta = (source.expression - neutral.expression) * self._region_gains[:, None]
-        shape = self._reference + target.expression + delta
+        target_rest = self._reference + target.expression
+        source_shape = self._reference + source.expression
+        shape = target_rest + delta
+        # the lids and inner lips by ratios of each face's own range, not by raw offsets
+        set_eye_openness(shape, target_rest, self._eye_ratios(source_shape, neutral))
+        rest_opening = mouth_opening(target_rest)
+        opening = rest_opening + p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed)
+        # a portrait whose own mouth is open wider than mouth_max_open keeps it at rest
+        set_mouth_opening(shape, target_rest, source_shape, min(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
+
+    def _eye_ratios(self, source_shape: np.ndarray, neutral: Neutral) -> np.ndarray:
+        """(2,) each target eye's openness as a share of its own open level: the source's, per eye."""
+        p = self.params
+        ratios = eye_openness(source_shape) / np.maximum(neutral.eyes_open, 1e-6)
+        # [eye_shut_ratio, EYE_KNEE] maps onto [0, EYE_KNEE], so a tracked shut eye shuts the target's fully
+        ratios = np.where(ratios < EYE_KNEE, np.interp(ratios, (p.eye_shut_ratio, EYE_KNEE), (0.0, EYE_KNEE)), ratios)
+        return np.clip(1.0 + p.eyes_gain * (ratios - 1.0), 0.0, p.eye_max_open)
 
     def _lost(self, now: float, rest: Motion) -> Motion:
         if self._last is None:

@@ -1,0 +1,81 @@
+"""Eye openness and mouth opening as ratios of each face's own range, in head space (y down).
+
+Openings are measured on matched (upper, lower) landmark pairs across each opening. A lid pair opens or
+closes about its own midpoint; a mouth opens by its lower lip and jaw, the upper lip staying.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nodes.track.face_model import LEFT_EYE_CORNERS, MESH_POINTS, MOUTH_CORNERS, RIGHT_EYE_CORNERS
+
+# (upper, lower) lid pairs from the outer to the inner corner: the two chains of mediapipe's
+# FACEMESH_RIGHT_EYE / FACEMESH_LEFT_EYE between the corners (tests check them against mediapipe).
+RIGHT_EYE_LIDS = np.array([(246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155)])
+LEFT_EYE_LIDS = np.array([(466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382)])
+EYES = ((RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS), (LEFT_EYE_LIDS, LEFT_EYE_CORNERS))
+# (upper, lower) inner-lip pairs from corner 78 to corner 308 (FACEMESH_LIPS); the middle one is (13, 14)
+INNER_LIPS = np.array([(191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402), (310, 318),
+                       (415, 324)])
+LIP_MIDDLE = 4
+JAW_RAMP = 0.08  # head-space units below the mouth line over which the face comes to follow the jaw fully
+
+
+def _gaps(shape: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """(n, 3) lower minus upper point of each pair."""
+    return shape[pairs[:, 1]] - shape[pairs[:, 0]]
+
+
+def _length(shape: np.ndarray, a: int, b: int) -> float:
+    """Frontal (x, y) distance of two landmarks, never 0."""
+    return float(np.linalg.norm(shape[b, :2] - shape[a, :2])) or 1e-9
+
+
+def eye_openness(shape: np.ndarray) -> np.ndarray:
+    """(2,) mean lid gap over eye width, right and left eye (about 0.35 open, near 0 shut)."""
+    return np.array([np.linalg.norm(_gaps(shape, lids)[:, :2], axis=1).mean() / _length(shape, *corners)
+                     for lids, corners in EYES])
+
+
+def mouth_width(shape: np.ndarray) -> float:
+    return _length(shape, *MOUTH_CORNERS)
+
+
+def _place(shape: np.ndarray, pairs: np.ndarray, gaps: np.ndarray) -> None:
+    """Move each pair apart or together around its midpoint so that lower - upper = gaps (in place)."""
+    middle = (shape[pairs[:, 0]] + shape[pairs[:, 1]]) / 2
+    shape[pairs[:, 0]] = middle - gaps / 2
+    shape[pairs[:, 1]] = middle + gaps / 2
+
+
+def set_eye_openness(shape: np.ndarray, rest: np.ndarray, ratios: np.ndarray) -> None:
+    """Set each eye of `shape` to `ratios` (2,) times the openness it has in `rest` (in place): every lid
+    pair gets its rest gap scaled, so 0 shuts the eye whatever its size, and the eye's corners (which
+    may have moved) set the scale."""
+    for (lids, corners), ratio in zip(EYES, ratios, strict=True):
+        widening = _length(shape, *corners) / _length(rest, *corners)
+        _place(shape, lids, ratio * widening * _gaps(rest, lids))
+
+
+def jaw_weights(rest: np.ndarray) -> np.ndarray:
+    """(478,) how far each point follows the lower lip when the mouth opens: 1 on the chin below the
+    mouth, 0 above the lips, fading sideways (the irises never)."""
+    x, y = rest[:, 0], rest[:, 1]
+    mouth_x, mouth_y = rest[list(MOUTH_CORNERS), 0].mean(), rest[INNER_LIPS[LIP_MIDDLE], 1].mean()
+    weights = np.clip((y - mouth_y) / JAW_RAMP, 0.0, 1.0) * np.exp(-(((x - mouth_x) / mouth_width(rest)) ** 2))
+    weights[MESH_POINTS:] = 0.0
+    return weights
+
+
+def set_mouth_opening(shape: np.ndarray, rest: np.ndarray, source: np.ndarray, opening: float) -> None:
+    """Set the inner-lip gap of `shape` to `opening` mouth widths at the middle (in place). The gap's
+    profile along the lips is the target's own at rest plus the source's current one, scaled to the
+    target's mouth width, so an opening mouth takes the source's shape."""
+    profile = _gaps(rest, INNER_LIPS) + _gaps(source, INNER_LIPS) * (mouth_width(shape) / mouth_width(source))
+    middle = float(np.linalg.norm(profile[LIP_MIDDLE, :2]))
+    if middle <= 1e-9:  # both are shut, and so is the result
+        return
+    gaps = profile * (max(opening, 0.0) * mouth_width(shape) / middle)
+    further = gaps[LIP_MIDDLE] - _gaps(shape, INNER_LIPS)[LIP_MIDDLE]
+    shape += jaw_weights(rest)[:, None] * further  # the lower lip keeps its thickness, the chin follows
+    shape[INNER_LIPS[:, 1]] = shape[INNER_LIPS[:, 0]] + gaps

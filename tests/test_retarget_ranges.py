@@ -1,0 +1,223 @@
+"""Retargeting maps ranges, not raw offsets: synthetic head-space faces drive the node, and its Motion
+landmarks are measured as the quality score measures a face (app.quality.features)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.quality.features import FEATURES, frame_features
+from app.runtime.context import FrameContext, RunContext
+from nodes.capture.motion import ExpressionRig
+from nodes.retarget.ranges import INNER_LIPS, LEFT_EYE_LIDS, RIGHT_EYE_LIDS
+from nodes.track.face import face_track
+from nodes.track.face_model import (LEFT_EYE_CORNERS, MOUTH_CORNERS, RIGHT_EYE_CORNERS, from_head_space,
+                                    reference_shape, topology)
+from nodes.track.types import HeadPose
+
+EYE_OPENNESS = [FEATURES.index("right_eye_openness"), FEATURES.index("left_eye_openness")]
+MOUTH_OPENING, BROW_HEIGHT = FEATURES.index("mouth_opening"), FEATURES.index("brow_height")
+RIG = ExpressionRig(reference_shape())
+
+
+def _with_gaps(shape: np.ndarray, pairs: np.ndarray, scale: float) -> np.ndarray:
+    """The shape with each (upper, lower) pair's gap scaled about its midpoint: 0 shuts it."""
+    shape = shape.copy()
+    middle, half = (shape[pairs[:, 0]] + shape[pairs[:, 1]]) / 2, (shape[pairs[:, 1]] - shape[pairs[:, 0]]) / 2
+    shape[pairs[:, 0]], shape[pairs[:, 1]] = middle - scale * half, middle + scale * half
+    return shape
+
+
+def _eyes(shape: np.ndarray, right: float, left: float | None = None) -> np.ndarray:
+    return _with_gaps(_with_gaps(shape, RIGHT_EYE_LIDS, right), LEFT_EYE_LIDS, right if left is None else left)
+
+
+def _bigger_eyes(shape: np.ndarray, scale: float) -> np.ndarray:
+    """Both eyes (lids and corners) scaled about their centres."""
+    shape = shape.copy()
+    for lids, corners in ((RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS), (LEFT_EYE_LIDS, LEFT_EYE_CORNERS)):
+        eye = [*lids.ravel(), *corners]
+        centre = shape[eye].mean(axis=0)
+        shape[eye] = centre + scale * (shape[eye] - centre)
+    return shape
+
+
+def _track(shape: np.ndarray, timestamp: float = 0.0):
+    return face_track(from_head_space(shape, HeadPose(np.eye(3), np.array([200.0, 200.0, 0.0]), 80.0)),
+                      (400, 400), timestamp)
+
+
+def _node(studio_registry, **params):
+    schema = studio_registry.require("retarget.face").schema
+    node = studio_registry.create("retarget.face", "retarget", {**schema.defaults(), **params})
+    node.open(RunContext())
+    return node
+
+
+def _run(node, target: np.ndarray, source_shapes: list[np.ndarray]) -> np.ndarray:
+    """The Motion landmarks for the last source shape, driving the target's (478, 3) landmark pixels."""
+    for k, shape in enumerate(source_shapes):
+        motion = node.process(FrameContext(k, k / 30, RunContext()), source=_track(shape, k / 30),
+                              target=face_track(target, (400, 400), 0.0))["motion"]
+    return motion.landmarks
+
+
+def _drive(node, target_shape: np.ndarray, source_shapes: list[np.ndarray]) -> np.ndarray:
+    """frame_features of the Motion for the last source shape, driving the target's head-space shape."""
+    return frame_features(_run(node, _track(target_shape).landmarks, source_shapes))
+
+
+def _shape(points: np.ndarray) -> np.ndarray:
+    """Head-space shape of landmark pixels (pose removed)."""
+    return reference_shape() + face_track(points, (400, 400), 0.0).expression
+
+
+def _lid_gaps(shape: np.ndarray) -> np.ndarray:
+    """(2, 7) frontal gap of every lid pair, right and left eye."""
+    return np.array([np.linalg.norm(shape[lids[:, 1], :2] - shape[lids[:, 0], :2], axis=1)
+                     for lids in (RIGHT_EYE_LIDS, LEFT_EYE_LIDS)])
+
+
+def _chain(edges: set[tuple[int, int]], start: int, first: int, end: int) -> list[int]:
+    """The points between `start` and `end` along the path of edges that leaves `start` by `first`."""
+    neighbours: dict[int, set[int]] = {}
+    for a, b in edges:
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    path = [start, first]
+    while path[-1] != end:
+        path.append(next(n for n in neighbours[path[-1]] if n != path[-2]))
+    return path[1:-1]
+
+
+@pytest.mark.parametrize("pairs, connections, corners", [
+    (RIGHT_EYE_LIDS, "FACEMESH_RIGHT_EYE", (33, 133)),
+    (LEFT_EYE_LIDS, "FACEMESH_LEFT_EYE", (263, 362)),
+    (INNER_LIPS, "FACEMESH_LIPS", (78, 308)),
+])
+def test_the_landmark_pairs_are_mediapipes_upper_and_lower_chains(pairs, connections, corners):
+    from mediapipe.python.solutions import face_mesh_connections
+
+    edges = set(getattr(face_mesh_connections, connections))
+    start, end = corners
+    upper = _chain(edges, start, int(pairs[0, 0]), end)
+    lower = _chain(edges, start, int(pairs[0, 1]), end)
+    assert upper == pairs[:, 0].tolist() and lower == pairs[:, 1].tolist()
+    assert (reference_shape()[pairs[:, 0], 1] < reference_shape()[pairs[:, 1], 1]).all()  # y down: upper above
+
+
+OPEN = [_eyes(reference_shape(), 1.0)] * 10  # a few frames at rest first: the source's open level
+
+
+@pytest.mark.parametrize("target_eyes", [
+    lambda s: _eyes(s, 0.6), lambda s: _eyes(s, 1.5), lambda s: _bigger_eyes(s, 1.3),
+], ids=["narrow", "wide", "big"])
+@pytest.mark.parametrize("tracked_shut", [0.0, 0.15], ids=["shut", "tracked-shut"])
+def test_shut_source_eyes_shut_the_targets_eyes_whatever_their_size(studio_registry, target_eyes, tracked_shut):
+    target = target_eyes(reference_shape())
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    node = _node(studio_registry)
+    for _ in range(3):  # and again after opening
+        shut = _drive(node, target, OPEN + [_eyes(reference_shape(), tracked_shut)])
+        assert (shut[EYE_OPENNESS] <= 0.05 * rest).all()
+        assert _drive(node, target, OPEN[:1])[EYE_OPENNESS] == pytest.approx(rest, rel=0.05)
+
+
+def test_every_lid_pair_shuts(studio_registry):
+    target = _track(_eyes(reference_shape(), 1.4)).landmarks
+    shut = _run(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 0.0)])
+    assert (_lid_gaps(shut) <= 0.05 * _lid_gaps(target)[:, 3:4]).all()  # of the middle pair's gap
+
+
+def test_a_wink_closes_only_that_eye(studio_registry):
+    target = _eyes(reference_shape(), 1.3)
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    wink = _drive(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 1.0, 0.0)])[EYE_OPENNESS]
+    assert wink[1] <= 0.05 * rest[1]
+    assert wink[0] == pytest.approx(rest[0], rel=0.05)
+
+
+def test_wide_open_source_eyes_stay_plausible(studio_registry):
+    target = _eyes(reference_shape(), 0.8)
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    for eye_max_open in (1.3, 1.1):
+        wide = _drive(_node(studio_registry, eye_max_open=eye_max_open), target,
+                      OPEN + [_eyes(reference_shape(), 2.0)])[EYE_OPENNESS]
+        assert wide == pytest.approx(eye_max_open * rest, rel=0.03)
+
+
+def test_mouth_opening_maps_in_mouth_widths(studio_registry):
+    """A target with a wider mouth opens as many of its own mouth widths as the source opens of its."""
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    wide_mouth = closed.copy()
+    lips = topology().regions["mouth"]
+    centre = closed[lips].mean(axis=0)
+    wide_mouth[lips] = centre + (closed[lips] - centre) * np.array([1.4, 1.0, 1.0])
+    source = [closed] * 10 + [closed + 0.6 * RIG.open]
+    opened = frame_features(_track(source[-1]).landmarks)[MOUTH_OPENING]
+    got = _drive(_node(studio_registry), wide_mouth, source)[MOUTH_OPENING]
+    assert opened > 0.2
+    assert got == pytest.approx(opened, abs=0.02)
+
+
+def test_a_wide_open_source_mouth_stays_plausible(studio_registry):
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    for mouth_max_open in (0.6, 0.3):
+        node = _node(studio_registry, mouth_max_open=mouth_max_open)
+        got = _drive(node, closed, [closed] * 10 + [closed + 2.0 * RIG.open])
+        assert got[MOUTH_OPENING] == pytest.approx(mouth_max_open, abs=0.01)
+
+
+def test_a_driver_who_starts_mid_expression_leaves_the_target_at_rest_once_relaxed(studio_registry):
+    """Starts with the mouth open and the eyes cast down for a second, then relaxes for two: the
+    relaxed driver gives the target at rest, where a first-frames neutral reads 'eyes wide, mouth shut'."""
+    start = _eyes(reference_shape() + 0.5 * RIG.open, 0.5)
+    relaxed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    target = _track(reference_shape()).landmarks  # the astronaut: lips parted at rest
+    for mode, at_rest in (("adaptive", True), ("first_frames", False)):
+        motion = _run(_node(studio_registry, neutral_mode=mode), target, [start] * 30 + [relaxed] * 60)
+        if at_rest:  # the expression; the pose keeps the first frames' (biased a little by the open jaw)
+            assert np.abs(_shape(motion) - _shape(target)).max() < 0.01
+        else:
+            features, rest = frame_features(motion), frame_features(target)
+            assert (features[EYE_OPENNESS] > 1.2 * rest[EYE_OPENNESS]).all()
+            assert features[MOUTH_OPENING] < 0.5 * rest[MOUTH_OPENING]
+
+
+def test_a_relaxed_driver_with_shut_lips_shuts_a_target_at_rest_with_shut_lips(studio_registry):
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    got = _drive(_node(studio_registry), closed, [closed + 0.5 * RIG.open] * 30 + [closed] * 60)
+    assert got[MOUTH_OPENING] < 0.01
+
+
+def _brow_height(points: np.ndarray) -> float:
+    return frame_features(points)[BROW_HEIGHT]
+
+
+def _smile_width(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[MOUTH_CORNERS[1], :2] - points[MOUTH_CORNERS[0], :2]))
+
+
+@pytest.mark.parametrize("field, gain_param, measure", [
+    (RIG.brows, "brows_gain", _brow_height), (RIG.smile, "mouth_gain", _smile_width),
+], ids=["brows", "smile"])
+@pytest.mark.parametrize("gain", [1.0, 2.0])
+def test_brows_and_smile_width_follow_with_their_gain(studio_registry, field, gain_param, measure, gain):
+    target = _track(_eyes(reference_shape(), 0.7)).landmarks  # another face
+    source = [reference_shape()] * 20 + [reference_shape() + field]
+    motion = _run(_node(studio_registry, **{gain_param: gain}), target, source)
+    driver_change = measure(_track(source[-1]).landmarks) - measure(_track(source[0]).landmarks)
+    target_change = measure(motion) - measure(target)
+    assert abs(driver_change) > 0  # the rig moves them
+    assert target_change / driver_change == pytest.approx(gain, rel=0.15)
+
+
+def test_calibrate_neutral_pins_the_neutral(studio_registry):
+    node = _node(studio_registry, calibration_frames=1)
+    target = _track(reference_shape()).landmarks
+    _run(node, target, [reference_shape()])
+    assert "adapting" in node.status()
+    node.run_action("calibrate_neutral")
+    _run(node, target, [reference_shape() + 0.5 * RIG.open])  # pinned to an open mouth
+    assert "pinned" in node.status()
+    relaxed = _run(node, target, [reference_shape()] * 60)
+    assert frame_features(relaxed)[MOUTH_OPENING] < 0.5 * frame_features(target)[MOUTH_OPENING]
