@@ -3,8 +3,11 @@
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
 // driver's own mouth interior, colour-matched to the portrait's lips; 3 (right) / 5 (left) an eye:
 // the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
-// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes.
-uniform sampler2D portrait;
+// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes; 7 the background:
+// the portrait where its alpha (the person mask) says person, else the static plate behind the person.
+uniform sampler2D portrait;   // RGB, and the person mask as alpha
+uniform sampler2D plate;      // the room behind the person
+uniform vec2 viewport;        // the portrait's size in pixels
 uniform sampler2D driver;
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform vec3 cavity_color;
@@ -13,6 +16,7 @@ uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
 uniform vec2 iris_radius[2];  // portrait 0..1 iris radii along x and y
 uniform vec2 sclera[4];       // two sample points on the white of each eye (right eye first)
 in vec2 uv;
+in vec2 screen_uv;
 in vec2 st;
 in float layer;
 out vec4 color;
@@ -34,6 +38,14 @@ void main() {
     int code = int(floor(layer + 1e-3));
     if (code == 0) {
         color = vec4(texture(portrait, uv).rgb, 1.0);
+    } else if (code == 7) {
+        // where the portrait has not moved it is shown as it is (soft hair edges included); where it
+        // moved, what is not the person gives way to the plate
+        // (a soft silhouette edge stretched wide would read as a translucent ghost: moved, it is made hard)
+        vec4 person = texture(portrait, uv);
+        float still = 1.0 - smoothstep(0.5, 3.0, length((uv - screen_uv) * viewport));
+        float alpha = mix(smoothstep(0.35, 0.65, person.a), person.a, still);
+        color = vec4(mix(texture(plate, screen_uv).rgb, person.rgb, max(alpha, still)), 1.0);
     } else if (code == 2) {
         color = vec4(clamp(texture(driver, st).rgb * driver_gain, 0.0, 1.0), 1.0);
     } else if (code == 1) {

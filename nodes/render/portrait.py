@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import moderngl
+import numpy as np
 
 from app.runtime.gpu.bridge import ReadbackBridge
 from app.runtime.context import FrameContext, RunContext
@@ -17,6 +18,8 @@ from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
 from nodes.render.lip_colour import LipColourMatch
 from nodes.render.mouth import driver_columns
+from nodes.render.plate import PersonAndPlate, person_and_plate
+from nodes.track.occlusion import COVERED
 from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
@@ -30,8 +33,8 @@ class PortraitRenderer:
 
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
-        self._texture = None
-        self._texture_source = None
+        self._textures: tuple = ()  # (portrait RGBA with the person mask as alpha, plate RGB)
+        self._texture_source: tuple = ()
         self._target = None  # (size, MSAA renderbuffer, its framebuffer)
         with gpu.current():
             self._program = gpu.program("warp", "warp")
@@ -39,16 +42,30 @@ class PortraitRenderer:
             self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 1f 2f 2f 1f", "in_pos", "in_depth", "in_uv",
                                                                   "in_st", "in_layer")])
 
-    def _portrait_texture(self, image: Image):
-        if self._texture_source is not image:  # uploaded once per portrait, not once per frame
-            if self._texture is not None:
-                self._texture.release()
-            self._texture = ReadbackBridge.upload(self._gpu.ctx, image.rgb())
-            self._texture.build_mipmaps()
-            self._texture.filter = (self._gpu.ctx.LINEAR_MIPMAP_LINEAR, self._gpu.ctx.LINEAR)
-            self._texture.repeat_x = self._texture.repeat_y = False
-            self._texture_source = image
-        return self._texture
+    def _portrait_textures(self, image: Image, plate: PersonAndPlate | None) -> tuple:
+        """Uploaded once per portrait, not once per frame. Without a plate the person mask is 1
+        everywhere: the whole portrait moves with the mesh."""
+        if len(self._texture_source) != 2 or self._texture_source[0] is not image \
+                or self._texture_source[1] is not plate:
+            self._release_textures()
+            rgb = image.rgb()
+            mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else (plate.mask * 255).astype(np.uint8)
+            self._textures = (self._texture(np.dstack([rgb, mask])),
+                              self._texture(rgb if plate is None else plate.plate))
+            self._texture_source = (image, plate)
+        return self._textures
+
+    def _texture(self, pixels: np.ndarray):
+        texture = ReadbackBridge.upload(self._gpu.ctx, pixels)
+        texture.build_mipmaps()
+        texture.filter = (self._gpu.ctx.LINEAR_MIPMAP_LINEAR, self._gpu.ctx.LINEAR)
+        texture.repeat_x = texture.repeat_y = False
+        return texture
+
+    def _release_textures(self) -> None:
+        for texture in self._textures:
+            texture.release()
+        self._textures = ()
 
     def _multisampled(self, size: tuple[int, int]):
         if self._target is None or self._target[0] != size:
@@ -60,12 +77,14 @@ class PortraitRenderer:
 
     def render(self, image: Image, mesh: WarpMesh, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float],
-               driver: Image | None = None, driver_gain: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> Image:
-        """driver: the frame the mouth layer samples where the mesh asks for it (LAYER_MOUTH_DRIVER)."""
+               driver: Image | None = None, driver_gain: tuple[float, float, float] = (1.0, 1.0, 1.0),
+               plate: PersonAndPlate | None = None) -> Image:
+        """driver: the frame the mouth layer samples where the mesh asks for it (LAYER_MOUTH_DRIVER);
+        plate: the person's silhouette and the room behind them (else the whole portrait moves)."""
         with self._gpu.current():
-            return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gain)
+            return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gain, plate)
 
-    def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gain) -> Image:
+    def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gain, plate) -> Image:
         vertices = mesh.vertices
         data = vertices.tobytes()
         if len(data) > self._vbo.size:
@@ -74,11 +93,13 @@ class PortraitRenderer:
         msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        portrait = self._portrait_texture(image)
+        portrait, background = self._portrait_textures(image, plate)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
+        background.use(2)
         self._program["portrait"] = 0
         self._program["driver"] = 1
+        self._program["plate"] = 2
         self._program["driver_gain"] = driver_gain
         self._program["viewport"] = (float(image.width), float(image.height))
         self._program["cavity_color"] = cavity
@@ -107,9 +128,9 @@ class PortraitRenderer:
     def release(self) -> None:
         with self._gpu.current():
             self._release_target()
-            for obj in (self._vao, self._vbo, self._texture):
-                if obj is not None:
-                    obj.release()
+            self._release_textures()
+            for obj in (self._vao, self._vbo):
+                obj.release()
 
 
 class RenderPortrait(Node):
@@ -131,6 +152,9 @@ class RenderPortrait(Node):
                   minimum=0, maximum=4096),
             Param("grid", ParamKind.INT, 32, "background mesh cells per side", minimum=4, maximum=128),
             Param("antialias", ParamKind.ENUM, "4x", "multisampling", choices=("off", "2x", "4x", "8x")),
+            Param("background", ParamKind.ENUM, "plate", "what shows where the head or body moves away: the "
+                  "room behind the person (the portrait with the person segmented out and inpainted, made once), "
+                  "or the portrait's own pixels moved along (warp)", choices=("plate", "warp")),
             Param("mouth_source", ParamKind.ENUM, "driver", "what fills a mouth opened wider than in the portrait: "
                   "the driver's own mouth interior (teeth, tongue), colour-matched to the portrait's lips, when "
                   "the driver inputs are connected; or a drawn cavity", choices=("driver", "drawn")),
@@ -145,6 +169,7 @@ class RenderPortrait(Node):
         topology()  # load the mesh topology before the first frame
         self._renderer = None
         self._builder: tuple[FaceTrack, tuple, MeshBuilder] | None = None
+        self._plate: tuple[Image, PersonAndPlate] | None = None
         self._lip_match = LipColourMatch()
 
     def _mesh_builder(self, image: Image, track: FaceTrack) -> MeshBuilder:
@@ -153,6 +178,14 @@ class RenderPortrait(Node):
         if self._builder is None or self._builder[0] is not track or self._builder[1] != key:
             self._builder = (track, key, MeshBuilder(track.landmarks, (image.width, image.height), self.params.grid))
         return self._builder[2]
+
+    def _plate_of(self, image: Image) -> PersonAndPlate | None:
+        """The portrait's plate, made once per portrait (segmentation and inpainting take a moment)."""
+        if self.params.background != "plate":
+            return None
+        if self._plate is None or self._plate[0] is not image:
+            self._plate = (image, person_and_plate(image.rgb()))
+        return self._plate[1]
 
     def params_changed(self, names: set[str]) -> None:
         if "antialias" in names:
@@ -169,7 +202,7 @@ class RenderPortrait(Node):
         dst = motion.landmarks if motion.valid else track.landmarks
         gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
-                      and driver_track.valid and motion.valid)
+                      and driver_track.valid and motion.valid and driver_track.occlusion[0] < COVERED)
         driver_mouth = driver_columns(driver_track.landmarks, driver_track.image_size) if use_driver else None
         mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth)
         out_size = _output_size(image.width, image.height, self.params.size)
@@ -178,7 +211,8 @@ class RenderPortrait(Node):
             self._renderer = PortraitRenderer(self._gpu, samples)
         gain = self._lip_match.gain(image, track, driver, driver_track) if use_driver else (1.0, 1.0, 1.0)
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
-                                      tuple(self.params.teeth_color[:3]), driver if use_driver else None, gain)
+                                      tuple(self.params.teeth_color[:3]), driver if use_driver else None, gain,
+                                      self._plate_of(image))
         return {"image": frame}
 
     def close(self) -> None:

@@ -12,6 +12,9 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
 coordinates), layer (LAYER_* code, plus the eyeball weight as its fraction for eyes).
+
+Background fragments show the portrait only where its person mask says person; elsewhere the static
+plate behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from nodes.track.face_model import MESH_POINTS, topology
 
 VERTEX_FLOATS = 8
 LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
+LAYER_BACKGROUND = 7.0  # the portrait where it shows the person, else the plate behind them
 BACKGROUND_DEPTH = 0.999
 
 
@@ -59,7 +63,7 @@ class MeshBuilder:
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
         tris = self.background.triangles.ravel()
         layers.append(_pack(positions[tris], point_depth[tris], self.background.points[tris] / scale,
-                            np.zeros((len(tris), 2)), LAYER_TEXTURED))
+                            np.zeros((len(tris), 2)), LAYER_BACKGROUND))
         tris = topo.triangles.ravel()
         layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, np.zeros((len(tris), 2)),
                             LAYER_TEXTURED))

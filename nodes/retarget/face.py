@@ -16,6 +16,7 @@ from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, 
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_opening
 
+TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 
 
@@ -42,6 +43,9 @@ class RetargetFace(Node):
             Param("yaw_limit", ParamKind.FLOAT, 30.0, "largest head turn, degrees", minimum=0.0, maximum=60.0),
             Param("pitch_limit", ParamKind.FLOAT, 20.0, "largest nod, degrees", minimum=0.0, maximum=60.0),
             Param("roll_limit", ParamKind.FLOAT, 30.0, "largest tilt, degrees", minimum=0.0, maximum=60.0),
+            Param("reveal_limit", ParamKind.FLOAT, 12.0, "for a portrait whose head is turned: the largest turn back "
+                  "toward the camera, degrees. A still cannot show the side of the face it hides; turned further it "
+                  "smears", minimum=0.0, maximum=60.0),
             Param("translation_gain", ParamKind.FLOAT, 1.0, "head movement gain", minimum=0.0, maximum=2.0),
             Param("translation_limit", ParamKind.FLOAT, 0.4, "largest head movement, in face sizes",
                   minimum=0.0, maximum=2.0),
@@ -130,8 +134,11 @@ class RetargetFace(Node):
     def _transfer(self, source: FaceTrack, target: FaceTrack, neutral: Neutral) -> Motion:
         p = self.params
         yaw, pitch, roll = euler_angles(source.pose.rotation @ neutral.pose.rotation.T)
-        relative = rotation_from_euler(_gain(yaw, p.yaw_gain, p.yaw_limit), _gain(pitch, p.pitch_gain, p.pitch_limit),
-                                       _gain(roll, p.roll_gain, p.roll_limit))
+        yaw = _gain(yaw, p.yaw_gain, p.yaw_limit)
+        own_yaw = euler_angles(target.pose.rotation)[0]
+        if abs(own_yaw) > TURNED_PORTRAIT and yaw * own_yaw < 0:  # turning back would show what the photo hides
+            yaw = float(np.clip(yaw, -p.reveal_limit, p.reveal_limit))
+        relative = rotation_from_euler(yaw, _gain(pitch, p.pitch_gain, p.pitch_limit), _gain(roll, p.roll_gain, p.roll_limit))
         moved = (source.pose.translation - neutral.pose.translation) / neutral.pose.scale
         length = np.linalg.norm(moved[:2])
         if length > p.translation_limit:

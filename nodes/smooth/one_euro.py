@@ -1,6 +1,8 @@
 """Temporal smoothing with the One Euro filter (Casiez et al. 2012), driven by real timestamps."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import numpy as np
@@ -87,7 +89,8 @@ class SmoothOneEuro(Node):
         if track is not None:
             if track.valid:
                 landmarks = self._filters["track"].filter(track.landmarks, track.timestamp)
-                out_track = face_track(landmarks, track.image_size, track.timestamp, track.confidence)
+                out_track = replace(face_track(landmarks, track.image_size, track.timestamp, track.confidence),
+                                    occlusion=track.occlusion)
             else:
                 self._reset("track")
                 out_track = track

@@ -11,7 +11,9 @@ from app.runtime import ports
 from nodes.track.types import FACE_TRACK
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import MESH_POINTS, gaze_of, procrustes, reference_shape, to_head_space
+from nodes.track.hands import HandDetector, covered_regions
 from nodes.track.mediapipe_face import FaceMeshDetector
+from nodes.track.occlusion import OcclusionHold
 
 
 def face_track(points: np.ndarray, image_size: tuple[int, int], timestamp: float,
@@ -47,16 +49,27 @@ class TrackFace(Node):
                   minimum=1, maximum=8),
             Param("min_confidence", ParamKind.FLOAT, 0.5, "detection and tracking confidence", minimum=0.05,
                   maximum=0.99),
+            Param("hands", ParamKind.BOOL, True, "look for hands in front of the face: a covered mouth, eye or brow "
+                  "holds its last uncovered expression instead of driving the target with what the mesh guesses"),
+            Param("hands_every", ParamKind.INT, 2, "look for hands every Nth frame (hands move slower than "
+                  "expressions; each look costs several ms)", minimum=1, maximum=8),
+            Param("occlusion_ease_ms", ParamKind.FLOAT, 300.0, "once uncovered, a held region eases back over this "
+                  "long", minimum=0.0, maximum=3000.0),
         ),
     )
 
     def open(self, run: RunContext) -> None:
         reference_shape()
         self._detector = None
+        self._hands: HandDetector | None = None
+        self._seen_hands: list[np.ndarray] = []
+        self._hold = OcclusionHold(self.params.occlusion_ease_ms / 1000.0)
         self._previous: np.ndarray | None = None
 
     def params_changed(self, names: set[str]) -> None:
-        self.close()  # re-created with the new settings on the next frame
+        self._hold.ease_seconds = self.params.occlusion_ease_ms / 1000.0
+        if names & {"mode", "max_faces", "min_confidence", "hands"}:
+            self.close()  # re-created with the new settings on the next frame
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._detector is None:
@@ -70,12 +83,22 @@ class TrackFace(Node):
             return {"track": FaceTrack.invalid(size, timestamp)}
         chosen = pick_face(faces, self._previous)
         self._previous = chosen
-        return {"track": face_track(chosen, size, timestamp)}
+        track = face_track(chosen, size, timestamp)
+        if not self.params.hands:
+            return {"track": track}
+        if ctx.index % self.params.hands_every == 0:
+            if self._hands is None:
+                self._hands = HandDetector()
+            self._seen_hands = self._hands.detect(image.rgb())
+        return {"track": self._hold.apply(track, covered_regions(track.landmarks, self._seen_hands))}
 
     def close(self) -> None:
         if getattr(self, "_detector", None) is not None:
             self._detector.close()
             self._detector = None
+        if getattr(self, "_hands", None) is not None:
+            self._hands.close()
+            self._hands = None
 
 
 NODES = [TrackFace]

@@ -13,7 +13,7 @@ import numpy as np
 
 
 @contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """MediaPipe's C++ side prints one-time warnings (TFLite delegate, feedback tensors) straight to
     file descriptor 2 while a graph starts; they mean nothing to a user. Muted only around start-up."""
     sys.stderr.flush()
@@ -34,7 +34,7 @@ class FaceMeshDetector:
     """
 
     def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5):
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             from mediapipe.python.solutions import face_mesh
 
             self._mesh = face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,
@@ -47,7 +47,7 @@ class FaceMeshDetector:
         if self._started:
             result = self._mesh.process(np.ascontiguousarray(rgb))
         else:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 result = self._mesh.process(np.ascontiguousarray(rgb))
             self._started = True
         faces = []

@@ -5,7 +5,7 @@ scaled like x. Head space is the canonical face model's frame (units of the neut
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,8 @@ class FaceTrack:
     valid: bool
     image_size: tuple[int, int]  # (width, height) of the frame the landmarks refer to
     timestamp: float = 0.0  # seconds, from the capture clock
+    # per region (mouth, right eye, left eye, brows): the share a hand covers; covered regions are held
+    occlusion: np.ndarray = field(default_factory=lambda: np.zeros(4, np.float32))
 
     @staticmethod
     def invalid(image_size: tuple[int, int], timestamp: float = 0.0) -> FaceTrack:

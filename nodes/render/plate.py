@@ -1,0 +1,39 @@
+"""The background plate: the portrait with the person removed and the hole inpainted, made once per
+portrait. Where the head or body moves away from where it was, the render shows this plate (a static
+room behind a moving person) instead of stretching the portrait's own edge pixels into a smear."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from nodes.track.segmentation import person_mask
+
+WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only in thin uncovered strips
+HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silhouette edge
+
+
+@dataclass(frozen=True)
+class PersonAndPlate:
+    """mask: (H, W) float32 0..1, the person's silhouette; plate: (H, W, 3) uint8 without the person."""
+
+    mask: np.ndarray
+    plate: np.ndarray
+
+
+def person_and_plate(rgb: np.ndarray) -> PersonAndPlate:
+    """Segment the person in an RGB uint8 (H, W, 3) portrait and inpaint what is behind them."""
+    mask = person_mask(rgb)
+    height, width = mask.shape
+    grow = max(1, round(HOLE_MARGIN * max(width, height)))
+    hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    scale = min(1.0, WORKING_SIDE / max(width, height))
+    small = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
+    filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.GaussianBlur(filled, (0, 0), 2.0)  # inpainting streaks read as texture; a blur reads as depth of field
+    full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+    plate = np.where(hole[:, :, None] > 0, full, rgb[:, :, :3])
+    return PersonAndPlate(mask, plate.astype(np.uint8))
