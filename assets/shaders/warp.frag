@@ -18,7 +18,7 @@ uniform vec2 sclera[4];       // two sample points on the white of each eye (rig
 in vec2 uv;
 in vec2 screen_uv;
 in vec2 st;
-in float layer;
+flat in float layer;
 out vec4 color;
 
 vec3 brighter(vec3 a, vec3 b) {

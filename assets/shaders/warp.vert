@@ -10,7 +10,7 @@ in float in_layer;       // see warp_mesh.py: 0 textured, 1 drawn mouth, 2 drive
 out vec2 uv;
 out vec2 screen_uv;  // where this lands in the output, 0..1: the plate stays put
 out vec2 st;
-out float layer;
+flat out float layer;
 void main() {
     vec2 ndc = in_pos / viewport * 2.0 - 1.0;
     gl_Position = vec4(ndc, in_depth * 2.0 - 1.0, 1.0);   // pixel row 0 lands on GL row 0: top row first
