@@ -22,9 +22,14 @@ class PersonAndPlate:
     plate: np.ndarray
 
 
-def person_and_plate(rgb: np.ndarray) -> PersonAndPlate:
-    """Segment the person in an RGB uint8 (H, W, 3) portrait and inpaint what is behind them."""
+def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> PersonAndPlate:
+    """Segment the person in an RGB uint8 (H, W, 3) portrait; the room behind them is `plate` when given
+    (resized to the portrait), else inpainted from the portrait."""
     mask = person_mask(rgb)
+    if plate is not None:
+        height, width = mask.shape
+        return PersonAndPlate(mask, cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height),
+                                               interpolation=cv2.INTER_AREA))
     height, width = mask.shape
     grow = max(1, round(HOLE_MARGIN * max(width, height)))
     hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))

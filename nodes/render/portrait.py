@@ -23,6 +23,9 @@ from nodes.track.occlusion import COVERED
 from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
+PLATES_KEPT = 8
+
+
 class PortraitRenderer:
     """GL state for drawing one portrait: its texture, a vertex buffer and an MSAA target.
 
@@ -145,7 +148,9 @@ class RenderPortrait(Node):
                 Port("driver", ports.IMAGE, "the driving frame, whose own mouth interior can fill the "
                      "portrait's opened mouth", optional=True),
                 Port("driver_track", FACE_TRACK, "the driving frame's face track (unsmoothed, so it matches "
-                     "the frame)", optional=True)),
+                     "the frame)", optional=True),
+                Port("plate", ports.IMAGE, "the room behind the person (e.g. a target video's median frame); "
+                     "unconnected, it is made from the portrait once", optional=True)),
         outputs=(Port("image", ports.IMAGE, "the rendered frame"),),
         params=(
             Param("size", ParamKind.INT, 0, "longest side of the output in pixels (0: the portrait's size)",
@@ -169,7 +174,7 @@ class RenderPortrait(Node):
         topology()  # load the mesh topology before the first frame
         self._renderer = None
         self._builder: tuple[FaceTrack, tuple, MeshBuilder] | None = None
-        self._plate: tuple[Image, PersonAndPlate] | None = None
+        self._plates: dict[tuple[int, int], tuple] = {}
         self._lip_match = LipColourMatch()
 
     def _mesh_builder(self, image: Image, track: FaceTrack) -> MeshBuilder:
@@ -179,20 +184,25 @@ class RenderPortrait(Node):
             self._builder = (track, key, MeshBuilder(track.landmarks, (image.width, image.height), self.params.grid))
         return self._builder[2]
 
-    def _plate_of(self, image: Image) -> PersonAndPlate | None:
-        """The portrait's plate, made once per portrait (segmentation and inpainting take a moment)."""
+    def _plate_of(self, image: Image, given: Image | None) -> PersonAndPlate | None:
+        """The portrait's person mask and plate, made once per portrait and given plate (segmentation and
+        inpainting take a moment; a target video's frames repeat, so a few are kept)."""
         if self.params.background != "plate":
             return None
-        if self._plate is None or self._plate[0] is not image:
-            self._plate = (image, person_and_plate(image.rgb()))
-        return self._plate[1]
+        key = (id(image), id(given))
+        if key not in self._plates:
+            made = person_and_plate(image.rgb(), None if given is None else given.rgb())
+            self._plates[key] = (image, given, made)  # the images are kept so their ids stay theirs
+            while len(self._plates) > PLATES_KEPT:
+                self._plates.pop(next(iter(self._plates)))
+        return self._plates[key][2]
 
     def params_changed(self, names: set[str]) -> None:
         if "antialias" in names:
             self.close()  # re-created with the new sample count on the next frame
 
     def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion,
-                driver: Image | None = None, driver_track: FaceTrack | None = None) -> dict:
+                driver: Image | None = None, driver_track: FaceTrack | None = None, plate: Image | None = None) -> dict:
         if not track.valid:
             raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
                                "frontal face")
@@ -212,7 +222,7 @@ class RenderPortrait(Node):
         gain = self._lip_match.gain(image, track, driver, driver_track) if use_driver else (1.0, 1.0, 1.0)
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
                                       tuple(self.params.teeth_color[:3]), driver if use_driver else None, gain,
-                                      self._plate_of(image))
+                                      self._plate_of(image, plate))
         return {"image": frame}
 
     def close(self) -> None:
