@@ -15,6 +15,8 @@ uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
 uniform vec2 iris_radius[2];  // portrait 0..1 iris radii along x and y
 uniform vec2 sclera[4];       // two sample points on the white of each eye (right eye first)
+uniform float lid_lift[2];    // portrait 0..1: how far above the eye its upper lid's skin is
+uniform float eye_closure[2]; // 0..1: nearly shut, the slit between the lids is drawn as lid skin
 in vec2 uv;
 in vec2 screen_uv;
 in vec2 st;
@@ -43,7 +45,7 @@ void main() {
         // moved, what is not the person gives way to the plate
         // (a soft silhouette edge stretched wide would read as a translucent ghost: moved, it is made hard)
         vec4 person = texture(portrait, uv);
-        float still = 1.0 - smoothstep(0.5, 3.0, length((uv - screen_uv) * viewport));
+        float still = 1.0 - smoothstep(2.0, 12.0, length((uv - screen_uv) * viewport));  // pixels moved
         float alpha = mix(smoothstep(0.35, 0.65, person.a), person.a, still);
         color = vec4(mix(texture(plate, screen_uv).rgb, person.rgb, max(alpha, still)), 1.0);
     } else if (code == 2) {
@@ -55,6 +57,8 @@ void main() {
     } else {
         int eye = code >= 5 ? 1 : 0;
         float weight = layer - float(code);
-        color = vec4(mix(texture(portrait, uv).rgb, eyeball(eye), weight), 1.0);
+        vec3 open_eye = mix(texture(portrait, uv).rgb, eyeball(eye), weight);
+        vec3 lid = 0.85 * texture(portrait, uv - vec2(0.0, lid_lift[eye])).rgb;  // darker: the lash line
+        color = vec4(mix(open_eye, lid, eye_closure[eye]), 1.0);
     }
 }

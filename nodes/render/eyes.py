@@ -14,6 +14,7 @@ from nodes.track.face_model import EYES, LEFT_IRIS, RIGHT_IRIS, eye_widths, topo
 IRIS_RINGS = ((469, 470, 471, 472), (474, 475, 476, 477))  # the iris outline points, right then left eye
 UPPER_LOWER_LIDS = ((159, 145), (386, 374))  # mid upper and lower lid, right then left eye
 EYEBALL_FROM, EYEBALL_FULL = 1.08, 1.4  # opening ratios (posed / portrait) where the eyeball fades in
+CLOSED_FULL, CLOSED_FROM = 0.2, 0.5  # opening ratios where the slit left between the lids turns to lid skin
 BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the eye, the lid wins
 
 
@@ -21,11 +22,13 @@ BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the ey
 class EyeballLook:
     """What the shader needs to draw eyeballs from the portrait, in portrait 0..1 coordinates:
     iris: (2, 2) iris centres; iris_radius: (2, 2) radii along x and y; sclera: (2, 2, 2) two sample
-    points per eye on the white of the eye (between the iris and each corner)."""
+    points per eye on the white of the eye (between the iris and each corner); lid_lift: (2,) how far
+    above a point of the eye the upper lid's skin is (the eye's own opening height)."""
 
     iris: np.ndarray
     iris_radius: np.ndarray
     sclera: np.ndarray
+    lid_lift: np.ndarray
 
 
 def eyeball_look(src: np.ndarray, size: tuple[int, int]) -> EyeballLook:
@@ -34,7 +37,8 @@ def eyeball_look(src: np.ndarray, size: tuple[int, int]) -> EyeballLook:
     radii = np.array([iris_radius(src, e) for e in range(2)])
     sclera = np.array([[irises[e] + 0.6 * (src[corner, :2] - irises[e]) for corner in corners]
                        for e, (_, corners) in enumerate(EYES)])
-    return EyeballLook(irises / scale, radii[:, None] / scale[None, :], sclera / scale)
+    lift = np.array([1.2 * np.linalg.norm(src[lower, :2] - src[upper, :2]) for upper, lower in UPPER_LOWER_LIDS])
+    return EyeballLook(irises / scale, radii[:, None] / scale[None, :], sclera / scale, lift / scale[1])
 
 
 def iris_radius(points: np.ndarray, eye: int) -> float:
@@ -43,14 +47,27 @@ def iris_radius(points: np.ndarray, eye: int) -> float:
     return float(np.linalg.norm(points[list(IRIS_RINGS[eye]), :2] - centre, axis=1).mean()) or 1.0
 
 
-def eyeball_weight(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
-    """0: the portrait's own eye; 1: the eyeball (the eye is opened much wider than in the portrait)."""
+def opening_ratio(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
+    """How open the posed eye is, as a share of the portrait's own (lid gap over eye width)."""
     upper, lower = UPPER_LOWER_LIDS[eye]
     src_open = np.linalg.norm(src[lower, :2] - src[upper, :2]) / eye_widths(src)[eye]
     dst_open = np.linalg.norm(dst[lower, :2] - dst[upper, :2]) / eye_widths(dst)[eye]
-    ratio = dst_open / max(src_open, 0.02)
-    t = np.clip((ratio - EYEBALL_FROM) / (EYEBALL_FULL - EYEBALL_FROM), 0.0, 1.0)
-    return float(t * t * (3.0 - 2.0 * t))
+    return float(dst_open / max(src_open, 0.02))
+
+
+def eyeball_weight(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
+    """0: the portrait's own eye; 1: the eyeball (the eye is opened much wider than in the portrait)."""
+    return _smoothstep(EYEBALL_FROM, EYEBALL_FULL, opening_ratio(src, dst, eye))
+
+
+def closure(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(2,) per eye 0..1: how far the slit between nearly shut lids is drawn as lid skin, not eye."""
+    return np.array([1.0 - _smoothstep(CLOSED_FULL, CLOSED_FROM, opening_ratio(src, dst, eye)) for eye in range(2)])
+
+
+def _smoothstep(edge0: float, edge1: float, x: float) -> float:
+    t = float(np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0))
+    return t * t * (3.0 - 2.0 * t)
 
 
 def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: np.ndarray,

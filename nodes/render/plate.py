@@ -39,6 +39,9 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
     filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.GaussianBlur(filled, (0, 0), 2.0)  # inpainting streaks read as texture; a blur reads as depth of field
-    full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
-    plate = np.where(hole[:, :, None] > 0, full, rgb[:, :, :3])
-    return PersonAndPlate(mask, plate.astype(np.uint8))
+    full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    # the real background wherever the portrait shows it, even inside the grown hole: the hole only keeps
+    # the hair's colour out of the fill
+    person = cv2.GaussianBlur(mask, (0, 0), 1.5)[:, :, None]
+    plate = rgb[:, :, :3].astype(np.float32) * (1.0 - person) + full * person
+    return PersonAndPlate(mask, plate.round().astype(np.uint8))

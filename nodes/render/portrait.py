@@ -110,6 +110,8 @@ class PortraitRenderer:
         self._program["iris"].write(mesh.eyes.iris.astype("f4").tobytes())
         self._program["iris_radius"].write(mesh.eyes.iris_radius.astype("f4").tobytes())
         self._program["sclera"].write(mesh.eyes.sclera.astype("f4").tobytes())
+        self._program["lid_lift"].write(mesh.eyes.lid_lift.astype("f4").tobytes())
+        self._program["eye_closure"].write(mesh.eye_closure.astype("f4").tobytes())
         ctx = self._gpu.ctx
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="

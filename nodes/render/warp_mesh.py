@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.render.background import BackgroundMesh, background_mesh, background_positions
-from nodes.render.eyes import EyeballLook, eye_fans, eyeball_look
+from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look
 from nodes.render.mouth import mouth_strip
 from nodes.track.face_model import MESH_POINTS, topology
 
@@ -35,10 +35,12 @@ BACKGROUND_DEPTH = 0.999
 
 @dataclass(frozen=True)
 class WarpMesh:
-    """vertices: (N, VERTEX_FLOATS) float32 triangle-list vertices; eyes: the portrait's eyeballs."""
+    """vertices: (N, VERTEX_FLOATS) float32 triangle-list vertices; eyes: the portrait's eyeballs;
+    eye_closure: (2,) per eye how far its slit is drawn as lid skin (nearly shut lids)."""
 
     vertices: np.ndarray
     eyes: EyeballLook
+    eye_closure: np.ndarray
 
 
 class MeshBuilder:
@@ -73,7 +75,7 @@ class MeshBuilder:
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
-        return WarpMesh(np.concatenate(layers), self.eyes)
+        return WarpMesh(np.concatenate(layers), self.eyes, closure(src, dst))
 
 
 def build_warp_mesh(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], grid_cells: int = 32,

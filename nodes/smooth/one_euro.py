@@ -63,7 +63,7 @@ class SmoothOneEuro(Node):
         params=(
             Param("min_cutoff", ParamKind.FLOAT, 1.5, "cutoff at rest, Hz: lower is smoother", minimum=0.01,
                   maximum=30.0),
-            Param("beta", ParamKind.FLOAT, 0.02, "speed coefficient: higher follows fast moves with less lag",
+            Param("beta", ParamKind.FLOAT, 0.1, "speed coefficient: higher follows fast moves (blinks) with less lag",
                   minimum=0.0, maximum=10.0),
             Param("d_cutoff", ParamKind.FLOAT, 1.0, "cutoff for the speed estimate, Hz", minimum=0.01, maximum=30.0),
         ),
