@@ -88,3 +88,31 @@ def test_a_moved_head_uncovers_the_room_not_a_smear(studio_registry, detector):
     room = plate.plate[rows][uncovered].astype(float)
     assert np.abs(with_plate - room).mean() < 12.0
     assert np.abs(warped_only - room).mean() > 2 * np.abs(with_plate - room).mean()
+
+
+def test_a_driver_with_shut_eyes_shuts_the_targets_eyes(studio_registry, detector, portraits):
+    """Real frames of single_face.mp4 drive the astronaut: at the driver's most shut frame, the rendered
+    portrait, re-tracked, has its eyes shut too (below a third of its own open level)."""
+    import imageio.v3 as iio
+
+    from nodes.retarget.ranges import eye_openness
+    from nodes.track.face_model import reference_shape
+
+    clip = iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4")
+    tracks = [face_track(detector.detect(np.ascontiguousarray(f))[0], (f.shape[1], f.shape[0]), i / 30.0)
+              for i, f in enumerate(clip)]
+    openness = [eye_openness(reference_shape() + t.expression).mean() for t in tracks]
+    shut = int(np.argmin(openness))
+    assert openness[shut] < 0.5 * np.median(openness)  # the clip does blink
+    image = portraits["astronaut"][:, :, :3]
+    target = face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+    schema = studio_registry.require("retarget.face").schema
+    retarget = studio_registry.create("retarget.face", "r", schema.defaults())
+    run = RunContext()
+    retarget.open(run)
+    for k, track in enumerate(tracks[:shut + 1]):
+        motion = retarget.process(FrameContext(k, track.timestamp, run), source=track, target=target)["motion"]
+    out = render(studio_registry, image, target, motion.landmarks).round().astype(np.uint8)
+    seen = face_track(detector.detect(out)[0], (out.shape[1], out.shape[0]), 0.0)
+    own = eye_openness(reference_shape() + target.expression)
+    assert np.all(eye_openness(reference_shape() + seen.expression) < own / 3)
