@@ -20,6 +20,7 @@ from app.runtime.validate import check_params, missing_types, validate_graph
 FORMAT = "reenact-studio/graph"
 FORMAT_VERSION = 1
 MAX_PRESET_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 32  # a preset nests about 5 levels; the margin is for plugins' params and unknown keys
 _TOP_KEYS = ("format", "format_version", "meta", "nodes", "links", "ui")
 _NODE_KEYS = ("id", "type", "type_version", "params", "bypassed")
 _LINK_KEYS = ("from", "to")
@@ -44,14 +45,23 @@ class Preset:
 # --------------------------------------------------------------------------- migrations
 def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     """v0 (the first draft) wrote links as `edges: [{"from": "node.port", "to": "node.port"}]`
-    and had no per-node type_version."""
+    and had no per-node type_version. What does not have that shape is passed on unchanged, for the
+    checks of nodes and links to report."""
     doc = dict(doc)
     edges = doc.pop("edges", [])
-    doc["links"] = [{"from": list(e["from"].rsplit(".", 1)), "to": list(e["to"].rsplit(".", 1))}
-                    for e in edges]
-    doc["nodes"] = [{**n, "type_version": n.get("type_version", 1)} for n in doc.get("nodes", [])]
+    doc["links"] = [_v0_link(e) for e in edges] if isinstance(edges, list) else edges
+    nodes = doc.get("nodes", [])
+    if isinstance(nodes, list):
+        doc["nodes"] = [{**n, "type_version": n.get("type_version", 1)} if isinstance(n, dict) else n for n in nodes]
     doc["format_version"] = 1
     return doc
+
+
+def _v0_link(edge: Any) -> Any:
+    ends = [edge.get(k) for k in _LINK_KEYS] if isinstance(edge, dict) else []
+    if len(ends) == 2 and all(isinstance(e, str) and "." in e for e in ends):
+        return {"from": ends[0].rsplit(".", 1), "to": ends[1].rsplit(".", 1)}
+    return edge
 
 
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
@@ -122,12 +132,26 @@ def _decode_json(text: str, source: str) -> Any:
         return dict(pairs)
 
     try:
-        return json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates)
+        doc = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise ProblemsError(source, [Problem(f"line {exc.lineno}, column {exc.colno}",
                                              f"malformed JSON: {exc.msg}")]) from None
     except (ValueError, RecursionError) as exc:
         raise ProblemsError(source, [Problem("", f"malformed preset: {exc}")]) from None
+    if _depth(doc) > MAX_DEPTH:  # copying such a graph would exhaust Python's recursion limit later
+        raise ProblemsError(source, [Problem("", f"values nested more than {MAX_DEPTH} levels deep")])
+    return doc
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a decoded JSON value (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _check_envelope(doc: Any) -> list[Problem]:

@@ -114,7 +114,7 @@ def test_ctrl_c_closes_nodes_and_keeps_finished_frames(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     for frame in folder.glob("*.png"):
         assert iio.imread(frame).shape == (256, 256, 3)  # every file whole
-    assert not list(folder.glob(".*partial"))
+    assert not list(folder.glob(".*partial*"))
 
 
 def _fake_distribution(root: Path, name: str, module: str, source: str) -> None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app.editor.actions import Editor, UnsavedChanges
+from app.editor.actions import Editor, Tone, UnsavedChanges
 from app.editor.live import LiveGraph, Transport
 from app.presets import load_preset
 from app.runtime.graph import Endpoint
@@ -87,11 +87,34 @@ def test_transport_pause_step_restart(editor):
     wait_for(lambda: editor.live.status().frame < 5 and editor.live.status().outputs.get(Endpoint("counter", "value")) is not None)
 
 
+def test_restart_runs_the_edited_params(editor):
+    build_chain(editor)
+    editor.set_preview("gain")
+    editor.play()
+    wait_for(lambda: editor.live.status().frame > 10)
+    editor.set_param("gain", "gain", 0.5)
+    editor.live.max_fps = 20  # slow enough to see the restart
+    editor.restart()  # the counter starts from 0 again; the gain stays 0.5
+    status = wait_for(lambda: (s := editor.live.status()).frame in range(2, 6) and s)
+    assert status.outputs[Endpoint("gain", "value")] == 0.5 * (status.frame - 1)
+
+
+def test_only_nodes_that_can_be_cached_say_cached(editor):
+    build_chain(editor)  # a volatile counter feeds the gain: both run every frame
+    constant, add = editor.add_node("test.constant"), editor.add_node("test.add")
+    editor.link(Endpoint(constant, "value"), Endpoint(add, "a"))  # runs once, until a param changes
+    editor.play()
+    status = wait_for(lambda: (s := editor.live.status()).frame > 300 and s)  # past two timing windows
+    assert status.cached == {constant, add}
+    assert status.timings["gain"].samples == 120 and status.timings[constant].samples == 1
+
+
 def test_refused_link_says_why_and_changes_nothing(editor):
     text, gain = editor.add_node("test.text"), editor.add_node("test.gain")
     revision = editor.structure_revision
     assert editor.link(Endpoint(text, "text"), Endpoint(gain, "value")) is None
-    assert editor.message_is_warning and "String" in editor.message
+    said = editor.messages[-1]
+    assert said.tone is Tone.WARNING and "String" in said.text
     assert editor.structure_revision == revision
 
 
@@ -128,7 +151,7 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
     try:
         crashed.open(path)
         assert crashed.document.graph.nodes["gain"].params["gain"] == 0.5
-        assert crashed.document.dirty and "recovered" in crashed.message
+        assert crashed.document.dirty and "recovered" in crashed.messages[-1].text
         crashed.revert()
         assert crashed.document.graph.nodes["gain"].params["gain"] == 1.0
         assert not editor.storage.autosave_path(path).exists()
@@ -158,7 +181,8 @@ def test_picked_asset_files_become_relative_paths(studio_registry, tmp_path, mon
         assert editor.document.graph.nodes[node].params["path"] == "portraits/grace_hopper.jpg"
         outside = tmp_path / "me.png"
         editor.set_path_param(node, "path", outside)
-        assert "outside assets/" in editor.message and editor.message_is_warning
+        said = editor.messages[-1]
+        assert "outside assets/" in said.text and said.tone is Tone.WARNING
     finally:
         editor.live.shutdown()
 

@@ -1,4 +1,4 @@
-"""Runs the editor window tests (tests/ui) in their own process under Xvfb, and `reenact edit
+"""Runs the editor window tests (tests/ui) under Xvfb, each file in its own process, and `reenact edit
 --screenshot` as a user would."""
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1600x900x24"]
 
 
 @needs_xvfb
-def test_editor_window_suite_under_xvfb():
+@pytest.mark.parametrize("suite", sorted(p.name for p in (REPO / "tests" / "ui").glob("test_*.py")))
+def test_editor_window_suite_under_xvfb(suite):
+    """One process per file: dearpygui cannot create a second context in a process."""
     done = subprocess.run([*XVFB, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(REPO / "tests" / "ui")], capture_output=True, text=True, cwd=REPO, timeout=900,
-                          env={**os.environ, "REENACT_UI_TESTS": "1"})
+                           str(REPO / "tests" / "ui" / suite)], capture_output=True, text=True, cwd=REPO,
+                          timeout=900, env={**os.environ, "REENACT_UI_TESTS": "1"})
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
 
 

@@ -71,6 +71,11 @@ def test_every_shipped_preset_is_valid(studio_registry):
         assert preset.graph.meta.get("name") and preset.graph.meta.get("description"), path
 
 
+def v0(edges, nodes=({"id": "src", "type": "util.number"},)):
+    """A format_version 0 preset (links were `edges` of "node.port" strings)."""
+    return {"format": "reenact-studio/graph", "format_version": 0, "nodes": list(nodes), "edges": edges}
+
+
 BAD_PRESETS = {
     "malformed_json": ('{"format": "reenact-studio/graph",\n  "nodes": [}', "line 2, column 13: malformed JSON"),
     "unknown_node_type": (bad(lambda d: d["nodes"][1].update(type="fx.teleport")),
@@ -102,6 +107,14 @@ BAD_PRESETS = {
                   '"type": "util.number", "params": {"value": NaN}}]}', "NaN is not allowed"),
     "not_a_graph": ({"format": "something-else"}, "format: is 'something-else'"),
     "unconnected_input": (bad(lambda d: d["links"].pop(0)), "input 'value' of 'g' (util.scale) is not connected"),
+    "v0_edge_not_an_object": (v0(["src.value"]), 'links[0]: must be {"from": [node, port]'),
+    "v0_edge_end_not_text": (v0([{"from": 3, "to": "src.value"}]), 'links[0]: must be {"from": [node, port]'),
+    "v0_edge_end_missing": (v0([{"from": "src.value"}]), 'links[0]: must be {"from": [node, port]'),
+    "v0_edge_end_without_port": (v0([{"from": "src", "to": "src.value"}]), 'links[0]: must be {"from"'),
+    "v0_edges_not_a_list": (v0({"from": "src.value"}), "links: must be a list of links"),
+    "v0_node_not_an_object": (v0([], nodes=[3]), "nodes[0]: must be an object"),
+    "nested_900_deep": ('{"format": "reenact-studio/graph", "format_version": 1, "nodes": [], "meta": {"x": '
+                        + "[" * 900 + "]" * 900 + "}}", "values nested more than 32 levels deep"),
 }
 
 
@@ -113,6 +126,14 @@ def test_bad_preset_gets_a_located_message_and_exit_2(name, tmp_path, capsys):
     err = capsys.readouterr().err
     assert expected in err, err
     assert "Traceback" not in err
+
+
+def test_a_broken_v0_preset_does_not_stop_validating_the_others(tmp_path, capsys):
+    broken, good = write(tmp_path, v0([{"from": 3}]), "broken.json"), write(tmp_path, GOOD, "good.json")
+    assert main(["validate", str(broken), str(good)]) == 2
+    captured = capsys.readouterr()
+    assert "broken.json: invalid" in captured.err and "good.json: valid" in captured.out
+    assert "Traceback" not in captured.err
 
 
 def test_oversized_file_is_refused_before_parsing(tmp_path, capsys):

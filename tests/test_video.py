@@ -122,6 +122,7 @@ def test_a_camera_that_disappears_is_reconnected_with_backoff(studio_registry, m
     monkeypatch.setattr(Webcam, "connect", staticmethod(camera))
     monkeypatch.setattr(Webcam, "RETRY_FIRST", 0.01)
     monkeypatch.setattr(Webcam, "RETRY_MAX", 0.04)
+    monkeypatch.setattr(Webcam, "FRAME_WAIT", 0.01)
     node, run = make(studio_registry, "capture.webcam", timeout=2.0)
     outcomes = []
     try:
@@ -152,11 +153,14 @@ def test_window_without_display_errors_or_skips(studio_registry, monkeypatch):
     assert "skipped" in run.notices[0]
 
 
-def run_into_full_disk(studio_registry, type_id, path, partial_name, frames=5):
-    """Point the node's partial file at /dev/full, where every write fails with 'no space left'."""
+def run_into_full_disk(studio_registry, monkeypatch, type_id, path, frames=5):
+    """Point the node's partial files at /dev/full, where every write fails with 'no space left'."""
     target_dir = path if type_id == "output.images" else path.parent
     target_dir.mkdir(parents=True, exist_ok=True)
-    (target_dir / partial_name).symlink_to("/dev/full")
+    full = target_dir / ".full.partial"
+    full.symlink_to("/dev/full")
+    for module in ("nodes.output.folders", "nodes.output.video"):
+        monkeypatch.setattr(f"{module}.partial_path", lambda target: full)
     node, run = make(studio_registry, type_id, path=str(path))
     errors = []
     for i in range(frames):
@@ -172,17 +176,17 @@ def run_into_full_disk(studio_registry, type_id, path, partial_name, frames=5):
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_disk_is_a_clear_error_and_no_video_is_passed_off_as_finished(studio_registry, tmp_path):
+def test_a_full_disk_is_a_clear_error_and_no_video_is_passed_off_as_finished(studio_registry, tmp_path, monkeypatch):
     target = tmp_path / "out" / "clip.mp4"
-    errors = run_into_full_disk(studio_registry, "output.video", target, ".clip.partial.mp4", frames=40)
+    errors = run_into_full_disk(studio_registry, monkeypatch, "output.video", target, frames=40)
     assert errors and any("disk full" in e or "not kept" in e or "could not be finalized" in e for e in errors)
     assert not target.exists()
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_a_full_disk_stops_image_frames_cleanly(studio_registry, tmp_path):
+def test_a_full_disk_stops_image_frames_cleanly(studio_registry, tmp_path, monkeypatch):
     folder = tmp_path / "frames"
-    errors = run_into_full_disk(studio_registry, "output.images", folder, ".frame_000000.png.partial", frames=1)
+    errors = run_into_full_disk(studio_registry, monkeypatch, "output.images", folder, frames=1)
     assert errors and "No space left on device" in errors[0]
     assert not (folder / "frame_000000.png").exists()
 

@@ -49,6 +49,8 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
                 path.update(path=runner.run.gpu.bridge.name, path_reason=runner.run.gpu.path_reason)
 
     result = run_headless(runner, warmup + frames, progress, say, before_frame)
+    if result.not_started:  # each was reported; no frame ran
+        raise ReenactError("nothing was measured: a node could not start")
     steps = runner.step_times.stats()
     nodes = {node_id: {"mean_ms": s.mean_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "runs": s.samples}
              for node_id, s in runner.node_timings().items()}

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
-from app.runtime.errors import ReenactError
+from app.runtime.errors import ReenactError, first_line
+from nodes.capture.image import refuse_huge_image
 from nodes.output.provenance import THRESHOLD_Z, watermark_score
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -52,13 +53,14 @@ def detect_file(path: Path) -> Detection:
 def _image(path: Path) -> tuple[list[np.ndarray], str]:
     from PIL import Image as PILImage, UnidentifiedImageError
 
+    refuse_huge_image(path)
     try:
         with PILImage.open(path) as image:
             comment = str(image.info.get("Comment", ""))
             tag = comment if "Reenact Studio" in comment else ""
             return [np.asarray(image.convert("RGB"))], tag
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ReenactError(f"cannot read the image: {exc}", where=str(path)) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:  # what Pillow raises on bad files
+        raise ReenactError(f"cannot read the image: {first_line(exc)}", where=str(path)) from None
 
 
 def _video_frames(path: Path) -> list[np.ndarray]:

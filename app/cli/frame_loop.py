@@ -24,15 +24,20 @@ class RunResult:
     frames: int = 0
     seconds: float = 0.0
     ended: bool = False  # a source ran out of frames
-    interrupted: bool = False  # Ctrl-C
+    signal: int = 0  # the signal that stopped the run: SIGINT (Ctrl-C) or SIGTERM; 0 if none did
+    not_started: list[NodeFailure] = field(default_factory=list)  # nodes that could not start: no frame ran
     failures: Counter = field(default_factory=Counter)  # node id -> frames failed
     last_failure: dict[str, NodeFailure] = field(default_factory=dict)
     close_problems: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
     @property
+    def interrupted(self) -> bool:
+        return self.signal != 0
+
+    @property
     def ok(self) -> bool:
-        return not self.failures and not self.close_problems
+        return not self.not_started and not self.failures and not self.close_problems
 
 
 def has_live_source(graph: Graph, registry: Registry) -> bool:
@@ -54,19 +59,24 @@ def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options:
 
 def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                  report: Callable[[str], None], before_frame: Callable[[int], None] | None = None) -> RunResult:
-    """Open, step until `frames` (or the end of the stream, or Ctrl-C), always close.
+    """Open, step until `frames` (or the end of the stream, or Ctrl-C / SIGTERM), always close.
 
-    A node failure is reported the first time it appears and again when its message changes;
-    the graph keeps running. `before_frame(i)` lets a benchmark act between frames.
+    A node that cannot start stops the run before its first frame: without it nothing (or not what was
+    asked for) would be rendered, and a source that cannot start would leave the loop spinning on
+    empty frames. A node failure while running is reported the first time it appears and again when its
+    message changes; the graph keeps running. `before_frame(i)` lets a benchmark act between frames: it
+    is called before each frame i, and once more after the last one (before the nodes are closed).
     """
     result = RunResult()
     shown: dict[str, str] = {}
     started = time.perf_counter()
-    with _ctrl_c_between_frames() as stop, _closing(scheduler, result, progress, started):
-        scheduler.open()
-        while frames is None or result.frames < frames:
-            if stop.is_set():
-                result.interrupted = True
+    with _signals_stop_between_frames() as stop, _closing(scheduler, result, progress, started, stop):
+        result.not_started = scheduler.open()
+        for failure in result.not_started:
+            report(f"error: node '{failure.node_id}' ({failure.node_type}) {failure.message}")
+        while not result.not_started and (frames is None or result.frames < frames):
+            if stop.signum:
+                report("stopping: finalizing the outputs (a second Ctrl-C abandons what is not finalized yet)")
                 break
             if before_frame:
                 before_frame(result.frames)
@@ -83,41 +93,57 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                     report(f"error: {failure}")
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
+        if before_frame and not result.not_started:
+            before_frame(result.frames)  # after the last frame, while the nodes are still open
     return result
 
 
+class _Stop:
+    """The first SIGINT or SIGTERM received (0: none yet)."""
+
+    signum = 0
+
+
 @contextmanager
-def _ctrl_c_between_frames() -> Iterator[threading.Event]:
-    """The first Ctrl-C asks the frame loop to stop after the frame in progress, so no node is cut
-    off in the middle of writing a file; a second one interrupts at once."""
-    stop = threading.Event()
+def _signals_stop_between_frames() -> Iterator[_Stop]:
+    """The first Ctrl-C (SIGINT) or SIGTERM asks the frame loop to stop after the frame in progress, so
+    no node is cut off in the middle of writing a file and the outputs are finalized; a second one
+    interrupts at once (a video being finalized is then removed, never left half-written)."""
+    stop = _Stop()
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signal handlers can only be installed on the main thread
         return
 
-    def on_ctrl_c(signum, frame) -> None:
-        if stop.is_set():
+    def on_signal(signum, frame) -> None:
+        if stop.signum:
             raise KeyboardInterrupt
-        stop.set()
+        stop.signum = signum
 
-    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextmanager
-def _closing(scheduler: FrameRunner, result: RunResult, progress: Progress, started: float) -> Iterator[None]:
-    """Always close the nodes and record how the run ended, also after a second Ctrl-C."""
+def _closing(scheduler: FrameRunner, result: RunResult, progress: Progress, started: float,
+             stop: _Stop) -> Iterator[None]:
+    """Always close the nodes and record how the run ended, also after a second signal."""
     try:
         yield
     except KeyboardInterrupt:
-        result.interrupted = True
+        result.signal = stop.signum or signal.SIGINT
     finally:
         result.seconds = time.perf_counter() - started
         progress.finish(result.frames, result.frames / result.seconds if result.seconds else 0.0)
-        result.close_problems = scheduler.close()
+        result.signal = result.signal or stop.signum
+        try:
+            result.close_problems = scheduler.close()
+        except KeyboardInterrupt:
+            result.close_problems = ["interrupted while closing: outputs not yet finalized were removed"]
+            result.signal = result.signal or signal.SIGINT
         result.notices = list(scheduler.run.notices)
 
 

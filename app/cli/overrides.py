@@ -9,7 +9,8 @@ from app.presets import Preset, load_preset
 from app.runtime.errors import ParamError, Problem, ProblemsError
 from app.runtime.graph import Graph
 from app.runtime.registry import Registry
-from app.runtime.schema import ParamKind
+from app.runtime.paths import output_path_problem
+from app.runtime.schema import ParamKind, PathRole
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Override:
 
 def parse_overrides(items: list[str], graph: Graph, registry: Registry) -> tuple[list[Override], list[Problem]]:
     """Path values from the command line are the user's own: they resolve against the working
-    directory and are not held to the preset's folder rule."""
+    directory and are not held to the preset's folder rule; output paths keep the rule against '..'."""
     overrides, problems = [], []
     index = {node_id: i for i, node_id in enumerate(graph.nodes)}
     for item in items:
@@ -45,7 +46,12 @@ def parse_overrides(items: list[str], graph: Graph, registry: Registry) -> tuple
         except ParamError as exc:
             problems.append(Problem(where, f"'{node_id}': {exc.message}"))
             continue
-        if node_class.schema.param(name).kind is ParamKind.PATH and value:
+        param = node_class.schema.param(name)
+        why = output_path_problem(value, from_command_line=True) if param.role is PathRole.OUTPUT else None
+        if why:
+            problems.append(Problem(where, f"'{node_id}': {why}"))
+            continue
+        if param.kind is ParamKind.PATH and value:
             value = str(Path(value).expanduser().absolute())
         overrides.append(Override(node_id, name, value, f"nodes[{index[node_id]}].params.{name}"))
     return overrides, problems

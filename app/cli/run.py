@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from typing import Any
 
 from app.cli.common import add_run_arguments, load_registry, options_of
-from app.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, say
+from app.cli.console import EXIT_FAILED, EXIT_OK, say
 from app.cli.frame_loop import has_live_source, make_runner, run_headless, timing_table
 from app.cli.overrides import load_runnable
 from app.cli.progress import Progress
@@ -21,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
             "use --frames N for more")
     runner = make_runner(graph, registry, args.pipeline, options_of(args))
     result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say)
+    if result.not_started:
+        say("stopped before the first frame: fix the node(s) above, then run again")
+        return EXIT_FAILED
     for notice in result.notices:
         say(f"note: {notice}")
     if args.timings:
@@ -33,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
         say(f"error: node '{node_id}' failed in {count} of {result.frames} frames; last: "
             f"{result.last_failure[node_id].message}")
     if result.interrupted:
-        say("interrupted: nodes closed and outputs finalized")
-        return EXIT_INTERRUPTED
+        how = "terminated (SIGTERM)" if result.signal == signal.SIGTERM else "interrupted"
+        say(f"{how}: nodes closed" + ("" if result.close_problems else " and outputs finalized"))
+        return 128 + result.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

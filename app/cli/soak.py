@@ -45,8 +45,10 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
             points.append((index, resident_mb(), (now - window_start[0]) / every * 1000.0))
             window_start[0] = now
 
+    # the call after the last frame takes the sample that closes the last window, before the nodes close
     result = run_headless(scheduler, warmup + frames, progress, report, before_frame)
-    before_frame(result.frames)  # the sample that closes the last window
+    if result.not_started:  # each was reported; no frame ran
+        raise ReenactError("nothing was measured: a node could not start")
     if len(points) < 4:
         raise ReenactError(f"only {len(points)} samples were taken", hint="run more --frames or ask for more --samples")
     rss = np.array([p[1] for p in points])

@@ -9,6 +9,7 @@ from app.cli.argtypes import channels, float_between, positive
 from app.cli.console import EXIT_OK, say
 from app.runtime.errors import ReenactError
 from app.runtime.options import resolve
+from nodes.output.folders import prepare_output_dir
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,11 +23,16 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not out.exists():
         raise ReenactError("--resume needs an earlier checkpoint at --out", where=str(out),
                            hint="drop --resume to start training from scratch")
-    result = train_refiner(TrainConfig(
-        target=target, out=out, steps=args.steps, size=args.size, batch=args.batch, lr=args.lr,
-        device=args.device, resume=args.resume, channels=args.channels, holdout=args.holdout,
-        max_frames=args.max_frames, every=args.every, adversarial=args.adversarial, progress=not args.quiet,
-        distributed=resolve().distributed))
+    prepare_output_dir(out.absolute().parent)  # now, not after minutes of tracking
+    try:
+        result = train_refiner(TrainConfig(
+            target=target, out=out, steps=args.steps, size=args.size, batch=args.batch, lr=args.lr,
+            device=args.device, resume=args.resume, channels=args.channels, holdout=args.holdout,
+            max_frames=args.max_frames, every=args.every, adversarial=args.adversarial, progress=not args.quiet,
+            distributed=resolve().distributed))
+    except OSError as exc:  # the folder filled up (or went away) while training; files are written whole or not at all
+        raise ReenactError(f"cannot write the training files: {exc.strerror or exc}", where=str(out.parent),
+                           hint="free some space or choose another --out folder") from None
     if not result.primary:
         return EXIT_OK
     say(f"trained {result.steps} steps ({1000 * result.seconds_per_step:.1f} ms/step); loss "

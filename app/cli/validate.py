@@ -7,7 +7,11 @@ from typing import Any
 from app.cli.common import load_registry, problem_lines
 from app.cli.console import EXIT_INVALID, EXIT_OK, say
 from app.presets import load_preset
-from app.runtime.errors import ProblemsError
+from app.runtime.errors import Problem, ProblemsError, ReenactError
+from app.runtime.graph import Graph
+from app.runtime.paths import resolve_asset
+from app.runtime.registry import Registry
+from app.runtime.schema import ParamKind, PathRole
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +30,26 @@ def run(args: argparse.Namespace) -> int:
         else:
             note = f" (migrated from format_version {preset.migrated_from})" if preset.migrated_from is not None else ""
             print(f"{path}: valid, {len(preset.graph.nodes)} nodes, {len(preset.graph.links)} links{note}")
+            for problem in missing_inputs(preset.graph, registry):
+                say(f"warning: {path}: {problem}")
     return status
+
+
+def missing_inputs(graph: Graph, registry: Registry) -> list[Problem]:
+    """Input files the preset names that are not there now. A warning, not invalid: `run --set` may
+    name others, and the files may arrive before the run."""
+    problems = []
+    for i, spec in enumerate(graph.nodes.values()):
+        schema = registry.require(spec.type).schema
+        for name, value in {**schema.defaults(), **spec.params}.items():
+            param = schema.param(name)
+            if param.kind is not ParamKind.PATH or param.role is not PathRole.ASSET or not value:
+                continue
+            try:
+                resolve_asset(value, graph.base_dir)
+            except ReenactError as exc:
+                problems.append(Problem(f"nodes[{i}].params.{name}", exc.what))
+    return problems
 
 
 def add_parser(sub: Any) -> None:

@@ -4,7 +4,9 @@ the tests call them directly. No dearpygui here.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,10 +25,24 @@ from app.runtime.scheduler import bypass_routes
 AUTOSAVE_SECONDS = 5.0
 PASTE_OFFSET = (40.0, 40.0)
 FRAME_MARGIN = 30.0
+MESSAGE_HISTORY = 20
 
 
 class UnsavedChanges(ReenactError):
     """Raised instead of dropping edits; the UI asks the user, then calls again with discard=True."""
+
+
+class Tone(Enum):
+    OK = "ok"  # an action did what was asked
+    NOTE = "note"  # the running graph says something
+    WARNING = "warning"  # a refusal or a failure, with its reason
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    tone: Tone = Tone.OK
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -50,22 +66,21 @@ class Editor:
         self.preview = PreviewChoice()
         self.clipboard: Clip | None = None
         self.structure_revision = 0
-        self.message = ""  # the last thing said to the user (refused links, recoveries, saves)
-        self.message_is_warning = False
+        self.messages: deque[Message] = deque(maxlen=MESSAGE_HISTORY)  # what was said to the user, newest last
         self.problems: list[str] = []  # what keeps the saved file from loading elsewhere
         self._autosaved_revision = 0
         self._last_autosave = time.monotonic()
 
-    def say(self, text: str, warning: bool = False) -> None:
-        """Tell the user something in the status bar; warnings show in red."""
-        self.message, self.message_is_warning = text, warning
+    def say(self, text: str, tone: Tone = Tone.OK) -> None:
+        """Tell the user something: the status bar shows the newest message, the Messages menu the rest."""
+        self.messages.append(Message(text, tone))
 
     def attempt(self, action: Callable[[], object]) -> bool:
         """Run a UI action; a refusal (ReenactError) goes to the status bar instead of up the stack."""
         try:
             action()
         except ReenactError as exc:
-            self.say(exc.message, warning=True)
+            self.say(exc.message, Tone.WARNING)
             return False
         return True
 
@@ -89,7 +104,7 @@ class Editor:
         if recovered is not None:
             document.revision += 1  # recovered edits are unsaved until the user saves
             self.say(f"recovered unsaved changes to {path.name} from the autosave; save to keep them "
-                     f"or use File > Revert", warning=True)
+                     f"or use File > Revert", Tone.WARNING)
         self.storage.remember_recent(path)
 
     def revert(self) -> None:
@@ -138,7 +153,7 @@ class Editor:
         try:
             save_preset(doc.to_preset(), target)
         except OSError as exc:
-            self.say(f"autosave failed ({exc.strerror}); save your work with Ctrl-S", warning=True)
+            self.say(f"autosave failed ({exc.strerror}); save your work with Ctrl-S", Tone.WARNING)
             return None
         self._autosaved_revision, self._last_autosave = doc.revision, time.monotonic()
         return target
@@ -155,7 +170,7 @@ class Editor:
         try:
             link = self.document.connect(source, target)
         except GraphError as exc:
-            self.say(exc.message, warning=True)
+            self.say(exc.message, Tone.WARNING)
             return None
         self.say(f"linked {source} to {target}")
         self._structure_changed()
@@ -235,14 +250,14 @@ class Editor:
             if chosen.is_relative_to(root.resolve()):
                 return self.set_param(node_id, name, chosen.relative_to(root.resolve()).as_posix())
         self.say(f"{chosen} is outside assets/ and the preset's folder: it runs here, but the preset "
-                 f"will not load elsewhere; copy the file into assets/", warning=True)
+                 f"will not load elsewhere; copy the file into assets/", Tone.WARNING)
         return self.set_param(node_id, name, str(chosen))
 
     def toggle_bypass(self, node_id: str) -> bool:
         spec = self.document.graph.nodes[node_id]
         node_class = self.registry.get(spec.type)
         if not spec.bypassed and (node_class is None or bypass_routes(node_class.schema) is None):
-            self.say(f"'{node_id}' cannot be bypassed: an output has no input of its type to pass on", warning=True)
+            self.say(f"'{node_id}' cannot be bypassed: an output has no input of its type to pass on", Tone.WARNING)
             return False
         self.document.set_bypass(node_id, not spec.bypassed)
         self._structure_changed()
@@ -278,7 +293,8 @@ class Editor:
         self.live.step()
 
     def restart(self) -> None:
-        self.live.restart()
+        """Re-open every node on the document's graph (with every edit made so far) and play."""
+        self.live.set_graph(self.document.graph, restart=True)
         self.live.play()
 
     def close(self) -> None:

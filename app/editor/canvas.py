@@ -41,7 +41,10 @@ class Canvas:
 
     # ----------------------------------------------------------------- drawing
     def rebuild(self) -> None:
+        """Redraw from the document. The canvas selection is cleared: dearpygui keeps selected nodes
+        by slot, and the slots of deleted nodes go to new ones, which would look (and be) selected."""
         dpg.delete_item(self.widget, children_only=True)
+        dpg.clear_selected_nodes(self.widget)
         self._ports.clear()
         self._outputs.clear()
         self._links.clear()
@@ -50,7 +53,7 @@ class Canvas:
         for node_id in doc.graph.nodes:
             self._add_node(node_id)
         for link in doc.graph.links:
-            ends = [self._attribute(link.source), self._attribute(link.target)]
+            ends = [self.pin(link.source, output=True), self.pin(link.target, output=False)]
             if None in ends:
                 continue
             item = dpg.add_node_link(ends[0], ends[1], parent=self.widget)
@@ -122,8 +125,10 @@ class Canvas:
         if output:
             self._outputs.add(attribute)
 
-    def _attribute(self, endpoint: Endpoint) -> int | None:
-        return next((item for item, e in self._ports.items() if e == endpoint), None)
+    def pin(self, endpoint: Endpoint, output: bool) -> int | None:
+        """The pin of a port: an input and an output of one node may share a name ("image")."""
+        return next((item for item, e in self._ports.items()
+                     if e == endpoint and (item in self._outputs) == output), None)
 
     # ----------------------------------------------------------------- live status
     def show_status(self, status: LiveStatus) -> None:
@@ -133,7 +138,7 @@ class Canvas:
             if spec is None:
                 continue
             failure, idle = status.failures.get(node_id), status.idle.get(node_id)
-            timing = "" if idle else _timing_text(status.timings.get(node_id), status.frame)
+            timing = "" if idle else _timing_text(status.timings.get(node_id), node_id in status.cached)
             note = status.notes.get(node_id, "")
             dpg.set_value(items.timing, "\n".join(t for t in (timing, note) if t))
             dpg.set_value(items.badge, f"error: {failure}" if failure else f"idle: {idle}" if idle else "")
@@ -158,6 +163,9 @@ class Canvas:
 
     def badge(self, node_id: str) -> str:
         return dpg.get_value(self._nodes[node_id].badge)
+
+    def timing(self, node_id: str) -> str:
+        return dpg.get_value(self._nodes[node_id].timing)
 
     def selected(self) -> list[str]:
         by_item = {items.node: node_id for node_id, items in self._nodes.items()}
@@ -191,10 +199,11 @@ class Canvas:
         self._editor.set_preview(node_id, port, side)
 
 
-def _timing_text(stats: TimingStats | None, frame: int) -> str:
-    """Recent time per run; a node that is cached most frames says so instead of looking slow."""
+def _timing_text(stats: TimingStats | None, cached: bool) -> str:
+    """Recent time per run; a cached node (it runs only when a param or an input changes) says so
+    instead of looking slow."""
     if stats is None or stats.samples == 0:
         return ""
-    if frame > 2 * stats.samples:
-        return f"cached; ran {stats.samples}x, {stats.mean_ms:.1f} ms each"
+    if cached:
+        return f"cached; {stats.mean_ms:.1f} ms when it runs"
     return f"{stats.mean_ms:.2f} ms  (p95 {stats.p95_ms:.2f})"

@@ -114,12 +114,16 @@ class Inspector:
             if param.role is PathRole.ASSET:
                 node_id, name = self.node_id, param.name
                 dpg.add_button(label="...", callback=lambda: self._pick_file(
-                    f"Choose {name}", lambda chosen: self._editor.set_path_param(node_id, name, chosen)))
+                    f"Choose {name}", lambda chosen: self._on_picked(node_id, name, chosen)))
         return widget
 
     # ----------------------------------------------------------------- edits
     def _on_edit(self, _sender, value, name: str) -> None:
         self._apply(name, value)
+
+    def _on_picked(self, node_id: str, name: str, chosen: str) -> None:
+        self._editor.set_path_param(node_id, name, chosen)
+        self.refresh_values()  # the field shows what was stored
 
     def _on_color(self, _sender, value, name: str) -> None:
         scale = 255.0 if any(v > 1.0 for v in value) else 1.0  # dearpygui reports 0..1 or 0..255

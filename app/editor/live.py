@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
 
-from app.editor.runnable import runnable_part
+from app.editor.runnable import cached_nodes, runnable_part
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Endpoint, Graph
@@ -38,6 +38,7 @@ class LiveStatus:
     fps: float = 0.0
     transport: Transport = Transport.PAUSED
     timings: dict[str, TimingStats] = field(default_factory=dict)  # node id -> recent run times
+    cached: frozenset[str] = frozenset()  # nodes that run only when a param or an input changes
     failures: dict[str, str] = field(default_factory=dict)  # node id -> message
     idle: dict[str, str] = field(default_factory=dict)  # node id -> why it is not running
     notes: dict[str, str] = field(default_factory=dict)  # node id -> the node's own status line
@@ -60,6 +61,7 @@ class LiveGraph:
         self._scheduler: Scheduler | None = None
         self._graph = Graph()
         self._idle: dict[str, str] = {}
+        self._cached: frozenset[str] = frozenset()
         self._watched: tuple[Endpoint, ...] = ()
         self._transport = Transport.PAUSED
         self._steps_wanted = 0
@@ -74,7 +76,8 @@ class LiveGraph:
             return self._latest
 
     def set_graph(self, graph: Graph, restart: bool = False) -> None:
-        """Run this graph from the next frame on; nodes that keep id and type keep their state."""
+        """Run this graph from the next frame on; nodes that keep id and type keep their state.
+        restart: close and re-open every node, so capture nodes start from their first frame again."""
         self._send(lambda: self._install(graph.copy(), restart))
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
@@ -97,10 +100,6 @@ class LiveGraph:
             self._transport = Transport.PAUSED
             self._steps_wanted += frames
         self._send(step)
-
-    def restart(self) -> None:
-        """Close and re-open every node: capture nodes start from their first frame again."""
-        self._send(lambda: self._install(self._graph, restart=True))
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self._stopping = True
@@ -158,6 +157,7 @@ class LiveGraph:
                 self._transport = Transport.PAUSED
         else:
             self._scheduler.replace_graph(runnable)
+        self._cached = frozenset(cached_nodes(runnable, self._registry))
         self._message = ""
 
     def _edit(self, node_id: str, change: Callable[[Scheduler], None]) -> None:
@@ -194,6 +194,7 @@ class LiveGraph:
                 serial=self._latest.serial + 1, frame=scheduler.frame_index, fps=scheduler.fps,
                 transport=self._transport,
                 timings=scheduler.node_timings(),
+                cached=self._cached,
                 failures={n: f.message for n, f in scheduler.failures.items() if n in self._graph.nodes},
                 idle=dict(self._idle),
                 notes=self._notes(scheduler),

@@ -1,5 +1,6 @@
 """The preview: the watched port(s) of the running graph, A/B split, frame size and node name.
-Frames come from the live graph's latest-frame slot and go to a raw texture only when they change."""
+Frames come from the live graph's latest-frame slot and go to a raw texture only when they change;
+they are drawn as large as the preview's area allows (the user resizes it), keeping their aspect."""
 from __future__ import annotations
 
 import time
@@ -12,24 +13,25 @@ from app.editor.preview import TextureBuffer, compose_split
 from app.editor.theme import NOTE_TEXT
 from app.runtime.gpu.image import Image
 
-DISPLAY_WIDTH = 400
+CHROME = (16, 90)  # the area's room for padding, and for the title, the text and the split slider
 
 
 class PreviewPanel:
-    def __init__(self, editor: Editor, parent: int | str):
-        self._editor = editor
+    def __init__(self, editor: Editor, area: int | str):
+        self._editor, self._area = editor, area
         self._buffer = TextureBuffer()
         self._registry = dpg.add_texture_registry()
         self._texture: int | None = None
         self._texture_size = (0, 0)
+        self._image: int | None = None
         self._shown: tuple = ()  # identities of the frames on screen, to upload only new ones
         self.upload_ms = 0.0
         self.pixels = None  # the composed (H, W, 3) frame last uploaded, for tests and screenshots
-        self._title = dpg.add_text("Preview", parent=parent)
-        self._image_group = dpg.add_group(parent=parent)
-        self._text = dpg.add_text("", parent=parent, color=NOTE_TEXT, wrap=DISPLAY_WIDTH)
+        self._title = dpg.add_text("Preview", parent=area)
+        self._image_group = dpg.add_group(parent=area)
+        self._text = dpg.add_text("", parent=area, color=NOTE_TEXT, wrap=0)
         self._split = dpg.add_slider_float(label="A | B split", default_value=0.5, min_value=0.0, max_value=1.0,
-                                           width=DISPLAY_WIDTH - 90, parent=parent, show=False,
+                                           width=-90, parent=area, show=False,
                                            callback=lambda s, v: setattr(editor.preview, "split", v))
 
     def show(self, status: LiveStatus) -> None:
@@ -37,7 +39,7 @@ class PreviewPanel:
         a = status.outputs.get(choice.a) if choice.a else None
         b = status.outputs.get(choice.b) if choice.b else None
         dpg.configure_item(self._split, show=choice.b is not None)
-        key = (id(a), id(b), choice.split)
+        key = (id(a), id(b), choice.split, tuple(dpg.get_item_rect_size(self._area)))
         if key == self._shown:
             return
         self._shown = key
@@ -65,10 +67,12 @@ class PreviewPanel:
             self._drop_image()
             self._texture = dpg.add_raw_texture(w, h, data, format=dpg.mvFormat_Float_rgba, parent=self._registry)
             self._texture_size = (w, h)
-            scale = DISPLAY_WIDTH / max(w, h)
-            dpg.add_image(self._texture, width=int(w * scale), height=int(h * scale), parent=self._image_group)
+            self._image = dpg.add_image(self._texture, parent=self._image_group)
         else:
             dpg.set_value(self._texture, data)
+        room_w, room_h = (max(1, r - c) for r, c in zip(dpg.get_item_rect_size(self._area), CHROME))
+        scale = min(room_w / w, room_h / h)
+        dpg.configure_item(self._image, width=max(1, int(w * scale)), height=max(1, int(h * scale)))
         self.pixels = rgb
         self.upload_ms = 1000 * (time.perf_counter() - started)
 

@@ -7,6 +7,7 @@ shown on their badge; the rest keeps running.
 from __future__ import annotations
 
 from app.runtime.graph import Graph
+from app.runtime.plan import build_plan
 from app.runtime.registry import Registry
 
 
@@ -33,6 +34,17 @@ def runnable_part(graph: Graph, registry: Registry) -> tuple[Graph, dict[str, st
     for node_id in idle:
         part.remove(node_id)
     return part, idle
+
+
+def cached_nodes(runnable: Graph, registry: Registry) -> set[str]:
+    """The nodes of a runnable part that run only when a param or an input changes (the scheduler
+    reuses their outputs in between): not volatile, and nothing volatile upstream."""
+    every_frame: set[str] = set()
+    for step in build_plan(runnable).steps:
+        if registry.require(runnable.nodes[step.node_id].type).schema.volatile or \
+                any(source.node in every_frame for source in step.sources):
+            every_frame.add(step.node_id)
+    return set(runnable.nodes) - every_frame
 
 
 def _optional(link, graph: Graph, registry: Registry) -> bool:

@@ -21,6 +21,7 @@ class RunContext:
     options: resolved where the program started (flags, then environment).
     gpu: the GpuContext; the scheduler opens it before the first node whose schema says `gpu`.
     embedded: the run lives inside the editor, which shows frames itself: nodes open no windows.
+    frame_rate: frames per second of the run's source, once a source has said (see `source_rate`).
     """
 
     base_dir: Path | None = None
@@ -28,6 +29,7 @@ class RunContext:
     gpu: GpuContext | None = None
     notices: list[str] = field(default_factory=list)
     embedded: bool = False
+    frame_rate: float | None = None
     _gpu_error: ReenactError | None = field(default=None, repr=False)
 
     def open_gpu(self) -> GpuContext:
@@ -58,6 +60,13 @@ class RunContext:
         if self.gpu is not None:
             self.gpu.release()
             self.gpu = None
+
+    def source_rate(self, fps: float) -> None:
+        """A source (video file, camera, motion driver) says at what rate its frames come, when it opens.
+        The first one sets the run's `frame_rate`, which a video output follows unless told a rate, so a
+        23.98 fps driver is written at 23.98 fps."""
+        if self.frame_rate is None and fps > 0:
+            self.frame_rate = fps
 
     def notice(self, message: str) -> None:
         """Record something the user should know that is not an error (e.g. 'image downscaled')."""

@@ -31,19 +31,33 @@ def asset_path_problem(value: str, base_dir: Path | None) -> str | None:
     return None
 
 
-def output_path_problem(value: str) -> str | None:
-    """Why a preset's output path is not allowed, or None: relative, without '..'."""
+def output_path_problem(value: str, from_command_line: bool = False) -> str | None:
+    """Why an output path is not allowed, or None. Never '..', so a relative path stays below the working
+    directory; a preset's must also be relative, while the command line may give an absolute path (the
+    user typed where it goes)."""
     if not value:
         return None
     candidate = Path(value)
-    if candidate.is_absolute() or ".." in candidate.parts:
+    if from_command_line and ".." in candidate.parts:
+        return (f"'{value}' must not contain '..' (it is written below the working directory, or where an "
+                "absolute path says)")
+    if not from_command_line and (candidate.is_absolute() or ".." in candidate.parts):
         return f"'{value}' must be a relative path without '..' (it is written below the working directory)"
     return None
 
 
 def resolve_asset(value: str, base_dir: Path | None) -> Path:
     """The file an asset path names: absolute as given (from the command line), else the preset's
-    folder if the file is there, else assets/."""
+    folder if the file is there, else assets/. ReenactError if there is none, or it is a folder."""
+    if not value:  # else it would name the preset's folder itself
+        raise ReenactError("no file set", hint="set the path param, e.g. --set NODE.path=FILE")
+    found = _find_asset(value, base_dir)
+    if found.is_dir():
+        raise ReenactError(f"'{value}' is a folder, not a file", where=str(found), hint="name a file in it")
+    return found
+
+
+def _find_asset(value: str, base_dir: Path | None) -> Path:
     candidate = Path(value).expanduser()
     if candidate.is_absolute():
         if not candidate.exists():

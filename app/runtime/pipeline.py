@@ -120,13 +120,15 @@ class PipelinedRun:
     def fps(self) -> float:
         return self._render.fps
 
-    def open(self) -> None:
-        self._capture.open()
-        self._render.open()
+    def open(self) -> list[NodeFailure]:
+        not_started = self._capture.open()
+        self.run.frame_rate = self._capture.run.frame_rate  # outputs in the render stage follow the source
+        not_started += self._render.open()
         self._stop.clear()
         self._ended = False
         self._worker = threading.Thread(target=self._capture_loop, name="reenact-capture", daemon=True)
         self._worker.start()
+        return not_started
 
     def step(self) -> list[NodeFailure]:
         if self._ended:

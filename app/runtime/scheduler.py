@@ -61,7 +61,7 @@ class FrameRunner(Protocol):
     step_times: TimingWindow
     latency: TimingWindow
 
-    def open(self) -> None: ...
+    def open(self) -> list[NodeFailure]: ...
     def step(self) -> list[NodeFailure]: ...
     def close(self) -> list[str]: ...
     def output(self, node_id: str, port: str) -> Any: ...
@@ -95,13 +95,15 @@ class Scheduler:
         self.failures: dict[str, NodeFailure] = {}
 
     # ----------------------------------------------------------------- lifecycle
-    def open(self) -> None:
+    def open(self) -> list[NodeFailure]:
         """Instantiate and open every node (fresh instances, also after a `close`). A node whose
-        `open` fails is recorded in `failures` and skipped, with its downstream, every frame."""
+        `open` fails is recorded in `failures` and skipped, with its downstream, every frame; returns
+        those that could not start."""
         self._slots.clear()
         self.failures.clear()
         self._install(self._graph)
         self._start = time.perf_counter()
+        return list(self.failures.values())
 
     def close(self) -> list[str]:
         """Close every node (reverse order); returns the messages of closes that failed. Timings

@@ -3,6 +3,7 @@ tracked pose and expression (the same mesh and renderer as `render.portrait`), n
 frame t. Tracked and rendered once, then cached next to the weights (npz, never pickled)."""
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from nodes.render.warp_mesh import MeshBuilder
 from nodes.render.portrait import PortraitRenderer
 from nodes.track.face import face_track, pick_face
 from nodes.capture.video import VideoReader
+from nodes.output.folders import write_atomically
 
 CACHE_VERSION = "1"
 MULTIPLE = 8  # sides are cropped to a multiple of this (the U-Net's pooling)
@@ -59,10 +61,18 @@ def load_or_build(video: Path, size: int, max_frames: int | None, cache: Path, p
                 maps = data["maps"]
                 return Pairs(data["renders"], data["reals"], maps, _blends(maps), data["frames"])
     pairs = build(video, size, max_frames, progress)
-    tmp = cache.with_name(f".{cache.name}.tmp.npz")
-    np.savez(tmp, key=np.array(key), renders=pairs.renders, reals=pairs.reals, maps=pairs.maps, frames=pairs.frames)
-    tmp.replace(cache)
+    write_atomically(cache, lambda partial: _save_npz(partial, key=np.array(key), renders=pairs.renders,
+                                                      reals=pairs.reals, maps=pairs.maps, frames=pairs.frames))
     return pairs
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """What np.savez writes, but the archive is closed here: on a full disk numpy leaves that to the
+    garbage collector, which prints the same error again as an ignored exception."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
 def build(video: Path, size: int, max_frames: int | None, progress: bool = True) -> Pairs:

@@ -16,7 +16,8 @@ from app.cli.progress import Progress
 from app.runtime.options import Distributed
 from app.runtime.errors import ReenactError
 from app.training.pairs import Pairs, load_or_build
-from nodes.refine.net import NetConfig, PatchDiscriminator, UNet, load_weights, save_weights, ssim
+from nodes.output.folders import write_atomically
+from nodes.refine.net import NetConfig, PatchDiscriminator, UNet, load_weights, save_tensors, save_weights, ssim
 
 SSIM_WEIGHT = 0.2
 
@@ -178,7 +179,7 @@ def _preview(model: UNet, held: Pairs, out: Path, device: torch.device) -> Path:
         rows.append((row * 255).round().astype(np.uint8))
     model.train()
     path = out.with_name(out.stem + ".preview.png")
-    PILImage.fromarray(np.concatenate(rows, axis=0)).save(path)
+    write_atomically(path, lambda partial: PILImage.fromarray(np.concatenate(rows, axis=0)).save(partial, format="PNG"))
     return path
 
 
@@ -196,15 +197,13 @@ def _model(cfg: TrainConfig) -> tuple[UNet, NetConfig, int]:
 
 
 def _checkpoint(model: UNet, config: NetConfig, optimizer: torch.optim.Optimizer, out: Path, step: int) -> None:
-    from safetensors.torch import save_file
-
     save_weights(model, config, out, {"step": str(step)})
     state = {}
     for index, param_state in optimizer.state_dict()["state"].items():
         for name, value in param_state.items():
             state[f"{index}.{name}"] = torch.as_tensor(value).detach().cpu().float().reshape(-1) \
                 if name == "step" else value.detach().cpu().contiguous()
-    save_file(state, str(_optimizer_path(out)), metadata={"step": str(step)})
+    save_tensors(_optimizer_path(out), state, {"step": str(step)})
 
 
 def _load_optimizer(optimizer: torch.optim.Optimizer, out: Path, device: torch.device) -> None:

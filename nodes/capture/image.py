@@ -1,12 +1,14 @@
 """Capture nodes: where frames come from."""
 from __future__ import annotations
 
+import warnings
+
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image as PILImage
 
 from app.runtime.context import FrameContext, RunContext
-from app.runtime.errors import ReenactError
+from app.runtime.errors import ReenactError, first_line
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
@@ -14,15 +16,35 @@ from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.image.convert import fit_within, to_uint8_rgb
 
 
+MAX_MEGAPIXELS = 150  # larger images are refused before their pixels are decoded
+# ... so Pillow's warning about images over 89 megapixels would only repeat what this limit decides
+warnings.filterwarnings("ignore", category=PILImage.DecompressionBombWarning)
+
+
+def refuse_huge_image(path) -> None:
+    """ReenactError for an image over MAX_MEGAPIXELS, judged from its header alone. Files Pillow cannot
+    identify pass: their decoder says what is wrong with them."""
+    try:
+        with PILImage.open(path) as image:
+            megapixels = image.width * image.height / 1e6
+    except PILImage.DecompressionBombError:  # Pillow's own limit (about 179 megapixels) is above ours
+        megapixels = float("inf")
+    except (OSError, ValueError, SyntaxError):
+        return
+    if megapixels > MAX_MEGAPIXELS:
+        raise ReenactError(f"the image is over {MAX_MEGAPIXELS} megapixels, too large to decode safely",
+                           where=str(path), hint=f"scale it down below {MAX_MEGAPIXELS} megapixels first")
+
+
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
     """Decode an image file to uint8 RGB(A), downscaled to max_side; returns (pixels, notice)."""
+    refuse_huge_image(path)
     try:
         decoded = iio.imread(path, index=0)
-    except PILImage.DecompressionBombError:
-        raise ReenactError("the image is too large to decode safely", where=str(path),
-                           hint="scale it down below 150 megapixels first") from None
     except (OSError, ValueError, SyntaxError) as exc:  # what imageio/Pillow raise on bad files
-        raise ReenactError(f"cannot read the image: {exc}", where=str(path),
+        # imageio's "no backend" advice (pip install imageio[pyav]) never helps with a broken image
+        reason = "not an image file" if "backend" in str(exc) else first_line(exc)
+        raise ReenactError(f"cannot read the image: {reason}", where=str(path),
                            hint="use a PNG, JPEG, WebP, BMP or TIFF file") from None
     try:
         pixels = to_uint8_rgb(np.asarray(decoded))

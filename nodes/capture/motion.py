@@ -95,6 +95,7 @@ class MotionDriver(Node):
     )
 
     def open(self, run: RunContext) -> None:
+        run.source_rate(self.params.fps)
         self._rig = ExpressionRig(reference_shape())
 
     def process(self, ctx: FrameContext) -> dict:

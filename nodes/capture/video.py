@@ -1,53 +1,143 @@
-"""Video files and cameras through imageio-ffmpeg (ffmpeg ships inside its wheel)."""
+"""Video files through the ffmpeg that ships inside the imageio-ffmpeg wheel."""
 from __future__ import annotations
 
+import queue
+import re
+import subprocess
+import threading
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
-from app.runtime.errors import EndOfStream, ReenactError, first_line
+from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 
-DECODE_ERRORS = (OSError, RuntimeError, ValueError)  # what imageio-ffmpeg raises for bad input
+_FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")  # a showinfo line: one decoded frame
+_DURATION = re.compile(r"\bduration_time:(\S+)")
+_SIZE = re.compile(r"\bs:(\d+)x(\d+)")
+_RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
+_ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
+
+
+@dataclass(frozen=True)
+class _FrameInfo:
+    time: float | None  # presentation time in seconds; None where the stream has none
+    duration: float | None
+    size: tuple[int, int]
+
+
+def _seconds(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:  # "NOPTS"
+        return None
 
 
 class VideoReader:
-    """Frames of one video file as uint8 (H, W, 3) arrays; raises ReenactError for unreadable files."""
+    """The frames of a video file exactly as recorded: uint8 (H, W, 3) arrays, each with its own
+    presentation time. Raises ReenactError when the file has no decodable frame.
+
+    ffmpeg passes the frames through without frame-rate conversion (a variable-rate phone clip keeps
+    its frames and its timing), and its showinfo filter logs each frame's timestamp on stderr before
+    the frame reaches stdout, so a frame's time is always known by the time its pixels are read.
+
+    fps: the stream's average rate (for outputs that follow the source); time: the last frame's
+    presentation time, counted from the first frame; duration: that frame's duration.
+    """
 
     def __init__(self, path: Path):
         self.path = path
-        self._frames = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
-        try:
-            meta = next(self._frames)
-        except (StopIteration, *DECODE_ERRORS) as exc:
-            raise ReenactError(f"cannot read the video: {first_line(exc)}", where=str(path),
-                               hint="check that it is a video file ffmpeg can decode (mp4, mov, webm, gif, ...)") from None
-        self.width, self.height = meta["size"]
-        self.fps = float(meta.get("fps") or 30.0) or 30.0
+        self._process = subprocess.Popen(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
+             "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", "showinfo=checksum=0",
+             "-enc_time_base", "demux",  # else close timestamps collide in the output's coarser time base
+             "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)  # Ctrl-C is ours to handle, not ffmpeg's
+        self._infos: queue.Queue[_FrameInfo | None] = queue.Queue()  # None: ffmpeg has finished
+        self.errors: deque[str] = deque(maxlen=8)  # ffmpeg's last complaints: why it failed, or what is damaged
+        self.fps = 0.0
+        self._logger = threading.Thread(target=self._read_log, name="ffmpeg-log", daemon=True)
+        self._logger.start()
+        first = self._infos.get()
+        if first is None:
+            self.close()
+            raise ReenactError(f"cannot read the video: {self._reason('no video frames')}", where=str(path),
+                               hint="check that it is a video file ffmpeg can decode (mp4, mov, webm, gif, ...)")
+        self._pending: _FrameInfo | None = first
+        self.width, self.height = first.size
+        self.fps = self.fps or 30.0
+        self._start = first.time or 0.0
+        self.time, self.duration = 0.0, 1.0 / self.fps
+
+    def _read_log(self) -> None:
+        """Drain stderr (so ffmpeg never blocks on it): frame lines become _FrameInfo; errors are kept."""
+        for raw in self._process.stderr:
+            line = raw.decode("utf-8", "replace").strip()
+            frame = _FRAME.search(line)
+            if frame:
+                size = _SIZE.search(line)
+                duration = _DURATION.search(line)
+                self._infos.put(_FrameInfo(_seconds(frame.group(1)), _seconds(duration and duration.group(1)),
+                                           (int(size.group(1)), int(size.group(2)))))
+            elif error := _ERROR.search(line):
+                self.errors.append(error.group(1))
+            elif not self.fps and ": Video: " in line:
+                self.fps = self._header_rate(line)
+        self._infos.put(None)
+
+    @staticmethod
+    def _header_rate(line: str) -> float:
+        """The average frame rate from the stream's header line, else its time-base guess (tbr); 0 where
+        unknown. The header rounds to two decimals: 23.98 is taken as 24000/1001, as NTSC-derived rates are."""
+        rates = {kind: float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line)}
+        rate = rates.get("fps") or rates.get("tbr", 0.0)
+        if rate > 240:  # a time base, not a frame rate (browser recordings say "1k tbr")
+            return 0.0
+        ntsc = round(rate * 1.001) / 1.001
+        return ntsc if abs(rate - ntsc) < 0.005 else rate
+
+    def _reason(self, default: str) -> str:
+        return self.errors[-1] if self.errors else default
 
     def read(self) -> np.ndarray | None:
-        """The next frame, or None at the end."""
-        try:
-            data = next(self._frames)
-        except StopIteration:
+        """The next frame, or None at the end; sets `time` and `duration` to the frame's."""
+        info, self._pending = self._pending or self._infos.get(), None
+        if info is None:
+            self._infos.put(None)  # stay at the end for later calls
             return None
-        except DECODE_ERRORS as exc:
-            raise ReenactError(f"decoding failed: {first_line(exc)}", where=str(self.path)) from None
+        size = self.width * self.height * 3
+        data = self._process.stdout.read(size)
+        if len(data) < size:
+            raise ReenactError(f"decoding failed: {self._reason('the stream ended inside a frame')}",
+                               where=str(self.path))
+        if info.time is not None:
+            self.time = info.time - self._start
+        else:  # a frame without a timestamp follows the previous one
+            self.time += self.duration
+        self.duration = info.duration or 1.0 / self.fps
         return np.frombuffer(data, np.uint8).reshape(self.height, self.width, 3)
 
     def close(self) -> None:
-        self._frames.close()
+        self._process.kill()
+        self._process.wait()
+        self._process.stdout.close()
+        self._logger.join()
+        self._process.stderr.close()
 
 
 class VideoFile(Node):
     schema = NodeSchema(
         type_id="capture.video", title="Video File", category="capture",
-        help="Plays a video file (mp4, mov, webm, gif, ...) frame by frame; each frame carries its own timestamp.",
+        help="Plays a video file (mp4, mov, webm, gif, ...) frame by frame, as recorded: each frame carries its "
+             "own timestamp, also in variable-frame-rate clips from phones.",
         outputs=(Port("image", ports.IMAGE, "the current frame"),),
         params=(Param("path", ParamKind.PATH, "", "video file, relative to the preset's folder or assets/"),
                 Param("loop", ParamKind.BOOL, False, "start again at the end (else the run ends there)")),
@@ -55,26 +145,26 @@ class VideoFile(Node):
     )
 
     def open(self, run: RunContext) -> None:
-        if not self.params.path:
-            raise ReenactError("no video file set", hint="set the path param, e.g. --set driver.path=clip.mp4")
-        self._path = run.asset(self.params.path)
+        self._run, self._path = run, run.asset(self.params.path)
         self._reader = VideoReader(self._path)
-        self._index, self._time_offset = 0, 0.0
+        run.source_rate(self._reader.fps)
+        self._time_offset = 0.0
+        self._damage_told = False
 
     def process(self, ctx: FrameContext) -> dict:
         pixels = self._reader.read()
         if pixels is None:
-            if self._index == 0:
-                raise ReenactError("the video has no frames", where=str(self._path))
+            if self._reader.errors and not self._damage_told:  # frames ffmpeg could not decode are missing
+                self._damage_told = True
+                self._run.notice(f"{self._path}: ffmpeg could not decode all of it ({self._reader.errors[0]}); "
+                                 "the video may be damaged or cut short")
             if not self.params.loop:
                 raise EndOfStream
-            self._time_offset += self._index / self._reader.fps  # time keeps running forward
+            self._time_offset += self._reader.time + self._reader.duration  # time keeps running forward
             self._reader.close()
-            self._reader, self._index = VideoReader(self._path), 0
-            return self.process(ctx)
-        timestamp = self._time_offset + self._index / self._reader.fps
-        self._index += 1
-        return {"image": Image(pixels.copy(), timestamp)}
+            self._reader = VideoReader(self._path)
+            pixels = self._reader.read()
+        return {"image": Image(pixels, self._time_offset + self._reader.time)}
 
     def close(self) -> None:
         if getattr(self, "_reader", None) is not None:

@@ -15,7 +15,7 @@ from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 
-from nodes.capture.video import DECODE_ERRORS
+DECODE_ERRORS = (OSError, RuntimeError, ValueError)  # what imageio-ffmpeg raises when a camera fails
 
 
 def open_v4l2(device: Path, width: int, height: int, fps: float):
@@ -34,8 +34,10 @@ def open_v4l2(device: Path, width: int, height: int, fps: float):
 
 class Webcam(Node):
     """A background thread reads the camera and keeps only the newest frame, so lag cannot build up.
-    A camera that is missing or goes away is retried with growing pauses; meanwhile the node fails
-    with a status (its downstream waits, the rest of the graph keeps running) and recovers by itself."""
+    Each frame is handed out once: a graph faster than the camera waits for the next one, and while the
+    camera is missing or gone (retried with growing pauses) each frame waits a while, then the node fails
+    with a status (its downstream waits, the rest of the graph keeps running), using no CPU meanwhile,
+    and recovers by itself."""
 
     schema = NodeSchema(
         type_id="capture.webcam", title="Webcam", category="capture",
@@ -51,12 +53,16 @@ class Webcam(Node):
         volatile=True,
     )
     RETRY_FIRST, RETRY_MAX = 0.5, 5.0  # seconds between reconnection attempts, doubling up to the max
+    FRAME_WAIT = 0.5  # seconds a later frame waits for the camera before the node reports why there is none
     connect = staticmethod(open_v4l2)  # tests put a fake camera here
 
     def open(self, run: RunContext) -> None:
+        run.source_rate(self.params.fps)
+        self._arrived = threading.Condition()  # guards _latest and _received
         self._latest: tuple[np.ndarray, float] | None = None
+        self._received = self._handed_out = 0  # frames counted, so none is handed out twice
+        self._wait = self.params.timeout  # the first frame may take longer: the camera is starting
         self._problem = "connecting to the camera"
-        self._first = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read_loop, name=f"webcam-{self.params.device}", daemon=True)
         self._thread.start()
@@ -71,7 +77,6 @@ class Webcam(Node):
             else:
                 wait = self.RETRY_FIRST
                 self._problem = self._stream(frames, width, height)
-            self._latest = None  # a stale picture must not pass for live video
             self._stop.wait(wait)
             wait = min(self.RETRY_MAX, wait * 2)
 
@@ -82,7 +87,10 @@ class Webcam(Node):
             for data in frames:
                 if self._stop.is_set():
                     break
-                self._latest = (np.frombuffer(data, np.uint8).reshape(height, width, 3), time.monotonic())
+                with self._arrived:
+                    self._latest = (np.frombuffer(data, np.uint8).reshape(height, width, 3), time.monotonic())
+                    self._received += 1
+                    self._arrived.notify_all()
             return "the camera stopped sending frames; reconnecting"
         except DECODE_ERRORS as exc:
             return f"the camera failed ({first_line(exc)}); reconnecting"
@@ -93,17 +101,15 @@ class Webcam(Node):
         return self._problem or "live"
 
     def process(self, ctx: FrameContext) -> dict:
-        if self._first:  # only the first frame may wait; later frames never block the graph
-            deadline = time.monotonic() + self.params.timeout
-            while self._latest is None and time.monotonic() < deadline:
-                time.sleep(0.005)
-            self._first = False
-        latest = self._latest
-        if latest is None:
-            raise ReenactError(self._problem or "no frame from the camera yet",
-                               hint="plug a camera in or pick another (device param); the graph carries on")
-        pixels, timestamp = latest
-        return {"image": Image(pixels.copy(), timestamp)}
+        with self._arrived:
+            self._arrived.wait_for(lambda: self._received > self._handed_out, timeout=self._wait)
+            self._wait = self.FRAME_WAIT
+            if self._received == self._handed_out:
+                raise ReenactError(self._problem or "no frame from the camera yet",
+                                   hint="plug a camera in or pick another (device param); the graph carries on")
+            self._handed_out = self._received
+            pixels, timestamp = self._latest
+        return {"image": Image(pixels, timestamp)}
 
     def close(self) -> None:
         if getattr(self, "_stop", None) is not None:

@@ -1,7 +1,10 @@
-"""Where outputs are written: folders checked before the first frame is rendered."""
+"""Where outputs are written: folders checked before the first frame is rendered, files written whole."""
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
+from typing import Callable
 
 from app.runtime.errors import ReenactError
 
@@ -15,4 +18,22 @@ def prepare_output_dir(folder: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise ReenactError(f"cannot write there: {exc.strerror}", where=str(folder),
-                           hint="choose a folder you can write to (--set out.path=...)") from None
+                           hint="choose a folder you can write to") from None
+
+
+def partial_path(target: Path) -> Path:
+    """A hidden name beside `target` to write it under until it is complete, unique to this writer: two
+    runs writing the same file never write into each other's partial file."""
+    return target.with_name(f".{target.stem}.{os.getpid()}-{secrets.token_hex(4)}.partial{target.suffix}")
+
+
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """write(partial) under a partial name beside `target`, then rename it to `target`: a full disk, an
+    error or Ctrl-C never leaves a half-written file under the final name, nor the partial one."""
+    partial = partial_path(target)
+    try:
+        write(partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -1,8 +1,6 @@
 """Output nodes: where frames go."""
 from __future__ import annotations
 
-import os
-
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
@@ -12,7 +10,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
-from nodes.output.folders import prepare_output_dir
+from nodes.output.folders import prepare_output_dir, write_atomically
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 
 
@@ -48,21 +46,16 @@ class ImageSequence(Node):
         if "/" in self.params.prefix or "\\" in self.params.prefix:
             raise ReenactError(f"prefix '{self.params.prefix}' must be a file name, not a path")
         target = self._folder / f"{self.params.prefix}{self._count:06d}.png"
-        partial = target.with_name(f".{target.name}.partial")
+        marks = Marks.from_params(self.params)
+        info = PngInfo()
+        info.add_text("Software", "Reenact Studio")
+        info.add_text("Comment", marks.metadata())
+        picture = PILImage.fromarray(mark_frame(image.rgb(), marks))
         try:
             # Pillow, not imageio: a Ctrl-C inside imageio's writer prints a traceback from its __del__
-            marks = Marks.from_params(self.params)
-            info = PngInfo()
-            info.add_text("Software", "Reenact Studio")
-            info.add_text("Comment", marks.metadata())
-            PILImage.fromarray(mark_frame(image.rgb(), marks)).save(partial, format="PNG", pnginfo=info)
-            os.replace(partial, target)
+            write_atomically(target, lambda partial: picture.save(partial, format="PNG", pnginfo=info))
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             raise ReenactError(f"cannot write frame: {exc.strerror}", where=str(target)) from None
-        except BaseException:  # Ctrl-C mid-write: no half-written file is left behind
-            partial.unlink(missing_ok=True)
-            raise
         self._count += 1
         return {}
 

@@ -1,7 +1,10 @@
-"""Video files written through imageio-ffmpeg (ffmpeg ships inside its wheel)."""
+"""Video files written through the ffmpeg that ships inside the imageio-ffmpeg wheel."""
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
+from fractions import Fraction
 
 import imageio_ffmpeg
 import numpy as np
@@ -13,7 +16,7 @@ from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
-from nodes.output.folders import prepare_output_dir
+from nodes.output.folders import partial_path, prepare_output_dir
 
 
 class VideoOutput(Node):
@@ -28,7 +31,8 @@ class VideoOutput(Node):
         inputs=(Port("image", ports.IMAGE),),
         params=(Param("path", ParamKind.PATH, "renders/out.mp4", "output file, relative to the working directory",
                       role=PathRole.OUTPUT),
-                Param("fps", ParamKind.FLOAT, 30.0, "frame rate of the file", minimum=1.0, maximum=240.0),
+                Param("fps", ParamKind.FLOAT, 0.0, "frame rate of the file; 0: the source's (a driving "
+                      "video's own rate), 30 where the graph has no timed source", minimum=0.0, maximum=240.0),
                 Param("quality", ParamKind.INT, 18, "constant rate factor: lower is better and larger",
                       minimum=0, maximum=51),
                 *MARK_PARAMS),
@@ -38,22 +42,26 @@ class VideoOutput(Node):
     _CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
 
     def open(self, run: RunContext) -> None:
+        self._run = run
         self._path = run.output(self.params.path)
         if self._path.suffix.lower() not in self._CODECS:
             raise ReenactError(f"unsupported video type '{self._path.suffix}'", where=str(self._path),
                                hint=f"use one of {', '.join(self._CODECS)}")
+        if self._path.is_dir():  # found now, not after rendering every frame
+            raise ReenactError("is a folder, not a video file", where=str(self._path),
+                               hint="name a file, e.g. --set out.path=renders/clip.mp4")
         prepare_output_dir(self._path.parent)
-        self._partial = self._path.with_name(f".{self._path.stem}.partial{self._path.suffix}")
-        self._writer = None
+        self._partial = partial_path(self._path)
+        self._encoder: subprocess.Popen | None = None
         self._size: tuple[int, int] | None = None
         self._failure = ""  # why writing failed: the file is then never passed off as finished
         self.written = 0
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         pixels = mark_frame(image.rgb(), Marks.from_params(self.params))
-        if self._writer is None:
+        if self._encoder is None:
             self._size = (image.width, image.height)
-            self._writer = self._start(image.width + image.width % 2, image.height + image.height % 2)
+            self._encoder = self._start(image.width + image.width % 2, image.height + image.height % 2)
         elif (image.width, image.height) != self._size:
             raise ReenactError(f"frame size changed from {self._size[0]}x{self._size[1]} to "
                                f"{image.width}x{image.height}", hint="a video keeps one size; resize before output")
@@ -61,43 +69,66 @@ class VideoOutput(Node):
             pixels = np.pad(pixels, ((0, image.height % 2), (0, image.width % 2), (0, 0)), mode="edge")
         if self._failure:
             raise ReenactError(self._failure, where=str(self._path), hint="free some space or choose another path")
+        data = memoryview(np.ascontiguousarray(pixels).tobytes())
         try:
-            self._writer.send(np.ascontiguousarray(pixels).tobytes())
-        except (OSError, RuntimeError) as exc:
-            self._failure = f"writing the video failed: {first_line(exc)}"
+            while data:  # a signal may cut a write short
+                data = data[self._encoder.stdin.write(data):]
+        except OSError:
+            self._failure = f"writing the video failed: {self._encoder_says('ffmpeg stopped')}"
             raise ReenactError(self._failure, where=str(self._path), hint="is the disk full?") from None
         self.written += 1
         return {}
 
-    def _start(self, width: int, height: int):
-        codec = self._CODECS[self._path.suffix.lower()]
-        writer = imageio_ffmpeg.write_frames(str(self._partial), (width, height), fps=self.params.fps, codec=codec,
-                                             quality=None, macro_block_size=1, pix_fmt_out="yuv420p",
-                                             output_params=["-crf", str(self.params.quality), "-metadata",
-                                                            f"comment={Marks.from_params(self.params).metadata()}"])
-        writer.send(None)  # start ffmpeg
-        return writer
+    def _start(self, width: int, height: int) -> subprocess.Popen:
+        """ffmpeg encoding raw RGB frames from its stdin. Our own process rather than imageio-ffmpeg's
+        writer, which kills ffmpeg when a second Ctrl-C lands inside it: here the frames already sent
+        are still finalized (ffmpeg drops a frame cut short)."""
+        fps = Fraction(self.params.fps or self._run.frame_rate or 30.0).limit_denominator(100_000)
+        self._log = tempfile.TemporaryFile()  # ffmpeg's messages: a file never fills up and blocks it
+        return subprocess.Popen(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
+             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
+             "-an", "-c:v", self._CODECS[self._path.suffix.lower()], "-pix_fmt", "yuv420p",
+             "-crf", str(self.params.quality),
+             "-metadata", f"comment={Marks.from_params(self.params).metadata()}", str(self._partial)],
+            stdin=subprocess.PIPE, bufsize=0, stdout=subprocess.DEVNULL, stderr=self._log,
+            start_new_session=True)  # Ctrl-C is ours to handle, not ffmpeg's
+
+    def _encoder_says(self, default: str) -> str:
+        self._log.seek(0)
+        lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else default
 
     def close(self) -> None:
-        writer, self._writer = getattr(self, "_writer", None), None
-        if writer is None:
+        encoder, self._encoder = getattr(self, "_encoder", None), None
+        if encoder is None:
             return
         try:
-            writer.close()
-            frames, _ = imageio_ffmpeg.count_frames_and_secs(str(self._partial))
-        except (OSError, RuntimeError) as exc:
+            problem = self._finalize(encoder)
+        except BaseException:  # a further Ctrl-C while finalizing: leave no unplayable file behind
+            encoder.kill()
             self._partial.unlink(missing_ok=True)
-            raise ReenactError(f"the video could not be finalized: {first_line(exc)}", where=str(self._path),
-                               hint="nothing was kept; is the disk full?") from None
-        if self._failure:
+            raise
+        finally:
+            self._log.close()
+        if self._failure or problem:
             self._partial.unlink(missing_ok=True)
-            raise ReenactError(f"the video was not kept: {self._failure}", where=str(self._path),
+            raise ReenactError(f"the video was not kept: {self._failure or problem}", where=str(self._path),
                                hint="free some space or choose another path, then render again")
-        if frames != self.written:
-            self._partial.unlink(missing_ok=True)
-            raise ReenactError(f"the finished video has {frames} frames, {self.written} were written",
-                               where=str(self._path), hint="is the disk full?")
         os.replace(self._partial, self._path)
+
+    def _finalize(self, encoder: subprocess.Popen) -> str:
+        """Let ffmpeg finish the file, then read it back; returns why it cannot be kept, or ''."""
+        encoder.stdin.close()
+        if encoder.wait() != 0:
+            return f"ffmpeg failed: {self._encoder_says('no reason given')}"
+        try:
+            frames, _ = imageio_ffmpeg.count_frames_and_secs(str(self._partial))
+        except RuntimeError as exc:
+            return f"it cannot be read back: {first_line(exc)}"
+        if frames != self.written:
+            return f"the finished video has {frames} frames, {self.written} were sent"
+        return ""
 
 
 NODES = [VideoOutput]

@@ -14,10 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.runtime.errors import ReenactError, first_line
+from nodes.output.folders import write_atomically
 
 ARCHITECTURE = "reenact-unet-v1"
 MAP_CHANNELS = 2  # face mask, mouth-interior mask
 IN_CHANNELS = 3 + MAP_CHANNELS
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 16, 4096  # the side a network may say it was trained at
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,14 @@ class NetConfig:
         try:
             channels = tuple(int(c) for c in json.loads(meta["channels"]))
             size = int(meta["input_size"])
-            well_formed = int(meta["in_channels"]) == IN_CHANNELS and channels and all(0 < c <= 1024 for c in channels)
+            well_formed = (int(meta["in_channels"]) == IN_CHANNELS and channels and all(0 < c <= 1024 for c in channels)
+                           and MIN_INPUT_SIZE <= size <= MAX_INPUT_SIZE)  # else every frame fails to allocate
         except (KeyError, ValueError, TypeError):
             well_formed = False
         if not well_formed:
-            raise ReenactError("the weights' metadata (channels, in_channels, input_size) is missing or "
-                               "malformed", where=where, hint="re-export with `reenact train-refiner`") from None
+            raise ReenactError("the weights' metadata (channels, in_channels, input_size) is missing, malformed "
+                               f"or out of range (input_size {MIN_INPUT_SIZE}..{MAX_INPUT_SIZE})", where=where,
+                               hint="re-export with `reenact train-refiner`") from None
         return NetConfig(channels, size)
 
 
@@ -115,19 +119,26 @@ def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- weights files
 def save_weights(model: UNet, config: NetConfig, path: Path, extra: dict[str, str] | None = None) -> None:
-    """Atomic: a crash mid-write never leaves a half-written file under the final name."""
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_tensors(path, state, {**config.metadata(), **(extra or {})})
+
+
+def save_tensors(path: Path, state: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """A safetensors file written whole or not at all (never half-written, no partial file left);
+    ReenactError when it cannot be written (a full disk)."""
     from safetensors.torch import save_file
 
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(tmp), metadata={**config.metadata(), **(extra or {})})
-    tmp.replace(path)
+    try:
+        write_atomically(path, lambda partial: save_file(state, str(partial), metadata=metadata))
+    except Exception as exc:  # safetensors reports I/O failures with its own error type
+        raise ReenactError(f"cannot write the file: {first_line(exc)}", where=str(path),
+                           hint="free some space or choose another folder") from None
 
 
 def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
     """A UNet with the file's weights (on the CPU, fp32), its config and metadata; ReenactError for a
-    missing, foreign (e.g. a pickle), truncated or mismatched file."""
+    missing, foreign (e.g. a pickle), truncated or mismatched file, or one with non-finite weights."""
     from safetensors import safe_open
 
     where = str(path)
@@ -152,5 +163,9 @@ def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
     if problems:
         raise ReenactError(f"the weights do not fit the network its metadata describes ({problems[0]})", where=where,
                            hint="the file was edited or written by another version; train it again")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:  # they would black out the face without a word
+        raise ReenactError(f"the weights contain NaN or infinite values ({broken[0]})", where=where,
+                           hint="the training diverged or the file is damaged; train it again")
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model, config, dict(meta or {})

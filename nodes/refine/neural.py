@@ -52,7 +52,8 @@ class Refiner:
 
     def refine(self, render, maps: np.ndarray, size: int, strength: float = 1.0):
         """render: RGBA uint8 (H, W, 4) tensor on this refiner's device (an `Image.tensor`); maps: (H, W, 2)
-        float32 {0, 1} -> a new RGBA uint8 tensor on the same device, alpha unchanged."""
+        float32 {0, 1} -> a new RGBA uint8 tensor on the same device, alpha unchanged; None where the
+        network's output is not finite (NaN or infinity, e.g. an fp16 overflow)."""
         import torch
         import torch.nn.functional as F
 
@@ -64,6 +65,8 @@ class Refiner:
             small = F.interpolate(base, size=work, mode="area") if work != (h, w) else base
             small_maps = F.interpolate(cond, size=work, mode="nearest") if work != (h, w) else cond
             correction = self.model(small, small_maps) - small
+            if not torch.isfinite(correction).all():
+                return None
             if work != (h, w):
                 correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
             refined = (base + correction).clamp(0, 1)[0].permute(1, 2, 0).float() * 255.0
@@ -137,6 +140,9 @@ class RefineNeural(Node):
             working = self._working_size or self.params.size or self._refiner.config.input_size
             try:
                 refined = self._refiner.refine(image.tensor(self._refiner.device), maps, working, self.params.strength)
+                if refined is None:  # the raw render rather than a blacked-out face
+                    self._say_once("the network gave NaN or infinite values: showing the raw render instead")
+                    return {"image": image}
                 return {"image": Image.on_tensor(refined, image.channels, image.timestamp)}
             except Exception as exc:  # only running out of GPU memory is handled here
                 if not _out_of_memory(exc):
@@ -144,6 +150,11 @@ class RefineNeural(Node):
                 self._shrink_after_oom(working)
                 if self._refiner is None:
                     return {"image": image}
+
+    def _say_once(self, problem: str) -> None:
+        if self._problem != problem:
+            self._problem = problem
+            self._run.notice(f"{self.node_id}: {problem}")
 
     def _shrink_after_oom(self, working: int) -> None:
         """Out of GPU memory: halve the working size; below the minimum, stop refining. Say so."""

@@ -60,6 +60,8 @@ class TrackFace(Node):
 
     def open(self, run: RunContext) -> None:
         reference_shape()
+        self._run = run
+        self._frames = self._frames_with_face = 0
         self._detector = None
         self._hands: HandDetector | None = None
         self._seen_hands: list[np.ndarray] = []
@@ -69,7 +71,7 @@ class TrackFace(Node):
     def params_changed(self, names: set[str]) -> None:
         self._hold.ease_seconds = self.params.occlusion_ease_ms / 1000.0
         if names & {"mode", "max_faces", "min_confidence", "hands"}:
-            self.close()  # re-created with the new settings on the next frame
+            self._release()  # re-created with the new settings on the next frame
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._detector is None:
@@ -78,9 +80,11 @@ class TrackFace(Node):
         size = (image.width, image.height)
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
         faces = self._detector.detect(image.rgb())
+        self._frames += 1
         if not faces:
             self._previous = None
             return {"track": FaceTrack.invalid(size, timestamp)}
+        self._frames_with_face += 1
         chosen = pick_face(faces, self._previous)
         self._previous = chosen
         track = face_track(chosen, size, timestamp)
@@ -93,6 +97,12 @@ class TrackFace(Node):
         return {"track": self._hold.apply(track, covered_regions(track.landmarks, self._seen_hands))}
 
     def close(self) -> None:
+        if getattr(self, "_frames", 0) and not self._frames_with_face:  # else a still output is a mystery
+            self._run.notice(f"{self.node_id}: no face in any of the {self._frames} frames, so nothing it "
+                             "drives moved")
+        self._release()
+
+    def _release(self) -> None:
         if getattr(self, "_detector", None) is not None:
             self._detector.close()
             self._detector = None

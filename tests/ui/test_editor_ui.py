@@ -90,7 +90,7 @@ def test_add_link_refuse_delete_undo_redo_copy_paste(window):
     assert editor.link(Endpoint("render", "image"), Endpoint(resize, "image"))
     assert editor.link(Endpoint("render", "image"), Endpoint("retarget", "source")) is None
     pump(window, lambda: window.canvas.link_count() == links + 1)
-    assert "takes FaceTrack" in editor.message
+    assert "takes FaceTrack" in editor.messages[-1].text
     editor.delete([resize])
     pump(window, lambda: resize not in window.canvas.node_ids() and window.canvas.link_count() == links)
     editor.undo()

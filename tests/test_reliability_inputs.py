@@ -1,0 +1,109 @@
+"""Issue 17, items 11 and 13: broken and huge images, empty and folder paths, truncated or faceless drivers,
+absurd refiner metadata: a message or notice and the right exit code, never a traceback or advice that does
+not apply."""
+from __future__ import annotations
+
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from app.cli import main
+from app.runtime.context import FrameContext
+from app.runtime.errors import EndOfStream, ReenactError
+from app.runtime.gpu.image import Image
+from app.runtime.paths import resolve_asset
+from nodes.capture.image import read_image_file
+from nodes.refine.net import NetConfig
+from tests.conftest import REPO
+from tests.test_video import make
+
+
+def header_only_png(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares width x height RGB but holds no pixels: what a decompression bomb looks like
+    from its header, in a few bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    return path
+
+
+def corrupted_png(path: Path) -> Path:
+    """The astronaut with its compressed pixels scrambled (header and chunk layout intact)."""
+    data = bytearray((REPO / "assets" / "portraits" / "astronaut.png").read_bytes())
+    start = data.find(b"IDAT") + 200
+    data[start:start + 4000] = bytes(b ^ 0xFF for b in data[start:start + 4000])
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda p: header_only_png(p, 14200, 14200), "over 150 megapixels"),
+    (lambda p: header_only_png(p, 13000, 13000), "over 150 megapixels"),  # 169: Pillow only warns
+    (corrupted_png, "cannot read the image"),
+])
+def test_detect_says_why_an_image_is_unreadable_and_exits_2(tmp_path, capsys, make, says):
+    path = make(tmp_path / "bad.png")
+    assert main(["detect", str(path)]) == 2  # 1 would mean "not marked"
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b"", b"just some text\n"])
+def test_a_target_that_is_not_an_image_gets_no_advice_to_install_a_plugin(tmp_path, content):
+    path = tmp_path / "target.png"
+    path.write_bytes(content)
+    with pytest.raises(ReenactError) as info:
+        read_image_file(path, 2048)
+    assert "cannot read the image: not an image file" in info.value.message and "pip" not in info.value.message
+
+
+def test_a_169_megapixel_target_is_refused_as_documented(tmp_path):
+    with pytest.raises(ReenactError, match="over 150 megapixels"):
+        read_image_file(header_only_png(tmp_path / "huge.png", 13000, 13000), 2048)
+
+
+def test_an_empty_or_folder_asset_path_is_refused_not_resolved_to_a_folder(tmp_path):
+    with pytest.raises(ReenactError, match="no file set"):
+        resolve_asset("", tmp_path)
+    (tmp_path / "clips").mkdir()
+    with pytest.raises(ReenactError, match="'clips' is a folder, not a file"):
+        resolve_asset("clips", tmp_path)
+
+
+def test_a_truncated_driver_ends_with_a_notice(studio_registry, tmp_path):
+    whole, cut = tmp_path / "whole.mp4", tmp_path / "cut.mp4"  # index first, so the cut file still opens
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(REPO / "assets/driving/hopper_talks.mp4"),
+                    "-c", "copy", "-movflags", "+faststart", str(whole)], check=True, timeout=60)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    node, run = make(studio_registry, "capture.video", path=str(cut))
+    frames = 0
+    with pytest.raises(EndOfStream):
+        while True:
+            node.process(FrameContext(frames, 0.0, run))
+            frames += 1
+    node.close()
+    assert 0 < frames < 240
+    assert len(run.notices) == 1 and "could not decode all of it" in run.notices[0] and "cut short" in run.notices[0]
+
+
+def test_a_driver_without_any_face_says_so(studio_registry):
+    node, run = make(studio_registry, "track.face")
+    for index in range(3):
+        assert not node.process(FrameContext(index, 0.0, run), image=Image(np.full((96, 96, 3), 90, np.uint8)))[
+            "track"].valid
+    node.close()
+    assert run.notices == ["face: no face in any of the 3 frames, so nothing it drives moved"]
+
+
+def test_refiner_metadata_with_an_absurd_input_size_is_refused():
+    meta = NetConfig().metadata()
+    for size in ("0", "-5", "1000000000"):
+        with pytest.raises(ReenactError, match="out of range"):
+            NetConfig.from_metadata({**meta, "input_size": size}, "w.safetensors")
