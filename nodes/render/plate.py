@@ -38,10 +38,13 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
     filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
-    filled = cv2.GaussianBlur(filled, (0, 0), 2.0)  # inpainting streaks read as texture; a blur reads as depth of field
+    filled = cv2.GaussianBlur(filled, (0, 0), 5.0)  # inpainting streaks and wedges read as texture; a blur reads as depth of field
     full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    # the real background wherever the portrait shows it, even inside the grown hole: the hole only keeps
-    # the hair's colour out of the fill
-    person = cv2.GaussianBlur(mask, (0, 0), 1.5)[:, :, None]
+    # the real background wherever the portrait shows it, even inside the grown hole (the hole only keeps
+    # the hair's colour out of the fill); the silhouette's fringe, half hair and half room, is filled too,
+    # or a moved head would leave a faint outline of itself behind
+    fringe = max(2, round(0.012 * max(width, height)))  # loose hairs reach past the mask
+    person = cv2.dilate((mask > 0.05).astype(np.float32), np.ones((2 * fringe + 1, 2 * fringe + 1), np.uint8))
+    person = cv2.GaussianBlur(person, (0, 0), fringe / 2)[:, :, None]
     plate = rgb[:, :, :3].astype(np.float32) * (1.0 - person) + full * person
     return PersonAndPlate(mask, plate.round().astype(np.uint8))
