@@ -46,8 +46,12 @@ void main() {
         // (a soft silhouette edge stretched wide would read as a translucent ghost: moved, it is made hard)
         vec4 person = texture(portrait, uv);
         float still = 1.0 - smoothstep(2.0, 12.0, length((uv - screen_uv) * viewport));  // pixels moved
-        float alpha = mix(smoothstep(0.35, 0.65, person.a), person.a, still);
-        color = vec4(mix(texture(plate, screen_uv).rgb, person.rgb, max(alpha, still)), 1.0);
+        float keep = max(mix(smoothstep(0.35, 0.65, person.a), person.a, still), still);
+        vec3 shown = person.rgb;
+        if (keep < 0.999) {  // most of the background has not moved: the plate is not even looked at
+            shown = mix(texture(plate, screen_uv).rgb, person.rgb, keep);
+        }
+        color = vec4(shown, 1.0);
     } else if (code == 2) {
         color = vec4(clamp(texture(driver, st).rgb * driver_gain, 0.0, 1.0), 1.0);
     } else if (code == 1) {
