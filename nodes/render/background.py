@@ -45,11 +45,14 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     return BackgroundMesh(points, triangles[keep].astype(np.int32))
 
 
-def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
-                         size: tuple[int, int]) -> np.ndarray:
+def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],
+                         torso: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(N, 2) posed positions: the outline exactly where the face puts it, the rest moved by the head's
-    similarity transform plus the outline's interpolated residual, faded with distance from the head
-    and pinned on the image border."""
+    similarity transform plus the outline's interpolated residual, faded with distance from the head.
+    torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
+    head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
+    the neck blends between the two; without it the torso stays put. Border points only slide along
+    their border (geometry never leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
     anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
@@ -59,16 +62,31 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     rigid = points @ scale_rotation.T + shift - points
     d2 = ((points[:, None, :] - anchors[None, :, :]) ** 2).sum(axis=2) + 1.0
     weights = 1.0 / d2
-    moved = rigid + (weights @ residual) / weights.sum(axis=1, keepdims=True)
+    head = rigid + (weights @ residual) / weights.sum(axis=1, keepdims=True)
     centre = src[:MESH_POINTS, :2].mean(axis=0)
     radius = np.linalg.norm(anchors - centre, axis=1).max()
-    fade = 1.0 - _smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(points - centre, axis=1))
+    head *= (1.0 - _smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(points - centre, axis=1)))[:, None]
     chin = src[:MESH_POINTS, 1].max()
-    fade *= 1.0 - 0.75 * _smoothstep(chin, chin + 0.9 * radius, points[:, 1])  # the torso stays put
+    if torso is None:
+        below = 0.75 * _smoothstep(chin, chin + 0.9 * radius, points[:, 1])
+        moved = head * (1.0 - below)[:, None]  # the torso stays put
+    else:
+        body_src, body_dst = (np.asarray(t, np.float64)[:, :2] for t in torso)
+        body_matrix, body_shift = _similarity(body_src, body_dst)
+        body = points @ body_matrix.T + body_shift - points
+        shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
+        share = _smoothstep(chin, shoulders, points[:, 1])[:, None]
+        moved = head * (1.0 - share) + body * share
+    return np.concatenate([targets, points + _along_borders(points, moved, size)])
+
+
+def _along_borders(points: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Displacements with the component that would take a border point off its border removed."""
     width, height = size
-    border = (points[:, 0] <= 0) | (points[:, 1] <= 0) | (points[:, 0] >= width) | (points[:, 1] >= height)
-    fade[border] = 0.0
-    return np.concatenate([targets, points + moved * fade[:, None]])
+    moved = moved.copy()
+    moved[(points[:, 0] <= 0) | (points[:, 0] >= width), 0] = 0.0
+    moved[(points[:, 1] <= 0) | (points[:, 1] >= height), 1] = 0.0
+    return moved
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
