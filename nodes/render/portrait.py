@@ -1,6 +1,7 @@
 """Rasterization: the target portrait warped by its face mesh and a background mesh (moderngl)."""
 from __future__ import annotations
 
+import cv2
 import moderngl
 import numpy as np
 
@@ -37,7 +38,7 @@ class PortraitRenderer:
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
         self._textures: tuple = ()  # (portrait RGBA with the person mask as alpha, plate RGB)
-        self._texture_source: tuple = ()
+        self._texture_source: tuple = (None, None, None)  # (portrait, plate, output size) they were made for
         self._target = None  # (size, MSAA renderbuffer, its framebuffer)
         with gpu.current():
             self._program = gpu.program("warp", "warp")
@@ -45,23 +46,27 @@ class PortraitRenderer:
             self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 1f 2f 2f 1f", "in_pos", "in_depth", "in_uv",
                                                                   "in_st", "in_layer")])
 
-    def _portrait_textures(self, image: Image, plate: PersonAndPlate | None) -> tuple:
-        """Uploaded once per portrait, not once per frame. Without a plate the person mask is 1
-        everywhere: the whole portrait moves with the mesh."""
-        if len(self._texture_source) != 2 or self._texture_source[0] is not image \
-                or self._texture_source[1] is not plate:
+    def _portrait_textures(self, image: Image, plate: PersonAndPlate | None, out_size: tuple[int, int]) -> tuple:
+        """Uploaded once per portrait and output size, not once per frame. Without a plate the person
+        mask is 1 everywhere: the whole portrait moves with the mesh."""
+        made_for = self._texture_source
+        if made_for[0] is not image or made_for[1] is not plate or made_for[2] != out_size:
             self._release_textures()
             rgb = image.rgb()
             mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else (plate.mask * 255).astype(np.uint8)
-            self._textures = (self._texture(np.dstack([rgb, mask])),
-                              self._texture(rgb if plate is None else plate.plate))
-            self._texture_source = (image, plate)
+            self._textures = (self._texture(np.dstack([rgb, mask]), out_size),
+                              self._texture(rgb if plate is None else plate.plate, out_size))
+            self._texture_source = (image, plate, out_size)
         return self._textures
 
-    def _texture(self, pixels: np.ndarray):
+    def _texture(self, pixels: np.ndarray, out_size: tuple[int, int]):
+        """Area-downscaled to the output's size, then sampled bilinearly: as sharp as mipmaps for a
+        warp that moves pixels by less than their size, and about 3x cheaper to sample on llvmpipe."""
+        height, width = pixels.shape[:2]
+        if out_size[0] < width:
+            pixels = cv2.resize(np.ascontiguousarray(pixels), out_size, interpolation=cv2.INTER_AREA)
         texture = ReadbackBridge.upload(self._gpu.ctx, pixels)
-        texture.build_mipmaps()
-        texture.filter = (self._gpu.ctx.LINEAR_MIPMAP_LINEAR, self._gpu.ctx.LINEAR)
+        texture.filter = (self._gpu.ctx.LINEAR, self._gpu.ctx.LINEAR)
         texture.repeat_x = texture.repeat_y = False
         return texture
 
@@ -96,7 +101,7 @@ class PortraitRenderer:
         msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        portrait, background = self._portrait_textures(image, plate)
+        portrait, background = self._portrait_textures(image, plate, out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
         background.use(2)
