@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from app.runtime.registry import Registry
 
-FAMILIES = ("capture", "track", "smooth", "retarget", "render", "refine", "output", "image", "util")
+FAMILIES = ("capture", "track", "smooth", "retarget", "body", "target", "render", "refine", "output", "image", "util")
 
 
 def default_registry(plugins: bool = True) -> Registry:

@@ -19,12 +19,13 @@ def test_the_cut_puts_gpu_nodes_and_their_downstream_in_the_render_stage(studio_
     graph = load_preset(GRAPHS / "video_to_portrait.json", studio_registry).graph
     capture, render, crossing = split(graph, studio_registry)
     assert set(render.nodes) == {PIPE_NODE, "render", "refine", "out"}
-    assert set(capture.nodes) == {"driver", "track", "smooth", "target", "target_track", "retarget"}
+    assert set(capture.nodes) == {"driver", "track", "smooth", "target", "target_track", "retarget", "body_track",
+                                  "target_body", "body"}
     assert {str(e) for e in crossing.values()} == {"target.image", "target_track.track", "retarget.motion",
-                                                   "driver.image", "track.track"}
+                                                   "driver.image", "track.track", "body.motion"}
     fed_by_pipe = sorted(str(l.target) for l in render.links if l.source.node == PIPE_NODE)
-    assert fed_by_pipe == ["refine.motion", "render.driver", "render.driver_track", "render.image", "render.motion",
-                           "render.track"]
+    assert fed_by_pipe == ["refine.motion", "render.body", "render.driver", "render.driver_track", "render.image",
+                           "render.motion", "render.track"]
 
 
 def test_a_pipelined_run_renders_the_same_frames_as_a_serial_one(studio_registry):

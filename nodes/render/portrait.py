@@ -17,6 +17,7 @@ from nodes.track.types import FACE_TRACK
 from nodes.retarget.types import MOTION
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
+from nodes.body.types import BODY_MOTION, BodyMotion
 from nodes.render.lip_colour import LipColourMatch
 from nodes.render.mouth import driver_columns
 from nodes.render.plate import PersonAndPlate, person_and_plate
@@ -157,7 +158,9 @@ class RenderPortrait(Node):
                 Port("driver_track", FACE_TRACK, "the driving frame's face track (unsmoothed, so it matches "
                      "the frame)", optional=True),
                 Port("plate", ports.IMAGE, "the room behind the person (e.g. a target video's median frame); "
-                     "unconnected, it is made from the portrait once", optional=True)),
+                     "unconnected, it is made from the portrait once", optional=True),
+                Port("body", BODY_MOTION, "where the portrait's shoulders go: the torso follows them and the "
+                     "neck blends between head and torso; unconnected, the torso stays put", optional=True)),
         outputs=(Port("image", ports.IMAGE, "the rendered frame"),),
         params=(
             Param("size", ParamKind.INT, 0, "longest side of the output in pixels (0: the portrait's size)",
@@ -209,7 +212,8 @@ class RenderPortrait(Node):
             self.close()  # re-created with the new sample count on the next frame
 
     def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion,
-                driver: Image | None = None, driver_track: FaceTrack | None = None, plate: Image | None = None) -> dict:
+                driver: Image | None = None, driver_track: FaceTrack | None = None, plate: Image | None = None,
+                body: BodyMotion | None = None) -> dict:
         if not track.valid:
             raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
                                "frontal face")
@@ -221,7 +225,8 @@ class RenderPortrait(Node):
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
                       and driver_track.valid and motion.valid and driver_track.occlusion[0] < COVERED)
         driver_mouth = driver_columns(driver_track.landmarks, driver_track.image_size) if use_driver else None
-        mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth)
+        torso = (body.src, body.dst) if body is not None and body.valid else None
+        mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth, torso)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
             samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]

@@ -51,16 +51,16 @@ class MeshBuilder:
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
 
-    def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None,
-              driver_mouth: np.ndarray | None = None) -> WarpMesh:
+    def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: np.ndarray | None = None,
+              torso: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
         """dst: (478, 3) posed landmark pixels; gaze_px: (2, 2) iris shift in pixels per eye (right,
         left); driver_mouth: the driver's inner lips (`mouth.driver_columns`) to fill an opened mouth from,
-        else a drawn cavity."""
+        else a drawn cavity; torso: (src, dst) shoulder and neck points the body follows."""
         src, scale = self.src, np.array(self.size, np.float64)
         depth = landmark_depth(dst)
         topo = topology()
         layers = []
-        positions = background_positions(self.background, src, dst, self.size)
+        positions = background_positions(self.background, src, dst, self.size, torso)
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
         tris = self.background.triangles.ravel()

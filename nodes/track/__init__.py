@@ -1,4 +1,4 @@
-"""Tracking: faces in frames, and the face model shared by the families that pose faces."""
-from nodes.track import face
+"""Tracking: faces and bodies in frames, and the face model shared by the families that pose faces."""
+from nodes.track import body, face
 
-NODES = [*face.NODES]
+NODES = [*face.NODES, *body.NODES]

@@ -1,0 +1,89 @@
+"""The frame bank: a target video's index with its frames as Images and FaceTracks, made on demand."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from app.runtime.gpu.image import Image
+from nodes.target.features import FEATURES, Weights, match_costs
+from nodes.target.index import BankIndex
+from nodes.track.face import face_track
+from nodes.track.types import FaceTrack
+
+DECODED_KEPT = 8  # decoded frames kept: the one in use, the one faded from, the mouth's, and a few recent
+
+_MOUTH_OPENING, _MOUTH_WIDTH = FEATURES.index("mouth_opening"), FEATURES.index("mouth_width")
+_POSE = [FEATURES.index(name) for name in ("yaw", "pitch", "roll")]
+
+
+class FrameBank:
+    """The N frames of a target video that show a face (rows 0..N-1, in clip order).
+
+    image(row) -> Image (H, W, 3), decoded from the index's JPEG on demand (about 1 ms); the last
+        DECODED_KEPT stay decoded, so a frame in use is the same Image object from frame to frame (the
+        renderer keeps its textures and mesh by identity).
+    track(row) -> FaceTrack in the stored frame's pixels (timestamp: the frame's own), made once per row.
+    features: (N, len(FEATURES)) float32; frame_numbers: (N,) position of each row among the clip's frames.
+    reference: the row of the frame that is the target at rest: `reference_frame` (the row nearest that
+        frame of the clip) where given, else the most neutral, most frontal frame.
+    plate: the room behind the person.
+    """
+
+    def __init__(self, index: BankIndex, source: Path, reference_frame: int | None = None):
+        self.index, self.source, self.reference_frame = index, source, reference_frame
+        self.features, self.frame_numbers = index.features, index.frame_numbers
+        self.size = (int(index.image_size[0]), int(index.image_size[1]))
+        self._images: OrderedDict[int, Image] = OrderedDict()
+        self._tracks: dict[int, FaceTrack] = {}
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def frames_covered(self) -> int:
+        return int(self.index.frames_covered)
+
+    @property
+    def frames_without_face(self) -> int:
+        return int(self.index.frames_seen) - self.frames_covered - len(self)
+
+    def image(self, row: int) -> Image:
+        image = self._images.pop(row, None) or Image(self.index.frame(row), float(self.index.timestamps[row]))
+        self._images[row] = image
+        while len(self._images) > DECODED_KEPT:
+            self._images.popitem(last=False)
+        return image
+
+    def track(self, row: int) -> FaceTrack:
+        if row not in self._tracks:
+            self._tracks[row] = face_track(self.index.landmarks[row], self.size, float(self.index.timestamps[row]))
+        return self._tracks[row]
+
+    @cached_property
+    def reference(self) -> int:
+        if self.reference_frame is not None:
+            return int(np.argmin(np.abs(self.frame_numbers - self.reference_frame)))
+        return self._most_neutral()
+
+    def _most_neutral(self) -> int:
+        """The frame nearest a neutral face: head straight (yaw, pitch, roll 0), mouth as closed and as
+        narrow as the clip's least open tenth, eyes and brows and the head's place at the clip's median
+        (so a blink is not neutral)."""
+        neutral = np.median(self.features, axis=0)
+        neutral[_POSE] = 0.0
+        neutral[_MOUTH_OPENING] = np.percentile(self.features[:, _MOUTH_OPENING], 10)
+        neutral[_MOUTH_WIDTH] = np.percentile(self.features[:, _MOUTH_WIDTH], 10)
+        return int(np.argmin(match_costs(self.features, neutral, Weights())))
+
+    @cached_property
+    def plate(self) -> Image:
+        return Image(self.index.plate)
+
+    def summary(self) -> str:
+        width, height = self.size
+        return (f"frame bank: {len(self)} frames {width}x{height} ({self.frames_without_face} without a face, "
+                f"{self.frames_covered} with a hand over it: not used)\n"
+                f"reference: frame {int(self.frame_numbers[self.reference])}")

@@ -1,0 +1,201 @@
+"""A target video's frame index: every kept frame with a face, tracked once, and cached as a `.npz`
+(never pickled) keyed by the clip's content, so a second run loads it in a moment.
+Frames where a hand covers the mouth, an eye or the brows are left out too: their pixels would put a
+hand on the target's face, and their landmarks are the tracker's guesses.
+
+Frames are stored downscaled (longest side at most `max_side`) and JPEG-encoded (quality 95) inside the
+index: a 720x405 frame takes about 50 kB (49-55 kB measured on the test clips), so 60 s of 720p at 30 fps
+is about 100 MB in memory and on disk, plus 10 MB of landmarks, where the decoded frames would take 1.6 GB
+(the 720p originals 5 GB). They are decoded on demand (about 1 ms each); see bank.FrameBank.
+"""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.runtime.errors import ReenactError
+from nodes.capture.video import VideoReader
+from nodes.output.folders import write_atomically
+from nodes.target.features import FEATURES, face_features
+from nodes.target.plate import PLATE_SAMPLES, room_plate
+from nodes.track.face import pick_face
+from nodes.track.hands import HandDetector, covered_regions
+from nodes.track.mediapipe_face import FaceMeshDetector
+from nodes.track.occlusion import COVERED
+from nodes.track.types import LANDMARKS
+
+INDEX_VERSION = 2  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+JPEG_QUALITY = 95
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """every: keep every Nth frame of the clip; max_frames: keep at most this many (0: all);
+    max_side: frames are downscaled so their longest side is at most this (pixels)."""
+
+    every: int = 1
+    max_frames: int = 0
+    max_side: int = 720
+
+    def tag(self) -> str:
+        return f"every{self.every}-max{self.max_frames}-side{self.max_side}"
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """The N kept frames of a clip that show an uncovered face, out of `frames_seen` kept frames.
+
+    frame_numbers: (N,) int64, each frame's position among all decoded frames of the clip (from 0);
+    timestamps: (N,) float64 seconds, as recorded;
+    landmarks: (N, 478, 3) float32, pixels of the stored frame;
+    features: (N, len(FEATURES)) float32 (features.face_features);
+    jpeg: (B,) uint8, the stored frames' JPEG files one after another; jpeg_offsets: (N + 1,) int64;
+    plate: (H, W, 3) uint8, the room without the person (plate.room_plate);
+    image_size: (2,) int64, (width, height) of the stored frames;
+    frames_seen: () int64, the kept frames examined (with and without a face);
+    frames_covered: () int64, those left out because a hand covered part of the face.
+    """
+
+    frame_numbers: np.ndarray
+    timestamps: np.ndarray
+    landmarks: np.ndarray
+    features: np.ndarray
+    jpeg: np.ndarray
+    jpeg_offsets: np.ndarray
+    plate: np.ndarray
+    image_size: np.ndarray
+    frames_seen: np.ndarray
+    frames_covered: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frame_numbers)
+
+    def frame(self, row: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB of one stored frame."""
+        return decode_jpeg(self.jpeg[self.jpeg_offsets[row]:self.jpeg_offsets[row + 1]])
+
+    def problem(self) -> str | None:
+        """Why the arrays do not fit together (a damaged or foreign file), or None."""
+        n, (width, height) = len(self), self.image_size
+        checks = {
+            "timestamps": self.timestamps.shape == (n,),
+            "landmarks": self.landmarks.shape == (n, LANDMARKS, 3) and self.landmarks.dtype == np.float32,
+            "features": self.features.shape == (n, len(FEATURES)) and self.features.dtype == np.float32,
+            "jpeg_offsets": self.jpeg_offsets.shape == (n + 1,) and self.jpeg_offsets[-1] == len(self.jpeg),
+            "plate": self.plate.shape == (height, width, 3) and self.plate.dtype == np.uint8,
+            "frames": 0 < n <= int(self.frames_seen) - int(self.frames_covered),
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        return f"inconsistent {', '.join(bad)}" if bad else None
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the file's bytes, hex: the same clip under any name or date finds the same index."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def cache_path(state_dir: Path, digest: str, settings: IndexSettings) -> Path:
+    return state_dir / "target-index" / f"{digest}-v{INDEX_VERSION}-{settings.tag()}.npz"
+
+
+def load_index(path: Path) -> BankIndex | None:
+    """The index saved at `path`, or None where there is none, or it is damaged or of another version."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["version"]) != INDEX_VERSION:
+                return None
+            index = BankIndex(**{f.name: data[f.name] for f in fields(BankIndex)})
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    return None if index.problem() else index
+
+
+def save_index(path: Path, index: BankIndex) -> None:
+    """Written whole or not at all (a partial name, then a rename). OSError when it cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f.name: getattr(index, f.name) for f in fields(BankIndex)}
+    write_atomically(path, lambda partial: np.savez(partial, version=np.array(INDEX_VERSION), **arrays))
+
+
+def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], None] = lambda kept: None) -> BankIndex:
+    """Track every kept frame of `clip` (MediaPipe face mesh in video mode, and hands); `progress(frames
+    examined)` is called after each. ReenactError when the clip cannot be read or no frame shows an
+    uncovered face."""
+    reader = VideoReader(clip)
+    scale = min(1.0, settings.max_side / max(reader.width, reader.height))
+    size = (max(1, round(reader.width * scale)), max(1, round(reader.height * scale)))
+    detector, hands = FaceMeshDetector(static=False, max_faces=2), HandDetector()
+    numbers, times, landmarks, jpegs = [], [], [], []
+    seen = covered = position = 0
+    previous = None
+    try:
+        while settings.max_frames == 0 or seen < settings.max_frames:
+            pixels = reader.read()
+            if pixels is None:
+                break
+            position += 1
+            if (position - 1) % settings.every:
+                continue
+            seen += 1
+            if scale < 1.0:
+                pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            faces = detector.detect(pixels)
+            # after a frame without a face the next face is picked afresh, not matched to one that is gone
+            previous = pick_face(faces, previous) if faces else None
+            if previous is not None and (covered_regions(previous, hands.detect(pixels)) >= COVERED).any():
+                covered += 1
+            elif previous is not None:
+                numbers.append(position - 1)
+                times.append(reader.time)
+                landmarks.append(previous)
+                jpegs.append(encode_jpeg(pixels))
+            progress(seen)
+    finally:
+        hands.close()
+        detector.close()
+        reader.close()
+    if not numbers:
+        raise ReenactError(f"no uncovered face in any of the {seen} frames examined", where=str(clip),
+                           hint="use a clip of the target person's face (every frame need not show it)")
+    samples = np.unique(np.linspace(0, len(jpegs) - 1, PLATE_SAMPLES).round().astype(int))
+    points = np.stack(landmarks).astype(np.float32)
+    return BankIndex(np.array(numbers, np.int64), np.array(times, np.float64), points,
+                     np.stack([face_features(p) for p in points]), np.concatenate(jpegs),
+                     np.concatenate([[0], np.cumsum([len(j) for j in jpegs])]).astype(np.int64),
+                     room_plate([decode_jpeg(jpegs[i]) for i in samples]), np.array(size, np.int64),
+                     np.array(seen, np.int64), np.array(covered, np.int64))
+
+
+def encode_jpeg(rgb: np.ndarray) -> np.ndarray:
+    """(B,) uint8 JPEG file of an (H, W, 3) uint8 RGB frame."""
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise ReenactError("could not encode a frame as JPEG")
+    return data.ravel()
+
+
+def decode_jpeg(data: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def load_or_build(clip: Path, state_dir: Path, settings: IndexSettings,
+                  progress: Callable[[int], None] = lambda kept: None) -> tuple[BankIndex, str]:
+    """The clip's index from the cache, else built and cached; also says which ("loaded", "built", or
+    "built, not cached: why")."""
+    path = cache_path(state_dir, content_hash(clip), settings)
+    index = load_index(path) if path.exists() else None
+    if index is not None:
+        return index, "loaded"
+    index = build_index(clip, settings, progress)
+    try:
+        save_index(path, index)
+    except OSError as exc:  # the run goes on; the next one builds it again
+        return index, f"built, not cached: {exc.strerror or exc}"
+    return index, "built"

@@ -1,0 +1,164 @@
+"""Body tracking: MediaPipe Pose → BodyTrack (neck base, shoulders, elbows, hips, each with a confidence)."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.runtime import ports
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.gpu.image import Image
+from app.runtime.node import Node
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.smooth.one_euro import OneEuroFilter
+from nodes.track.body_types import BODY_POINTS, BODY_TRACK, LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
+from nodes.track.mediapipe_face import native_stderr_silenced
+
+# MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
+JOINTS = (11, 12, 13, 14, 23, 24)
+SPEED_CUTOFF_HZ = 1.0  # One Euro's cutoff for its speed estimate, as smooth.one_euro's default
+
+
+class PoseDetector:
+    """detect(rgb uint8 (H, W, 3)) -> (6, 3) float64 rows [x px, y px, visibility 0..1] for the
+    shoulders, elbows and hips in BODY_POINTS[1:] order, or None when no person is found.
+
+    static: treat every frame as unrelated (photos); else track between frames (video, faster).
+    The 0.10.21 wheel ships only the full landmark model (model_complexity=1): asking for the lite one
+    makes MediaPipe download it at start-up, which an offline studio cannot do.
+    """
+
+    def __init__(self, static: bool, min_confidence: float):
+        self._static, self._min_confidence = static, min_confidence
+        self._pose = None
+
+    def detect(self, rgb: np.ndarray) -> np.ndarray | None:
+        height, width = rgb.shape[:2]
+        rgb = np.ascontiguousarray(rgb)
+        if self._pose is None:
+            # the graph starts its native side while the first frame is on its way, printing as it does:
+            # creating it and running that frame share one muted block
+            with native_stderr_silenced():
+                self._pose = self._create()
+                result = self._pose.process(rgb)
+        else:
+            result = self._pose.process(rgb)
+        if result.pose_landmarks is None:
+            return None
+        marks = result.pose_landmarks.landmark
+        joints = np.array([(marks[i].x * width, marks[i].y * height, marks[i].visibility) for i in JOINTS])
+        return joints if np.isfinite(joints).all() else None
+
+    def _create(self):
+        from mediapipe.python.solutions import pose
+
+        # MediaPipe's own smoothing runs on a simulated 30 fps clock; the node smooths on real timestamps
+        return pose.Pose(static_image_mode=self._static, model_complexity=1, smooth_landmarks=False,
+                         min_detection_confidence=self._min_confidence, min_tracking_confidence=self._min_confidence)
+
+    def close(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
+
+
+def body_track(joints: np.ndarray, image_size: tuple[int, int], timestamp: float, min_visibility: float,
+               bottom_margin: float) -> BodyTrack:
+    """A BodyTrack from PoseDetector's (6, 3) joints. A joint outside the frame is a guess (confidence 0).
+    The body is partial when a shoulder is seen less surely than min_visibility, or when the frame ends
+    less than bottom_margin shoulder widths below a shoulder: given a face cut off at the chin, the model
+    draws shoulders anyway, just above the bottom edge, with full visibility (0.1-0.2 widths above it in
+    face crops of astronaut.png; shoulders seen in the bundled portraits have 0.48 and 1.3 widths below)."""
+    width, height = image_size
+    points = np.empty((len(BODY_POINTS), 2), np.float32)
+    confidence = np.empty(len(BODY_POINTS), np.float32)
+    points[1:] = joints[:, :2]
+    inside = (joints[:, 0] >= 0) & (joints[:, 0] < width) & (joints[:, 1] >= 0) & (joints[:, 1] < height)
+    confidence[1:] = np.clip(joints[:, 2], 0.0, 1.0) * inside
+    shoulders = points[[LEFT_SHOULDER, RIGHT_SHOULDER]]
+    points[NECK] = shoulders.mean(axis=0)
+    confidence[NECK] = confidence[[LEFT_SHOULDER, RIGHT_SHOULDER]].min()
+    room_below = (height - shoulders[:, 1].max()) / max(float(np.linalg.norm(shoulders[0] - shoulders[1])), 1e-6)
+    partial = confidence[NECK] < min_visibility or room_below < bottom_margin
+    return BodyTrack(points, confidence, True, bool(partial), image_size, timestamp)
+
+
+class TrackBody(Node):
+    schema = NodeSchema(
+        type_id="track.body", title="Body Tracker", category="tracking",
+        help="MediaPipe Pose: the neck base (between the shoulders), shoulders, elbows and hips with a confidence "
+             "each. No person gives valid=false; a person whose shoulders the frame cuts off or hides (a close "
+             "webcam crop) is marked partial rather than guessed. Each pose pass costs far more than a face pass, "
+             "so it can run every Nth frame and hold in between.",
+        inputs=(Port("image", ports.IMAGE),),
+        outputs=(Port("track", BODY_TRACK),),
+        params=(
+            Param("mode", ParamKind.ENUM, "video", "video: track between frames (faster, smoothed); photo: detect "
+                  "each frame anew (a portrait, unrelated stills)", choices=("video", "photo")),
+            Param("every", ParamKind.INT, 3, "video mode: run the pose model every Nth frame and hold its points in "
+                  "between (a body moves slower than a face; each pass costs about 20 ms on a 2-core CPU)",
+                  minimum=1, maximum=8),
+            Param("min_confidence", ParamKind.FLOAT, 0.5, "person detection and tracking confidence", minimum=0.05,
+                  maximum=0.99),
+            Param("min_visibility", ParamKind.FLOAT, 0.5, "a shoulder seen less surely than this (or outside the "
+                  "frame) marks the body partial", minimum=0.05, maximum=0.99),
+            Param("bottom_margin", ParamKind.FLOAT, 0.3, "a frame ending less than this many shoulder widths below "
+                  "the shoulders cuts the body there and marks it partial: for a face cropped at the chin the "
+                  "model draws shoulders just above the edge. 0 accepts a webcam framed at the shoulders",
+                  minimum=0.0, maximum=1.0),
+            Param("smoothing", ParamKind.BOOL, True, "One Euro smoothing of the points on the frames' own "
+                  "timestamps (video mode only: photos are unrelated)"),
+            Param("min_cutoff", ParamKind.FLOAT, 1.0, "smoothing cutoff at rest, Hz: lower is smoother",
+                  minimum=0.01, maximum=30.0),
+            Param("beta", ParamKind.FLOAT, 0.05, "smoothing speed coefficient: higher follows fast moves with less "
+                  "lag", minimum=0.0, maximum=10.0),
+        ),
+    )
+
+    def open(self, run: RunContext) -> None:
+        self._run = run
+        self._frames = self._frames_with_body = 0
+        self._size: tuple[int, int] | None = None
+        self._detector: PoseDetector | None = None
+        self._joints: np.ndarray | None = None  # the last pass's, held until the next
+        self._filter = OneEuroFilter(self.params.min_cutoff, self.params.beta, SPEED_CUTOFF_HZ)
+
+    def params_changed(self, names: set[str]) -> None:
+        self._filter.min_cutoff, self._filter.beta = self.params.min_cutoff, self.params.beta
+        if names & {"mode", "min_confidence"}:
+            self._release()  # re-created with the new settings on the next frame
+
+    def process(self, ctx: FrameContext, image: Image) -> dict:
+        size = (image.width, image.height)
+        timestamp = image.timestamp if image.timestamp is not None else ctx.time
+        if self._due(size):
+            if self._detector is None:
+                self._detector = PoseDetector(self.params.mode == "photo", self.params.min_confidence)
+            self._joints = self._detector.detect(image.rgb())
+        self._frames, self._size = self._frames + 1, size
+        if self._joints is None:
+            self._filter.reset()
+            return {"track": BodyTrack.invalid(size, timestamp)}
+        self._frames_with_body += 1
+        joints = self._joints
+        if self.params.smoothing and self.params.mode == "video":
+            # filtered every frame, held passes included, so a pass every Nth frame does not step
+            joints = np.column_stack([self._filter.filter(joints[:, :2], timestamp), joints[:, 2]])
+        return {"track": body_track(joints, size, timestamp, self.params.min_visibility, self.params.bottom_margin)}
+
+    def _due(self, size: tuple[int, int]) -> bool:
+        """Whether this frame gets a pose pass: every frame in photo mode (the frames are unrelated), else
+        every Nth, and whenever the frame size changes (held pixels would be in the wrong frame)."""
+        return self.params.mode == "photo" or self._frames % self.params.every == 0 or size != self._size
+
+    def close(self) -> None:
+        if getattr(self, "_frames", 0) and not self._frames_with_body:  # else a still torso is a mystery
+            self._run.notice(f"{self.node_id}: no person in any of the {self._frames} frames, so no body "
+                             "drove anything")
+        self._release()
+
+    def _release(self) -> None:
+        if getattr(self, "_detector", None) is not None:
+            self._detector.close()
+            self._detector = None
+
+
+NODES = [TrackBody]

@@ -1,0 +1,107 @@
+"""Body tracking on real photos: shoulders seen where the portrait shows them, a body the frame cuts off
+reported as partial (not invented), a pass every Nth frame held between, smoothing on timestamps."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.gpu.image import Image
+from nodes.track.body import body_track
+from nodes.track.body_types import LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
+
+
+def body_node(registry, **params):
+    schema = registry.require("track.body").schema
+    node = registry.create("track.body", "body", {**schema.defaults(), **params})
+    node.open(RunContext())
+    return node
+
+
+def track_frames(node, frames: list[np.ndarray], fps: float = 30.0) -> list[BodyTrack]:
+    """Each (H, W, 3) uint8 frame through the node at its own timestamp k / fps."""
+    return [node.process(FrameContext(k, k / fps, RunContext()), image=Image(np.ascontiguousarray(f), k / fps))["track"]
+            for k, f in enumerate(frames)]
+
+
+def finite(track: BodyTrack) -> bool:
+    return bool(np.isfinite(track.points).all() and np.isfinite(track.confidence).all())
+
+
+@pytest.fixture(scope="module")
+def photo_tracker(studio_registry):
+    node = body_node(studio_registry, mode="photo")
+    yield node
+    node.close()
+
+
+@pytest.mark.parametrize("name", ["astronaut", "hopper"])
+def test_the_portraits_shoulders_are_seen(photo_tracker, portraits, name):
+    image = portraits[name]
+    track = track_frames(photo_tracker, [image])[0]
+    assert track.shoulders_seen and finite(track)
+    left, right, neck = track.points[LEFT_SHOULDER], track.points[RIGHT_SHOULDER], track.points[NECK]
+    assert left[0] > right[0]  # the subject's left shoulder is on the image's right
+    assert neck == pytest.approx((left + right) / 2)
+    assert np.linalg.norm(left - right) > 0.3 * image.shape[1]
+    assert track.confidence[NECK] >= 0.5
+
+
+def test_a_body_the_frame_cuts_off_is_partial_not_invented(photo_tracker, portraits):
+    whole = track_frames(photo_tracker, [portraits["astronaut"]])[0]
+    cut = portraits["astronaut"][: int(whole.points[NECK][1]) - 40]  # the frame ends above the shoulders
+    track = track_frames(photo_tracker, [cut])[0]
+    assert not track.shoulders_seen and finite(track)
+    if track.valid:
+        assert track.partial and track.confidence[NECK] == 0.0
+
+
+def test_a_tight_face_crop_has_no_shoulders(photo_tracker, portraits):
+    face = portraits["astronaut"][40:230, 130:320]
+    track = track_frames(photo_tracker, [face])[0]
+    assert not track.shoulders_seen and finite(track)
+
+
+def test_no_person_is_invalid_never_nan(photo_tracker):
+    track = track_frames(photo_tracker, [np.full((120, 160, 3), 128, np.uint8)])[0]
+    assert not track.valid and not track.partial and finite(track)
+
+
+SHOULDERS_SEEN = np.array([[330, 250, 0.99], [100, 262, 0.99], [320, 380, 0.4], [60, 400, 0.7],
+                           [240, 500, 0.2], [130, 530, 0.3]])  # joints: shoulders, elbows, hips (x, y, visibility)
+
+
+def test_a_shoulder_outside_the_frame_has_no_confidence():
+    track = body_track(SHOULDERS_SEEN, (320, 512), 0.0, min_visibility=0.5, bottom_margin=0.3)
+    assert track.partial and track.confidence[LEFT_SHOULDER] == 0.0 and track.confidence[NECK] == 0.0
+    assert track.confidence[RIGHT_SHOULDER] == pytest.approx(0.99)
+    assert body_track(SHOULDERS_SEEN, (512, 512), 0.0, min_visibility=0.5, bottom_margin=0.3).shoulders_seen
+
+
+def test_a_frame_ending_just_below_the_shoulders_cuts_the_body():
+    """What the model draws for a face cropped at the chin: shoulders just above the bottom edge."""
+    assert body_track(SHOULDERS_SEEN, (512, 300), 0.0, min_visibility=0.5, bottom_margin=0.3).partial
+    assert body_track(SHOULDERS_SEEN, (512, 300), 0.0, min_visibility=0.5, bottom_margin=0.0).shoulders_seen
+
+
+def test_every_nth_frame_runs_the_model_and_holds_between(studio_registry, portraits):
+    image = portraits["astronaut"]
+    frames = [np.roll(image, 8 * k, axis=1) for k in range(4)]  # the body moves 8 px a frame
+    node = body_node(studio_registry, every=3, smoothing=False)
+    tracks = track_frames(node, frames)
+    node.close()
+    necks = [t.points[NECK][0] for t in tracks]
+    assert necks[1] == necks[2] == necks[0]  # held
+    assert necks[3] == pytest.approx(necks[0] + 24, abs=4)  # measured again
+    assert [t.timestamp for t in tracks] == pytest.approx([k / 30 for k in range(4)])
+
+
+def test_smoothing_follows_a_jump_on_the_frames_timestamps(studio_registry, portraits):
+    image = portraits["astronaut"]
+    frames = [image] * 3 + [np.roll(image, 30, axis=1)] * 2
+    node = body_node(studio_registry, every=1, min_cutoff=1.0, beta=0.0)
+    necks = [t.points[NECK][0] for t in track_frames(node, frames)]
+    node.close()
+    step = necks[3] - necks[2]
+    assert 0 < step < 15  # at a 1 Hz cutoff, a 30 px jump is followed only partly within a 30 fps frame
+    assert necks[4] > necks[3]  # and further on the next
