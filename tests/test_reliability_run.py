@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 from app.cli.soak import soak
 from app.runtime.context import FrameContext
 from app.runtime.errors import EndOfStream

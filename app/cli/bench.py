@@ -14,7 +14,7 @@ from app.cli.common import add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.cli.frame_loop import make_runner, run_headless, timing_table
 from app.cli.overrides import load_runnable
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 from app.cli.transfer_bench import measure_transfers
 from app.runtime.errors import ReenactError
 from app.runtime.gpu.bridge import transfers

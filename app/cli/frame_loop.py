@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, NodeFailure
 from app.runtime.graph import Graph

@@ -9,7 +9,7 @@ from app.cli.common import add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_OK, say
 from app.cli.frame_loop import has_live_source, make_runner, run_headless, timing_table
 from app.cli.overrides import load_runnable
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 
 
 def run(args: argparse.Namespace) -> int:

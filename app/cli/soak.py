@@ -13,7 +13,7 @@ import numpy as np
 from app.cli.common import add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_OK, say
 from app.cli.overrides import load_runnable
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 from app.cli.frame_loop import make_runner, run_headless
 from app.runtime.errors import ReenactError
 from app.runtime.scheduler import FrameRunner

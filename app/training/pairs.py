@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 from app.runtime.errors import ReenactError
 from app.runtime.options import resolve
 from app.runtime.gpu.context import GpuContext

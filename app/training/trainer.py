@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from app.cli.progress import Progress
+from app.runtime.progress import Progress
 from app.runtime.options import Distributed
 from app.runtime.errors import ReenactError
 from app.training.pairs import Pairs, load_or_build

@@ -1,9 +1,6 @@
 """Target video: a clip of the target person tracked once into a frame bank (target.video), and the
 recorded frame chosen per frame by pose and expression (target.select), HeadOn's view- and
 pose-dependent texturing with Face2Face's mouth retrieval.
-
-target.video shows its tracking progress with the CLI's Progress line (app/cli/progress.py): the one
-import from outside app.runtime, until that class moves there.
 """
 from nodes.target import select, video
 

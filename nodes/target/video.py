@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from app.cli.progress import Progress  # the CLI's progress line; see the note in this family's __init__
+from app.runtime.progress import Progress
 from app.runtime import ports
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.node import Node
