@@ -53,3 +53,16 @@ def test_the_targets_shoulders_follow_a_driver_turned_about_its_shoulders(studio
     assert 0.2 < gain < 1.2  # the pose model under-reports a body's roll, once per tracking (measured 0.33)
     black = lambda pixels: (pixels.reshape(-1, 3).max(axis=1) < 8).mean()  # noqa: E731
     assert black(rendered) < black(portraits["hopper"][:, :, :3]) + 0.001  # nothing uncovered is left black
+
+
+def test_the_overlay_draws_the_body_skeleton(studio_registry, portraits):
+    image = portraits["hopper"][:, :, :3]
+    body = photo_bodies(studio_registry, [image])[0]
+    schema = studio_registry.require("render.overlay").schema
+    node = studio_registry.create("render.overlay", "o", {**schema.defaults(), "body_color": [1.0, 0.0, 1.0, 1.0]})
+    out = node.process(FrameContext(0, 0.0, RunContext()), image=Image(image), body=body)["image"].rgb()
+    neck, shoulder = body.points[NECK], body.points[LEFT_SHOULDER]
+    x, y = np.round((neck + shoulder) / 2).astype(int)
+    assert tuple(out[y, x]) == (255, 0, 255)  # on the neck-to-shoulder bone
+    assert ((out != image).any(axis=2)).sum() > 300
+    assert node.process(FrameContext(1, 0.0, RunContext()), image=Image(image))["image"].rgb() is not None
