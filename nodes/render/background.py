@@ -21,10 +21,15 @@ from nodes.track.face_model import MESH_POINTS, topology
 @dataclass(frozen=True)
 class BackgroundMesh:
     """points: (N, 2) portrait pixels; the first len(outline) are the face outline's vertices, in
-    `topology().outline` order. triangles: (T, 3) indices into points."""
+    `topology().outline` order. triangles: (T, 3) indices into points. For the points after the outline,
+    fixed per portrait: outline_weights (N - K, K), how each follows the outline's non-rigid residual
+    (inverse squared distance, rows summing to 1), and head_share (N - K,), how much of the head's
+    motion reaches it (1 near the head, fading out with distance)."""
 
     points: np.ndarray
     triangles: np.ndarray
+    outline_weights: np.ndarray
+    head_share: np.ndarray
 
 
 def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> BackgroundMesh:
@@ -42,7 +47,13 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     triangles = Delaunay(points).simplices
     centroids = points[triangles].mean(axis=1)
     keep = ~points_in_poly(centroids, outline)  # the face layer covers the inside
-    return BackgroundMesh(points, triangles[keep].astype(np.int32))
+    others = points[len(outline):]
+    weights = 1.0 / (((others[:, None, :] - outline[None, :, :]) ** 2).sum(axis=2) + 1.0)
+    centre = src[:MESH_POINTS, :2].mean(axis=0)
+    radius = np.linalg.norm(outline - centre, axis=1).max()
+    head_share = 1.0 - _smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
+    return BackgroundMesh(points, triangles[keep].astype(np.int32), weights / weights.sum(axis=1, keepdims=True),
+                          head_share)
 
 
 def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],
@@ -59,15 +70,10 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     scale_rotation, shift = _similarity(anchors, targets)
     residual = targets - (anchors @ scale_rotation.T + shift)
     points = mesh.points[count:]
-    rigid = points @ scale_rotation.T + shift - points
-    d2 = ((points[:, None, :] - anchors[None, :, :]) ** 2).sum(axis=2) + 1.0
-    weights = 1.0 / d2
-    head = rigid + (weights @ residual) / weights.sum(axis=1, keepdims=True)
-    centre = src[:MESH_POINTS, :2].mean(axis=0)
-    radius = np.linalg.norm(anchors - centre, axis=1).max()
-    head *= (1.0 - _smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(points - centre, axis=1)))[:, None]
+    head = (points @ scale_rotation.T + shift - points + mesh.outline_weights @ residual) * mesh.head_share[:, None]
     chin = src[:MESH_POINTS, 1].max()
     if torso is None:
+        radius = np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
         below = 0.75 * _smoothstep(chin, chin + 0.9 * radius, points[:, 1])
         moved = head * (1.0 - below)[:, None]  # the torso stays put
     else:
