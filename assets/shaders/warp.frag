@@ -3,11 +3,9 @@
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
 // driver's own mouth interior, colour-matched to the portrait's lips; 3 (right) / 5 (left) an eye:
 // the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
-// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes; 7 the background:
-// the portrait where its alpha (the person mask) says person, else the static plate behind the person.
-uniform sampler2D portrait;   // RGB, and the person mask as alpha
-uniform sampler2D plate;      // the room behind the person
-uniform vec2 viewport;        // the portrait's size in pixels
+// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes. The background
+// around the face is drawn by background.frag.
+uniform sampler2D portrait;
 uniform sampler2D driver;
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform vec3 cavity_color;
@@ -18,7 +16,6 @@ uniform vec2 sclera[4];       // two sample points on the white of each eye (rig
 uniform float lid_lift[2];    // portrait 0..1: how far above the eye its upper lid's skin is
 uniform float eye_closure[2]; // 0..1: nearly shut, the slit between the lids is drawn as lid skin
 in vec2 uv;
-in vec2 screen_uv;
 in vec2 st;
 flat in float layer;
 out vec4 color;
@@ -40,18 +37,6 @@ void main() {
     int code = int(floor(layer + 1e-3));
     if (code == 0) {
         color = vec4(texture(portrait, uv).rgb, 1.0);
-    } else if (code == 7) {
-        // where the portrait has not moved it is shown as it is (soft hair edges included); where it
-        // moved, what is not the person gives way to the plate
-        // (a soft silhouette edge stretched wide would read as a translucent ghost: moved, it is made hard)
-        vec4 person = texture(portrait, uv);
-        float still = 1.0 - smoothstep(2.0, 12.0, length((uv - screen_uv) * viewport));  // pixels moved
-        float keep = max(mix(smoothstep(0.35, 0.65, person.a), person.a, still), still);
-        vec3 shown = person.rgb;
-        if (keep < 0.999) {  // most of the background has not moved: the plate is not even looked at
-            shown = mix(texture(plate, screen_uv).rgb, person.rgb, keep);
-        }
-        color = vec4(shown, 1.0);
     } else if (code == 2) {
         color = vec4(clamp(texture(driver, st).rgb * driver_gain, 0.0, 1.0), 1.0);
     } else if (code == 1) {

@@ -5,17 +5,14 @@ in vec2 in_pos;          // posed position, pixels, y down
 in float in_depth;       // 0 near .. 1 far: a turned face hides its own far side
 in vec2 in_uv;           // source position in the portrait, 0..1, y down
 in vec2 in_st;           // the layer's own coordinates (eye: iris radii; mouth: driver or mouth space)
-in float in_layer;       // see warp_mesh.py: 0 textured, 1 drawn mouth, 2 driver mouth, 3/5 + eyeball weight,
-                         // 7 background (the person over the plate)
+in float in_layer;       // see warp_mesh.py: 0 textured, 1 drawn mouth, 2 driver mouth, 3/5 + eyeball weight
 out vec2 uv;
-out vec2 screen_uv;  // where this lands in the output, 0..1: the plate stays put
 out vec2 st;
 flat out float layer;
 void main() {
     vec2 ndc = in_pos / viewport * 2.0 - 1.0;
     gl_Position = vec4(ndc, in_depth * 2.0 - 1.0, 1.0);   // pixel row 0 lands on GL row 0: top row first
     uv = in_uv;
-    screen_uv = in_pos / viewport;
     st = in_st;
     layer = in_layer;
 }

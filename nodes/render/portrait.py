@@ -29,7 +29,8 @@ PLATES_KEPT = 8
 
 
 class PortraitRenderer:
-    """GL state for drawing one portrait: its texture, a vertex buffer and an MSAA target.
+    """GL state for drawing one portrait: its textures, a program and vertex buffer per kind of layer
+    (the background's lean, the face's full), and an MSAA target with depth.
 
     render(...) -> an Image on a pooled RGBA8 texture of the run's context (nothing is read back here).
     Every method makes its own context current: another context (a preview window, another run) may
@@ -42,10 +43,14 @@ class PortraitRenderer:
         self._texture_source: tuple = (None, None, None)  # (portrait, plate, output size) they were made for
         self._target = None  # (size, MSAA renderbuffer, its framebuffer)
         with gpu.current():
-            self._program = gpu.program("warp", "warp")
-            self._vbo = gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
-            self._vao = gpu.ctx.vertex_array(self._program, [(self._vbo, "2f 1f 2f 2f 1f", "in_pos", "in_depth", "in_uv",
-                                                                  "in_st", "in_layer")])
+            self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
+            self._layers = self._layer("warp", "2f 1f 2f 2f 1f", ("in_pos", "in_depth", "in_uv", "in_st", "in_layer"))
+
+    def _layer(self, shaders: str, layout: str, names: tuple[str, ...]) -> tuple:
+        """(program, vertex buffer, vertex array) for one kind of layer."""
+        program = self._gpu.program(shaders, shaders)
+        vbo = self._gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
+        return program, vbo, self._gpu.ctx.vertex_array(program, [(vbo, layout, *names)])
 
     def _portrait_textures(self, image: Image, plate: PersonAndPlate | None, out_size: tuple[int, int]) -> tuple:
         """Uploaded once per portrait and output size, not once per frame. Without a plate the person
@@ -94,11 +99,6 @@ class PortraitRenderer:
             return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gain, plate)
 
     def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gain, plate) -> Image:
-        vertices = mesh.vertices
-        data = vertices.tobytes()
-        if len(data) > self._vbo.size:
-            self._vbo.orphan(len(data) * 2)
-        self._vbo.write(data)
         msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
@@ -106,23 +106,27 @@ class PortraitRenderer:
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
         background.use(2)
-        self._program["portrait"] = 0
-        self._program["driver"] = 1
-        self._program["plate"] = 2
-        self._program["driver_gain"] = driver_gain
-        self._program["viewport"] = (float(image.width), float(image.height))
-        self._program["cavity_color"] = cavity
-        self._program["teeth_color"] = teeth
-        self._program["iris"].write(mesh.eyes.iris.astype("f4").tobytes())
-        self._program["iris_radius"].write(mesh.eyes.iris_radius.astype("f4").tobytes())
-        self._program["sclera"].write(mesh.eyes.sclera.astype("f4").tobytes())
-        self._program["lid_lift"].write(mesh.eyes.lid_lift.astype("f4").tobytes())
-        self._program["eye_closure"].write(mesh.eye_closure.astype("f4").tobytes())
+        viewport = (float(image.width), float(image.height))
+        program = self._background[0]
+        program["portrait"], program["plate"], program["viewport"] = 0, 2, viewport
+        program["out_size"] = (float(out_size[0]), float(out_size[1]))
+        program = self._layers[0]
+        program["portrait"], program["driver"], program["viewport"] = 0, 1, viewport
+        program["driver_gain"], program["cavity_color"], program["teeth_color"] = driver_gain, cavity, teeth
+        for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
+                             ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
+                             ("eye_closure", mesh.eye_closure)):
+            program[name].write(values.astype("f4").tobytes())
         ctx = self._gpu.ctx
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="
         try:
-            self._vao.render(vertices=len(vertices))
+            for (_, vbo, vao), vertices in ((self._background, mesh.background), (self._layers, mesh.vertices)):
+                data = vertices.tobytes()
+                if len(data) > vbo.size:
+                    vbo.orphan(len(data) * 2)
+                vbo.write(data)
+                vao.render(vertices=len(vertices))
         finally:
             ctx.disable(moderngl.DEPTH_TEST)
         frame = Image.on_texture(self._gpu, out_size)
@@ -140,8 +144,9 @@ class PortraitRenderer:
         with self._gpu.current():
             self._release_target()
             self._release_textures()
-            for obj in (self._vao, self._vbo):
-                obj.release()
+            for _, vbo, vao in (self._background, self._layers):
+                vao.release()
+                vbo.release()
 
 
 class RenderPortrait(Node):

@@ -11,10 +11,10 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 4. eyes: fans around the irises, the portrait's own eye fading into an eyeball when opened wider (eyes.py).
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
-coordinates), layer (LAYER_* code, plus the eyeball weight as its fraction for eyes).
-
-Background fragments show the portrait only where its person mask says person; elsewhere the static
-plate behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
+coordinates), layer (LAYER_* code, plus the eyeball weight as its fraction for eyes). The background,
+most of the pixels, is drawn by its own lean program from x, y, depth, u, v; it shows the portrait only
+where its person mask says person and the portrait moved, elsewhere the static plate behind the person
+(plate.py), so a head that moves away uncovers the room, not a smear.
 """
 from __future__ import annotations
 
@@ -27,17 +27,18 @@ from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look
 from nodes.render.mouth import mouth_strip
 from nodes.track.face_model import MESH_POINTS, topology
 
-VERTEX_FLOATS = 8
+VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
 LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
-LAYER_BACKGROUND = 7.0  # the portrait where it shows the person, else the plate behind them
 BACKGROUND_DEPTH = 0.999
 
 
 @dataclass(frozen=True)
 class WarpMesh:
-    """vertices: (N, VERTEX_FLOATS) float32 triangle-list vertices; eyes: the portrait's eyeballs;
-    eye_closure: (2,) per eye how far its slit is drawn as lid skin (nearly shut lids)."""
+    """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
+    depth, u, v), drawn first by its own lean program; vertices: (N, VERTEX_FLOATS) the other layers;
+    eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin."""
 
+    background: np.ndarray
     vertices: np.ndarray
     eyes: EyeballLook
     eye_closure: np.ndarray
@@ -64,8 +65,9 @@ class MeshBuilder:
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
         tris = self.background.triangles.ravel()
-        layers.append(_pack(positions[tris], point_depth[tris], self.background.points[tris] / scale,
-                            np.zeros((len(tris), 2)), LAYER_BACKGROUND))
+        background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
+        background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
+            self.background.points[tris] / scale
         tris = topo.triangles.ravel()
         layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, np.zeros((len(tris), 2)),
                             LAYER_TEXTURED))
@@ -75,7 +77,7 @@ class MeshBuilder:
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
-        return WarpMesh(np.concatenate(layers), self.eyes, closure(src, dst))
+        return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst))
 
 
 def build_warp_mesh(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], grid_cells: int = 32,
