@@ -4,14 +4,20 @@ from __future__ import annotations
 import argparse
 
 
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def whole_number_from(minimum: int):
+    """An argparse type: a whole number of at least `minimum`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+positive, non_negative = whole_number_from(1), whole_number_from(0)
 
 
 def float_between(low: float, high: float, exclusive: bool = False):
@@ -28,8 +34,6 @@ def float_between(low: float, high: float, exclusive: bool = False):
     return parse
 
 
-# --------------------------------------------------------------------------- parser
-
 
 def channels(text: str) -> tuple[int, ...]:
     try:
@@ -39,13 +43,3 @@ def channels(text: str) -> tuple[int, ...]:
     if not 1 <= len(channels) <= 6 or not all(1 <= c <= 512 for c in channels):
         raise argparse.ArgumentTypeError("1 to 6 levels of 1..512 channels, e.g. 16,32,64")
     return channels
-
-
-def non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
