@@ -13,6 +13,7 @@ import numpy as np
 UPPER_INNER = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308])
 LOWER_INNER = np.array([78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308])
 BEHIND_LIPS = 0.01  # depth offset: the interior sits behind the lips
+OWN_TEETH = 0.05  # a portrait's interior taller than this share of its mouth width shows its own teeth
 
 
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
@@ -33,8 +34,12 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
     if driver_mouth is not None:
+        # between the portrait's own teeth only the middle of the driver's mouth (its tongue and shadow),
+        # or its teeth would show as a second row
+        own_teeth = (kept > OWN_TEETH * np.linalg.norm(su[-1] - su[0]))[:, None]
+        driver_fractions = np.where(own_teeth, [[0.0, 1 / 3, 2 / 3, 1.0]], fractions)
         gap_coords = driver_mouth[:, 0, None, :] + (driver_mouth[:, 1, None, :] - driver_mouth[:, 0, None, :]) \
-            * fractions[:, :, None]
+            * driver_fractions[:, :, None]
     else:
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)
     layers = []
