@@ -51,8 +51,8 @@ class TrackFace(Node):
                   maximum=0.99),
             Param("hands", ParamKind.BOOL, True, "look for hands in front of the face: a covered mouth, eye or brow "
                   "holds its last uncovered expression instead of driving the target with what the mesh guesses"),
-            Param("hands_every", ParamKind.INT, 2, "look for hands every Nth frame (hands move slower than "
-                  "expressions; each look costs several ms)", minimum=1, maximum=8),
+            Param("hands_every", ParamKind.INT, 4, "while no hand is in view, look for one every Nth frame (each "
+                  "look costs several ms); while one is, every frame", minimum=1, maximum=8),
             Param("occlusion_ease_ms", ParamKind.FLOAT, 300.0, "once uncovered, a held region eases back over this "
                   "long", minimum=0.0, maximum=3000.0),
         ),
@@ -90,7 +90,7 @@ class TrackFace(Node):
         track = face_track(chosen, size, timestamp)
         if not self.params.hands:
             return {"track": track}
-        if ctx.index % self.params.hands_every == 0:
+        if self._seen_hands or ctx.index % self.params.hands_every == 0:
             if self._hands is None:
                 self._hands = HandDetector()
             self._seen_hands = self._hands.detect(image.rgb())
