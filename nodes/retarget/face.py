@@ -153,7 +153,9 @@ class RetargetFace(Node):
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
         set_eye_openness(shape, target_rest, self._eye_ratios(source_shape, neutral))
         rest_opening = mouth_opening(target_rest)
-        opening = rest_opening + p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed)
+        # a portrait already smiling open has less room left: the source's opening fills what remains
+        room = max(0.0, 1.0 - rest_opening / p.mouth_max_open)
+        opening = rest_opening + p.mouth_gain * room * (mouth_opening(source_shape) - neutral.mouth_closed)
         # a portrait whose own mouth is open wider than mouth_max_open keeps it at rest
         set_mouth_opening(shape, target_rest, source_shape, min(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
