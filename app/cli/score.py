@@ -3,28 +3,112 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 from pathlib import Path
 from typing import Any
 
 from app.cli.argtypes import positive
-from app.cli.console import EXIT_OK, say
+from app.cli.console import EXIT_INVALID, EXIT_OK, say
+from app.runtime.errors import ReenactError
+
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
+MAX_SHEET_ROWS = 64  # 240 px each: a taller sheet is no longer something to look at
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = _output_problem(args)
+    if problem:  # before the slow part: a wrong --json or --sheet must not cost the whole score
+        say(f"error: {problem}")
+        return EXIT_INVALID
+
     from app.quality import format_report, score  # the tracker and scikit-image load only for this command
 
     result = score(args.driver, args.output, args.target, self_reenactment=args.self_reenactment,
                    image_stride=args.image_stride)
-    print(format_report(result))
+    print(format_report(result), flush=True)  # on screen before any file is written: a failed write loses little
+    if args.json:  # first: it is cheap, and the sheet reads both videos again
+        _write_whole(Path(args.json), lambda partial: partial.write_text(json.dumps(result, indent=2) + "\n"))
+        say(f"report written to {args.json}")
     if args.sheet:
         from app.quality.sheet import contact_sheet
 
         columns = [("driver", Path(args.driver)), ("output", Path(args.output))]
         say(f"contact sheet written to {contact_sheet(columns, Path(args.sheet), rows=args.sheet_rows)}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-        say(f"report written to {args.json}")
     return EXIT_OK
+
+
+def _output_problem(args: argparse.Namespace) -> str:
+    """Why --json or --sheet cannot be written (a folder, one of the inputs, a place that cannot hold a
+    file), or ''. Nothing is created: a folder that is missing is made only when there is something to write."""
+    inputs = {_same_file_key(Path(p)): p for p in (args.driver, args.output, args.target) if p}
+    wanted = [(flag, value) for flag, value in (("--json", args.json), ("--sheet", args.sheet)) if value]
+    if len(wanted) == 2 and _same_file_key(Path(args.json)) == _same_file_key(Path(args.sheet)):
+        return f"--json and --sheet name the same file ({args.json}): give them different names"
+    for flag, value in wanted:
+        path = Path(value)
+        if _same_file_key(path) in inputs:
+            return f"{flag} {value}: that is one of the files being scored; writing there would destroy it " \
+                   "(name a new file)"
+        if path.is_dir():
+            example = path / ("score" + _suffix(flag))
+            return f"{flag} {value}: is a folder, not a file (name a file in it, e.g. {example})"
+        if path.exists() and not path.is_file():
+            return f"{flag} {value}: is not a regular file (name a new file)"
+        where = _nearest_existing(path.parent)
+        if not where.is_dir():
+            return f"{flag} {value}: cannot make a folder there: {where} is a file (choose another folder)"
+        if not os.access(where, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return f"{flag} {value}: cannot write there: permission denied in {where} (choose a folder you can " \
+                   "write to)"
+    return ""
+
+
+def _suffix(flag: str) -> str:
+    return ".json" if flag == "--json" else ".png"
+
+
+def _same_file_key(path: Path) -> Path:
+    return path.expanduser().resolve()
+
+
+def _nearest_existing(folder: Path) -> Path:
+    folder = folder.expanduser().absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _write_whole(path: Path, write) -> None:
+    """write(partial) under a partial name beside `path`, then renamed to it: an error never leaves a
+    half-written file under the name, nor the partial one. ReenactError when it cannot be written."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(partial)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ReenactError(f"cannot write the report: {exc.strerror or exc}", where=str(path),
+                           hint="the report above is complete; choose a place you can write to") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def sheet_file(text: str) -> str:
+    """An argparse type: a contact sheet's file name, whose suffix says PNG or JPEG."""
+    if Path(text).suffix.lower() not in SHEET_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"'{text}' does not end in {', '.join(SHEET_SUFFIXES)}: the suffix says "
+                                         "whether the sheet is written as PNG or JPEG")
+    return text
+
+
+def sheet_rows(text: str) -> int:
+    value = positive(text)
+    if value > MAX_SHEET_ROWS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SHEET_ROWS} rows, got {value}")
+    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -40,6 +124,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--image-stride", type=positive, default=1, metavar="K",
                    help="image metrics on every K-th frame only (SSIM is slow on a CPU)")
     p.add_argument("--json", metavar="P", help="also write the full report as JSON")
-    p.add_argument("--sheet", metavar="IMAGE", help="also write a contact sheet (driver | output) as PNG or JPEG")
-    p.add_argument("--sheet-rows", type=positive, default=4, metavar="N", help="moments on the sheet (default 4)")
+    p.add_argument("--sheet", type=sheet_file, metavar="IMAGE",
+                   help="also write a contact sheet (driver | output): a .png, .jpg or .jpeg file")
+    p.add_argument("--sheet-rows", type=sheet_rows, default=4, metavar="N",
+                   help=f"moments on the sheet (default 4, at most {MAX_SHEET_ROWS})")
     p.set_defaults(func=run)

@@ -13,8 +13,8 @@ import numpy as np
 
 from app.quality.features import FEATURES, frame_features
 from app.quality.image_metrics import SelfReenactmentScores
-from app.quality.sources import FaceTracker, Video, read_target
-from app.quality.transfer import motion_transfer
+from app.quality.sources import FaceTracker, Video, check_video, read_target
+from app.quality.transfer import MIN_FRAMES, motion_transfer
 from app.runtime.errors import ReenactError
 
 
@@ -37,13 +37,25 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
     """
     if image_stride < 1:
         raise ReenactError(f"image_stride must be 1 or more, not {image_stride}")
+    # every file is checked before the slow part (tracking), so a wrong name fails in a moment
+    driver_path, output_path = check_video(driver_path, "driver"), check_video(output_path, "output")
     target = _target_features(Path(target_path)) if target_path is not None else None
-    driver, output = Video(Path(driver_path)), Video(Path(output_path))
+    driver = Video(driver_path)
+    try:
+        output = Video(output_path)
+    except BaseException:
+        driver.close()
+        raise
     images = SelfReenactmentScores() if self_reenactment else None
     driver_tracks: list[np.ndarray | None] = []
     output_tracks: list[np.ndarray | None] = []
     driver_frames = output_frames = 0
-    driver_tracker, output_tracker = FaceTracker(), FaceTracker()
+    try:
+        driver_tracker, output_tracker = FaceTracker(), FaceTracker()
+    except BaseException:
+        driver.close()
+        output.close()
+        raise
     try:
         for real, produced in zip_longest(driver.frames(), output.frames()):
             driver_frames += real is not None
@@ -58,15 +70,21 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
     finally:
         driver_tracker.close()
         output_tracker.close()
+        driver.close()
+        output.close()
     _require_faces(driver, driver_frames, driver_tracks, "the driver must show a face")
     _require_faces(output, output_frames, output_tracks, "a render without a face cannot follow the driver")
+    if len(driver_tracks) < MIN_FRAMES:
+        shorter = driver if driver_frames <= output_frames else output
+        raise ReenactError(f"only {len(driver_tracks)} frame(s) in common: motion needs at least {MIN_FRAMES}",
+                           where=str(shorter.path), hint="score a longer clip")
     return {
         "driver": _describe(driver, driver_frames, driver_tracks),
         "output": _describe(output, output_frames, output_tracks),
         "target": None if target is None else {"path": str(target_path),
                                                "features": dict(zip(FEATURES, target.tolist(), strict=True))},
         "compared_frames": len(driver_tracks),
-        "notes": _notes(driver, output, driver_frames, output_frames),
+        "notes": _notes(driver, output, driver_frames, output_frames, self_reenactment),
         "motion": motion_transfer(driver_tracks, output_tracks, target),
         "image": None if images is None else images.summary(),
     }
@@ -98,7 +116,8 @@ def _describe(video: Video, frames: int, tracks: list[np.ndarray | None]) -> dic
             "frames_with_face": sum(points is not None for points in tracks)}
 
 
-def _notes(driver: Video, output: Video, driver_frames: int, output_frames: int) -> list[str]:
+def _notes(driver: Video, output: Video, driver_frames: int, output_frames: int,
+           self_reenactment: bool = False) -> list[str]:
     """What a reader should know before trusting the numbers."""
     notes = []
     if driver_frames != output_frames:
@@ -108,4 +127,11 @@ def _notes(driver: Video, output: Video, driver_frames: int, output_frames: int)
     if abs(driver.fps - output.fps) > 0.01:
         notes.append(f"frame rates differ (driver {driver.fps:g} fps, output {output.fps:g} fps): frames are "
                      "compared by index, not by time")
+    (driver_width, driver_height), (output_width, output_height) = driver.size, output.size
+    if self_reenactment and driver.size != output.size:
+        aspect = (output_width / output_height) / (driver_width / driver_height)
+        stretched = (": the aspect ratios differ, so the output is stretched and the image metrics say little"
+                     if abs(aspect - 1.0) > 0.02 else "")
+        notes.append(f"sizes differ (driver {driver_width}x{driver_height}, output {output_width}x{output_height}): "
+                     f"the output is resized to the driver's size for the image metrics{stretched}")
     return notes

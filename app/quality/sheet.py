@@ -2,6 +2,8 @@
 viewer can judge an output next to its driver (and the real frames, where there are any)."""
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +11,10 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from app.quality.sources import Video, resize
+from app.runtime.errors import ReenactError
 
 CELL_HEIGHT = 240
+SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 LABEL_HEIGHT = 22
 
 
@@ -32,9 +36,28 @@ def contact_sheet(columns: list[tuple[str, Path]], out: Path, rows: int = 4) -> 
         x += widths[c]
     for r, index in enumerate(picks):
         draw.text((6, LABEL_HEIGHT + r * CELL_HEIGHT + 4), f"frame {index}", fill=(255, 220, 80))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, quality=88) if out.suffix.lower() in (".jpg", ".jpeg") else sheet.save(out)
+    _save_whole(sheet, out)
     return out
+
+
+def _save_whole(sheet: PILImage.Image, out: Path) -> None:
+    """Saved under a partial name, then renamed: a failed save never leaves a broken sheet under `out`."""
+    image_format = SHEET_FORMATS.get(out.suffix.lower())
+    if image_format is None:
+        raise ReenactError(f"a contact sheet is written as PNG or JPEG, not '{out.suffix}'", where=str(out),
+                           hint="name a .png, .jpg or .jpeg file")
+    partial = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        sheet.save(partial, format=image_format, **({"quality": 88} if image_format == "JPEG" else {}))
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ReenactError(f"cannot write the contact sheet: {exc.strerror or exc}", where=str(out),
+                           hint="choose a place you can write to") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _picked(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from PIL import Image as PILImage
 
-from app.runtime.errors import ReenactError
+from app.runtime.errors import ReenactError, first_line
 from nodes.capture.image import read_image_file
 from nodes.capture.video import VideoReader
 from nodes.image.convert import resize
@@ -27,27 +28,66 @@ from nodes.track.face_model import (
 from nodes.track.mediapipe_face import FaceMeshDetector
 
 __all__ = ["LEFT_EYE_CORNERS", "MOUTH_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "brow_points",
-           "head_pose_and_shape", "mouth_opening", "read_target", "resize"]
+           "check_video", "head_pose_and_shape", "mouth_opening", "read_target", "resize"]
 
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+# what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)
+STILL_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "ICO", "DDS", "QOI"}
 MAX_STILL_SIDE = 2048  # the portrait size the studio itself works at
 
 
 def _existing(path: Path) -> Path:
-    """Fail with a plain message before a decoder fails with its own."""
-    if not path.is_file():
+    """Fail with a plain message before a decoder fails with its own (or, for a device or a pipe such as
+    /dev/zero, never ends)."""
+    if path.is_dir():
+        raise ReenactError("is a folder, not a file", where=str(path), hint="name a file in it")
+    if not path.exists():
         raise ReenactError("no such file", where=str(path), hint="check the path")
+    if not path.is_file():
+        raise ReenactError("is not a regular file (a device, a pipe or a socket)", where=str(path),
+                           hint="name a file")
+    if path.stat().st_size == 0:
+        raise ReenactError("the file is empty (0 bytes)", where=str(path),
+                           hint="it was probably not written to the end: render or copy it again")
+    return path
+
+
+def _still_format(path: Path) -> str | None:
+    """The image format (PNG, JPEG...) of a file that holds one still picture, whatever its name; None for
+    anything else (videos, animations, files Pillow does not know)."""
+    try:
+        with PILImage.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            return image.format if image.format in STILL_FORMATS and frames == 1 else None
+    except Exception:  # noqa: BLE001 - any file Pillow cannot identify is not a still: ffmpeg judges it
+        return None
+
+
+def check_video(path: Path | str, role: str) -> Path:
+    """The path of a readable video file, checked before any work: ReenactError for a missing file, a
+    folder, an empty file, a device, or a still image (one frame has no motion to measure)."""
+    path = _existing(Path(path))
+    still = _still_format(path)
+    if still is not None:
+        raise ReenactError(f"is a still {still} image, not a video: the {role} must be a video",
+                           where=str(path), hint="score compares two videos frame by frame; a portrait goes "
+                           "to --target")
     return path
 
 
 class Video:
     """A video file read once, frame by frame: `frames()` yields uint8 (H, W, 3) arrays; `fps` from its
-    header. Raises ReenactError for a missing or undecodable file."""
+    header; `size` (width, height) of its frames. Raises ReenactError for a missing or undecodable file."""
 
     def __init__(self, path: Path):
         self.path = _existing(Path(path))
         self._reader = VideoReader(self.path)
         self.fps = self._reader.fps
+        self.size = (self._reader.width, self._reader.height)
+
+    def close(self) -> None:
+        """Stop the decoder early (frames() also stops it at its end)."""
+        self._reader.close()
 
     def frames(self) -> Iterator[np.ndarray]:
         try:
@@ -60,8 +100,15 @@ class Video:
 def read_target(path: Path) -> np.ndarray:
     """The target portrait as uint8 (H, W, 3): a still image, or the first frame of a target video."""
     path = _existing(Path(path))
-    if path.suffix.lower() in STILL_SUFFIXES:
-        pixels, _ = read_image_file(path, MAX_STILL_SIDE)
+    if path.suffix.lower() in STILL_SUFFIXES or _still_format(path) is not None:
+        try:
+            pixels, _ = read_image_file(path, MAX_STILL_SIDE)
+        except ReenactError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged header can trip Pillow in unplanned ways
+            raise ReenactError(f"cannot read the image: it is damaged or not an image ({first_line(exc, 80)})",
+                               where=str(path),
+                               hint="use a PNG, JPEG, WebP, BMP or TIFF file") from None
         return np.ascontiguousarray(pixels[:, :, :3])  # alpha is not part of the face
     first = next(Video(path).frames(), None)
     if first is None:

@@ -61,6 +61,8 @@ class RetargetBody(Node):
     )
 
     def open(self, run: RunContext) -> None:
+        self._run = run
+        self._frames = self._frames_without_target = 0
         self._reset_neutral()
         self._switch = DriverSwitch()
         self._start: float | None = None  # the first timestamp: breathing starts at rest
@@ -94,12 +96,21 @@ class RetargetBody(Node):
         self._start = now if self._start is None or now < self._start else self._start
         torso = target.points[list(TORSO)]
         self._target_seen = target.shoulders_seen
+        self._frames += 1
         if not target.shoulders_seen:
+            self._frames_without_target += 1
             return {"motion": BodyMotion(torso, torso, TorsoPose(), BodyDriver.REST, False, now, target.image_size)}
         driver, goal = self._goal(now, source_body, source_face)
         pose = self._switch.update(driver, goal, now, p.switch_ms / 1000.0).limited(p.roll_limit, p.shift_limit,
                                                                                     p.scale_limit)
         return {"motion": BodyMotion(torso, pose.moved(torso), pose, driver, True, now, target.image_size)}
+
+    def close(self) -> None:
+        frames, without = getattr(self, "_frames", 0), getattr(self, "_frames_without_target", 0)
+        if frames and without == frames:  # else a torso that never moved is a mystery
+            self._run.notice(f"{self.node_id}: the target shows no shoulders (cut off, hidden or too close a crop) "
+                             f"in any of the {frames} frames, so its torso stayed still; use a portrait framed "
+                             "down to the chest for the body to follow")
 
     def _goal(self, now: float, body: BodyTrack | None, face: FaceTrack | None) -> tuple[BodyDriver, TorsoPose]:
         """The driver this frame and where it puts the torso: the body if seen (or lost only a moment ago),

@@ -1,6 +1,7 @@
 """Capture nodes: where frames come from."""
 from __future__ import annotations
 
+import struct
 import warnings
 
 import imageio.v3 as iio
@@ -29,7 +30,7 @@ def refuse_huge_image(path) -> None:
             megapixels = image.width * image.height / 1e6
     except PILImage.DecompressionBombError:  # Pillow's own limit (about 179 megapixels) is above ours
         megapixels = float("inf")
-    except (OSError, ValueError, SyntaxError):
+    except (OSError, ValueError, SyntaxError, struct.error):  # struct.error: a header cut short
         return
     if megapixels > MAX_MEGAPIXELS:
         raise ReenactError(f"the image is over {MAX_MEGAPIXELS} megapixels, too large to decode safely",
@@ -41,9 +42,10 @@ def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
     refuse_huge_image(path)
     try:
         decoded = iio.imread(path, index=0)
-    except (OSError, ValueError, SyntaxError) as exc:  # what imageio/Pillow raise on bad files
+    except (OSError, ValueError, SyntaxError, struct.error) as exc:  # what imageio/Pillow raise on bad files
         # imageio's "no backend" advice (pip install imageio[pyav]) never helps with a broken image
-        reason = "not an image file" if "backend" in str(exc) else first_line(exc)
+        reason = ("not an image file" if "backend" in str(exc) else
+                  "it is damaged or not an image" if isinstance(exc, struct.error) else first_line(exc))
         raise ReenactError(f"cannot read the image: {reason}", where=str(path),
                            hint="use a PNG, JPEG, WebP, BMP or TIFF file") from None
     try:

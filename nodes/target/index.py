@@ -96,7 +96,14 @@ class BankIndex:
 
 
 def content_hash(path: Path) -> str:
-    """sha256 of the file's bytes, hex: the same clip under any name or date finds the same index."""
+    """sha256 of the file's bytes, hex: the same clip under any name or date finds the same index.
+    ReenactError for what is not a regular file: a device such as /dev/zero or a pipe would never end."""
+    if not path.is_file():
+        raise ReenactError("is not a regular file (a device, a pipe or a socket)", where=str(path),
+                           hint="name a video file of the target person")
+    if path.stat().st_size == 0:
+        raise ReenactError("the file is empty (0 bytes)", where=str(path),
+                           hint="it was probably not copied or written to the end: copy it again")
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
@@ -109,12 +116,28 @@ def load_index(path: Path) -> BankIndex | None:
     """The index saved at `path`, or None where there is none, or it is damaged or of another version."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            if int(data["version"]) != INDEX_VERSION:
+            version = data["version"]
+            if version.shape != () or int(version) != INDEX_VERSION:
                 return None
             index = BankIndex(**{f.name: data[f.name] for f in fields(BankIndex)})
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
-    return None if index.problem() else index
+        return None if _damaged(index) else index
+    except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, zipfile.BadZipFile, cv2.error):
+        return None  # whatever a damaged or foreign file trips over: it is built again
+
+
+def _damaged(index: BankIndex) -> bool:
+    """A file that holds the right arrays but not a usable index: wrong shapes or types, NaN landmarks, or
+    frames that do not decode (the first and the last are tried: a cut or garbled blob shows there)."""
+    scalars = (index.frames_seen, index.frames_covered)
+    if index.image_size.shape != (2,) or any(a.shape != () for a in scalars) or index.frame_numbers.ndim != 1:
+        return True
+    if index.problem() or not (np.isfinite(index.landmarks).all() and np.isfinite(index.features).all()):
+        return True
+    offsets = index.jpeg_offsets
+    if (np.diff(offsets) <= 0).any() or offsets[0] != 0:
+        return True
+    width, height = (int(v) for v in index.image_size)
+    return any(index.frame(row).shape != (height, width, 3) for row in {0, len(index) - 1})
 
 
 def save_index(path: Path, index: BankIndex) -> None:
@@ -182,7 +205,11 @@ def encode_jpeg(rgb: np.ndarray) -> np.ndarray:
 
 
 def decode_jpeg(data: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    """(H, W, 3) uint8 RGB of a JPEG file's bytes; ValueError when they are not one."""
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if len(data) else None
+    if bgr is None:
+        raise ValueError("a stored frame is not a JPEG image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def load_or_build(clip: Path, state_dir: Path, settings: IndexSettings,
@@ -197,5 +224,6 @@ def load_or_build(clip: Path, state_dir: Path, settings: IndexSettings,
     try:
         save_index(path, index)
     except OSError as exc:  # the run goes on; the next one builds it again
-        return index, f"built, not cached: {exc.strerror or exc}"
+        return index, (f"built, not cached: cannot write in {path.parent} ({exc.strerror or exc}: set "
+                       "REENACT_STATE_DIR to a folder you can write to)")
     return index, "built"

@@ -75,6 +75,10 @@ class TargetVideo(Node):
         if bank.frames_without_face:
             self._run.notice(f"{self.node_id}: {bank.frames_without_face} of {seen} frames had no face ({clip.name}); "
                              "the others are used")
+        if len(bank) == 1:
+            self._run.notice(f"{self.node_id}: only one frame of {clip.name} shows a face, so every output frame is "
+                             "warped from that one still (a clip in which the face moves and talks gives the "
+                             "selection something to choose from)")
         if bank.frames_covered:
             self._run.notice(f"{self.node_id}: {bank.frames_covered} of {seen} frames had a hand over the face "
                              f"({clip.name}) and are not used")
