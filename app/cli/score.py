@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 from app.cli.argtypes import positive
 from app.cli.console import EXIT_INVALID, EXIT_OK, say
 from app.runtime.errors import ReenactError
+from nodes.output.folders import write_atomically
 
 SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_SHEET_ROWS = 64  # 240 px each: a taller sheet is no longer something to look at
@@ -80,20 +80,13 @@ def _nearest_existing(folder: Path) -> Path:
 
 
 def _write_whole(path: Path, write) -> None:
-    """write(partial) under a partial name beside `path`, then renamed to it: an error never leaves a
-    half-written file under the name, nor the partial one. ReenactError when it cannot be written."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    """The report written whole or not at all; ReenactError when it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write(partial)
-        os.replace(partial, path)
+        write_atomically(path, write)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise ReenactError(f"cannot write the report: {exc.strerror or exc}", where=str(path),
                            hint="the report above is complete; choose a place you can write to") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def sheet_file(text: str) -> str:

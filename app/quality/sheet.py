@@ -2,8 +2,6 @@
 viewer can judge an output next to its driver (and the real frames, where there are any)."""
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ from PIL import ImageDraw
 
 from app.quality.sources import Video, resize
 from app.runtime.errors import ReenactError
+from nodes.output.folders import write_atomically
 
 CELL_HEIGHT = 240
 SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -46,18 +45,13 @@ def _save_whole(sheet: PILImage.Image, out: Path) -> None:
     if image_format is None:
         raise ReenactError(f"a contact sheet is written as PNG or JPEG, not '{out.suffix}'", where=str(out),
                            hint="name a .png, .jpg or .jpeg file")
-    partial = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        sheet.save(partial, format=image_format, **({"quality": 88} if image_format == "JPEG" else {}))
-        os.replace(partial, out)
+        write_atomically(out, lambda partial: sheet.save(partial, format=image_format,
+                                                         **({"quality": 88} if image_format == "JPEG" else {})))
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise ReenactError(f"cannot write the contact sheet: {exc.strerror or exc}", where=str(out),
                            hint="choose a place you can write to") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def _picked(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
