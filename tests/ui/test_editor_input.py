@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 
 import dearpygui.dearpygui as dpg
 import pytest
@@ -70,9 +71,13 @@ def scene(window, tmp_path):
 
 
 # ----------------------------------------------------------------- input
-def settle(window, frames: int = 8) -> None:
-    for _ in range(frames):
+def settle(window, frames: int = 8, seconds: float = 0.12) -> None:
+    """Pump at least `frames` UI frames and `seconds`: on a loaded machine X delivers events late."""
+    started = time.monotonic()
+    done = 0
+    while done < frames or time.monotonic() - started < seconds:
         window.frame()
+        done += 1
 
 
 def xdotool(window, *args) -> None:
