@@ -109,7 +109,8 @@ def add_parser(sub: Any) -> None:
                        "and with --self image similarity to the real frames")
     p.add_argument("driver", metavar="DRIVER", help="the driving video")
     p.add_argument("output", metavar="OUTPUT", help="the rendered video")
-    p.add_argument("--target", metavar="T", help="the target portrait (its own eye openness is the output's open level)")
+    p.add_argument("--target", metavar="T",
+                   help="the target portrait (its own eye openness is the output's open level)")
     p.add_argument("--self", dest="self_reenactment", action="store_true",
                    help="self-reenactment: the output is the driver's first frame driven by the driver; also "
                         "compare it with the real frames (PSNR/SSIM/L1, whole frame and face box, next to a "

@@ -38,7 +38,8 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
     filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
-    filled = cv2.GaussianBlur(filled, (0, 0), 5.0)  # inpainting streaks and wedges read as texture; a blur reads as depth of field
+    # inpainting's streaks and wedges read as texture; a blur reads as depth of field
+    filled = cv2.GaussianBlur(filled, (0, 0), 5.0)
     full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     # the real background wherever the portrait shows it, even inside the grown hole (the hole only keeps
     # the hair's colour out of the fill); the silhouette's fringe, half hair and half room, is filled too,

@@ -152,9 +152,11 @@ class PortraitRenderer:
 class RenderPortrait(Node):
     schema = NodeSchema(
         type_id="render.portrait", title="Render Portrait", category="render",
-        help="Warps the target portrait into the retargeted pose and expression: the face mesh, the eyes "
-             "around moving irises, the mouth interior where it opens, and a background mesh out to the "
-             "borders so hair, neck and background follow without tearing.",
+        help="Draws the target portrait in the retargeted pose and expression, in layers that share their edges "
+             "and hide what a turned face hides: the room behind the person where the head or body moved away, "
+             "hair and torso following head and shoulders, the face, the portrait's own teeth split between the "
+             "jaws with the driver's mouth (or a drawn cavity) between them, and eyes that open without smearing "
+             "and shut fully.",
         inputs=(Port("image", ports.IMAGE, "the target portrait"),
                 Port("track", FACE_TRACK, "the portrait's own face track"),
                 Port("motion", MOTION, "where the portrait's landmarks go"),
@@ -179,7 +181,7 @@ class RenderPortrait(Node):
                   "the driver's own mouth interior (teeth, tongue), colour-matched to the portrait's lips, when "
                   "the driver inputs are connected; or a drawn cavity", choices=("driver", "drawn")),
             Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the drawn mouth interior"),
-            Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the upper teeth"),
+            Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the drawn cavity's upper teeth"),
         ),
         gpu=True,
     )
