@@ -11,7 +11,7 @@ from app.quality.sources import (
     LEFT_EYE_CORNERS,
     MOUTH_CORNERS,
     RIGHT_EYE_CORNERS,
-    brow_points,
+    brow_height,
     head_pose_and_shape,
     mouth_opening,
 )
@@ -43,13 +43,11 @@ def frame_features(points: np.ndarray) -> np.ndarray:
     smile_width: mouth-corner distance over the outer eye-corner distance.
     """
     (yaw, pitch, roll), shape = head_pose_and_shape(points)
-    eye_corner_height = shape[[*RIGHT_EYE_CORNERS, *LEFT_EYE_CORNERS], 1].mean()
-    brow_height = eye_corner_height - shape[brow_points(), 1].mean()  # y points down
     return np.array([
         yaw, pitch, roll, mouth_opening(shape),
         _openness(shape, RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS),
         _openness(shape, LEFT_EYE_LIDS, LEFT_EYE_CORNERS),
-        brow_height,
+        brow_height(shape),
         _distance(shape, MOUTH_CORNERS) / _distance(shape, OUTER_EYE_CORNERS),
     ], np.float64)
 

@@ -15,6 +15,7 @@ from nodes.capture.image import read_image_file
 from nodes.capture.video import VideoReader
 from nodes.image.convert import resize
 from nodes.track.face_model import (
+    brow_height,
     LEFT_EYE_CORNERS,
     MOUTH_CORNERS,
     RIGHT_EYE_CORNERS,
@@ -23,11 +24,10 @@ from nodes.track.face_model import (
     procrustes,
     reference_shape,
     to_head_space,
-    topology,
 )
 from nodes.track.mediapipe_face import FaceMeshDetector
 
-__all__ = ["LEFT_EYE_CORNERS", "MOUTH_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "brow_points",
+__all__ = ["LEFT_EYE_CORNERS", "MOUTH_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "brow_height",
            "check_video", "head_pose_and_shape", "mouth_opening", "read_target", "resize"]
 
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
@@ -137,8 +137,3 @@ def head_pose_and_shape(points: np.ndarray) -> tuple[tuple[float, float, float],
     reference face, whose RMS radius is 1) of (478, 3) landmark pixels."""
     pose = procrustes(points, reference_shape())
     return euler_angles(pose.rotation), to_head_space(points, pose)
-
-
-def brow_points() -> np.ndarray:
-    """Indices of both eyebrows' landmarks in MediaPipe's face mesh."""
-    return topology().regions["brows"]

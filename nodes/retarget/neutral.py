@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.retarget.ranges import eye_openness, mouth_width
-from nodes.track.face_model import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS, mouth_opening, reference_shape, topology
+from nodes.track.face_model import brow_height, mouth_opening, reference_shape
 from nodes.track.types import FaceTrack, HeadPose
 
 HISTORY_FRAMES = 300  # about 10 s of video: long enough to have seen the face at rest
@@ -45,9 +45,7 @@ class Neutral:
 
 def _features(shape: np.ndarray) -> np.ndarray:
     """(5,) right and left eye openness, mouth opening, brow height above the eye corners, mouth width."""
-    corners = shape[[*RIGHT_EYE_CORNERS, *LEFT_EYE_CORNERS], 1].mean()
-    brows = corners - shape[topology().regions["brows"], 1].mean()  # y points down
-    return np.array([*eye_openness(shape), mouth_opening(shape), brows, mouth_width(shape)])
+    return np.array([*eye_openness(shape), mouth_opening(shape), brow_height(shape), mouth_width(shape)])
 
 
 class AdaptiveNeutral:

@@ -9,14 +9,12 @@ import numpy as np
 
 from nodes.retarget.ranges import eye_openness, mouth_width
 from nodes.track.face_model import (
-    LEFT_EYE_CORNERS,
-    RIGHT_EYE_CORNERS,
+    brow_height,
     euler_angles,
     mouth_opening,
     procrustes,
     reference_shape,
     to_head_space,
-    topology,
 )
 
 FEATURES = ("yaw", "pitch", "roll", "x", "y", "mouth_opening", "mouth_width", "right_eye", "left_eye",
@@ -41,12 +39,9 @@ def face_features(points: np.ndarray) -> np.ndarray:
     """
     pose = procrustes(points, reference_shape())
     shape = to_head_space(points, pose)
-    eyes = eye_openness(shape)
-    corners = shape[[*RIGHT_EYE_CORNERS, *LEFT_EYE_CORNERS], 1].mean()
-    brows = corners - shape[topology().regions["brows"], 1].mean()
     x, y = pose.translation[:2] / pose.scale
-    return np.array([*euler_angles(pose.rotation), x, y, mouth_opening(shape), mouth_width(shape), *eyes, brows],
-                    np.float32)
+    return np.array([*euler_angles(pose.rotation), x, y, mouth_opening(shape), mouth_width(shape),
+                     *eye_openness(shape), brow_height(shape)], np.float32)
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,12 @@ def gaze_of(shape: np.ndarray) -> np.ndarray:
     return ((irises - centres) / eye_widths(shape)[:, None]).astype(np.float32)
 
 
+def brow_height(shape: np.ndarray) -> float:
+    """How high both brows sit above the eye corners in a head-space shape (y points down)."""
+    corners = shape[[*RIGHT_EYE_CORNERS, *LEFT_EYE_CORNERS], 1].mean()
+    return float(corners - shape[topology().regions["brows"], 1].mean())
+
+
 def mouth_opening(shape: np.ndarray) -> float:
     """Inner-lip gap over mouth width: 0 closed, about 0.5 wide open."""
     width = np.linalg.norm(shape[MOUTH_CORNERS[1], :2] - shape[MOUTH_CORNERS[0], :2]) or 1.0
