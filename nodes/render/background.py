@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial import Delaunay
 from skimage.measure import points_in_poly
 
+from nodes.render.ramps import smoothstep
 from nodes.track.face_model import MESH_POINTS, topology
 
 
@@ -51,7 +52,7 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     weights = 1.0 / (((others[:, None, :] - outline[None, :, :]) ** 2).sum(axis=2) + 1.0)
     centre = src[:MESH_POINTS, :2].mean(axis=0)
     radius = np.linalg.norm(outline - centre, axis=1).max()
-    head_share = 1.0 - _smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
+    head_share = 1.0 - smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
     return BackgroundMesh(points, triangles[keep].astype(np.int32), weights / weights.sum(axis=1, keepdims=True),
                           head_share)
 
@@ -74,14 +75,14 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     chin = src[:MESH_POINTS, 1].max()
     if torso is None:
         radius = np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
-        below = 0.75 * _smoothstep(chin, chin + 0.9 * radius, points[:, 1])
+        below = 0.75 * smoothstep(chin, chin + 0.9 * radius, points[:, 1])
         moved = head * (1.0 - below)[:, None]  # the torso stays put
     else:
         body_src, body_dst = (np.asarray(t, np.float64)[:, :2] for t in torso)
         body_matrix, body_shift = _similarity(body_src, body_dst)
         body = points @ body_matrix.T + body_shift - points
         shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
-        share = _smoothstep(chin, shoulders, points[:, 1])[:, None]
+        share = smoothstep(chin, shoulders, points[:, 1])[:, None]
         moved = head * (1.0 - share) + body * share
     return np.concatenate([targets, points + _along_borders(points, moved, size)])
 
@@ -105,8 +106,3 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarra
     scale = (sigma * [1.0, d]).sum() / max((a ** 2).sum(), 1e-9)
     matrix = scale * rotation
     return matrix, mu_d - mu_s @ matrix.T
-
-
-def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)

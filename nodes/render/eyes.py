@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nodes.render.ramps import smoothstep
 from nodes.track.face_model import EYES, LEFT_IRIS, RIGHT_IRIS, eye_widths, topology
 
 IRIS_RINGS = ((469, 470, 471, 472), (474, 475, 476, 477))  # the iris outline points, right then left eye
@@ -57,17 +58,12 @@ def opening_ratio(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
 
 def eyeball_weight(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
     """0: the portrait's own eye; 1: the eyeball (the eye is opened much wider than in the portrait)."""
-    return _smoothstep(EYEBALL_FROM, EYEBALL_FULL, opening_ratio(src, dst, eye))
+    return float(smoothstep(EYEBALL_FROM, EYEBALL_FULL, opening_ratio(src, dst, eye)))
 
 
 def closure(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """(2,) per eye 0..1: how far the slit between nearly shut lids is drawn as lid skin, not eye."""
-    return np.array([1.0 - _smoothstep(CLOSED_FULL, CLOSED_FROM, opening_ratio(src, dst, eye)) for eye in range(2)])
-
-
-def _smoothstep(edge0: float, edge1: float, x: float) -> float:
-    t = float(np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0))
-    return t * t * (3.0 - 2.0 * t)
+    return np.array([1.0 - smoothstep(CLOSED_FULL, CLOSED_FROM, opening_ratio(src, dst, eye)) for eye in range(2)])
 
 
 def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: np.ndarray,
