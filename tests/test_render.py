@@ -12,7 +12,7 @@ from nodes.render.cpu_warp import cpu_warp
 from nodes.track.face_model import MESH_POINTS, topology
 from nodes.render.portrait import PortraitRenderer
 from nodes.render.mouth import LOWER_INNER, UPPER_INNER
-from nodes.render.warp_mesh import build_warp_mesh
+from nodes.render.warp_mesh import MeshBuilder
 from nodes.track.face import face_track
 
 pytestmark = pytest.mark.gl
@@ -25,7 +25,7 @@ def hopper(detector, portraits):
 
 
 def render(gpu, image, src, dst, gaze_px=None, samples=0):
-    mesh = build_warp_mesh(src, dst, (image.shape[1], image.shape[0]), 32, gaze_px)
+    mesh = MeshBuilder(src, (image.shape[1], image.shape[0]), 32).build(dst, gaze_px)
     renderer = PortraitRenderer(gpu, samples)
     try:
         return renderer.render(Image(image), mesh, (image.shape[1], image.shape[0]),

@@ -80,12 +80,6 @@ class MeshBuilder:
         return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst))
 
 
-def build_warp_mesh(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], grid_cells: int = 32,
-                    gaze_px: np.ndarray | None = None, driver_mouth: np.ndarray | None = None) -> WarpMesh:
-    """One-off: `MeshBuilder(src, size, grid_cells).build(dst, gaze_px, driver_mouth)`."""
-    return MeshBuilder(src, size, grid_cells).build(dst, gaze_px, driver_mouth)
-
-
 def landmark_depth(points: np.ndarray) -> np.ndarray:
     """(478,) depth in 0..1 (smaller is nearer) from the landmarks' z (MediaPipe: smaller z is nearer),
     scaled by the face's width so any face size spans the same depth range."""
