@@ -28,6 +28,12 @@ def add_gpu_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: the CUDA GPU's, else the first; environment: GLCONTEXT_DEVICE_INDEX)")
 
 
+def add_threads_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=positive, metavar="N", help="cores the run may use, split between the "
+                   "refiner, the rasterizer, the video codecs and OpenCV (default: all, but one for the editor's "
+                   "window; environment: REENACT_THREADS); `reenact doctor` shows the split")
+
+
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
                    help="override a param (repeatable)")
@@ -37,11 +43,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="overlap capture and tracking of the next frame with rendering of this one: "
                         "'throughput' (default) starts the next capture at once, 'latency' just in time")
     add_gpu_arguments(p)
+    add_threads_argument(p)
 
 
-def options_of(args: argparse.Namespace) -> Options:
+def options_of(args: argparse.Namespace, editor: bool = False) -> Options:
     """The program's options: these flags first, then the environment."""
-    return resolve(gpu_route=getattr(args, "gpu_route", None), egl_device=getattr(args, "egl_device", None))
+    return resolve(gpu_route=getattr(args, "gpu_route", None), egl_device=getattr(args, "egl_device", None),
+                   threads=getattr(args, "threads", None), editor=editor)
 
 
 def run_context(graph: Graph, options: Options) -> RunContext:

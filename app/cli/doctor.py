@@ -5,7 +5,7 @@ import argparse
 import json
 from typing import Any
 
-from app.cli.common import add_gpu_arguments, options_of
+from app.cli.common import add_gpu_arguments, add_threads_argument, options_of
 from app.cli.console import EXIT_FAILED, EXIT_OK
 from app.cli.machine import report
 
@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
                              f"{cuda['name']} (sm {cuda['capability']}, {cuda['memory_gb']} GB, CUDA {cuda['torch_cuda']})"))
     print(f"display:     {found['display']}")
     print(f"image path:  {found['image_path']}: {found['image_path_reason']}")
+    print(f"threads:     {found['threads_summary']}")
     print("packages:    " + ", ".join(f"{k} {v}" for k, v in found["versions"].items()))
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -34,4 +35,5 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("doctor", help="what this machine offers: OpenGL, EGL devices, CUDA, versions, image path")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_gpu_arguments(p)
+    add_threads_argument(p)
     p.set_defaults(func=run)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.argtypes import positive
-from app.cli.common import add_gpu_arguments, load_registry, options_of
+from app.cli.common import add_gpu_arguments, add_threads_argument, load_registry, options_of
 from app.cli.console import EXIT_OK, say
 from app.runtime.errors import ReenactError
 
@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames is not None and args.screenshot is None:
         raise ReenactError("--frames only applies with --screenshot", hint="add --screenshot PNG, or drop --frames")
-    window = editor.open_window(load_registry(), options_of(args), Path(args.graph) if args.graph else None,
+    window = editor.open_window(load_registry(), options_of(args, editor=True), Path(args.graph) if args.graph else None,
                                 args.select)
     try:
         if args.measure:
@@ -42,4 +42,5 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--measure", type=positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
                    "and the preview upload time as JSON, and exit")
     add_gpu_arguments(p)
+    add_threads_argument(p)
     p.set_defaults(func=run)

@@ -65,4 +65,5 @@ def report(options: Options) -> dict[str, Any]:
             "image_path": gl.pop("image_path", "none"),
             "image_path_reason": gl.pop("image_path_reason", "no GL context: nothing can render"),
             "display": options.display or "none",
+            "threads": options.threads.describe(), "threads_summary": options.threads.summary(),
             "versions": versions()}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from app.runtime.errors import ReenactError
 from app.runtime.options import Options, resolve
 from app.runtime.paths import resolve_asset, resolve_output
+from app.runtime.threads import apply_process_wide
 
 if TYPE_CHECKING:
     from app.runtime.gpu.context import GpuContext
@@ -31,6 +32,9 @@ class RunContext:
     embedded: bool = False
     frame_rate: float | None = None
     _gpu_error: ReenactError | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        apply_process_wide(self.options.threads)  # before the run's GL context and image work start
 
     def open_gpu(self) -> GpuContext:
         """The run's GPU context, made from `options.gpu` the first time. ReenactError if none can be;

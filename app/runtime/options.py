@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Mapping
 
 from app.runtime.errors import ReenactError
+from app.runtime.threads import RASTERIZER_ENV, ThreadBudget, machine_cores, plan_budget
 
 GL_BACKENDS = ("egl", "x11")
 IMAGE_ROUTES = ("read-back", "cuda-gl")
 ROUTE_ENV, BACKEND_ENV, EGL_DEVICE_ENV = "REENACT_IMAGE_PATH", "REENACT_GL_BACKEND", "GLCONTEXT_DEVICE_INDEX"
+THREADS_ENV = "REENACT_THREADS"
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,14 @@ class Options:
     display: str = ""  # the display's name, "" without one
     state_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "reenact-studio")
     distributed: Distributed = field(default_factory=Distributed)
+    threads: ThreadBudget = field(default_factory=lambda: plan_budget(machine_cores()))
 
 
 def resolve(environ: Mapping[str, str] | None = None, gpu_route: str | None = None,
-            egl_device: int | None = None, gl_backend: str | None = None) -> Options:
-    """Options from flags (None: not given) over the environment. ReenactError for a bad value."""
+            egl_device: int | None = None, gl_backend: str | None = None, threads: int | None = None,
+            editor: bool = False) -> Options:
+    """Options from flags (None: not given) over the environment. ReenactError for a bad value.
+    editor: the program is the editor, whose window keeps a core of the thread budget."""
     env = os.environ if environ is None else environ
     display = env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or ""
     route, route_source = (gpu_route, "--gpu-route") if gpu_route else (env.get(ROUTE_ENV, ""), ROUTE_ENV)
@@ -64,7 +69,16 @@ def resolve(environ: Mapping[str, str] | None = None, gpu_route: str | None = No
     gpu = GpuOptions(backend, route, egl_device, bool(display), route_source if route else "")
     return Options(gpu=gpu, display=display, state_dir=_state_dir(env), distributed=Distributed(
         _integer(env.get("WORLD_SIZE", "1"), "WORLD_SIZE"), _integer(env.get("RANK", "0"), "RANK"),
-        _integer(env.get("LOCAL_RANK", env.get("RANK", "0")), "LOCAL_RANK")))
+        _integer(env.get("LOCAL_RANK", env.get("RANK", "0")), "LOCAL_RANK")), threads=_thread_budget(env, threads, editor))
+
+
+def _thread_budget(env: Mapping[str, str], threads: int | None, editor: bool) -> ThreadBudget:
+    """--threads, else $REENACT_THREADS, else every core (but one in the editor)."""
+    source = "--threads"
+    if threads is None and env.get(THREADS_ENV, ""):
+        threads, source = _integer(env[THREADS_ENV], THREADS_ENV), THREADS_ENV
+    rasterizer = _integer(env[RASTERIZER_ENV], RASTERIZER_ENV) if env.get(RASTERIZER_ENV, "") else None
+    return plan_budget(machine_cores(), threads, editor, source, rasterizer)
 
 
 def _state_dir(env: Mapping[str, str]) -> Path:

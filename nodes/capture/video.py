@@ -52,11 +52,12 @@ class VideoReader:
     presentation time, counted from the first frame; duration: that frame's duration.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, threads: int = 0):
+        """threads: ffmpeg's decoding and filtering threads (0: ffmpeg's own choice, one per core)."""
         self.path = path
         self._process = subprocess.Popen(
             [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
-             "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", "showinfo=checksum=0",
+             "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", "showinfo=checksum=0",
              "-enc_time_base", "demux",  # else close timestamps collide in the output's coarser time base
              "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -146,7 +147,7 @@ class VideoFile(Node):
 
     def open(self, run: RunContext) -> None:
         self._run, self._path = run, run.asset(self.params.path)
-        self._reader = VideoReader(self._path)
+        self._reader = VideoReader(self._path, run.options.threads.codec)
         run.source_rate(self._reader.fps)
         self._time_offset = 0.0
         self._damage_told = False
@@ -162,7 +163,7 @@ class VideoFile(Node):
                 raise EndOfStream
             self._time_offset += self._reader.time + self._reader.duration  # time keeps running forward
             self._reader.close()
-            self._reader = VideoReader(self._path)
+            self._reader = VideoReader(self._path, self._run.options.threads.codec)
             pixels = self._reader.read()
         return {"image": Image(pixels, self._time_offset + self._reader.time)}
 

@@ -89,6 +89,7 @@ class VideoOutput(Node):
             [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
              "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
              "-an", "-c:v", self._CODECS[self._path.suffix.lower()], "-pix_fmt", "yuv420p",
+             "-threads", str(self._run.options.threads.codec),
              "-crf", str(self.params.quality),
              "-metadata", f"comment={Marks.from_params(self.params).metadata()}", str(self._partial)],
             stdin=subprocess.PIPE, bufsize=0, stdout=subprocess.DEVNULL, stderr=self._log,

@@ -13,6 +13,7 @@ from app.runtime.node import Node
 from app.runtime import ports
 from nodes.retarget.types import MOTION
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from app.runtime.threads import apply_torch
 from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
 
 MIN_WORKING_SIZE = 64  # below this a refiner sees too little of the face to help
@@ -120,6 +121,7 @@ class RefineNeural(Node):
         if not self.params.weights:
             self._problem = "no weights set: frames pass through unchanged"
         else:
+            apply_torch(self._run.options.threads)  # before the network's first work in this run
             try:
                 self._refiner = Refiner.load(self._run.asset(self.params.weights), self.params.device,
                                              self.params.precision)
