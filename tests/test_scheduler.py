@@ -299,3 +299,41 @@ def test_an_edit_for_a_node_removed_in_the_same_batch_is_dropped(registry):
     scheduler.replace_graph(edited)
     scheduler.step()
     assert Sink.log[-1] == (1, 1.0) and scheduler.node("n1") is None
+
+
+from app.runtime import ports  # noqa: E402  (appended with the redraw tests)
+from app.runtime.schema import NodeSchema, Port  # noqa: E402
+
+
+class _FileSink(Sink):
+    """A sink in the "output" category, like the nodes that write files or open windows."""
+
+    schema = NodeSchema("test.file_sink", "File sink", "output", "writes what reaches it",
+                        inputs=(Port("value", ports.FLOAT),), volatile=True)
+
+
+def test_redraw_shows_an_edit_on_the_current_frame_without_advancing_or_writing(registry):
+    registry.register(_FileSink, "tests")
+    graph = chain(("test.counter", {}), ("test.gain", {"gain": 1.0}), ("test.file_sink", {}))
+    graph.add(NodeSpec("k", "test.constant", params={"value": 3.0}))
+    graph.add(NodeSpec("add", "test.add"))
+    graph.connect("n1", "value", "add", "a")
+    graph.connect("k", "value", "add", "b")
+    scheduler = run(graph, registry, 3)  # the counter has shown 0, 1, 2
+    written, frame, version = len(Sink.log), scheduler.frame_index, scheduler._slots["n0"].version
+    scheduler.set_param("n1", "gain", 2.0)
+    scheduler.set_param("k", "value", 10.0)  # a static source's edit is redrawn too
+    assert scheduler.redraw() == []
+    assert scheduler.output("n0", "value") == 2.0 and scheduler._slots["n0"].version == version
+    assert scheduler.output("n1", "value") == 4.0 and scheduler.output("add", "value") == 14.0
+    assert len(Sink.log) == written and scheduler.frame_index == frame  # nothing written, no frame advanced
+    scheduler.step()
+    assert scheduler.output("n0", "value") == 3.0 and Sink.log[-1] == (3, 6.0)
+
+
+def test_redraw_before_the_first_frame_runs_each_source_once(registry):
+    scheduler = Scheduler(chain(("test.counter", {}), ("test.gain", {"gain": 2.0})), registry)
+    scheduler.open()
+    assert scheduler.redraw() == [] and scheduler.output("n1", "value") == 0.0
+    scheduler.redraw()
+    assert scheduler.output("n0", "value") == 0.0 and scheduler.frame_index == 0

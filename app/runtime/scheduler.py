@@ -189,6 +189,33 @@ class Scheduler:
         self.step_times.add(time.perf_counter() - now)
         return failures
 
+    def redraw(self) -> list[NodeFailure]:
+        """Run the current frame again with the pending edits applied (an edit made while paused shows
+        at once): volatile sources keep their outputs and version instead of reading a new frame, and
+        sinks (category "output": files, windows, devices) do not run, so nothing is written twice.
+        Neither the frame counter nor the frame timings move. Returns this redraw's failures."""
+        self._apply_pending()
+        shown = max(0, self.frame_index - 1)
+        seconds = (self._last_frame_start or self._start) - self._start
+        ctx = FrameContext(shown, seconds, self.run)
+        failures = []
+        for step in self._plan.steps:
+            slot = self._slots[step.node_id]
+            if self._held_in_redraw(slot, step.sources):
+                continue
+            failure = self._run_slot(step.node_id, slot, step.sources, ctx)
+            if failure:
+                failures.append(failure)
+        return failures
+
+    @staticmethod
+    def _held_in_redraw(slot: _Slot, sources: tuple) -> bool:
+        """A sink, or a volatile source that has produced a frame already (one that has none yet
+        runs once, so what it feeds has an input)."""
+        if slot.schema.category == "output":
+            return True
+        return not sources and slot.schema.volatile and slot.version > 0
+
     def _run_slot(self, node_id: str, slot: _Slot, sources: tuple, ctx: FrameContext) -> NodeFailure | None:
         slots = self._slots
         inputs: dict[str, Any] = {}
