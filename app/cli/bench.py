@@ -5,6 +5,7 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from app.runtime.graph import Graph, NodeSpec
 from app.runtime.options import Options
 from app.runtime.registry import Registry
 from app.runtime.scheduler import FrameRunner
+from app.runtime.schema import ParamKind, PathRole
 
 
 def chain_graph(length: int) -> Graph:
@@ -126,6 +128,18 @@ def transfer_timings(options: Options) -> dict[str, Any]:
         gpu.release()
 
 
+def outputs_elsewhere(graph: Graph, registry: Registry, folder: Path) -> Graph:
+    """A copy of `graph` whose output nodes write into `folder` (same file names): the bench measures
+    writing too, but must not overwrite the preset's own renders."""
+    graph = graph.copy()
+    for spec in graph.nodes.values():
+        node_class = registry.get(spec.type)
+        for param in node_class.schema.params if node_class else ():
+            if param.kind is ParamKind.PATH and param.role is PathRole.OUTPUT:
+                spec.params[param.name] = str(folder / Path(spec.params.get(param.name, param.default)).name)
+    return graph
+
+
 def run(args: argparse.Namespace) -> int:
     registry = load_registry()
     options = options_of(args)
@@ -136,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         say("reenact bench: give a GRAPH or --chain N")
         return EXIT_INVALID
+    scratch = tempfile.TemporaryDirectory(prefix="reenact-bench-")  # removed when the bench exits
+    graph = outputs_elsewhere(graph, registry, Path(scratch.name))
     frames = args.frames or 300
     scheduler = make_runner(graph, registry, args.pipeline, options, timing_window=frames)
     report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet))
