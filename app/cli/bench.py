@@ -11,9 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from app.cli.common import add_run_arguments, load_registry, options_of
+from app.cli.argtypes import non_negative
+from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
-from app.cli.frame_loop import make_runner, run_headless, timing_table
+from app.cli.frame_loop import frame_budget, make_runner, run_headless, timing_table
+from app.cli.load import competing_load
 from app.cli.overrides import load_runnable
 from app.runtime.progress import Progress
 from app.cli.transfer_bench import measure_transfers
@@ -21,6 +23,7 @@ from app.runtime.errors import ReenactError
 from app.runtime.gpu.bridge import transfers
 from app.runtime.gpu.context import GpuContext
 from app.runtime.graph import Graph, NodeSpec
+from app.runtime.budget import FrameBudget
 from app.runtime.options import Options
 from app.runtime.registry import Registry
 from app.runtime.scheduler import FrameRunner
@@ -39,7 +42,7 @@ def chain_graph(length: int) -> Graph:
 
 
 def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], None],
-            progress: Progress) -> dict[str, Any]:
+            progress: Progress, budget: FrameBudget | None = None) -> dict[str, Any]:
     """Run warm-up + measured frames; returns the report dictionary (JSON keys of the bench)."""
     path = {"path": "none", "path_reason": "the graph has no GL node: frames never leave host memory"}
 
@@ -50,7 +53,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
             if runner.run.gpu is not None:  # the route the run's context chose, while it is open
                 path.update(path=runner.run.gpu.bridge.name, path_reason=runner.run.gpu.path_reason)
 
-    result = run_headless(runner, warmup + frames, progress, say, before_frame)
+    result = run_headless(runner, warmup + frames, progress, say, before_frame, budget)
     if result.not_started:  # each was reported; no frame ran
         raise ReenactError("nothing was measured: a node could not start")
     steps = runner.step_times.stats()
@@ -62,7 +65,11 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
     return {
         "frames": count,
         "fps": count / total if total else 0.0,
+        "frame_ms": {"mean": steps.mean_ms, "p50": steps.p50_ms, "p95": steps.p95_ms},
         "latency_ms": runner.latency.stats().mean_ms,
+        "latency_p95_ms": runner.latency.stats().p95_ms,
+        "threads": runner.run.options.threads.describe(),
+        "budget": budget.report() if budget is not None else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
                                            if count and nodes and not runner.pipelined else None),
@@ -154,17 +161,27 @@ def run(args: argparse.Namespace) -> int:
     graph = outputs_elsewhere(graph, registry, Path(scratch.name))
     frames = args.frames or 300
     scheduler = make_runner(graph, registry, args.pipeline, options, timing_window=frames)
-    report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet))
+    budget = frame_budget(args.target_fps, graph, registry, scheduler)
+    with competing_load(args.load):
+        report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet),
+                         budget)
+    report["load"] = args.load
     report["baselines"] = {
         "cpu_warp": cpu_warp_baseline(scheduler, graph, report),
         "readback_instead_of_sharing": readback_baseline(graph, registry, args, options, report),
     }
     report["transfer_timings_ms"] = transfer_timings(options)
     print(timing_table(scheduler, graph))
-    print(f"fps {report['fps']:.1f}  latency {report['latency_ms']:.3f} ms  peak RSS {report['peak_rss_mb']:.0f} MB"
+    print(f"fps {report['fps']:.1f}  frame p95 {report['frame_ms']['p95']:.1f} ms  latency {report['latency_ms']:.3f} ms "
+          f"(p95 {report['latency_p95_ms']:.1f})  peak RSS {report['peak_rss_mb']:.0f} MB"
           + (f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame"
              if report["scheduler_overhead_us_per_node"] is not None else "  (pipelined: stages overlap)"))
     print(f"image path: {report['path']} ({report['path_reason']})")
+    print(f"threads: {scheduler.run.options.threads.summary()}" + (f"; {args.load} competing busy process(es)"
+                                                                    if args.load else ""))
+    if budget is not None:
+        print(f"frame budget {args.target_fps:g} fps: {len(budget.changes)} change(s); at the end "
+              + (", ".join(budget.active) or "nothing taken"))
     for kind, figures in report["transfers"].items():
         print(f"  {kind}: {figures['per_frame']:.2f} per frame, {figures['mean_ms']:.3f} ms each")
     sharing = report["baselines"]["readback_instead_of_sharing"]
@@ -189,4 +206,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chain", type=int, metavar="N", help="instead of a graph: a chain of N trivial "
                    "nodes, to measure the scheduler's own overhead")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--load", type=non_negative, default=0, metavar="N", help="measure beside N competing busy "
+                   "processes (one core each), started for the run and stopped with it")
+    add_budget_argument(p)
     p.set_defaults(func=run)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.argtypes import non_negative, positive
+from app.cli.argtypes import float_between, non_negative, positive
 from app.cli.console import say
 from app.runtime.context import RunContext
 from app.runtime.graph import Graph
@@ -32,6 +32,13 @@ def add_threads_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=positive, metavar="N", help="cores the run may use, split between the "
                    "refiner, the rasterizer, the video codecs and OpenCV (default: all, but one for the editor's "
                    "window; environment: REENACT_THREADS); `reenact doctor` shows the split")
+
+
+def add_budget_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target-fps", type=float_between(1.0, 240.0), metavar="F", help="hold this frame rate by "
+                   "taking the cheaper settings nodes declare when frames run late (smaller multisampling, "
+                   "refining every other frame, ...) and giving them back when there is headroom; each change "
+                   "is logged. Without it nothing degrades")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:

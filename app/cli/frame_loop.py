@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from app.runtime.budget import FrameBudget
 from app.runtime.progress import Progress
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, NodeFailure
@@ -57,8 +58,15 @@ def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options:
     return PipelinedRun(graph, registry, run, timing_window=timing_window, just_in_time=pipeline == "latency")
 
 
+def frame_budget(target_fps: float | None, graph: Graph, registry: Registry,
+                 runner: FrameRunner) -> FrameBudget | None:
+    """The run's frame budget when a target rate was asked for; offline renders never degrade otherwise."""
+    return FrameBudget(target_fps, graph, registry, runner) if target_fps else None
+
+
 def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
-                 report: Callable[[str], None], before_frame: Callable[[int], None] | None = None) -> RunResult:
+                 report: Callable[[str], None], before_frame: Callable[[int], None] | None = None,
+                 budget: FrameBudget | None = None) -> RunResult:
     """Open, step until `frames` (or the end of the stream, or Ctrl-C / SIGTERM), always close.
 
     A node that cannot start stops the run before its first frame: without it nothing (or not what was
@@ -66,6 +74,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     empty frames. A node failure while running is reported the first time it appears and again when its
     message changes; the graph keeps running. `before_frame(i)` lets a benchmark act between frames: it
     is called before each frame i, and once more after the last one (before the nodes are closed).
+    A frame budget, when given, sees each frame's duration and its changes are reported as they happen.
     """
     result = RunResult()
     shown: dict[str, str] = {}
@@ -80,11 +89,16 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 break
             if before_frame:
                 before_frame(result.frames)
+            step_started = time.perf_counter()
             try:
                 failures = scheduler.step()
             except EndOfStream:
                 result.ended = True
                 break
+            if budget is not None:
+                change = budget.observe(time.perf_counter() - step_started)
+                if change is not None:
+                    report(change.describe())
             for failure in failures:
                 result.failures[failure.node_id] += 1
                 result.last_failure[failure.node_id] = failure

@@ -5,9 +5,9 @@ import argparse
 import signal
 from typing import Any
 
-from app.cli.common import add_run_arguments, load_registry, options_of
+from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_OK, say
-from app.cli.frame_loop import has_live_source, make_runner, run_headless, timing_table
+from app.cli.frame_loop import frame_budget, has_live_source, make_runner, run_headless, timing_table
 from app.cli.overrides import load_runnable
 from app.runtime.progress import Progress
 
@@ -21,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
         say("note: this graph has no live source (camera, video, clock), so it renders 1 frame; "
             "use --frames N for more")
     runner = make_runner(graph, registry, args.pipeline, options_of(args))
-    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say)
+    budget = frame_budget(args.target_fps, graph, registry, runner)
+    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say, budget=budget)
     if result.not_started:
         say("stopped before the first frame: fix the node(s) above, then run again")
         return EXIT_FAILED
@@ -31,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
         print(timing_table(runner, graph))
     fps = result.frames / result.seconds if result.seconds else 0.0
     say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
+    if budget is not None:
+        say(f"frame budget {args.target_fps:g} fps: " + (", ".join(budget.active) + " taken at the end"
+                                                         if budget.active else "nothing taken at the end"))
     for problem in result.close_problems:
         say(f"error: {problem}")
     for node_id, count in result.failures.items():
@@ -47,6 +51,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="run a preset headless")
     p.add_argument("graph", metavar="GRAPH")
     add_run_arguments(p)
+    add_budget_argument(p)
     p.add_argument("--timings", action="store_true", help="print per-node times at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -159,8 +159,17 @@ class PipelinedRun:
         return problems
 
     def output(self, node_id: str, port: str) -> Any:
-        stage = self._render if self._render.node(node_id) is not None else self._capture
-        return stage.output(node_id, port)
+        return self._stage(node_id).output(node_id, port)
+
+    def node(self, node_id: str) -> Node | None:
+        return self._stage(node_id).node(node_id)
+
+    def set_param(self, node_id: str, name: str, value: Any) -> Any:
+        """Applied by the stage that runs the node, before its next frame."""
+        return self._stage(node_id).set_param(node_id, name, value)
+
+    def _stage(self, node_id: str) -> Scheduler:
+        return self._render if self._render.node(node_id) is not None else self._capture
 
     def node_timings(self) -> dict[str, TimingStats]:
         timings = {**self._capture.node_timings(), **self._render.node_timings()}

@@ -220,6 +220,26 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Degrade:
+    """A cheaper setting a frame-budget run may switch a param to when frames run late, and back when
+    there is headroom: `values` from the mildest to the cheapest, each taken in turn. A value counts only
+    when it is cheaper than the param's current one (further along `values`, or, for numbers, further
+    from the default in the direction `values` go), so a user's own cheaper setting is never raised."""
+
+    param: str
+    values: tuple[Any, ...]
+    gives_up: str  # what the cheaper setting costs, for the log and the editor
+
+    def cheaper_than(self, current: Any, default: Any) -> tuple[Any, ...]:
+        if current in self.values:
+            return self.values[self.values.index(current) + 1:]
+        if _is_number(current) and _is_number(self.values[0]):
+            rising = self.values[0] > default
+            return tuple(v for v in self.values if (v > current if rising else v < current))
+        return self.values
+
+
+@dataclass(frozen=True)
 class NodeSchema:
     """Everything the catalog, the validator and the editor need to know about a node type.
 
@@ -227,6 +247,7 @@ class NodeSchema:
     frame; every other node is cached by the signature of its params and inputs.
     gpu: the node uses the GPU context (GL or CUDA); a pipelined run keeps it, and everything after
     it, in the render stage on the thread that owns the context.
+    degrade: cheaper settings a frame-budget run may take, mildest first (see `Degrade`).
     """
 
     type_id: str
@@ -240,6 +261,7 @@ class NodeSchema:
     type_version: int = 1
     volatile: bool = False
     gpu: bool = False
+    degrade: tuple[Degrade, ...] = ()
     _params_by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -248,6 +270,12 @@ class NodeSchema:
             names = [p.name for p in ports]
             if len(names) != len(set(names)):
                 raise ValueError(f"{self.type_id}: duplicate {group} port names {names}")
+        for step in self.degrade:  # a declaration that cannot be applied is the node author's bug
+            param = self.param(step.param)
+            if param is None or not step.values:
+                raise ValueError(f"{self.type_id}: degrade step for unknown param '{step.param}' or with no values")
+            for value in step.values:
+                param.coerce(value)
 
     def param(self, name: str) -> Param | None:
         return self._params_by_name.get(name)
@@ -282,4 +310,5 @@ class NodeSchema:
             "outputs": [p.describe() for p in self.outputs],
             "params": [p.describe() for p in self.params],
             "actions": [{"name": a.name, "label": a.label, "help": a.help} for a in self.actions],
+            "degrade": [{"param": d.param, "values": list(d.values), "gives_up": d.gives_up} for d in self.degrade],
         }

@@ -12,7 +12,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from nodes.retarget.types import MOTION
-from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from app.runtime.threads import apply_torch
 from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
 
@@ -55,6 +55,11 @@ class Refiner:
         """render: RGBA uint8 (H, W, 4) tensor on this refiner's device (an `Image.tensor`); maps: (H, W, 2)
         float32 {0, 1} -> a new RGBA uint8 tensor on the same device, alpha unchanged; None where the
         network's output is not finite (NaN or infinity, e.g. an fp16 overflow)."""
+        correction = self.correction(render, maps, size)
+        return None if correction is None else self.apply(render, correction, maps, strength)
+
+    def correction(self, render, maps: np.ndarray, size: int):
+        """What the network adds to the render, at full size: a (1, 3, H, W) tensor; None if not finite."""
         import torch
         import torch.nn.functional as F
 
@@ -70,6 +75,14 @@ class Refiner:
                 return None
             if work != (h, w):
                 correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
+        return correction
+
+    def apply(self, render, correction, maps: np.ndarray, strength: float = 1.0):
+        """The render with a correction (this frame's, or a recent frame's) blended in through the face mask."""
+        import torch
+
+        with torch.inference_mode():
+            base = render[:, :, :3].permute(2, 0, 1)[None].to(self.dtype) / 255.0
             refined = (base + correction).clamp(0, 1)[0].permute(1, 2, 0).float() * 255.0
             weight = torch.from_numpy(blend_mask(maps[..., 0]) * strength).to(self.device, torch.float32)[..., None]
             original = render[:, :, :3].float()
@@ -98,12 +111,15 @@ class RefineNeural(Node):
             Param("size", ParamKind.INT, 0, "longest side the network runs at (0: the size it was trained at)",
                   minimum=0, maximum=2048),
             Param("strength", ParamKind.FLOAT, 1.0, "how much of the correction to apply", minimum=0.0, maximum=1.0),
+            Param("every", ParamKind.INT, 1, "run the network every Nth frame and blend its last correction into "
+                  "the frames between (cheaper, but a fast move lags by up to N-1 frames)", minimum=1, maximum=8),
             Param("device", ParamKind.ENUM, "auto", "where the network runs (auto: CUDA when available)",
                   choices=("auto", "cpu", "cuda")),
             Param("precision", ParamKind.ENUM, "auto", "auto: fp16 on CUDA, fp32 on the CPU",
                   choices=("auto", "fp32", "fp16")),
         ),
         gpu=True,
+        degrade=(Degrade("every", (2, 3), "the face's correction lags fast moves by a frame or two"),),
     )
 
     def open(self, run: RunContext) -> None:
@@ -118,6 +134,7 @@ class RefineNeural(Node):
 
     def _load(self) -> None:
         self._refiner, self._problem, self._working_size = None, "", 0
+        self._last = None  # (frame index, correction) reused by `every` > 1
         if not self.params.weights:
             self._problem = "no weights set: frames pass through unchanged"
         else:
@@ -141,10 +158,12 @@ class RefineNeural(Node):
         while True:
             working = self._working_size or self.params.size or self._refiner.config.input_size
             try:
-                refined = self._refiner.refine(image.tensor(self._refiner.device), maps, working, self.params.strength)
-                if refined is None:  # the raw render rather than a blacked-out face
+                render = image.tensor(self._refiner.device)
+                correction = self._correction(ctx.index, render, maps, working)
+                if correction is None:  # the raw render rather than a blacked-out face
                     self._say_once("the network gave NaN or infinite values: showing the raw render instead")
                     return {"image": image}
+                refined = self._refiner.apply(render, correction, maps, self.params.strength)
                 return {"image": Image.on_tensor(refined, image.channels, image.timestamp)}
             except Exception as exc:  # only running out of GPU memory is handled here
                 if not _out_of_memory(exc):
@@ -152,6 +171,16 @@ class RefineNeural(Node):
                 self._shrink_after_oom(working)
                 if self._refiner is None:
                     return {"image": image}
+
+    def _correction(self, index: int, render, maps: np.ndarray, working: int):
+        """This frame's correction, or with `every` > 1 the last one while it is recent enough."""
+        if self._last is not None:
+            at, correction = self._last
+            if 0 < index - at < self.params.every and correction.shape[-2:] == render.shape[:2]:
+                return correction
+        correction = self._refiner.correction(render, maps, working)
+        self._last = None if correction is None else (index, correction)
+        return correction
 
     def _say_once(self, problem: str) -> None:
         if self._problem != problem:

@@ -15,7 +15,7 @@ from app.runtime.node import Node
 from app.runtime import ports
 from nodes.track.types import FACE_TRACK
 from nodes.retarget.types import MOTION
-from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
 from nodes.body.types import BODY_MOTION, BodyMotion
 from nodes.render.lip_colour import LipColourMatch
@@ -184,6 +184,7 @@ class RenderPortrait(Node):
             Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the drawn cavity's upper teeth"),
         ),
         gpu=True,
+        degrade=(Degrade("antialias", ("2x", "off"), "smooth edges (multisampling): outlines get stair steps"),),
     )
 
     def open(self, run: RunContext) -> None:

@@ -7,7 +7,7 @@ from app.runtime import ports
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
-from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.smooth.one_euro import OneEuroFilter
 from nodes.track.body_types import BODY_POINTS, BODY_TRACK, LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
 from nodes.track.mediapipe_face import native_stderr_silenced
@@ -95,7 +95,7 @@ class TrackBody(Node):
                   "each frame anew (a portrait, unrelated stills)", choices=("video", "photo")),
             Param("every", ParamKind.INT, 3, "video mode: run the pose model every Nth frame and hold its points in "
                   "between (a body moves slower than a face; each pass costs about 20 ms on a 2-core CPU)",
-                  minimum=1, maximum=8),
+                  minimum=1, maximum=16),
             Param("min_confidence", ParamKind.FLOAT, 0.5, "person detection and tracking confidence", minimum=0.05,
                   maximum=0.99),
             Param("min_visibility", ParamKind.FLOAT, 0.5, "a shoulder seen less surely than this (or outside the "
@@ -111,6 +111,7 @@ class TrackBody(Node):
             Param("beta", ParamKind.FLOAT, 0.05, "smoothing speed coefficient: higher follows fast moves with less "
                   "lag", minimum=0.0, maximum=10.0),
         ),
+        degrade=(Degrade("every", (6, 12), "the torso follows with more delay (pose points held longer)"),),
     )
 
     def open(self, run: RunContext) -> None:

@@ -9,7 +9,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from nodes.track.types import FACE_TRACK
-from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import MESH_POINTS, gaze_of, procrustes, reference_shape, to_head_space
 from nodes.track.hands import HandDetector, covered_regions
 from nodes.track.mediapipe_face import FaceMeshDetector
@@ -52,10 +52,11 @@ class TrackFace(Node):
             Param("hands", ParamKind.BOOL, True, "look for hands in front of the face: a covered mouth, eye or brow "
                   "holds its last uncovered expression instead of driving the target with what the mesh guesses"),
             Param("hands_every", ParamKind.INT, 4, "while no hand is in view, look for one every Nth frame (each "
-                  "look costs several ms); while one is, every frame", minimum=1, maximum=8),
+                  "look costs several ms); while one is, every frame", minimum=1, maximum=16),
             Param("occlusion_ease_ms", ParamKind.FLOAT, 300.0, "once uncovered, a held region eases back over this "
                   "long", minimum=0.0, maximum=3000.0),
         ),
+        degrade=(Degrade("hands_every", (8, 16), "a hand raised in front of the face is noticed a few frames later"),),
     )
 
     def open(self, run: RunContext) -> None:
