@@ -237,3 +237,18 @@ def test_running_out_of_gpu_memory_lowers_the_size_then_bypasses(studio_registry
     assert tried[:3] == [256, 128, 64]
     refined_is_render = scheduler.output("refine", "image") is scheduler.output("render", "image")
     assert refined_is_render == (fits_at == 0)
+
+
+def test_every_other_frame_runs_the_network_half_as_often_and_blends_the_last_correction(
+        studio_registry, trained_weights, monkeypatch):
+    from nodes.refine.neural import Refiner
+
+    calls = []
+    correction = Refiner.correction
+    monkeypatch.setattr(Refiner, "correction", lambda self, *a: calls.append(1) or correction(self, *a))
+    graph = refine_graph(str(trained_weights))
+    graph.nodes["refine"].params["every"] = 2
+    scheduler = run_frames(graph, studio_registry, frames=12)
+    assert len(calls) == 6  # frames 0, 2, 4, ...
+    render, refined = scheduler.output("render", "image").rgb(), scheduler.output("refine", "image").rgb()
+    assert np.abs(refined.astype(int) - render).mean() > 0.05  # frame 11 still carries frame 10's correction
