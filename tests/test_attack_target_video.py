@@ -113,3 +113,20 @@ def test_a_still_image_as_the_target_clip_says_every_frame_comes_from_one_still(
     assert "Traceback" not in err
     assert "note: target: only one frame of grace_hopper.jpg shows a face, so every output frame is warped" in err
     assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_a_target_clip_cut_short_says_so_every_run_and_uses_the_frames_before_the_cut(tmp_path, state, capsys):
+    import imageio_ffmpeg
+
+    whole = tmp_path / "faststart.mp4"  # index first, so a cut file still opens: the damage comes mid-stream
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(CLIP), "-c", "copy",
+                    "-movflags", "faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for _ in range(2):  # not cached: the second run says it again
+        assert main(_run(tmp_path, cut)) == 0
+        err = capsys.readouterr().err
+        notes = [line for line in err.splitlines() if "could not decode all of cut.mp4" in line]
+        assert len(notes) == 1 and "frames before the damage" in notes[0], err
+        assert "Traceback" not in err and "ffmpeg version" not in err  # no banner, once or per frame
+    assert _listing(state) in ([], ["target-index"])

@@ -147,10 +147,11 @@ def save_index(path: Path, index: BankIndex) -> None:
     write_atomically(path, lambda partial: np.savez(partial, version=np.array(INDEX_VERSION), **arrays))
 
 
-def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], None] = lambda kept: None) -> BankIndex:
+def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], None] = lambda kept: None,
+                damage: list[str] | None = None) -> BankIndex:
     """Track every kept frame of `clip` (MediaPipe face mesh in video mode, and hands); `progress(frames
     examined)` is called after each. ReenactError when the clip cannot be read or no frame shows an
-    uncovered face."""
+    uncovered face. What ffmpeg could not decode (a clip cut short, damaged frames) goes to `damage`."""
     reader = VideoReader(clip)
     scale = min(1.0, settings.max_side / max(reader.width, reader.height))
     size = (max(1, round(reader.width * scale)), max(1, round(reader.height * scale)))
@@ -184,6 +185,8 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
         hands.close()
         detector.close()
         reader.close()
+    if damage is not None:
+        damage.extend(reader.errors)
     if not numbers:
         raise ReenactError(f"no uncovered face in any of the {seen} frames examined", where=str(clip),
                            hint="use a clip of the target person's face (every frame need not show it)")
@@ -220,10 +223,15 @@ def load_or_build(clip: Path, state_dir: Path, settings: IndexSettings,
     index = load_index(path) if path.exists() else None
     if index is not None:
         return index, "loaded"
-    index = build_index(clip, settings, progress)
+    damage: list[str] = []
+    index = build_index(clip, settings, progress, damage)
+    if damage:  # not cached, so every run that uses it says so
+        return index, (f"built, not cached: ffmpeg could not decode all of {clip.name} ({damage[0]}); the bank "
+                       f"holds the {int(index.frames_seen)} frames before the damage, and the clip is tracked again "
+                       "next run")
     try:
         save_index(path, index)
     except OSError as exc:  # the run goes on; the next one builds it again
         return index, (f"built, not cached: cannot write in {path.parent} ({exc.strerror or exc}: set "
-                       "REENACT_STATE_DIR to a folder you can write to)")
+                       "REENACT_STATE_DIR to a folder you can write to); the next run tracks the clip again")
     return index, "built"

@@ -69,7 +69,7 @@ class TargetVideo(Node):
         if how != "loaded":
             shown.finish(seen, rate(seen))
         if how.startswith("built, not cached"):
-            self._run.notice(f"{self.node_id}: the frame index was {how}; the next run tracks the clip again")
+            self._run.notice(f"{self.node_id}: the frame index was {how}")
         self._bank, self._how = self._bank_of(index, clip), how
         bank = self._bank
         if bank.frames_without_face:
