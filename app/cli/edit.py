@@ -17,8 +17,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames is not None and args.screenshot is None:
         raise ReenactError("--frames only applies with --screenshot", hint="add --screenshot PNG, or drop --frames")
+    scripted = bool(args.measure or args.screenshot)  # shows the preset as saved, not an old session's autosave
     window = editor.open_window(load_registry(), options_of(args, editor=True), Path(args.graph) if args.graph else None,
-                                args.select)
+                                args.select, use_autosave=not scripted)
     try:
         if args.measure:
             numbers = editor.measure(window, args.measure)

@@ -11,8 +11,10 @@ from app.runtime.registry import Registry
 SCREENSHOT_TIMEOUT_S = 300.0
 
 
-def open_window(registry: Registry, options: Options, graph: Path | None, select: str | None = None):
-    """The editor window on `graph` (a new graph if None), with node `select` in the inspector."""
+def open_window(registry: Registry, options: Options, graph: Path | None, select: str | None = None,
+                use_autosave: bool = True, play: bool = True):
+    """The editor window on `graph` (a new graph if None), with node `select` in the inspector, playing.
+    use_autosave: recover unsaved edits from an earlier session (not for scripted screenshots)."""
     if not options.display:
         raise ReenactError("the editor needs a display and $DISPLAY is not set",
                            hint="run it as `xvfb-run -a reenact edit ...`, or render headless with `reenact run GRAPH`")
@@ -22,7 +24,7 @@ def open_window(registry: Registry, options: Options, graph: Path | None, select
     editor = Editor(registry, options=options)
     try:
         if graph is not None:
-            editor.open(graph)
+            editor.open(graph, use_autosave=use_autosave)
         if select is not None and select not in editor.document.graph.nodes:
             raise ReenactError(f"there is no node '{select}' to select",
                                hint=f"the graph's nodes: {', '.join(editor.document.graph.nodes) or 'none'}")
@@ -31,14 +33,19 @@ def open_window(registry: Registry, options: Options, graph: Path | None, select
         raise
     if select is not None:
         editor.select([select])
-    return EditorWindow(editor)
+    window = EditorWindow(editor)
+    if play:  # the graph runs while it is edited, from the first frame on
+        editor.play()
+    return window
 
 
 def run_until_quit(window) -> None:
     import dearpygui.dearpygui as dpg
 
     while dpg.is_dearpygui_running() and not window.quit_requested:
+        started = time.perf_counter()
         window.frame()
+        window.pace(started)
 
 
 def play_frames(window, frames: int) -> None:

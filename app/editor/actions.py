@@ -3,6 +3,7 @@ the tests call them directly. No dearpygui here.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Callable
 from app.editor.storage import EditorStorage
 from app.editor.document import Clip, Document, Position
 from app.editor.live import LiveGraph, Transport
+from app.editor.render_job import RenderJob
 from app.presets import Preset, load_preset, parse_preset, save_preset
 from app.runtime.errors import GraphError, ProblemsError, ReenactError
 from app.runtime.graph import Endpoint, Link
@@ -25,7 +27,7 @@ from app.runtime.scheduler import bypass_routes
 AUTOSAVE_SECONDS = 5.0
 PASTE_OFFSET = (40.0, 40.0)
 FRAME_MARGIN = 30.0
-MESSAGE_HISTORY = 20
+MESSAGE_HISTORY = 500
 
 
 class UnsavedChanges(ReenactError):
@@ -43,6 +45,7 @@ class Message:
     text: str
     tone: Tone = Tone.OK
     at: float = field(default_factory=time.time)
+    node: str | None = None  # the node that said it, if one did
 
 
 @dataclass
@@ -58,7 +61,7 @@ class Editor:
 
     def __init__(self, registry: Registry, live: LiveGraph | None = None, options: Options | None = None):
         self.registry = registry
-        options = options or resolve()
+        self.options = options = options or resolve()
         self.storage = EditorStorage(options.state_dir)
         self.live = live or LiveGraph(registry, options)
         self.document = Document(registry)
@@ -68,12 +71,15 @@ class Editor:
         self.structure_revision = 0
         self.messages: deque[Message] = deque(maxlen=MESSAGE_HISTORY)  # what was said to the user, newest last
         self.problems: list[str] = []  # what keeps the saved file from loading elsewhere
+        self.recording = False
+        self.render: RenderJob | None = None  # the newest Render to file, running or finished
         self._autosaved_revision = 0
         self._last_autosave = time.monotonic()
 
-    def say(self, text: str, tone: Tone = Tone.OK) -> None:
-        """Tell the user something: the status bar shows the newest message, the Messages menu the rest."""
-        self.messages.append(Message(text, tone))
+    def say(self, text: str, tone: Tone = Tone.OK, node: str | None = None) -> None:
+        """Tell the user something: the status bar shows the newest message, the message log all of
+        them (with the node that said it, for the running graph's messages)."""
+        self.messages.append(Message(text, tone, node=node))
 
     def attempt(self, action: Callable[[], object]) -> bool:
         """Run a UI action; a refusal (ReenactError) goes to the status bar instead of up the stack."""
@@ -96,11 +102,16 @@ class Editor:
         path = Path(path)
         preset = load_preset(path, self.registry)
         recovered = self.storage.newer_autosave(path) if use_autosave else None
+        damaged = None
         if recovered is not None:
-            preset = self._read_autosave(recovered, path) or preset
+            autosaved, damaged = self._read_autosave(recovered, path)
+            preset = autosaved or preset
+            recovered = recovered if autosaved else None
         document = Document(self.registry, preset, path)
         self._adopt(document, f"opened {path}")
         self.problems = [str(p) for p in preset.problems]
+        if damaged is not None:
+            self.say(damaged, Tone.WARNING)
         if recovered is not None:
             document.revision += 1  # recovered edits are unsaved until the user saves
             self.say(f"recovered unsaved changes to {path.name} from the autosave; save to keep them "
@@ -129,8 +140,10 @@ class Editor:
         if path.suffix != ".json":
             path = path.with_suffix(".json")
         preset = self.document.to_preset()
+        mode = _file_mode(path)
         try:
             save_preset(preset, path)
+            os.chmod(path, mode)  # the atomic write's temporary file is private (0600); a preset is not
         except OSError as exc:
             raise ReenactError(f"could not save: {exc.strerror}", where=str(path),
                                hint="choose a folder you can write to; your changes are still here") from None
@@ -292,6 +305,43 @@ class Editor:
     def step(self) -> None:
         self.live.step()
 
+    def record(self, on: bool) -> None:
+        """Recording on: the graph's sinks write their files (and feed devices) while it plays."""
+        self.recording = on
+        self.live.record(on)
+        self.say("recording: output nodes write while the graph plays" if on else
+                 "not recording: output nodes idle (Run > Render to file writes the whole clip)")
+
+    def seek(self, frame: int) -> None:
+        """Show frame `frame` (from 0) of the clip, paused."""
+        self.live.seek(frame)
+
+    def set_loop(self, on: bool) -> None:
+        clip = self.live.status().clip
+        if clip is None or clip.loops is None:
+            raise ReenactError("the graph has no video clip to loop", hint="loop applies to a Video File node")
+        self.set_param(clip.node_id, "loop", on)
+
+    def render_to_file(self, frames: int) -> RenderJob:
+        """Run the whole graph, sinks included, for `frames` frames or until the clip ends."""
+        if self.render is not None and not self.render.progress.finished:
+            raise ReenactError("a render is running already", hint="wait for it or cancel it")
+        self.render = RenderJob(self.document.graph.copy(), self.registry, self.options, frames)
+        self.pause()  # the render gets the machine
+        self.say(f"rendering {frames} frames to {', '.join(self.render.paths)}")
+        return self.render
+
+    def render_finished(self) -> None:
+        """Say how the render ended (called once, when its progress says finished)."""
+        progress = self.render.progress
+        for notice in progress.notices:
+            self.say(notice, Tone.NOTE)
+        for node_id, message in progress.failures.items():
+            self.say(f"render: {message}", Tone.WARNING, node=node_id)
+        verb = "cancelled after" if progress.cancelled else "rendered"
+        tone = Tone.WARNING if progress.failures or progress.cancelled else Tone.OK
+        self.say(f"{verb} {progress.done} frames to {', '.join(self.render.paths)}", tone)
+
     def restart(self) -> None:
         """Re-open every node on the document's graph (with every edit made so far) and play."""
         self.live.set_graph(self.document.graph, restart=True)
@@ -299,6 +349,9 @@ class Editor:
 
     def close(self) -> None:
         self.autosave(force=True)
+        if self.render is not None:
+            self.render.cancel()
+            self.render.wait(30.0)  # its files are finalized, not left half written
         self.live.shutdown()
 
     # ----------------------------------------------------------------- helpers
@@ -320,12 +373,19 @@ class Editor:
             self.set_preview(default)
         self.structure_revision += 1
 
-    def _read_autosave(self, autosave: Path, path: Path) -> Preset | None:
+    def _read_autosave(self, autosave: Path, path: Path) -> tuple[Preset | None, str | None]:
+        """(the autosaved preset, None), or (None, what to tell) when it is damaged: then it is moved
+        aside, never used and never deleted, and the saved file opens instead."""
         try:
             return parse_preset(autosave.read_text(encoding="utf-8"), self.registry, path.resolve().parent,
-                                source=str(autosave))
-        except (OSError, UnicodeDecodeError, ProblemsError):
-            return None  # a damaged autosave never hides the real file
+                                source=str(autosave)), None
+        except (OSError, UnicodeDecodeError, ProblemsError) as exc:
+            reason = exc.problems[0] if isinstance(exc, ProblemsError) and exc.problems else \
+                getattr(exc, "strerror", None) or type(exc).__name__
+            kept = self.storage.set_aside(autosave)
+            where = f"kept as {kept}" if kept else "it could not be moved aside"
+            return None, (f"the autosave of {path.name} is damaged ({reason}); opened the saved file instead; "
+                          f"the autosave is {where}")
 
     def _structure_changed(self) -> None:
         self.structure_revision += 1
@@ -367,3 +427,13 @@ class Editor:
             if node_class and any(p.type == ports.IMAGE for p in node_class.schema.outputs):
                 return node_id
         return None
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a saved file should have: the one it had, else what a new file gets (0666 less the umask)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

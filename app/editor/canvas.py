@@ -18,6 +18,8 @@ from app.runtime.schema import Port
 from app.runtime.timing import TimingStats
 
 BADGE_WRAP = 190
+NEW_NODE_MARGIN = 40.0  # a new node's distance from the visible canvas' top-left corner
+CASCADE = 30.0  # each further new node steps this far right and down, so none hides another
 
 
 @dataclass
@@ -129,6 +131,29 @@ class Canvas:
         """The pin of a port: an input and an output of one node may share a name ("image")."""
         return next((item for item, e in self._ports.items()
                      if e == endpoint and (item in self._outputs) == output), None)
+
+    # ----------------------------------------------------------------- where things are
+    def to_grid(self, screen: tuple[float, float]) -> tuple[float, float]:
+        """A point on screen in the canvas' own coordinates (the layout's). dearpygui has no call for the
+        canvas' panning: a drawn node's screen rectangle against its grid position gives it."""
+        for items in self._nodes.values():
+            (x, y), (w, _) = dpg.get_item_rect_min(items.node), dpg.get_item_rect_size(items.node)
+            if w > 0:
+                gx, gy = dpg.get_item_pos(items.node)
+                return screen[0] - (x - gx), screen[1] - (y - gy)
+        x0, y0 = dpg.get_item_rect_min(self.widget)  # nothing drawn yet: no panning either
+        return screen[0] - x0, screen[1] - y0
+
+    def free_spot(self) -> tuple[float, float]:
+        """Where a node added from the palette goes: near the top-left of what the canvas shows,
+        stepped along a diagonal past nodes already there."""
+        x0, y0 = self.to_grid(tuple(dpg.get_item_rect_min(self.widget)))
+        taken = list(self._editor.document.layout.values())
+        for step in range(200):
+            x, y = x0 + NEW_NODE_MARGIN + CASCADE * step, y0 + NEW_NODE_MARGIN + CASCADE * step
+            if all(abs(x - tx) > CASCADE / 2 or abs(y - ty) > CASCADE / 2 for tx, ty in taken):
+                return x, y
+        return x0 + NEW_NODE_MARGIN, y0 + NEW_NODE_MARGIN
 
     # ----------------------------------------------------------------- live status
     def show_status(self, status: LiveStatus) -> None:

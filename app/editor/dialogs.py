@@ -7,14 +7,25 @@ from typing import Callable
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
+from app.editor.render_job import output_paths
+from app.editor.theme import NOTE_TEXT
 from app.runtime.errors import ReenactError
 
 ALL_FILES = ".*"
+DEFAULT_RENDER_FRAMES = 300  # for sources with no end of their own (a camera, a looping clip)
+
+
+def centred(width: int, height: int) -> list[int]:
+    """Where a dialog of this size sits in the middle of the window (dearpygui puts windows top-left)."""
+    return [max(0, (dpg.get_viewport_client_width() - width) // 2),
+            max(0, (dpg.get_viewport_client_height() - height) // 2)]
 
 
 class Dialogs:
     def __init__(self, editor: Editor):
         self._editor = editor
+        self._render: dict[str, int] = {}  # the render dialog's items while it is open
+        self._render_told = None  # the render job whose end was reported
 
     def pick_file(self, title: str, on_chosen: Callable[[str], None], extensions: tuple[str, ...] = ()) -> None:
         """Choose an existing file; `extensions` come first in the filter list (the first is shown),
@@ -57,12 +68,68 @@ class Dialogs:
             if choice != "cancel":
                 self._editor.attempt(then)
 
-        with dpg.window(label="Unsaved changes", modal=True, no_collapse=True, width=420) as modal:
+        with dpg.window(label="Unsaved changes", modal=True, no_collapse=True, width=420,
+                        pos=centred(420, 90)) as modal:
             dpg.add_text(f"{question}. Save them first?", wrap=400)
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Save", width=120, callback=lambda: answer("save"))
                 dpg.add_button(label="Discard", width=120, callback=lambda: answer("discard"))
                 dpg.add_button(label="Cancel", width=120, callback=lambda: answer("cancel"))
+
+
+    def render(self) -> None:
+        """Render to file: where it writes, how many frames, then a progress bar (and Cancel)."""
+        editor = self._editor
+        if self._render:
+            dpg.focus_item(self._render["window"])
+            return
+        paths = output_paths(editor.document.graph, editor.registry)
+        clip = editor.live.status().clip
+        frames = clip.frames if clip is not None and clip.frames and not clip.loops else DEFAULT_RENDER_FRAMES
+        size = (560, 230)
+        with dpg.window(label="Render to file", no_collapse=True, width=size[0], height=size[1], pos=centred(*size),
+                        on_close=self._close_render) as window:
+            dpg.add_text("Writes:" if paths else "The graph has no node that writes a file: add an output "
+                         "node (Video File Output or Image Sequence) first.", wrap=size[0] - 20)
+            for path in paths:
+                dpg.add_text(f"  {path}", color=NOTE_TEXT, wrap=size[0] - 20)
+            count = dpg.add_input_int(label="frames (at most; a clip that ends sooner stops there)",
+                                      default_value=frames, min_value=1, min_clamped=True, width=100)
+            bar = dpg.add_progress_bar(default_value=0.0, width=-1, overlay="not started")
+            with dpg.group(horizontal=True):
+                start = dpg.add_button(label="Render", width=120, enabled=bool(paths),
+                                       callback=lambda: self._start_render(dpg.get_value(count)))
+                cancel = dpg.add_button(label="Cancel render", width=120, enabled=False,
+                                        callback=lambda: editor.render and editor.render.cancel())
+                dpg.add_button(label="Close", width=120, callback=self._close_render)
+        self._render = {"window": window, "bar": bar, "start": start, "cancel": cancel}
+
+    def _start_render(self, frames: int) -> None:
+        if self._editor.attempt(lambda: self._editor.render_to_file(frames)):
+            dpg.configure_item(self._render["start"], enabled=False)
+            dpg.configure_item(self._render["cancel"], enabled=True)
+
+    def _close_render(self) -> None:
+        """Closing the dialog leaves a running render running; its end is still reported."""
+        if self._render:
+            dpg.delete_item(self._render.pop("window"))
+            self._render.clear()
+
+    def show_render_progress(self) -> None:
+        job = self._editor.render
+        if job is None:
+            return
+        progress = job.progress
+        if self._render:
+            overlay = f"{progress.done} / {progress.frames} frames" + (" - done" if progress.finished else "")
+            dpg.set_value(self._render["bar"], progress.fraction)
+            dpg.configure_item(self._render["bar"], overlay=overlay)
+            if progress.finished:
+                dpg.configure_item(self._render["start"], enabled=True)
+                dpg.configure_item(self._render["cancel"], enabled=False)
+        if progress.finished and self._render_told is not job:
+            self._render_told = job
+            self._editor.render_finished()
 
 
 def chosen_path(app_data: dict) -> str:

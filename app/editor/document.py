@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.editor.layout import layered_layout
 from app.presets import Preset
 from app.runtime.errors import GraphError, ParamError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
@@ -59,10 +60,18 @@ class Document:
         self.node_ui = {node_id: dict(v) for node_id, v in preset.ui.get("nodes", {}).items()
                         if isinstance(v, dict)}
         self.layout: dict[str, Position] = {}
+        unplaced = []
         for node_id in self.graph.nodes:
             pos = self.node_ui.get(node_id, {}).get("pos")
             ok = isinstance(pos, list) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos)
-            self.layout[node_id] = (float(pos[0]), float(pos[1])) if ok else self._free_spot()
+            if ok:
+                self.layout[node_id] = (float(pos[0]), float(pos[1]))
+            else:
+                unplaced.append(node_id)
+        if unplaced:  # laid out by the links, below any node that has a position
+            top = self._free_spot()[1] if self.layout else 40.0
+            placed = layered_layout(self.graph, unplaced, top)
+            self.layout = {n: self.layout.get(n) or placed[n] for n in self.graph.nodes}
         self.extra = preset.extra
         self.path = path
         self.revision = 0

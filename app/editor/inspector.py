@@ -8,10 +8,13 @@ from typing import Any, Callable
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
+from app.editor.param_groups import group_params
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT
+from app.runtime.scheduler import bypass_routes
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole
 
 WIDTH = -150  # leave room for the label
+RESET_LABEL = "R"
 
 
 class Inspector:
@@ -19,14 +22,16 @@ class Inspector:
         self._editor = editor
         self._pick_file = pick_file  # (title, on_chosen) -> opens a file dialog
         self._widgets: dict[str, tuple[int, Param]] = {}
+        self._choices: dict[str, dict[str, Any]] = {}  # param -> {label shown: value} for picked params
         self.node_id: str | None = None
         self.group = dpg.add_group(parent=parent)
 
     def show(self, node_id: str | None) -> None:
         dpg.delete_item(self.group, children_only=True)
         self._widgets.clear()
+        self._choices.clear()
         self.node_id = node_id if node_id in self._editor.document.graph.nodes else None
-        with dpg.group(parent=self.group):
+        with dpg.group(parent=self.group) as body:
             if self.node_id is None:
                 dpg.add_text("Select a node to edit its parameters.", color=NOTE_TEXT)
                 return
@@ -40,8 +45,14 @@ class Inspector:
                     dpg.add_text(f"  {name} = {value!r}", color=NOTE_TEXT)
                 return
             self._header(node_class.schema)
-            for param in node_class.schema.params:
-                self._add_param(param, spec.params.get(param.name, param.default))
+            chooser = getattr(node_class, "param_choices", None)  # e.g. the cameras there are, for a device param
+            for group, params in group_params(node_class.schema):
+                parent = dpg.add_collapsing_header(label=group, default_open=True, parent=body) if group else body
+                for param in params:
+                    choices = chooser(param.name) if chooser else None
+                    with dpg.group(horizontal=True, parent=parent):
+                        self._add_reset(param)
+                        self._add_param(param, spec.params.get(param.name, param.default), choices)
 
     def refresh_values(self) -> None:
         """Put the document's values back into the widgets (after a refused edit)."""
@@ -50,6 +61,8 @@ class Inspector:
         params = self._editor.document.graph.nodes[self.node_id].params
         for name, (widget, param) in self._widgets.items():
             value = params.get(name, param.default)
+            if name in self._choices:
+                value = _label_of(self._choices[name], value)
             dpg.set_value(widget, [v * 255 for v in value] if param.kind is ParamKind.COLOR else value)
 
     # ----------------------------------------------------------------- widgets
@@ -59,8 +72,13 @@ class Inspector:
         with dpg.group(horizontal=True):
             dpg.add_button(label="Preview A", callback=lambda: self._editor.set_preview(node_id))
             dpg.add_button(label="Preview B", callback=lambda: self._editor.set_preview(node_id, side="b"))
-            dpg.add_checkbox(label="Bypass", default_value=self._editor.document.graph.nodes[node_id].bypassed,
-                             callback=lambda: self._editor.toggle_bypass(node_id))
+            bypassed = self._editor.document.graph.nodes[node_id].bypassed
+            possible = bypass_routes(schema) is not None
+            box = dpg.add_checkbox(label="Bypass", default_value=bypassed, enabled=possible or bypassed,
+                                   callback=lambda: self._editor.toggle_bypass(node_id))
+            with dpg.tooltip(box):
+                dpg.add_text("pass the input through unchanged" if possible else
+                             "cannot be bypassed: an output has no input of its type to pass on", wrap=320)
         for action in schema.actions:
             button = dpg.add_button(label=action.label, width=-1,
                                     callback=lambda s, a, name: self._editor.run_action(node_id, name),
@@ -70,12 +88,22 @@ class Inspector:
                     dpg.add_text(action.help, wrap=320)
         dpg.add_separator()
 
-    def _add_param(self, param: Param, value: Any) -> None:
+    def _add_reset(self, param: Param) -> None:
+        button = dpg.add_button(label=RESET_LABEL, small=True, user_data=param.name,
+                                callback=lambda s, a, name: self._reset(name))
+        with dpg.tooltip(button):
+            dpg.add_text(f"reset {param.name} to its default, {param.default!r}")
+
+    def _add_param(self, param: Param, value: Any, choices: dict[str, Any] | None = None) -> None:
         callback = self._on_edit
         label, user = param.name, param.name
         lo, hi = param.minimum, param.maximum
         kind = param.kind
-        if kind is ParamKind.FLOAT and lo is not None and hi is not None:
+        if choices:
+            self._choices[param.name] = choices
+            widget = dpg.add_combo(list(choices), label=label, default_value=_label_of(choices, value), width=WIDTH,
+                                   callback=self._on_choice, user_data=user)
+        elif kind is ParamKind.FLOAT and lo is not None and hi is not None:
             widget = dpg.add_slider_float(label=label, default_value=value, min_value=lo, max_value=hi,
                                           width=WIDTH, callback=callback, user_data=user)
         elif kind is ParamKind.FLOAT:
@@ -121,6 +149,14 @@ class Inspector:
     def _on_edit(self, _sender, value, name: str) -> None:
         self._apply(name, value)
 
+    def _on_choice(self, _sender, label, name: str) -> None:
+        self._apply(name, self._choices[name][label])
+
+    def _reset(self, name: str) -> None:
+        param = self._widgets[name][1]
+        self._apply(name, param.default)
+        self.refresh_values()
+
     def _on_picked(self, node_id: str, name: str, chosen: str) -> None:
         self._editor.set_path_param(node_id, name, chosen)
         self.refresh_values()  # the field shows what was stored
@@ -136,6 +172,12 @@ class Inspector:
     def _apply(self, name: str, value: Any) -> None:
         if not self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, value)):
             self.refresh_values()
+
+
+def _label_of(choices: dict[str, Any], value: Any) -> str:
+    """The label of a value among the choices; a value that is not among them (a camera unplugged
+    since) shows as itself, so it is not silently changed."""
+    return next((label for label, v in choices.items() if v == value), str(value))
 
 
 def _help_text(param: Param) -> str:

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any, Callable
 
 from app.editor.runnable import cached_nodes, runnable_part
+from app.editor.timeline import Clip, find_clip
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Endpoint, Graph
@@ -21,6 +22,9 @@ from app.runtime.gpu.image import Image
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.timing import TimingStats
+
+
+PAUSED_POLL_S = 0.5  # while paused the worker wakes on commands, and this often for the nodes' status lines
 
 
 class Transport(Enum):
@@ -45,6 +49,9 @@ class LiveStatus:
     outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
     message: str = ""  # the latest thing the user should read (notices, refused graphs)
     image_path: str = "no GL context yet"  # how frames move between GL, torch and host memory, and why
+    clip: Clip | None = None  # the source the timeline follows, with its length
+    recording: bool = False  # sinks (files, windows, devices) run only while recording
+    seeking: int | None = None  # the frame a seek is running towards
 
 
 class LiveGraph:
@@ -65,6 +72,10 @@ class LiveGraph:
         self._watched: tuple[Endpoint, ...] = ()
         self._transport = Transport.PAUSED
         self._steps_wanted = 0
+        self._redraw_wanted = False  # an edit arrived while paused: run the shown frame again
+        self._seek_to: int | None = None
+        self._record = False
+        self._clip: Clip | None = None
         self._message = ""
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="reenact-live", daemon=True)
@@ -101,6 +112,25 @@ class LiveGraph:
             self._steps_wanted += frames
         self._send(step)
 
+    def record(self, on: bool) -> None:
+        """Let the sinks run (write files, feed devices) or idle them; the graph keeps its state."""
+        def record() -> None:
+            self._record = on
+            self._install(self._graph, restart=False)
+        self._send(record)
+
+    def seek(self, frame: int) -> None:
+        """Show frame `frame` (from 0) of the clip and pause there. Forward runs the frames in between
+        (sinks idle unless recording); backward starts the sources again from their first frame."""
+        def seek() -> None:
+            if self._scheduler is None:
+                return
+            if frame < self._scheduler.frame_index:
+                self._install(self._graph, restart=True)
+            self._transport = Transport.PAUSED
+            self._seek_to = max(0, frame)
+        self._send(seek)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         self._stopping = True
         self._wake.set()
@@ -116,6 +146,11 @@ class LiveGraph:
         try:
             while not self._stopping:
                 self._run_commands()
+                if self._seeking():
+                    self._frame()
+                    if not self._seeking():
+                        self._publish()
+                    continue
                 if self._transport is Transport.PLAYING or self._steps_wanted:
                     self._steps_wanted = max(0, self._steps_wanted - 1)
                     self._frame()
@@ -124,8 +159,10 @@ class LiveGraph:
                         next_frame = max(next_frame + 1.0 / self.max_fps, time.perf_counter())
                         self._wake.wait(max(0.0, next_frame - time.perf_counter()))
                 else:
+                    if self._redraw_wanted:
+                        self._redraw()
                     self._publish()
-                    self._wake.wait(0.1)
+                    self._wake.wait(PAUSED_POLL_S)
                 self._wake.clear()
         finally:
             self._close()
@@ -144,9 +181,17 @@ class LiveGraph:
                 self._message = f"internal error while applying an edit ({type(exc).__name__}: {exc})"
                 self._transport = Transport.PAUSED
 
+    def _seeking(self) -> bool:
+        if self._seek_to is not None and (self._scheduler is None or self._transport is Transport.ENDED
+                                          or self._scheduler.frame_index > self._seek_to):
+            self._seek_to = None  # reached (the frame shown is frame_index - 1), or the clip ended first
+        return self._seek_to is not None
+
     def _install(self, graph: Graph, restart: bool) -> None:
         self._graph = graph
-        runnable, self._idle = runnable_part(graph, self._registry)
+        self._clip = find_clip(graph)
+        self._redraw_wanted = True
+        runnable, self._idle = runnable_part(graph, self._registry, record=self._record)
         if restart:
             self._close()
         if self._scheduler is None:
@@ -164,6 +209,7 @@ class LiveGraph:
         """Apply to a running node; an idle node picks its params up when it starts."""
         if self._scheduler is not None and self._scheduler.node(node_id) is not None:
             change(self._scheduler)
+            self._redraw_wanted = True
 
     def _set_transport(self, transport: Transport) -> None:
         if self._transport is not Transport.ENDED or transport is Transport.PAUSED:
@@ -172,6 +218,7 @@ class LiveGraph:
     def _frame(self) -> None:
         if self._scheduler is None:
             return
+        self._redraw_wanted = False  # a new frame shows every edit made so far
         try:
             self._scheduler.step()
         except EndOfStream:
@@ -185,10 +232,23 @@ class LiveGraph:
             self._message = notices[-1]
             notices.clear()
 
+    def _redraw(self) -> None:
+        """Show a paused graph's edits on the frame on screen, without moving on to the next frame."""
+        self._redraw_wanted = False
+        if self._scheduler is None:
+            return
+        try:
+            self._scheduler.redraw()
+        except EndOfStream:  # a source that had not started yet has nothing to show
+            self._transport = Transport.ENDED
+        except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
+            self._message = f"internal error while redrawing ({type(exc).__name__}: {exc})"
+
     def _publish(self) -> None:
         scheduler = self._scheduler
         if scheduler is None:
-            status = LiveStatus(transport=self._transport, idle=dict(self._idle), message=self._message)
+            status = LiveStatus(transport=self._transport, idle=dict(self._idle), message=self._message,
+                                clip=self._clip, recording=self._record)
         else:
             status = LiveStatus(
                 serial=self._latest.serial + 1, frame=scheduler.frame_index, fps=scheduler.fps,
@@ -200,7 +260,8 @@ class LiveGraph:
                 notes=self._notes(scheduler),
                 outputs={e: _readable_anywhere(scheduler.output(e.node, e.port)) for e in self._watched},
                 message=self._message,
-                image_path=_image_path(scheduler))
+                image_path=_image_path(scheduler),
+                clip=self._clip, recording=self._record, seeking=self._seek_to)
         with self._lock:
             self._latest = status
 

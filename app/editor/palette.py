@@ -1,7 +1,9 @@
-"""The node palette: every registered type by category, filtered by a search box; a click adds one."""
+"""The node palette: every registered type by category, filtered by a search box; a click adds one.
+The same list serves the side panel and the canvas's right-click menu (which adds at the cursor)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
@@ -10,12 +12,14 @@ from app.editor.theme import NOTE_TEXT
 
 
 class Palette:
-    def __init__(self, editor: Editor, parent: int | str):
-        self._editor = editor
+    def __init__(self, editor: Editor, parent: int | str, on_pick: Callable[[str], None], title: str = "Add a node"):
+        self._on_pick = on_pick  # (type id) -> adds the node where this palette puts new nodes
         self._entries: list[tuple[int, str]] = []  # (item, searchable text)
         self._headers: dict[int, list[int]] = {}
-        dpg.add_text("Add a node", parent=parent)
-        dpg.add_input_text(hint="search (name, category, help)", width=-1, parent=parent, callback=self._filter)
+        dpg.add_text(title, parent=parent)
+        self.search = dpg.add_input_text(hint="search (name, category, help)", width=-1, parent=parent,
+                                         callback=self._filter)
+        self._nothing = dpg.add_text("", parent=parent, color=NOTE_TEXT, show=False, wrap=200)
         by_category = defaultdict(list)
         for node_class in editor.registry.types():
             by_category[node_class.schema.category].append(node_class.schema)
@@ -33,7 +37,11 @@ class Palette:
 
     def _add(self, sender, _app_data, type_id: str) -> None:
         dpg.set_value(sender, False)  # a selectable stays highlighted otherwise
-        self._editor.add_node(type_id)
+        self._on_pick(type_id)
+
+    def reset(self) -> None:
+        dpg.set_value(self.search, "")
+        self._filter(None, "")
 
     def _filter(self, _sender, text: str) -> None:
         words = text.lower().split()
@@ -42,3 +50,5 @@ class Palette:
             dpg.configure_item(item, show=item in visible)
         for header, items in self._headers.items():
             dpg.configure_item(header, show=any(i in visible for i in items))
+        dpg.set_value(self._nothing, f"no node matches '{text.strip()}'")
+        dpg.configure_item(self._nothing, show=not visible)

@@ -1,7 +1,7 @@
 """What the preview shows, as arrays and text (no dearpygui): A/B composition, texture data."""
 from __future__ import annotations
 
-
+import cv2
 import numpy as np
 
 from app.runtime.gpu.image import Image
@@ -10,20 +10,30 @@ SPLIT_LINE = np.array([255, 210, 60], np.uint8)
 
 
 def compose_split(a: Image, b: Image | None, split: float) -> np.ndarray:
-    """(H, W, 3) uint8: A left of column split*W, B (resized to A, nearest) right of it, a line between."""
+    """(H, W, 3) uint8: A left of column split*W, B right of it, a line between. A B of another size is
+    scaled smoothly to fit A's frame with its own aspect kept (bars fill the rest), never stretched."""
     left = a.rgb()
     if b is None:
         return left
     h, w = left.shape[:2]
-    right = b.rgb()
-    if right.shape[:2] != (h, w):
-        rows = np.arange(h) * right.shape[0] // h
-        cols = np.arange(w) * right.shape[1] // w
-        right = right[rows][:, cols]
+    right = fit_into(b.rgb(), w, h)
     column = int(round(min(max(split, 0.0), 1.0) * w))
     out = np.concatenate([left[:, :column], right[:, column:]], axis=1)
     if 0 < column < w:
         out[:, column - 1:column + 1] = SPLIT_LINE
+    return out
+
+
+def fit_into(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """rgb scaled (area-averaged down, bilinear up) to fit width x height, centred on black."""
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    scale = min(width / rgb.shape[1], height / rgb.shape[0])
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    scaled = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.zeros((height, width, 3), np.uint8)
+    y, x = (height - size[1]) // 2, (width - size[0]) // 2
+    out[y:y + size[1], x:x + size[0]] = scaled
     return out
 
 

@@ -11,14 +11,21 @@ from app.runtime.plan import build_plan
 from app.runtime.registry import Registry
 
 
-def runnable_part(graph: Graph, registry: Registry) -> tuple[Graph, dict[str, str]]:
-    """Returns (the graph without idle nodes, {idle node id: why it idles})."""
+NOT_RECORDING = "not recording: switch Record on, or use Run > Render to file"
+
+
+def runnable_part(graph: Graph, registry: Registry, record: bool = True) -> tuple[Graph, dict[str, str]]:
+    """Returns (the graph without idle nodes, {idle node id: why it idles}). Without `record`, sinks
+    (category "output": files, windows, devices) idle, so playing in the editor overwrites nothing."""
     idle: dict[str, str] = {}
     fed = {(l.target.node, l.target.port) for l in graph.links}
     for node_id, spec in graph.nodes.items():
         node_class = registry.get(spec.type)
         if node_class is None:
             idle[node_id] = f"'{spec.type}' is not installed (params kept)"
+            continue
+        if not record and node_class.schema.category == "output":
+            idle[node_id] = NOT_RECORDING
             continue
         unfed = [p.name for p in node_class.schema.inputs if not p.optional and (node_id, p.name) not in fed]
         if unfed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,16 @@ class EditorStorage:
             return None
         return candidate
 
+
+    def set_aside(self, autosave: Path) -> Path | None:
+        """Move a damaged autosave out of the way (kept for the user, never read again); None if it
+        cannot be moved."""
+        kept = autosave.with_name(f"{autosave.stem}.damaged-{int(time.time())}.json")
+        try:
+            autosave.replace(kept)
+        except OSError:
+            return None
+        return kept
 
     def recent_files(self) -> list[Path]:
         try:

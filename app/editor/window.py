@@ -11,14 +11,16 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
-from app.editor.actions import Editor, Message, Tone, UnsavedChanges
+from app.editor.actions import Editor, Tone, UnsavedChanges
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs
 from app.editor.inspector import Inspector
 from app.editor.live import Transport
+from app.editor.message_log import MessageLog
 from app.editor.palette import Palette
 from app.editor.preview_panel import PreviewPanel
-from app.editor.theme import ERROR_TEXT, NOTE_TEXT, OK_TEXT, Themes
+from app.editor.theme import Themes
+from app.editor.transport import TransportBar
 from app.runtime.errors import ReenactError
 
 SIDE_WIDTH = 430
@@ -27,9 +29,9 @@ STATUS_HEIGHT = 28
 PREVIEW_HEIGHT = 500
 SPACING = 8  # between panels
 _TRANSPORT_LABEL = {Transport.PLAYING: "playing", Transport.PAUSED: "paused", Transport.ENDED: "ended"}
-_TONE_COLOR = {Tone.OK: OK_TEXT, Tone.NOTE: NOTE_TEXT, Tone.WARNING: ERROR_TEXT}
-CANVAS_HELP = ("Drag from a pin to another to link them; Ctrl-click a link to remove it. With the mouse over "
-               "the canvas: Del deletes the selected nodes, F brings every node into view, Space plays or pauses.")
+ADD_MENU_HEIGHT = 420
+IDLE_FRAME_S = 1 / 20  # the UI's frame time while nothing moves (no busy loop while paused)
+ACTIVE_FRAME_S = 1 / 60
 
 
 class EditorWindow:
@@ -41,11 +43,15 @@ class EditorWindow:
         self._canvas_selection: list[str] = []
         self._shown_selection: list[str] | None = None
         self._ui_frame_times: list[float] = []
-        self._seen_live_message = ""
-        self._shown_message: Message | None = None
+        self._full_preview: float | None = None  # the preview's height before it filled the window
+        self._last_serial = -1
+        self._last_mouse: tuple = ()
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
-        dpg.create_viewport(title="Reenact Studio", width=width, height=height, disable_close=True)
+        # At the screen's top-left corner: without a window manager (or with a small screen) a centred
+        # window of this size would hang off the screen.
+        dpg.create_viewport(title="Reenact Studio", width=width, height=height, x_pos=0, y_pos=0,
+                            disable_close=True)
         dpg.set_exit_callback(lambda: self.request(self.quit))
         self._themes = Themes()
         self.dialogs = Dialogs(editor)
@@ -58,26 +64,31 @@ class EditorWindow:
         with dpg.window(tag="main", no_scrollbar=True):
             self._menus()
             with dpg.group(horizontal=True):
-                with dpg.child_window(width=PALETTE_WIDTH, height=-STATUS_HEIGHT) as palette:
-                    self.palette = Palette(self.editor, palette)
+                with dpg.child_window(width=PALETTE_WIDTH, height=-STATUS_HEIGHT) as self._palette_area:
+                    self.palette = Palette(self.editor, self._palette_area, lambda type_id: self.editor.attempt(
+                        lambda: self.editor.add_node(type_id, self.canvas.free_spot())))
                 with dpg.child_window(width=canvas_width, height=-STATUS_HEIGHT, no_scrollbar=True,
-                                      resizable_x=True) as centre:  # drag its right edge for a wider preview
-                    self._transport_bar()
-                    self.canvas = Canvas(self.editor, self._themes, centre)
+                                      resizable_x=True) as self._centre:  # drag its right edge for a wider preview
+                    self.transport = TransportBar(self.editor, self.dialogs.render)
+                    self.canvas = Canvas(self.editor, self._themes, self._centre)
                 with dpg.group():
                     # The preview and the params scroll apart; the preview's bottom edge drags too.
-                    with dpg.child_window(width=-1, height=PREVIEW_HEIGHT, no_scrollbar=True, resizable_y=True) as area:
-                        self.preview = PreviewPanel(self.editor, area)
-                    with dpg.child_window(width=-1, height=-STATUS_HEIGHT) as params:
-                        self.inspector = Inspector(self.editor, params, self.dialogs.pick_file)
-            with dpg.group(horizontal=True):  # one line: the newest message first, then the file's problems
-                self.message_line = dpg.add_text("")
-                with dpg.tooltip(self.message_line):
-                    self._message_full = dpg.add_text("", wrap=700)
-                self._problems = dpg.add_text("", color=NOTE_TEXT)
+                    with dpg.child_window(width=-1, height=PREVIEW_HEIGHT, no_scrollbar=True,
+                                          resizable_y=True) as self._preview_area:
+                        self.preview = PreviewPanel(self.editor, self._preview_area)
+                    with dpg.child_window(width=-1, height=-STATUS_HEIGHT) as self._params_area:
+                        self.inspector = Inspector(self.editor, self._params_area, self.dialogs.pick_file)
+            # One line: the newest message (a refusal held a while), then the file's problems; click it for the log.
+            self.messages = MessageLog(self.editor)
         dpg.set_primary_window("main", True)
+        # Right-click on the canvas: the palette as a menu, adding the node where the click was.
+        with dpg.window(show=False, popup=True, no_title_bar=True, width=PALETTE_WIDTH + 20,
+                        height=ADD_MENU_HEIGHT) as self._add_menu:
+            self._add_palette = Palette(self.editor, self._add_menu, self._add_at_click, title="Add a node here")
+        self._add_at: tuple[float, float] | None = None
         with dpg.handler_registry():
             dpg.add_key_press_handler(callback=self._on_key)
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=self._on_right_click)
 
     def _menus(self) -> None:
         e = self.editor
@@ -104,25 +115,12 @@ class EditorWindow:
                 dpg.add_menu_item(label="Play / pause", shortcut="Space", callback=e.toggle_play)
                 dpg.add_menu_item(label="Step one frame", callback=e.step)
                 dpg.add_menu_item(label="Restart", callback=e.restart)
+                dpg.add_menu_item(label="Render to file...", callback=lambda: self.dialogs.render())
             with dpg.menu(label="View"):
                 dpg.add_menu_item(label="Single preview (no A/B split)", callback=e.clear_split)
-            self._messages_menu = dpg.add_menu(label="Messages")
-
-    def _transport_bar(self) -> None:
-        e = self.editor
-        with dpg.group(horizontal=True):
-            self._play_button = dpg.add_button(label="Play", width=60, callback=e.toggle_play)
-            dpg.add_button(label="Step", callback=e.step)
-            dpg.add_button(label="Restart", callback=e.restart)
-            dpg.add_text("  max fps", color=NOTE_TEXT)
-            dpg.add_combo(["15", "30", "60", "unlimited"], default_value="30", width=100,
-                          callback=lambda s, value: setattr(e.live, "max_fps", 0 if value == "unlimited" else float(value)))
-            hint = dpg.add_text(" (?)", color=NOTE_TEXT)
-            with dpg.tooltip(hint):
-                dpg.add_text(CANVAS_HELP, wrap=360)
-            self._stats = dpg.add_text("", color=NOTE_TEXT)
-            with dpg.tooltip(self._stats):
-                self._stats_detail = dpg.add_text("", wrap=500)
+                dpg.add_menu_item(label="Preview fills the window (toggle)", shortcut="Ctrl+P",
+                                  callback=self.toggle_full_preview)
+                dpg.add_menu_item(label="Message log", shortcut="Ctrl+L", callback=lambda: self.messages.open())
 
     # ----------------------------------------------------------------- the frame
     def frame(self) -> None:
@@ -133,11 +131,53 @@ class EditorWindow:
         status = self.editor.live.status()
         self.canvas.show_status(status)
         self.preview.show(status)
+        self.transport.show(status)
         self._show_status(status)
-        self._show_messages(status)
+        self.messages.show(status)
+        self.dialogs.show_render_progress()
         self.editor.autosave()
         dpg.render_dearpygui_frame()
         self._ui_frame_times = (self._ui_frame_times + [time.perf_counter() - started])[-120:]
+
+    def pace(self, started: float) -> None:
+        """Sleep out the rest of this frame's time: a quick frame while something moves (the graph
+        publishes, the mouse moves, a key is down), a slow one while idle, so a paused editor uses
+        little CPU. Called by the main loop, not by scripted sessions."""
+        status = self.editor.live.status()
+        mouse = (tuple(dpg.get_mouse_pos(local=False)), dpg.is_mouse_button_down(dpg.mvMouseButton_Left),
+                 dpg.is_mouse_button_down(dpg.mvMouseButton_Middle), dpg.is_mouse_button_down(dpg.mvMouseButton_Right))
+        active = status.serial != self._last_serial or mouse != self._last_mouse
+        self._last_serial, self._last_mouse = status.serial, mouse
+        rest = (ACTIVE_FRAME_S if active else IDLE_FRAME_S) - (time.perf_counter() - started)
+        if rest > 0:
+            time.sleep(rest)
+
+    def _on_right_click(self) -> None:
+        if not dpg.is_item_hovered(self.canvas.widget):
+            return
+        mouse = dpg.get_mouse_pos(local=False)
+        self._add_at = self.canvas.to_grid(mouse)
+        height = dpg.get_viewport_client_height()
+        self._add_palette.reset()
+        dpg.configure_item(self._add_menu, show=True,
+                           pos=[int(mouse[0]), int(min(mouse[1], height - ADD_MENU_HEIGHT - STATUS_HEIGHT))])
+        dpg.focus_item(self._add_palette.search)
+
+    def _add_at_click(self, type_id: str) -> None:
+        dpg.configure_item(self._add_menu, show=False)
+        self.editor.attempt(lambda: self.editor.add_node(type_id, self._add_at))
+
+    def toggle_full_preview(self) -> None:
+        """The preview alone fills the window (palette, canvas and params hidden), or back."""
+        full = self._full_preview is None
+        for area in (self._palette_area, self._centre, self._params_area):
+            dpg.configure_item(area, show=not full)
+        if full:
+            self._full_preview = dpg.get_item_rect_size(self._preview_area)[1] or PREVIEW_HEIGHT
+            dpg.configure_item(self._preview_area, height=-STATUS_HEIGHT)
+        else:
+            dpg.configure_item(self._preview_area, height=int(self._full_preview))
+            self._full_preview = None
 
     def _sync_document(self) -> None:
         editor = self.editor
@@ -165,39 +205,17 @@ class EditorWindow:
     def _show_status(self, status) -> None:
         doc = self.editor.document
         ui_ms = 1000 * sum(self._ui_frame_times) / max(1, len(self._ui_frame_times))
-        dpg.set_item_label(self._play_button, "Pause" if status.transport is Transport.PLAYING else "Play")
-        dpg.set_value(self._stats, f"{doc.title}{' *' if doc.dirty else ''} | {_TRANSPORT_LABEL[status.transport]},"
-                                   f" frame {status.frame} | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms")
-        dpg.set_value(self._stats_detail,
+        dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | "
+                                            f"{_TRANSPORT_LABEL[status.transport]}{', recording' if status.recording else ''}"
+                                            f" | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms")
+        dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")
         problems = f"  |  {len(self.editor.problems)} problem(s) keep the file from loading elsewhere: " \
                    f"{self.editor.problems[0]}" if self.editor.problems else ""
-        dpg.set_value(self._problems, problems)
+        dpg.set_value(self.messages.problems, problems)
         dpg.set_viewport_title(f"Reenact Studio — {doc.title}{' *' if doc.dirty else ''}")
         dpg.set_item_label(self._undo_item, f"Undo {doc.undo_label}" if doc.undo_label else "Undo (nothing)")
         dpg.set_item_label(self._redo_item, f"Redo {doc.redo_label}" if doc.redo_label else "Redo (nothing)")
-
-    def _show_messages(self, status) -> None:
-        """The newest message in the status bar on one line (a wrapped one would push the layout),
-        all of it in its tooltip, the last ones in the Messages menu. The running graph's messages join them."""
-        if status.message != self._seen_live_message:
-            self._seen_live_message = status.message
-            if status.message:
-                self.editor.say(status.message, Tone.NOTE)
-        newest = self.editor.messages[-1] if self.editor.messages else None
-        if newest is None or newest is self._shown_message:
-            return
-        self._shown_message = newest
-        dpg.set_value(self.message_line, " ".join(newest.text.split()))
-        dpg.configure_item(self.message_line, color=_TONE_COLOR[newest.tone])
-        dpg.set_value(self._message_full, newest.text)
-        dpg.delete_item(self._messages_menu, children_only=True)
-        lines = [(f"{time.strftime('%H:%M:%S', time.localtime(m.at))}  {m.text}", m.tone)
-                 for m in reversed(self.editor.messages)]
-        for line, tone in lines:
-            dpg.add_text(line, color=_TONE_COLOR[tone], wrap=700, parent=self._messages_menu)
-        dpg.add_menu_item(label="Copy all", parent=self._messages_menu,
-                          callback=lambda: dpg.set_clipboard_text("\n".join(line for line, _ in lines)))
 
     def _refresh_recent(self) -> None:
         dpg.delete_item(self._recent_menu, children_only=True)
@@ -236,7 +254,8 @@ class EditorWindow:
         e = self.editor
         files, edits = {}, {}
         if ctrl:
-            files = {dpg.mvKey_S: self.dialogs.save_as if shift else self.save, dpg.mvKey_O: self.open_dialog}
+            files = {dpg.mvKey_S: self.dialogs.save_as if shift else self.save, dpg.mvKey_O: self.open_dialog,
+                     dpg.mvKey_P: self.toggle_full_preview, dpg.mvKey_L: self.messages.open}
             edits = {dpg.mvKey_Z: e.undo, dpg.mvKey_Y: e.redo, dpg.mvKey_C: e.copy, dpg.mvKey_V: e.paste,
                      dpg.mvKey_D: e.duplicate}
         elif dpg.is_item_hovered(self.canvas.widget):  # plain keys act on the canvas under the mouse

@@ -16,13 +16,33 @@ from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 
 DECODE_ERRORS = (OSError, RuntimeError, ValueError)  # what imageio-ffmpeg raises when a camera fails
+V4L2_CLASS = Path("/sys/class/video4linux")
+
+
+def list_cameras(sysfs: Path = V4L2_CLASS) -> dict[int, str]:
+    """The V4L2 devices there are, {N: name} for /dev/videoN, read from sysfs (nothing is opened)."""
+    cameras = {}
+    for entry in sysfs.glob("video*"):
+        number = entry.name[len("video"):]
+        if number.isdigit():
+            try:
+                cameras[int(number)] = (entry / "name").read_text().strip() or entry.name
+            except OSError:
+                cameras[int(number)] = entry.name
+    return dict(sorted(cameras.items()))
+
+
+def cameras_found() -> str:
+    cameras = list_cameras()
+    return f"cameras here: {', '.join(f'{n} ({name})' for n, name in cameras.items())}" if cameras else \
+        "no camera is connected"
 
 
 def open_v4l2(device: Path, width: int, height: int, fps: float):
     """Start reading a V4L2 camera: (iterator of raw RGB frames, (width, height)); ReenactError if it
     cannot be opened."""
     if not device.exists():
-        raise ReenactError(f"no camera at {device}")
+        raise ReenactError(f"no camera at {device}", hint=cameras_found())
     frames = imageio_ffmpeg.read_frames(str(device), input_params=[
         "-f", "v4l2", "-framerate", f"{fps:g}", "-video_size", f"{width}x{height}"])
     try:
@@ -56,6 +76,13 @@ class Webcam(Node):
     FRAME_WAIT = 0.5  # seconds a later frame waits for the camera before the node reports why there is none
     connect = staticmethod(open_v4l2)  # tests put a fake camera here
 
+    @classmethod
+    def param_choices(cls, name: str) -> dict[str, int] | None:
+        """For the editor's camera picker: {"N: name": N} of the cameras connected now."""
+        if name != "device":
+            return None
+        return {f"{n}: {label}": n for n, label in list_cameras().items()} or None
+
     def open(self, run: RunContext) -> None:
         run.source_rate(self.params.fps)
         self._arrived = threading.Condition()  # guards _latest and _received
@@ -73,7 +100,7 @@ class Webcam(Node):
             try:
                 frames, (width, height) = self.connect(device, self.params.width, self.params.height, self.params.fps)
             except ReenactError as exc:
-                self._problem = f"{exc.what}; retrying in {wait:g} s"
+                self._problem = f"{exc.what}; retrying in {wait:g} s" + (f" ({exc.hint})" if exc.hint else "")
             else:
                 wait = self.RETRY_FIRST
                 self._problem = self._stream(frames, width, height)

@@ -1,0 +1,95 @@
+"""Render to file: the document's whole graph, sinks included, run start to end on its own thread.
+
+Playing in the editor writes nothing (sinks idle unless Record is on); this is the one action that
+writes the preset's output files, with a progress the UI polls and the paths it writes shown first.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from app.editor.runnable import runnable_part
+from app.runtime.context import RunContext
+from app.runtime.errors import EndOfStream, ReenactError
+from app.runtime.graph import Graph
+from app.runtime.options import Options
+from app.runtime.paths import resolve_output
+from app.runtime.registry import Registry
+from app.runtime.scheduler import Scheduler
+from app.runtime.schema import ParamKind, PathRole
+
+
+def output_paths(graph: Graph, registry: Registry) -> list[str]:
+    """Where the graph's sinks write: each output path param, resolved as `reenact run` resolves it."""
+    paths = []
+    for spec in graph.nodes.values():
+        node_class = registry.get(spec.type)
+        if node_class is None or node_class.schema.category != "output":
+            continue
+        for param in node_class.schema.params:
+            if param.kind is ParamKind.PATH and param.role is PathRole.OUTPUT:
+                paths.append(str(resolve_output(spec.params.get(param.name, param.default))))
+    return paths
+
+
+@dataclass
+class RenderProgress:
+    frames: int  # the frames asked for (the clip may end sooner)
+    done: int = 0
+    finished: bool = False
+    cancelled: bool = False
+    failures: dict[str, str] = field(default_factory=dict)  # node id -> first message
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 if self.finished else min(1.0, self.done / max(1, self.frames))
+
+
+class RenderJob:
+    """One render. `progress` is read from the UI thread; `cancel()` stops it after the current frame
+    (outputs are finalized either way, as after Ctrl-C in `reenact run`)."""
+
+    def __init__(self, graph: Graph, registry: Registry, options: Options, frames: int):
+        _, idle = runnable_part(graph, registry)
+        if idle:
+            node_id, why = next(iter(idle.items()))
+            raise ReenactError(f"cannot render: '{node_id}' would idle ({why})", hint="fix the graph first")
+        self.paths = output_paths(graph, registry)
+        if not self.paths:
+            raise ReenactError("nothing to render to: the graph has no node that writes a file",
+                               hint="add a Video File Output (output.video) or an Image Sequence node")
+        self.progress = RenderProgress(frames)
+        self._cancel = threading.Event()
+        self._scheduler = Scheduler(graph, registry, RunContext(base_dir=graph.base_dir, options=options,
+                                                                embedded=True))
+        self._thread = threading.Thread(target=self._run, name="reenact-render", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        progress, scheduler = self.progress, self._scheduler
+        try:
+            for failure in scheduler.open():  # a node that cannot start: no frame is written
+                progress.failures[failure.node_id] = failure.message
+            started = not progress.failures
+            while started and progress.done < progress.frames and not self._cancel.is_set():
+                for failure in scheduler.step():
+                    progress.failures.setdefault(failure.node_id, failure.message)
+                progress.done += 1
+        except EndOfStream:
+            pass  # the clip ended: the render is complete
+        except Exception as exc:  # a bug must not leave the UI waiting for ever
+            progress.failures["render"] = f"internal error ({type(exc).__name__}: {exc})"
+        finally:
+            for problem in scheduler.close():
+                progress.failures.setdefault("close", problem)
+            progress.notices = list(scheduler.run.notices)
+            progress.cancelled = self._cancel.is_set()
+            progress.finished = True
