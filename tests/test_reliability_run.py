@@ -248,3 +248,16 @@ def test_soak_takes_its_last_memory_sample_before_the_nodes_close(registry, monk
     monkeypatch.setattr("app.cli.soak.resident_mb", lambda: 50.0 if ("close", "sink") in Sink.lifecycle else 100.0)
     report = soak(Scheduler(graph, registry), 40, 10, 4, Progress(None, enabled=False), lambda message: None)
     assert report["frames"] == 40 and report["rss_end_mb"] == 100.0 and len(report["samples"]) == 4
+
+
+def test_ctrl_c_while_the_command_is_still_importing_ends_quietly():
+    # the console script's own entry, with Ctrl-C 10 ms into importing the command's modules (they take far longer)
+    script = ("import os, signal, sys\n"
+              "signal.signal(signal.SIGALRM, lambda *a: os.kill(os.getpid(), signal.SIGINT))\n"
+              "signal.setitimer(signal.ITIMER_REAL, 0.01)\n"
+              "sys.argv = ['reenact', 'doctor']\n"
+              "from app.launcher import main\n"
+              "sys.exit(main())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 130 and done.stderr.strip() == "interrupted", done.stderr
