@@ -122,7 +122,7 @@ def _track(video: Path, max_frames: int | None, progress: bool):
             points = pick_face(faces, previous) if faces else None
             previous = points if points is not None else previous
             frames.append(frame)
-            tracks.append(face_track(points, (reader.width, reader.height), len(frames) / reader.fps)
+            tracks.append(face_track(points, (reader.width, reader.height), reader.time)  # as recorded (VFR too)
                           if points is not None else None)
             shown.update(len(frames), 0.0)
     finally:
