@@ -89,3 +89,44 @@ def test_topology_is_a_clean_mesh():
 def test_bundled_reference_shape_is_the_astronaut_in_head_frame():
     rebuilt = make_reference(REPO / "assets" / "portraits" / "astronaut.png")
     assert rebuilt == pytest.approx(reference_shape(), abs=1e-4)
+
+
+def test_a_group_photo_whose_faces_are_too_small_for_the_mesh_follows_the_most_prominent(detector, portraits, studio_registry):
+    import cv2
+    import imageio.v3 as iio
+
+    from app.runtime.context import FrameContext, RunContext
+
+    people = [portraits["astronaut"], portraits["hopper"], iio.imread(REPO / "tests/data/real/smile_teeth.jpg")[..., :3],
+              iio.imread(REPO / "tests/data/real/three_quarter.jpg")[..., :3]]
+    group, x, tiles = np.full((1080, 1920, 3), 170, np.uint8), 300, []
+    for i, person in enumerate(people):
+        width = 200 if i == 2 else 160  # the third person a little nearer the camera
+        tile = cv2.resize(person, (width, round(width * person.shape[0] / person.shape[1])))[:400]
+        group[350:350 + tile.shape[0], x:x + width] = tile
+        tiles.append((x, x + width))
+        x += width + 80
+    assert detector.detect(group) == []  # the mesh's own short-range detector sees nobody: "no face"
+    node_class = studio_registry.require("track.face")
+    node = node_class("target_track", {**node_class.schema.defaults(), "mode": "photo"})
+    run = RunContext()
+    node.open(run)
+    try:
+        track = node.process(FrameContext(0, 0.0, run), image=Image(group))["track"]
+    finally:
+        node.close()
+    assert track.valid
+    left, right = tiles[2]
+    assert left < track.landmarks[:468, 0].mean() < right
+
+
+def test_without_a_face_to_follow_the_largest_most_central_is_picked():
+    def face(cx, cy, size):
+        points = np.zeros((478, 3), np.float32)
+        points[:468, :2] = np.random.default_rng(0).uniform(-size / 2, size / 2, (468, 2)) + (cx, cy)
+        return points
+
+    corner, centre = face(60, 60, 110), face(500, 300, 100)
+    assert pick_face([corner, centre], None) is corner  # without the picture's size: the largest
+    assert pick_face([corner, centre], None, (1000, 600)) is centre  # a little smaller, but where the picture looks
+    assert pick_face([corner, centre], corner, (1000, 600)) is corner  # once followed, kept

@@ -12,6 +12,7 @@ from nodes.track.types import FACE_TRACK
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import MESH_POINTS, gaze_of, procrustes, reference_shape, to_head_space
 from nodes.track.hands import HandDetector, covered_regions
+from nodes.track.face_finder import FaceFinder, faces_in_boxes
 from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import OcclusionHold
 
@@ -26,13 +27,24 @@ def face_track(points: np.ndarray, image_size: tuple[int, int], timestamp: float
                      image_size, timestamp)
 
 
-def pick_face(faces: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray:
+def pick_face(faces: list[np.ndarray], previous: np.ndarray | None,
+              image_size: tuple[int, int] | None = None) -> np.ndarray:
     """With several faces: the one nearest the face tracked last (no flicker between people), else the
-    largest."""
+    largest, most central one (in a group photo, the one the picture is about): its area, weighed down
+    by up to half for a face at the picture's corner."""
     if previous is not None:
         centre = previous[:MESH_POINTS, :2].mean(axis=0)
         return min(faces, key=lambda f: np.linalg.norm(f[:MESH_POINTS, :2].mean(axis=0) - centre))
-    return max(faces, key=lambda f: np.ptp(f[:MESH_POINTS, 0]) * np.ptp(f[:MESH_POINTS, 1]))
+
+    def prominence(face: np.ndarray) -> float:
+        area = np.ptp(face[:MESH_POINTS, 0]) * np.ptp(face[:MESH_POINTS, 1])
+        if image_size is None:
+            return area
+        half = np.array(image_size, np.float64) / 2.0
+        off_centre = np.linalg.norm(face[:MESH_POINTS, :2].mean(axis=0) - half) / np.linalg.norm(half)
+        return area * (1.0 - 0.5 * min(off_centre, 1.0))
+
+    return max(faces, key=prominence)
 
 
 class TrackFace(Node):
@@ -63,7 +75,9 @@ class TrackFace(Node):
         reference_shape()
         self._run = run
         self._frames = self._frames_with_face = 0
+        self._told_several = False
         self._detector = None
+        self._finder: FaceFinder | None = None
         self._hands: HandDetector | None = None
         self._seen_hands: list[np.ndarray] = []
         self._hold = OcclusionHold(self.params.occlusion_ease_ms / 1000.0)
@@ -81,12 +95,19 @@ class TrackFace(Node):
         size = (image.width, image.height)
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
         faces = self._detector.detect(image.rgb())
+        if self.params.mode == "photo":  # a group photo's faces may be too small for the mesh's own detector
+            faces += self._small_faces(image.rgb(), faces)
         self._frames += 1
         if not faces:
             self._previous = None
             return {"track": FaceTrack.invalid(size, timestamp)}
         self._frames_with_face += 1
-        chosen = pick_face(faces, self._previous)
+        if len(faces) > 1 and self._previous is None and not self._told_several:
+            self._told_several = True
+            self._run.notice(f"{self.node_id}: {len(faces)} faces in view; following the largest, most central "
+                             f"one" + (" (raise max_faces to consider more)" if len(faces) == self.params.max_faces
+                                       else ""))
+        chosen = pick_face(faces, self._previous, size)
         self._previous = chosen
         track = face_track(chosen, size, timestamp)
         if not self.params.hands:
@@ -96,6 +117,14 @@ class TrackFace(Node):
                 self._hands = HandDetector()
             self._seen_hands = self._hands.detect(image.rgb())
         return {"track": self._hold.apply(track, covered_regions(track.landmarks, self._seen_hands))}
+
+    def _small_faces(self, rgb: np.ndarray, faces: list[np.ndarray]) -> list[np.ndarray]:
+        if self._finder is None:
+            self._finder = FaceFinder(self.params.min_confidence)
+        boxes = self._finder.boxes(rgb)
+        if len(boxes) <= len(faces):
+            return []
+        return faces_in_boxes(self._detector, rgb, boxes, faces)
 
     def close(self) -> None:
         if getattr(self, "_frames", 0) and not self._frames_with_face:  # else a still output is a mystery
@@ -110,6 +139,9 @@ class TrackFace(Node):
         if getattr(self, "_hands", None) is not None:
             self._hands.close()
             self._hands = None
+        if getattr(self, "_finder", None) is not None:
+            self._finder.close()
+            self._finder = None
 
 
 NODES = [TrackFace]
