@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ from app.runtime.registry import Registry
 from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Frame banks, autosaves and signing keys that tests make go to a folder of the test session's own, never
+# into the user's ~/.local/state (a test that needs its own folder still sets REENACT_STATE_DIR itself).
+os.environ.setdefault("REENACT_STATE_DIR", tempfile.mkdtemp(prefix="reenact-test-state-"))
 
 
 class Counter(Node):

@@ -92,6 +92,9 @@ def test_refinement_in_fp16_on_cuda_matches_fp32(tmp_path):
     frame = torch.randint(0, 256, (512, 512, 4), dtype=torch.uint8)
     maps = np.zeros((512, 512, 2), np.float32)
     maps[100:400, 150:350, 0] = 1
-    half = Refiner.load(path, "cuda", "fp16").refine(frame.cuda(), maps, 512).cpu()
-    full = Refiner.load(path, "cpu", "fp32").refine(frame, maps, 512)
+    def refined(refiner, render):
+        return refiner.apply(render, refiner.correction(render, maps, 512), maps)
+
+    half = refined(Refiner.load(path, "cuda", "fp16"), frame.cuda()).cpu()
+    full = refined(Refiner.load(path, "cpu", "fp32"), frame)
     assert (half.int() - full.int()).abs().max() <= 3

@@ -220,16 +220,16 @@ def test_running_out_of_gpu_memory_lowers_the_size_then_bypasses(studio_registry
                                                                  fits_at, expected):
     from nodes.refine.neural import Refiner
 
-    real_refine = Refiner.refine
+    real_correction = Refiner.correction
     tried = []
 
-    def refine(self, render, maps, size, strength=1.0):
+    def correction(self, render, maps, size):
         tried.append(size)
         if size > fits_at:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real_refine(self, render, maps, size, strength)
+        return real_correction(self, render, maps, size)
 
-    monkeypatch.setattr(Refiner, "refine", refine)
+    monkeypatch.setattr(Refiner, "correction", correction)
     graph = refine_graph(str(trained_weights))
     graph.nodes["refine"].params["size"] = 256
     scheduler = run_frames(graph, studio_registry, frames=4)
@@ -252,3 +252,19 @@ def test_every_other_frame_runs_the_network_half_as_often_and_blends_the_last_co
     assert len(calls) == 6  # frames 0, 2, 4, ...
     render, refined = scheduler.output("render", "image").rgb(), scheduler.output("refine", "image").rgb()
     assert np.abs(refined.astype(int) - render).mean() > 0.05  # frame 11 still carries frame 10's correction
+
+
+def test_training_pairs_come_from_the_video_target_graphs_own_frame_bank(synthetic_target, tmp_path):
+    from app.training.pairs import SOURCE_GAP_SECONDS, _source_row, build
+    from nodes.target.bank import FrameBank
+    from nodes.target.index import IndexSettings
+    from nodes.target.index import load_or_build as load_or_build_index
+
+    pairs = build(synthetic_target, 64, None, progress=False, state_dir=tmp_path)
+    index, how = load_or_build_index(synthetic_target, tmp_path, IndexSettings())
+    assert how == "loaded" and len(pairs) == len(index)  # tracked once, for training and for the graph
+    bank = FrameBank(index, synthetic_target)
+    sources = [_source_row(bank, row) for row in range(len(bank))]
+    gaps = np.abs(index.timestamps[sources] - index.timestamps)
+    assert gaps.min() >= SOURCE_GAP_SECONDS  # never a frame's own moment: there is a difference to learn
+    assert len(set(sources)) > 3  # chosen by pose and expression, not one reference frame for all

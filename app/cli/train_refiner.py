@@ -24,12 +24,13 @@ def run(args: argparse.Namespace) -> int:
         raise ReenactError("--resume needs an earlier checkpoint at --out", where=str(out),
                            hint="drop --resume to start training from scratch")
     prepare_output_dir(out.absolute().parent)  # now, not after minutes of tracking
+    options = resolve()
     try:
         result = train_refiner(TrainConfig(
             target=target, out=out, steps=args.steps, size=args.size, batch=args.batch, lr=args.lr,
             device=args.device, resume=args.resume, channels=args.channels, holdout=args.holdout,
             max_frames=args.max_frames, every=args.every, adversarial=args.adversarial, progress=not args.quiet,
-            distributed=resolve().distributed))
+            distributed=options.distributed, state_dir=options.state_dir))
     except OSError as exc:  # the folder filled up (or went away) while training; files are written whole or not at all
         raise ReenactError(f"cannot write the training files: {exc.strerror or exc}", where=str(out.parent),
                            hint="free some space or choose another --out folder") from None

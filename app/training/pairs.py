@@ -1,6 +1,7 @@
-"""Self-reenactment pairs from a target video: the target's reference frame rendered into frame t's
-tracked pose and expression (the same mesh and renderer as `render.portrait`), next to the real
-frame t. Tracked and rendered once, then cached next to the weights (npz, never pickled)."""
+"""Self-reenactment pairs from a target video: a recorded frame of the target rendered into frame t's
+tracked pose and expression (the same frame selection, mesh and renderer as the video-target graph),
+next to the real frame t. Tracked once into the graph's own frame bank, rendered once, and cached next
+to the weights (npz, never pickled)."""
 from __future__ import annotations
 
 import zipfile
@@ -13,18 +14,19 @@ from app.runtime.progress import Progress
 from app.runtime.errors import ReenactError
 from app.runtime.options import resolve
 from app.runtime.gpu.context import GpuContext
-from app.runtime.gpu.image import Image
 from nodes.track.face_model import eye_widths
 from nodes.image.convert import resize
-from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
 from nodes.render.warp_mesh import MeshBuilder
 from nodes.render.portrait import PortraitRenderer
-from nodes.track.face import face_track, pick_face
-from nodes.capture.video import VideoReader
+from nodes.target.bank import FrameBank
+from nodes.target.features import Weights, match_costs
+from nodes.target.index import IndexSettings
+from nodes.target.index import load_or_build as load_or_build_index
 from nodes.output.folders import write_atomically
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: rendered from the frame bank's selection, not from the first frame
+SOURCE_GAP_SECONDS = 0.5
 MULTIPLE = 8  # sides are cropped to a multiple of this (the U-Net's pooling)
 GRID = 32
 
@@ -53,14 +55,17 @@ class Pairs:
         return pick(slice(0, cut)), pick(slice(cut, None))
 
 
-def load_or_build(video: Path, size: int, max_frames: int | None, cache: Path, progress: bool = True) -> Pairs:
+def load_or_build(video: Path, size: int, max_frames: int | None, cache: Path, progress: bool = True,
+                  state_dir: Path | None = None) -> Pairs:
+    """The pairs from `cache` when it was made from this clip at these settings, else built and cached.
+    state_dir: where the clip's frame bank is cached (the options' state folder by default)."""
     key = f"{CACHE_VERSION}|{video.resolve()}|{video.stat().st_size}|{video.stat().st_mtime_ns}|{size}|{max_frames}"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as data:
             if str(data["key"]) == key:
                 maps = data["maps"]
                 return Pairs(data["renders"], data["reals"], maps, _blends(maps), data["frames"])
-    pairs = build(video, size, max_frames, progress)
+    pairs = build(video, size, max_frames, progress, state_dir)
     write_atomically(cache, lambda partial: _save_npz(partial, key=np.array(key), renders=pairs.renders,
                                                       reals=pairs.reals, maps=pairs.maps, frames=pairs.frames))
     return pairs
@@ -75,63 +80,63 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
 
-def build(video: Path, size: int, max_frames: int | None, progress: bool = True) -> Pairs:
-    frames, tracks = _track(video, max_frames, progress)
-    valid = [i for i, t in enumerate(tracks) if t is not None]
-    if len(valid) < 2:
-        raise ReenactError(f"a face was found in {len(valid)} of {len(frames)} frames", where=str(video),
+def build(video: Path, size: int, max_frames: int | None, progress: bool = True,
+          state_dir: Path | None = None) -> Pairs:
+    """Each frame t of the clip's frame bank, rendered from the bank frame the run's `target.select`
+    would pick for t's pose and expression (with its default weights), leaving out the frames within
+    SOURCE_GAP_SECONDS of t (else t itself would be picked and there would be nothing to learn). So the
+    refiner is trained on the kind of render it refines at run time. The bank is the video-target
+    graph's own index: tracked once for both, cached under the state folder."""
+    bank = _bank(video, max_frames, progress, state_dir)
+    if len(bank) < 2:
+        raise ReenactError(f"a face was found in {len(bank)} of {int(bank.index.frames_seen)} frames", where=str(video),
                            hint="the target video must show the target's face in most frames")
-    reference = valid[0]
-    height, width = frames[0].shape[:2]
+    width, height = bank.size
     scale = size / max(width, height)
     out = (int(width * scale) // MULTIPLE * MULTIPLE, int(height * scale) // MULTIPLE * MULTIPLE)
     render_size = (round(width * scale), round(height * scale))
-    ref_track, ref_image = tracks[reference], Image(frames[reference])
     gpu = GpuContext.create(resolve().gpu)
     renderer = PortraitRenderer(gpu, samples=4)
+    builders: dict[int, MeshBuilder] = {}
     renders, reals, maps = [], [], []
-    meshes = MeshBuilder(ref_track.landmarks, (width, height), GRID)
     try:
-        for i in valid:
-            track = tracks[i]
-            gaze_px = (track.gaze - ref_track.gaze) * eye_widths(ref_track.landmarks)[:, None]
-            mesh = meshes.build(track.landmarks, gaze_px)
-            rendered = renderer.render(ref_image, mesh, render_size, (0.22, 0.06, 0.07), (0.86, 0.84, 0.78)).rgb()
+        for row in range(len(bank)):
+            source = _source_row(bank, row)
+            if source not in builders:
+                builders[source] = MeshBuilder(bank.track(source).landmarks, bank.size, GRID)
+            track, source_track = bank.track(row), bank.track(source)
+            gaze_px = (track.gaze - source_track.gaze) * eye_widths(source_track.landmarks)[:, None]
+            mesh = builders[source].build(track.landmarks, gaze_px)
+            rendered = renderer.render(bank.image(source), mesh, render_size, (0.22, 0.06, 0.07),
+                                       (0.86, 0.84, 0.78)).rgb()
             renders.append(rendered[:out[1], :out[0]])
-            reals.append(resize(frames[i], *render_size)[:out[1], :out[0]])
-            maps.append(conditioning_maps(scaled_landmarks(track.landmarks, (width, height), render_size),
+            reals.append(resize(bank.image(row).rgb(), *render_size)[:out[1], :out[0]])
+            maps.append(conditioning_maps(scaled_landmarks(track.landmarks, bank.size, render_size),
                                           out).astype(np.uint8))
     finally:
         renderer.release()
         gpu.release()
     maps_array = np.stack(maps)
-    return Pairs(np.stack(renders), np.stack(reals), maps_array, _blends(maps_array), np.array(valid))
+    return Pairs(np.stack(renders), np.stack(reals), maps_array, _blends(maps_array), bank.frame_numbers.copy())
 
 
-def _track(video: Path, max_frames: int | None, progress: bool):
-    reader = VideoReader(video)
-    detector = FaceMeshDetector(static=False, max_faces=2)
-    shown = Progress(max_frames, enabled=progress, unit="frames tracked")
-    frames, tracks, previous = [], [], None
-    try:
-        while max_frames is None or len(frames) < max_frames:
-            frame = reader.read()
-            if frame is None:
-                break
-            faces = detector.detect(frame)
-            points = pick_face(faces, previous) if faces else None
-            previous = points if points is not None else previous
-            frames.append(frame)
-            tracks.append(face_track(points, (reader.width, reader.height), reader.time)  # as recorded (VFR too)
-                          if points is not None else None)
-            shown.update(len(frames), 0.0)
-    finally:
-        reader.close()
-        detector.close()
-    shown.finish(len(frames), 0.0)
-    if not frames:
-        raise ReenactError("the target video has no frames", where=str(video), hint="check the file")
-    return frames, tracks
+def _bank(video: Path, max_frames: int | None, progress: bool, state_dir: Path | None) -> FrameBank:
+    shown = Progress(max_frames, enabled=progress, unit="target frames tracked")
+    index, how = load_or_build_index(video, state_dir or resolve().state_dir, IndexSettings(max_frames=max_frames or 0),
+                                     lambda seen: shown.update(seen, 0.0))
+    if how != "loaded":
+        shown.finish(int(index.frames_seen), 0.0)
+    return FrameBank(index, video)
+
+
+def _source_row(bank: FrameBank, row: int) -> int:
+    """The bank frame to render frame `row` from: the best match away from `row`'s own moment, else (a clip
+    shorter than the gap) the reference frame."""
+    away = np.abs(bank.index.timestamps - bank.index.timestamps[row]) >= SOURCE_GAP_SECONDS
+    if not away.any():
+        return bank.reference
+    costs = match_costs(bank.features, bank.features[row], Weights())
+    return int(np.flatnonzero(away)[np.argmin(costs[away])])
 
 
 def _blends(maps: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ class TrainConfig:
     seed: int = 0
     progress: bool = True
     distributed: Distributed = field(default_factory=Distributed)  # torchrun's ranks, from the options
+    state_dir: Path | None = None  # where the clip's frame bank is cached (shared with the video-target graph)
 
 
 @dataclass
@@ -60,11 +61,11 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
     torch.manual_seed(cfg.seed)
     cache = cfg.out.with_name(cfg.out.stem + ".pairs.npz")
     if rank == 0:
-        pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, cfg.progress)
+        pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, cfg.progress, cfg.state_dir)
     if world > 1:
         dist.barrier()  # rank 0 tracked and rendered; the others read its cache
         if rank > 0:
-            pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, progress=False)
+            pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, False, cfg.state_dir)
     train, held = pairs.split(cfg.holdout)
     model, config, start = _model(cfg)
     model = model.to(device)

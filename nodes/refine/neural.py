@@ -51,15 +51,10 @@ class Refiner:
         model, config, _ = load_weights(path)
         return cls(model, config, device, precision)
 
-    def refine(self, render, maps: np.ndarray, size: int, strength: float = 1.0):
-        """render: RGBA uint8 (H, W, 4) tensor on this refiner's device (an `Image.tensor`); maps: (H, W, 2)
-        float32 {0, 1} -> a new RGBA uint8 tensor on the same device, alpha unchanged; None where the
-        network's output is not finite (NaN or infinity, e.g. an fp16 overflow)."""
-        correction = self.correction(render, maps, size)
-        return None if correction is None else self.apply(render, correction, maps, strength)
-
     def correction(self, render, maps: np.ndarray, size: int):
-        """What the network adds to the render, at full size: a (1, 3, H, W) tensor; None if not finite."""
+        """What the network adds to the render, at full size: a (1, 3, H, W) tensor; None where the network's
+        output is not finite (NaN or infinity, e.g. an fp16 overflow). render: RGBA uint8 (H, W, 4) tensor
+        on this refiner's device (an `Image.tensor`); maps: (H, W, 2) float32 {0, 1}."""
         import torch
         import torch.nn.functional as F
 
@@ -78,7 +73,8 @@ class Refiner:
         return correction
 
     def apply(self, render, correction, maps: np.ndarray, strength: float = 1.0):
-        """The render with a correction (this frame's, or a recent frame's) blended in through the face mask."""
+        """The render with a correction (this frame's, or a recent frame's) blended in through the face mask:
+        a new RGBA uint8 tensor on the same device, alpha unchanged."""
         import torch
 
         with torch.inference_mode():
