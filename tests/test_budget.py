@@ -162,3 +162,11 @@ def test_an_offline_render_never_degrades_unless_asked(tmp_path, capsys):
                  "--set", f"out.path={tmp_path / 'demo.mp4'}"]) == 0
     err = capsys.readouterr().err
     assert "frame budget: render.antialias 4x -> 2x" in err and "frame budget 240 fps: render.antialias" in err
+
+
+@pytest.mark.parametrize("flag, says", [("--load=17", "must be at most 16"), ("--target-fps=0", "between 1 and 240"),
+                                        ("--threads=0", "at least 1")])
+def test_bench_refuses_a_load_rate_or_thread_count_that_makes_no_sense(flag, says, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", str(REPO / "graphs" / "demo.json"), flag])
+    assert stop.value.code == 2 and says in capsys.readouterr().err

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 
-def whole_number_from(minimum: int):
-    """An argparse type: a whole number of at least `minimum`."""
+def whole_number_from(minimum: int, maximum: int | None = None):
+    """An argparse type: a whole number of at least `minimum` (and at most `maximum`, where given)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -13,6 +13,8 @@ def whole_number_from(minimum: int):
             raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
     return parse
 

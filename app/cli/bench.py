@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from app.cli.argtypes import non_negative
+from app.cli.argtypes import whole_number_from
 from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.cli.frame_loop import frame_budget, make_runner, run_headless, timing_table
@@ -28,6 +28,9 @@ from app.runtime.options import Options
 from app.runtime.registry import Registry
 from app.runtime.scheduler import FrameRunner
 from app.runtime.schema import ParamKind, PathRole
+
+
+MAX_LOAD = 16  # competing processes; more only thrashes the machine
 
 
 def chain_graph(length: int) -> Graph:
@@ -206,7 +209,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--chain", type=int, metavar="N", help="instead of a graph: a chain of N trivial "
                    "nodes, to measure the scheduler's own overhead")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--load", type=non_negative, default=0, metavar="N", help="measure beside N competing busy "
+    p.add_argument("--load", type=whole_number_from(0, MAX_LOAD), default=0, metavar="N", help="measure beside N competing busy "
                    "processes (one core each), started for the run and stopped with it")
     add_budget_argument(p)
     p.set_defaults(func=run)
