@@ -13,7 +13,8 @@ import numpy as np
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.runtime.errors import ReenactError, first_line
 from nodes.capture.image import refuse_huge_image
-from nodes.output.provenance import THRESHOLD_Z, watermark_score
+from nodes.output import watermark
+from nodes.output.credentials import Credentials, read_credentials
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 MAX_SAMPLES = 90  # frames scored per video (every k-th frame of the first MAX_SAMPLES * k)
@@ -23,18 +24,21 @@ STRIDE = 2
 @dataclass(frozen=True)
 class Detection:
     frames_scored: int
-    frames_marked: int  # frames whose watermark score reaches THRESHOLD_Z
-    median_z: float
+    statistic: float  # the watermark search over all checked frames together (see nodes/output/watermark.py)
+    alignment: watermark.Alignment | None  # where the search found it
+    frames_marked: int  # frames that carry it on their own (at that alignment, or the first scheme's)
+    legacy_frames: int  # frames that carry the first scheme (reenact-wm-1) at its original alignment
     tag: str  # the metadata tag, "" when absent (tags are easy to strip or forge: evidence, not proof)
+    credentials: Credentials | None = None  # the C2PA manifest, when the file has one
 
     @property
     def confidence(self) -> float:
-        """The share of scored frames that carry the watermark."""
+        """The share of scored frames that carry the watermark on their own."""
         return self.frames_marked / self.frames_scored if self.frames_scored else 0.0
 
     @property
     def marked(self) -> bool:
-        return self.confidence >= 0.5
+        return self.statistic >= watermark.THRESHOLD or self.legacy_frames * 2 > self.frames_scored
 
 
 def detect_file(path: Path) -> Detection:
@@ -44,10 +48,14 @@ def detect_file(path: Path) -> Detection:
         frames, tag = _image(path)
     else:
         frames, tag = _video_frames(path), _video_tag(path)
-    scores = [watermark_score(frame) for frame in frames]
-    if not scores:
+    if not frames:
         raise ReenactError("the file has no frames to check", where=str(path))
-    return Detection(len(scores), sum(s >= THRESHOLD_Z for s in scores), float(np.median(scores)), tag)
+    details = [watermark.detail_map(frame) for frame in frames]
+    statistic, where = watermark.search(np.sum(details, axis=0))  # one crop for all frames: the mark adds up
+    own = [where is not None and watermark.score_at(d, where) >= watermark.THRESHOLD for d in details]
+    legacy = [watermark.legacy_score(frame) >= watermark.LEGACY_THRESHOLD for frame in frames]
+    return Detection(len(frames), statistic, where, sum(a or b for a, b in zip(own, legacy)), sum(legacy), tag,
+                     read_credentials(path))
 
 
 def _image(path: Path) -> tuple[list[np.ndarray], str]:
@@ -96,13 +104,35 @@ def run(args: argparse.Namespace) -> int:
     try:
         found = detect_file(Path(args.file))
     except ReenactError as exc:  # 1 means "not marked" here, so errors get 2
-        say(f"error: {exc.message}")
+        say(f"error: {exc}")
         return EXIT_INVALID
-    verdict = "MARKED as synthetic" if found.marked else "not marked"
-    print(f"{args.file}: {verdict} (confidence {found.confidence:.0%}: watermark in {found.frames_marked} of "
-          f"{found.frames_scored} frames checked, median score {found.median_z:.1f}, threshold 5)")
+    print(f"{args.file}: {'MARKED as synthetic' if found.marked else 'not marked'}")
+    print(f"  watermark: {_watermark_line(found)}")
     print(f"  metadata tag: {found.tag or 'none'}")
+    print(f"  content credentials: {_credentials_line(found.credentials)}")
     return EXIT_OK if found.marked else EXIT_FAILED
+
+
+def _watermark_line(found: Detection) -> str:
+    line = (f"search statistic {found.statistic:.1f} (marked from {watermark.THRESHOLD:g}; unmarked footage "
+            f"scores about 3-5), found on their own in {found.frames_marked} of {found.frames_scored} frames checked")
+    where = found.alignment
+    if found.statistic >= watermark.THRESHOLD and where is not None:
+        width, height = where.shown
+        line += f"; the picture shows {width:.0%} × {height:.0%} of the written frame" + (
+            ", mirrored left-right" if where.mirrored else "")
+    if found.legacy_frames:
+        line += f"; first scheme ({watermark.LEGACY_SCHEME}) in {found.legacy_frames} frames"
+    return line
+
+
+def _credentials_line(found: Credentials | None) -> str:
+    if found is None:
+        return "none"
+    verdict = "valid" if found.valid else "NOT valid (" + ", ".join(found.problems or (found.state,)) + ")"
+    return (f"{verdict}; generator {found.generator}, digital source type {found.source_type}, signed by "
+            f"{found.signer}" + ("; signer not on a trust list (a self-issued key proves integrity, not identity)"
+                                 if found.valid and found.state != "Trusted" else ""))
 
 
 def add_parser(sub: Any) -> None:

@@ -27,12 +27,16 @@ def partial_path(target: Path) -> Path:
     return target.with_name(f".{target.stem}.{os.getpid()}-{secrets.token_hex(4)}.partial{target.suffix}")
 
 
-def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """write(partial) under a partial name beside `target`, then rename it to `target`: a full disk, an
-    error or Ctrl-C never leaves a half-written file under the final name, nor the partial one."""
+def write_atomically(target: Path, write: Callable[[Path], None],
+                     finish: Callable[[Path], None] | None = None) -> None:
+    """write(partial) under a partial name beside `target`, then finish(partial) (signing it), then rename
+    it to `target`: a full disk, an error or Ctrl-C never leaves a half-written or half-signed file under
+    the final name, nor the partial one."""
     partial = partial_path(target)
     try:
         write(partial)
+        if finish is not None:
+            finish(partial)
         os.replace(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
+from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.folders import prepare_output_dir, write_atomically
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 
@@ -20,13 +21,15 @@ class ImageSequence(Node):
     schema = NodeSchema(
         type_id="output.images", title="Image Sequence", category="output",
         help="Writes every frame as PREFIX000000.png, PREFIX000001.png, ... into a folder, marked as synthetic "
-             "(invisible watermark, metadata tag, and by default a small visible label).",
+             "(invisible watermark, metadata tag, signed C2PA content credentials, and by default a small visible "
+             "label).",
         inputs=(Port("image", ports.IMAGE, "the frame to write"),),
         params=(
             Param("path", ParamKind.PATH, "renders/frames", "output folder, relative to the working "
                   "directory", role=PathRole.OUTPUT),
             Param("prefix", ParamKind.STRING, "frame_", "file name prefix", max_length=64),
             *MARK_PARAMS,
+            *SIGNING_PARAMS,
         ),
         volatile=True,
     )
@@ -35,12 +38,15 @@ class ImageSequence(Node):
         self._run = run
         self._folder = run.output(self.params.path)
         prepare_output_dir(self._folder)
+        self._credentials = Credentialing(run, self.params)
         self._count = 0
 
     def params_changed(self, names: set[str]) -> None:
         if "path" in names:  # later frames go to the new folder, numbered on
             self._folder = self._run.output(self.params.path)
             prepare_output_dir(self._folder)
+        if names & {"signing_cert", "signing_key"}:
+            self._credentials = Credentialing(self._run, self.params)
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if "/" in self.params.prefix or "\\" in self.params.prefix:
@@ -53,7 +59,8 @@ class ImageSequence(Node):
         picture = PILImage.fromarray(mark_frame(image.rgb(), marks))
         try:
             # Pillow, not imageio: a Ctrl-C inside imageio's writer prints a traceback from its __del__
-            write_atomically(target, lambda partial: picture.save(partial, format="PNG", pnginfo=info))
+            write_atomically(target, lambda partial: picture.save(partial, format="PNG", pnginfo=info),
+                             lambda partial: self._credentials.sign(partial, target, marks.assertion()))
         except OSError as exc:
             raise ReenactError(f"cannot write frame: {exc.strerror}", where=str(target)) from None
         self._count += 1

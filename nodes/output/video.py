@@ -15,6 +15,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole, Port
+from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
 
@@ -27,7 +28,8 @@ class VideoOutput(Node):
         type_id="output.video", title="Video File Output", category="output",
         help="Writes frames to a video file (.mp4, .mov, .mkv: H.264; .webm: VP9). Odd sizes are padded by one "
              "pixel. The file is finalized when the run stops, also on Ctrl-C, and checked to be readable. Frames are "
-             "marked as synthetic (invisible watermark, metadata tag, and by default a small visible label).",
+             "marked as synthetic (invisible watermark, metadata tag, signed C2PA content credentials in .mp4 and .mov, "
+             "and by default a small visible label).",
         inputs=(Port("image", ports.IMAGE),),
         params=(Param("path", ParamKind.PATH, "renders/out.mp4", "output file, relative to the working directory",
                       role=PathRole.OUTPUT),
@@ -35,7 +37,7 @@ class VideoOutput(Node):
                       "video's own rate), 30 where the graph has no timed source", minimum=0.0, maximum=240.0),
                 Param("quality", ParamKind.INT, 18, "constant rate factor: lower is better and larger",
                       minimum=0, maximum=51),
-                *MARK_PARAMS),
+                *MARK_PARAMS, *SIGNING_PARAMS),
         volatile=True,
     )
 
@@ -51,6 +53,7 @@ class VideoOutput(Node):
             raise ReenactError("is a folder, not a video file", where=str(self._path),
                                hint="name a file, e.g. --set out.path=renders/clip.mp4")
         prepare_output_dir(self._path.parent)
+        self._credentials = Credentialing(run, self.params)
         self._partial = partial_path(self._path)
         self._encoder: subprocess.Popen | None = None
         self._size: tuple[int, int] | None = None
@@ -106,6 +109,8 @@ class VideoOutput(Node):
             return
         try:
             problem = self._finalize(encoder)
+            if not (self._failure or problem):  # signed before the rename: the final name gets the signed file
+                self._credentials.sign(self._partial, self._path, Marks.from_params(self.params).assertion())
         except BaseException:  # a further Ctrl-C while finalizing: leave no unplayable file behind
             encoder.kill()
             self._partial.unlink(missing_ok=True)
