@@ -18,8 +18,10 @@ from app.runtime.schema import Port
 from app.runtime.timing import TimingStats
 
 BADGE_WRAP = 190
-NEW_NODE_MARGIN = 40.0  # a new node's distance from the visible canvas' top-left corner
-CASCADE = 30.0  # each further new node steps this far right and down, so none hides another
+NEW_NODE_MARGIN = 20.0  # a new node's least distance from the visible canvas' edges
+NEW_NODE_SIZE = (200.0, 120.0)  # room kept for a node not drawn yet
+NEW_NODE_STEP = 40.0  # candidate places for a new node, this far apart
+ITEM_SPACING = 4  # dearpygui's default vertical gap between items
 
 
 @dataclass
@@ -31,8 +33,9 @@ class _NodeItems:
 
 
 class Canvas:
-    def __init__(self, editor: Editor, themes: Themes, parent: int | str):
-        self._editor, self._themes = editor, themes
+    def __init__(self, editor: Editor, themes: Themes, parent: int | str, above: int):
+        """above: the item just above the canvas (the node editor does not say where it is on screen)."""
+        self._editor, self._themes, self._above = editor, themes, above
         self._ports: dict[int, Endpoint] = {}  # attribute item -> port
         self._outputs: set[int] = set()  # the attribute items that are output ports
         self._links: dict[int, Link] = {}  # link item -> link
@@ -141,18 +144,28 @@ class Canvas:
             if w > 0:
                 gx, gy = dpg.get_item_pos(items.node)
                 return screen[0] - (x - gx), screen[1] - (y - gy)
-        x0, y0 = dpg.get_item_rect_min(self.widget)  # nothing drawn yet: no panning either
+        x0, y0 = self.corner()  # nothing drawn yet: no panning either
         return screen[0] - x0, screen[1] - y0
 
+    def corner(self) -> tuple[int, int]:
+        """The canvas' top-left corner on screen."""
+        return dpg.get_item_rect_min(self._above)[0], dpg.get_item_rect_max(self._above)[1] + ITEM_SPACING
+
     def free_spot(self) -> tuple[float, float]:
-        """Where a node added from the palette goes: near the top-left of what the canvas shows,
-        stepped along a diagonal past nodes already there."""
-        x0, y0 = self.to_grid(tuple(dpg.get_item_rect_min(self.widget)))
-        taken = list(self._editor.document.layout.values())
-        for step in range(200):
-            x, y = x0 + NEW_NODE_MARGIN + CASCADE * step, y0 + NEW_NODE_MARGIN + CASCADE * step
-            if all(abs(x - tx) > CASCADE / 2 or abs(y - ty) > CASCADE / 2 for tx, ty in taken):
-                return x, y
+        """Where a node added from the palette goes: the first place in the visible part of the canvas,
+        row by row from its top-left, where it overlaps no other node; else its top-left corner."""
+        x0, y0 = self.to_grid(self.corner())
+        width, height = dpg.get_item_rect_size(self.widget)
+        boxes = []
+        for node_id, (x, y) in self._editor.document.layout.items():
+            items = self._nodes.get(node_id)
+            w, h = dpg.get_item_rect_size(items.node) if items else (0, 0)
+            boxes.append((x, y, w or NEW_NODE_SIZE[0], h or NEW_NODE_SIZE[1]))
+        nw, nh = NEW_NODE_SIZE
+        for y in range(int(y0 + NEW_NODE_MARGIN), int(y0 + height - nh), int(NEW_NODE_STEP)):
+            for x in range(int(x0 + NEW_NODE_MARGIN), int(x0 + width - nw), int(NEW_NODE_STEP)):
+                if all(x + nw < bx or bx + bw < x or y + nh < by or by + bh < y for bx, by, bw, bh in boxes):
+                    return float(x), float(y)
         return x0 + NEW_NODE_MARGIN, y0 + NEW_NODE_MARGIN
 
     # ----------------------------------------------------------------- live status

@@ -86,7 +86,7 @@ class Dialogs:
         paths = output_paths(editor.document.graph, editor.registry)
         clip = editor.live.status().clip
         frames = clip.frames if clip is not None and clip.frames and not clip.loops else DEFAULT_RENDER_FRAMES
-        size = (560, 230)
+        size = (560, 170)
         with dpg.window(label="Render to file", no_collapse=True, width=size[0], height=size[1], pos=centred(*size),
                         on_close=self._close_render) as window:
             dpg.add_text("Writes:" if paths else "The graph has no node that writes a file: add an output "

@@ -92,7 +92,13 @@ class LiveGraph:
         self._send(lambda: self._install(graph.copy(), restart))
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
-        self._send(lambda: self._edit(node_id, lambda s: s.set_param(node_id, name, value)))
+        def set_param() -> None:
+            spec = self._graph.nodes.get(node_id)
+            if spec is not None:  # the worker's copy follows, for restarts and the timeline (a clip's path, loop)
+                spec.params[name] = value
+                self._clip = find_clip(self._graph)
+            self._edit(node_id, lambda s: s.set_param(node_id, name, value))
+        self._send(set_param)
 
     def trigger(self, node_id: str, action: str) -> None:
         self._send(lambda: self._edit(node_id, lambda s: s.trigger(node_id, action)))

@@ -7,6 +7,7 @@ with a Copy all button.
 """
 from __future__ import annotations
 
+import textwrap
 import time
 
 import dearpygui.dearpygui as dpg
@@ -18,6 +19,7 @@ from app.editor.theme import ERROR_TEXT, NOTE_TEXT, OK_TEXT
 WARNING_HOLD_S = 8.0
 TONE_COLOR = {Tone.OK: OK_TEXT, Tone.NOTE: NOTE_TEXT, Tone.WARNING: ERROR_TEXT}
 LOG_SIZE = (760, 320)
+LOG_WRAP = 100  # characters: the log's text field does not wrap by itself
 
 
 def log_line(message: Message) -> str:
@@ -80,4 +82,5 @@ class MessageLog:
         dpg.set_item_label(self.line, log_line(top)[10:])  # without the time: the bar is short
         dpg.set_value(self._line_colour, TONE_COLOR[top.tone])
         dpg.set_value(self._full, top.text)
-        dpg.set_value(self.text, "\n".join(log_line(m) for m in reversed(messages)))
+        dpg.set_value(self.text, "\n".join(textwrap.fill(log_line(m), LOG_WRAP, subsequent_indent=" " * 10)
+                                           for m in reversed(messages)))

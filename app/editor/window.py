@@ -30,8 +30,9 @@ PREVIEW_HEIGHT = 500
 SPACING = 8  # between panels
 _TRANSPORT_LABEL = {Transport.PLAYING: "playing", Transport.PAUSED: "paused", Transport.ENDED: "ended"}
 ADD_MENU_HEIGHT = 420
-IDLE_FRAME_S = 1 / 20  # the UI's frame time while nothing moves (no busy loop while paused)
+IDLE_FRAME_S = 0.2  # the UI's frame time while nothing moves: drawing a frame costs ~30 ms of CPU in software GL
 ACTIVE_FRAME_S = 1 / 60
+ACTIVE_AFTER_INPUT_S = 1.5  # full speed this long after the mouse moved (typing follows a click)
 
 
 class EditorWindow:
@@ -44,7 +45,8 @@ class EditorWindow:
         self._shown_selection: list[str] | None = None
         self._ui_frame_times: list[float] = []
         self._full_preview: float | None = None  # the preview's height before it filled the window
-        self._last_serial = -1
+        self._resizable_again = False
+        self._active_until = 0.0
         self._last_mouse: tuple = ()
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
@@ -70,7 +72,7 @@ class EditorWindow:
                 with dpg.child_window(width=canvas_width, height=-STATUS_HEIGHT, no_scrollbar=True,
                                       resizable_x=True) as self._centre:  # drag its right edge for a wider preview
                     self.transport = TransportBar(self.editor, self.dialogs.render)
-                    self.canvas = Canvas(self.editor, self._themes, self._centre)
+                    self.canvas = Canvas(self.editor, self._themes, self._centre, above=self.transport.stats)
                 with dpg.group():
                     # The preview and the params scroll apart; the preview's bottom edge drags too.
                     with dpg.child_window(width=-1, height=PREVIEW_HEIGHT, no_scrollbar=True,
@@ -137,17 +139,23 @@ class EditorWindow:
         self.dialogs.show_render_progress()
         self.editor.autosave()
         dpg.render_dearpygui_frame()
+        if self._resizable_again:
+            self._resizable_again = False
+            dpg.configure_item(self._preview_area, resizable_y=True)
         self._ui_frame_times = (self._ui_frame_times + [time.perf_counter() - started])[-120:]
 
     def pace(self, started: float) -> None:
-        """Sleep out the rest of this frame's time: a quick frame while something moves (the graph
-        publishes, the mouse moves, a key is down), a slow one while idle, so a paused editor uses
-        little CPU. Called by the main loop, not by scripted sessions."""
-        status = self.editor.live.status()
+        """Sleep out the rest of this frame's time: quick frames while the graph plays, a render runs
+        or the mouse moved lately, slow ones otherwise, so a paused editor uses little CPU. Called by
+        the main loop, not by scripted sessions."""
+        status = self.editor.live.status()  # while it plays, frames come at up to the graph's rate
         mouse = (tuple(dpg.get_mouse_pos(local=False)), dpg.is_mouse_button_down(dpg.mvMouseButton_Left),
                  dpg.is_mouse_button_down(dpg.mvMouseButton_Middle), dpg.is_mouse_button_down(dpg.mvMouseButton_Right))
-        active = status.serial != self._last_serial or mouse != self._last_mouse
-        self._last_serial, self._last_mouse = status.serial, mouse
+        if mouse != self._last_mouse:
+            self._active_until = time.monotonic() + ACTIVE_AFTER_INPUT_S
+        rendering = self.editor.render is not None and not self.editor.render.progress.finished
+        active = status.transport is Transport.PLAYING or rendering or time.monotonic() < self._active_until
+        self._last_mouse = mouse
         rest = (ACTIVE_FRAME_S if active else IDLE_FRAME_S) - (time.perf_counter() - started)
         if rest > 0:
             time.sleep(rest)
@@ -173,11 +181,14 @@ class EditorWindow:
         for area in (self._palette_area, self._centre, self._params_area):
             dpg.configure_item(area, show=not full)
         if full:
-            self._full_preview = dpg.get_item_rect_size(self._preview_area)[1] or PREVIEW_HEIGHT
-            dpg.configure_item(self._preview_area, height=-STATUS_HEIGHT)
+            self._full_preview = dpg.get_item_height(self._preview_area) or PREVIEW_HEIGHT
+            top = dpg.get_item_pos(self._preview_area)[1]  # an explicit height: a resizable area keeps its own
+            dpg.configure_item(self._preview_area, resizable_y=False,
+                               height=dpg.get_viewport_client_height() - top - STATUS_HEIGHT - SPACING)
         else:
             dpg.configure_item(self._preview_area, height=int(self._full_preview))
             self._full_preview = None
+            self._resizable_again = True  # after a frame at this height: a resizable area keeps the size it has
 
     def _sync_document(self) -> None:
         editor = self.editor

@@ -1,0 +1,216 @@
+"""The editor's studio features, headless: redraw while paused, Record and Render to file, the timeline,
+the damaged autosave, file modes, auto-layout, param groups, the A/B split, cameras, the virtual camera."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from app.editor.actions import Editor, Tone
+from app.editor.document import Document
+from app.editor.live import LiveGraph, Transport
+from app.editor.param_groups import group_params
+from app.editor.preview import compose_split
+from app.presets import parse_preset
+from app.runtime.errors import ReenactError
+from app.runtime.gpu.image import Image
+from app.runtime.graph import Endpoint
+from app.runtime.scheduler import Scheduler
+from nodes import default_registry
+from nodes.capture.webcam import Webcam, list_cameras
+from nodes.output.virtualcam import VirtualCamera
+from tests.conftest import REPO
+from tests.test_editor_actions import build_chain, wait_for
+
+CLIP = REPO / "assets" / "driving" / "hopper_talks.mp4"
+
+
+@pytest.fixture(scope="module")
+def studio():
+    registry = default_registry(plugins=False)
+    registry.register(VirtualCamera, "tests")  # until nodes/output registers it
+    return registry
+
+
+@pytest.fixture
+def editor(studio, tmp_path, monkeypatch):
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    editor = Editor(studio, LiveGraph(studio, max_fps=0))
+    yield editor
+    editor.close()
+
+
+def images_graph(editor: Editor, folder: str = "frames") -> None:
+    """clip -> resize -> image sequence in `folder`."""
+    clip, resize, out = (editor.add_node(t) for t in ("capture.video", "image.resize", "output.images"))
+    editor.set_param(clip, "path", str(CLIP))
+    editor.set_param(resize, "width", 64)
+    editor.set_param(out, "path", folder)
+    editor.link(Endpoint(clip, "image"), Endpoint(resize, "image"))
+    editor.link(Endpoint(resize, "image"), Endpoint(out, "image"))
+
+
+def small_chain(editor: Editor) -> None:
+    editor.link(Endpoint(editor.add_node("util.clock"), "seconds"), Endpoint(editor.add_node("util.scale"), "value"))
+
+
+def test_an_edit_while_paused_redraws_the_frame_on_screen(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    editor = Editor(registry, LiveGraph(registry, max_fps=0))
+    try:
+        build_chain(editor)
+        editor.set_preview("gain")
+        editor.step()
+        editor.step()
+        wait_for(lambda: editor.live.status().outputs.get(Endpoint("gain", "value")) == 1.0)
+        frame = editor.live.status().frame
+        editor.set_param("gain", "gain", 2.0)
+        wait_for(lambda: editor.live.status().outputs.get(Endpoint("gain", "value")) == 2.0)
+        assert editor.live.status().frame == frame and editor.live.status().transport is Transport.PAUSED
+    finally:
+        editor.close()
+
+
+def test_playing_writes_nothing_until_record_is_on(editor, tmp_path):
+    images_graph(editor)
+    editor.play()
+    wait_for(lambda: editor.live.status().frame > 5)
+    assert "not recording" in editor.live.status().idle["images"] and not (tmp_path / "frames").exists()
+    editor.record(True)
+    wait_for(lambda: (tmp_path / "frames").exists() and any((tmp_path / "frames").iterdir()))
+    wait_for(lambda: "images" not in editor.live.status().idle and editor.live.status().recording)
+
+
+def test_render_to_file_writes_the_clip_and_reports_where(editor, tmp_path):
+    images_graph(editor, "render")
+    job = editor.render_to_file(4)
+    assert job.paths == [str(tmp_path / "render")]
+    assert job.wait(120) and job.progress.finished and job.progress.fraction == 1.0
+    editor.render_finished()
+    assert len(list((tmp_path / "render").glob("*.png"))) == 4
+    assert editor.messages[-1].text == f"rendered 4 frames to {tmp_path / 'render'}"
+
+
+def test_render_refuses_a_graph_without_outputs_or_with_idle_nodes(editor):
+    build = editor.add_node("image.resize")
+    with pytest.raises(ReenactError, match="would idle"):
+        editor.render_to_file(3)
+    editor.delete([build])
+    editor.add_node("capture.image")
+    with pytest.raises(ReenactError, match="no node that writes a file"):
+        editor.render_to_file(3)
+
+
+def test_the_timeline_knows_the_clip_seeks_and_loops(editor):
+    images_graph(editor)
+    clip = wait_for(lambda: editor.live.status().clip)
+    assert clip.node_id == "video" and clip.frames > 30 and clip.loops is False
+    editor.seek(20)
+    wait_for(lambda: editor.live.status().frame == 21 and editor.live.status().seeking is None)
+    editor.seek(3)  # backwards: the clip starts again
+    wait_for(lambda: editor.live.status().frame == 4 and editor.live.status().seeking is None)
+    editor.set_loop(True)
+    assert editor.document.graph.nodes["video"].params["loop"] is True
+    wait_for(lambda: editor.live.status().clip.loops)
+
+
+def test_a_damaged_autosave_is_reported_as_damaged_and_kept_aside(editor, tmp_path):
+    small_chain(editor)
+    path = editor.save_as(tmp_path / "work.json")
+    autosave = editor.storage.autosave_path(path)
+    autosave.parent.mkdir(parents=True, exist_ok=True)
+    autosave.write_text('{"format": "reenact-studio/graph", "nodes": [')
+    os.utime(path, (0, 0))  # the autosave is newer
+    editor.open(path, discard=True)
+    said = [m.text for m in editor.messages]
+    assert any("autosave of work.json is damaged" in text for text in said)
+    assert not any("recovered" in text for text in said) and not editor.document.dirty
+    assert not autosave.exists() and list(autosave.parent.glob("*.damaged-*.json"))
+
+
+def test_saving_keeps_a_normal_file_mode(editor, tmp_path):
+    small_chain(editor)
+    old = os.umask(0o022)
+    try:
+        path = editor.save_as(tmp_path / "new.json")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+        path.chmod(0o664)
+        editor.set_param("scale", "gain", 0.5)
+        editor.save()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
+
+
+def test_a_preset_without_positions_is_laid_out_left_to_right(studio):
+    text = (REPO / "graphs" / "video_to_portrait.json").read_text()
+    preset = json.loads(text)
+    preset.pop("ui")
+    document = Document(studio, parse_preset(json.dumps(preset), studio, REPO / "graphs"))
+    layout = document.layout
+    assert len(set(layout.values())) == len(layout)  # none hides another
+    for link in document.graph.links:
+        assert layout[link.source.node][0] < layout[link.target.node][0]
+
+
+def test_many_params_are_grouped(studio):
+    groups = dict(group_params(studio.require("retarget.face").schema))
+    assert {"pose", "mouth", "eyes", "expression", "smoothing"} <= set(groups)
+    assert "yaw_gain" in [p.name for p in groups["pose"]] and "mouth_gain" in [p.name for p in groups["mouth"]]
+    assert group_params(studio.require("image.resize").schema)[0][0] is None  # few params: one list
+
+
+def test_the_split_keeps_the_b_side_aspect():
+    a = Image(np.full((100, 200, 3), 50, np.uint8), 0.0)
+    b = Image(np.full((100, 100, 3), 200, np.uint8), 0.0)  # square B beside a wide A
+    out = compose_split(a, b, 0.0)  # all B
+    assert out.shape == (100, 200, 3)
+    assert (out[:, :50] == 0).all() and (out[:, 150:] == 0).all()  # bars, not a stretch
+    assert (out[:, 52:148] == 200).all()
+
+
+def test_cameras_are_listed_from_sysfs(tmp_path, monkeypatch):
+    for number, name in ((2, "Logitech C920"), (0, "Integrated Camera")):
+        (tmp_path / f"video{number}").mkdir()
+        (tmp_path / f"video{number}" / "name").write_text(name + "\n")
+    assert list_cameras(tmp_path) == {0: "Integrated Camera", 2: "Logitech C920"}
+    monkeypatch.setattr("nodes.capture.webcam.V4L2_CLASS", tmp_path)
+    monkeypatch.setattr("nodes.capture.webcam.list_cameras.__defaults__", (tmp_path,))
+    assert Webcam.param_choices("device") == {"0: Integrated Camera": 0, "2: Logitech C920": 2}
+    assert Webcam.param_choices("width") is None
+
+
+def test_the_virtual_camera_says_what_to_install_when_v4l2loopback_is_missing(studio, tmp_path, monkeypatch):
+    from app.runtime.graph import Graph, NodeSpec
+
+    monkeypatch.setattr(VirtualCamera, "loopback_module", tmp_path / "no_such_module")
+    graph = Graph()
+    graph.add(NodeSpec("target", "capture.image", params={"path": "portraits/astronaut.png"}))
+    graph.add(NodeSpec("cam", "output.virtualcam"))
+    graph.connect("target", "image", "cam", "image")
+    scheduler = Scheduler(graph, studio)
+    failures = scheduler.open()
+    scheduler.close()
+    assert len(failures) == 1 and failures[0].node_id == "cam"
+    assert "v4l2loopback kernel module is not loaded" in failures[0].message
+    assert "apt install v4l2loopback-dkms" in failures[0].message and "modprobe" in failures[0].message
+
+
+def test_the_virtual_camera_reports_a_device_that_does_not_open(studio, tmp_path, monkeypatch):
+    from app.runtime.graph import Graph, NodeSpec
+
+    monkeypatch.setattr(VirtualCamera, "loopback_module", tmp_path)  # "loaded", but there is no device
+    graph = Graph()
+    graph.add(NodeSpec("target", "capture.image", params={"path": "portraits/astronaut.png"}))
+    graph.add(NodeSpec("cam", "output.virtualcam", params={"device": str(tmp_path / "video99")}))
+    graph.connect("target", "image", "cam", "image")
+    scheduler = Scheduler(graph, studio)
+    assert scheduler.open() == []
+    failures = scheduler.step()
+    scheduler.close()
+    assert len(failures) == 1 and "the virtual camera did not open" in failures[0].message
+    assert Tone.WARNING  # the editor shows node failures as warnings with the node id
