@@ -10,11 +10,9 @@ import time
 import dearpygui.dearpygui as dpg
 import pytest
 
-from app.editor.actions import Editor, Tone
+from app.editor.actions import Tone
 from app.editor.live import Transport
-from app.editor.window import EditorWindow
 from app.runtime.graph import Endpoint
-from nodes import default_registry
 from tests.conftest import REPO
 from tests.ui.test_editor_ui import pump
 
@@ -43,18 +41,6 @@ MENU_BAR_Y, MENU_FIRST_ROW_Y, MENU_ROW = 9, 33, 17
 # dearpygui centres it in the 1600x900 viewport).
 DIALOG = (440, 220)
 SEARCH_FIELD, FIRST_ROW, OK_BUTTON = (395, 58), (100, 98), (18, 442)
-
-
-@pytest.fixture(scope="module")
-def window(tmp_path_factory):
-    work = tmp_path_factory.mktemp("work")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(work)
-        patch.setenv("REENACT_STATE_DIR", str(work / "state"))
-        window = EditorWindow(Editor(default_registry(plugins=False)))
-        dpg.set_viewport_pos([0, 0])  # no window manager under Xvfb: screen and viewport pixels agree
-        yield window
-        window.close()
 
 
 @pytest.fixture

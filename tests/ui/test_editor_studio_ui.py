@@ -13,8 +13,8 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from app.editor.live import Transport
-from tests.ui.test_editor_input import (SCENE, EMPTY_CANVAS, centre, click, key, labelled, settle, title,  # noqa: F401
-                                        type_text, window, xdotool)
+from tests.ui.test_editor_input import (SCENE, EMPTY_CANVAS, centre, click, key, labelled, settle, title,
+                                        type_text, xdotool)
 from tests.ui.test_editor_ui import pump
 
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None or shutil.which("import") is None,
