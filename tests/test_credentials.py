@@ -35,6 +35,7 @@ def test_a_written_video_carries_a_valid_manifest_and_detect_reports_it(tmp_path
     assert found.valid and found.state == "Valid"  # intact; the self-issued signer is on no trust list
     assert found.generator.startswith("Reenact Studio") and SOURCE_TYPE.endswith(found.source_type)
     assert found.signer == "Reenact Studio local signer, Reenact Studio (local, self-issued)"
+    assert found.title == "clip.mp4"  # the final name, not the partial file's that was signed
     capsys.readouterr()
     assert main(["detect", str(out)]) == 0
     assert ("content credentials: valid; generator Reenact Studio" in capsys.readouterr().out)

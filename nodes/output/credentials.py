@@ -37,6 +37,7 @@ SIGNING_PARAMS = (
 @dataclass(frozen=True)
 class Credentials:
     """What `reenact detect` reports of a file's manifest."""
+    title: str
     generator: str
     source_type: str  # the IPTC term's last part, e.g. compositeWithTrainedAlgorithmicMedia
     signer: str  # the signing certificate's subject: common name and organization
@@ -77,14 +78,15 @@ class Signer:
         with c2pa.Builder(_manifest("probe.png", {}), context=_context()) as builder:
             builder.sign(self._signer, "image/png", picture, io.BytesIO())
 
-    def sign(self, path: Path, marks: dict) -> None:
-        """Embed a signed manifest into the finished file at `path` (rewritten beside it, then renamed
-        over it). ReenactError when it cannot be signed; the file is then left as it was."""
+    def sign(self, path: Path, marks: dict, title: str) -> None:
+        """Embed a signed manifest (titled with the file's final name) into the finished file at `path`
+        (rewritten beside it, then renamed over it). ReenactError when it cannot be signed; the file is
+        then left as it was."""
         import c2pa
 
         signed = path.with_name(f"{path.stem}.signing{path.suffix}")  # the suffix tells c2pa the format
         try:
-            with c2pa.Builder(_manifest(path.name, marks), context=_context()) as builder:
+            with c2pa.Builder(_manifest(title, marks), context=_context()) as builder:
                 builder.sign_file(path, signed, self._signer)
             os.replace(signed, path)
         except (c2pa.C2paError, OSError) as exc:
@@ -120,7 +122,7 @@ class Credentialing:
                        "written without them (write .mp4 or .mov for credentials)")
             return
         try:
-            self._signer.sign(partial, marks)
+            self._signer.sign(partial, marks, target.name)
         except ReenactError as exc:
             self._tell(f"{target}: content credentials not added ({exc.what}); the file is kept without them")
 
@@ -143,7 +145,7 @@ def read_credentials(path: Path) -> Credentials | None:
     except c2pa.C2paError.NotSupported:
         return None
     except c2pa.C2paError as exc:  # a manifest is there but cannot be read: that is worth saying
-        return Credentials("?", "?", "?", "Invalid", (f"unreadable manifest: {first_line(exc)}",))
+        return Credentials("?", "?", "?", "?", "Invalid", (f"unreadable manifest: {first_line(exc)}",))
     manifest = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
     info = (manifest.get("claim_generator_info") or [{}])[0]
     generator = " ".join(str(info.get(k, "")) for k in ("name", "version")).strip() or "unknown"
@@ -151,7 +153,7 @@ def read_credentials(path: Path) -> Credentials | None:
     signer = ", ".join(str(signature[k]) for k in ("common_name", "issuer") if signature.get(k)) or "unknown"
     problems = tuple(status.get("code", "?") for status in store.get("validation_status", [])
                      if status.get("code") != "signingCredential.untrusted")
-    return Credentials(generator, _source_type(manifest), signer, state, problems)
+    return Credentials(str(manifest.get("title", "")), generator, _source_type(manifest), signer, state, problems)
 
 
 def _source_type(manifest: dict) -> str:
