@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -214,3 +216,13 @@ def test_the_virtual_camera_reports_a_device_that_does_not_open(studio, tmp_path
     scheduler.close()
     assert len(failures) == 1 and "the virtual camera did not open" in failures[0].message
     assert Tone.WARNING  # the editor shows node failures as warnings with the node id
+
+
+def test_bench_writes_the_presets_outputs_elsewhere(tmp_path):
+    """`reenact bench` measures the output nodes too, but into a temporary folder: the preset's own
+    renders are never overwritten."""
+    done = subprocess.run([sys.executable, "-m", "app.cli", "bench", str(REPO / "graphs" / "portrait_to_images.json"),
+                           "--frames", "2", "--warmup", "0", "--quiet"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300, env={**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")})
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "renders").exists()

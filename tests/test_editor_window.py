@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from app.editor.storage import EditorStorage
 from tests.conftest import REPO
 
 needs_xvfb = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb (installed by .ci/run)")
@@ -29,14 +30,22 @@ def test_editor_window_suite_under_xvfb(suite):
 
 @needs_xvfb
 def test_edit_screenshot_command(tmp_path):
+    """It shows the preset as saved (an autosave of an earlier session is left alone, not read) and
+    writes none of the preset's outputs (nothing records)."""
     shot = tmp_path / "editor.png"
-    done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "edit", str(REPO / "graphs" / "demo.json"),
+    preset = REPO / "graphs" / "demo.json"
+    env = {**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")}
+    autosave = EditorStorage(tmp_path / "state").autosave_path(preset)
+    autosave.parent.mkdir(parents=True)
+    autosave.write_text("{ stale and damaged")  # were it read, it would be moved aside as damaged
+    done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "edit", str(preset),
                            "--screenshot", str(shot), "--frames", "5"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=300, env={**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")})
+                          cwd=tmp_path, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "screenshot written" in done.stderr
     pixels = np.asarray(PILImage.open(shot).convert("RGB"))
     assert pixels.shape == (900, 1600, 3) and pixels.std() > 20
+    assert autosave.read_text() == "{ stale and damaged" and not (tmp_path / "renders").exists()
 
 
 @needs_xvfb
