@@ -170,3 +170,14 @@ def test_bench_refuses_a_load_rate_or_thread_count_that_makes_no_sense(flag, say
     with pytest.raises(SystemExit) as stop:
         main(["bench", str(REPO / "graphs" / "demo.json"), flag])
     assert stop.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_a_setting_that_makes_frames_slower_here_is_given_back_at_once_and_not_taken_again():
+    run = FakeRun()
+    run.COST = {"antialias": {"4x": 12.0, "2x": 30.0, "off": 2.0}, "every": {1: 20.0, 2: 10.0, 3: 7.0}}
+    run.params["refine"]["every"] = 3  # refining has nothing left to give: the render goes first
+    budget = FrameBudget(30.0, graph(), registry(), run, window=10)
+    run.other_ms = 20.0  # 39 ms: late
+    changes = drive(budget, run, 200)
+    assert [(c.after, c.restored) for c in changes][:2] == [("2x", False), ("4x", True)]
+    assert run.params["render"]["antialias"] == "4x" and budget.exhausted

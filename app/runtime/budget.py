@@ -9,17 +9,18 @@ next time. Every change is returned to the caller to be logged and shown.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from app.runtime.graph import Graph
 from app.runtime.registry import Registry
 from app.runtime.schema import Degrade
-from app.runtime.timing import TimingWindow
 
 NEGLIGIBLE_MS = 1.0  # a node this cheap (e.g. a refiner passing frames through) has nothing to give
 LATE = 1.05  # mean frame time over the budget by more than this: take a cheaper setting
-HEADROOM = 0.85  # give one back only if the frame time plus what it saved stays under this share
+HEADROOM = 0.85
+WORSE = 0.1  # a setting after which frames take this much longer than before is given back at once  # give one back only if the frame time plus what it saved stays under this share
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class _Taken:
     step: Degrade
     before: Any
     value: Any
-    late_ms: float  # mean frame time when it was taken
+    late_ms: float  # frame time just before it was taken
     saved_ms: float | None = None  # measured one window later
 
 
@@ -66,12 +67,13 @@ class FrameBudget:
         self.target_fps = target_fps
         self._runner = runner
         self._window = window
-        self._recent = TimingWindow(window)
+        self._recent: deque[float] = deque(maxlen=window)  # milliseconds
         self._since_change = 0
         self._frame = 0
         self._taken: list[_Taken] = []
         self._flaps: dict[tuple[str, str], int] = {}  # (node, param) -> times taken again soon after giving back
         self._given_back_at: dict[tuple[str, str], int] = {}
+        self._useless: set[tuple[str, str]] = set()  # settings that made frames slower here
         self.changes: list[BudgetChange] = []
         self.exhausted = False  # late with nothing cheaper left
         self._steps = {node_id: registry.require(spec.type).schema for node_id, spec in graph.nodes.items()
@@ -94,7 +96,7 @@ class FrameBudget:
     def observe(self, seconds: float, node_ms: dict[str, float] | None = None) -> BudgetChange | None:
         """node_ms: each node's mean time, to pick the costliest first (the runner's, when one was given)."""
         self._frame += 1
-        self._recent.add(seconds)
+        self._recent.append(seconds * 1000.0)
         self._since_change += 1
         if self._since_change < self._window or self.target_fps <= 0:
             return None
@@ -102,22 +104,38 @@ class FrameBudget:
             self._since_change = 0
             self._recent.clear()
             return None
-        mean_ms = self._recent.stats().mean_ms
-        if self._taken and self._taken[-1].saved_ms is None:
-            self._taken[-1].saved_ms = self._taken[-1].late_ms - mean_ms  # may be ~0: it bought nothing
-        change = None
-        if mean_ms > self.budget_ms * LATE:
-            change = self._take(mean_ms, node_ms if node_ms is not None else self._node_ms())
-        elif self._taken and self._may_give_back(self._taken[-1], mean_ms):
-            change = self._give_back(mean_ms)
+        mean_ms = sum(self._recent) / len(self._recent)
+        change = self._decide(mean_ms, node_ms)
         if change is not None:
             self.changes.append(change)
             self._since_change = 0
             self._recent.clear()
         return change
 
+    def _decide(self, mean_ms: float, node_ms: dict[str, float] | None) -> BudgetChange | None:
+        """Late (or with headroom) means the whole window and its newer half agree, so a load that has
+        just started or stopped is judged once it shows, and what a change saved is measured against it."""
+        last = self._taken[-1] if self._taken else None
+        latest_ms = self._latest_ms()
+        if last is not None and last.saved_ms is None:  # the first full window since it was taken
+            last.saved_ms = last.late_ms - mean_ms  # may be ~0: it bought nothing
+            if last.saved_ms < -WORSE * last.late_ms:  # it made frames slower here: undo it, never take it again
+                self._useless.add((last.node_id, last.step.param))
+                return self._give_back(mean_ms)
+        if min(mean_ms, latest_ms) > self.budget_ms * LATE:
+            return self._take(mean_ms, latest_ms, node_ms if node_ms is not None else self._node_ms())
+        if last is not None and self._may_give_back(last, max(mean_ms, latest_ms)):
+            return self._give_back(mean_ms)
+        return None
+
     # ----------------------------------------------------------------- taking and giving back
-    def _take(self, mean_ms: float, node_ms: dict[str, float]) -> BudgetChange | None:
+    def _latest_ms(self) -> float:
+        """The median of the window's newer half: the frame time just before a change, against which
+        what it saved is judged (a load that has just started shows there first)."""
+        newer = sorted(list(self._recent)[len(self._recent) // 2:])
+        return newer[len(newer) // 2]
+
+    def _take(self, mean_ms: float, latest_ms: float, node_ms: dict[str, float]) -> BudgetChange | None:
         for node_id in sorted(self._steps, key=lambda n: -node_ms.get(n, 0.0)):
             if node_ms and node_ms.get(node_id, 0.0) < NEGLIGIBLE_MS:
                 continue
@@ -125,25 +143,25 @@ class FrameBudget:
                 current = self._current(node_id, step.param)
                 default = self._steps[node_id].param(step.param).default
                 cheaper = step.cheaper_than(current, default)
-                if not cheaper:
+                if not cheaper or (node_id, step.param) in self._useless:
                     continue
                 key = (node_id, step.param)
                 if self._frame - self._given_back_at.pop(key, -10 ** 9) < 3 * self._window:
                     self._flaps[key] = self._flaps.get(key, 0) + 1
                 self._set(node_id, step.param, cheaper[0])
-                self._taken.append(_Taken(node_id, step, current, cheaper[0], mean_ms))
+                self._taken.append(_Taken(node_id, step, current, cheaper[0], latest_ms))
                 self.exhausted = False
                 return BudgetChange(self._frame, node_id, step.param, current, cheaper[0], False, mean_ms,
                                     self.budget_ms, step.gives_up)
         self.exhausted = True
         return None
 
-    def _may_give_back(self, taken: _Taken, mean_ms: float) -> bool:
+    def _may_give_back(self, taken: _Taken, frame_ms: float) -> bool:
         flaps = self._flaps.get((taken.node_id, taken.step.param), 0)
         if self._since_change < self._window * 2 ** flaps:
             return False
         saved = max(taken.saved_ms or 0.0, 0.0) * (1.0 + 0.25 * flaps)
-        return mean_ms + saved < self.budget_ms * HEADROOM
+        return frame_ms + saved < self.budget_ms * HEADROOM
 
     def _forget_user_changes(self) -> bool:
         """A param the user set while the budget held it is theirs now: never given back or taken over."""
