@@ -211,3 +211,82 @@ def test_a_portrait_smiling_with_teeth_keeps_them_when_its_mouth_opens(studio_re
     assert own.mean() > 150 and kept.mean() > 0.85 * own.mean()  # her own bright teeth, where they were
     assert (kept[:, 1] - kept[:, 0]).mean() < 30  # not green
     assert (gap[:, 1] - gap[:, 0]).mean() > 80  # the driver's mouth below them
+
+
+def _painted_mouth(rows: list[tuple[float, tuple[int, int, int]]]) -> tuple[np.ndarray, np.ndarray]:
+    """A synthetic face: skin, lips and a straight mouth interior 40 px high (y 200..240), painted in
+    horizontal bands [(share of the interior where the band ends, colour), ...]; and its landmarks."""
+    from nodes.retarget.ranges import LOWER_LIP_RINGS, UPPER_LIP_RINGS
+
+    image = np.full((400, 400, 3), (205, 160, 140), np.uint8)
+    image[180:200, 100:300] = image[240:262, 100:300] = (170, 80, 90)  # the lips
+    top = 0.0
+    for end, colour in rows:
+        image[200 + round(40 * top):200 + round(40 * end), 100:300] = colour
+        top = end
+    landmarks = np.zeros((478, 3), np.float32)
+    xs = np.linspace(110, 290, 11)
+    for rings, ys in ((UPPER_LIP_RINGS, (200, 193, 187, 180)), (LOWER_LIP_RINGS, (240, 247, 254, 262))):
+        for ring, y in zip(rings, ys):
+            landmarks[ring, 0], landmarks[ring, 1] = xs, y
+    return image, landmarks
+
+
+TEETH, CAVITY, LIP = (235, 232, 222), (40, 12, 16), (170, 80, 90)
+
+
+@pytest.mark.parametrize("rows, upper, lower, teeth", [
+    ([(0.1, LIP), (0.5, TEETH), (0.8, CAVITY), (0.9, TEETH), (1.0, LIP)], 0.5, 0.8, (True, True)),
+    ([(0.1, LIP), (0.85, TEETH), (1.0, LIP)], 0.85, 0.85, (True, False)),  # a smile showing its upper teeth
+    ([(0.15, LIP), (0.75, CAVITY), (1.0, LIP)], 0.15, 0.75, (False, False)),  # parted lips, no teeth
+], ids=["both-rows", "upper-teeth", "no-teeth"])
+def test_the_jaw_split_is_read_where_the_teeth_end(rows, upper, lower, teeth):
+    """An oracle on a painted mouth: the upper jaw keeps the interior down to the end of its teeth, the
+    lower jaw from the start of its own (or of the lower lip), whatever lies between them is the cavity."""
+    from nodes.render.teeth import jaw_split
+
+    image, landmarks = _painted_mouth(rows)
+    split = jaw_split(image, landmarks)
+    assert split.upper == pytest.approx(np.full(11, upper), abs=0.06)
+    assert split.lower == pytest.approx(np.full(11, lower), abs=0.06)
+    assert (split.upper_teeth, split.lower_teeth) == teeth
+
+
+@pytest.fixture(scope="module")
+def smiling_target(detector):
+    from nodes.capture.image import read_image_file
+    from tests.conftest import REPO
+
+    image = read_image_file(REPO / "tests" / "data" / "real" / "smile_teeth.jpg", 2048)[0][:, :, :3]
+    return image, face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+
+
+def test_a_real_smile_shows_upper_teeth_only_and_a_shut_mouth_is_not_read(smiling_target, hopper):
+    from nodes.render.teeth import HALVES, jaw_split
+
+    image, track = smiling_target
+    split = jaw_split(image, track.landmarks)
+    assert (split.upper_teeth, split.lower_teeth) == (True, False)
+    assert split.upper[4:7].min() > 0.7  # her upper teeth reach nearly to her lower lip
+    assert jaw_split(hopper[0], hopper[1].landmarks) is HALVES  # lips shut: nothing to read
+
+
+def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_registry, smiling_target,
+                                                                     green_mouthed_driver):
+    """tests/data/real/smile_teeth.jpg shows her upper teeth down to her lower lip. Opened wide: three
+    quarters of her own interior's height below the upper lip is still her teeth (a half and half split
+    carried their lower half down with the jaw, where it read as a swollen lower lip), and just above the
+    lower lip is the driver's (green) mouth, not her teeth."""
+    image, track = smiling_target
+    dst = opened_mouth(track.landmarks, drop=0.45 * np.ptp(track.landmarks[[61, 291], 0]))
+    out = render_node_output(studio_registry, image, track, dst, *green_mouthed_driver)
+    own = np.linalg.norm(track.landmarks[14, :2] - track.landmarks[13, :2])
+    down = (dst[14, :2] - dst[13, :2]) / np.linalg.norm(dst[14, :2] - dst[13, :2])
+
+    def patch(centre) -> np.ndarray:
+        return out[region_mask(out.shape, centre + np.array([[-8, -1.5], [8, -1.5], [8, 1.5], [-8, 1.5]]))].astype(float)
+
+    teeth = patch(dst[13, :2] + 0.75 * own * down)
+    above_lower_lip = patch(dst[14, :2] - 0.25 * own * down)
+    assert teeth.mean() > 140 and np.ptp(teeth.mean(axis=0)) < 40  # bright and nearly grey: her teeth
+    assert (above_lower_lip[:, 1] - above_lower_lip[:, 0]).mean() > 80  # the driver's (green) mouth

@@ -8,7 +8,7 @@ import pytest
 from app.quality.features import FEATURES, frame_features
 from app.runtime.context import FrameContext, RunContext
 from nodes.capture.motion import ExpressionRig
-from nodes.retarget.ranges import INNER_LIPS, LEFT_EYE_LIDS, RIGHT_EYE_LIDS
+from nodes.retarget.ranges import INNER_LIPS, LEFT_EYE_LIDS, LOWER_LIP_RINGS, RIGHT_EYE_LIDS, UPPER_LIP_RINGS
 from nodes.track.face import face_track
 from nodes.track.face_model import (LEFT_EYE_CORNERS, MOUTH_CORNERS, RIGHT_EYE_CORNERS, from_head_space,
                                     reference_shape, topology)
@@ -181,6 +181,39 @@ def test_a_driver_who_starts_mid_expression_leaves_the_target_at_rest_once_relax
             features, rest = frame_features(motion), frame_features(target)
             assert (features[EYE_OPENNESS] > 1.2 * rest[EYE_OPENNESS]).all()
             assert features[MOUTH_OPENING] < 0.5 * rest[MOUTH_OPENING]
+
+
+def _across_lips(shape: np.ndarray) -> np.ndarray:
+    """(2, 3, 11) per lip, per step from one ring to the next outward, the step's length along the lip's
+    own outward direction at that column (inner ring to outer ring): negative where the lip is folded."""
+    steps = []
+    for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS):
+        outward = shape[rings[-1], :2] - shape[rings[0], :2]
+        outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
+        steps.append([((shape[b, :2] - shape[a, :2]) * outward).sum(axis=1) for a, b in zip(rings[:-1], rings[1:])])
+    return np.array(steps)
+
+
+def test_the_lip_rings_run_outward_across_each_lip():
+    """The rings' landmark ids: in the reference face every column steps outward, ring by ring."""
+    assert (_across_lips(reference_shape())[:, :, 1:-1] > 0).all()
+
+
+def test_a_driver_whose_lips_roll_open_does_not_fold_the_lips_of_a_target_smiling_open(studio_registry):
+    """A real driver's inner lips roll outward as the mouth opens (the inner ring moves further than the
+    rings behind it); on a target whose mouth is already open that roll, added again, pushed the inner
+    ring past the others and folded the lip over itself (a swollen lip over the teeth)."""
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    opened = closed + 0.7 * RIG.open
+    roll = np.zeros_like(opened)
+    roll[LOWER_LIP_RINGS[0][1:-1], 1] = 0.12  # the inner lower ring drops past the next one
+    roll[UPPER_LIP_RINGS[0][1:-1], 1] = -0.06
+    target = reference_shape() + 0.4 * RIG.open  # already open, like tests/data/real/smile_teeth.jpg
+    motion = _run(_node(studio_registry), _track(target).landmarks, [closed] * 10 + [opened + roll])
+    shape = _shape(motion)
+    rest_steps = _across_lips(target)[:, :, 1:-1]
+    assert (_across_lips(shape)[:, :, 1:-1] > 0.3 * rest_steps).all()
+    assert frame_features(motion)[MOUTH_OPENING] > frame_features(_track(target).landmarks)[MOUTH_OPENING] + 0.05
 
 
 def test_a_relaxed_driver_with_shut_lips_shuts_a_target_at_rest_with_shut_lips(studio_registry):

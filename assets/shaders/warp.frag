@@ -1,12 +1,17 @@
 #version 330
 // The layers of the portrait render (nodes/render/warp_mesh.py):
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
-// driver's own mouth interior, colour-matched to the portrait's lips; 3 (right) / 5 (left) an eye:
+// driver's own mouth interior, colour-matched to the portrait's lips (both mixed, by the layer's
+// fraction, with the portrait's own interior: a mouth opened no wider than the portrait's shows its own);
+// 3 (right) / 5 (left) an eye:
 // the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
 // disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes. The background
 // around the face is drawn by background.frag.
-uniform sampler2D portrait;
+uniform sampler2D portrait;   // RGB, and the person mask as alpha
 uniform sampler2D driver;
+uniform sampler2D plate;      // the room behind the person
+uniform vec2 viewport;        // the portrait's size in pixels
+uniform vec2 out_size;        // the framebuffer's size
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform vec3 cavity_color;
 uniform vec3 teeth_color;
@@ -36,13 +41,29 @@ vec3 eyeball(int eye) {
 void main() {
     int code = int(floor(layer + 1e-3));
     if (code == 0) {
-        color = vec4(texture(portrait, uv).rgb, 1.0);
-    } else if (code == 2) {
-        color = vec4(clamp(texture(driver, st).rgb * driver_gain, 0.0, 1.0), 1.0);
-    } else if (code == 1) {
-        float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
-        float depth = 1.0 - abs(st.x - 0.5) * 2.0;
-        color = vec4(mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth), 1.0);
+        vec4 person = texture(portrait, uv);
+        vec3 shown = person.rgb;
+        if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
+            vec2 here = gl_FragCoord.xy / out_size;
+            float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
+            // a lower threshold than the background's: the person mask cuts a little into the face's own edge
+            shown = mix(texture(plate, here).rgb, person.rgb, max(smoothstep(0.1, 0.4, person.a), still));
+        }
+        color = vec4(shown, 1.0);
+    } else if (code <= 2) {
+        vec3 source;
+        if (code == 2) {
+            vec3 mouth = texture(driver, st).rgb;
+            // bright and nearly grey is teeth: lit like the portrait, but not tinted like its lips
+            float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
+                        * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
+            source = clamp(mouth * mix(driver_gain, vec3(dot(driver_gain, vec3(1.0 / 3.0))), teeth), 0.0, 1.0);
+        } else {
+            float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
+            float depth = 1.0 - abs(st.x - 0.5) * 2.0;
+            source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
+        }
+        color = vec4(mix(source, texture(portrait, uv).rgb, layer - float(code)), 1.0);
     } else {
         int eye = code >= 5 ? 1 : 0;
         float weight = layer - float(code);

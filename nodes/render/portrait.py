@@ -19,7 +19,7 @@ from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
 from nodes.body.types import BODY_MOTION, BodyMotion
 from nodes.render.lip_colour import LipColourMatch
-from nodes.render.mouth import driver_columns
+from nodes.render.mouth import DriverMouth
 from nodes.render.plate import PersonAndPlate, person_and_plate
 from nodes.track.occlusion import COVERED
 from nodes.render.warp_mesh import MeshBuilder, WarpMesh
@@ -39,8 +39,9 @@ class PortraitRenderer:
 
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
-        self._textures: tuple = ()  # (portrait RGBA with the person mask as alpha, plate RGB)
-        self._texture_source: tuple = (None, None, None)  # (portrait, plate, output size) they were made for
+        # (portrait RGBA with the person mask as alpha, plate RGB with the face's cover outside its outline)
+        self._textures: tuple = ()
+        self._texture_source: tuple = (None, None, None, None)  # (portrait, plate, cover, output size)
         self._target = None  # (size, MSAA renderbuffer, its framebuffer)
         with gpu.current():
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
@@ -52,17 +53,18 @@ class PortraitRenderer:
         vbo = self._gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
         return program, vbo, self._gpu.ctx.vertex_array(program, [(vbo, layout, *names)])
 
-    def _portrait_textures(self, image: Image, plate: PersonAndPlate | None, out_size: tuple[int, int]) -> tuple:
+    def _portrait_textures(self, image: Image, plate: PersonAndPlate | None, cover: np.ndarray,
+                           out_size: tuple[int, int]) -> tuple:
         """Uploaded once per portrait and output size, not once per frame. Without a plate the person
         mask is 1 everywhere: the whole portrait moves with the mesh."""
         made_for = self._texture_source
-        if made_for[0] is not image or made_for[1] is not plate or made_for[2] != out_size:
+        if any(old is not new for old, new in zip(made_for[:3], (image, plate, cover))) or made_for[3] != out_size:
             self._release_textures()
             rgb = image.rgb()
             mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else (plate.mask * 255).astype(np.uint8)
             self._textures = (self._texture(np.dstack([rgb, mask]), out_size),
-                              self._texture(rgb if plate is None else plate.plate, out_size))
-            self._texture_source = (image, plate, out_size)
+                              self._texture(np.dstack([rgb if plate is None else plate.plate, cover]), out_size))
+            self._texture_source = (image, plate, cover, out_size)
         return self._textures
 
     def _texture(self, pixels: np.ndarray, out_size: tuple[int, int]):
@@ -102,16 +104,16 @@ class PortraitRenderer:
         msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        portrait, background = self._portrait_textures(image, plate, out_size)
+        portrait, background = self._portrait_textures(image, plate, mesh.face_cover, out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
         background.use(2)
         viewport = (float(image.width), float(image.height))
-        program = self._background[0]
-        program["portrait"], program["plate"], program["viewport"] = 0, 2, viewport
-        program["out_size"] = (float(out_size[0]), float(out_size[1]))
+        for program in (self._background[0], self._layers[0]):
+            program["portrait"], program["plate"], program["viewport"] = 0, 2, viewport
+            program["out_size"] = (float(out_size[0]), float(out_size[1]))
         program = self._layers[0]
-        program["portrait"], program["driver"], program["viewport"] = 0, 1, viewport
+        program["driver"] = 1
         program["driver_gain"], program["cavity_color"], program["teeth_color"] = driver_gain, cavity, teeth
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
@@ -199,7 +201,8 @@ class RenderPortrait(Node):
         """One per portrait (its background triangulation is made once), rebuilt when the grid changes."""
         key = (image.width, image.height, self.params.grid)
         if self._builder is None or self._builder[0] is not track or self._builder[1] != key:
-            self._builder = (track, key, MeshBuilder(track.landmarks, (image.width, image.height), self.params.grid))
+            self._builder = (track, key, MeshBuilder(track.landmarks, (image.width, image.height), self.params.grid,
+                                                     image.rgb()))
         return self._builder[2]
 
     def _plate_of(self, image: Image, given: Image | None) -> PersonAndPlate | None:
@@ -232,7 +235,7 @@ class RenderPortrait(Node):
         gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
                       and driver_track.valid and motion.valid and driver_track.occlusion[0] < COVERED)
-        driver_mouth = driver_columns(driver_track.landmarks, driver_track.image_size) if use_driver else None
+        driver_mouth = DriverMouth.of(driver_track.landmarks, driver_track.image_size) if use_driver else None
         torso = (body.src, body.dst) if body is not None and body.valid else None
         mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth, torso)
         out_size = _output_size(image.width, image.height, self.params.size)

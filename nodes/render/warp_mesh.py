@@ -6,12 +6,14 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 1. background: the portrait outside the face, triangulated once around the face outline's own vertices
    (background.py), so face and background share one edge: no seam, nothing drawn twice;
 2. face: the face mesh (852 triangles) at the depth of its tracked landmarks;
-3. mouth: the portrait's own interior split between the jaws, and where the mouth opens wider than in
-   the portrait, the gap between them from the driver's own mouth (when given) or a drawn cavity (mouth.py);
+3. mouth: the portrait's own interior split between the jaws where its teeth end (teeth.py), and where
+   the mouth opens wider than in the portrait, the gap between them from the driver's own mouth (when
+   given) or a drawn cavity (mouth.py);
 4. eyes: fans around the irises, the portrait's own eye fading into an eyeball when opened wider (eyes.py).
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
-coordinates), layer (LAYER_* code, plus the eyeball weight as its fraction for eyes). The background,
+coordinates), layer (LAYER_* code, plus as its fraction the eyeball weight for eyes, the portrait's own
+share for the mouth's gap). The background,
 most of the pixels, is drawn by its own lean program from x, y, depth, u, v; it shows the portrait only
 where its person mask says person and the portrait moved, elsewhere the static plate behind the person
 (plate.py), so a head that moves away uncovers the room, not a smear.
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nodes.render.background import BackgroundMesh, background_mesh, background_positions
+from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look
-from nodes.render.mouth import mouth_strip
+from nodes.render.mouth import DriverMouth, mouth_strip
+from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.track.face_model import MESH_POINTS, topology
 
 VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
@@ -36,26 +39,33 @@ BACKGROUND_DEPTH = 0.999
 class WarpMesh:
     """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
     depth, u, v), drawn first by its own lean program; vertices: (N, VERTEX_FLOATS) the other layers;
-    eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin."""
+    eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
+    face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
+    the same array for every frame of a portrait."""
 
     background: np.ndarray
     vertices: np.ndarray
     eyes: EyeballLook
     eye_closure: np.ndarray
+    face_cover: np.ndarray
 
 
 class MeshBuilder:
     """Builds the mesh for one portrait's landmarks `src`; the background triangulation is made once."""
 
-    def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32):
+    def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None):
+        """rgb: the portrait's (H, W, 3) pixels, read for where its mouth interior splits between the jaws
+        and where its skin reaches past the mesh; without them the interior is split in halves."""
         self.src, self.size = src, size
+        self.jaws: JawSplit = HALVES if rgb is None else jaw_split(rgb, src)
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
+        self.face_cover = face_cover(src, size, rgb)
 
-    def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: np.ndarray | None = None,
+    def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: DriverMouth | None = None,
               torso: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
         """dst: (478, 3) posed landmark pixels; gaze_px: (2, 2) iris shift in pixels per eye (right,
-        left); driver_mouth: the driver's inner lips (`mouth.driver_columns`) to fill an opened mouth from,
+        left); driver_mouth: the driver's mouth (`mouth.DriverMouth`) to fill an opened mouth from,
         else a drawn cavity; torso: (src, dst) shoulder and neck points the body follows."""
         src, scale = self.src, np.array(self.size, np.float64)
         depth = landmark_depth(dst)
@@ -72,12 +82,12 @@ class MeshBuilder:
         layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, np.zeros((len(tris), 2)),
                             LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
-        for positions, depths, uvs, coords, band in mouth_strip(src, dst, scale, depth, driver_mouth):
-            layers.append(_pack(positions, depths, uvs, coords, gap_layer if band == "gap" else LAYER_TEXTURED))
+        for positions, depths, uvs, coords, own in mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws):
+            layers.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED if own >= 1.0 else gap_layer + own))
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
-        return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst))
+        return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst), self.face_cover)
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:

@@ -18,6 +18,17 @@ EYES = ((RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS), (LEFT_EYE_LIDS, LEFT_EYE_CORNERS))
 INNER_LIPS = np.array([(191, 95), (80, 88), (81, 178), (82, 87), (13, 14), (312, 317), (311, 402), (310, 318),
                        (415, 324)])
 LIP_MIDDLE = 4
+# Each lip's four rings from the mouth opening outward (MediaPipe's lips inner, semi-inner, semi-outer and
+# outer loops), corner 78/61 to corner 308/291; the same column in every ring runs across the lip.
+UPPER_LIP_RINGS = np.array([[78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308],
+                            [62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292],
+                            [76, 184, 74, 73, 72, 11, 302, 303, 304, 408, 306],
+                            [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]])
+LOWER_LIP_RINGS = np.array([[78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308],
+                            [62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292],
+                            [76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306],
+                            [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]])
+LIP_THINNEST = 0.6  # a lip thins to at most this share of its rest thickness (inner to outer ring)
 JAW_RAMP = 0.08  # head-space units below the mouth line over which the face comes to follow the jaw fully
 
 
@@ -79,3 +90,34 @@ def set_mouth_opening(shape: np.ndarray, rest: np.ndarray, source: np.ndarray, o
     further = gaps[LIP_MIDDLE] - _gaps(shape, INNER_LIPS)[LIP_MIDDLE]
     shape += jaw_weights(rest)[:, None] * further  # the lower lip keeps its thickness, the chin follows
     shape[INNER_LIPS[:, 1]] = shape[INNER_LIPS[:, 0]] + gaps
+    keep_lip_layout(shape, rest)
+
+
+def keep_lip_layout(shape: np.ndarray, rest: np.ndarray) -> None:
+    """Keep each lip no thinner than LIP_THINNEST of its rest thickness (its outer ring moved out) and
+    its middle rings where they sit across it at rest (in place). A driver's lips roll and thin as they
+    open; added to a target whose mouth is already open, that motion would push the inner ring past the
+    middle ones and fold the lip over itself (a swollen lip over the teeth)."""
+    for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS):
+        inner, outer = rings[0], rings[-1]
+        rest_span = rest[outer] - rest[inner]
+        rest_length = np.maximum(np.linalg.norm(rest_span[:, :2], axis=1), 1e-9)
+        outward = rest_span[:, :2] / rest_length[:, None]
+        span = shape[outer] - shape[inner]
+        short = np.maximum(LIP_THINNEST * rest_length - (span[:, :2] * outward).sum(axis=1), 0.0)
+        shape[outer, :2] += short[:, None] * outward
+        span = shape[outer] - shape[inner]
+        # each middle ring in the column's own frame (along the lip, across it), carried by a similarity
+        turn = np.stack([span[:, 0] * outward[:, 0] + span[:, 1] * outward[:, 1],
+                         span[:, 1] * outward[:, 0] - span[:, 0] * outward[:, 1]], axis=1) / rest_length[:, None]
+        for ring in rings[1:-1]:
+            offset = rest[ring] - rest[inner]
+            along = (offset[:, :2] * outward).sum(axis=1)
+            aside = offset[:, 1] * outward[:, 0] - offset[:, 0] * outward[:, 1]
+            local = np.stack([along, aside], axis=1)  # in the rest column's frame
+            rotated = np.stack([local[:, 0] * turn[:, 0] - local[:, 1] * turn[:, 1],
+                                local[:, 0] * turn[:, 1] + local[:, 1] * turn[:, 0]], axis=1)
+            shape[ring, 0] = shape[inner, 0] + rotated[:, 0] * outward[:, 0] - rotated[:, 1] * outward[:, 1]
+            shape[ring, 1] = shape[inner, 1] + rotated[:, 0] * outward[:, 1] + rotated[:, 1] * outward[:, 0]
+            share = along / rest_length
+            shape[ring, 2] = shape[inner, 2] + share * span[:, 2] + (offset[:, 2] - share * rest_span[:, 2])
