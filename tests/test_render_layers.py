@@ -2,6 +2,7 @@
 head uncovers is the room behind it (the plate), not stretched face pixels or a ghost."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -22,14 +23,15 @@ def tracked(detector, path):
     return image, face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
 
 
-def render(studio_registry, image, track, dst, **params) -> np.ndarray:
+def render(studio_registry, image, track, dst, driver=None, driver_track=None, **params) -> np.ndarray:
     schema = studio_registry.require("render.portrait").schema
     node = studio_registry.create("render.portrait", "r", {**schema.defaults(), "antialias": "off", **params})
     run = RunContext()
     node.open(run)
     try:
-        return node.process(FrameContext(0, 0.0, run), image=Image(image), track=track,
-                            motion=Motion(dst))["image"].rgb().astype(float)
+        return node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(dst),
+                            driver=None if driver is None else Image(np.ascontiguousarray(driver)),
+                            driver_track=driver_track)["image"].rgb().astype(float)
     finally:
         node.close()
         run.close()
@@ -44,13 +46,6 @@ def rolled(landmarks: np.ndarray, degrees: float, shift: tuple[float, float]) ->
     return moved
 
 
-def edge_strength(pixels: np.ndarray, points: np.ndarray, normals: np.ndarray, reach: float = 3.0) -> float:
-    """Mean colour difference across a curve: pixels `reach` px outside minus inside, per point."""
-    h, w = pixels.shape[:2]
-    sample = lambda p: pixels[np.clip(p[:, 1].round().astype(int), 0, h - 1), np.clip(p[:, 0].round().astype(int), 0, w - 1)]  # noqa: E731
-    return float(np.abs(sample(points + reach * normals) - sample(points - reach * normals)).mean())
-
-
 def outline_normals(points: np.ndarray) -> np.ndarray:
     tangent = np.roll(points, -1, axis=0) - np.roll(points, 1, axis=0)
     normal = np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
@@ -59,16 +54,42 @@ def outline_normals(points: np.ndarray) -> np.ndarray:
     return normal * outward
 
 
-def test_no_seam_where_the_face_meets_the_background_on_a_head_roll(studio_registry, detector):
-    """Across the face outline the rolled render changes no more than the portrait does across its own
-    outline: no hard edge, no light band opening between jaw and hair."""
-    image, track = tracked(detector, REPO / "assets" / "portraits" / "grace_hopper.jpg")
-    dst = rolled(track.landmarks, 8.0, (5.0, -3.0))
-    out = render(studio_registry, image, track, dst)
+def sampled(pixels: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 3) bilinear colours of (N, 2) pixel positions."""
+    xy = points.astype(np.float32)[None]
+    return cv2.remap(pixels.astype(np.float32), xy[..., 0], xy[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)[0].astype(float)
+
+
+def slimmed_and_rolled(landmarks: np.ndarray, squeeze: float, degrees: float, shift: tuple[float, float]):
+    """The cheeks and jaw drawn in by up to `squeeze` of their width (the forehead not), then a roll and a
+    shift: the face outline moves unlike any rigid motion of the background around it."""
+    moved = landmarks.copy()
+    centre = landmarks[:MESH_POINTS, :2].mean(axis=0)
+    below = np.clip(2.0 * (landmarks[:, 1] - centre[1]) / np.ptp(landmarks[:MESH_POINTS, 1]), 0.0, 1.0)
+    moved[:, 0] = centre[0] + (landmarks[:, 0] - centre[0]) * (1.0 - squeeze * below)
+    return rolled(moved, degrees, shift)
+
+
+@pytest.mark.parametrize("portrait", [REPO / "assets" / "portraits" / "grace_hopper.jpg",
+                                      REPO / "tests" / "data" / "real" / "smile_teeth.jpg"], ids=["hopper", "smiling"])
+def test_the_boundary_between_face_and_background_has_no_discontinuity(studio_registry, detector, portrait):
+    """Pixel columns across the face outline, outward from it, in the render and in the portrait: what
+    lies just outside the posed outline is what lay just outside the portrait's. A renderer that draws
+    face and background as overlapping layers fails this where the face's edge moves unlike the layer
+    behind it: the background's own copy of the cheek shows beside the moved one (a doubled edge, a band).
+    Measured on this renderer: 1.5 to 3 (grey levels, mean), with face and background as overlapping
+    layers 9 to 12."""
+    image, track = tracked(detector, portrait)
+    dst = slimmed_and_rolled(track.landmarks, 0.08, 6.0, (4.0, -3.0))
+    out = render(studio_registry, image, track, dst, background="warp")  # the plate would differ by design
     loop = topology().outline
-    before = edge_strength(image.astype(float), track.landmarks[loop, :2], outline_normals(track.landmarks[loop, :2]))
-    after = edge_strength(out, dst[loop, :2], outline_normals(dst[loop, :2]))
-    assert after < before * 1.25 + 3.0
+    src_edge, dst_edge = track.landmarks[loop, :2], dst[loop, :2]
+    src_out, dst_out = outline_normals(src_edge), outline_normals(dst_edge)
+    differences = np.array([np.abs(sampled(out, dst_edge + k * dst_out) - sampled(image, src_edge + k * src_out))
+                            .mean(axis=1) for k in range(1, 7)])  # (offsets, outline points)
+    assert differences.mean() < 5.0
+    assert np.percentile(differences.mean(axis=0), 90) < 12.0  # no stretch of the outline doubled
 
 
 def test_a_moved_head_uncovers_the_room_not_a_smear(studio_registry, detector):
@@ -91,8 +112,9 @@ def test_a_moved_head_uncovers_the_room_not_a_smear(studio_registry, detector):
 
 
 def test_a_driver_with_shut_eyes_shuts_the_targets_eyes(studio_registry, detector, portraits):
-    """Real frames of single_face.mp4 drive the astronaut: at the driver's most shut frame, the rendered
-    portrait, re-tracked, has its eyes shut too (below a third of its own open level)."""
+    """Real frames of single_face.mp4 drive the astronaut (its mouth filled from the driver's, as the
+    presets do): at the driver's most shut frame, the rendered portrait, re-tracked, has its eyes shut
+    too (below a third of its own open level)."""
     import imageio.v3 as iio
 
     from nodes.retarget.ranges import eye_openness
@@ -112,7 +134,56 @@ def test_a_driver_with_shut_eyes_shuts_the_targets_eyes(studio_registry, detecto
     retarget.open(run)
     for k, track in enumerate(tracks[:shut + 1]):
         motion = retarget.process(FrameContext(k, track.timestamp, run), source=track, target=target)["motion"]
-    out = render(studio_registry, image, target, motion.landmarks).round().astype(np.uint8)
+    out = render(studio_registry, image, target, motion.landmarks, clip[shut], tracks[shut]).round().astype(np.uint8)
     seen = face_track(detector.detect(out)[0], (out.shape[1], out.shape[0]), 0.0)
     own = eye_openness(reference_shape() + target.expression)
     assert np.all(eye_openness(reference_shape() + seen.expression) < own / 3)
+
+
+def _driven(studio_registry, target_image, target, source_shapes_and_yaws) -> tuple[np.ndarray, np.ndarray]:
+    """retarget.face and render.portrait driven by synthetic source faces: (rendered frame, posed landmarks)."""
+    from nodes.track.face_model import from_head_space, rotation_from_euler
+    from nodes.track.types import HeadPose
+
+    run = RunContext()
+    retarget = studio_registry.create("retarget.face", "r", studio_registry.require("retarget.face").schema.defaults())
+    retarget.open(run)
+    for k, (shape, yaw) in enumerate(source_shapes_and_yaws):
+        pose = HeadPose(rotation_from_euler(yaw, 0.0, 0.0), np.array([320.0, 240.0, 0.0]), 120.0)
+        source = face_track(from_head_space(shape, pose), (640, 480), k / 30)
+        motion = retarget.process(FrameContext(k, k / 30, run), source=source, target=target)["motion"]
+    run.close()
+    return render(studio_registry, target_image, target, motion.landmarks), motion.landmarks
+
+
+@pytest.mark.parametrize("yaw", [-14.0, 14.0], ids=["back-toward-the-camera", "further-away"])
+@pytest.mark.parametrize("laughing", [False, True], ids=["still", "laughing"])
+def test_a_three_quarter_target_turned_further_keeps_its_outline_single(studio_registry, detector, yaw, laughing):
+    """The three-quarter portrait (turned about 40 degrees) is turned by its driver, back toward the camera
+    (as far as retargeting's reveal limit lets it) or further away, still or laughing. Along each row from
+    the brows to the chin, from the room beside the face's far side into the face: the room, then the
+    face, once. The old renderer left the background's copy of the nose and far cheek behind as a
+    translucent second profile (detached runs on 54% of the rows turned back; 1 to 2% now)."""
+    from nodes.capture.motion import ExpressionRig
+    from nodes.track.face_model import reference_shape
+
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
+    rig = ExpressionRig(reference_shape())
+    expression = 0.5 * rig.open + rig.smile if laughing else np.zeros_like(rig.open)
+    rest = reference_shape()
+    out, dst = _driven(studio_registry, image, track, [(rest, 0.0)] * 10 + [(rest + expression, yaw)])
+    room = np.linalg.norm(out - person_and_plate(image).plate.astype(float), axis=2) < 30
+    width = np.ptp(dst[:MESH_POINTS, 0])
+    assert dst[4, 0] < dst[:MESH_POINTS, 0].mean()  # the far side is the nose's side, the left
+    start = int(max(0, dst[:MESH_POINTS, 0].min() - 0.15 * width))  # a band of the room beside the far side
+    inside = int(dst[[4, 5], 0].mean() + 0.15 * width)  # into the face, behind the nose
+    rows = range(int(dst[[70, 300], 1].min()), int(dst[152, 1]))
+    doubled = 0
+    for y in rows:
+        face = np.concatenate([[0], (~room[y, start:inside]).astype(int), [0]])
+        edges = np.flatnonzero(np.diff(face))
+        starts, ends = edges[::2], edges[1::2]
+        wide = ends - starts >= 2
+        starts, ends = starts[wide], ends[wide]
+        doubled += bool(len(starts) > 1 and (starts[1:] - ends[:-1] >= 2).any())
+    assert len(rows) > 100 and doubled < 0.05 * len(rows)

@@ -2,8 +2,10 @@
 // The portrait around the face. Where it has not moved it is shown as it is (soft hair edges
 // included); where it moved, what is not the person gives way to the plate, the room behind the person
 // (a soft silhouette edge stretched wide would read as a translucent ghost: moved, it is made hard).
+// What the face itself draws beyond its outline (a turned face's nose and far cheek) is not shown here
+// once moved: the face layer draws it where it went, and a second copy would double the outline.
 uniform sampler2D portrait;   // RGB, and the person mask as alpha
-uniform sampler2D plate;      // the room behind the person
+uniform sampler2D plate;      // the room behind the person; alpha: the face's own pixels outside its outline
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size: gl_FragCoord / out_size is where a pixel lands, 0..1
 in vec2 uv;
@@ -12,9 +14,10 @@ void main() {
     vec4 person = texture(portrait, uv);
     vec2 here = gl_FragCoord.xy / out_size;
     float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));  // pixels moved
-    float keep = max(mix(smoothstep(0.35, 0.65, person.a), person.a, still), still);
     vec3 shown = person.rgb;
-    if (keep < 0.999) {  // most of the background has not moved: the plate is not even looked at
+    if (still < 0.999) {  // most of the background has not moved: the plate is not even looked at
+        float a = person.a * (1.0 - texture(plate, uv).a);
+        float keep = max(mix(smoothstep(0.35, 0.65, a), a, still), still);
         shown = mix(texture(plate, here).rgb, person.rgb, keep);
     }
     color = vec4(shown, 1.0);

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 from skimage.measure import points_in_poly
 
 from nodes.render.ramps import smoothstep
+from nodes.retarget.facing import facing
 from nodes.track.face_model import MESH_POINTS, topology
+
+
+EDGE_ON = 0.5  # a face triangle whose corners face the camera less than this (retarget.facing) is seen edge-on
+SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
+SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,33 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     head_share = 1.0 - smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
     return BackgroundMesh(points, triangles[keep].astype(np.int32), weights / weights.sum(axis=1, keepdims=True),
                           head_share)
+
+
+def face_cover(src: np.ndarray, size: tuple[int, int], rgb: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) uint8, 255 where the face covers the portrait outside its own outline. A turned face's
+    nose, far eye and far cheek lie beyond the outline, so the background layer holds a second copy of
+    them; moved, that copy must give way to the room behind (the face layer draws them where they go).
+    Given the portrait's pixels, the cover also takes the skin just past the face's edge-on triangles:
+    the silhouette of a turned face's far side lies a few pixels past its mesh, and moved with the
+    background it would trail the face as a detached line of skin (a doubled outline)."""
+    width, height = size
+    points = np.round(src[:, :2] * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+    triangles = topology().triangles
+    covered, edge_on = np.zeros((height, width), np.uint8), np.zeros((height, width), np.uint8)
+    seen = facing(src)[triangles].mean(axis=1)
+    for triangle, weight in zip(points[triangles], seen):
+        cv2.fillConvexPoly(covered, triangle, 255, cv2.LINE_8, 4)
+        if weight < EDGE_ON:
+            cv2.fillConvexPoly(edge_on, triangle, 255, cv2.LINE_8, 4)
+    inside = np.zeros_like(covered)
+    cv2.fillPoly(inside, [points[topology().outline]], 255, cv2.LINE_8, 4)
+    if rgb is not None:
+        reach = max(1, round(SILHOUETTE_REACH * max(width, height)))
+        near = cv2.dilate(edge_on, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+        pixels = rgb[:, :, :3].astype(np.float32)
+        skin = np.median(pixels[inside > 0], axis=0)
+        covered[near & (np.linalg.norm(pixels - skin, axis=2) < SKIN_DISTANCE)] = 255
+    return np.where(inside > 0, 0, covered).astype(np.uint8)
 
 
 def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],

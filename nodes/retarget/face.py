@@ -13,6 +13,7 @@ from nodes.retarget.types import MOTION
 from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, mouth_opening, reference_shape,
                                     rotation_from_euler, topology)
+from nodes.retarget.facing import facing
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_opening
 
@@ -89,6 +90,7 @@ class RetargetFace(Node):
         self._adaptive = AdaptiveNeutral()
         self._last: Motion | None = None
         self._last_seen = 0.0
+        self._facing: tuple[FaceTrack, np.ndarray] | None = None  # per target: how its points face the camera
 
     def run_action(self, name: str) -> None:
         if name == "calibrate_neutral":
@@ -146,7 +148,8 @@ class RetargetFace(Node):
         scale = target.pose.scale * (source.pose.scale / neutral.pose.scale) ** p.scale_gain
         translation = target.pose.translation + p.translation_gain * moved * target.pose.scale
         pose = HeadPose(relative @ target.pose.rotation, translation, scale)
-        delta = (source.expression - neutral.expression) * self._region_gains[:, None]
+        # a turned portrait's far side, foreshortened at its silhouette, keeps its shape (moved, it smears)
+        delta = (source.expression - neutral.expression) * (self._region_gains * self._facing_of(target))[:, None]
         target_rest = self._reference + target.expression
         source_shape = self._reference + source.expression
         shape = target_rest + delta
@@ -160,6 +163,11 @@ class RetargetFace(Node):
         set_mouth_opening(shape, target_rest, source_shape, min(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
+
+    def _facing_of(self, target: FaceTrack) -> np.ndarray:
+        if self._facing is None or self._facing[0] is not target:
+            self._facing = (target, facing(target.landmarks).astype(np.float32))
+        return self._facing[1]
 
     def _eye_ratios(self, source_shape: np.ndarray, neutral: Neutral) -> np.ndarray:
         """(2,) each target eye's openness as a share of its own open level: the source's, per eye."""
