@@ -22,6 +22,8 @@ NEW_NODE_MARGIN = 20.0  # a new node's least distance from the visible canvas' e
 NEW_NODE_SIZE = (200.0, 120.0)  # room kept for a node not drawn yet
 NEW_NODE_STEP = 40.0  # candidate places for a new node, this far apart
 ITEM_SPACING = 4  # dearpygui's default vertical gap between items
+PIN_OUTSIDE = 8  # a pin's centre lies this far outside its node's content
+PIN_REACH = 10  # a press this close to a pin's centre starts a link
 
 
 @dataclass
@@ -150,6 +152,24 @@ class Canvas:
     def corner(self) -> tuple[int, int]:
         """The canvas' top-left corner on screen."""
         return dpg.get_item_rect_min(self._above)[0], dpg.get_item_rect_max(self._above)[1] + ITEM_SPACING
+
+    def output_pin_at(self, screen: tuple[float, float]) -> Endpoint | None:
+        """The output pin under a point of the screen (dearpygui does not report hovered pins)."""
+        for attribute in self._outputs:
+            node = dpg.get_item_parent(attribute)
+            row = dpg.get_item_children(attribute, 1)[0]
+            x = dpg.get_item_rect_max(node)[0] + PIN_OUTSIDE
+            y = (dpg.get_item_rect_min(row)[1] + dpg.get_item_rect_max(row)[1]) / 2
+            if abs(screen[0] - x) <= PIN_REACH and abs(screen[1] - y) <= PIN_REACH:
+                return self._ports[attribute]
+        return None
+
+    def node_at(self, screen: tuple[float, float]) -> bool:
+        for items in self._nodes.values():
+            (x0, y0), (x1, y1) = dpg.get_item_rect_min(items.node), dpg.get_item_rect_max(items.node)
+            if x0 - 2 * PIN_OUTSIDE <= screen[0] <= x1 + 2 * PIN_OUTSIDE and y0 <= screen[1] <= y1:
+                return True
+        return False
 
     def free_spot(self) -> tuple[float, float]:
         """Where a node added from the palette goes: the first place in the visible part of the canvas,

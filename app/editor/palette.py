@@ -15,6 +15,8 @@ class Palette:
     def __init__(self, editor: Editor, parent: int | str, on_pick: Callable[[str], None], title: str = "Add a node"):
         self._on_pick = on_pick  # (type id) -> adds the node where this palette puts new nodes
         self._entries: list[tuple[int, str]] = []  # (item, searchable text)
+        self._types: dict[int, str] = {}  # item -> type id
+        self._allowed: set[str] | None = None  # only these types (a link dragged from a pin), or all
         self._headers: dict[int, list[int]] = {}
         dpg.add_text(title, parent=parent)
         self.search = dpg.add_input_text(hint="search (name, category, help)", width=-1, parent=parent,
@@ -33,19 +35,23 @@ class Palette:
                         dpg.add_text(schema.type_id)
                         dpg.add_text(schema.help, wrap=320, color=NOTE_TEXT)
                     self._entries.append((item, f"{schema.title} {schema.type_id} {category} {schema.help}".lower()))
+                    self._types[item] = schema.type_id
                     self._headers[header].append(item)
 
     def _add(self, sender, _app_data, type_id: str) -> None:
         dpg.set_value(sender, False)  # a selectable stays highlighted otherwise
         self._on_pick(type_id)
 
-    def reset(self) -> None:
+    def reset(self, allowed: set[str] | None = None) -> None:
+        """An empty search, over every type or only `allowed` ones."""
+        self._allowed = allowed
         dpg.set_value(self.search, "")
         self._filter(None, "")
 
     def _filter(self, _sender, text: str) -> None:
         words = text.lower().split()
-        visible = {item for item, haystack in self._entries if all(w in haystack for w in words)}
+        visible = {item for item, haystack in self._entries if all(w in haystack for w in words)
+                   and (self._allowed is None or self._types[item] in self._allowed)}
         for item, _ in self._entries:
             dpg.configure_item(item, show=item in visible)
         for header, items in self._headers.items():

@@ -13,8 +13,9 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from app.editor.live import Transport
-from tests.ui.test_editor_input import (SCENE, EMPTY_CANVAS, centre, click, key, labelled, settle, title,
-                                        type_text, xdotool)
+from app.runtime.graph import Endpoint, Link
+from tests.ui.test_editor_input import (SCENE, EMPTY_CANVAS, centre, click, drag, key, labelled, pin, settle,
+                                        title, type_text, xdotool)
 from tests.ui.test_editor_ui import pump
 
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool for real input events")
@@ -245,3 +246,18 @@ def test_a_paused_editor_sleeps(window, studio):
         window.frame()
         window.pace(frame_started)
     assert (time.process_time() - cpu) / (time.monotonic() - started) < 0.5
+
+
+def test_a_link_let_go_on_empty_canvas_offers_the_nodes_that_take_it_and_links_the_one_chosen(window, studio):
+    editor = window.editor
+    drop = (EMPTY_CANVAS[0] - 300, EMPTY_CANVAS[1] - 40)
+    drag(window, pin(window, "target", "image", output=True), drop)
+    assert dpg.is_item_shown(window._add_menu)
+    shot("link_dropped_menu")
+    assert dpg.is_item_shown(in_popup(window, "Resize")) and not dpg.is_item_shown(in_popup(window, "Clock"))
+    click(window, centre(in_popup(window, "Resize")))
+    assert editor.selection == ["resize_2"]
+    assert editor.document.graph.links[-1] == Link(Endpoint("target", "image"), Endpoint("resize_2", "image"))
+    x, y = editor.document.layout["resize_2"]
+    expected = window.canvas.to_grid(drop)
+    assert abs(x - expected[0]) < 2 and abs(y - expected[1]) < 2
