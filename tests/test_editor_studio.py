@@ -226,3 +226,23 @@ def test_bench_writes_the_presets_outputs_elsewhere(tmp_path):
                           cwd=tmp_path, timeout=300, env={**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")})
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "renders").exists()
+
+
+def test_play_at_the_end_of_the_clip_starts_it_again(editor):
+    editor.add_node("capture.motion")
+    editor.set_param("motion", "duration", 0.2)  # 6 frames at 30 fps
+    editor.play()
+    wait_for(lambda: editor.live.status().transport is Transport.ENDED)
+    assert "Play starts it again" in editor.live.status().message
+    editor.live.max_fps = 30  # 0.2 s to watch it play again
+    editor.play()
+    wait_for(lambda: editor.live.status().transport is Transport.PLAYING)
+    wait_for(lambda: editor.live.status().transport is Transport.ENDED)
+    assert editor.live.status().clip.frames == 6
+
+
+def test_rendering_switches_recording_off(editor, tmp_path):
+    images_graph(editor, "render")
+    editor.record(True)
+    job = editor.render_to_file(2)
+    assert not editor.recording and job.wait(120)

@@ -294,7 +294,11 @@ class Editor:
         self.live.watch([e for e in (self.preview.a,) if e is not None])
 
     def play(self) -> None:
-        self.live.play()
+        """Play; at the end of the clip, from its start again."""
+        if self.live.status().transport is Transport.ENDED:
+            self.restart()
+        else:
+            self.live.play()
 
     def pause(self) -> None:
         self.live.pause()
@@ -328,6 +332,8 @@ class Editor:
             raise ReenactError("a render is running already", hint="wait for it or cancel it")
         self.render = RenderJob(self.document.graph.copy(), self.registry, self.options, frames)
         self.pause()  # the render gets the machine
+        if self.recording:  # the live graph's outputs would write the same files
+            self.record(False)
         self.say(f"rendering {frames} frames to {', '.join(self.render.paths)}")
         return self.render
 

@@ -229,7 +229,7 @@ class LiveGraph:
             self._scheduler.step()
         except EndOfStream:
             self._transport = Transport.ENDED
-            self._message = "a source reached its end: Restart to play again"
+            self._message = "the clip reached its end: Play starts it again"
         except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
             self._transport = Transport.PAUSED
             self._message = f"internal error, paused ({type(exc).__name__}: {exc}); Restart to try again"

@@ -52,8 +52,10 @@ class TransportBar:
         dpg.set_item_label(self.play_button, "Pause" if status.transport is Transport.PLAYING else "Play")
         dpg.set_value(self.record_box, status.recording)
         clip = status.clip
-        shown = max(1, status.frame)  # frames run so far; the one on screen is the last of them
         total = clip.frames if clip else None
+        shown = max(1, status.frame)  # frames run so far; the one on screen is the last of them
+        if total:
+            shown = (shown - 1) % total + 1  # a looping clip starts again
         seeking = f"  (seeking frame {status.seeking + 1})" if status.seeking is not None else ""
         dpg.set_value(self.counter, f"frame {shown} / {total}{seeking}" if total else f"frame {shown}{seeking}")
         dpg.configure_item(self.scrub, show=bool(total))
@@ -65,4 +67,4 @@ class TransportBar:
             if clip is not None and clip.loops is not None:
                 dpg.set_value(self.loop_box, clip.loops)
         if total and not dpg.is_item_active(self.scrub):  # never fight the user's drag
-            dpg.set_value(self.scrub, min(total, (shown - 1) % total + 1))
+            dpg.set_value(self.scrub, shown)
