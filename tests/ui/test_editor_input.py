@@ -183,7 +183,9 @@ def test_new_asks_before_discarding_changes(window, scene):
     editor = window.editor
     editor.set_param("scale", "gain", 2.0)
     menu(window, "File", "New")
-    labelled("Unsaved changes", "mvWindowAppItem")
+    question = labelled("Unsaved changes", "mvWindowAppItem")
+    (x, y), (w, h) = dpg.get_item_pos(question), dpg.get_item_rect_size(question)
+    assert abs(x + w / 2 - 800) < 40 and abs(y + h / 2 - 450) < 60  # in the middle of the window
     click(window, centre(labelled("Cancel", "mvButton")))
     assert editor.document.graph.nodes["scale"].params["gain"] == 2.0 and editor.document.dirty
     menu(window, "File", "New")
