@@ -49,6 +49,7 @@ class EditorWindow:
         self._resizable_again = False
         self._active_until = 0.0
         self._last_mouse: tuple = ()
+        width, height = fit_to_screen(width, height)
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         # At the screen's top-left corner: without a window manager (or with a small screen) a centred
@@ -321,6 +322,22 @@ class EditorWindow:
     def close(self) -> None:
         self.editor.close()
         dpg.destroy_context()
+
+
+def fit_to_screen(width: int, height: int) -> tuple[int, int]:
+    """The window's size, made smaller where the screen's work area is (else it would hang off it)."""
+    import glfw  # dearpygui does not say how big the screen is
+
+    if not glfw.init():
+        return width, height
+    try:
+        monitor = glfw.get_primary_monitor()
+        if not monitor:
+            return width, height
+        _, _, area_w, area_h = glfw.get_monitor_workarea(monitor)
+    finally:
+        glfw.terminate()
+    return (min(width, area_w), min(height, area_h)) if area_w > 0 and area_h > 0 else (width, height)
 
 
 def _widget_in_use() -> bool:
