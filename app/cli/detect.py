@@ -114,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _watermark_line(found: Detection) -> str:
-    line = (f"search statistic {found.statistic:.1f} (marked from {watermark.THRESHOLD:g}; unmarked footage "
-            f"scores about 3-5), found on their own in {found.frames_marked} of {found.frames_scored} frames checked")
+    line = (f"search statistic {found.statistic:.1f} (marked from {watermark.THRESHOLD:g}; unmarked pictures "
+            f"score about {watermark.UNMARKED_RANGE}), found on their own in {found.frames_marked} of "
+            f"{found.frames_scored} frames checked")
     where = found.alignment
     if found.statistic >= watermark.THRESHOLD and where is not None:
         width, height = where.shown
