@@ -12,6 +12,7 @@ from typing import Callable
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor, Tone, UnsavedChanges
+from app.editor.add_menu import AddMenu
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs
 from app.editor.inspector import Inspector
@@ -22,7 +23,6 @@ from app.editor.preview_panel import PreviewPanel
 from app.editor.theme import Themes
 from app.editor.transport import TransportBar
 from app.runtime.errors import ReenactError
-from app.runtime.graph import Endpoint
 
 SIDE_WIDTH = 430
 PALETTE_WIDTH = 230
@@ -30,7 +30,6 @@ STATUS_HEIGHT = 28
 PREVIEW_HEIGHT = 500
 SPACING = 8  # between panels
 _TRANSPORT_LABEL = {Transport.PLAYING: "playing", Transport.PAUSED: "paused", Transport.ENDED: "ended"}
-ADD_MENU_HEIGHT = 420
 IDLE_FRAME_S = 0.2  # the UI's frame time while nothing moves: drawing a frame costs ~30 ms of CPU in software GL
 ACTIVE_FRAME_S = 1 / 60
 ACTIVE_AFTER_INPUT_S = 1.5  # full speed this long after the mouse moved (typing follows a click)
@@ -85,18 +84,12 @@ class EditorWindow:
             # One line: the newest message (a refusal held a while), then the file's problems; click it for the log.
             self.messages = MessageLog(self.editor)
         dpg.set_primary_window("main", True)
-        # Right-click on the canvas: the palette as a menu, adding the node where the click was.
-        with dpg.window(show=False, popup=True, no_title_bar=True, width=PALETTE_WIDTH + 20,
-                        height=ADD_MENU_HEIGHT) as self._add_menu:
-            self._add_palette = Palette(self.editor, self._add_menu, self._add_at_click, title="Add a node here")
-        self._add_at: tuple[float, float] | None = None
-        self._link_from: Endpoint | None = None  # the pin a new node from the menu gets linked to
-        self._dragged_from: Endpoint | None = None  # the output pin a link drag started on
+        self.add_menu = AddMenu(self.editor, self.canvas)
         with dpg.handler_registry():
             dpg.add_key_press_handler(callback=self._on_key)
-            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=self._on_right_click)
-            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self._on_press)
-            dpg.add_mouse_release_handler(button=dpg.mvMouseButton_Left, callback=self._on_release)
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right, callback=self.add_menu.on_right_click)
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left, callback=self.add_menu.on_press)
+            dpg.add_mouse_release_handler(button=dpg.mvMouseButton_Left, callback=self.add_menu.on_release)
 
     def _menus(self) -> None:
         e = self.editor
@@ -165,44 +158,6 @@ class EditorWindow:
         rest = (ACTIVE_FRAME_S if active else IDLE_FRAME_S) - (time.perf_counter() - started)
         if rest > 0:
             time.sleep(rest)
-
-    def _on_right_click(self) -> None:
-        if dpg.is_item_hovered(self.canvas.widget):
-            self._open_add_menu(None)
-
-    def _on_press(self) -> None:
-        over = dpg.is_item_hovered(self.canvas.widget)
-        self._dragged_from = self.canvas.output_pin_at(dpg.get_mouse_pos(local=False)) if over else None
-
-    def _on_release(self) -> None:
-        """A link dragged from an output pin and let go on empty canvas: the add menu, showing only
-        the nodes that take that port's type, and the new node linked to the pin."""
-        source, self._dragged_from = self._dragged_from, None
-        mouse = dpg.get_mouse_pos(local=False)
-        if source is not None and dpg.is_item_hovered(self.canvas.widget) and not self.canvas.node_at(mouse):
-            self._open_add_menu(source)
-
-    def _open_add_menu(self, link_from: Endpoint | None) -> None:
-        mouse = dpg.get_mouse_pos(local=False)
-        self._add_at, self._link_from = self.canvas.to_grid(mouse), link_from
-        port = self.editor.document.port(link_from, output=True) if link_from else None
-        allowed = {c.schema.type_id for c in self.editor.registry.types()
-                   if any(i.type == port.type for i in c.schema.inputs)} if port else None
-        height = dpg.get_viewport_client_height()
-        self._add_palette.reset(allowed)
-        dpg.configure_item(self._add_menu, show=True,
-                           pos=[int(mouse[0]), int(min(mouse[1], height - ADD_MENU_HEIGHT - STATUS_HEIGHT))])
-        dpg.focus_item(self._add_palette.search)
-
-    def _add_at_click(self, type_id: str) -> None:
-        dpg.configure_item(self._add_menu, show=False)
-        source = self._link_from
-        added: list[str] = []
-        if not self.editor.attempt(lambda: added.append(self.editor.add_node(type_id, self._add_at))) or source is None:
-            return
-        port = self.editor.document.port(source, output=True)
-        target = next(i for i in self.editor.registry.require(type_id).schema.inputs if i.type == port.type)
-        self.editor.link(source, Endpoint(added[0], target.name))
 
     def toggle_full_preview(self) -> None:
         """The preview alone fills the window (palette, canvas and params hidden), or back."""

@@ -64,7 +64,7 @@ def in_popup(window, label: str) -> int:
     """An entry of the canvas' right-click palette."""
     def inside(item: int) -> bool:
         while item:
-            if item == window._add_menu:
+            if item == window.add_menu.window:
                 return True
             item = dpg.get_item_parent(item)
         return False
@@ -252,7 +252,7 @@ def test_a_link_let_go_on_empty_canvas_offers_the_nodes_that_take_it_and_links_t
     editor = window.editor
     drop = (EMPTY_CANVAS[0] - 300, EMPTY_CANVAS[1] - 40)
     drag(window, pin(window, "target", "image", output=True), drop)
-    assert dpg.is_item_shown(window._add_menu)
+    assert dpg.is_item_shown(window.add_menu.window)
     shot("link_dropped_menu")
     assert dpg.is_item_shown(in_popup(window, "Resize")) and not dpg.is_item_shown(in_popup(window, "Clock"))
     click(window, centre(in_popup(window, "Resize")))

@@ -1,0 +1,60 @@
+"""Adding nodes on the canvas itself: right-click opens the palette as a menu and the node lands at the
+cursor; a link dragged from an output pin and let go on empty canvas opens it with only the nodes that
+take that port's type, and the node picked is linked to the pin."""
+from __future__ import annotations
+
+import dearpygui.dearpygui as dpg
+
+from app.editor.actions import Editor
+from app.editor.canvas import Canvas
+from app.editor.palette import Palette
+from app.runtime.graph import Endpoint
+
+WIDTH, HEIGHT = 250, 420
+BOTTOM_MARGIN = 28  # keeps the menu above the status bar
+
+
+class AddMenu:
+    def __init__(self, editor: Editor, canvas: Canvas):
+        self._editor, self._canvas = editor, canvas
+        self._at: tuple[float, float] | None = None  # where the node goes, in canvas coordinates
+        self._link_from: Endpoint | None = None  # the pin the new node gets linked to
+        self._dragged_from: Endpoint | None = None  # the output pin a press on the canvas started on
+        with dpg.window(show=False, popup=True, no_title_bar=True, width=WIDTH, height=HEIGHT) as self.window:
+            self._palette = Palette(editor, self.window, self._add, title="Add a node here")
+
+    # ----------------------------------------------------------------- mouse (handler callbacks)
+    def on_right_click(self) -> None:
+        if dpg.is_item_hovered(self._canvas.widget):
+            self._open(None)
+
+    def on_press(self) -> None:
+        over = dpg.is_item_hovered(self._canvas.widget)
+        self._dragged_from = self._canvas.output_pin_at(dpg.get_mouse_pos(local=False)) if over else None
+
+    def on_release(self) -> None:
+        source, self._dragged_from = self._dragged_from, None
+        mouse = dpg.get_mouse_pos(local=False)
+        if source is not None and dpg.is_item_hovered(self._canvas.widget) and not self._canvas.node_at(mouse):
+            self._open(source)
+
+    # ----------------------------------------------------------------- the menu
+    def _open(self, link_from: Endpoint | None) -> None:
+        mouse = dpg.get_mouse_pos(local=False)
+        self._at, self._link_from = self._canvas.to_grid(mouse), link_from
+        port = self._editor.document.port(link_from, output=True) if link_from else None
+        allowed = {c.schema.type_id for c in self._editor.registry.types()
+                   if any(i.type == port.type for i in c.schema.inputs)} if port else None
+        self._palette.reset(allowed)
+        top = min(mouse[1], dpg.get_viewport_client_height() - HEIGHT - BOTTOM_MARGIN)
+        dpg.configure_item(self.window, show=True, pos=[int(mouse[0]), int(max(0, top))])
+        dpg.focus_item(self._palette.search)
+
+    def _add(self, type_id: str) -> None:
+        dpg.configure_item(self.window, show=False)
+        source, added = self._link_from, []
+        if not self._editor.attempt(lambda: added.append(self._editor.add_node(type_id, self._at))) or source is None:
+            return
+        port = self._editor.document.port(source, output=True)
+        target = next(i for i in self._editor.registry.require(type_id).schema.inputs if i.type == port.type)
+        self._editor.link(source, Endpoint(added[0], target.name))
