@@ -111,3 +111,15 @@ def test_a_changed_file_is_reported_as_not_valid(tmp_path, state_dir, capsys):
     capsys.readouterr()
     main(["detect", str(out)])
     assert "content credentials: NOT valid (" in capsys.readouterr().out
+
+
+def test_without_a_usable_state_folder_files_are_written_without_credentials(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the state folder should be")
+    monkeypatch.setenv("REENACT_STATE_DIR", str(blocker))
+    out = tmp_path / "clip.mp4"
+    assert render(out) == 0
+    err = capsys.readouterr().err
+    assert "files are written without content credentials: " in err and "cannot create the default signing key" in err
+    found = detect_file(out)
+    assert found.marked and found.credentials is None
