@@ -246,3 +246,14 @@ def test_rendering_switches_recording_off(editor, tmp_path):
     editor.record(True)
     job = editor.render_to_file(2)
     assert not editor.recording and job.wait(120)
+
+
+def test_a_refusal_stays_on_the_status_bar_a_while_after_notes():
+    from app.editor.actions import Message
+    from app.editor.message_log import WARNING_HOLD_S, headline
+
+    refusal = Message("link refused: it would make a cycle", Tone.WARNING, at=100.0)
+    note = Message("refine: no weights set", Tone.NOTE, at=100.5, node="refine")
+    assert headline([refusal, note], now=101.0) is refusal
+    assert headline([refusal, note], now=100.0 + WARNING_HOLD_S + 0.1) is note
+    assert headline([note, refusal], now=101.0) is refusal
