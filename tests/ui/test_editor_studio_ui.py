@@ -261,3 +261,18 @@ def test_a_link_let_go_on_empty_canvas_offers_the_nodes_that_take_it_and_links_t
     x, y = editor.document.layout["resize_2"]
     expected = window.canvas.to_grid(drop)
     assert abs(x - expected[0]) < 2 and abs(y - expected[1]) < 2
+
+
+def test_the_ab_split_of_frames_of_other_shapes_keeps_each_ones_aspect(window, studio):
+    def button(node_id: str, side: str) -> int:
+        return next(i for i in dpg.get_all_items() if dpg.get_item_user_data(i) == (node_id, "image", side))
+
+    editor = window.editor
+    click(window, centre(button("resize", "a")))  # the astronaut, 256x256
+    click(window, centre(button("thumb", "b")))  # Grace Hopper, 96x112: taller than wide
+    editor.step()
+    pixels = pump(window, lambda: window.preview.pixels is not None and window.preview.pixels.shape[:2] == (256, 256)
+                  and window.preview.pixels)
+    shot("ab_split")
+    right = pixels[:, 140:]  # B's side: Hopper scaled to 256 high is ~219 wide, centred: bars at both edges
+    assert (right[:, -15:] == 0).all() and right[:, 20:100].std() > 20
