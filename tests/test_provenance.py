@@ -19,7 +19,6 @@ from tests.conftest import REPO
 
 ASSETS = REPO / "assets"
 REAL = REPO / "tests" / "data" / "real"
-SHARED_REAL = REPO.parent / "shared" / "data" / "real"  # the clips the project's own copies came from
 UNMARKED_CEILING = 7.0  # measured on everything below: at most 5.3 (6.5 over 614 frames); THRESHOLD is 9
 
 
@@ -92,8 +91,6 @@ def _real_media():
     found = sorted(p for p in REAL.iterdir() if p.suffix != ".md")
     found += [ASSETS / "portraits" / "astronaut.png", ASSETS / "portraits" / "grace_hopper.jpg",
               ASSETS / "driving" / "hopper_talks.mp4"]
-    if SHARED_REAL.is_dir():  # the clips not copied into the project, where this checkout has them
-        found += sorted(p for p in SHARED_REAL.iterdir() if p.suffix != ".md" and not (REAL / p.name).exists())
     return found
 
 
