@@ -124,6 +124,7 @@ def test_shipped_nodes_declare_cheaper_settings():
                 if t.schema.degrade}
     assert declared["render.portrait"] == ["antialias"] and declared["refine.neural"] == ["every"]
     assert declared["track.face"] == ["hands_every"] and declared["track.body"] == ["every"]
+    assert declared["output.video"] == ["speed"]
 
 
 def test_the_competing_load_spins_and_stops_with_the_measurement():
