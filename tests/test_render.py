@@ -290,3 +290,25 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
     above_lower_lip = patch(dst[14, :2] - 0.25 * own * down)
     assert teeth.mean() > 140 and np.ptp(teeth.mean(axis=0)) < 40  # bright and nearly grey: her teeth
     assert (above_lower_lip[:, 1] - above_lower_lip[:, 0]).mean() > 80  # the driver's (green) mouth
+
+
+def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,
+                                                                                 green_mouthed_driver):
+    """A driver whose tracked interior is 3 px high (a small face in a low-resolution clip, lips barely
+    apart) holds mostly its lips' edges: stretched into the portrait's opened mouth they read as a smear of
+    lipstick. The gap is then a plain cavity (shaded by the driver's, not its colours)."""
+    import dataclasses
+
+    image, track = hopper
+    frame, frame_track = green_mouthed_driver
+    landmarks = frame_track.landmarks.copy()
+    landmarks[LOWER_INNER, :2] = landmarks[UPPER_INNER, :2] + [0.0, 3.0]
+    thin = dataclasses.replace(frame_track, landmarks=landmarks)
+    frame = frame.copy()
+    frame[region_mask(frame.shape, np.concatenate([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER[::-1], :2]]),
+                      grow=1.5)] = (0, 255, 0)
+    dst = opened_mouth(track.landmarks)
+    gap = region_mask(image.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-8, -3], [8, -3], [8, 3], [-8, 3]]))
+    out = render_node_output(studio_registry, image, track, dst, frame, thin)[gap].astype(float)
+    assert (out[:, 1] - out[:, 0]).mean() < 0  # not green: the cavity's own dark red
+    assert out.mean() < 110

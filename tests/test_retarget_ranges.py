@@ -216,6 +216,24 @@ def test_a_driver_whose_lips_roll_open_does_not_fold_the_lips_of_a_target_smilin
     assert frame_features(motion)[MOUTH_OPENING] > frame_features(_track(target).landmarks)[MOUTH_OPENING] + 0.05
 
 
+def test_a_target_already_smiling_open_opens_as_far_again_as_the_source(studio_registry):
+    """A target smiling open at rest (about a quarter of its mouth width, like tests/data/real/
+    smile_teeth.jpg): a source opening a quarter of its own opens her a quarter further (a "room left" rule
+    had scaled that by the room left under mouth_max_open: 0.52 of the driver's on the default preset);
+    a source opening past mouth_max_open eases into it rather than stopping dead."""
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    target = reference_shape() + 0.3 * RIG.open
+    rest = frame_features(_track(target).landmarks)[MOUTH_OPENING]
+    source = [closed] * 10 + [closed + 0.7 * RIG.open]
+    opened = frame_features(_track(source[-1]).landmarks)[MOUTH_OPENING]
+    got = _drive(_node(studio_registry), target, source)[MOUTH_OPENING]
+    assert 0.1 < rest < 0.3 and 0.2 < opened < 0.3, (rest, opened)
+    assert got - rest == pytest.approx(opened, rel=0.1)
+    wider = [_drive(_node(studio_registry), target, source[:10] + [closed + k * RIG.open])[MOUTH_OPENING]
+             for k in (1.0, 1.3, 1.6)]
+    assert wider[0] < wider[1] < wider[2] <= 0.6 + 1e-6  # still opening, never past mouth_max_open
+
+
 def test_a_relaxed_driver_with_shut_lips_shuts_a_target_at_rest_with_shut_lips(studio_registry):
     closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
     got = _drive(_node(studio_registry), closed, [closed + 0.5 * RIG.open] * 30 + [closed] * 60)

@@ -13,6 +13,7 @@ uniform sampler2D plate;      // the room behind the person
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
+uniform float driver_share;   // how much of the gap the driver's mouth fills (a mouth a few pixels high: little)
 uniform vec3 cavity_color;
 uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
@@ -58,6 +59,8 @@ void main() {
             float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
                         * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
             source = clamp(mouth * mix(driver_gain, vec3(dot(driver_gain, vec3(1.0 / 3.0))), teeth), 0.0, 1.0);
+            // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
+            source = mix(cavity_color * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
         } else {
             float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
             float depth = 1.0 - abs(st.x - 0.5) * 2.0;

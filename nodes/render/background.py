@@ -21,7 +21,7 @@ from nodes.retarget.facing import facing
 from nodes.track.face_model import MESH_POINTS, topology
 
 
-EDGE_ON = 0.5  # a face triangle whose corners face the camera less than this (retarget.facing) is seen edge-on
+EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (retarget.facing) is seen edge-on
 SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
 
@@ -82,6 +82,7 @@ def face_cover(src: np.ndarray, size: tuple[int, int], rgb: np.ndarray | None = 
             cv2.fillConvexPoly(edge_on, triangle, 255, cv2.LINE_8, 4)
     inside = np.zeros_like(covered)
     cv2.fillPoly(inside, [points[topology().outline]], 255, cv2.LINE_8, 4)
+    inside = cv2.dilate(inside, np.ones((5, 5), np.uint8))  # the outline's own pixels: the face's edge, not a copy
     if rgb is not None:
         reach = max(1, round(SILHOUETTE_REACH * max(width, height)))
         near = cv2.dilate(edge_on, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0

@@ -21,6 +21,8 @@ UPPER_INNER, LOWER_INNER = UPPER_LIP_RINGS[0], LOWER_LIP_RINGS[0]
 MIDDLE_COLUMN = len(UPPER_INNER) // 2
 BEHIND_LIPS = 0.01  # depth offset: the interior sits behind the lips
 DRIVER_LIPS = 0.12  # the share at either edge of the driver's interior that is still its lips
+DRIVER_CORNERS = 0.2  # the share of the driver's mouth at either corner not sampled (its lips reach in there)
+DRIVER_READABLE_PX = (5.0, 14.0)  # the driver's interior height (middle column) from unusable to fully usable
 NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it is wider than the portrait's
 
 
@@ -36,6 +38,12 @@ class DriverMouth:
     def of(landmarks: np.ndarray, size: tuple[int, int]) -> DriverMouth:
         scale = np.array(size, np.float64)
         return DriverMouth(np.stack([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER, :2]], axis=1) / scale, size)
+
+    def share(self) -> float:
+        """0..1: how much of the gap the driver's own interior fills, the rest a plain cavity. A driver
+        mouth only a few pixels high is mostly its lips' edges: stretched, it is a smear of lipstick."""
+        middle = self.columns[MIDDLE_COLUMN]
+        return float(smoothstep(*DRIVER_READABLE_PX, np.linalg.norm((middle[1] - middle[0]) * self.size)))
 
 
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
@@ -59,9 +67,10 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     gap = (bottom - top) * opened
     if driver_mouth is not None:
-        first, last = _driver_span(driver_mouth, dst, gap, split, top, bottom)
+        first, last = _driver_span(top, bottom)
         driver_fractions = np.stack([np.zeros_like(top), first, last, np.ones_like(top)], axis=1)
-        upper, lower = driver_mouth.columns[:, 0, None, :], driver_mouth.columns[:, 1, None, :]
+        inward = _pulled_in(driver_mouth.columns)
+        upper, lower = inward[:, 0, None, :], inward[:, 1, None, :]
         gap_coords = upper + (lower - upper) * driver_fractions[:, :, None]
     else:
         columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
@@ -75,25 +84,24 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     return layers
 
 
-def _driver_span(driver: DriverMouth, dst: np.ndarray, gap: np.ndarray, split: JawSplit, top: np.ndarray,
-                 bottom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows. Next to
-    the portrait's own teeth the driver's interior is shown at its own scale (in mouth widths), from the
-    lip opposite them: a portrait smiling with its upper teeth gets the driver's tongue and lower teeth
-    under them, not a second row of upper teeth or a stretched strip of one."""
-    size = np.array(driver.size, np.float64)
-    height = np.linalg.norm((driver.columns[:, 1] - driver.columns[:, 0]) * size, axis=1)
-    widths = np.linalg.norm((driver.columns[-1, 0] - driver.columns[0, 0]) * size), \
-        np.linalg.norm(dst[UPPER_INNER[-1], :2] - dst[UPPER_INNER[0], :2])
-    span = gap * (widths[0] / max(widths[1], 1e-6)) / np.maximum(height, 1e-6)
-    low, high = DRIVER_LIPS, 1.0 - DRIVER_LIPS
-    if split.upper_teeth and split.lower_teeth:
-        return np.maximum(0.5 - span / 2, low), np.minimum(0.5 + span / 2, high)
-    if split.upper_teeth:
-        return np.maximum(high - span, low), np.full_like(span, high)
-    if split.lower_teeth:
-        return np.full_like(span, low), np.minimum(low + span, high)
-    return top, bottom
+def _pulled_in(columns: np.ndarray) -> np.ndarray:
+    """(11, 2, 2) the driver's columns sampled DRIVER_CORNERS of the way in from its mouth corners: right
+    at the corners a tracked inner lip runs over the lips themselves, whose lipstick or shadow would
+    show as a bright sliver in the corner of the portrait's mouth."""
+    count = len(columns)
+    at = (count - 1) / 2 + (np.arange(count) - (count - 1) / 2) * (1.0 - DRIVER_CORNERS)
+    low = np.floor(at).astype(int)
+    high = np.minimum(low + 1, count - 1)
+    share = (at - low)[:, None, None]
+    return columns[low] * (1.0 - share) + columns[high] * share
+
+
+def _driver_span(top: np.ndarray, bottom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows: the
+    same place in the driver's mouth as in the portrait's, short of the driver's lips. Where the portrait's
+    own upper teeth take the top of the opening, the driver's take about as much of its own: skipped, they
+    do not show as a second row; below them come its tongue and lower teeth."""
+    return np.maximum(top, DRIVER_LIPS), np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), np.maximum(top, DRIVER_LIPS))
 
 
 def _quads(rows, uv_rows, coords, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:

@@ -115,6 +115,7 @@ class PortraitRenderer:
         program = self._layers[0]
         program["driver"] = 1
         program["driver_gain"], program["cavity_color"], program["teeth_color"] = driver_gain, cavity, teeth
+        program["driver_share"] = mesh.driver_share
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
                              ("eye_closure", mesh.eye_closure)):

@@ -41,13 +41,15 @@ class WarpMesh:
     depth, u, v), drawn first by its own lean program; vertices: (N, VERTEX_FLOATS) the other layers;
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
-    the same array for every frame of a portrait."""
+    the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
+    driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity."""
 
     background: np.ndarray
     vertices: np.ndarray
     eyes: EyeballLook
     eye_closure: np.ndarray
     face_cover: np.ndarray
+    driver_share: float = 1.0
 
 
 class MeshBuilder:
@@ -87,7 +89,8 @@ class MeshBuilder:
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
-        return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst), self.face_cover)
+        return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst), self.face_cover,
+                        1.0 if driver_mouth is None else driver_mouth.share())
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:

@@ -19,10 +19,20 @@ from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_open
 
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
+MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
     return float(np.clip(value * gain, -limit, limit))
+
+
+def soft_limit(value: float, limit: float) -> float:
+    """value as it is up to MOUTH_KNEE of limit, then eased so that it approaches limit without reaching it
+    abruptly (a hard clip would hold a wide-open mouth still at the limit while the driver keeps moving)."""
+    knee = MOUTH_KNEE * limit
+    if value <= knee:
+        return value
+    return float(knee + (limit - knee) * np.tanh((value - knee) / (limit - knee)))
 
 
 class RetargetFace(Node):
@@ -156,17 +166,20 @@ class RetargetFace(Node):
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
         set_eye_openness(shape, target_rest, self._eye_ratios(source_shape, neutral))
         rest_opening = mouth_opening(target_rest)
-        # a portrait already smiling open has less room left: the source's opening fills what remains
-        room = max(0.0, 1.0 - rest_opening / p.mouth_max_open)
-        opening = rest_opening + p.mouth_gain * room * (mouth_opening(source_shape) - neutral.mouth_closed)
-        # a portrait whose own mouth is open wider than mouth_max_open keeps it at rest
-        set_mouth_opening(shape, target_rest, source_shape, min(opening, max(p.mouth_max_open, rest_opening)))
+        opening = rest_opening + p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed)
+        # a portrait already smiling open opens as far as the source (its lips no longer fold, see
+        # keep_lip_layout), eased into mouth_max_open; one whose own mouth is open wider keeps it at rest
+        set_mouth_opening(shape, target_rest, source_shape, soft_limit(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
 
     def _facing_of(self, target: FaceTrack) -> np.ndarray:
+        """(478,) per landmark how far it follows the source's expression: all of it on a frontal portrait
+        (its jaw's edge, though foreshortened, holds no hidden side), as far as it faces the camera on a
+        turned one, easing in between TURNED_PORTRAIT / 2 and TURNED_PORTRAIT * 1.5 degrees of yaw."""
         if self._facing is None or self._facing[0] is not target:
-            self._facing = (target, facing(target.landmarks).astype(np.float32))
+            turned = np.clip(abs(euler_angles(target.pose.rotation)[0]) / TURNED_PORTRAIT - 0.5, 0.0, 1.0)
+            self._facing = (target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32))
         return self._facing[1]
 
     def _eye_ratios(self, source_shape: np.ndarray, neutral: Neutral) -> np.ndarray:
