@@ -257,3 +257,12 @@ def test_a_refusal_stays_on_the_status_bar_a_while_after_notes():
     assert headline([refusal, note], now=101.0) is refusal
     assert headline([refusal, note], now=100.0 + WARNING_HOLD_S + 0.1) is note
     assert headline([note, refusal], now=101.0) is refusal
+
+
+def test_a_cancelled_render_stops_and_says_so(editor, tmp_path):
+    images_graph(editor, "render")
+    job = editor.render_to_file(240)
+    job.cancel()
+    assert job.wait(120) and job.progress.cancelled and job.progress.done < 240
+    editor.render_finished()
+    assert editor.messages[-1].text.startswith("cancelled after ") and editor.messages[-1].tone is Tone.WARNING
