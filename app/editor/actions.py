@@ -330,6 +330,8 @@ class Editor:
         """Run the whole graph, sinks included, for `frames` frames or until the clip ends."""
         if self.render is not None and not self.render.progress.finished:
             raise ReenactError("a render is running already", hint="wait for it or cancel it")
+        if frames < 1:
+            raise ReenactError(f"cannot render {frames} frames", hint="ask for 1 or more")
         self.render = RenderJob(self.document.graph.copy(), self.registry, self.options, frames)
         self.pause()  # the render gets the machine
         if self.recording:  # the live graph's outputs would write the same files
@@ -389,9 +391,8 @@ class Editor:
             reason = exc.problems[0] if isinstance(exc, ProblemsError) and exc.problems else \
                 getattr(exc, "strerror", None) or type(exc).__name__
             kept = self.storage.set_aside(autosave)
-            where = f"kept as {kept}" if kept else "it could not be moved aside"
-            return None, (f"the autosave of {path.name} is damaged ({reason}); opened the saved file instead; "
-                          f"the autosave is {where}")
+            where = f"it is kept as {kept}" if kept else f"it could not be moved aside: {autosave}"
+            return None, f"the autosave of {path.name} is damaged ({reason}); opened the saved file instead; {where}"
 
     def _structure_changed(self) -> None:
         self.structure_revision += 1
