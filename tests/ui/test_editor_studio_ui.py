@@ -282,3 +282,16 @@ def test_the_ab_split_of_frames_of_other_shapes_keeps_each_ones_aspect(window, s
     shot("ab_split")
     right = pixels[:, 140:]  # B's side: Hopper scaled to 256 high is ~219 wide, centred: bars at both edges
     assert (right[:, -15:] == 0).all() and right[:, 20:100].std() > 20
+
+
+def test_a_damaged_autosave_is_said_to_be_damaged_on_the_status_bar(window, studio):
+    editor = window.editor
+    autosave = editor.storage.autosave_path(studio / "studio.json")
+    autosave.parent.mkdir(parents=True, exist_ok=True)
+    autosave.write_text('{"format": "reenact-studio/graph", "nodes": [')
+    os.utime(studio / "studio.json", (0, 0))  # the autosave is the newer one
+    window.request(lambda: editor.open(studio / "studio.json", discard=True))
+    settle(window)
+    line = dpg.get_item_label(window.messages.line)
+    assert "autosave of studio.json is damaged" in line and "recovered" not in line
+    shot("damaged_autosave")
