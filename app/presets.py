@@ -251,15 +251,27 @@ def dumps_preset(preset: Preset) -> str:
     return json.dumps(preset_document(preset), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def save_preset(preset: Preset, path: str | Path) -> None:
-    """Write atomically: a crash mid-save never leaves a half-written preset behind."""
+    """Write atomically: a crash mid-save never leaves a half-written preset behind. The file keeps the mode
+    it had, and a new one gets what any new file gets (0666 less the umask), not the temporary file's 0600."""
     path = Path(path)
     text = dumps_preset(preset)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

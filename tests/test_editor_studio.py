@@ -33,7 +33,7 @@ CLIP = REPO / "assets" / "driving" / "hopper_talks.mp4"
 @pytest.fixture(scope="module")
 def studio():
     registry = default_registry(plugins=False)
-    registry.register(VirtualCamera, "tests")  # until nodes/output registers it
+    assert registry.require("output.virtualcam") is VirtualCamera  # in the palette and `reenact nodes`
     return registry
 
 

@@ -177,6 +177,22 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path, studio_registry):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["p.json"]
 
 
+def test_a_saved_preset_has_a_normal_file_mode_and_keeps_its_own(tmp_path, studio_registry):
+    import os
+    import stat
+
+    preset = load_preset(write(tmp_path, GOOD), studio_registry)
+    umask = os.umask(0o022)
+    try:
+        save_preset(preset, tmp_path / "new.json")  # not the temporary file's private 0600
+        assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o644
+        os.chmod(tmp_path / "new.json", 0o640)
+        save_preset(preset, tmp_path / "new.json")
+        assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_older_node_type_version_upgrades_its_params(tmp_path, registry):
     """A node type at version 2 renamed a param; a preset saved with version 1 loads upgraded."""
     from app.presets import parse_preset

@@ -3,7 +3,6 @@ the tests call them directly. No dearpygui here.
 """
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -140,10 +139,8 @@ class Editor:
         if path.suffix != ".json":
             path = path.with_suffix(".json")
         preset = self.document.to_preset()
-        mode = _file_mode(path)
         try:
             save_preset(preset, path)
-            os.chmod(path, mode)  # the atomic write's temporary file is private (0600); a preset is not
         except OSError as exc:
             raise ReenactError(f"could not save: {exc.strerror}", where=str(path),
                                hint="choose a folder you can write to; your changes are still here") from None
@@ -435,12 +432,3 @@ class Editor:
                 return node_id
         return None
 
-
-def _file_mode(path: Path) -> int:
-    """The mode a saved file should have: the one it had, else what a new file gets (0666 less the umask)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
