@@ -181,4 +181,5 @@ def test_a_setting_that_makes_frames_slower_here_is_given_back_at_once_and_not_t
     run.other_ms = 20.0  # 39 ms: late
     changes = drive(budget, run, 200)
     assert [(c.after, c.restored) for c in changes][:2] == [("2x", False), ("4x", True)]
+    assert "it does not help here" in changes[1].describe()
     assert run.params["render"]["antialias"] == "4x" and budget.exhausted

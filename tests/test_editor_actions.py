@@ -193,3 +193,37 @@ def test_edit_without_a_display_says_what_to_do(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert done.returncode == 1
     assert "needs a display" in done.stderr and "xvfb-run" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_live_graph_holds_its_frame_cap_with_declared_cheaper_settings_and_gives_them_back(registry):
+    from app.runtime import ports
+    from app.runtime.graph import Graph, NodeSpec
+    from app.runtime.node import Node
+    from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
+
+    class Heavy(Node):
+        """20 ms a frame at high effort, 1 ms at low."""
+        schema = NodeSchema("test.heavy", "Heavy", "test", "", inputs=(Port("value", ports.FLOAT),),
+                            params=(Param("effort", ParamKind.ENUM, "high", "", choices=("high", "low")),),
+                            degrade=(Degrade("effort", ("low",), "detail"),))
+
+        def process(self, ctx, value) -> dict:
+            time.sleep(0.02 if self.params.effort == "high" else 0.001)
+            return {}
+
+    registry.register(Heavy, "tests")
+    graph = Graph()
+    graph.add(NodeSpec("count", "test.counter"))
+    graph.add(NodeSpec("heavy", "test.heavy"))
+    graph.connect("count", "value", "heavy", "value")
+    live = LiveGraph(registry, max_fps=60)  # 16.7 ms a frame: high effort cannot keep it
+    try:
+        live.set_graph(graph)
+        live.play()
+        status = wait_for(lambda: live.status().budget and live.status())
+        assert status.budget == ("heavy.effort=low",) and "frame budget: heavy.effort high -> low" in status.message
+        live.set_hold_rate(False)
+        wait_for(lambda: not live.status().budget)
+        assert "back to high (holding the rate is off)" in live.status().message
+    finally:
+        live.shutdown()

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from app.editor.runnable import cached_nodes, runnable_part
 from app.editor.timeline import Clip, find_clip
+from app.runtime.budget import FrameBudget
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Endpoint, Graph
@@ -52,6 +53,7 @@ class LiveStatus:
     clip: Clip | None = None  # the source the timeline follows, with its length
     recording: bool = False  # sinks (files, windows, devices) run only while recording
     seeking: int | None = None  # the frame a seek is running towards
+    budget: tuple[str, ...] = ()  # cheaper settings the frame budget has taken to hold max_fps (node.param=value)
 
 
 class LiveGraph:
@@ -61,6 +63,8 @@ class LiveGraph:
         self._registry = registry
         self._options = options or resolve()
         self.max_fps = max_fps  # 0: as fast as possible (a live preview rarely needs more than the source)
+        self.hold_rate = True  # take the cheaper settings nodes declare when frames run later than max_fps
+        self._budget: FrameBudget | None = None
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._wake = threading.Event()
         self._latest = LiveStatus()
@@ -137,6 +141,15 @@ class LiveGraph:
             self._seek_to = max(0, frame)
         self._send(seek)
 
+    def set_hold_rate(self, on: bool) -> None:
+        """Hold max_fps with the frame budget, or give back every setting it took and run as set."""
+        def hold() -> None:
+            self.hold_rate = on
+            if not on and self._budget is not None:
+                for change in self._budget.give_back_all():
+                    self._message = change.describe()
+        self._send(hold)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         self._stopping = True
         self._wake.set()
@@ -209,6 +222,8 @@ class LiveGraph:
         else:
             self._scheduler.replace_graph(runnable)
         self._cached = frozenset(cached_nodes(runnable, self._registry))
+        # the graph's own params are back in place: a fresh budget, judged from the next frames on
+        self._budget = FrameBudget(self.max_fps, runnable, self._registry, self._scheduler)
         self._message = ""
 
     def _edit(self, node_id: str, change: Callable[[Scheduler], None]) -> None:
@@ -226,7 +241,9 @@ class LiveGraph:
             return
         self._redraw_wanted = False  # a new frame shows every edit made so far
         try:
+            started = time.perf_counter()
             self._scheduler.step()
+            self._hold_rate(time.perf_counter() - started)
         except EndOfStream:
             self._transport = Transport.ENDED
             self._message = "the clip reached its end: Play starts it again"
@@ -237,6 +254,16 @@ class LiveGraph:
         if notices:
             self._message = notices[-1]
             notices.clear()
+
+    def _hold_rate(self, seconds: float) -> None:
+        """The frame's own work (not the wait for the frame cap) against max_fps; a setting taken or given
+        back is said in the status line and the message log."""
+        if self._budget is None or self._seek_to is not None:  # a seek runs as fast as it can
+            return
+        self._budget.target_fps = self.max_fps if self.hold_rate else 0.0
+        change = self._budget.observe(seconds)
+        if change is not None:
+            self._message = change.describe()
 
     def _redraw(self) -> None:
         """Show a paused graph's edits on the frame on screen, without moving on to the next frame."""
@@ -267,7 +294,8 @@ class LiveGraph:
                 outputs={e: _readable_anywhere(scheduler.output(e.node, e.port)) for e in self._watched},
                 message=self._message,
                 image_path=_image_path(scheduler),
-                clip=self._clip, recording=self._record, seeking=self._seek_to)
+                clip=self._clip, recording=self._record, seeking=self._seek_to,
+                budget=tuple(self._budget.active) if self._budget is not None else ())
         with self._lock:
             self._latest = status
 

@@ -12,6 +12,9 @@ FPS_CHOICES = ["15", "30", "60", "unlimited"]
 RECORD_HELP = ("Record: while on, output nodes (video and image files, the virtual camera) write as the graph "
                "plays. Off, they idle, so playing and scrubbing overwrite nothing; Render to file writes the "
                "whole clip.")
+HOLD_HELP = ("Hold the rate: when frames take longer than the cap allows, switch nodes to the cheaper settings "
+             "they declare (less multisampling, hands looked for less often, ...) one at a time, and back when "
+             "there is room. Each change is said in the message log; the status line lists those in force.")
 CANVAS_HELP = ("Drag from a pin to another to link them; Ctrl-click a link to remove it; drag with the middle "
                "mouse button to pan; right-click the canvas to add a node there. With the mouse over the canvas: "
                "Del deletes the selected nodes, F brings every node into view, Space plays or pauses.")
@@ -32,6 +35,9 @@ class TransportBar:
             dpg.add_text("  max fps", color=NOTE_TEXT)
             dpg.add_combo(FPS_CHOICES, default_value="30", width=100,
                           callback=lambda s, value: setattr(e.live, "max_fps", 0 if value == "unlimited" else float(value)))
+            hold = dpg.add_checkbox(label="hold", default_value=True, callback=lambda s, on: e.live.set_hold_rate(on))
+            with dpg.tooltip(hold):
+                dpg.add_text(HOLD_HELP, wrap=360)
             hint = dpg.add_text(" (?)", color=NOTE_TEXT)
             with dpg.tooltip(hint):
                 dpg.add_text(CANVAS_HELP, wrap=360)

@@ -202,7 +202,8 @@ class EditorWindow:
         ui_ms = 1000 * sum(self._ui_frame_times) / max(1, len(self._ui_frame_times))
         dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | "
                                             f"{_TRANSPORT_LABEL[status.transport]}{', recording' if status.recording else ''}"
-                                            f" | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms")
+                                            f" | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms"
+                                            + (f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""))
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")
         problems = f"  |  {len(self.editor.problems)} problem(s) keep the file from loading elsewhere: " \

@@ -20,7 +20,7 @@ from app.runtime.schema import Degrade
 NEGLIGIBLE_MS = 1.0  # a node this cheap (e.g. a refiner passing frames through) has nothing to give
 LATE = 1.05  # mean frame time over the budget by more than this: take a cheaper setting
 HEADROOM = 0.85
-WORSE = 0.1  # a setting after which frames take this much longer than before is given back at once  # give one back only if the frame time plus what it saved stays under this share
+WORSE = 0.25  # a setting after which frames take this much longer than before is given back at once (noise stays below)  # give one back only if the frame time plus what it saved stays under this share
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,12 @@ class BudgetChange:
     frame_ms: float
     budget_ms: float
     gives_up: str
+    why: str = ""  # for a setting given back: why, when it is not headroom
 
     def describe(self) -> str:
         if self.restored:
-            return (f"frame budget: {self.node_id}.{self.param} back to {self.after} (frames take "
-                    f"{self.frame_ms:.1f} ms of {self.budget_ms:.1f})")
+            return (f"frame budget: {self.node_id}.{self.param} back to {self.after} ("
+                    + (self.why or f"frames take {self.frame_ms:.1f} ms of {self.budget_ms:.1f}") + ")")
         return (f"frame budget: {self.node_id}.{self.param} {self.before} -> {self.after} (frames take "
                 f"{self.frame_ms:.1f} ms of {self.budget_ms:.1f}; gives up {self.gives_up})")
 
@@ -121,7 +122,8 @@ class FrameBudget:
             last.saved_ms = last.late_ms - mean_ms  # may be ~0: it bought nothing
             if last.saved_ms < -WORSE * last.late_ms:  # it made frames slower here: undo it, never take it again
                 self._useless.add((last.node_id, last.step.param))
-                return self._give_back(mean_ms)
+                return self._give_back(mean_ms, f"frames took {mean_ms:.1f} ms with it, {last.late_ms:.1f} "
+                                                "before: it does not help here")
         if min(mean_ms, latest_ms) > self.budget_ms * LATE:
             return self._take(mean_ms, latest_ms, node_ms if node_ms is not None else self._node_ms())
         if last is not None and self._may_give_back(last, max(mean_ms, latest_ms)):
@@ -163,6 +165,17 @@ class FrameBudget:
         saved = max(taken.saved_ms or 0.0, 0.0) * (1.0 + 0.25 * flaps)
         return frame_ms + saved < self.budget_ms * HEADROOM
 
+    def give_back_all(self) -> list[BudgetChange]:
+        """Every setting taken, back as it was (holding the rate was switched off), last taken first."""
+        changes = []
+        self._forget_user_changes()
+        while self._taken:
+            changes.append(self._give_back(0.0, "holding the rate is off"))
+        self.changes += changes
+        self._since_change, self.exhausted = 0, False
+        self._recent.clear()
+        return changes
+
     def _forget_user_changes(self) -> bool:
         """A param the user set while the budget held it is theirs now: never given back or taken over."""
         latest = {(t.node_id, t.step.param): t.value for t in self._taken}
@@ -170,13 +183,13 @@ class FrameBudget:
         self._taken = [t for t in self._taken if (t.node_id, t.step.param) not in changed]
         return bool(changed)
 
-    def _give_back(self, mean_ms: float) -> BudgetChange:
+    def _give_back(self, mean_ms: float, why: str = "") -> BudgetChange:
         taken = self._taken.pop()
         key = (taken.node_id, taken.step.param)
         self._given_back_at[key] = self._frame
         self._set(taken.node_id, taken.step.param, taken.before)
         return BudgetChange(self._frame, taken.node_id, taken.step.param, taken.value, taken.before, True,
-                            mean_ms, self.budget_ms, taken.step.gives_up)
+                            mean_ms, self.budget_ms, taken.step.gives_up, why)
 
     # ----------------------------------------------------------------- the runner
     def _current(self, node_id: str, param: str) -> Any:
