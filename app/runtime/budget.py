@@ -19,8 +19,8 @@ from app.runtime.schema import Degrade
 
 NEGLIGIBLE_MS = 1.0  # a node this cheap (e.g. a refiner passing frames through) has nothing to give
 LATE = 1.05  # mean frame time over the budget by more than this: take a cheaper setting
-HEADROOM = 0.85
-WORSE = 0.25  # a setting after which frames take this much longer than before is given back at once (noise stays below)  # give one back only if the frame time plus what it saved stays under this share
+HEADROOM = 0.85  # give one back only if the frame time plus what it saved stays under this share
+WORSE = 0.25  # a setting after which frames take this much longer is given back at once (noise stays below)
 
 
 @dataclass(frozen=True)
