@@ -2,6 +2,8 @@
 the raw render with a notice, instead of a blacked-out face."""
 from __future__ import annotations
 
+import resource
+
 import numpy as np
 import pytest
 import torch
@@ -57,3 +59,17 @@ def test_a_non_finite_refined_frame_falls_back_to_the_raw_render(studio_registry
         assert out["image"] is image  # the render as it was, not a black face
     assert run.notices == ["refine: the network gave NaN or infinite values: showing the raw render instead"]
     assert "raw render" in node.status()
+
+
+def test_metadata_naming_a_huge_network_is_refused_without_building_it(tmp_path):
+    # a few KB of tensors whose metadata claims 24 levels of 1024 channels (building it takes ~4.5 GB)
+    path = weights_with(tmp_path, "deep.safetensors", "head.bias", 0.0)
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    with safe_open(str(path), framework="pt") as handle:
+        state, meta = {k: handle.get_tensor(k) for k in handle.keys()}, handle.metadata()
+    save_file(state, str(path), metadata={**meta, "channels": str([1024] * 24)})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ReenactError, match=r"do not fit the network its metadata describes.*train it again"):
+        load_weights(path)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KB: nothing that size built

@@ -154,8 +154,8 @@ def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
                            hint="pickled PyTorch files (.pt/.pth/.ckpt) are refused on purpose; use weights "
                                 "written by `reenact train-refiner`, and re-copy the file if it was cut short") from None
     config = NetConfig.from_metadata(meta, where)
-    model = UNet(config)
-    expected = model.state_dict()
+    with torch.device("meta"):  # shapes only: metadata alone must not make us allocate gigabytes
+        expected = UNet(config).state_dict()
     problems = [f"{k}: file {tuple(state[k].shape)}, network {tuple(v.shape)}"
                 for k, v in expected.items() if k in state and state[k].shape != v.shape]
     problems += [f"missing {k}" for k in expected if k not in state]
@@ -167,5 +167,6 @@ def load_weights(path: Path) -> tuple[UNet, NetConfig, dict[str, str]]:
     if broken:  # they would black out the face without a word
         raise ReenactError(f"the weights contain NaN or infinite values ({broken[0]})", where=where,
                            hint="the training diverged or the file is damaged; train it again")
+    model = UNet(config)
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model, config, dict(meta or {})
