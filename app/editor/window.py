@@ -153,9 +153,15 @@ class EditorWindow:
         if mouse != self._last_mouse:
             self._active_until = time.monotonic() + ACTIVE_AFTER_INPUT_S
         rendering = self.editor.render is not None and not self.editor.render.progress.finished
-        active = status.transport is Transport.PLAYING or rendering or time.monotonic() < self._active_until
+        touched = time.monotonic() < self._active_until
         self._last_mouse = mouse
-        rest = (ACTIVE_FRAME_S if active else IDLE_FRAME_S) - (time.perf_counter() - started)
+        if touched or rendering:
+            period = ACTIVE_FRAME_S
+        elif status.transport is Transport.PLAYING:  # no faster than new frames come: the graph keeps the CPU
+            period = max(ACTIVE_FRAME_S, 1.0 / status.fps) if status.fps > 0 else ACTIVE_FRAME_S
+        else:
+            period = IDLE_FRAME_S
+        rest = period - (time.perf_counter() - started)
         if rest > 0:
             time.sleep(rest)
 
