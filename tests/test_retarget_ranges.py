@@ -272,3 +272,20 @@ def test_calibrate_neutral_pins_the_neutral(studio_registry):
     assert "pinned" in node.status()
     relaxed = _run(node, target, [reference_shape()] * 60)
     assert frame_features(relaxed)[MOUTH_OPENING] < 0.5 * frame_features(target)[MOUTH_OPENING]
+
+
+def test_facing_is_one_on_a_frontal_face_and_falls_on_the_far_side_of_a_turned_one():
+    """retarget.facing from the mesh's own normals: a frontal face faces the camera almost everywhere; turned
+    50 degrees, the points of its far cheek are seen edge-on or not at all, its near cheek still squarely."""
+    from nodes.retarget.facing import facing
+    from nodes.track.face_model import MESH_POINTS, rotation_from_euler
+
+    frontal = reference_shape() * 100.0
+    assert np.median(facing(frontal)[:MESH_POINTS]) == 1.0
+    turned = reference_shape() @ rotation_from_euler(50.0, 0.0, 0.0).T * 100.0
+    weights = facing(turned)
+    x = reference_shape()[:MESH_POINTS, 0]
+    sides = [np.flatnonzero(x < -0.7), np.flatnonzero(x > 0.7)]  # the outer cheeks
+    far, near = sorted(sides, key=lambda side: -turned[side, 2].mean())  # smaller z is nearer the camera
+    assert len(far) > 10 and len(near) > 10
+    assert np.median(weights[far]) < 0.3 and np.median(weights[near]) > 0.9
