@@ -272,3 +272,16 @@ def test_training_tracks_a_variable_frame_rate_clip_at_its_recorded_times():
     # the man is filmed at 30 fps after a slower title: not the clip's average rate (26.49 fps, 0.0377 s)
     assert np.all(np.diff(times) > 0) and np.median(np.diff(times)) == pytest.approx(1 / 29.97, abs=0.0005)
     assert times[0] == pytest.approx(3.945, abs=0.01)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a picture"])
+def test_an_unreadable_target_image_stops_the_run_at_the_first_frame(tmp_path, capsys, monkeypatch, content):
+    (tmp_path / "target.png").write_bytes(content)
+    graph = preset(tmp_path, {"type": "capture.image", "params": {"path": "target.png"}},
+                   {"type": "output.video", "params": {"path": "renders/out.mp4"}})
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(graph), "--quiet", "--frames", "200"]) == 1  # not 200 frames of the same failure
+    err = capsys.readouterr().err
+    assert "target.png: cannot read the image" in err and "use a PNG, JPEG" in err
+    assert "stopped before the first frame" in err and "failed in" not in err and "Traceback" not in err
+    assert files_under(tmp_path / "renders") == []

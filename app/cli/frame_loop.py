@@ -71,8 +71,9 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
 
     A node that cannot start stops the run before its first frame: without it nothing (or not what was
     asked for) would be rendered, and a source that cannot start would leave the loop spinning on
-    empty frames. A node failure while running is reported the first time it appears and again when its
-    message changes; the graph keeps running. `before_frame(i)` lets a benchmark act between frames: it
+    empty frames; so does a still source (an image file) that fails on the first frame. A node failure
+    while running is reported the first time it appears and again when its message changes; the graph
+    keeps running. `before_frame(i)` lets a benchmark act between frames: it
     is called before each frame i, and once more after the last one (before the nodes are closed).
     A frame budget, when given, sees each frame's duration and its changes are reported as they happen.
     """
@@ -100,16 +101,28 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 if change is not None:
                     report(change.describe())
             for failure in failures:
-                result.failures[failure.node_id] += 1
-                result.last_failure[failure.node_id] = failure
                 if shown.get(failure.node_id) != failure.message:
                     shown[failure.node_id] = failure.message
                     report(f"error: {failure}")
+            if result.frames == 0:
+                result.not_started = [f for f in failures if _fails_every_frame(scheduler, f.node_id)]
+                if result.not_started:
+                    break
+            for failure in failures:
+                result.failures[failure.node_id] += 1
+                result.last_failure[failure.node_id] = failure
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
         if before_frame and not result.not_started:
             before_frame(result.frames)  # after the last frame, while the nodes are still open
     return result
+
+
+def _fails_every_frame(scheduler: FrameRunner, node_id: str) -> bool:
+    """A still source (no inputs, not volatile: an image file) has nothing that changes in a headless
+    run, so failing once it fails every frame: like a node that cannot start, it stops the run."""
+    node = scheduler.node(node_id)
+    return node is not None and not node.schema.inputs and not node.schema.volatile
 
 
 class _Stop:
