@@ -73,7 +73,8 @@ def plan_budget(available: int, requested: int | None = None, editor: bool = Fal
         cores, source = max(1, available - ui), "all cores" + (" but one for the editor's window" if ui else "")
     half = max(1, cores // 2)
     return ThreadBudget(cores=cores, machine_cores=available, torch_intra=half, torch_interop=1,
-                        rasterizer=half if rasterizer is None else rasterizer, codec=max(1, cores // 4), opencv=half, ui=ui, source=source)
+                        rasterizer=half if rasterizer is None else rasterizer, codec=max(1, cores // 4),
+                        opencv=half, ui=ui, source=source)
 
 
 def apply_process_wide(budget: ThreadBudget) -> None:
