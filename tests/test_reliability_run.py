@@ -285,3 +285,50 @@ def test_an_unreadable_target_image_stops_the_run_at_the_first_frame(tmp_path, c
     assert "target.png: cannot read the image" in err and "use a PNG, JPEG" in err
     assert "stopped before the first frame" in err and "failed in" not in err and "Traceback" not in err
     assert files_under(tmp_path / "renders") == []
+
+
+# ------------------------------------------------------------------ bench and soak: signals, --json, arguments
+class _TerminatedAt50(Progress):
+    """A progress line that sends this process SIGTERM once 50 frames are done (once: a second would
+    interrupt the finalization)."""
+
+    def update(self, frame: int, fps: float, force: bool = False, note: str = "") -> None:
+        if frame == 50 and not getattr(self, "sent", False):
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_bench_or_soak_cut_short_exits_128_plus_the_signal_without_a_verdict(tmp_path, capsys, monkeypatch,
+                                                                               studio_registry):
+    from app.cli.bench import chain_graph
+    from app.cli.console import Interrupted
+
+    monkeypatch.setattr("app.cli.bench.Progress", _TerminatedAt50)
+    report = tmp_path / "bench.json"
+    assert main(["bench", "--chain", "3", "--frames", "100000", "--warmup", "0", "--json", str(report)]) == 143
+    assert "bench interrupted: the figures above cover only the 50 frames measured" in capsys.readouterr().err
+    assert json.loads(report.read_text())["signal"] == signal.SIGTERM  # was exit 0, as if complete
+
+    with pytest.raises(Interrupted, match=r"soak stopped after 50 of 100010 frames: no verdict") as info:
+        soak(Scheduler(chain_graph(3), studio_registry), 100_000, 10, 40, _TerminatedAt50(None), lambda m: None)
+    assert info.value.signum == signal.SIGTERM  # was a passing verdict from the first 50 frames
+
+
+def test_bench_and_soak_refuse_a_json_report_they_cannot_write_before_measuring(tmp_path, capsys):
+    (tmp_path / "reports").mkdir()
+    assert main(["bench", "--chain", "3", "--frames", "10", "--json", str(tmp_path / "reports")]) == 2
+    assert "reports: is a folder, not a file (name a file in it, e.g." in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["soak", str(REPO / "graphs" / "demo.json"), "--json", str(tmp_path / "file" / "s.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot make a folder there: {tmp_path / 'file'} is a file" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["file", "reports"]
+
+
+@pytest.mark.parametrize("args", [["soak", "GRAPH", "--samples", "0"], ["soak", "GRAPH", "--warmup", "-5"],
+                                  ["bench", "--chain", "0"], ["bench", "GRAPH", "--warmup", "-5"]])
+def test_bench_and_soak_refuse_counts_that_make_no_sense(args, capsys):
+    with pytest.raises(SystemExit) as info:  # --samples 0 was a ZeroDivisionError traceback
+        main([str(REPO / "graphs" / "demo.json") if a == "GRAPH" else a for a in args])
+    assert info.value.code == 2
+    assert "must be at least" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 
 from app.cli import bench, catalog, detect, doctor, edit, run, score, soak, train_refiner, validate
 from app.cli.common import problem_lines
-from app.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, say
+from app.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, Interrupted, say
 from app.runtime.errors import ProblemsError, ReenactError
 
 SUBCOMMANDS = (catalog, validate, run, edit, bench, soak, score, doctor, detect, train_refiner)
@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     except ReenactError as exc:
         say(f"error: {exc.message}")
         return EXIT_FAILED
+    except Interrupted as exc:
+        say(exc.message)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         say("interrupted")
         return EXIT_INTERRUPTED

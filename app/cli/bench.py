@@ -11,12 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from app.cli.argtypes import whole_number_from
+from app.cli.argtypes import non_negative, positive, whole_number_from
 from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
-from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
+from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Interrupted, say
 from app.cli.frame_loop import frame_budget, make_runner, run_headless, timing_table
 from app.cli.load import competing_load
 from app.cli.overrides import load_runnable
+from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
 from app.cli.transfer_bench import measure_transfers
 from app.runtime.errors import ReenactError
@@ -77,6 +78,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
         "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
                                            if count and nodes and not runner.pipelined else None),
         "failures": dict(result.failures),
+        "signal": result.signal,  # the Ctrl-C (2) or SIGTERM (15) that cut the measurement short; 0: none
         "pipelined": runner.pipelined,
         **path,
         "transfers": transfers.report(count),  # conversions between host, texture and tensor per frame
@@ -151,6 +153,10 @@ def outputs_elsewhere(graph: Graph, registry: Registry, folder: Path) -> Graph:
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = file_problem("--json", args.json, "bench.json") if args.json else ""
+    if problem:  # before the measurement, not after it
+        say(f"error: {problem}")
+        return EXIT_INVALID
     registry = load_registry()
     options = options_of(args)
     if args.chain:
@@ -169,11 +175,14 @@ def run(args: argparse.Namespace) -> int:
         report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet),
                          budget)
     report["load"] = args.load
-    report["baselines"] = {
-        "cpu_warp": cpu_warp_baseline(scheduler, graph, report),
-        "readback_instead_of_sharing": readback_baseline(graph, registry, args, options, report),
-    }
-    report["transfer_timings_ms"] = transfer_timings(options)
+    if report["signal"]:  # what was measured is shown; the baselines would take seconds more
+        report["baselines"] = report["transfer_timings_ms"] = {"why": "not measured: the bench was interrupted"}
+    else:
+        report["baselines"] = {
+            "cpu_warp": cpu_warp_baseline(scheduler, graph, report),
+            "readback_instead_of_sharing": readback_baseline(graph, registry, args, options, report),
+        }
+        report["transfer_timings_ms"] = transfer_timings(options)
     print(timing_table(scheduler, graph))
     print(f"fps {report['fps']:.1f}  frame p95 {report['frame_ms']['p95']:.1f} ms  latency {report['latency_ms']:.3f} ms "
           f"(p95 {report['latency_p95_ms']:.1f})  peak RSS {report['peak_rss_mb']:.0f} MB"
@@ -187,16 +196,19 @@ def run(args: argparse.Namespace) -> int:
               + (", ".join(budget.active) or "nothing taken"))
     for kind, figures in report["transfers"].items():
         print(f"  {kind}: {figures['per_frame']:.2f} per frame, {figures['mean_ms']:.3f} ms each")
-    sharing = report["baselines"]["readback_instead_of_sharing"]
+    sharing = report["baselines"].get("readback_instead_of_sharing", {})
     if "sharing_speedup" in sharing:
         print(f"baseline: with read-back instead of sharing {sharing['fps']:.1f} fps "
               f"(sharing is {sharing['sharing_speedup']:.2f}x)")
-    warp = report["baselines"]["cpu_warp"]
+    warp = report["baselines"].get("cpu_warp", {})
     if "cpu_over_gl" in warp:
         print(f"baseline: a CPU warp of the same mesh (scikit-image) takes {warp['cpu_warp_ms']:.1f} ms, "
               f"{warp['cpu_over_gl']:.1f}x the GL render node's {warp['gl_ms']:.1f} ms")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_whole(Path(args.json), lambda partial: partial.write_text(json.dumps(report, indent=2) + "\n"))
+    if report["signal"]:
+        raise Interrupted(report["signal"], f"bench interrupted: the figures above cover only the {report['frames']} "
+                                            "frames measured before it")
     return EXIT_FAILED if report["failures"] else EXIT_OK
 
 
@@ -204,9 +216,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="measure frame rate, per-node times, memory, scheduler overhead")
     p.add_argument("graph", nargs="?", metavar="GRAPH")
     add_run_arguments(p)
-    p.add_argument("--warmup", type=int, default=20, metavar="W", help="frames run before measuring")
+    p.add_argument("--warmup", type=non_negative, default=20, metavar="W", help="frames run before measuring")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
-    p.add_argument("--chain", type=int, metavar="N", help="instead of a graph: a chain of N trivial "
+    p.add_argument("--chain", type=positive, metavar="N", help="instead of a graph: a chain of N trivial "
                    "nodes, to measure the scheduler's own overhead")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--load", type=whole_number_from(0, MAX_LOAD), default=0, metavar="N", help="measure beside N competing busy "

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from app.cli.argtypes import positive
 from app.cli.console import EXIT_INVALID, EXIT_OK, say
-from app.runtime.errors import ReenactError
-from nodes.output.folders import write_atomically
+from app.cli.report_file import file_problem, write_whole
 
 SHEET_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_SHEET_ROWS = 64  # 240 px each: a taller sheet is no longer something to look at
@@ -28,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
                    image_stride=args.image_stride)
     print(format_report(result), flush=True)  # on screen before any file is written: a failed write loses little
     if args.json:  # first: it is cheap, and the sheet reads both videos again
-        _write_whole(Path(args.json), lambda partial: partial.write_text(json.dumps(result, indent=2) + "\n"))
+        write_whole(Path(args.json), lambda partial: partial.write_text(json.dumps(result, indent=2) + "\n"))
         say(f"report written to {args.json}")
     if args.sheet:
         from app.quality.sheet import contact_sheet
@@ -46,47 +44,17 @@ def _output_problem(args: argparse.Namespace) -> str:
     if len(wanted) == 2 and _same_file_key(Path(args.json)) == _same_file_key(Path(args.sheet)):
         return f"--json and --sheet name the same file ({args.json}): give them different names"
     for flag, value in wanted:
-        path = Path(value)
-        if _same_file_key(path) in inputs:
+        if _same_file_key(Path(value)) in inputs:
             return f"{flag} {value}: that is one of the files being scored; writing there would destroy it " \
                    "(name a new file)"
-        if path.is_dir():
-            example = path / ("score" + _suffix(flag))
-            return f"{flag} {value}: is a folder, not a file (name a file in it, e.g. {example})"
-        if path.exists() and not path.is_file():
-            return f"{flag} {value}: is not a regular file (name a new file)"
-        where = _nearest_existing(path.parent)
-        if not where.is_dir():
-            return f"{flag} {value}: cannot make a folder there: {where} is a file (choose another folder)"
-        if not os.access(where, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            return f"{flag} {value}: cannot write there: permission denied in {where} (choose a folder you can " \
-                   "write to)"
+        problem = file_problem(flag, value, "score.json" if flag == "--json" else "score.png")
+        if problem:
+            return problem
     return ""
-
-
-def _suffix(flag: str) -> str:
-    return ".json" if flag == "--json" else ".png"
 
 
 def _same_file_key(path: Path) -> Path:
     return path.expanduser().resolve()
-
-
-def _nearest_existing(folder: Path) -> Path:
-    folder = folder.expanduser().absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return folder
-
-
-def _write_whole(path: Path, write) -> None:
-    """The report written whole or not at all; ReenactError when it cannot be written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, write)
-    except OSError as exc:
-        raise ReenactError(f"cannot write the report: {exc.strerror or exc}", where=str(path),
-                           hint="the report above is complete; choose a place you can write to") from None
 
 
 def sheet_file(text: str) -> str:

@@ -10,9 +10,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from app.cli.argtypes import non_negative, whole_number_from
 from app.cli.common import add_run_arguments, load_registry, options_of
-from app.cli.console import EXIT_FAILED, EXIT_OK, say
+from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Interrupted, say
 from app.cli.overrides import load_runnable
+from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
 from app.cli.frame_loop import make_runner, run_headless
 from app.runtime.errors import ReenactError
@@ -49,6 +51,9 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
     result = run_headless(scheduler, warmup + frames, progress, report, before_frame)
     if result.not_started:  # each was reported; no frame ran
         raise ReenactError("nothing was measured: a node could not start")
+    if result.interrupted:  # its samples would pass a leak that the frames not run would have shown
+        raise Interrupted(result.signal, f"soak stopped after {result.frames} of {warmup + frames} frames: "
+                                         "no verdict (a soak cut short proves nothing)")
     if len(points) < 4:
         raise ReenactError(f"only {len(points)} samples were taken", hint="run more --frames or ask for more --samples")
     rss = np.array([p[1] for p in points])
@@ -70,6 +75,10 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = file_problem("--json", args.json, "soak.json") if args.json else ""
+    if problem:  # before the measurement, not after it
+        say(f"error: {problem}")
+        return EXIT_INVALID
     registry = load_registry()
     graph = load_runnable(args.graph, args.set, registry).graph
     frames = args.frames or 10_000
@@ -82,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         f"({report['frame_time_drift_pct']:+.1f}%, limit ±{100 * MAX_DRIFT:.0f}%): "
         + ("OK" if report["ok"] else "FAILED"))
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_whole(Path(args.json), lambda partial: partial.write_text(json.dumps(report, indent=2) + "\n"))
     return EXIT_OK if report["ok"] else EXIT_FAILED
 
 
@@ -90,8 +99,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("soak", help="a long run that checks memory growth and frame-time drift")
     p.add_argument("graph", metavar="GRAPH")
     add_run_arguments(p)
-    p.add_argument("--warmup", type=int, metavar="W", help="frames before sampling (default: 10%%, at least 100)")
-    p.add_argument("--samples", type=int, default=40, help="memory/time samples after warm-up (default 40)")
+    p.add_argument("--warmup", type=non_negative, metavar="W", help="frames before sampling (default: 10%%, at least 100)")
+    p.add_argument("--samples", type=whole_number_from(4), default=40,
+                   help="memory/time samples after warm-up (default 40, at least 4)")
     p.add_argument("--json", metavar="PATH", help="also write the report, with every sample, as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
