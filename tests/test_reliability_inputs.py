@@ -55,6 +55,18 @@ def test_detect_says_why_an_image_is_unreadable_and_exits_2(tmp_path, capsys, ma
     assert says in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("name, make, says", [
+    ("folder.png", lambda p: p.mkdir(), "folder.png: is a folder, not a file (name a file in it)"),
+    ("empty.mp4", lambda p: p.write_bytes(b""), "empty.mp4: the file is empty (0 bytes)"),
+    ("missing.png", lambda p: None, "missing.png: no such file (check the path)"),
+])
+def test_detect_says_what_a_path_is_when_it_is_not_a_file_to_check(tmp_path, capsys, name, make, says):
+    make(tmp_path / name)  # a folder was "no such file"; an empty file was ffmpeg's "Invalid data found"
+    assert main(["detect", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("content", [b"", b"just some text\n"])
 def test_a_target_that_is_not_an_image_gets_no_advice_to_install_a_plugin(tmp_path, content):
     path = tmp_path / "target.png"

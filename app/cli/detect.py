@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
+from app.quality.sources import existing_file
 from app.runtime.errors import ReenactError, first_line
 from nodes.capture.image import refuse_huge_image
 from nodes.output import watermark
@@ -42,8 +43,7 @@ class Detection:
 
 
 def detect_file(path: Path) -> Detection:
-    if not path.is_file():
-        raise ReenactError("no such file", where=str(path), hint="check the path")
+    existing_file(path)  # a folder, a device or an empty file said as such, not as "no such file"
     if path.suffix.lower() in IMAGE_SUFFIXES:
         frames, tag = _image(path)
     else:

@@ -36,7 +36,7 @@ STILL_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPE
 MAX_STILL_SIDE = 2048  # the portrait size the studio itself works at
 
 
-def _existing(path: Path) -> Path:
+def existing_file(path: Path) -> Path:
     """Fail with a plain message before a decoder fails with its own (or, for a device or a pipe such as
     /dev/zero, never ends)."""
     if path.is_dir():
@@ -66,7 +66,7 @@ def _still_format(path: Path) -> str | None:
 def check_video(path: Path | str, role: str) -> Path:
     """The path of a readable video file, checked before any work: ReenactError for a missing file, a
     folder, an empty file, a device, or a still image (one frame has no motion to measure)."""
-    path = _existing(Path(path))
+    path = existing_file(Path(path))
     still = _still_format(path)
     if still is not None:
         raise ReenactError(f"is a still {still} image, not a video: the {role} must be a video",
@@ -80,7 +80,7 @@ class Video:
     header; `size` (width, height) of its frames. Raises ReenactError for a missing or undecodable file."""
 
     def __init__(self, path: Path):
-        self.path = _existing(Path(path))
+        self.path = existing_file(Path(path))
         self._reader = VideoReader(self.path)
         self.fps = self._reader.fps
         self.size = (self._reader.width, self._reader.height)
@@ -99,7 +99,7 @@ class Video:
 
 def read_target(path: Path) -> np.ndarray:
     """The target portrait as uint8 (H, W, 3): a still image, or the first frame of a target video."""
-    path = _existing(Path(path))
+    path = existing_file(Path(path))
     if path.suffix.lower() in STILL_SUFFIXES or _still_format(path) is not None:
         try:
             pixels, _ = read_image_file(path, MAX_STILL_SIDE)
