@@ -96,25 +96,29 @@ class Signer:
 
 
 class Credentialing:
-    """One output node's content credentials: its signer, made when the node opens, and a notice (once)
-    instead of a lost file when a file cannot be signed. A key the user named that cannot sign stops
-    the run before the first frame; the default key failing only costs the credentials."""
+    """One output node's content credentials: its signer, and a notice (once) instead of a lost file when
+    a file cannot be signed. A key the user named is loaded when the node opens, so one that cannot sign
+    stops the run before the first frame; the default key is made (once per state folder) when the first
+    file is signed, so a run that writes nothing leaves nothing behind, and failing only costs the
+    credentials."""
 
     def __init__(self, run: RunContext, params):
         self._run, self._signer, self._told = run, None, False
-        if params.signing_cert or params.signing_key:
+        self._default = not (params.signing_cert or params.signing_key)
+        if not self._default:
             if not (params.signing_cert and params.signing_key):
                 raise ReenactError("signing_cert and signing_key go together", hint="set both, or neither "
                                    "for the local self-issued key")
             self._signer = Signer(load_key(run.asset(params.signing_cert), run.asset(params.signing_key)))
-            return
-        try:
-            self._signer = Signer(default_key(run.options.state_dir))
-        except ReenactError as exc:
-            self._tell(f"files are written without content credentials: {exc}")
 
     def sign(self, partial: Path, target: Path, marks: dict) -> None:
         """Sign the finished `partial` of `target` before it is renamed into place; never raises for signing."""
+        if self._signer is None and self._default:
+            self._default = False  # tried once
+            try:
+                self._signer = Signer(default_key(self._run.options.state_dir))
+            except ReenactError as exc:
+                self._tell(f"files are written without content credentials: {exc}")
         if self._signer is None:
             return
         if partial.suffix.lower() not in SIGNABLE:
