@@ -228,6 +228,16 @@ def test_a_folder_as_the_output_file_is_refused_before_the_first_frame(tmp_path)
     assert files_under(tmp_path / "renders") == []
 
 
+@pytest.mark.parametrize("path", ["renders", ""])  # a folder without a video suffix, the working directory
+def test_a_folder_named_without_a_suffix_is_called_a_folder(tmp_path, capsys, monkeypatch, path):
+    (tmp_path / "renders").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(video_preset(tmp_path)), "--quiet", "--set", f"out.path={path}"]) == 1
+    err = capsys.readouterr().err  # was "unsupported video type ''"
+    assert ": is a folder, not a video file (name a file, e.g. --set out.path=renders/clip.mp4)" in err
+    assert files_under(tmp_path / "renders") == []
+
+
 def test_set_output_path_is_held_to_the_presets_rule_against_dotdot(tmp_path, capsys, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()

@@ -59,12 +59,12 @@ class VideoOutput(Node):
     def open(self, run: RunContext) -> None:
         self._run = run
         self._path = run.output(self.params.path)
+        if self._path.is_dir():  # found now, not after rendering every frame; first: a folder has no type
+            raise ReenactError("is a folder, not a video file", where=str(self._path),
+                               hint="name a file, e.g. --set out.path=renders/clip.mp4")
         if self._path.suffix.lower() not in self._CODECS:
             raise ReenactError(f"unsupported video type '{self._path.suffix}'", where=str(self._path),
                                hint=f"use one of {', '.join(self._CODECS)}")
-        if self._path.is_dir():  # found now, not after rendering every frame
-            raise ReenactError("is a folder, not a video file", where=str(self._path),
-                               hint="name a file, e.g. --set out.path=renders/clip.mp4")
         prepare_output_dir(self._path.parent)
         self._credentials = Credentialing(run, self.params)
         self._partial = partial_path(self._path)
