@@ -274,11 +274,11 @@ def test_ctrl_c_while_the_command_is_still_importing_ends_quietly():
 
 
 def test_training_tracks_a_variable_frame_rate_clip_at_its_recorded_times():
-    from app.training.pairs import _track
+    from app.training.pairs import _bank  # training tracks into the video target's own frame bank
 
-    frames, tracks = _track(VFR_CLIP, None, progress=False)
-    times = [t.timestamp for t in tracks if t is not None]
-    assert len(frames) == 169 and len(times) > 20
+    index = _bank(VFR_CLIP, None, progress=False, state_dir=None).index
+    times = index.timestamps
+    assert int(index.frames_seen) == 169 and len(times) > 20
     # the man is filmed at 30 fps after a slower title: not the clip's average rate (26.49 fps, 0.0377 s)
     assert np.all(np.diff(times) > 0) and np.median(np.diff(times)) == pytest.approx(1 / 29.97, abs=0.0005)
     assert times[0] == pytest.approx(3.945, abs=0.01)

@@ -3,6 +3,8 @@ never a traceback, and no temporary file left behind."""
 from __future__ import annotations
 
 import errno
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from app.cli import main
 from app.runtime.errors import ReenactError
 from app.training.pairs import _save_npz
 from nodes.output.folders import write_atomically
-from nodes.refine.net import NetConfig, UNet, save_weights
+from nodes.refine.net import NetConfig, UNet, load_weights, save_weights
 from tests.conftest import REPO
 
 CLIP = REPO / "tests" / "data" / "real" / "single_face.mp4"
@@ -65,3 +67,22 @@ def test_a_disk_that_fills_up_while_training_is_a_message_not_a_traceback(tmp_pa
     assert main(["train-refiner", "--target", str(CLIP), "--out", str(tmp_path / "w.safetensors"), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "cannot write the training files: No space left on device" in err and "free some space" in err
+
+
+def test_sigterm_while_training_keeps_the_steps_done_in_a_checkpoint(tmp_path, capsys, monkeypatch):
+    from app.runtime.progress import Progress
+
+    class TerminatedAtStep3(Progress):
+        def update(self, frame, fps, force=False, note=""):
+            if frame == 3 and not getattr(self, "sent", False):
+                self.sent = True
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr("app.training.trainer.Progress", TerminatedAtStep3)
+    out = tmp_path / "w.safetensors"
+    assert main(["train-refiner", "--target", str(CLIP), "--out", str(out), "--steps", "500", "--size", "64",
+                 "--batch", "2", "--max-frames", "12", "--every", "400", "--quiet"]) == 143  # was killed outright
+    err = capsys.readouterr().err
+    assert f"stopped at step 3 of 500: checkpoint saved to {out}; continue with --resume" in err
+    assert load_weights(out)[2]["step"] == "3"  # the steps done are kept, not lost back to the last checkpoint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.optim.safetensors", "w.pairs.npz", "w.safetensors"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from app.runtime.options import Options
 from app.runtime.pipeline import PipelinedRun
 from app.runtime.registry import Registry
 from app.runtime.scheduler import FrameRunner, Scheduler
+from app.runtime.signals import StopRequest, stop_on_signals
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     result = RunResult()
     shown: dict[str, str] = {}
     started = time.perf_counter()
-    with _signals_stop_between_frames() as stop, _closing(scheduler, result, progress, started, stop):
+    with stop_on_signals() as stop, _closing(scheduler, result, progress, started, stop):
         result.not_started = scheduler.open()
         for failure in result.not_started:
             report(f"error: node '{failure.node_id}' ({failure.node_type}) {failure.message}")
@@ -125,38 +125,9 @@ def _fails_every_frame(scheduler: FrameRunner, node_id: str) -> bool:
     return node is not None and not node.schema.inputs and not node.schema.volatile
 
 
-class _Stop:
-    """The first SIGINT or SIGTERM received (0: none yet)."""
-
-    signum = 0
-
-
-@contextmanager
-def _signals_stop_between_frames() -> Iterator[_Stop]:
-    """The first Ctrl-C (SIGINT) or SIGTERM asks the frame loop to stop after the frame in progress, so
-    no node is cut off in the middle of writing a file and the outputs are finalized; a second one
-    interrupts at once (a video being finalized is then removed, never left half-written)."""
-    stop = _Stop()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # signal handlers can only be installed on the main thread
-        return
-
-    def on_signal(signum, frame) -> None:
-        if stop.signum:
-            raise KeyboardInterrupt
-        stop.signum = signum
-
-    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 @contextmanager
 def _closing(scheduler: FrameRunner, result: RunResult, progress: Progress, started: float,
-             stop: _Stop) -> Iterator[None]:
+             stop: StopRequest) -> Iterator[None]:
     """Always close the nodes and record how the run ended, also after a second signal."""
     try:
         yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from app.runtime.progress import Progress
 from app.runtime.options import Distributed
 from app.runtime.errors import ReenactError
+from app.runtime.signals import Interrupted, StopRequest, stop_on_signals
 from app.training.pairs import Pairs, load_or_build
 from nodes.output.folders import write_atomically
 from nodes.refine.net import NetConfig, PatchDiscriminator, UNet, load_weights, save_tensors, save_weights, ssim
@@ -77,24 +79,32 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + rank + start)
     progress = Progress(cfg.steps, enabled=cfg.progress and rank == 0, unit="steps", rate_unit="steps/s")
     losses, started = [], time.perf_counter()
-    for step in range(start, cfg.steps):
-        render, real, maps, blend = _batch(train, cfg.batch, generator, device)
-        refined = _composite(net(render, maps), render, blend)
-        loss = F.l1_loss(refined, real) + SSIM_WEIGHT * (1 - ssim(refined, real))
-        if critic is not None:
-            loss = loss + cfg.adversarial * critic.generator_loss(refined)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if critic is not None:
-            critic.update(refined.detach(), real)
-        losses.append(loss.item())
-        done = step + 1
-        rate = (done - start) / (time.perf_counter() - started)
-        progress.update(done, rate, note=f"loss {np.mean(losses[-20:]):.4f}")
-        if rank == 0 and (done % cfg.every == 0 or done == cfg.steps):
-            _checkpoint(model, config, optimizer, cfg.out, done)
-    progress.finish(cfg.steps, (cfg.steps - start) / max(1e-9, time.perf_counter() - started))
+    done = start
+    # Ctrl-C / SIGTERM: finish the step, save a checkpoint, stop (with torchrun, ranks must stop together)
+    with stop_on_signals() if world == 1 else nullcontext(StopRequest()) as stop:
+        for step in range(start, cfg.steps):
+            render, real, maps, blend = _batch(train, cfg.batch, generator, device)
+            refined = _composite(net(render, maps), render, blend)
+            loss = F.l1_loss(refined, real) + SSIM_WEIGHT * (1 - ssim(refined, real))
+            if critic is not None:
+                loss = loss + cfg.adversarial * critic.generator_loss(refined)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if critic is not None:
+                critic.update(refined.detach(), real)
+            losses.append(loss.item())
+            done = step + 1
+            rate = (done - start) / (time.perf_counter() - started)
+            progress.update(done, rate, note=f"loss {np.mean(losses[-20:]):.4f}")
+            if rank == 0 and (done % cfg.every == 0 or done == cfg.steps or stop.signum):
+                _checkpoint(model, config, optimizer, cfg.out, done)
+            if stop.signum:
+                break
+    progress.finish(done, (done - start) / max(1e-9, time.perf_counter() - started))
+    if stop.signum:
+        raise Interrupted(stop.signum, f"stopped at step {done} of {cfg.steps}: checkpoint saved to {cfg.out}; "
+                                       "continue with --resume")
     result = TrainResult(cfg.steps, float(np.mean(losses[:5])) if losses else math.nan,
                          float(np.mean(losses[-5:])) if losses else math.nan, *_held_out_psnr(model, held, device),
                          (time.perf_counter() - started) / max(1, cfg.steps - start),
