@@ -342,3 +342,14 @@ def test_bench_and_soak_refuse_counts_that_make_no_sense(args, capsys):
         main([str(REPO / "graphs" / "demo.json") if a == "GRAPH" else a for a in args])
     assert info.value.code == 2
     assert "must be at least" in capsys.readouterr().err
+
+
+def test_an_egl_device_that_is_not_there_is_called_a_wrong_number_not_a_missing_driver(tmp_path, capsys,
+                                                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(REPO / "graphs" / "demo.json"), "--egl-device", "99", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "EGL device 99 was asked for (--egl-device or GLCONTEXT_DEVICE_INDEX): pick one that `reenact doctor` " \
+           "lists" in err
+    assert "apt-get install" not in err and "stopped before the first frame" in err  # was: install a driver
+    assert files_under(tmp_path) == []

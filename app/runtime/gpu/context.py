@@ -46,9 +46,12 @@ class GpuContext:
             except Exception as exc:  # moderngl/glcontext raise plain Exceptions for driver problems
                 device = f" (EGL device {attempt['device_index']})" if "device_index" in attempt else ""
                 failures.append(f"{backend}{device}: {exc}")
-        else:
+        else:  # a device picked by hand that is not there is a wrong number, not a missing driver
             raise ReenactError(f"no OpenGL 3.3 context ({'; '.join(failures)})",
-                               hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri")
+                               hint="install an EGL driver, e.g. apt-get install libegl1 libgl1-mesa-dri"
+                               if options.egl_device is None else
+                               f"EGL device {options.egl_device} was asked for (--egl-device or GLCONTEXT_DEVICE_"
+                               "INDEX): pick one that `reenact doctor` lists, or leave it unset")
         try:
             bridge, why = choose_bridge(ctx, options)
         except ReenactError:
