@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -119,3 +120,18 @@ def test_refiner_metadata_with_an_absurd_input_size_is_refused():
     for size in ("0", "-5", "1000000000"):
         with pytest.raises(ReenactError, match="out of range"):
             NetConfig.from_metadata({**meta, "input_size": size}, "w.safetensors")
+
+
+def test_mediapipe_start_up_lines_never_reach_the_terminal():
+    # the graph's threads log after the constructor returns: muting only the constructor let ~2 lines per
+    # detector through ("INFO: Created TensorFlow Lite XNNPACK delegate", "W0000 ... Feedback manager")
+    script = ("import os\n"
+              "from nodes.track.face_finder import FaceFinder\n"
+              "from nodes.track.hands import HandDetector\n"
+              "from nodes.track.mediapipe_face import FaceMeshDetector\n"
+              "for _ in range(4):\n"
+              "    for make in (lambda: FaceMeshDetector(False, 1), FaceFinder, HandDetector):\n"
+              "        make().close()\n"
+              "os.write(2, b'done')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr

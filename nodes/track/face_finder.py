@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nodes.track.face_model import MESH_POINTS
-from nodes.track.mediapipe_face import FaceMeshDetector, native_stderr_silenced
+from nodes.track.mediapipe_face import FaceMeshDetector, native_stderr_silenced, wait_started
 
 CROP = 2.2  # crop side in face-box sides: the face fills about half of it, as the mesh expects
 
@@ -22,6 +22,7 @@ class FaceFinder:
             from mediapipe.python.solutions import face_detection
 
             self._detector = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+            wait_started(self._detector)
 
     def boxes(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
         height, width = rgb.shape[:2]

@@ -10,7 +10,7 @@ from skimage.measure import points_in_poly
 from scipy.spatial import ConvexHull, QhullError
 
 from nodes.track.face_model import topology
-from nodes.track.mediapipe_face import native_stderr_silenced
+from nodes.track.mediapipe_face import native_stderr_silenced, wait_started
 
 REGIONS = ("mouth", "right_eye", "left_eye", "brows")
 HULL_GROWTH = 1.15  # fingers' edges: the landmarks sit inside the skin's outline
@@ -25,6 +25,7 @@ class HandDetector:
 
             self._hands = hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=0,
                                       min_detection_confidence=0.5, min_tracking_confidence=0.5)
+            wait_started(self._hands)
         self._started = False
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:

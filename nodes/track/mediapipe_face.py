@@ -27,6 +27,13 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+def wait_started(solution) -> None:
+    """Call inside native_stderr_silenced, after creating a MediaPipe solution: its graph's threads open
+    the models, and log as they do, after the constructor has returned; muting only the constructor let
+    those lines through now and then (a race). Waiting until the graph is idle closes it."""
+    solution._graph.wait_until_idle()  # no public way; SolutionBase.process does the same after each frame
+
+
 class FaceMeshDetector:
     """detect(rgb uint8 (H, W, 3)) -> list of (478, 3) float32 landmark arrays in pixels.
 
@@ -40,6 +47,7 @@ class FaceMeshDetector:
             self._mesh = face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,
                                             refine_landmarks=True, min_detection_confidence=min_confidence,
                                             min_tracking_confidence=min_confidence)
+            wait_started(self._mesh)
         self._started = False
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
