@@ -22,7 +22,7 @@ def asset_path_problem(value: str, base_dir: Path | None) -> str | None:
     own folder or below assets/, so a shared preset cannot read arbitrary files."""
     if not value:
         return None
-    candidate = Path(value)
+    candidate = Path(value).expanduser()  # '~/x' is read from the home folder: absolute, as it resolves
     if candidate.is_absolute():
         return f"'{value}' is an absolute path; presets may only use paths relative to their folder or assets/"
     roots = [r for r in (base_dir, ASSETS_DIR) if r is not None]
@@ -37,7 +37,7 @@ def output_path_problem(value: str, from_command_line: bool = False) -> str | No
     user typed where it goes)."""
     if not value:
         return None
-    candidate = Path(value)
+    candidate = Path(value).expanduser()  # '~/x' is written to the home folder: absolute, as it resolves
     if from_command_line and ".." in candidate.parts:
         return (f"'{value}' must not contain '..' (it is written below the working directory, or where an "
                 "absolute path says)")
