@@ -359,3 +359,13 @@ def test_an_egl_device_that_is_not_there_is_called_a_wrong_number_not_a_missing_
            "lists" in err
     assert "apt-get install" not in err and "stopped before the first frame" in err  # was: install a driver
     assert files_under(tmp_path) == []
+
+
+def test_an_image_sequence_prefix_that_is_a_path_is_refused_before_the_first_frame(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    graph = preset(tmp_path, {"type": "capture.image", "params": {"path": "portraits/astronaut.png"}},
+                   {"type": "output.images", "params": {"path": "renders/frames", "prefix": "../../x"}})
+    assert main(["run", str(graph), "--quiet", "--frames", "50"]) == 1  # was: failed in each of the 50 frames
+    err = capsys.readouterr().err
+    assert "prefix '../../x' must be a file name, not a path" in err and "stopped before the first frame" in err
+    assert files_under(tmp_path) == ["p.json"]

@@ -37,9 +37,15 @@ class ImageSequence(Node):
     def open(self, run: RunContext) -> None:
         self._run = run
         self._folder = run.output(self.params.path)
+        self._check_prefix()  # now, not at every frame of the run
         prepare_output_dir(self._folder)
         self._credentials = Credentialing(run, self.params)
         self._count = 0
+
+    def _check_prefix(self) -> None:
+        if "/" in self.params.prefix or "\\" in self.params.prefix:
+            raise ReenactError(f"prefix '{self.params.prefix}' must be a file name, not a path",
+                               hint="set a name such as frame_ and the folder with the path param")
 
     def params_changed(self, names: set[str]) -> None:
         if "path" in names:  # later frames go to the new folder, numbered on
@@ -49,8 +55,7 @@ class ImageSequence(Node):
             self._credentials = Credentialing(self._run, self.params)
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
-        if "/" in self.params.prefix or "\\" in self.params.prefix:
-            raise ReenactError(f"prefix '{self.params.prefix}' must be a file name, not a path")
+        self._check_prefix()  # it may be edited while the graph runs
         target = self._folder / f"{self.params.prefix}{self._count:06d}.png"
         marks = Marks.from_params(self.params)
         info = PngInfo()
