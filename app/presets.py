@@ -86,6 +86,9 @@ def load_preset(path: str | Path, registry: Registry) -> Preset:
         size = path.stat().st_size
     except OSError as exc:
         raise ProblemsError(source, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero never ends, a pipe blocks
+        raise ProblemsError(source, [Problem("", "not a regular file (a device, a pipe or a socket): name a "
+                                                 "preset file")])
     if size > MAX_PRESET_BYTES:
         raise ProblemsError(source, [Problem("", f"the file is {size:,} bytes, over the preset limit of "
                                                  f"{MAX_PRESET_BYTES:,}; is this really a preset?")])

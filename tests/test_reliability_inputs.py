@@ -3,6 +3,7 @@ absurd refiner metadata: a message or notice and the right exit code, never a tr
 not apply."""
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
@@ -135,3 +136,15 @@ def test_mediapipe_start_up_lines_never_reach_the_terminal():
               "os.write(2, b'done')\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr
+
+
+def test_a_device_or_a_pipe_as_preset_is_refused_instead_of_read_forever(tmp_path):
+    from tests.test_cli import reenact  # a subprocess with a timeout: the bug was a hang
+
+    fifo = tmp_path / "graph.json"
+    os.mkfifo(fifo)  # opening it for reading blocked until a writer came; /dev/zero filled the memory
+    done = reenact("validate", "/dev/zero", str(fifo), str(REPO / "graphs" / "demo.json"))
+    assert done.returncode == 2
+    for path in ("/dev/zero", fifo):
+        assert f"{path}: invalid\n  not a regular file (a device, a pipe or a socket): name a preset file" in done.stderr
+    assert "demo.json: valid" in done.stdout and "Traceback" not in done.stderr
