@@ -19,7 +19,8 @@ from app.runtime.timing import TimingStats
 
 BADGE_WRAP = 190
 NEW_NODE_MARGIN = 20.0  # a new node's least distance from the visible canvas' edges
-NEW_NODE_SIZE = (200.0, 120.0)  # room kept for a node not drawn yet
+NEW_NODE_SIZE = (200.0, 150.0)  # room kept for a node not drawn yet (its timing lines come a frame later)
+NEW_NODE_GAP = 20.0  # space kept around the others, which grow as their status lines do
 NEW_NODE_STEP = 40.0  # candidate places for a new node, this far apart
 ITEM_SPACING = 4  # dearpygui's default vertical gap between items
 PIN_OUTSIDE = 8  # a pin's centre lies this far outside its node's content
@@ -173,7 +174,8 @@ class Canvas:
 
     def free_spot(self) -> tuple[float, float]:
         """Where a node added from the palette goes: the first place in the visible part of the canvas,
-        row by row from its top-left, where it overlaps no other node; else its top-left corner."""
+        row by row from its top-left, that keeps NEW_NODE_GAP clear of every other node (they grow as
+        their status lines do), else one that just overlaps none, else the one that covers the least."""
         x0, y0 = self.to_grid(self.corner())
         width, height = dpg.get_item_rect_size(self.widget)
         boxes = []
@@ -182,11 +184,18 @@ class Canvas:
             w, h = dpg.get_item_rect_size(items.node) if items else (0, 0)
             boxes.append((x, y, w or NEW_NODE_SIZE[0], h or NEW_NODE_SIZE[1]))
         nw, nh = NEW_NODE_SIZE
-        for y in range(int(y0 + NEW_NODE_MARGIN), int(y0 + height - nh), int(NEW_NODE_STEP)):
-            for x in range(int(x0 + NEW_NODE_MARGIN), int(x0 + width - nw), int(NEW_NODE_STEP)):
-                if all(x + nw < bx or bx + bw < x or y + nh < by or by + bh < y for bx, by, bw, bh in boxes):
-                    return float(x), float(y)
-        return x0 + NEW_NODE_MARGIN, y0 + NEW_NODE_MARGIN
+
+        def covered(x: float, y: float, gap: float) -> float:
+            return sum(max(0.0, min(x + nw, bx + bw + gap) - max(x, bx - gap))
+                       * max(0.0, min(y + nh, by + bh + gap) - max(y, by - gap)) for bx, by, bw, bh in boxes)
+
+        spots = [(float(x), float(y)) for y in range(int(y0 + NEW_NODE_MARGIN), int(y0 + height - nh), int(NEW_NODE_STEP))
+                 for x in range(int(x0 + NEW_NODE_MARGIN), int(x0 + width - nw), int(NEW_NODE_STEP))]
+        for gap in (NEW_NODE_GAP, 0.0):
+            free = next((spot for spot in spots if covered(*spot, gap) == 0.0), None)
+            if free is not None:
+                return free
+        return min(spots, key=lambda spot: covered(*spot, 0.0), default=(x0 + NEW_NODE_MARGIN, y0 + NEW_NODE_MARGIN))
 
     # ----------------------------------------------------------------- live status
     def show_status(self, status: LiveStatus) -> None:
