@@ -189,8 +189,9 @@ class Canvas:
             return sum(max(0.0, min(x + nw, bx + bw + gap) - max(x, bx - gap))
                        * max(0.0, min(y + nh, by + bh + gap) - max(y, by - gap)) for bx, by, bw, bh in boxes)
 
-        spots = [(float(x), float(y)) for y in range(int(y0 + NEW_NODE_MARGIN), int(y0 + height - nh), int(NEW_NODE_STEP))
-                 for x in range(int(x0 + NEW_NODE_MARGIN), int(x0 + width - nw), int(NEW_NODE_STEP))]
+        rows = range(int(y0 + NEW_NODE_MARGIN), int(y0 + height - nh), int(NEW_NODE_STEP))
+        columns = range(int(x0 + NEW_NODE_MARGIN), int(x0 + width - nw), int(NEW_NODE_STEP))
+        spots = [(float(x), float(y)) for y in rows for x in columns]
         for gap in (NEW_NODE_GAP, 0.0):
             free = next((spot for spot in spots if covered(*spot, gap) == 0.0), None)
             if free is not None:
