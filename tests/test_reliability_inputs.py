@@ -148,3 +148,15 @@ def test_a_device_or_a_pipe_as_preset_is_refused_instead_of_read_forever(tmp_pat
     for path in ("/dev/zero", fifo):
         assert f"{path}: invalid\n  not a regular file (a device, a pipe or a socket): name a preset file" in done.stderr
     assert "demo.json: valid" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_pipe_as_target_or_driver_stops_the_run_instead_of_blocking_it(tmp_path):
+    from tests.test_cli import reenact  # a subprocess with a timeout: the bug was a hang
+
+    os.mkfifo(tmp_path / "target.png")  # Pillow's open waited forever for a writer
+    done = reenact("run", str(REPO / "graphs" / "demo.json"), "--quiet", "--set", f"target.path={tmp_path / 'target.png'}",
+                   cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "target.png: is not a regular file (a device, a pipe or a socket) (name a file)" in done.stderr
+    assert "stopped before the first frame" in done.stderr
+    assert [p.name for p in tmp_path.rglob("*") if not p.is_dir()] == ["target.png"]  # no video written

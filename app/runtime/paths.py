@@ -48,12 +48,16 @@ def output_path_problem(value: str, from_command_line: bool = False) -> str | No
 
 def resolve_asset(value: str, base_dir: Path | None) -> Path:
     """The file an asset path names: absolute as given (from the command line), else the preset's
-    folder if the file is there, else assets/. ReenactError if there is none, or it is a folder."""
+    folder if the file is there, else assets/. ReenactError if there is none, or it is a folder, a device
+    or a pipe."""
     if not value:  # else it would name the preset's folder itself
         raise ReenactError("no file set", hint="set the path param, e.g. --set NODE.path=FILE")
     found = _find_asset(value, base_dir)
     if found.is_dir():
         raise ReenactError(f"'{value}' is a folder, not a file", where=str(found), hint="name a file in it")
+    if not found.is_file():  # a pipe blocks its reader until someone writes; a device may never end
+        raise ReenactError("is not a regular file (a device, a pipe or a socket)", where=str(found),
+                           hint="name a file")
     return found
 
 
