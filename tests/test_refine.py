@@ -268,3 +268,17 @@ def test_training_pairs_come_from_the_video_target_graphs_own_frame_bank(synthet
     gaps = np.abs(index.timestamps[sources] - index.timestamps)
     assert gaps.min() >= SOURCE_GAP_SECONDS  # never a frame's own moment: there is a difference to learn
     assert len(set(sources)) > 3  # chosen by pose and expression, not one reference frame for all
+
+
+def test_the_refiners_threads_follow_its_param_and_else_the_runs_budget(studio_registry, trained_weights):
+    before = torch.get_num_threads()
+    try:
+        graph = refine_graph(str(trained_weights))
+        graph.nodes["refine"].params["threads"] = 1
+        run_frames(graph, studio_registry, frames=2)
+        assert torch.get_num_threads() == 1
+        graph.nodes["refine"].params["threads"] = 0
+        scheduler = run_frames(graph, studio_registry, frames=2)
+        assert torch.get_num_threads() == scheduler.run.options.threads.torch_intra
+    finally:
+        torch.set_num_threads(before)

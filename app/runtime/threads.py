@@ -1,11 +1,14 @@
 """The thread budget: how many cores a run may use and how they are split between the libraries that
 start worker threads of their own (PyTorch, Mesa's software rasterizer, ffmpeg, OpenCV).
 
-Left alone, each library sizes its pool to the whole machine. On a small CPU shared with a video call
-or a second render they then fight each other and the other program, and lose far more than their
-share: a refiner with two threads ran at half the speed of one thread beside a competing process.
-The budget is resolved once where the program starts (`options.resolve`) and applied where each
-library is first used.
+Left alone, each library sizes its pool to the whole machine, and where two of them work at the same
+moment they fight over the cores. In a serial run they work one after another, so each may use every
+core the run has (measured on 2 cores: one refiner thread instead of two made the refined chain 30%
+slower when quiet and gained nothing beside a busy process; one rasterizer thread instead of two
+halved the render's share of the CPU beside one). A pipelined run overlaps its two stages, so each
+pool gets half; ffmpeg runs beside us in its own process and gets half; the editor keeps a core for
+its window. The budget is resolved once where the program starts (`options.resolve`) and applied
+where each library is first used.
 """
 from __future__ import annotations
 
@@ -57,11 +60,9 @@ def machine_cores() -> int:
 
 
 def plan_budget(available: int, requested: int | None = None, editor: bool = False,
-                source: str = "", rasterizer: int | None = None) -> ThreadBudget:
-    """Split the cores: each pool gets about half of them, so the tracker, the rasterizer, the refiner
-    and the encoder (which run one after another in a frame, or side by side in a pipelined run) never
-    ask for more threads than there are cores. The editor keeps one core for its window.
-    rasterizer: the count the user exported in LP_NUM_THREADS, which stays theirs."""
+                source: str = "", rasterizer: int | None = None, pipelined: bool = False) -> ThreadBudget:
+    """Split the run's cores (see the module's docstring). rasterizer: the count the user exported in
+    LP_NUM_THREADS, which stays theirs. pipelined: the run overlaps capture and render stages."""
     ui = 1 if editor and available > 1 else 0
     if requested is not None:
         if requested < 1:
@@ -71,10 +72,10 @@ def plan_budget(available: int, requested: int | None = None, editor: bool = Fal
         source = f"{source}={requested}" + (f", only {available} available" if requested > available else "")
     else:
         cores, source = max(1, available - ui), "all cores" + (" but one for the editor's window" if ui else "")
-    half = max(1, cores // 2)
-    return ThreadBudget(cores=cores, machine_cores=available, torch_intra=half, torch_interop=1,
-                        rasterizer=half if rasterizer is None else rasterizer, codec=max(1, cores // 4),
-                        opencv=half, ui=ui, source=source)
+    pool = max(1, cores // 2) if pipelined else cores
+    return ThreadBudget(cores=cores, machine_cores=available, torch_intra=pool, torch_interop=1,
+                        rasterizer=pool if rasterizer is None else rasterizer, codec=max(1, cores // 2),
+                        opencv=pool, ui=ui, source=source + (", pipelined: half each" if pipelined else ""))
 
 
 def apply_process_wide(budget: ThreadBudget) -> None:
@@ -86,12 +87,20 @@ def apply_process_wide(budget: ThreadBudget) -> None:
         cv2.setNumThreads(budget.opencv)
 
 
+def use_threads(count: int) -> None:
+    """PyTorch's intra-op pool at `count` threads from now on (cheap when it already is)."""
+    import torch
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+
+
 def apply_torch(budget: ThreadBudget) -> None:
     """PyTorch's pools, before the first tensor work of the run (the refiner calls it when it loads).
     The inter-op pool can be sized only once per process; a later call keeps the first size."""
     import torch
 
-    torch.set_num_threads(budget.torch_intra)
+    use_threads(budget.torch_intra)
     if torch.get_num_interop_threads() != budget.torch_interop:
         try:
             torch.set_num_interop_threads(budget.torch_interop)

@@ -13,7 +13,7 @@ from app.runtime.node import Node
 from app.runtime import ports
 from nodes.retarget.types import MOTION
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
-from app.runtime.threads import apply_torch
+from app.runtime.threads import apply_torch, use_threads
 from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
 
 MIN_WORKING_SIZE = 64  # below this a refiner sees too little of the face to help
@@ -109,13 +109,18 @@ class RefineNeural(Node):
             Param("strength", ParamKind.FLOAT, 1.0, "how much of the correction to apply", minimum=0.0, maximum=1.0),
             Param("every", ParamKind.INT, 1, "run the network every Nth frame and blend its last correction into "
                   "the frames between (cheaper, but a fast move lags by up to N-1 frames)", minimum=1, maximum=8),
+            Param("threads", ParamKind.INT, 0, "CPU threads of the network (0: the run's thread budget). Beside a "
+                  "busy program one thread runs about twice as fast as two, which wait on each other; on a quiet "
+                  "machine more threads are faster", minimum=0, maximum=256),
             Param("device", ParamKind.ENUM, "auto", "where the network runs (auto: CUDA when available)",
                   choices=("auto", "cpu", "cuda")),
             Param("precision", ParamKind.ENUM, "auto", "auto: fp16 on CUDA, fp32 on the CPU",
                   choices=("auto", "fp32", "fp16")),
         ),
         gpu=True,
-        degrade=(Degrade("every", (2, 3), "the face's correction lags fast moves by a frame or two"),),
+        degrade=(Degrade("threads", (1,), "nothing beside a busy program; on a quiet machine the network is "
+                         "slower, and the frame budget gives it back"),
+                 Degrade("every", (2, 3), "the face's correction lags fast moves by a frame or two")),
     )
 
     def open(self, run: RunContext) -> None:
@@ -149,6 +154,8 @@ class RefineNeural(Node):
     def process(self, ctx: FrameContext, image: Image, motion: Motion) -> dict:
         if self._refiner is None or not motion.valid:
             return {"image": image}
+        if self._refiner.device.type == "cpu":
+            use_threads(self.params.threads or self._run.options.threads.torch_intra)
         size = (image.width, image.height)
         maps = conditioning_maps(scaled_landmarks(motion.landmarks, motion.image_size, size), size)
         while True:
