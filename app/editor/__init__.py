@@ -66,14 +66,19 @@ def play_frames(window, frames: int) -> None:
 
 
 def measure(window, seconds: float) -> dict[str, float]:
-    """Play for `seconds` and report UI and graph speed separately, and the preview upload cost. The UI
-    is paced as in `run_until_quit`, so the graph's rate is the one a user gets."""
+    """Play for `seconds` (or until the clip ends) and report UI and graph speed separately, and the
+    preview upload cost. The UI is paced as in `run_until_quit`, so the graph's rate is the one a user
+    gets."""
+    from app.editor.live import Transport
+
     window.editor.live.max_fps = 0  # the graph as fast as it goes, next to the UI
     window.editor.play()
     ui_ms, uploads = [], []
     first = window.editor.live.status().frame
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
+        if window.editor.live.status().transport is Transport.ENDED:
+            break  # the clip is over: frames after it would count as none
         before = time.perf_counter()
         window.frame()
         ui_ms.append(1000 * (time.perf_counter() - before))
