@@ -369,3 +369,13 @@ def test_an_image_sequence_prefix_that_is_a_path_is_refused_before_the_first_fra
     err = capsys.readouterr().err
     assert "prefix '../../x' must be a file name, not a path" in err and "stopped before the first frame" in err
     assert files_under(tmp_path) == ["p.json"]
+
+
+def test_an_image_sequence_without_a_folder_is_refused_before_the_first_frame(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    graph = preset(tmp_path, {"type": "capture.image", "params": {"path": "portraits/astronaut.png"}},
+                   {"type": "output.images", "params": {"path": ""}})
+    assert main(["run", str(graph), "--quiet", "--frames", "3"]) == 1  # was: frames written into the working folder
+    err = capsys.readouterr().err
+    assert "no output folder set" in err and "stopped before the first frame" in err
+    assert files_under(tmp_path) == ["p.json"]

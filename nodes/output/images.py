@@ -36,6 +36,9 @@ class ImageSequence(Node):
 
     def open(self, run: RunContext) -> None:
         self._run = run
+        if not self.params.path.strip():  # else the frames would land in the working directory, mixed with its files
+            raise ReenactError("no output folder set", where=f"{self.node_id}.path",
+                               hint="set a folder, e.g. --set out.path=renders/frames")
         self._folder = run.output(self.params.path)
         self._check_prefix()  # now, not at every frame of the run
         prepare_output_dir(self._folder)
