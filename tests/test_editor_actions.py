@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from app.editor.actions import Editor, Tone, UnsavedChanges
+from app.editor.actions import Editor, UnsavedChanges
+from app.editor.notes import Tone
 from app.editor.live import LiveGraph, Transport
 from app.presets import load_preset
 from app.runtime.graph import Endpoint

@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from app.editor.actions import Editor, Tone
+from app.editor.actions import Editor
+from app.editor.notes import Tone
 from app.editor.document import Document
 from app.editor.live import LiveGraph, Transport
 from app.editor.param_groups import group_params
@@ -249,7 +250,7 @@ def test_rendering_switches_recording_off(editor, tmp_path):
 
 
 def test_a_refusal_stays_on_the_status_bar_a_while_after_notes():
-    from app.editor.actions import Message
+    from app.editor.notes import Message
     from app.editor.message_log import WARNING_HOLD_S, headline
 
     refusal = Message("link refused: it would make a cycle", Tone.WARNING, at=100.0)

@@ -1,25 +1,25 @@
 """Everything a user can do in the editor, as plain methods. The UI binds these and nothing else, and
-the tests call them directly. No dearpygui here.
+the tests call them directly. No dearpygui here. Files and graph edits are here; the preview and the
+transport (play, seek, record, Render to file) are in app/editor/playback.py.
 """
 from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
 from app.editor.storage import EditorStorage
 from app.editor.document import Clip, Document, Position
-from app.editor.live import LiveGraph, Transport
+from app.editor.live import LiveGraph
+from app.editor.notes import Message, Tone
+from app.editor.playback import Playback, PreviewChoice
 from app.editor.render_job import RenderJob
 from app.presets import Preset, load_preset, parse_preset, save_preset
 from app.runtime.errors import GraphError, ProblemsError, ReenactError
 from app.runtime.graph import Endpoint, Link
 from app.runtime.options import Options, resolve
 from app.runtime.paths import ASSETS_DIR
-from app.runtime import ports
 from app.runtime.registry import Registry
 from app.runtime.scheduler import bypass_routes
 
@@ -33,28 +33,8 @@ class UnsavedChanges(ReenactError):
     """Raised instead of dropping edits; the UI asks the user, then calls again with discard=True."""
 
 
-class Tone(Enum):
-    OK = "ok"  # an action did what was asked
-    NOTE = "note"  # the running graph says something
-    WARNING = "warning"  # a refusal or a failure, with its reason
 
-
-@dataclass(frozen=True)
-class Message:
-    text: str
-    tone: Tone = Tone.OK
-    at: float = field(default_factory=time.time)
-    node: str | None = None  # the node that said it, if one did
-
-
-@dataclass
-class PreviewChoice:
-    a: Endpoint | None = None
-    b: Endpoint | None = None  # the right side of the A/B split, when set
-    split: float = 0.5
-
-
-class Editor:
+class Editor(Playback):
     """The editor's state and actions. `structure_revision` bumps whenever the canvas must be redrawn
     from the document (anything but a param edit or a move made on the canvas itself)."""
 
@@ -277,81 +257,6 @@ class Editor:
         self.live.trigger(node_id, action)
         self.say(f"{node_id}: {action.replace('_', ' ')}")
 
-    # ----------------------------------------------------------------- preview and transport
-    def set_preview(self, node_id: str, port: str | None = None, side: str = "a") -> Endpoint | None:
-        """Preview an output port (by default the node's first Image output, else its first output);
-        side 'b' sets the right half of the A/B split, None for `node_id` clears it."""
-        endpoint = self._preview_port(node_id, port)
-        setattr(self.preview, side, endpoint)
-        self.live.watch([e for e in (self.preview.a, self.preview.b) if e is not None])
-        return endpoint
-
-    def clear_split(self) -> None:
-        self.preview.b = None
-        self.live.watch([e for e in (self.preview.a,) if e is not None])
-
-    def play(self) -> None:
-        """Play; at the end of the clip, from its start again."""
-        if self.live.status().transport is Transport.ENDED:
-            self.restart()
-        else:
-            self.live.play()
-
-    def pause(self) -> None:
-        self.live.pause()
-
-    def toggle_play(self) -> None:
-        self.pause() if self.live.status().transport is Transport.PLAYING else self.play()
-
-    def step(self) -> None:
-        self.live.step()
-
-    def record(self, on: bool) -> None:
-        """Recording on: the graph's sinks write their files (and feed devices) while it plays."""
-        self.recording = on
-        self.live.record(on)
-        self.say("recording: output nodes write while the graph plays" if on else
-                 "not recording: output nodes idle (Run > Render to file writes the whole clip)")
-
-    def seek(self, frame: int) -> None:
-        """Show frame `frame` (from 0) of the clip, paused."""
-        self.live.seek(frame)
-
-    def set_loop(self, on: bool) -> None:
-        clip = self.live.status().clip
-        if clip is None or clip.loops is None:
-            raise ReenactError("the graph has no video clip to loop", hint="loop applies to a Video File node")
-        self.set_param(clip.node_id, "loop", on)
-
-    def render_to_file(self, frames: int) -> RenderJob:
-        """Run the whole graph, sinks included, for `frames` frames or until the clip ends."""
-        if self.render is not None and not self.render.progress.finished:
-            raise ReenactError("a render is running already", hint="wait for it or cancel it")
-        if frames < 1:
-            raise ReenactError(f"cannot render {frames} frames", hint="ask for 1 or more")
-        self.render = RenderJob(self.document.graph.copy(), self.registry, self.options, frames)
-        self.pause()  # the render gets the machine
-        if self.recording:  # the live graph's outputs would write the same files
-            self.record(False)
-        self.say(f"rendering {frames} frames to {', '.join(self.render.paths)}")
-        return self.render
-
-    def render_finished(self) -> None:
-        """Say how the render ended (called once, when its progress says finished)."""
-        progress = self.render.progress
-        for notice in progress.notices:
-            self.say(notice, Tone.NOTE)
-        for node_id, message in progress.failures.items():
-            self.say(f"render: {message}", Tone.WARNING, node=node_id)
-        verb = "cancelled after" if progress.cancelled else "rendered"
-        tone = Tone.WARNING if progress.failures or progress.cancelled else Tone.OK
-        self.say(f"{verb} {progress.done} frames to {', '.join(self.render.paths)}", tone)
-
-    def restart(self) -> None:
-        """Re-open every node on the document's graph (with every edit made so far) and play."""
-        self.live.set_graph(self.document.graph, restart=True)
-        self.live.play()
-
     def close(self) -> None:
         self.autosave(force=True)
         if self.render is not None:
@@ -404,31 +309,3 @@ class Editor:
         self._drop_preview_of([e.node for e in (self.preview.a, self.preview.b)
                                if e and e.node not in self.document.graph.nodes])
         self._structure_changed()
-
-    def _drop_preview_of(self, node_ids: list[str]) -> None:
-        for side in ("a", "b"):
-            endpoint = getattr(self.preview, side)
-            if endpoint is not None and endpoint.node in node_ids:
-                setattr(self.preview, side, None)
-        self.live.watch([e for e in (self.preview.a, self.preview.b) if e is not None])
-
-    def _preview_port(self, node_id: str, port: str | None) -> Endpoint | None:
-        spec = self.document.graph.nodes.get(node_id)
-        node_class = self.registry.get(spec.type) if spec else None
-        if node_class is None:
-            return None
-        outputs = node_class.schema.outputs
-        if port is not None:
-            return Endpoint(node_id, port) if node_class.schema.output(port) else None
-        image = next((p for p in outputs if p.type == ports.IMAGE), None)
-        chosen = image or (outputs[0] if outputs else None)
-        return Endpoint(node_id, chosen.name) if chosen else None
-
-    def _default_preview(self) -> str | None:
-        """The last node with an Image output: usually the finished frame."""
-        for node_id, spec in reversed(self.document.graph.nodes.items()):
-            node_class = self.registry.get(spec.type)
-            if node_class and any(p.type == ports.IMAGE for p in node_class.schema.outputs):
-                return node_id
-        return None
-

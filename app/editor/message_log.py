@@ -12,7 +12,8 @@ import time
 
 import dearpygui.dearpygui as dpg
 
-from app.editor.actions import Editor, Message, Tone
+from app.editor.actions import Editor
+from app.editor.notes import Message, Tone
 from app.editor.live import LiveStatus
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT, OK_TEXT
 

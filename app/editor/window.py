@@ -11,7 +11,8 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
-from app.editor.actions import Editor, Tone, UnsavedChanges
+from app.editor.actions import Editor, UnsavedChanges
+from app.editor.notes import Tone
 from app.editor.add_menu import AddMenu
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs

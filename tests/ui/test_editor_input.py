@@ -10,7 +10,7 @@ import time
 import dearpygui.dearpygui as dpg
 import pytest
 
-from app.editor.actions import Tone
+from app.editor.notes import Tone
 from app.editor.live import Transport
 from app.runtime.graph import Endpoint
 from tests.conftest import REPO
