@@ -71,6 +71,19 @@ def test_param_edit_invalidates_cache_and_applies_next_frame(registry):
     assert Sink.log[-1][1] == 5.0 and Constant.runs == 2
 
 
+def test_a_param_set_then_a_graph_replaced_before_the_next_frame_runs_the_new_graph(registry):
+    """The frame budget sets a param the preset leaves at its default; the editor then swaps in the graph
+    (a node added): the swap wins, and the set param is not looked up in the new graph (a KeyError)."""
+    scheduler = run(chain(("test.constant", {}), ("test.sink", {})), registry, 2)
+    scheduler.set_param("n0", "value", 5.0)
+    scheduler.replace_graph(chain(("test.constant", {}), ("test.sink", {})))
+    assert scheduler.step() == [] and Sink.log[-1][1] == 1.0
+    scheduler.replace_graph(chain(("test.constant", {}), ("test.sink", {})))
+    scheduler.set_param("n0", "value", 5.0)  # after the swap: applied to the new graph
+    scheduler.step()
+    assert Sink.log[-1][1] == 5.0
+
+
 def test_edits_are_checked_when_submitted(registry):
     scheduler = run(chain(("test.constant", {}), ("test.sink", {})), registry, 1)
     with pytest.raises(ParamError, match="above the maximum 100"):

@@ -287,6 +287,7 @@ class Scheduler:
             for edit in edits:
                 if isinstance(edit, ReplaceGraph):
                     self._graph = edit.graph
+                    changed.clear()  # params set before it were on the old graph; _install applies the new one's
                     continue
                 spec = self._graph.nodes.get(edit.node_id)
                 if spec is None:  # removed by a graph edit made after this one was checked
