@@ -362,3 +362,44 @@ def test_a_gpu_context_that_cannot_be_made_is_tried_once_per_run(monkeypatch):
         with pytest.raises(ReenactError, match="no OpenGL"):
             run.open_gpu()
     assert len(attempts) == 1 and attempts[0].egl_device == 7
+
+
+def test_waiting_for_gl_work_lets_other_python_threads_run(fresh_gpu):
+    """A pipelined run's tracking thread must not stall while the rasterizer works: `finish` waits with
+    the GIL released (moderngl's own calls hold it). A side thread watches a flag that is set only while
+    the main thread is inside `finish`; it must see it during each of three heavy waits."""
+    import threading
+
+    ctx = fresh_gpu.ctx
+    with fresh_gpu.current():
+        program = ctx.program(vertex_shader="#version 330\nin vec2 p; void main() { gl_Position = vec4(p, 0.0, 1.0); }",
+                              fragment_shader="#version 330\nout vec4 c; void main() { float s = 0.0;"
+                              " for (int i = 0; i < 3000; i++) s += sin(gl_FragCoord.x * float(i));"
+                              " c = vec4(s, 0.0, 0.0, 1.0); }")
+        triangle = ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())
+        vao = ctx.vertex_array(program, [(triangle, "2f", "p")])
+        target = ctx.framebuffer([ctx.renderbuffer((256, 256))])
+        finishing, seen, stop = [False], [], [False]
+
+        def watch():
+            while not stop[0]:
+                if finishing[0] and len(seen) == rounds_done[0]:
+                    seen.append(True)
+
+        rounds_done = [0]
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            for _ in range(3):
+                target.use()
+                vao.render()
+                finishing[0] = True
+                fresh_gpu.finish()
+                finishing[0] = False
+                rounds_done[0] += 1
+        finally:
+            stop[0] = True
+            watcher.join()
+        for thing in (vao, triangle, program, target):
+            thing.release()
+    assert len(seen) == 3

@@ -132,6 +132,7 @@ class PortraitRenderer:
                 vao.render(vertices=len(vertices))
         finally:
             ctx.disable(moderngl.DEPTH_TEST)
+        self._gpu.finish()  # rasterize with the GIL released (see GpuContext.finish)
         frame = Image.on_texture(self._gpu, out_size)
         self._gpu.ctx.copy_framebuffer(self._gpu.textures.framebuffer(frame.texture(self._gpu)), msaa)  # resolves MSAA
         return frame

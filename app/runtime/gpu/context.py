@@ -3,7 +3,10 @@ loader, the pool of frame textures and the bridge that moves frames between GL, 
 (chosen once, when the context is made)."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 
@@ -73,6 +76,18 @@ class GpuContext:
             finally:
                 self._entered = False
 
+    def finish(self) -> None:
+        """Wait for the GL work queued so far. moderngl holds Python's GIL in every call, and a software
+        rasterizer (llvmpipe) does its work at the first call that waits for it: 8 ms a frame at 512²
+        during which a pipelined run's tracking thread could not run a line of Python. glFinish called
+        through ctypes waits with the GIL released, so the work is done there and the call that reads
+        or resolves the result afterwards is quick."""
+        gl_finish = _released_gl_finish()
+        if gl_finish is None:
+            self.ctx.finish()
+        else:
+            gl_finish()
+
     def program(self, vertex: str, fragment: str):
         """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag."""
         key = (vertex, fragment)
@@ -102,6 +117,20 @@ class GpuContext:
         self._programs.clear()
         if not self._window_owned:
             self.ctx.release()
+
+
+@cache
+def _released_gl_finish():
+    """glFinish from the GL dispatch library (libglvnd: it forwards to the thread's current context, EGL
+    or GLX), as a ctypes function, which releases the GIL while it runs; None where there is none."""
+    for name in ("OpenGL", "GL"):
+        path = ctypes.util.find_library(name)
+        if path:
+            try:
+                return ctypes.CDLL(path).glFinish
+            except (OSError, AttributeError):
+                continue
+    return None
 
 
 def _context_attempts(backends: list[str], egl_device: int | None) -> Iterator[tuple[str, dict]]:
