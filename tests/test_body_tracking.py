@@ -85,23 +85,25 @@ def test_a_frame_ending_just_below_the_shoulders_cuts_the_body():
 
 
 def test_every_nth_frame_runs_the_model_and_holds_between(studio_registry, portraits):
+    """The first frame waits for its own pass; later passes run beside the graph and count from the next
+    frame: frame 3's pass (the body 24 px on) is what frame 4 shows."""
     image = portraits["astronaut"]
-    frames = [np.roll(image, 8 * k, axis=1) for k in range(4)]  # the body moves 8 px a frame
+    frames = [np.roll(image, 8 * k, axis=1) for k in range(5)]  # the body moves 8 px a frame
     node = body_node(studio_registry, every=3, smoothing=False)
     tracks = track_frames(node, frames)
     node.close()
     necks = [t.points[NECK][0] for t in tracks]
-    assert necks[1] == necks[2] == necks[0]  # held
-    assert necks[3] == pytest.approx(necks[0] + 24, abs=4)  # measured again
-    assert [t.timestamp for t in tracks] == pytest.approx([k / 30 for k in range(4)])
+    assert necks[1] == necks[2] == necks[3] == necks[0]  # held
+    assert necks[4] == pytest.approx(necks[0] + 24, abs=4)  # measured again, on frame 3
+    assert [t.timestamp for t in tracks] == pytest.approx([k / 30 for k in range(5)])
 
 
 def test_smoothing_follows_a_jump_on_the_frames_timestamps(studio_registry, portraits):
     image = portraits["astronaut"]
-    frames = [image] * 3 + [np.roll(image, 30, axis=1)] * 2
+    frames = [image] * 3 + [np.roll(image, 30, axis=1)] * 3
     node = body_node(studio_registry, every=1, min_cutoff=1.0, beta=0.0)
     necks = [t.points[NECK][0] for t in track_frames(node, frames)]
     node.close()
-    step = necks[3] - necks[2]
+    step = necks[4] - necks[3]  # frame 3's pass counts from frame 4
     assert 0 < step < 15  # at a 1 Hz cutoff, a 30 px jump is followed only partly within a 30 fps frame
-    assert necks[4] > necks[3]  # and further on the next
+    assert necks[5] > necks[4]  # and further on the next

@@ -6,6 +6,7 @@ import numpy as np
 from app.runtime import ports
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.gpu.image import Image
+from app.runtime.late_pass import NOTHING, LatePass
 from app.runtime.node import Node
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.smooth.one_euro import OneEuroFilter
@@ -87,7 +88,8 @@ class TrackBody(Node):
         help="MediaPipe Pose: the neck base (between the shoulders), shoulders, elbows and hips with a confidence "
              "each. No person gives valid=false; a person whose shoulders the frame cuts off or hides (a close "
              "webcam crop) is marked partial rather than guessed. Each pose pass costs far more than a face pass, "
-             "so it can run every Nth frame and hold in between.",
+             "so it can run every Nth frame and hold in between; in video mode a pass runs beside the rest of the "
+             "graph and its points are used from the next frame on.",
         inputs=(Port("image", ports.IMAGE),),
         outputs=(Port("track", BODY_TRACK),),
         params=(
@@ -120,6 +122,7 @@ class TrackBody(Node):
         self._size: tuple[int, int] | None = None
         self._detector: PoseDetector | None = None
         self._joints: np.ndarray | None = None  # the last pass's, held until the next
+        self._passes = LatePass(f"{self.node_id}-pose")
         self._filter = OneEuroFilter(self.params.min_cutoff, self.params.beta, SPEED_CUTOFF_HZ)
 
     def params_changed(self, names: set[str]) -> None:
@@ -130,10 +133,16 @@ class TrackBody(Node):
     def process(self, ctx: FrameContext, image: Image) -> dict:
         size = (image.width, image.height)
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
+        done = self._passes.take()
+        if done is not NOTHING:
+            self._joints = done
         if self._due(size):
-            if self._detector is None:
-                self._detector = PoseDetector(self.params.mode == "photo", self.params.min_confidence)
-            self._joints = self._detector.detect(image.rgb())
+            # photos are unrelated, and a first or resized frame has nothing to hold: those wait for their
+            # own pass; other passes overlap with the rest of this frame and are used from the next one
+            if self.params.mode == "photo" or size != self._size:
+                self._joints = self._passes.now(self._detect, image.rgb())
+            else:
+                self._passes.start(self._detect, image.rgb())
         self._frames, self._size = self._frames + 1, size
         if self._joints is None:
             self._filter.reset()
@@ -144,6 +153,12 @@ class TrackBody(Node):
             # filtered every frame, held passes included, so a pass every Nth frame does not step
             joints = np.column_stack([self._filter.filter(joints[:, :2], timestamp), joints[:, 2]])
         return {"track": body_track(joints, size, timestamp, self.params.min_visibility, self.params.bottom_margin)}
+
+    def _detect(self, rgb: np.ndarray) -> np.ndarray | None:
+        """One pose pass, on the passes' worker thread (the detector is made there on first use)."""
+        if self._detector is None:
+            self._detector = PoseDetector(self.params.mode == "photo", self.params.min_confidence)
+        return self._detector.detect(rgb)
 
     def _due(self, size: tuple[int, int]) -> bool:
         """Whether this frame gets a pose pass: every frame in photo mode (the frames are unrelated), else
@@ -157,6 +172,8 @@ class TrackBody(Node):
         self._release()
 
     def _release(self) -> None:
+        if getattr(self, "_passes", None) is not None:
+            self._passes.discard()
         if getattr(self, "_detector", None) is not None:
             self._detector.close()
             self._detector = None

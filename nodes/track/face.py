@@ -6,6 +6,7 @@ import numpy as np
 from app.runtime.context import FrameContext, RunContext
 from nodes.track.types import FaceTrack
 from app.runtime.gpu.image import Image
+from app.runtime.late_pass import NOTHING, LatePass
 from app.runtime.node import Node
 from app.runtime import ports
 from nodes.track.types import FACE_TRACK
@@ -64,7 +65,8 @@ class TrackFace(Node):
             Param("hands", ParamKind.BOOL, True, "look for hands in front of the face: a covered mouth, eye or brow "
                   "holds its last uncovered expression instead of driving the target with what the mesh guesses"),
             Param("hands_every", ParamKind.INT, 4, "while no hand is in view, look for one every Nth frame (each "
-                  "look costs several ms); while one is, every frame", minimum=1, maximum=16),
+                  "look costs several ms); while one is, every frame. In video mode a look runs beside the rest "
+                  "of the graph and what it saw counts from the next frame on", minimum=1, maximum=16),
             Param("occlusion_ease_ms", ParamKind.FLOAT, 300.0, "once uncovered, a held region eases back over this "
                   "long", minimum=0.0, maximum=3000.0),
         ),
@@ -80,6 +82,7 @@ class TrackFace(Node):
         self._finder: FaceFinder | None = None
         self._hands: HandDetector | None = None
         self._seen_hands: list[np.ndarray] = []
+        self._hand_looks = LatePass(f"{self.node_id}-hands")
         self._hold = OcclusionHold(self.params.occlusion_ease_ms / 1000.0)
         self._previous: np.ndarray | None = None
 
@@ -112,11 +115,26 @@ class TrackFace(Node):
         track = face_track(chosen, size, timestamp)
         if not self.params.hands:
             return {"track": track}
-        if self._seen_hands or ctx.index % self.params.hands_every == 0:
-            if self._hands is None:
-                self._hands = HandDetector()
-            self._seen_hands = self._hands.detect(image.rgb())
+        self._look_for_hands(image, ctx.index)
         return {"track": self._hold.apply(track, covered_regions(track.landmarks, self._seen_hands))}
+
+    def _look_for_hands(self, image: Image, index: int) -> None:
+        """Updates the hands seen: in video mode from the look started on the frame before (this frame's
+        look, when one is due, runs beside the rest of the graph); in photo mode from this frame's."""
+        seen = self._hand_looks.take()
+        if seen is not NOTHING:
+            self._seen_hands = seen
+        if self._seen_hands or index % self.params.hands_every == 0:
+            if self.params.mode == "photo":
+                self._seen_hands = self._hand_looks.now(self._hands_in, image.rgb())
+            else:
+                self._hand_looks.start(self._hands_in, image.rgb())
+
+    def _hands_in(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """One look, on the looks' worker thread (the detector is made there on first use)."""
+        if self._hands is None:
+            self._hands = HandDetector()
+        return self._hands.detect(rgb)
 
     def _small_faces(self, rgb: np.ndarray, faces: list[np.ndarray]) -> list[np.ndarray]:
         if self._finder is None:
@@ -131,8 +149,12 @@ class TrackFace(Node):
             self._run.notice(f"{self.node_id}: no face in any of the {self._frames} frames, so nothing it "
                              "drives moved")
         self._release()
+        if getattr(self, "_hand_looks", None) is not None:
+            self._hand_looks.close()
 
     def _release(self) -> None:
+        if getattr(self, "_hand_looks", None) is not None:
+            self._hand_looks.discard()
         if getattr(self, "_detector", None) is not None:
             self._detector.close()
             self._detector = None

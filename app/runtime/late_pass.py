@@ -1,0 +1,50 @@
+"""A slow model pass run beside the graph: started on one frame, its result taken on the next.
+
+A pose or hand model that runs every few frames costs 10-25 ms on those frames, on the thread that runs
+the graph: the frame rate stutters and its 95th percentile doubles. MediaPipe releases the GIL while it
+computes, so the pass can run on a worker thread while the rest of the frame (rendering, encoding) runs
+on the other cores. The result is always taken on the frame after the one it was started on, waiting
+for it if need be: what a frame sees never depends on timing, so an offline render comes out the same
+on every run and every machine; the price is one frame of delay.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+NOTHING = object()  # take()'s answer when no pass was started
+
+
+class LatePass:
+    """One pass in flight at most, always on the same worker thread (a model object is used by one
+    thread at a time, and always the same one)."""
+
+    def __init__(self, name: str):
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._pending: Future | None = None
+
+    def start(self, work: Callable[..., Any], *args: Any) -> None:
+        """Run work(*args) on the worker. A pass still pending is taken first (its result is dropped)."""
+        self.take()
+        self._pending = self._worker.submit(work, *args)
+
+    def take(self) -> Any:
+        """The pending pass's result (waiting for it; its exception, if it raised one), or NOTHING."""
+        pending, self._pending = self._pending, None
+        return NOTHING if pending is None else pending.result()
+
+    def now(self, work: Callable[..., Any], *args: Any) -> Any:
+        """Run work(*args) on the worker and wait for it: a pass whose result this frame needs."""
+        self.start(work, *args)
+        return self.take()
+
+    def discard(self) -> None:
+        """Wait for the pending pass, if any, and drop its result or error: its settings or its frame are
+        gone, and a model must not be closed or changed under it."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()
+
+    def close(self) -> None:
+        self.discard()
+        self._worker.shutdown(wait=True)
