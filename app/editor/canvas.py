@@ -11,6 +11,7 @@ import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
 from app.editor.live import LiveStatus
+from app.editor.node_pictures import NodePictures, draws_picture
 from app.editor.theme import ERROR_TEXT, IDLE_TEXT, NOTE_TEXT, NodeLook, Themes
 from app.runtime.graph import Endpoint, Link
 from app.runtime import ports
@@ -43,6 +44,7 @@ class Canvas:
         self._outputs: set[int] = set()  # the attribute items that are output ports
         self._links: dict[int, Link] = {}  # link item -> link
         self._nodes: dict[str, _NodeItems] = {}
+        self.pictures = NodePictures()
         self.widget = dpg.add_node_editor(parent=parent, callback=self._on_link, delink_callback=self._on_unlink,
                                           minimap=True, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
                                           width=-1, height=-1)
@@ -57,6 +59,7 @@ class Canvas:
         self._outputs.clear()
         self._links.clear()
         self._nodes.clear()
+        self.pictures.clear()
         doc = self._editor.document
         for node_id in doc.graph.nodes:
             self._add_node(node_id)
@@ -89,6 +92,8 @@ class Canvas:
             for port in outputs:
                 self._add_port(node_id, port, output=True)
             with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
+                if draws_picture(node_class):
+                    self.pictures.add(node_id)
                 timing = dpg.add_text("", color=NOTE_TEXT, wrap=BADGE_WRAP)
                 badge = dpg.add_text("", color=ERROR_TEXT, wrap=BADGE_WRAP)
         self._nodes[node_id] = _NodeItems(node, timing, badge)
@@ -215,6 +220,7 @@ class Canvas:
                 NodeLook.BYPASSED if spec.bypassed else NodeLook.NORMAL
             look = NodeLook.FAILED if failure else NodeLook.IDLE if idle and base is NodeLook.NORMAL else base
             self._set_look(node_id, look)
+        self.pictures.show(status)
 
     def _set_look(self, node_id: str, look: NodeLook) -> None:
         items = self._nodes[node_id]

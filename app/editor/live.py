@@ -26,6 +26,7 @@ from app.runtime.timing import TimingStats
 
 
 PAUSED_POLL_S = 0.5  # while paused the worker wakes on commands, and this often for the nodes' status lines
+STATUS_IMAGE_PERIOD_S = 0.25  # nodes' status pictures are asked for at most this often (uploads cost the UI)
 
 
 class Transport(Enum):
@@ -47,6 +48,8 @@ class LiveStatus:
     failures: dict[str, str] = field(default_factory=dict)  # node id -> message
     idle: dict[str, str] = field(default_factory=dict)  # node id -> why it is not running
     notes: dict[str, str] = field(default_factory=dict)  # node id -> the node's own status line
+    # node id -> the node's status picture, for nodes with a `status_image()` (see editor/node_pictures.py)
+    pictures: dict[str, Image] = field(default_factory=dict)
     outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
     message: str = ""  # the latest thing the user should read (notices, refused graphs)
     image_path: str = "no GL context yet"  # how frames move between GL, torch and host memory, and why
@@ -81,6 +84,9 @@ class LiveGraph:
         self._record = False
         self._clip: Clip | None = None
         self._message = ""
+        self._pictures: dict[str, Image] = {}
+        self._pictures_at = 0.0  # when they were last asked for
+        self._pictures_failed: set[str] = set()  # nodes whose picture raised: said once, not asked again
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="reenact-live", daemon=True)
         self._thread.start()
@@ -225,6 +231,7 @@ class LiveGraph:
         # the graph's own params are back in place: a fresh budget, judged from the next frames on
         self._budget = FrameBudget(self.max_fps, runnable, self._registry, self._scheduler)
         self._message = ""
+        self._pictures_failed.clear()
 
     def _edit(self, node_id: str, change: Callable[[Scheduler], None]) -> None:
         """Apply to a running node; an idle node picks its params up when it starts."""
@@ -291,6 +298,7 @@ class LiveGraph:
                 failures={n: f.message for n, f in scheduler.failures.items() if n in self._graph.nodes},
                 idle=dict(self._idle),
                 notes=self._notes(scheduler),
+                pictures=self._status_pictures(scheduler),
                 outputs={e: _readable_anywhere(scheduler.output(e.node, e.port)) for e in self._watched},
                 message=self._message,
                 image_path=_image_path(scheduler),
@@ -310,6 +318,29 @@ class LiveGraph:
             if text:
                 notes[node_id] = text
         return notes
+
+    def _status_pictures(self, scheduler: Scheduler) -> dict[str, Image]:
+        """The pictures of nodes that draw one (`status_image() -> Image | None`), asked for at most every
+        STATUS_IMAGE_PERIOD_S; in between, the ones asked for last."""
+        now = time.monotonic()
+        if now - self._pictures_at < STATUS_IMAGE_PERIOD_S:
+            return self._pictures
+        self._pictures_at, pictures = now, {}
+        for node_id in self._graph.nodes:
+            draw = getattr(scheduler.node(node_id), "status_image", None)
+            if draw is None or node_id in self._pictures_failed:
+                continue
+            try:
+                picture = draw()
+            except Exception as exc:  # like a status line, a picture must never stop the graph
+                self._pictures_failed.add(node_id)
+                self._message = (f"{node_id}: its status picture failed and is no longer shown "
+                                 f"({type(exc).__name__}: {exc})")
+                continue
+            if isinstance(picture, Image):
+                pictures[node_id] = _readable_anywhere(picture)
+        self._pictures = pictures
+        return pictures
 
     def _close(self) -> None:
         if self._scheduler is not None:

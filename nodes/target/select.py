@@ -65,6 +65,7 @@ class TargetSelect(Node):
     def open(self, run: RunContext) -> None:
         self._bank: FrameBank | None = None
         self._status = ""
+        self._in_use: Image | None = None
 
     def _restart(self, bank: FrameBank) -> None:
         self._bank = bank
@@ -87,6 +88,7 @@ class TargetSelect(Node):
         row = self._choice.update(costs, p.switch_cost, p.hold_frames)
         mouth_row = self._mouth.update(match_costs(bank.features, wanted, MOUTH_ONLY), p.mouth_switch_cost, 0)
         track = bank.track(row)
+        self._in_use = bank.image(row)
         self._status = (f"frame {int(bank.frame_numbers[row])} (cost {costs[row]:.2f}), mouth from frame "
                         f"{int(bank.frame_numbers[mouth_row])}")
         return {"image": self._faded(bank, row, before), "track": track,
@@ -121,6 +123,10 @@ class TargetSelect(Node):
 
     def status(self) -> str:
         return self._status
+
+    def status_image(self) -> Image | None:
+        """The recorded frame in use, as it was recorded (not cross-faded): the editor shows it in the node."""
+        return self._in_use
 
 
 NODES = [TargetSelect]
