@@ -187,3 +187,24 @@ def test_a_three_quarter_target_turned_further_keeps_its_outline_single(studio_r
         starts, ends = starts[wide], ends[wide]
         doubled += bool(len(starts) > 1 and (starts[1:] - ends[:-1] >= 2).any())
     assert len(rows) > 100 and doubled < 0.05 * len(rows)
+
+
+NOSE = [1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 240, 275, 294, 326, 327, 440]
+
+
+def test_a_three_quarter_nose_turned_back_shows_no_room_inside_it(studio_registry, detector):
+    """The three-quarter portrait turned back toward the camera spreads the far side of its nose, which the
+    photo holds in a few pixels where skin blends into the blue room: inside the posed nose no pixel may be
+    bluer than red (skin never is). Before the edge was drawn as skin where the pose reveals and stretches it,
+    a blue bite showed at the nose tip (23 such pixels; none now)."""
+    from nodes.track.face_model import reference_shape
+
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
+    rest = reference_shape()
+    out, dst = _driven(studio_registry, image, track, [(rest, 0.0)] * 10 + [(rest, -14.0)])
+    nose = np.zeros(out.shape[:2], np.uint8)
+    cv2.fillConvexPoly(nose, cv2.convexHull(dst[NOSE, :2].round().astype(np.int32)), 1)
+    nose = cv2.erode(nose, np.ones((3, 3), np.uint8)) > 0
+    assert nose.sum() > 1000
+    blue = out[..., 2] > out[..., 0] + 4.0
+    assert (blue & nose).sum() < 5

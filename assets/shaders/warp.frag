@@ -10,6 +10,7 @@
 uniform sampler2D portrait;   // RGB, and the person mask as alpha
 uniform sampler2D driver;
 uniform sampler2D plate;      // the room behind the person
+uniform sampler2D extended;   // the person's colours carried past their silhouette over the room
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
@@ -44,11 +45,15 @@ void main() {
     if (code == 0) {
         vec4 person = texture(portrait, uv);
         vec3 shown = person.rgb;
+        // st: how far the pose reveals (s) and stretches (t) a turned face's edge (nodes/render/edges.py):
+        // turned back, the soft edge where a nose's skin blends into the room would read as a blue bite
+        float revealed = st.s * st.t;
+        if (revealed > 0.0) shown = mix(shown, texture(extended, uv).rgb, revealed);
         if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
             vec2 here = gl_FragCoord.xy / out_size;
             float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
             // a lower threshold than the background's: the person mask cuts a little into the face's own edge
-            shown = mix(texture(plate, here).rgb, person.rgb, max(smoothstep(0.1, 0.4, person.a), still));
+            shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));
         }
         color = vec4(shown, 1.0);
     } else if (code <= 2) {

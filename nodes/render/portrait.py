@@ -39,7 +39,8 @@ class PortraitRenderer:
 
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
-        # (portrait RGBA with the person mask as alpha, plate RGB with the face's cover outside its outline)
+        # (portrait RGBA with the person mask as alpha, plate RGB with the face's cover outside its outline,
+        # the person carried past their silhouette)
         self._textures: tuple = ()
         self._texture_source: tuple = (None, None, None, None)  # (portrait, plate, cover, output size)
         self._target = None  # (size, MSAA renderbuffer, its framebuffer)
@@ -63,7 +64,8 @@ class PortraitRenderer:
             rgb = image.rgb()
             mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else (plate.mask * 255).astype(np.uint8)
             self._textures = (self._texture(np.dstack([rgb, mask]), out_size),
-                              self._texture(np.dstack([rgb if plate is None else plate.plate, cover]), out_size))
+                              self._texture(np.dstack([rgb if plate is None else plate.plate, cover]), out_size),
+                              self._texture(rgb if plate is None else plate.extended, out_size))
             self._texture_source = (image, plate, cover, out_size)
         return self._textures
 
@@ -104,16 +106,17 @@ class PortraitRenderer:
         msaa = self._multisampled(out_size)
         msaa.use()
         msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
-        portrait, background = self._portrait_textures(image, plate, mesh.face_cover, out_size)
+        portrait, background, extended = self._portrait_textures(image, plate, mesh.face_cover, out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
         background.use(2)
+        extended.use(3)
         viewport = (float(image.width), float(image.height))
         for program in (self._background[0], self._layers[0]):
             program["portrait"], program["plate"], program["viewport"] = 0, 2, viewport
             program["out_size"] = (float(out_size[0]), float(out_size[1]))
         program = self._layers[0]
-        program["driver"] = 1
+        program["driver"], program["extended"] = 1, 3
         program["driver_gain"], program["cavity_color"], program["teeth_color"] = driver_gain, cavity, teeth
         program["driver_share"] = mesh.driver_share
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),

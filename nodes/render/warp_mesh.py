@@ -12,7 +12,7 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 4. eyes: fans around the irises, the portrait's own eye fading into an eyeball when opened wider (eyes.py).
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
-coordinates), layer (LAYER_* code, plus as its fraction the eyeball weight for eyes, the portrait's own
+coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer (LAYER_* code, plus as its fraction the eyeball weight for eyes, the portrait's own
 share for the mouth's gap). The background,
 most of the pixels, is drawn by its own lean program from x, y, depth, u, v; it shows the portrait only
 where its person mask says person and the portrait moved, elsewhere the static plate behind the person
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nodes.render.edges import EdgeReveal
 from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look
 from nodes.render.mouth import DriverMouth, mouth_strip
@@ -63,6 +64,7 @@ class MeshBuilder:
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
+        self.edges = EdgeReveal(src)
 
     def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: DriverMouth | None = None,
               torso: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
@@ -81,7 +83,7 @@ class MeshBuilder:
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
             self.background.points[tris] / scale
         tris = topo.triangles.ravel()
-        layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, np.zeros((len(tris), 2)),
+        layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, self.edges.weights(dst)[tris],
                             LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         for positions, depths, uvs, coords, own in mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws):
