@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from app.runtime.gpu.image import Image
+from nodes.target.crossfade import LandmarkWarp
 from nodes.target.features import FEATURES, Weights, match_costs
 from nodes.target.index import BankIndex
 from nodes.track.face import face_track
@@ -26,6 +27,8 @@ class FrameBank:
         DECODED_KEPT stay decoded, so a frame in use is the same Image object from frame to frame (the
         renderer keeps its textures and mesh by identity).
     track(row) -> FaceTrack in the stored frame's pixels (timestamp: the frame's own), made once per row.
+    warp_onto(row) -> LandmarkWarp that moves other frames' faces onto this row's (for cross-fades and
+        blends; about 10 ms to make), the last DECODED_KEPT kept.
     features: (N, len(FEATURES)) float32; frame_numbers: (N,) position of each row among the clip's frames.
     reference: the row of the frame that is the target at rest: `reference_frame` (the row nearest that
         frame of the clip) where given, else the most neutral, most frontal frame.
@@ -38,6 +41,7 @@ class FrameBank:
         self.size = (int(index.image_size[0]), int(index.image_size[1]))
         self._images: OrderedDict[int, Image] = OrderedDict()
         self._tracks: dict[int, FaceTrack] = {}
+        self._warps: OrderedDict[int, LandmarkWarp] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -51,11 +55,10 @@ class FrameBank:
         return int(self.index.frames_seen) - self.frames_covered - len(self)
 
     def image(self, row: int) -> Image:
-        image = self._images.pop(row, None) or Image(self.index.frame(row), float(self.index.timestamps[row]))
-        self._images[row] = image
-        while len(self._images) > DECODED_KEPT:
-            self._images.popitem(last=False)
-        return image
+        return _recent(self._images, row, lambda: Image(self.index.frame(row), float(self.index.timestamps[row])))
+
+    def warp_onto(self, row: int) -> LandmarkWarp:
+        return _recent(self._warps, row, lambda: LandmarkWarp(self.index.landmarks[row], self.size))
 
     def track(self, row: int) -> FaceTrack:
         if row not in self._tracks:
@@ -87,3 +90,14 @@ class FrameBank:
         return (f"frame bank: {len(self)} frames {width}x{height} ({self.frames_without_face} without a face, "
                 f"{self.frames_covered} with a hand over it: not used)\n"
                 f"reference: frame {int(self.frame_numbers[self.reference])}")
+
+
+def _recent(kept: OrderedDict, row: int, make):
+    """kept[row], made by make() where missing; the DECODED_KEPT rows used last stay."""
+    value = kept.pop(row, None)
+    if value is None:
+        value = make()
+    kept[row] = value
+    while len(kept) > DECODED_KEPT:
+        kept.popitem(last=False)
+    return value

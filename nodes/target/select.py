@@ -56,6 +56,9 @@ class TargetSelect(Node):
                   minimum=0, maximum=120),
             Param("fade_frames", ParamKind.INT, 3, "cross-fade this many frames from the previous frame after a "
                   "change (0: cut)", minimum=0, maximum=30),
+            Param("blend_margin", ParamKind.FLOAT, 0.0, "mix in the second-best frame (warped onto the chosen "
+                  "one) when its cost is within this of the chosen frame's, the more the closer (0: never)",
+                  minimum=0.0, maximum=100.0),
             Param("mouth_switch_cost", ParamKind.FLOAT, 1.0, "the frame the mouth comes from is replaced only by one "
                   "whose mouth matches better by this much", minimum=0.0, maximum=100.0),
         ),
@@ -91,26 +94,42 @@ class TargetSelect(Node):
         self._in_use = bank.image(row)
         self._status = (f"frame {int(bank.frame_numbers[row])} (cost {costs[row]:.2f}), mouth from frame "
                         f"{int(bank.frame_numbers[mouth_row])}")
-        return {"image": self._faded(bank, row, before), "track": track,
+        return {"image": self._faded(bank, row, before, costs), "track": track,
                 "motion": self._gaze_from(bank, track, motion),
                 "mouth_image": bank.image(mouth_row), "mouth_track": bank.track(mouth_row),
                 "index": int(bank.frame_numbers[row]), "cost": float(costs[row])}
 
-    def _faded(self, bank: FrameBank, row: int, before: int | None) -> Image:
+    def _faded(self, bank: FrameBank, row: int, before: int | None, costs: np.ndarray) -> Image:
         """The chosen frame, mixed with the one before it for fade_frames frames after a change."""
         if self._choice.switched:
             self._fade_from, self._fade_step = before, 0
+        if self._fade_from is not None:
+            self._fade_step += 1
+            if self._fade_step > self.params.fade_frames:
+                self._fade_from = None
+        new = self._blended(bank, row, costs)
         if self._fade_from is None:
-            return bank.image(row)
-        self._fade_step += 1
-        if self._fade_step > self.params.fade_frames:
-            self._fade_from = None
-            return bank.image(row)
-        new = bank.image(row)
+            return new
         share = self._fade_step / (self.params.fade_frames + 1)
         mixed = cross_fade(bank.image(self._fade_from).rgb(), bank.index.landmarks[self._fade_from], new.rgb(),
-                           bank.index.landmarks[row], share)
+                           bank.warp_onto(row), share)
         return Image(mixed, new.timestamp)
+
+    def _blended(self, bank: FrameBank, row: int, costs: np.ndarray) -> Image:
+        """The chosen frame, with the next best mixed in where blend_margin asks for it."""
+        margin = self.params.blend_margin
+        chosen = bank.image(row)
+        if margin <= 0 or len(costs) < 2:
+            return chosen
+        others = costs.copy()
+        others[row] = np.inf
+        second = int(np.argmin(others))
+        share = 0.5 * (1.0 - (costs[second] - costs[row]) / margin)  # 1/2 for a tie, 0 at the margin
+        if share <= 0:
+            return chosen
+        mixed = cross_fade(bank.image(second).rgb(), bank.index.landmarks[second], chosen.rgb(),
+                           bank.warp_onto(row), 1.0 - min(share, 0.5))
+        return Image(mixed, chosen.timestamp)
 
     @staticmethod
     def _gaze_from(bank: FrameBank, track: FaceTrack, motion: Motion) -> Motion:
