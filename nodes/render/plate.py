@@ -14,8 +14,6 @@ WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only
 HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silhouette edge
 EDGE_BLEND = 0.015  # of the longest side: how far into the person their edge's colours still blend with the room
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
-ROOM_SOURCE_MARGIN = 0.03  # of the longest side: the plate's fill takes the room only this far from the person
-ROOM_SIGMAS = (4.0, 16.0, 64.0)  # pixels at WORKING_SIDE: the room carried into the person's place
 
 
 @dataclass(frozen=True)
@@ -38,19 +36,19 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     if plate is not None:
         return PersonAndPlate(mask, cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height),
                                                interpolation=cv2.INTER_AREA), extended)
-    # the room from pixels surely the room's, away from the loose hairs past the mask: a fill from the
-    # hole's own edge carries the hair's dark colour into it (a dark smudge where the head moved away)
-    away = max(1, round(ROOM_SOURCE_MARGIN * max(width, height)))
-    room = cv2.erode((mask < 0.05).astype(np.float32), np.ones((2 * away + 1, 2 * away + 1), np.uint8))
+    grow = max(1, round(HOLE_MARGIN * max(width, height)))
+    hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     scale = min(1.0, WORKING_SIDE / max(width, height))
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
-    small_room = cv2.resize(room, small, interpolation=cv2.INTER_AREA)
-    # smooth, as a blur reads as depth of field
-    filled = cv2.GaussianBlur(carried_out(small_rgb, small_room, ROOM_SIGMAS), (0, 0), 5.0)
+    small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
+    filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
+    # inpainting's streaks and wedges read as texture; a blur reads as depth of field
+    filled = cv2.GaussianBlur(filled, (0, 0), 5.0)
     full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    # the real background wherever the portrait shows it; the silhouette's fringe, half hair and half
-    # room, is filled too, or a moved head would leave a faint outline of itself behind
+    # the real background wherever the portrait shows it, even inside the grown hole (the hole only keeps
+    # the hair's colour out of the fill); the silhouette's fringe, half hair and half room, is filled too,
+    # or a moved head would leave a faint outline of itself behind
     fringe = max(2, round(0.012 * max(width, height)))  # loose hairs reach past the mask
     person = cv2.dilate((mask > 0.05).astype(np.float32), np.ones((2 * fringe + 1, 2 * fringe + 1), np.uint8))
     person = cv2.GaussianBlur(person, (0, 0), fringe / 2)[:, :, None]
@@ -65,23 +63,15 @@ def person_extended(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     little past the silhouette there, and stretched, those room pixels would read as a blue bite."""
     inset = max(1, round(EDGE_BLEND * max(mask.shape)))
     known = cv2.erode((mask >= 0.5).astype(np.float32), np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
-    return carried_out(rgb[:, :, :3], known, REACH_SIGMAS)
-
-
-def carried_out(rgb: np.ndarray, known: np.ndarray, sigmas: tuple[float, ...]) -> np.ndarray:
-    """(H, W, 3) uint8: `rgb` where `known` (H, W) 0..1 is 1, elsewhere the nearest known colours by
-    normalized convolution, from the smallest of `sigmas` (pixels) that reaches; beyond the largest, as
-    it is."""
-    known = known.astype(np.float32)
-    colours = rgb.astype(np.float32) * known[:, :, None]
+    colours = rgb[:, :, :3].astype(np.float32) * known[:, :, None]
     filled = np.zeros_like(colours)
     missing = np.ones_like(known)
-    for sigma in sigmas:
+    for sigma in REACH_SIGMAS:
         weight = cv2.GaussianBlur(known, (0, 0), sigma)
         estimate = cv2.GaussianBlur(colours, (0, 0), sigma) / np.maximum(weight, 1e-6)[:, :, None]
         use = missing * (weight > 0.02)
         filled += estimate * use[:, :, None]
         missing -= use
-    out = filled + rgb.astype(np.float32) * missing[:, :, None]
-    out = np.where(known[:, :, None] >= 1.0, rgb, out)
-    return np.clip(out.round(), 0, 255).astype(np.uint8)
+    extended = filled + rgb[:, :, :3].astype(np.float32) * missing[:, :, None]  # far from the person: as it is
+    extended = np.where(known[:, :, None] > 0, rgb[:, :, :3], extended)
+    return np.clip(extended.round(), 0, 255).astype(np.uint8)
