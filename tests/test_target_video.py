@@ -141,6 +141,44 @@ def test_a_change_of_frame_cross_fades(studio_registry, bank):
     assert all(o["track"] is bank.track(smile) for o in outs[5:])
 
 
+def test_the_second_best_frame_is_mixed_in_by_how_close_its_cost_is(studio_registry, bank):
+    from nodes.target.crossfade import cross_fade
+    from nodes.target.features import Weights, match_costs
+    from nodes.target.select import second_best
+
+    row = bank.reference
+    costs = match_costs(bank.features, bank.features[row], Weights())
+    second = second_best(costs, row)
+    assert costs[row] == 0.0 and costs[second] > 0.0
+    alone = drive(*select_node(studio_registry, blend_margin=float(costs[second])), bank, [row])[0]
+    assert alone["image"] is bank.image(row)  # at the margin: none of the second
+    margin = 4.0 * float(costs[second])
+    mixed = drive(*select_node(studio_registry, blend_margin=margin), bank, [row])[0]
+    expected = cross_fade(bank.image(second).rgb(), bank.index.landmarks[second], bank.image(row).rgb(),
+                          bank.warp_onto(row), 1.0 - 0.5 * (1.0 - costs[second] / margin))  # 3/8 of the second
+    np.testing.assert_array_equal(mixed["image"].rgb(), expected)
+    assert mixed["track"] is bank.track(row) and mixed["index"] == bank.frame_numbers[row]
+
+
+def test_the_warp_puts_each_landmark_where_the_other_face_has_it(bank):
+    from nodes.target.crossfade import GRID_STEP, LandmarkWarp
+    from nodes.track.face_model import MESH_POINTS
+
+    neutral, smile = rest_and_widest_smile(bank)
+    width, height = bank.size
+    # a picture of each pixel's x and y (in steps of 4, to fit a byte), warped: each pixel then says where
+    # it was read from
+    ys, xs = np.mgrid[0:height, 0:width] / 4
+    where = np.stack([xs, ys, np.zeros_like(xs)], axis=-1).round().astype(np.uint8)
+    read = LandmarkWarp(bank.index.landmarks[smile], bank.size).apply(where, bank.index.landmarks[neutral])
+    new, old = bank.index.landmarks[smile][:MESH_POINTS, :2], bank.index.landmarks[neutral][:MESH_POINTS, :2]
+    at = new.round().astype(int)
+    misses = np.abs(read[at[:, 1], at[:, 0], :2] * 4.0 - old).max(axis=1)
+    assert np.abs(new - old).max(axis=1).mean() > 5  # the faces differ: no warp at all would miss by that
+    # exact at grid points, linear between them; the picture is in steps of 4; landmarks rounded to a pixel
+    assert np.median(misses) < 2.5 and misses.max() < GRID_STEP / 2 + 4
+
+
 # ------------------------------------------------------------------ held-out self-reenactment
 
 CHUNK_SECONDS = 0.5  # single_face's smile lasts about a second: half-second chunks put some in each half

@@ -56,9 +56,10 @@ class TargetSelect(Node):
                   minimum=0, maximum=120),
             Param("fade_frames", ParamKind.INT, 3, "cross-fade this many frames from the previous frame after a "
                   "change (0: cut)", minimum=0, maximum=30),
+            # off by default: on the held-out test it gained 0.07-0.09 dB face PSNR for about 4 ms a frame
             Param("blend_margin", ParamKind.FLOAT, 0.0, "mix in the second-best frame (warped onto the chosen "
-                  "one) when its cost is within this of the chosen frame's, the more the closer (0: never)",
-                  minimum=0.0, maximum=100.0),
+                  "one) when its cost is within this of the chosen frame's: half of each for a tie, none at the "
+                  "margin (0: never; about 4 ms a frame while it mixes)", minimum=0.0, maximum=100.0),
             Param("mouth_switch_cost", ParamKind.FLOAT, 1.0, "the frame the mouth comes from is replaced only by one "
                   "whose mouth matches better by this much", minimum=0.0, maximum=100.0),
         ),
@@ -116,19 +117,19 @@ class TargetSelect(Node):
         return Image(mixed, new.timestamp)
 
     def _blended(self, bank: FrameBank, row: int, costs: np.ndarray) -> Image:
-        """The chosen frame, with the next best mixed in where blend_margin asks for it."""
+        """The chosen frame, with the next best mixed in where blend_margin asks for it. The share fades
+        to 0 at the margin, so a second frame comes and goes without a pop; the chosen frame is kept by
+        hysteresis and may cost more than the second: then they mix half and half."""
         margin = self.params.blend_margin
         chosen = bank.image(row)
         if margin <= 0 or len(costs) < 2:
             return chosen
-        others = costs.copy()
-        others[row] = np.inf
-        second = int(np.argmin(others))
-        share = 0.5 * (1.0 - (costs[second] - costs[row]) / margin)  # 1/2 for a tie, 0 at the margin
+        second = second_best(costs, row)
+        share = min(0.5, 0.5 * (1.0 - (costs[second] - costs[row]) / margin))
         if share <= 0:
             return chosen
         mixed = cross_fade(bank.image(second).rgb(), bank.index.landmarks[second], chosen.rgb(),
-                           bank.warp_onto(row), 1.0 - min(share, 0.5))
+                           bank.warp_onto(row), 1.0 - share)
         return Image(mixed, chosen.timestamp)
 
     @staticmethod
@@ -146,6 +147,13 @@ class TargetSelect(Node):
     def status_image(self) -> Image | None:
         """The recorded frame in use, as it was recorded (not cross-faded): the editor shows it in the node."""
         return self._in_use
+
+
+def second_best(costs: np.ndarray, chosen: int) -> int:
+    """The cheapest of the (N,) costs' rows but `chosen` (N >= 2)."""
+    others = costs.copy()
+    others[chosen] = np.inf
+    return int(np.argmin(others))
 
 
 NODES = [TargetSelect]
