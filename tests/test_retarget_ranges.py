@@ -122,6 +122,18 @@ def test_shut_source_eyes_shut_the_targets_eyes_whatever_their_size(studio_regis
         assert _drive(node, target, OPEN[:1])[EYE_OPENNESS] == pytest.approx(rest, rel=0.05)
 
 
+def test_a_driver_who_starts_with_eyes_nearly_shut_shuts_the_targets_eyes(studio_registry):
+    """A driver whose first frames are eyes cast down then shut (wolfgang_expressions.mp4 starts crying so)
+    has not yet shown its eyes open: its shut eyes must still shut the target's, not read as its open
+    level. The neutral's open level was the highest seen so far (the cast-down eyes): the target's eyes
+    stayed at 45% of their own; shut now."""
+    target = reference_shape()
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    shut = _drive(_node(studio_registry), target, [_eyes(reference_shape(), 0.45)] * 10
+                  + [_eyes(reference_shape(), 0.15)] * 10)[EYE_OPENNESS]
+    assert (shut <= 0.1 * rest).all()
+
+
 def test_every_lid_pair_shuts(studio_registry):
     target = _track(_eyes(reference_shape(), 1.4)).landmarks
     shut = _run(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 0.0)])

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.render.ramps import smoothstep
+from nodes.retarget.ranges import LEFT_EYE_LIDS, RIGHT_EYE_LIDS
 from nodes.track.face_model import EYES, LEFT_IRIS, RIGHT_IRIS, eye_widths, topology
 
 IRIS_RINGS = ((469, 470, 471, 472), (474, 475, 476, 477))  # the iris outline points, right then left eye
 UPPER_LOWER_LIDS = ((159, 145), (386, 374))  # mid upper and lower lid, right then left eye
 EYEBALL_FROM, EYEBALL_FULL = 1.08, 1.4  # opening ratios (posed / portrait) where the eyeball fades in
 CLOSED_FULL, CLOSED_FROM = 0.2, 0.5  # opening ratios where the slit left between the lids turns to lid skin
+LOWER_RIM = 0.5  # of the lid gap: how far below its tracked edge a shut eye's lower lid is drawn from
 BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the eye, the lid wins
 
 
@@ -64,6 +66,18 @@ def eyeball_weight(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
 def closure(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """(2,) per eye 0..1: how far the slit between nearly shut lids is drawn as lid skin, not eye."""
     return np.array([1.0 - smoothstep(CLOSED_FULL, CLOSED_FROM, opening_ratio(src, dst, eye)) for eye in range(2)])
+
+
+def shut_lid_uvs(src: np.ndarray, closures: np.ndarray) -> np.ndarray:
+    """(478, 2) the portrait pixel each landmark's texture comes from: its own place, except that as an eye
+    shuts (closures: (2,) per eye 0..1) its lower lid's edge is drawn from LOWER_RIM of the portrait's lid
+    gap further down. The mesh tracks the lower lid just inside the opening, above its light, wet rim:
+    pressed against the upper lid's lashes, that rim reads as a narrow open eye (dark, light, dark line)
+    where a shut eye shows one lash line."""
+    uvs = src[:, :2].astype(np.float64).copy()
+    for lids, closure in zip((RIGHT_EYE_LIDS, LEFT_EYE_LIDS), closures, strict=True):
+        uvs[lids[:, 1]] += closure * LOWER_RIM * (src[lids[:, 1], :2] - src[lids[:, 0], :2])
+    return uvs
 
 
 def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: np.ndarray,

@@ -26,7 +26,7 @@ import numpy as np
 
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
-from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look
+from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.track.face_model import MESH_POINTS, topology
@@ -82,16 +82,17 @@ class MeshBuilder:
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
             self.background.points[tris] / scale
+        closures = closure(src, dst)
         tris = topo.triangles.ravel()
-        layers.append(_pack(dst[tris, :2], depth[tris], src[tris, :2] / scale, self.edges.weights(dst)[tris],
-                            LAYER_TEXTURED))
+        uvs = shut_lid_uvs(src, closures)[tris] / scale
+        layers.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         for positions, depths, uvs, coords, own in mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws):
             layers.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED if own >= 1.0 else gap_layer + own))
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
-        return WarpMesh(background, np.concatenate(layers), self.eyes, closure(src, dst), self.face_cover,
+        return WarpMesh(background, np.concatenate(layers), self.eyes, closures, self.face_cover,
                         1.0 if driver_mouth is None else driver_mouth.share())
 
 

@@ -12,6 +12,9 @@ from nodes.track.types import FaceTrack, HeadPose
 
 HISTORY_FRAMES = 300  # about 10 s of video: long enough to have seen the face at rest
 OPEN_EYES_PERCENTILE = 90  # eyes at rest are about as open as they get (blinks and squints only close them)
+# ...but eyes are open at least this share of the reference face's: a driver who starts with eyes cast
+# down or shut has not yet shown them open, and its first frames would read as open eyes
+OPEN_EYES_LEAST = 0.7
 CLOSED_MOUTH_PERCENTILE = 10  # a mouth at rest is about as closed as it gets
 RELAXED_WIDTH_PERCENTILE = 25  # smiles widen the mouth far more often than anything narrows it
 CALM_FRACTION = 0.2  # the neutral expression averages this share of the history, the least expressive
@@ -70,7 +73,8 @@ class AdaptiveNeutral:
         """The estimate so far (at least one frame added), with the given head pose as the resting pose."""
         seen = min(self._count, len(self._features))
         features = self._features[:seen]
-        eyes_open = np.percentile(features[:, :2], OPEN_EYES_PERCENTILE, axis=0, method="higher")
+        eyes_open = np.maximum(np.percentile(features[:, :2], OPEN_EYES_PERCENTILE, axis=0, method="higher"),
+                               OPEN_EYES_LEAST * eye_openness(reference_shape()))
         mouth_closed = float(np.percentile(features[:, 2], CLOSED_MOUTH_PERCENTILE, method="lower"))
         brows = np.median(features[:, 3])
         width = np.percentile(features[:, 4], RELAXED_WIDTH_PERCENTILE)
