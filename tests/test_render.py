@@ -312,3 +312,17 @@ def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(
     out = render_node_output(studio_registry, image, track, dst, frame, thin)[gap].astype(float)
     assert (out[:, 1] - out[:, 0]).mean() < 0  # not green: the cavity's own dark red
     assert out.mean() < 110
+
+
+def test_lips_barely_parted_over_a_targets_own_teeth_show_teeth_not_a_dark_line(studio_registry, smiling_target):
+    """tests/data/real/smile_teeth.jpg shows her upper teeth down to her lower lip. Her lips parted by 3 px
+    more (a grin with lips barely apart): down the middle of the mouth, from her upper to her lower inner
+    lip, every pixel is still her teeth or lips, none the drawn cavity squeezed into a thin
+    dark line across her teeth (its darkest pixel there was 14 grey levels; 127 now)."""
+    image, track = smiling_target
+    dst = opened_mouth(track.landmarks, drop=3.0)
+    out = render_node_output(studio_registry, image, track, dst).astype(float)  # the gap: a drawn cavity
+    top, bottom = dst[13, :2], dst[14, :2]
+    column = (top + np.linspace(0.1, 0.9, 12)[:, None] * (bottom - top)).round().astype(int)
+    luma = out[column[:, 1], column[:, 0]] @ [0.299, 0.587, 0.114]
+    assert luma.min() > 100

@@ -24,6 +24,7 @@ DRIVER_LIPS = 0.12  # the share at either edge of the driver's interior that is 
 DRIVER_CORNERS = 0.2  # the share of the driver's mouth at either corner not sampled (its lips reach in there)
 DRIVER_READABLE_PX = (5.0, 14.0)  # the driver's interior height (middle column) from unusable to fully usable
 NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it is wider than the portrait's
+TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     squeeze = np.minimum(1.0, opened / np.maximum(kept, 1e-6))  # a mouth closing squeezes the jaws' bands
     top = np.minimum(split.upper * kept * squeeze / opened, 1.0)
     bottom = np.maximum(1.0 - (1.0 - split.lower) * kept * squeeze / opened, top)
+    top, bottom = _teeth_meeting(top, bottom, opened, np.linalg.norm(du[-1] - du[0]), split)
     # Four rows per column: upper lip, end of the upper jaw's band, start of the lower jaw's, lower lip.
     fractions = np.stack([np.zeros_like(top), top, bottom, np.ones_like(top)], axis=1)
     rows = du[:, None, :] + (dl - du)[:, None, :] * fractions[:, :, None]
@@ -82,6 +84,18 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         coords = gap_coords if share < 1.0 else np.zeros_like(gap_coords)
         layers.append((*_quads(rows, uv_rows, coords, lip_depth, first_row, last_row), share))
     return layers
+
+
+def _teeth_meeting(top: np.ndarray, bottom: np.ndarray, opened: np.ndarray, mouth_width: float,
+                   split: JawSplit) -> tuple[np.ndarray, np.ndarray]:
+    """(top, bottom) with a gap only a few pixels high (under TEETH_PARTED) closed by the portrait's own
+    teeth reaching across it (the upper, the lower, or both halfway): lips barely parted over teeth show
+    teeth, where a cavity squeezed that thin is a dark line drawn across them."""
+    if not (split.upper_teeth or split.lower_teeth):
+        return top, bottom
+    meet = top + (bottom - top) * (0.5 if split.upper_teeth and split.lower_teeth else float(split.upper_teeth))
+    closed = 1.0 - smoothstep(*TEETH_PARTED, (bottom - top) * opened / max(mouth_width, 1e-6))
+    return top + (meet - top) * closed, bottom + (meet - bottom) * closed
 
 
 def _pulled_in(columns: np.ndarray) -> np.ndarray:
