@@ -196,3 +196,28 @@ def test_an_unwritable_output_path_is_refused_before_rendering(studio_registry, 
     blocker.write_text("x")
     with pytest.raises(ReenactError, match="cannot write there"):
         make(studio_registry, "output.video", path=str(blocker / "clip.mp4"))
+
+
+@pytest.mark.parametrize("ffmpeg_complains", [True, False])
+def test_a_clip_cut_short_is_known_as_damaged_whether_or_not_ffmpeg_says_so(tmp_path, monkeypatch, ffmpeg_complains):
+    """ffmpeg logs "partial file" for a clip cut in half only most of the time; its header's length
+    tells it too. An intact clip is not taken for a damaged one."""
+    import subprocess
+
+    from nodes.capture import video
+
+    if not ffmpeg_complains:
+        monkeypatch.setattr(video, "_ERROR", video.re.compile(r"(?!)"))  # matches nothing
+    whole = tmp_path / "faststart.mp4"  # index first, so the cut file opens and its damage comes mid-stream
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(CLIP), "-c", "copy",
+                    "-movflags", "faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for clip, damaged in ((whole, False), (cut, True)):
+        reader = video.VideoReader(clip)
+        try:
+            while reader.read() is not None:
+                pass
+        finally:
+            reader.close()
+        assert bool(reader.errors) is damaged, list(reader.errors)

@@ -24,6 +24,10 @@ _DURATION = re.compile(r"\bduration_time:(\S+)")
 _SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
+_PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
+# a stream may end this much before its container says (another stream, e.g. audio, running longer) before
+# it counts as cut short: ffmpeg itself says "partial file" for a cut file only most of the time
+SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class VideoReader:
         self._infos: queue.Queue[_FrameInfo | None] = queue.Queue()  # None: ffmpeg has finished
         self.errors: deque[str] = deque(maxlen=8)  # ffmpeg's last complaints: why it failed, or what is damaged
         self.fps = 0.0
+        self._promised: float | None = None  # seconds, from the container's header
+        self._ended = False
         self._logger = threading.Thread(target=self._read_log, name="ffmpeg-log", daemon=True)
         self._logger.start()
         first = self._infos.get()
@@ -90,6 +96,9 @@ class VideoReader:
                                            (int(size.group(1)), int(size.group(2)))))
             elif error := _ERROR.search(line):
                 self.errors.append(error.group(1))
+            elif self._promised is None and (promised := _PROMISED.search(line)):
+                hours, minutes, seconds = promised.groups()
+                self._promised = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
         self._infos.put(None)
@@ -113,6 +122,9 @@ class VideoReader:
         info, self._pending = self._pending or self._infos.get(), None
         if info is None:
             self._infos.put(None)  # stay at the end for later calls
+            if not self._ended:
+                self._ended = True
+                self._check_length()
             return None
         size = self.width * self.height * 3
         data = self._process.stdout.read(size)
@@ -125,6 +137,14 @@ class VideoReader:
             self.time += self.duration
         self.duration = info.duration or 1.0 / self.fps
         return np.frombuffer(data, np.uint8).reshape(self.height, self.width, 3)
+
+    def _check_length(self) -> None:
+        """At the end: a stream that stops well before its container's header says is cut short, even
+        where ffmpeg did not complain (it does not, some of the time)."""
+        shown = self.time + self.duration
+        if self._promised and not self.errors and shown < self._promised - max(SHORTFALL_S,
+                                                                                SHORTFALL_SHARE * self._promised):
+            self.errors.append(f"the video stops at {shown:.1f} s of the {self._promised:.1f} s its header gives")
 
     def close(self) -> None:
         self._process.kill()
