@@ -11,9 +11,10 @@ import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
 from app.editor.live import LiveStatus
-from app.editor.node_pictures import NodePictures, draws_picture
+from app.editor.node_pictures import NodePictures
 from app.editor.theme import ERROR_TEXT, IDLE_TEXT, NOTE_TEXT, NodeLook, Themes
 from app.runtime.graph import Endpoint, Link
+from app.runtime.node import draws_status_image
 from app.runtime import ports
 from app.runtime.schema import Port
 from app.runtime.timing import TimingStats
@@ -92,7 +93,7 @@ class Canvas:
             for port in outputs:
                 self._add_port(node_id, port, output=True)
             with dpg.node_attribute(attribute_type=dpg.mvNode_Attr_Static):
-                if draws_picture(node_class):
+                if draws_status_image(node_class):
                     self.pictures.add(node_id)
                 timing = dpg.add_text("", color=NOTE_TEXT, wrap=BADGE_WRAP)
                 badge = dpg.add_text("", color=ERROR_TEXT, wrap=BADGE_WRAP)

@@ -20,6 +20,7 @@ from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Endpoint, Graph
 from app.runtime.options import Options, resolve
 from app.runtime.gpu.image import Image
+from app.runtime.node import draws_status_image
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.timing import TimingStats
@@ -48,7 +49,7 @@ class LiveStatus:
     failures: dict[str, str] = field(default_factory=dict)  # node id -> message
     idle: dict[str, str] = field(default_factory=dict)  # node id -> why it is not running
     notes: dict[str, str] = field(default_factory=dict)  # node id -> the node's own status line
-    # node id -> the node's status picture, for nodes with a `status_image()` (see editor/node_pictures.py)
+    # node id -> the node's status picture, for nodes that override `status_image()` (see editor/node_pictures.py)
     pictures: dict[str, Image] = field(default_factory=dict)
     outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
     message: str = ""  # the latest thing the user should read (notices, refused graphs)
@@ -320,18 +321,18 @@ class LiveGraph:
         return notes
 
     def _status_pictures(self, scheduler: Scheduler) -> dict[str, Image]:
-        """The pictures of nodes that draw one (`status_image() -> Image | None`), asked for at most every
+        """The pictures of nodes that draw one (`Node.status_image`), asked for at most every
         STATUS_IMAGE_PERIOD_S; in between, the ones asked for last."""
         now = time.monotonic()
         if now - self._pictures_at < STATUS_IMAGE_PERIOD_S:
             return self._pictures
         self._pictures_at, pictures = now, {}
         for node_id in self._graph.nodes:
-            draw = getattr(scheduler.node(node_id), "status_image", None)
-            if draw is None or node_id in self._pictures_failed:
+            node = scheduler.node(node_id)
+            if not draws_status_image(type(node)) or node_id in self._pictures_failed:
                 continue
             try:
-                picture = draw()
+                picture = node.status_image()
             except Exception as exc:  # like a status line, a picture must never stop the graph
                 self._pictures_failed.add(node_id)
                 self._message = (f"{node_id}: its status picture failed and is no longer shown "

@@ -1,6 +1,6 @@
 """Small pictures inside canvas nodes, next to their status line.
 
-A node class that defines `status_image(self) -> Image | None` gets one (the target frame selection
+A node class that overrides `Node.status_image` gets one (the target frame selection
 shows the recorded frame in use). The live graph asks for them at most every STATUS_IMAGE_PERIOD_S
 (live.py); here a picture is scaled into a fixed-size texture only when a new Image arrives.
 """
@@ -13,10 +13,6 @@ from app.editor.preview import TextureBuffer, fit_into
 from app.runtime.gpu.image import Image
 
 PICTURE_SIZE = (176, 99)  # width, height on the canvas: a 16:9 clip fills it, other shapes get bars
-
-
-def draws_picture(node_class: type | None) -> bool:
-    return callable(getattr(node_class, "status_image", None))
 
 
 class NodePictures:

@@ -53,7 +53,19 @@ class Node:
         """A short line for the editor and the CLI (e.g. 'camera lost, retrying in 2 s')."""
         return ""
 
+    def status_image(self):
+        """A small picture for the editor to show beside the status line (an `Image`, e.g. the recorded
+        frame a target selection uses), or None. Asked for a few times a second, between frames; only
+        nodes that override it get a place for one (`draws_status_image`)."""
+        return None
+
     @classmethod
     def upgrade_params(cls, from_version: int, params: dict[str, Any]) -> dict[str, Any]:
         """Bring params saved by an older `type_version` up to the current one."""
         return params
+
+
+def draws_status_image(node_class: type | None) -> bool:
+    """Whether a node class shows a picture beside its status line (it overrides `status_image`)."""
+    return isinstance(node_class, type) and issubclass(node_class, Node) and \
+        node_class.status_image is not Node.status_image
