@@ -26,17 +26,24 @@ def conditioning_maps(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarra
 def blend_mask(face: np.ndarray) -> np.ndarray:
     """(H, W) float32 in [0, 1]: 1 on the face, fading to exactly 0 a little outside it, so pixels
     away from the face stay bit-identical to the render."""
+    mask = np.zeros(face.shape, np.float32)
+    weights, (top, bottom, left, right) = blend_box(face)
+    mask[top:bottom, left:right] = weights
+    return mask
+
+
+def blend_box(face: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """`blend_mask` where it is not 0: (its values in the box, the box (top, bottom, left, right)); an
+    empty box without a face. Only the box is computed, and a blend needs to touch only the box."""
     if not face.any():
-        return np.zeros_like(face)
+        return np.zeros((0, 0), np.float32), (0, 0, 0, 0)
     rows, cols = np.nonzero(face)
     feather = max(2.0, FEATHER * max(np.ptp(rows), np.ptp(cols)))
-    reach = int(np.ceil(feather)) + 1  # beyond this the mask is 0: only the box around the face is computed
+    reach = int(np.ceil(feather)) + 1  # beyond this the mask is 0
     top, left = max(0, rows.min() - reach), max(0, cols.min() - reach)
     bottom, right = min(face.shape[0], rows.max() + reach + 1), min(face.shape[1], cols.max() + reach + 1)
-    mask = np.zeros(face.shape, np.float32)
     outside = distance_transform_edt(face[top:bottom, left:right] < 0.5)
-    mask[top:bottom, left:right] = np.clip(1.0 - outside / feather, 0.0, 1.0)
-    return mask
+    return np.clip(1.0 - outside / feather, 0.0, 1.0).astype(np.float32), (top, bottom, left, right)
 
 
 def scaled_landmarks(landmarks: np.ndarray, source_size: tuple[int, int] | None,
