@@ -10,12 +10,12 @@ from app.runtime.options import resolve
 from app.runtime.threads import RASTERIZER_ENV, apply_process_wide, plan_budget
 
 
-def test_pools_use_the_runs_cores_halved_where_stages_overlap_and_the_editor_keeps_one_for_its_window():
-    two = plan_budget(2)  # serial: the refiner, the rasterizer and OpenCV work one after another
+def test_pools_use_the_runs_cores_the_codec_half_and_the_editor_keeps_one_for_its_window():
+    two = plan_budget(2)
     assert (two.cores, two.torch_intra, two.torch_interop, two.rasterizer, two.opencv, two.codec, two.ui) == \
         (2, 2, 1, 2, 2, 1, 0)
-    sixteen = plan_budget(16, pipelined=True)  # the capture and render stages overlap
-    assert sixteen.torch_intra == 8 and sixteen.rasterizer == 8 and sixteen.codec == 8 and "pipelined" in sixteen.source
+    sixteen = plan_budget(16)
+    assert sixteen.torch_intra == 16 and sixteen.rasterizer == 16 and sixteen.codec == 8
     editor = plan_budget(2, editor=True)
     assert editor.cores == 1 and editor.ui == 1 and "editor" in editor.summary()
     assert plan_budget(1, editor=True).cores == 1  # one core: nothing to keep back

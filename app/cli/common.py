@@ -56,8 +56,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 def options_of(args: argparse.Namespace, editor: bool = False) -> Options:
     """The program's options: these flags first, then the environment."""
     return resolve(gpu_route=getattr(args, "gpu_route", None), egl_device=getattr(args, "egl_device", None),
-                   threads=getattr(args, "threads", None), editor=editor,
-                   pipelined=getattr(args, "pipeline", None) is not None)
+                   threads=getattr(args, "threads", None), editor=editor)
 
 
 def run_context(graph: Graph, options: Options) -> RunContext:

@@ -55,10 +55,9 @@ class Options:
 
 def resolve(environ: Mapping[str, str] | None = None, gpu_route: str | None = None,
             egl_device: int | None = None, gl_backend: str | None = None, threads: int | None = None,
-            editor: bool = False, pipelined: bool = False) -> Options:
+            editor: bool = False) -> Options:
     """Options from flags (None: not given) over the environment. ReenactError for a bad value.
-    editor: the program is the editor, whose window keeps a core of the thread budget; pipelined: the run
-    overlaps its stages, which then share the cores."""
+    editor: the program is the editor, whose window keeps a core of the thread budget."""
     env = os.environ if environ is None else environ
     display = env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or ""
     route, route_source = (gpu_route, "--gpu-route") if gpu_route else (env.get(ROUTE_ENV, ""), ROUTE_ENV)
@@ -70,16 +69,16 @@ def resolve(environ: Mapping[str, str] | None = None, gpu_route: str | None = No
     gpu = GpuOptions(backend, route, egl_device, bool(display), route_source if route else "")
     return Options(gpu=gpu, display=display, state_dir=_state_dir(env), distributed=Distributed(
         _integer(env.get("WORLD_SIZE", "1"), "WORLD_SIZE"), _integer(env.get("RANK", "0"), "RANK"),
-        _integer(env.get("LOCAL_RANK", env.get("RANK", "0")), "LOCAL_RANK")), threads=_thread_budget(env, threads, editor, pipelined))
+        _integer(env.get("LOCAL_RANK", env.get("RANK", "0")), "LOCAL_RANK")), threads=_thread_budget(env, threads, editor))
 
 
-def _thread_budget(env: Mapping[str, str], threads: int | None, editor: bool, pipelined: bool) -> ThreadBudget:
+def _thread_budget(env: Mapping[str, str], threads: int | None, editor: bool) -> ThreadBudget:
     """--threads, else $REENACT_THREADS, else every core (but one in the editor)."""
     source = "--threads"
     if threads is None and env.get(THREADS_ENV, ""):
         threads, source = _integer(env[THREADS_ENV], THREADS_ENV), THREADS_ENV
     rasterizer = _integer(env[RASTERIZER_ENV], RASTERIZER_ENV) if env.get(RASTERIZER_ENV, "") else None
-    return plan_budget(machine_cores(), threads, editor, source, rasterizer, pipelined)
+    return plan_budget(machine_cores(), threads, editor, source, rasterizer)
 
 
 def _state_dir(env: Mapping[str, str]) -> Path:

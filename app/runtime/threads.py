@@ -2,13 +2,15 @@
 start worker threads of their own (PyTorch, Mesa's software rasterizer, ffmpeg, OpenCV).
 
 Left alone, each library sizes its pool to the whole machine, and where two of them work at the same
-moment they fight over the cores. In a serial run they work one after another, so each may use every
-core the run has (measured on 2 cores: one refiner thread instead of two made the refined chain 30%
-slower when quiet and gained nothing beside a busy process; one rasterizer thread instead of two
-halved the render's share of the CPU beside one). A pipelined run overlaps its two stages, so each
-pool gets half; ffmpeg runs beside us in its own process and gets half; the editor keeps a core for
-its window. The budget is resolved once where the program starts (`options.resolve`) and applied
-where each library is first used.
+moment they fight over the cores. Each pool may use every core the run has; measured on 2 cores:
+- one refiner thread instead of two made the refined chain 30% slower when quiet and gained nothing
+  beside a busy process, and one rasterizer thread instead of two halved the render's share of the CPU
+  beside one;
+- a pipelined run, whose two stages overlap, was slower with each pool halved (unrefined 38.0 against
+  39.9 fps, refined 10.8 against 13.9); its tracking stage runs on MediaPipe's own single threads.
+ffmpeg runs beside us in its own process and gets half; the editor keeps a core for its window. The
+budget is resolved once where the program starts (`options.resolve`) and applied where each library
+is first used.
 """
 from __future__ import annotations
 
@@ -60,9 +62,9 @@ def machine_cores() -> int:
 
 
 def plan_budget(available: int, requested: int | None = None, editor: bool = False,
-                source: str = "", rasterizer: int | None = None, pipelined: bool = False) -> ThreadBudget:
+                source: str = "", rasterizer: int | None = None) -> ThreadBudget:
     """Split the run's cores (see the module's docstring). rasterizer: the count the user exported in
-    LP_NUM_THREADS, which stays theirs. pipelined: the run overlaps capture and render stages."""
+    LP_NUM_THREADS, which stays theirs."""
     ui = 1 if editor and available > 1 else 0
     if requested is not None:
         if requested < 1:
@@ -72,10 +74,9 @@ def plan_budget(available: int, requested: int | None = None, editor: bool = Fal
         source = f"{source}={requested}" + (f", only {available} available" if requested > available else "")
     else:
         cores, source = max(1, available - ui), "all cores" + (" but one for the editor's window" if ui else "")
-    pool = max(1, cores // 2) if pipelined else cores
-    return ThreadBudget(cores=cores, machine_cores=available, torch_intra=pool, torch_interop=1,
-                        rasterizer=pool if rasterizer is None else rasterizer, codec=max(1, cores // 2),
-                        opencv=pool, ui=ui, source=source + (", pipelined: half each" if pipelined else ""))
+    return ThreadBudget(cores=cores, machine_cores=available, torch_intra=cores, torch_interop=1,
+                        rasterizer=cores if rasterizer is None else rasterizer, codec=max(1, cores // 2),
+                        opencv=cores, ui=ui, source=source)
 
 
 def apply_process_wide(budget: ThreadBudget) -> None:
