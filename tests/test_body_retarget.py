@@ -85,7 +85,9 @@ def test_the_torso_follows_a_known_whole_body_roll_and_shift(studio_registry, po
     image, rest = portraits[driver], targets[driver]
     frames = [moved_photo(image, rest.points[NECK], r, s) for r, s in zip(rolls, shifts)]
     tracker = body_node(studio_registry, every=1, smoothing=False)
-    bodies = track_frames(tracker, frames)
+    # in video mode a pose pass counts from the next frame: the body given with frame k is frame k - 1's
+    bodies = track_frames(tracker, frames)[1:]
+    rolls, shifts = rolls[:-1], shifts[:-1]
     tracker.close()
     assert all(b.shoulders_seen for b in bodies)
     node = retarget_node(studio_registry, calibration_frames=REST_FRAMES, scale_gain=0.0)
