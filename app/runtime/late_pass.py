@@ -24,7 +24,8 @@ class LatePass:
         self._pending: Future | None = None
 
     def start(self, work: Callable[..., Any], *args: Any) -> None:
-        """Run work(*args) on the worker. A pass still pending is taken first (its result is dropped)."""
+        """Run work(*args) on the worker. A pass still pending is waited for first: its result is dropped,
+        its error raised."""
         self.take()
         self._pending = self._worker.submit(work, *args)
 
