@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -366,40 +367,46 @@ def test_a_gpu_context_that_cannot_be_made_is_tried_once_per_run(monkeypatch):
 
 def test_waiting_for_gl_work_lets_other_python_threads_run(fresh_gpu):
     """A pipelined run's tracking thread must not stall while the rasterizer works: `finish` waits with
-    the GIL released (moderngl's own calls hold it). A side thread watches a flag that is set only while
-    the main thread is inside `finish`; it must see it during each of three heavy waits."""
+    the GIL released (moderngl's own calls hold it). Just before each of three heavy waits a side thread is
+    woken; it must get to run early in the wait, not only once the wait is over."""
     import threading
+
+    rounds = 3
+    go = [threading.Event() for _ in range(rounds)]
+    woke: list[float] = []
+
+    def watch():
+        for event in go:
+            event.wait()
+            woke.append(time.perf_counter())
 
     ctx = fresh_gpu.ctx
     with fresh_gpu.current():
         program = ctx.program(vertex_shader="#version 330\nin vec2 p; void main() { gl_Position = vec4(p, 0.0, 1.0); }",
                               fragment_shader="#version 330\nout vec4 c; void main() { float s = 0.0;"
-                              " for (int i = 0; i < 3000; i++) s += sin(gl_FragCoord.x * float(i));"
+                              " for (int i = 0; i < 6000; i++) s += sin(gl_FragCoord.x * float(i));"
                               " c = vec4(s, 0.0, 0.0, 1.0); }")
         triangle = ctx.buffer(np.array([-1, -1, 3, -1, -1, 3], "f4").tobytes())
         vao = ctx.vertex_array(program, [(triangle, "2f", "p")])
         target = ctx.framebuffer([ctx.renderbuffer((256, 256))])
-        finishing, seen, stop = [False], [], [False]
-
-        def watch():
-            while not stop[0]:
-                if finishing[0] and len(seen) == rounds_done[0]:
-                    seen.append(True)
-
-        rounds_done = [0]
         watcher = threading.Thread(target=watch)
         watcher.start()
+        waits = []  # (started, seconds) of each `finish`
         try:
-            for _ in range(3):
+            for event in go:
                 target.use()
                 vao.render()
-                finishing[0] = True
+                started = time.perf_counter()
+                event.set()
                 fresh_gpu.finish()
-                finishing[0] = False
-                rounds_done[0] += 1
+                waits.append((started, time.perf_counter() - started))
         finally:
-            stop[0] = True
+            for event in go:
+                event.set()
             watcher.join()
         for thing in (vao, triangle, program, target):
             thing.release()
-    assert len(seen) == 3
+    if min(seconds for _, seconds in waits) < 0.02:
+        pytest.skip("this GL finished the work too fast to tell whether Python threads ran meanwhile")
+    late = [round(woken - started, 3) for woken, (started, _) in zip(woke, waits)]
+    assert all(woken - started < seconds / 2 for woken, (started, seconds) in zip(woke, waits)), (late, waits)

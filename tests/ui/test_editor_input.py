@@ -66,6 +66,14 @@ def settle(window, frames: int = 8, seconds: float = 0.12) -> None:
         done += 1
 
 
+def wait_for(window, condition, what: str, seconds: float = 5.0) -> None:
+    """Pump UI frames until `condition()` holds: an event X delivers after `settle` is still handled."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"the editor never {what}"
+        window.frame()
+
+
 def xdotool(window, *args) -> None:
     subprocess.run(["xdotool", *map(str, args)], check=True)
     settle(window)
@@ -208,9 +216,12 @@ def test_selection_stays_on_the_clicked_node_through_edits(window, scene):
     click(window, centre(labelled("Scale", "mvSelectable")))  # adds scale_2, which the inspector shows
     assert editor.selection == ["scale_2"]
     click(window, title("clock"))
+    wait_for(window, lambda: editor.selection == ["clock"], "selected clock")
     xdotool(window, "mousemove", *EMPTY_CANVAS)
     for keys in ("ctrl+z", "ctrl+z", "ctrl+z", "ctrl+y", "ctrl+z"):  # the add, the link, the delete
+        revision = editor.document.revision
         key(window, keys)
+        wait_for(window, lambda: editor.document.revision != revision, f"handled {keys}")
         assert editor.selection == ["clock"], keys
     assert nodes() == {n["id"] for n in SCENE["nodes"]}
     editor.revert()
