@@ -204,3 +204,27 @@ def test_the_score_command_writes_a_report_and_refuses_bad_input_clearly(tmp_pat
     assert main(["score", str(tmp_path / "missing.mp4"), str(CLIP)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error:") and "missing.mp4" in err and "Traceback" not in err
+
+
+def test_the_sheet_shows_driver_output_and_the_target_as_it_is(tmp_path):
+    """`--sheet` with `--target`: three columns, the portrait repeated in every row beside the output."""
+    from app.cli import main
+    from app.quality.sheet import CELL_HEIGHT, LABEL_HEIGHT
+
+    frames = [f[:352] for f in _clip_frames(6)]  # a height the encoder keeps (a multiple of 16)
+    driver = _write_video(tmp_path / "driver.mp4", frames)
+    output = _write_video(tmp_path / "output.mp4", [255 - f for f in frames])
+    sheet = tmp_path / "sheet.png"
+    assert main(["score", str(driver), str(output), "--target", str(PORTRAIT), "--sheet", str(sheet),
+                 "--sheet-rows", "2"]) == 0
+    pixels = np.asarray(PILImage.open(sheet).convert("RGB")).astype(int)
+    clip_width = round(640 * CELL_HEIGHT / 352)
+    assert pixels.shape == (LABEL_HEIGHT + 2 * CELL_HEIGHT, 2 * clip_width + CELL_HEIGHT, 3)  # the portrait is square
+    portrait = np.asarray(PILImage.open(PORTRAIT).convert("RGB").resize((CELL_HEIGHT, CELL_HEIGHT))).astype(int)
+    for row in range(2):
+        top = LABEL_HEIGHT + row * CELL_HEIGHT
+        cell = pixels[top:top + CELL_HEIGHT, 2 * clip_width:]
+        assert np.abs(cell - portrait)[30:].mean() < 6  # the same picture in every row (under the frame label)
+        driver_cell = pixels[top + 30:top + CELL_HEIGHT, :clip_width]
+        output_cell = pixels[top + 30:top + CELL_HEIGHT, clip_width:2 * clip_width]
+        assert np.abs(driver_cell + output_cell - 255).mean() < 12  # the output column is the output

@@ -31,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
     if args.sheet:
         from app.quality.sheet import contact_sheet
 
+        from app.quality.sources import read_target
+
         columns = [("driver", Path(args.driver)), ("output", Path(args.output))]
+        if args.target:  # the portrait as it is, beside what was made of it
+            columns.append(("target as it is", read_target(Path(args.target))))
         say(f"contact sheet written to {contact_sheet(columns, Path(args.sheet), rows=args.sheet_rows)}")
     return EXIT_OK
 

@@ -9,17 +9,16 @@ import numpy as np
 
 from app.quality.sources import (
     LEFT_EYE_CORNERS,
-    MOUTH_CORNERS,
     RIGHT_EYE_CORNERS,
     brow_height,
     head_pose_and_shape,
     mouth_opening,
+    smile_width,
 )
 
 FEATURES = ("head_yaw", "head_pitch", "head_roll", "mouth_opening", "right_eye_openness",
             "left_eye_openness", "brow_height", "smile_width")
 RIGHT_EYE_LIDS, LEFT_EYE_LIDS = (159, 145), (386, 374)  # (upper, lower) lid midpoints in MediaPipe's mesh
-OUTER_EYE_CORNERS = (RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[1])
 
 
 def _distance(shape: np.ndarray, pair: tuple[int, int]) -> float:
@@ -48,7 +47,7 @@ def frame_features(points: np.ndarray) -> np.ndarray:
         _openness(shape, RIGHT_EYE_LIDS, RIGHT_EYE_CORNERS),
         _openness(shape, LEFT_EYE_LIDS, LEFT_EYE_CORNERS),
         brow_height(shape),
-        _distance(shape, MOUTH_CORNERS) / _distance(shape, OUTER_EYE_CORNERS),
+        smile_width(shape),
     ], np.float64)
 
 

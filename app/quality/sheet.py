@@ -17,12 +17,15 @@ SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 LABEL_HEIGHT = 22
 
 
-def contact_sheet(columns: list[tuple[str, Path]], out: Path, rows: int = 4) -> Path:
-    """columns: (label, video) pairs; `rows` moments spread evenly over the shortest video. Each cell is
-    scaled to CELL_HEIGHT pixels high. Writes a PNG or JPEG (by suffix) and returns its path."""
-    length = min(sum(1 for _ in Video(path).frames()) for _, path in columns)  # a first pass only counts
+def contact_sheet(columns: list[tuple[str, Path | np.ndarray]], out: Path, rows: int = 4) -> Path:
+    """columns: (label, video) pairs, or (label, uint8 (H, W, 3) image) for a still shown in every row (the
+    target portrait as it is); `rows` moments spread evenly over the shortest video. Each cell is scaled to
+    CELL_HEIGHT pixels high. Writes a PNG or JPEG (by suffix) and returns its path."""
+    videos = [source for _, source in columns if not isinstance(source, np.ndarray)]
+    length = min(sum(1 for _ in Video(path).frames()) for path in videos)  # a first pass only counts
     picks = np.linspace(0, length - 1, rows).round().astype(int)
-    cells = [_picked(path, set(picks.tolist())) for _, path in columns]
+    cells = [_picked(source, set(picks.tolist())) if not isinstance(source, np.ndarray)
+             else dict.fromkeys(picks.tolist(), _scaled(source)) for _, source in columns]
     grid = [[cells[c][i] for c in range(len(columns))] for i in picks]
     widths = [max(row[c].shape[1] for row in grid) for c in range(len(columns))]
     sheet = PILImage.new("RGB", (sum(widths), LABEL_HEIGHT + rows * CELL_HEIGHT), (20, 20, 24))

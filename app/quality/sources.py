@@ -17,18 +17,18 @@ from nodes.image.convert import resize
 from nodes.track.face_model import (
     brow_height,
     LEFT_EYE_CORNERS,
-    MOUTH_CORNERS,
     RIGHT_EYE_CORNERS,
     euler_angles,
     mouth_opening,
     procrustes,
     reference_shape,
+    smile_width,
     to_head_space,
 )
 from nodes.track.mediapipe_face import FaceMeshDetector
 
-__all__ = ["LEFT_EYE_CORNERS", "MOUTH_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "brow_height",
-           "check_video", "head_pose_and_shape", "mouth_opening", "read_target", "resize"]
+__all__ = ["LEFT_EYE_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "brow_height",
+           "check_video", "head_pose_and_shape", "mouth_opening", "read_target", "resize", "smile_width"]
 
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 # what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)

@@ -12,7 +12,7 @@ from nodes.track.types import FACE_TRACK
 from nodes.retarget.types import MOTION
 from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, mouth_opening, reference_shape,
-                                    rotation_from_euler, topology)
+                                    rotation_from_euler, smile_width, topology)
 from nodes.retarget.facing import facing
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_opening
@@ -20,6 +20,10 @@ from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_open
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
+# smile_width of a relaxed mouth and of a broad smile (relaxed: 0.54-0.59 on the bundled and test faces;
+# the smiling portraits 0.70-0.71, the crying-then-laughing driver's grins 0.73-0.76); a source smiling at
+# or past a broad smile is taken to part its lips by drawing them back, not by dropping its jaw
+RELAXED_SMILE_WIDTH, BROAD_SMILE_WIDTH = 0.60, 0.72
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -33,6 +37,19 @@ def soft_limit(value: float, limit: float) -> float:
     if value <= knee:
         return value
     return float(knee + (limit - knee) * np.tanh((value - knee) / (limit - knee)))
+
+
+def combined_opening(rest: float, driven: float, smiling: float) -> float:
+    """The target's mouth opening for its own rest opening and the source's opening beyond its neutral
+    (both in mouth widths), `smiling` (0..1) being how far the source's mouth is widened into a smile.
+    Lips parted in a smiling portrait are drawn back, not a dropped jaw, and so are a grinning source's:
+    added up, a grin on a grin opened the mouth to a tall block of teeth. As the source smiles, the two
+    combine more as the farther of the two, smoothly (their Euclidean norm); an opening without a smile
+    (talking, a jaw dropping) still adds, so speech moves a smiling portrait's lips as much."""
+    if driven <= 0.0:  # the source presses its lips past its neutral: the portrait's close as far
+        return rest + driven
+    added = rest + driven
+    return float(added - smiling * (added - np.hypot(rest, driven)))
 
 
 class RetargetFace(Node):
@@ -166,9 +183,10 @@ class RetargetFace(Node):
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
         set_eye_openness(shape, target_rest, self._eye_ratios(source_shape, neutral))
         rest_opening = mouth_opening(target_rest)
-        opening = rest_opening + p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed)
-        # a portrait already smiling open opens as far as the source (its lips no longer fold, see
-        # keep_lip_layout), eased into mouth_max_open; one whose own mouth is open wider keeps it at rest
+        smiling = np.interp(smile_width(source_shape), (RELAXED_SMILE_WIDTH, BROAD_SMILE_WIDTH), (0.0, 1.0))
+        opening = combined_opening(rest_opening, p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed),
+                                   float(smiling))
+        # eased into mouth_max_open; a portrait whose own mouth is open wider keeps it at rest
         set_mouth_opening(shape, target_rest, source_shape, soft_limit(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
