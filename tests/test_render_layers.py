@@ -208,3 +208,16 @@ def test_a_three_quarter_nose_turned_back_shows_no_room_inside_it(studio_registr
     assert nose.sum() > 1000
     blue = out[..., 2] > out[..., 0] + 4.0
     assert (blue & nose).sum() < 5
+
+
+def test_the_plate_behind_spiky_hair_is_the_wall_not_a_smudge_of_hair_and_ceiling():
+    """The three-quarter portrait's hair reaches a dark band at the top of the frame and sends loose
+    strands past its silhouette; filled from every side, the room behind the top of his hair came out as a
+    dark grey smudge (34 levels bluer-darker than the wall), which showed above a head that moved down."""
+    image = read_image_file(REPO / "tests" / "data" / "real" / "three_quarter.jpg", 2048)[0][:, :, :3]
+    plate = person_and_plate(image)
+    rows = np.flatnonzero((plate.mask > 0.5).any(axis=1))
+    band = slice(rows[0], rows[0] + (rows[-1] - rows[0]) // 5)  # the top fifth of the person: hair
+    behind_hair = plate.plate[band][plate.mask[band] > 0.5].astype(float).mean(axis=0)
+    wall_beside = image[band][plate.mask[band] < 0.01].astype(float).mean(axis=0)
+    assert np.abs(behind_hair - wall_beside).max() < 12, (behind_hair, wall_beside)

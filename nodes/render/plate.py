@@ -13,6 +13,8 @@ from nodes.track.segmentation import person_mask
 WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only in thin uncovered strips
 HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silhouette edge
 EDGE_BLEND = 0.015  # of the longest side: how far into the person their edge's colours still blend with the room
+STRAY_BAND = 0.05  # of the longest side: how far past the hole loose hair is looked for
+STRAY_DIFFERENCE = 40  # 0..255: a pixel this far from the room's fill, near the person, is loose hair
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
 
 
@@ -42,18 +44,40 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
-    filled = cv2.inpaint(small_rgb, small_hole, 5, cv2.INPAINT_TELEA)
-    # inpainting's streaks and wedges read as texture; a blur reads as depth of field
+    filled = _room_fill(small_rgb, small_hole)
+    # loose hair past the silhouette (spiky hair, wisps against a wall) is darker or lighter than the
+    # room around it: left in, it stays behind a moved head and its colour bleeds into the fill
+    band = max(1, round(STRAY_BAND * max(small)))
+    near = cv2.dilate(small_hole, np.ones((2 * band + 1, 2 * band + 1), np.uint8)) > small_hole
+    stray = near & (np.abs(small_rgb.astype(np.int16) - filled).max(axis=2) > STRAY_DIFFERENCE)
+    if stray.any():
+        small_hole = np.maximum(small_hole, cv2.dilate(stray.astype(np.uint8), np.ones((3, 3), np.uint8)))
+        filled = _room_fill(small_rgb, small_hole)
+    # the fill's row-to-row streaks read as texture; a blur reads as depth of field
     filled = cv2.GaussianBlur(filled, (0, 0), 5.0)
     full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    # the real background wherever the portrait shows it, even inside the grown hole (the hole only keeps
-    # the hair's colour out of the fill); the silhouette's fringe, half hair and half room, is filled too,
-    # or a moved head would leave a faint outline of itself behind
-    fringe = max(2, round(0.012 * max(width, height)))  # loose hairs reach past the mask
-    person = cv2.dilate((mask > 0.05).astype(np.float32), np.ones((2 * fringe + 1, 2 * fringe + 1), np.uint8))
-    person = cv2.GaussianBlur(person, (0, 0), fringe / 2)[:, :, None]
+    # the real background wherever the portrait shows it; the whole hole (the silhouette's fringe, half
+    # hair and half room, and the stray hair) is filled, or a moved head would leave a faint outline behind
+    person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    person = cv2.GaussianBlur(person, (0, 0), max(1.0, 0.006 * max(width, height)))[:, :, None]
     plate = rgb[:, :, :3].astype(np.float32) * (1.0 - person) + full * person
     return PersonAndPlate(mask, plate.round().astype(np.uint8), extended)
+
+
+def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: `rgb` with the `hole` (H, W, 0/1) filled along each row between the room on its
+    left and right. A room's lines behind a portrait mostly run across it (a wall's top, a picture rail,
+    a ceiling): interpolated along rows they go on behind the head, where filling from every side at once
+    (cv2.inpaint) pulls a ceiling's shade down into a dark smudge. Rows that are all hole (a body filling
+    the bottom of the frame) take cv2.inpaint's fill."""
+    filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA)
+    columns = np.arange(rgb.shape[1])
+    for row in range(rgb.shape[0]):
+        known = hole[row] == 0
+        if known.any() and not known.all():
+            for channel in range(3):
+                filled[row, ~known, channel] = np.interp(columns[~known], columns[known], rgb[row, known, channel])
+    return filled
 
 
 def person_extended(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
