@@ -20,10 +20,10 @@ from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_open
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
-# smile_width of a relaxed mouth and of a broad smile (relaxed: 0.54-0.59 on the bundled and test faces;
-# the smiling portraits 0.70-0.71, the crying-then-laughing driver's grins 0.73-0.76); a source smiling at
-# or past a broad smile is taken to part its lips by drawing them back, not by dropping its jaw
-RELAXED_SMILE_WIDTH, BROAD_SMILE_WIDTH = 0.60, 0.72
+# smile_width above the narrowest the source has shown from which its mouth counts as smiling, and as a
+# broad smile (whose parted lips are drawn back, not a dropped jaw): the crying-then-laughing driver goes
+# from 0.55 to grins of 0.73-0.76; Hopper talking stays within 0.03 of her narrowest
+SMILE_WIDENING = (0.04, 0.16)
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -118,10 +118,14 @@ class RetargetFace(Node):
         self._last: Motion | None = None
         self._last_seen = 0.0
         self._facing: tuple[FaceTrack, np.ndarray] | None = None  # per target: how its points face the camera
+        # the source's narrowest mouth so far (its relaxed width: a neutral adapting over seconds would take
+        # a long cry's stretched mouth for it)
+        self._narrowest_smile = float("inf")
 
     def run_action(self, name: str) -> None:
         if name == "calibrate_neutral":
             self._calibrated, self._samples, self._pinned = None, [], True
+            self._narrowest_smile = float("inf")
 
     def params_changed(self, names: set[str]) -> None:
         self._region_gains = self._build_region_gains()
@@ -183,7 +187,9 @@ class RetargetFace(Node):
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
         set_eye_openness(shape, target_rest, self._eye_ratios(source_shape, neutral))
         rest_opening = mouth_opening(target_rest)
-        smiling = np.interp(smile_width(source_shape), (RELAXED_SMILE_WIDTH, BROAD_SMILE_WIDTH), (0.0, 1.0))
+        width = smile_width(source_shape)
+        self._narrowest_smile = min(self._narrowest_smile, width)
+        smiling = np.interp(width - self._narrowest_smile, SMILE_WIDENING, (0.0, 1.0))
         opening = combined_opening(rest_opening, p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed),
                                    float(smiling))
         # eased into mouth_max_open; a portrait whose own mouth is open wider keeps it at rest
