@@ -239,19 +239,33 @@ def test_running_out_of_gpu_memory_lowers_the_size_then_bypasses(studio_registry
     assert refined_is_render == (fits_at == 0)
 
 
-def test_every_other_frame_runs_the_network_half_as_often_and_blends_the_last_correction(
+def test_every_other_frame_runs_the_network_half_as_often_beside_the_graph_and_blends_the_last_correction(
         studio_registry, trained_weights, monkeypatch):
+    """every=2 on a CPU: the first frame's correction is computed in the frame; after that each one is
+    computed beside the graph from the frame before it is due (frames 1, 3, 5, ...), used from the next."""
+    import threading
+
     from nodes.refine.neural import Refiner
 
-    calls = []
+    threads = []
     correction = Refiner.correction
-    monkeypatch.setattr(Refiner, "correction", lambda self, *a: calls.append(1) or correction(self, *a))
+    monkeypatch.setattr(Refiner, "correction",
+                        lambda self, *a: threads.append(threading.current_thread()) or correction(self, *a))
     graph = refine_graph(str(trained_weights))
     graph.nodes["refine"].params["every"] = 2
     scheduler = run_frames(graph, studio_registry, frames=12)
-    assert len(calls) == 6  # frames 0, 2, 4, ...
+    assert len(threads) == 7  # frame 0's in the frame, then frames 1, 3, ..., 11's beside it
+    assert threads[0] is threading.main_thread() and threading.main_thread() not in threads[1:]
     render, refined = scheduler.output("render", "image").rgb(), scheduler.output("refine", "image").rgb()
-    assert np.abs(refined.astype(int) - render).mean() > 0.05  # frame 11 still carries frame 10's correction
+    assert np.abs(refined.astype(int) - render).mean() > 0.05  # frame 11 carries frame 9's correction
+
+
+def test_a_refined_render_with_passes_beside_the_graph_is_the_same_on_every_run(studio_registry, trained_weights):
+    """The pass is always taken on the frame after it started (waiting if need be): timing never shows."""
+    graph = refine_graph(str(trained_weights))
+    graph.nodes["refine"].params["every"] = 3
+    frames = [run_frames(graph, studio_registry, frames=7).output("refine", "image").rgb() for _ in range(2)]
+    assert np.array_equal(frames[0], frames[1])
 
 
 def test_training_pairs_come_from_the_video_target_graphs_own_frame_bank(synthetic_target, tmp_path):
