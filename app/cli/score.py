@@ -30,7 +30,6 @@ def run(args: argparse.Namespace) -> int:
         say(f"report written to {args.json}")
     if args.sheet:
         from app.quality.sheet import contact_sheet
-
         from app.quality.sources import read_target
 
         columns = [("driver", Path(args.driver)), ("output", Path(args.output))]

@@ -213,7 +213,8 @@ class RefineNeural(Node):
 
     def _start_next(self, index: int, render, maps: np.ndarray, working: int) -> None:
         """Start the pass that the next frame takes, when the next frame is due a fresh correction."""
-        if self.params.every > 1 and self._refiner.device.type == "cpu" and index + 1 - self._last[0] >= self.params.every:
+        every = self.params.every
+        if every > 1 and self._refiner.device.type == "cpu" and index + 1 - self._last[0] >= every:
             self._passes.start(self._refiner.correction, render.clone(), maps, working)
 
     def _say_once(self, problem: str) -> None:
