@@ -30,6 +30,7 @@ PALETTE_WIDTH = 230
 STATUS_HEIGHT = 28
 PREVIEW_HEIGHT = 500
 SPACING = 8  # between panels
+STALE_SELECTION_FRAMES = 2  # frames after a canvas rebuild whose reported node selection is not a click
 _TRANSPORT_LABEL = {Transport.PLAYING: "playing", Transport.PAUSED: "paused", Transport.ENDED: "ended"}
 IDLE_FRAME_S = 0.2  # the UI's frame time while nothing moves: drawing a frame costs ~30 ms of CPU in software GL
 ACTIVE_FRAME_S = 1 / 60
@@ -43,6 +44,7 @@ class EditorWindow:
         self._seen_structure = -1
         self._seen_saved: tuple | None = None  # (path, saved revision) the recent-files menu was built for
         self._canvas_selection: list[str] = []
+        self._rebuilt_frames_ago = STALE_SELECTION_FRAMES
         self._shown_selection: list[str] | None = None
         self._ui_frame_times: list[float] = []
         self._full_preview: float | None = None  # the preview's height before it filled the window
@@ -188,6 +190,7 @@ class EditorWindow:
             self.canvas.rebuild()
             self._canvas_selection = []  # fresh canvas items start unselected
             self._shown_selection = None
+            self._rebuilt_frames_ago = 0
         elif not dpg.is_mouse_button_down(dpg.mvMouseButton_Left):  # a drag has ended
             moves = self.canvas.moved()
             if moves:
@@ -197,7 +200,12 @@ class EditorWindow:
             self._seen_saved = saved
             self._refresh_recent()
         selected = self.canvas.selected()
-        if selected != self._canvas_selection:  # the user clicked on the canvas
+        self._rebuilt_frames_ago += 1
+        if self._rebuilt_frames_ago <= STALE_SELECTION_FRAMES:
+            # for a frame after a rebuild dearpygui can report a node in a reused slot as selected, then
+            # nothing: taken as clicks, they moved the inspector to that node, then cleared it (seen in CI)
+            self._canvas_selection = selected
+        elif selected != self._canvas_selection:  # the user clicked on the canvas
             self._canvas_selection = selected
             editor.select(selected)
         if editor.selection != self._shown_selection:
