@@ -11,4 +11,3 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 def say(message: str) -> None:
     """A message for the person at the terminal (stderr, so stdout stays machine-readable)."""
     print(message, file=sys.stderr, flush=True)
-

@@ -33,7 +33,6 @@ class UnsavedChanges(ReenactError):
     """Raised instead of dropping edits; the UI asks the user, then calls again with discard=True."""
 
 
-
 class Editor(Playback):
     """The editor's state and actions. `structure_revision` bumps whenever the canvas must be redrawn
     from the document (anything but a param edit or a move made on the canvas itself)."""

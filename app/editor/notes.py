@@ -18,4 +18,3 @@ class Message:
     tone: Tone = Tone.OK
     at: float = field(default_factory=time.time)
     node: str | None = None  # the node that said it, if one did
-

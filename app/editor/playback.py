@@ -97,7 +97,6 @@ class Playback:
         self.live.set_graph(self.document.graph, restart=True)
         self.live.play()
 
-
     def _watch_preview(self) -> None:
         self.live.watch([e for e in (self.preview.a, self.preview.b) if e is not None])
 

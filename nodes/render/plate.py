@@ -70,7 +70,7 @@ def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     a ceiling): interpolated along rows they go on behind the head, where filling from every side at once
     (cv2.inpaint) pulls a ceiling's shade down into a dark smudge. Rows that are all hole (a body filling
     the bottom of the frame) take cv2.inpaint's fill."""
-    filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA) if hole.all(axis=1).any() else rgb.copy()
     columns = np.arange(rgb.shape[1])
     for row in range(rgb.shape[0]):
         known = hole[row] == 0

@@ -170,6 +170,8 @@ class TrackBody(Node):
             self._run.notice(f"{self.node_id}: no person in any of the {self._frames} frames, so no body "
                              "drove anything")
         self._release()
+        if getattr(self, "_passes", None) is not None:
+            self._passes.close()
 
     def _release(self) -> None:
         if getattr(self, "_passes", None) is not None:
