@@ -11,6 +11,8 @@ from app.runtime.gpu.image import Image
 from nodes.target.crossfade import LandmarkWarp
 from nodes.target.features import FEATURES, Weights, match_costs
 from nodes.target.index import BankIndex
+from nodes.track.body import BOTTOM_MARGIN, MIN_VISIBILITY, body_track
+from nodes.track.body_types import BodyTrack
 from nodes.track.face import face_track
 from nodes.track.types import FaceTrack
 
@@ -27,6 +29,7 @@ class FrameBank:
         DECODED_KEPT stay decoded, so a frame in use is the same Image object from frame to frame (the
         renderer keeps its textures and mesh by identity).
     track(row) -> FaceTrack in the stored frame's pixels (timestamp: the frame's own), made once per row.
+    body(row) -> BodyTrack likewise (not valid where the pose model found no one in that frame).
     warp_onto(row) -> LandmarkWarp that moves other frames' faces onto this row's (for cross-fades and
         blends; about 10 ms to make), the last DECODED_KEPT kept.
     features: (N, len(FEATURES)) float32; frame_numbers: (N,) position of each row among the clip's frames.
@@ -64,6 +67,12 @@ class FrameBank:
         if row not in self._tracks:
             self._tracks[row] = face_track(self.index.landmarks[row], self.size, float(self.index.timestamps[row]))
         return self._tracks[row]
+
+    def body(self, row: int) -> BodyTrack:
+        timestamp = float(self.index.timestamps[row])
+        if not self.index.body_found[row]:
+            return BodyTrack.invalid(self.size, timestamp)
+        return body_track(self.index.body[row], self.size, timestamp, MIN_VISIBILITY, BOTTOM_MARGIN)
 
     @cached_property
     def reference(self) -> int:

@@ -1,7 +1,9 @@
 """A target video's frame index: every kept frame with a face, tracked once, and cached as a `.npz`
 (never pickled) keyed by the clip's content, so a second run loads it in a moment.
 Frames where a hand covers the mouth, an eye or the brows are left out too: their pixels would put a
-hand on the target's face, and their landmarks are the tracker's guesses.
+hand on the target's face, and their landmarks are the tracker's guesses. Each kept frame's upper body
+(MediaPipe Pose, tracked through the clip beside the face mesh) is stored too: the torso the renderer
+moves is the one in the frame in use, not the reference frame's.
 
 Frames are stored downscaled (longest side at most `max_side`) and JPEG-encoded (quality 95) inside the
 index: a 720x405 frame takes about 50 kB (49-55 kB measured on the test clips), so 60 s of 720p at 30 fps
@@ -24,13 +26,15 @@ from nodes.capture.video import VideoReader
 from nodes.output.folders import write_atomically
 from nodes.target.features import FEATURES, face_features
 from nodes.target.plate import PLATE_SAMPLES, room_plate
+from app.runtime.late_pass import LatePass
+from nodes.track.body import JOINTS, PoseDetector
 from nodes.track.face import pick_face
 from nodes.track.hands import HandDetector, covered_regions
 from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import COVERED
 from nodes.track.types import LANDMARKS
 
-INDEX_VERSION = 2  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+INDEX_VERSION = 3  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
 JPEG_QUALITY = 95
 
 
@@ -55,6 +59,8 @@ class BankIndex:
     timestamps: (N,) float64 seconds, as recorded;
     landmarks: (N, 478, 3) float32, pixels of the stored frame;
     features: (N, len(FEATURES)) float32 (features.face_features);
+    body: (N, len(JOINTS), 3) float32, each frame's shoulders, elbows and hips as PoseDetector gives them
+        ([x px, y px, visibility]), zeros where body_found (N,) bool is False (no person found);
     jpeg: (B,) uint8, the stored frames' JPEG files one after another; jpeg_offsets: (N + 1,) int64;
     plate: (H, W, 3) uint8, the room without the person (plate.room_plate);
     image_size: (2,) int64, (width, height) of the stored frames;
@@ -66,6 +72,8 @@ class BankIndex:
     timestamps: np.ndarray
     landmarks: np.ndarray
     features: np.ndarray
+    body: np.ndarray
+    body_found: np.ndarray
     jpeg: np.ndarray
     jpeg_offsets: np.ndarray
     plate: np.ndarray
@@ -87,6 +95,8 @@ class BankIndex:
             "timestamps": self.timestamps.shape == (n,),
             "landmarks": self.landmarks.shape == (n, LANDMARKS, 3) and self.landmarks.dtype == np.float32,
             "features": self.features.shape == (n, len(FEATURES)) and self.features.dtype == np.float32,
+            "body": self.body.shape == (n, len(JOINTS), 3) and self.body.dtype == np.float32
+            and self.body_found.shape == (n,) and self.body_found.dtype == np.bool_,
             "jpeg_offsets": self.jpeg_offsets.shape == (n + 1,) and self.jpeg_offsets[-1] == len(self.jpeg),
             "plate": self.plate.shape == (height, width, 3) and self.plate.dtype == np.uint8,
             "frames": 0 < n <= int(self.frames_seen) - int(self.frames_covered),
@@ -131,7 +141,7 @@ def _damaged(index: BankIndex) -> bool:
     scalars = (index.frames_seen, index.frames_covered)
     if index.image_size.shape != (2,) or any(a.shape != () for a in scalars) or index.frame_numbers.ndim != 1:
         return True
-    if index.problem() or not (np.isfinite(index.landmarks).all() and np.isfinite(index.features).all()):
+    if index.problem() or not all(np.isfinite(a).all() for a in (index.landmarks, index.features, index.body)):
         return True
     offsets = index.jpeg_offsets
     if (np.diff(offsets) <= 0).any() or offsets[0] != 0:
@@ -149,14 +159,16 @@ def save_index(path: Path, index: BankIndex) -> None:
 
 def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], None] = lambda kept: None,
                 damage: list[str] | None = None) -> BankIndex:
-    """Track every kept frame of `clip` (MediaPipe face mesh in video mode, and hands); `progress(frames
-    examined)` is called after each. ReenactError when the clip cannot be read or no frame shows an
+    """Track every kept frame of `clip` (MediaPipe face mesh in video mode, and hands; the pose model on a
+    worker thread at the same time, as MediaPipe lets go of the GIL); `progress(frames examined)` is
+    called after each. ReenactError when the clip cannot be read or no frame shows an
     uncovered face. What ffmpeg could not decode (a clip cut short, damaged frames) goes to `damage`."""
     reader = VideoReader(clip)
     scale = min(1.0, settings.max_side / max(reader.width, reader.height))
     size = (max(1, round(reader.width * scale)), max(1, round(reader.height * scale)))
     detector, hands = FaceMeshDetector(static=False, max_faces=2), HandDetector()
-    numbers, times, landmarks, jpegs = [], [], [], []
+    pose, pose_passes = PoseDetector(static=False, min_confidence=0.5), LatePass("index-pose")
+    numbers, times, landmarks, bodies, jpegs = [], [], [], [], []
     seen = covered = position = 0
     previous = None
     try:
@@ -170,18 +182,24 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
             seen += 1
             if scale < 1.0:
                 pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            pose_passes.start(pose.detect, pixels)  # every frame, so the pose model tracks through the clip
             faces = detector.detect(pixels)
             # after a frame without a face the next face is picked afresh, not matched to one that is gone
             previous = pick_face(faces, previous) if faces else None
-            if previous is not None and (covered_regions(previous, hands.detect(pixels)) >= COVERED).any():
+            covered_face = previous is not None and (covered_regions(previous, hands.detect(pixels)) >= COVERED).any()
+            joints = pose_passes.take()
+            if covered_face:
                 covered += 1
             elif previous is not None:
                 numbers.append(position - 1)
                 times.append(reader.time)
                 landmarks.append(previous)
+                bodies.append(joints)
                 jpegs.append(encode_jpeg(pixels))
             progress(seen)
     finally:
+        pose_passes.close()
+        pose.close()
         hands.close()
         detector.close()
         reader.close()
@@ -192,11 +210,15 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
                            hint="use a clip of the target person's face (every frame need not show it)")
     samples = np.unique(np.linspace(0, len(jpegs) - 1, PLATE_SAMPLES).round().astype(int))
     points = np.stack(landmarks).astype(np.float32)
-    return BankIndex(np.array(numbers, np.int64), np.array(times, np.float64), points,
-                     np.stack([face_features(p) for p in points]), np.concatenate(jpegs),
-                     np.concatenate([[0], np.cumsum([len(j) for j in jpegs])]).astype(np.int64),
-                     room_plate([decode_jpeg(jpegs[i]) for i in samples]), np.array(size, np.int64),
-                     np.array(seen, np.int64), np.array(covered, np.int64))
+    no_body = np.zeros((len(JOINTS), 3))
+    return BankIndex(
+        frame_numbers=np.array(numbers, np.int64), timestamps=np.array(times, np.float64), landmarks=points,
+        features=np.stack([face_features(p) for p in points]),
+        body=np.stack([no_body if j is None else j for j in bodies]).astype(np.float32),
+        body_found=np.array([j is not None for j in bodies]), jpeg=np.concatenate(jpegs),
+        jpeg_offsets=np.concatenate([[0], np.cumsum([len(j) for j in jpegs])]).astype(np.int64),
+        plate=room_plate([decode_jpeg(jpegs[i]) for i in samples]), image_size=np.array(size, np.int64),
+        frames_seen=np.array(seen, np.int64), frames_covered=np.array(covered, np.int64))
 
 
 def encode_jpeg(rgb: np.ndarray) -> np.ndarray:

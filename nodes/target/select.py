@@ -11,12 +11,14 @@ from app.runtime.errors import ReenactError
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.body.types import BODY_MOTION, BodyDriver, BodyMotion, TorsoPose
 from nodes.retarget.types import MOTION, Motion
 from nodes.target.bank import FrameBank
 from nodes.target.choice import StickyChoice
 from nodes.target.crossfade import cross_fade
 from nodes.target.features import Weights, face_features, match_costs
 from nodes.target.types import FRAME_BANK
+from nodes.track.body_types import TORSO
 from nodes.track.types import FACE_TRACK, FaceTrack
 
 MOUTH_ONLY = Weights(pose=0.0, position=0.0, mouth=1.0, eyes=0.0, brows=0.0)
@@ -35,10 +37,14 @@ class TargetSelect(Node):
              "cross-fades briefly when it changes; the renderer then only warps across the small difference. A "
              "second choice, by mouth opening and width alone, supplies the mouth interior.",
         inputs=(Port("bank", FRAME_BANK, "the target video's frames"),
-                Port("motion", MOTION, "where the target's landmarks go (retargeted onto the bank's reference)")),
+                Port("motion", MOTION, "where the target's landmarks go (retargeted onto the bank's reference)"),
+                Port("body", BODY_MOTION, "where the target's torso goes (retargeted onto the bank's reference "
+                     "body)", optional=True)),
         outputs=(Port("image", ports.IMAGE, "the chosen frame (cross-faded for a few frames after a change)"),
                  Port("track", FACE_TRACK, "the chosen frame's face track"),
                  Port("motion", MOTION, "the motion with its gaze made relative to the chosen frame's own eyes"),
+                 Port("body", BODY_MOTION, "the body motion moving the chosen frame's own torso (not valid where "
+                      "that frame shows no shoulders, or no body motion comes in: the torso stays as recorded)"),
                  Port("mouth_image", ports.IMAGE, "the frame whose mouth matches best (for the renderer's driver "
                       "mouth)"),
                  Port("mouth_track", FACE_TRACK, "that frame's face track"),
@@ -77,7 +83,7 @@ class TargetSelect(Node):
         self._fade_from: int | None = None
         self._fade_step = 0
 
-    def process(self, ctx: FrameContext, bank: FrameBank, motion: Motion) -> dict:
+    def process(self, ctx: FrameContext, bank: FrameBank, motion: Motion, body: BodyMotion | None = None) -> dict:
         if bank is not self._bank:
             self._restart(bank)
         if motion.image_size is not None and tuple(motion.image_size) != bank.size:
@@ -96,7 +102,7 @@ class TargetSelect(Node):
         self._status = (f"frame {int(bank.frame_numbers[row])} (cost {costs[row]:.2f}), mouth from frame "
                         f"{int(bank.frame_numbers[mouth_row])}")
         return {"image": self._faded(bank, row, before, costs), "track": track,
-                "motion": self._gaze_from(bank, track, motion),
+                "motion": self._gaze_from(bank, track, motion), "body": torso_of(bank, row, body),
                 "mouth_image": bank.image(mouth_row), "mouth_track": bank.track(mouth_row),
                 "index": int(bank.frame_numbers[row]), "cost": float(costs[row])}
 
@@ -147,6 +153,16 @@ class TargetSelect(Node):
     def status_image(self) -> Image | None:
         """The recorded frame in use, as it was recorded (not cross-faded): the editor shows it in the node."""
         return self._in_use
+
+
+def torso_of(bank: FrameBank, row: int, body: BodyMotion | None) -> BodyMotion:
+    """Body retargeting moves the reference frame's torso to body.dst; the torso on screen is the chosen
+    frame's, which may stand elsewhere (the person moved while recording), so that is what moves there."""
+    chosen = bank.body(row)
+    torso = chosen.points[list(TORSO)]
+    if body is None or not body.valid or not chosen.shoulders_seen:
+        return BodyMotion(torso, torso, TorsoPose(), BodyDriver.REST, False, chosen.timestamp, bank.size)
+    return replace(body, src=torso, image_size=bank.size)
 
 
 def second_best(costs: np.ndarray, chosen: int) -> int:

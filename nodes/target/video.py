@@ -12,6 +12,7 @@ from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.target.bank import FrameBank
 from nodes.target.index import BankIndex, IndexSettings, load_or_build
 from nodes.target.types import FRAME_BANK
+from nodes.track.body_types import BODY_TRACK
 from nodes.track.types import FACE_TRACK
 
 INDEX_PARAMS = {"path", "every", "max_frames", "max_side"}  # a change loads (or builds) another index
@@ -21,13 +22,15 @@ class TargetVideo(Node):
     schema = NodeSchema(
         type_id="target.video", title="Target Video", category="target",
         help="A short clip of the target person (any frame rate, variable-rate phone clips included). On first "
-             "use every frame is tracked once (face landmarks, head pose, expression) into a frame bank, cached "
+             "use every frame is tracked once (face landmarks, head pose, expression, upper body) into a frame bank, cached "
              "under the state folder by the clip's content; frames without a face are skipped. Gives the bank, "
              "its most neutral frame and the room behind the person (a median over the clip).",
         outputs=(Port("bank", FRAME_BANK, "the clip's frames with a face, tracked"),
                  Port("reference_image", ports.IMAGE, "the target at rest: reference_frame, else the most neutral, "
                       "most frontal frame"),
                  Port("reference_track", FACE_TRACK, "its face track: what to retarget onto"),
+                 Port("reference_body", BODY_TRACK, "its upper body, as tracked with the clip: what body motion "
+                      "is retargeted onto"),
                  Port("plate", ports.IMAGE, "the room behind the person (per-pixel median where the person is not)")),
         params=(
             Param("path", ParamKind.PATH, "targets/single_face.mp4",
@@ -86,7 +89,8 @@ class TargetVideo(Node):
     def process(self, ctx: FrameContext) -> dict:
         bank = self._bank
         return {"bank": bank, "reference_image": bank.image(bank.reference),
-                "reference_track": bank.track(bank.reference), "plate": bank.plate}
+                "reference_track": bank.track(bank.reference), "reference_body": bank.body(bank.reference),
+                "plate": bank.plate}
 
     def status(self) -> str:
         bank = getattr(self, "_bank", None)

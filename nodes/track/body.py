@@ -16,6 +16,7 @@ from nodes.track.mediapipe_face import native_stderr_silenced
 # MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
 JOINTS = (11, 12, 13, 14, 23, 24)
 SPEED_CUTOFF_HZ = 1.0  # One Euro's cutoff for its speed estimate, as smooth.one_euro's default
+MIN_VISIBILITY, BOTTOM_MARGIN = 0.5, 0.3  # body_track's defaults (see there)
 
 
 class PoseDetector:
@@ -100,11 +101,11 @@ class TrackBody(Node):
                   minimum=1, maximum=16),
             Param("min_confidence", ParamKind.FLOAT, 0.5, "person detection and tracking confidence", minimum=0.05,
                   maximum=0.99),
-            Param("min_visibility", ParamKind.FLOAT, 0.5, "a shoulder seen less surely than this (or outside the "
-                  "frame) marks the body partial", minimum=0.05, maximum=0.99),
-            Param("bottom_margin", ParamKind.FLOAT, 0.3, "a frame ending less than this many shoulder widths below "
-                  "the shoulders cuts the body there and marks it partial: for a face cropped at the chin the "
-                  "model draws shoulders just above the edge. 0 accepts a webcam framed at the shoulders",
+            Param("min_visibility", ParamKind.FLOAT, MIN_VISIBILITY, "a shoulder seen less surely than this (or "
+                  "outside the frame) marks the body partial", minimum=0.05, maximum=0.99),
+            Param("bottom_margin", ParamKind.FLOAT, BOTTOM_MARGIN, "a frame ending less than this many shoulder "
+                  "widths below the shoulders cuts the body there and marks it partial: for a face cropped at the "
+                  "chin the model draws shoulders just above the edge. 0 accepts a webcam framed at the shoulders",
                   minimum=0.0, maximum=1.0),
             Param("smoothing", ParamKind.BOOL, True, "One Euro smoothing of the points on the frames' own "
                   "timestamps (video mode only: photos are unrelated)"),
