@@ -138,6 +138,29 @@ def test_mediapipe_start_up_lines_never_reach_the_terminal():
     assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr
 
 
+def test_mediapipe_start_up_lines_stay_muted_when_trackers_start_on_several_threads():
+    # hands and pose start on their own workers while the face mesh starts on the graph's thread; each
+    # muting descriptor 2 on its own let one thread's restore unmute another's start-up (2 lines a run)
+    script = ("import os\n"
+              "from concurrent.futures import ThreadPoolExecutor\n"
+              "import numpy as np\n"
+              "from nodes.track.body import PoseDetector\n"
+              "from nodes.track.hands import HandDetector\n"
+              "from nodes.track.mediapipe_face import FaceMeshDetector\n"
+              "frame = np.full((240, 320, 3), 120, np.uint8)\n"
+              "def start(make):\n"
+              "    detector = make()\n"
+              "    detector.detect(frame)\n"
+              "    detector.close()\n"
+              "makers = (lambda: FaceMeshDetector(False, 1), HandDetector, lambda: PoseDetector(False, 0.5))\n"
+              "for _ in range(3):\n"
+              "    with ThreadPoolExecutor(3) as pool:\n"
+              "        list(pool.map(start, makers))\n"
+              "os.write(2, b'done')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr
+
+
 def test_a_device_or_a_pipe_as_preset_is_refused_instead_of_read_forever(tmp_path):
     from tests.test_cli import reenact  # a subprocess with a timeout: the bug was a hang
 

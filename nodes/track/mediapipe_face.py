@@ -6,25 +6,54 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
 
 
+class _StderrMute:
+    """Descriptor 2 is one per process, and trackers start on several threads at once (hands and pose
+    on their workers, the face mesh on the graph's): each saving and restoring it on its own let one
+    restore the other's devnull, or unmute it mid start-up. So the first to enter mutes, the last to leave
+    restores."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: int | None = None
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                sys.stderr.flush()
+                self._saved = os.dup(2)
+                with open(os.devnull, "wb") as devnull:
+                    os.dup2(devnull.fileno(), 2)
+            self._depth += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._saved is not None:
+                os.dup2(self._saved, 2)
+                os.close(self._saved)
+                self._saved = None
+
+
+_STDERR_MUTE = _StderrMute()
+
+
 @contextmanager
 def native_stderr_silenced() -> Iterator[None]:
     """MediaPipe's C++ side prints one-time warnings (TFLite delegate, feedback tensors) straight to
     file descriptor 2 while a graph starts; they mean nothing to a user. Muted only around start-up."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    _STDERR_MUTE.enter()
     try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        _STDERR_MUTE.leave()
 
 
 def wait_started(solution) -> None:
