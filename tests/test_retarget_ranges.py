@@ -195,6 +195,16 @@ def test_a_driver_who_starts_mid_expression_leaves_the_target_at_rest_once_relax
             assert features[MOUTH_OPENING] < 0.5 * rest[MOUTH_OPENING]
 
 
+def test_a_long_held_expression_is_not_taken_for_the_drivers_rest(studio_registry):
+    """Thirty seconds at rest, then brows raised for twelve: the brows still drive the target at the end.
+    A neutral drawn from the last ten seconds alone had come to read the raised brows as rest."""
+    target = _track(reference_shape()).landmarks
+    rest, raised = reference_shape(), reference_shape() + RIG.brows
+    motion = _run(_node(studio_registry), target, [rest] * 900 + [raised] * 360)
+    driver_change = _brow_height(_track(raised).landmarks) - _brow_height(_track(rest).landmarks)
+    assert (_brow_height(motion) - _brow_height(target)) / driver_change > 0.8
+
+
 def _across_lips(shape: np.ndarray) -> np.ndarray:
     """(2, 3, 11) per lip, per step from one ring to the next outward, the step's length along the lip's
     own outward direction at that column (inner ring to outer ring): negative where the lip is folded."""

@@ -10,7 +10,9 @@ from nodes.retarget.ranges import eye_openness, mouth_width
 from nodes.track.face_model import brow_height, mouth_opening, reference_shape
 from nodes.track.types import FaceTrack, HeadPose
 
-HISTORY_FRAMES = 300  # about 10 s of video: long enough to have seen the face at rest
+HISTORY_FRAMES = 300  # frames kept: every frame of the first 10 s or so, then spread over a longer past...
+LONGEST_STRIDE = 8  # ...keeping every 2nd, then 4th, then 8th frame: the last 80 s at 30 fps. A driver who
+# cries for ten seconds is then a tenth of what the neutral is drawn from, not all of it.
 OPEN_EYES_PERCENTILE = 90  # eyes at rest are about as open as they get (blinks and squints only close them)
 # ...but eyes are open at least this share of the reference face's: a driver who starts with eyes cast
 # down or shut has not yet shown them open, and its first frames would read as open eyes
@@ -52,26 +54,45 @@ def _features(shape: np.ndarray) -> np.ndarray:
 
 
 class AdaptiveNeutral:
-    """A running estimate of the source's relaxed face over its last HISTORY_FRAMES valid frames: eyes
-    open at a high percentile of their openness, the mouth closed at a low percentile of its opening,
-    and the expression and gaze averaged over the frames least expressive by those levels, with the brows
-    at their median and the mouth width at its lower quartile."""
+    """A running estimate of the source's relaxed face over the valid frames seen (HISTORY_FRAMES of them,
+    thinned out evenly over time as they come, up to LONGEST_STRIDE): eyes open at a high percentile of
+    their openness, the mouth closed at a low percentile of its opening, and the expression and gaze
+    averaged over the frames least expressive by those levels, with the brows at their median and the
+    mouth width at its lower quartile."""
 
-    def __init__(self, frames: int = HISTORY_FRAMES):
+    def __init__(self, frames: int = HISTORY_FRAMES, longest_stride: int = LONGEST_STRIDE):
         self._features = np.zeros((frames, 5))
         self._expressions = np.zeros((frames, *reference_shape().shape), np.float32)
         self._gazes = np.zeros((frames, 2, 2), np.float32)
-        self._count = 0
+        self._kept = 0  # slots filled
+        self._next = 0  # the slot the next kept frame goes to
+        self._offered = 0  # frames added, kept or not
+        self._stride, self._longest_stride = 1, longest_stride
 
     def add(self, track: FaceTrack) -> None:
-        slot = self._count % len(self._features)
+        self._offered += 1
+        if (self._offered - 1) % self._stride:
+            return
+        slots = len(self._features)
+        if self._kept == slots and self._stride < self._longest_stride:
+            self._thin_out()
+        slot = self._next
         self._features[slot] = _features(reference_shape() + track.expression)
         self._expressions[slot], self._gazes[slot] = track.expression, track.gaze
-        self._count += 1
+        self._kept, self._next = min(self._kept + 1, slots), (slot + 1) % slots
+
+    def _thin_out(self) -> None:
+        """Keep every other frame (the slots are in time order until the stride is the longest) and take
+        frames twice as far apart from now on."""
+        half = len(self._features) // 2
+        for array in (self._features, self._expressions, self._gazes):
+            array[:half] = array[1::2][:half]
+        self._kept = self._next = half
+        self._stride *= 2
 
     def neutral(self, pose: HeadPose) -> Neutral:
         """The estimate so far (at least one frame added), with the given head pose as the resting pose."""
-        seen = min(self._count, len(self._features))
+        seen = self._kept
         features = self._features[:seen]
         eyes_open = np.maximum(np.percentile(features[:, :2], OPEN_EYES_PERCENTILE, axis=0, method="higher"),
                                OPEN_EYES_LEAST * eye_openness(reference_shape()))
