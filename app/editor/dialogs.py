@@ -24,6 +24,7 @@ def centred(width: int, height: int) -> list[int]:
 class Dialogs:
     def __init__(self, editor: Editor):
         self._editor = editor
+        self._next_frame: list[Callable[[], None]] = []  # see run_deferred
         self._render: dict[str, int] = {}  # the render dialog's items while it is open
         self._render_told = None  # the render job whose end was reported
 
@@ -34,13 +35,21 @@ class Dialogs:
 
         def chosen(sender, app_data) -> None:
             dpg.delete_item(sender)
-            self._editor.attempt(lambda: on_chosen(chosen_path(app_data)))
+            self._next_frame.append(lambda: self._editor.attempt(lambda: on_chosen(chosen_path(app_data))))
 
         with dpg.file_dialog(label=title, width=720, height=460, modal=True, default_path=str(start),
                              callback=chosen, cancel_callback=lambda s: dpg.delete_item(s)):
             for extension in extensions:
                 dpg.add_file_extension(extension, color=(140, 220, 140, 255))
             dpg.add_file_extension(ALL_FILES)
+
+    def run_deferred(self) -> None:
+        """What a file dialog's choice leads to, run on the frame after the dialog closed: a window opened
+        from its callback (the unsaved-changes question before File > Open) was never shown, as the
+        closing modal took it along."""
+        waiting, self._next_frame = self._next_frame, []
+        for action in waiting:
+            action()
 
     def save_as(self) -> None:
         doc = self._editor.document

@@ -130,6 +130,7 @@ class EditorWindow:
     def frame(self) -> None:
         """One UI frame: callbacks, then what changed in the document and the live graph."""
         started = time.perf_counter()
+        self.dialogs.run_deferred()
         dpg.run_callbacks(dpg.get_callback_queue())
         self._sync_document()
         status = self.editor.live.status()

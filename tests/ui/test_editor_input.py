@@ -170,6 +170,19 @@ def test_file_open_shows_presets_first_and_opens_the_one_clicked(window, scene):
     assert window.editor.messages[-1].text == f"opened {scene / 'other.json'}"
 
 
+def test_file_open_over_unsaved_changes_asks_first(window, scene):
+    editor = window.editor
+    editor.set_param("scale", "gain", 2.0)
+    menu(window, "File", "Open...")
+    pick_in_file_dialog(window, "other")
+    wait_for(window, lambda: any(dpg.get_item_label(i) == "Unsaved changes" and dpg.is_item_visible(i)
+                                 for i in dpg.get_all_items()), "showed the unsaved-changes question")
+    assert editor.document.path == scene / "scene.json"  # nothing opened before the answer
+    click(window, centre(labelled("Discard", "mvButton")))
+    wait_for(window, lambda: editor.document.path == scene / "other.json", "opened other.json")
+    assert not editor.document.dirty
+
+
 def test_restart_keeps_a_param_typed_in_the_inspector(window, scene):
     editor = window.editor
     click(window, title("target"))
