@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 
 from app.runtime.errors import ReenactError
+from app.runtime.late_pass import LatePass
 from nodes.capture.video import VideoReader
 from nodes.output.folders import write_atomically
 from nodes.target.features import FEATURES, face_features
 from nodes.target.plate import PLATE_SAMPLES, room_plate
-from app.runtime.late_pass import LatePass
 from nodes.track.body import JOINTS, PoseDetector
 from nodes.track.face import pick_face
 from nodes.track.hands import HandDetector, covered_regions
@@ -161,8 +161,8 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
                 damage: list[str] | None = None) -> BankIndex:
     """Track every kept frame of `clip` (MediaPipe face mesh in video mode, and hands; the pose model on a
     worker thread at the same time, as MediaPipe lets go of the GIL); `progress(frames examined)` is
-    called after each. ReenactError when the clip cannot be read or no frame shows an
-    uncovered face. What ffmpeg could not decode (a clip cut short, damaged frames) goes to `damage`."""
+    called after each. ReenactError when the clip cannot be read or no frame shows an uncovered face.
+    What ffmpeg could not decode (a clip cut short, damaged frames) goes to `damage`."""
     reader = VideoReader(clip)
     scale = min(1.0, settings.max_side / max(reader.width, reader.height))
     size = (max(1, round(reader.width * scale)), max(1, round(reader.height * scale)))
@@ -186,9 +186,9 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
             faces = detector.detect(pixels)
             # after a frame without a face the next face is picked afresh, not matched to one that is gone
             previous = pick_face(faces, previous) if faces else None
-            covered_face = previous is not None and (covered_regions(previous, hands.detect(pixels)) >= COVERED).any()
+            hand_over_face = previous is not None and (covered_regions(previous, hands.detect(pixels)) >= COVERED).any()
             joints = pose_passes.take()
-            if covered_face:
+            if hand_over_face:
                 covered += 1
             elif previous is not None:
                 numbers.append(position - 1)

@@ -22,9 +22,9 @@ class TargetVideo(Node):
     schema = NodeSchema(
         type_id="target.video", title="Target Video", category="target",
         help="A short clip of the target person (any frame rate, variable-rate phone clips included). On first "
-             "use every frame is tracked once (face landmarks, head pose, expression, upper body) into a frame bank, cached "
-             "under the state folder by the clip's content; frames without a face are skipped. Gives the bank, "
-             "its most neutral frame and the room behind the person (a median over the clip).",
+             "use every frame is tracked once (face landmarks, head pose, expression, upper body) into a frame "
+             "bank, cached under the state folder by the clip's content; frames without a face are skipped. Gives "
+             "the bank, its most neutral frame and the room behind the person (a median over the clip).",
         outputs=(Port("bank", FRAME_BANK, "the clip's frames with a face, tracked"),
                  Port("reference_image", ports.IMAGE, "the target at rest: reference_frame, else the most neutral, "
                       "most frontal frame"),
