@@ -123,6 +123,13 @@ def test_refiner_metadata_with_an_absurd_input_size_is_refused():
             NetConfig.from_metadata({**meta, "input_size": size}, "w.safetensors")
 
 
+def assert_prints_nothing_but_done(script: str) -> None:
+    """Run the Python script, which writes 'done' to descriptor 2 at its end, and check that nothing else
+    reached either stream."""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr
+
+
 def test_mediapipe_start_up_lines_never_reach_the_terminal():
     # the graph's threads log after the constructor returns: muting only the constructor let ~2 lines per
     # detector through ("INFO: Created TensorFlow Lite XNNPACK delegate", "W0000 ... Feedback manager")
@@ -134,8 +141,7 @@ def test_mediapipe_start_up_lines_never_reach_the_terminal():
               "    for make in (lambda: FaceMeshDetector(False, 1), FaceFinder, HandDetector):\n"
               "        make().close()\n"
               "os.write(2, b'done')\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr
+    assert_prints_nothing_but_done(script)
 
 
 def test_mediapipe_start_up_lines_stay_muted_when_trackers_start_on_several_threads():
@@ -157,8 +163,7 @@ def test_mediapipe_start_up_lines_stay_muted_when_trackers_start_on_several_thre
               "    with ThreadPoolExecutor(3) as pool:\n"
               "        list(pool.map(start, makers))\n"
               "os.write(2, b'done')\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert done.returncode == 0 and done.stderr == "done" and done.stdout == "", done.stderr
+    assert_prints_nothing_but_done(script)
 
 
 def test_a_device_or_a_pipe_as_preset_is_refused_instead_of_read_forever(tmp_path):
