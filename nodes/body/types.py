@@ -74,7 +74,7 @@ class BodyMotion:
 
 def _summary(motion: BodyMotion) -> str:
     if not motion.valid:
-        return "no torso to move (the portrait shows no shoulders)"
+        return "no torso to move (the target shows no shoulders, or they are cut off)"
     pose = motion.pose
     return (f"torso driven by {motion.driver.value}\nroll {pose.roll:+.1f} deg  shift ({pose.shift[0]:+.2f}, "
             f"{pose.shift[1]:+.2f}) widths  scale {pose.scale:.2f}")
