@@ -82,9 +82,10 @@ def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 def person_extended(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8: the portrait inside the person (`mask`, (H, W) 0..1) short of their soft edge,
-    elsewhere the person's nearest colours (normalized convolution: near the edge from close by, further out from wider). A turned face
-    turned back shows the side of its nose and cheek that the portrait hides: the face mesh reaches a
-    little past the silhouette there, and stretched, those room pixels would read as a blue bite."""
+    elsewhere the person's nearest colours (normalized convolution: near the edge from close by, further
+    out from wider). A turned face turned back shows the side of its nose and cheek that the portrait
+    hides: the face mesh reaches a little past the silhouette there, and stretched, those room pixels
+    would read as a blue bite."""
     inset = max(1, round(EDGE_BLEND * max(mask.shape)))
     known = cv2.erode((mask >= 0.5).astype(np.float32), np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
     colours = rgb[:, :, :3].astype(np.float32) * known[:, :, None]
