@@ -35,6 +35,13 @@ _TRANSPORT_LABEL = {Transport.PLAYING: "playing", Transport.PAUSED: "paused", Tr
 IDLE_FRAME_S = 0.2  # the UI's frame time while nothing moves: drawing a frame costs ~30 ms of CPU in software GL
 ACTIVE_FRAME_S = 1 / 60
 ACTIVE_AFTER_INPUT_S = 1.5  # full speed this long after the mouse moved (typing follows a click)
+# While the graph plays or a render runs, drawing the window takes at most this share of one core (and
+# while the user works in it, TOUCHED_UI_SHARE). In software GL a frame of the window costs 40-50 ms:
+# drawn for every graph frame, it took the graph from 36 fps headless down to 17. The graph, which feeds
+# the outputs, keeps its rate; the preview shows every few frames. With a GPU the window costs a few ms
+# and neither share binds.
+BUSY_UI_SHARE = 0.25
+TOUCHED_UI_SHARE = 0.5
 
 
 class EditorWindow:
@@ -46,7 +53,8 @@ class EditorWindow:
         self._canvas_selection: list[str] = []
         self._rebuilt_frames_ago = STALE_SELECTION_FRAMES
         self._shown_selection: list[str] | None = None
-        self._ui_frame_times: list[float] = []
+        self._ui_frame_times: list[float] = []  # how long each recent frame took to draw...
+        self._ui_frame_starts: list[float] = []  # ...and when it began
         self._full_preview: float | None = None  # the preview's height before it filled the window
         self._resizable_again = False
         self._active_until = 0.0
@@ -146,11 +154,13 @@ class EditorWindow:
             self._resizable_again = False
             dpg.configure_item(self._preview_area, resizable_y=True)
         self._ui_frame_times = (self._ui_frame_times + [time.perf_counter() - started])[-120:]
+        self._ui_frame_starts = (self._ui_frame_starts + [started])[-120:]
 
     def pace(self, started: float) -> None:
         """Sleep out the rest of this frame's time: quick frames while the graph plays, a render runs
-        or the mouse moved lately, slow ones otherwise, so a paused editor uses little CPU. Called by
-        the main loop, not by scripted sessions."""
+        or the mouse moved lately, slow ones otherwise, so a paused editor uses little CPU; beside a
+        playing graph or a render, no more of a core than BUSY_UI_SHARE (TOUCHED_UI_SHARE while the
+        user works). Called by the main loop, not by scripted sessions."""
         status = self.editor.live.status()  # while it plays, frames come at up to the graph's rate
         mouse = (tuple(dpg.get_mouse_pos(local=False)), dpg.is_mouse_button_down(dpg.mvMouseButton_Left),
                  dpg.is_mouse_button_down(dpg.mvMouseButton_Middle), dpg.is_mouse_button_down(dpg.mvMouseButton_Right))
@@ -159,15 +169,27 @@ class EditorWindow:
         rendering = self.editor.render is not None and not self.editor.render.progress.finished
         touched = time.monotonic() < self._active_until
         self._last_mouse = mouse
-        if touched or rendering:
-            period = ACTIVE_FRAME_S
-        elif status.transport is Transport.PLAYING:  # no faster than new frames come: the graph keeps the CPU
-            period = max(ACTIVE_FRAME_S, 1.0 / status.fps) if status.fps > 0 else ACTIVE_FRAME_S
+        playing = status.transport is Transport.PLAYING
+        if touched:
+            period = max(ACTIVE_FRAME_S, self._drawing_cost() / TOUCHED_UI_SHARE if playing or rendering else 0.0)
+        elif playing or rendering:  # and no faster than new frames come
+            period = max(ACTIVE_FRAME_S, 1.0 / status.fps if playing and status.fps > 0 else 0.0,
+                         self._drawing_cost() / BUSY_UI_SHARE)
         else:
             period = IDLE_FRAME_S
         rest = period - (time.perf_counter() - started)
         if rest > 0:
             time.sleep(rest)
+
+    def _ui_fps(self) -> float:
+        """Window frames drawn a second over the last two seconds or so."""
+        recent = [t for t in self._ui_frame_starts if t > time.perf_counter() - 2.0]
+        return len(recent) / 2.0
+
+    def _drawing_cost(self) -> float:
+        """Seconds a UI frame has taken lately (the median of the last ones: a rebuild is a one-off)."""
+        recent = self._ui_frame_times[-15:]
+        return float(sorted(recent)[len(recent) // 2]) if recent else 0.0
 
     def toggle_full_preview(self) -> None:
         """The preview alone fills the window (palette, canvas and params hidden), or back."""
@@ -218,7 +240,7 @@ class EditorWindow:
         ui_ms = 1000 * sum(self._ui_frame_times) / max(1, len(self._ui_frame_times))
         dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | "
                                             f"{_TRANSPORT_LABEL[status.transport]}{', recording' if status.recording else ''}"
-                                            f" | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms"
+                                            f" | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"
                                             + (f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""))
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")

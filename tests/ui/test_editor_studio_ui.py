@@ -254,6 +254,29 @@ def test_a_paused_editor_sleeps(window, studio):
     assert run_main_loop(3.0) < 0.5
 
 
+def test_a_playing_editor_leaves_the_cores_to_the_graph(window, studio):
+    """Not a speed test: beside a playing graph, drawing the window takes about BUSY_UI_SHARE of a core
+    however long a frame of it takes to draw (software GL: 40-50 ms, which took the graph down to half
+    its headless rate when drawn for every frame of it)."""
+    from app.editor.window import BUSY_UI_SHARE
+
+    window.editor.live.max_fps = 30  # the studio's 240-frame clip plays for 8 s
+    window.editor.play()
+
+    def drawing_share(seconds: float) -> float:
+        drawing, started = 0.0, time.monotonic()
+        while time.monotonic() - started < seconds:
+            frame_started = time.perf_counter()
+            window.frame()
+            drawing += time.perf_counter() - frame_started
+            window.pace(frame_started)
+        return drawing / (time.monotonic() - started)
+
+    drawing_share(2.0)  # past the full-speed time after the last input
+    assert window.editor.live.status().transport is Transport.PLAYING
+    assert drawing_share(3.0) < 1.6 * BUSY_UI_SHARE  # 0.92 when drawn for every frame the graph makes
+
+
 def test_a_link_let_go_on_empty_canvas_offers_the_nodes_that_take_it_and_links_the_one_chosen(window, studio):
     editor = window.editor
     drop = (EMPTY_CANVAS[0] - 300, EMPTY_CANVAS[1] - 40)
