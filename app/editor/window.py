@@ -238,10 +238,10 @@ class EditorWindow:
     def _show_status(self, status) -> None:
         doc = self.editor.document
         ui_ms = 1000 * sum(self._ui_frame_times) / max(1, len(self._ui_frame_times))
-        dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | "
-                                            f"{_TRANSPORT_LABEL[status.transport]}{', recording' if status.recording else ''}"
-                                            f" | graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"
-                                            + (f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""))
+        transport = _TRANSPORT_LABEL[status.transport] + (", recording" if status.recording else "")
+        holding = f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""
+        rates = f"graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"
+        dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | {transport} | {rates}{holding}")
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")
         problems = f"  |  {len(self.editor.problems)} problem(s) keep the file from loading elsewhere: " \
@@ -263,7 +263,7 @@ class EditorWindow:
         try:
             action()
         except UnsavedChanges as exc:
-            self.dialogs.confirm_discard(exc.message, save=self.save, then=action)
+            self.dialogs.confirm_discard(exc.what, save=self.save, then=action)  # the buttons are its hint
         except ReenactError as exc:
             self.editor.say(exc.message, Tone.WARNING)
 
