@@ -140,6 +140,19 @@ def test_every_lid_pair_shuts(studio_registry):
     assert (_lid_gaps(shut) <= 0.05 * _lid_gaps(target)[:, 3:4]).all()  # of the middle pair's gap
 
 
+def test_shut_eyes_shut_mostly_by_their_upper_lids(studio_registry):
+    """A blink is the upper lid coming down onto the lower one: shut about their midpoint, the lids met
+    in a line arched like an upper lid half-way down the eye, which the tracker reads as a narrowed eye.
+    A source whose lids meet half-way moves the target's lower lids by its own expression, and the rest
+    of the gap is shut by the upper lids: the lower lids rise by clearly less than half of it."""
+    target = _eyes(reference_shape(), 1.4)
+    shut = _shape(_run(_node(studio_registry), _track(target).landmarks, OPEN + [_eyes(reference_shape(), 0.0)]))
+    for lids in (RIGHT_EYE_LIDS, LEFT_EYE_LIDS):
+        gaps = target[lids[:, 1], 1] - target[lids[:, 0], 1]  # y down: lower minus upper
+        risen = target[lids[:, 1], 1] - shut[lids[:, 1], 1]
+        assert (gaps > 0).all() and (risen < 0.46 * gaps).all(), (risen / gaps).round(2)  # midpoint: 0.5
+
+
 def test_a_wink_closes_only_that_eye(studio_registry):
     target = _eyes(reference_shape(), 1.3)
     rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
