@@ -53,8 +53,7 @@ class EditorWindow:
         self._canvas_selection: list[str] = []
         self._rebuilt_frames_ago = STALE_SELECTION_FRAMES
         self._shown_selection: list[str] | None = None
-        self._ui_frame_times: list[float] = []  # how long each recent frame took to draw...
-        self._ui_frame_starts: list[float] = []  # ...and when it began
+        self._ui_frames: list[tuple[float, float]] = []  # recent frames: (when each began, seconds it took)
         self._full_preview: float | None = None  # the preview's height before it filled the window
         self._resizable_again = False
         self._active_until = 0.0
@@ -153,8 +152,7 @@ class EditorWindow:
         if self._resizable_again:
             self._resizable_again = False
             dpg.configure_item(self._preview_area, resizable_y=True)
-        self._ui_frame_times = (self._ui_frame_times + [time.perf_counter() - started])[-120:]
-        self._ui_frame_starts = (self._ui_frame_starts + [started])[-120:]
+        self._ui_frames = (self._ui_frames + [(started, time.perf_counter() - started)])[-120:]
 
     def pace(self, started: float) -> None:
         """Sleep out the rest of this frame's time: quick frames while the graph plays, a render runs
@@ -183,13 +181,13 @@ class EditorWindow:
 
     def _ui_fps(self) -> float:
         """Window frames drawn a second over the last two seconds or so."""
-        recent = [t for t in self._ui_frame_starts if t > time.perf_counter() - 2.0]
-        return len(recent) / 2.0
+        since = time.perf_counter() - 2.0
+        return sum(1 for began, _ in self._ui_frames if began > since) / 2.0
 
     def _drawing_cost(self) -> float:
         """Seconds a UI frame has taken lately (the median of the last ones: a rebuild is a one-off)."""
-        recent = self._ui_frame_times[-15:]
-        return float(sorted(recent)[len(recent) // 2]) if recent else 0.0
+        recent = sorted(seconds for _, seconds in self._ui_frames[-15:])
+        return recent[len(recent) // 2] if recent else 0.0
 
     def toggle_full_preview(self) -> None:
         """The preview alone fills the window (palette, canvas and params hidden), or back."""
@@ -237,7 +235,7 @@ class EditorWindow:
 
     def _show_status(self, status) -> None:
         doc = self.editor.document
-        ui_ms = 1000 * sum(self._ui_frame_times) / max(1, len(self._ui_frame_times))
+        ui_ms = 1000 * sum(seconds for _, seconds in self._ui_frames) / max(1, len(self._ui_frames))
         transport = _TRANSPORT_LABEL[status.transport] + (", recording" if status.recording else "")
         holding = f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""
         rates = f"graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"
