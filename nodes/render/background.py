@@ -50,8 +50,9 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     on_border = (grid[:, 0] == 0) | (grid[:, 1] == 0) | (grid[:, 0] == width) | (grid[:, 1] == height)
     near_face = np.min(np.linalg.norm(grid[:, None, :] - outline[None, :, :], axis=2), axis=1) < 0.6 * step
-    outside = ~points_in_poly(grid, outline) & ~near_face  # grid points close to the outline make slivers
-    points = np.concatenate([outline, grid[outside | on_border]])
+    outside = ~points_in_poly(grid, outline) & ~near_face
+    corner = np.isin(grid[:, 0], (0, width)) & np.isin(grid[:, 1], (0, height))
+    points = np.concatenate([outline, grid[((outside | on_border) & ~_blocks_outline(grid, outline)) | corner]])
     triangles = Delaunay(points).simplices
     centroids = points[triangles].mean(axis=1)
     keep = ~points_in_poly(centroids, outline)  # the face layer covers the inside
@@ -62,6 +63,16 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     head_share = 1.0 - smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
     return BackgroundMesh(points, triangles[keep].astype(np.int32), weights / weights.sum(axis=1, keepdims=True),
                           head_share)
+
+
+def _blocks_outline(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
+    """(N,) bool: points inside the circle on some outline edge as its diameter. Delaunay triangulates the
+    convex hull, not the outline: an edge with such a point near it is left out, and the triangles across it
+    are either dropped (a hole, drawn as black) or kept over the face. Without those points every outline
+    edge is a Delaunay edge (the Gabriel condition), and the layers meet exactly on the outline."""
+    ends = np.roll(outline, -1, axis=0)
+    centres, radii = (outline + ends) / 2.0, np.linalg.norm(ends - outline, axis=1) / 2.0
+    return (np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=2) < radii[None, :] + 1e-6).any(axis=1)
 
 
 def face_cover(src: np.ndarray, size: tuple[int, int], rgb: np.ndarray | None = None) -> np.ndarray:
