@@ -292,6 +292,43 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
     assert (above_lower_lip[:, 1] - above_lower_lip[:, 0]).mean() > 80  # the driver's (green) mouth
 
 
+def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_registry, smiling_target, detector):
+    """Frame 330 of wolfgang_expressions.mp4: she laughs with her upper teeth taking about 70% of her opened
+    mouth. Driving the smiling target (upper teeth of her own), the gap under the target's teeth is to show
+    what lies under the driver's teeth (shadow, tongue, lower teeth), not the driver's upper teeth again: a
+    flat white band under the target's own read as a second row. Share of the gap's pixels that are
+    bright and grey (teeth): 0.64 when the gap began as far down the driver's mouth as the target's own
+    band reached down its opening, 0.29 now."""
+    import imageio.v3 as iio
+
+    from nodes.render.mouth import DriverMouth
+    from nodes.render.warp_mesh import LAYER_MOUTH_DRIVER
+    from tests.conftest import REPO
+
+    image, target = smiling_target
+    frames = [np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", index=k))
+              for k in (0, 330)]
+    tracks = [face_track(detector.detect(f)[0], (f.shape[1], f.shape[0]), k / 30) for k, f in enumerate(frames)]
+    run = RunContext()
+    schema = studio_registry.require("retarget.face").schema
+    retarget = studio_registry.create("retarget.face", "r", {**schema.defaults(), "neutral_mode": "first_frames",
+                                                             "calibration_frames": 1})
+    retarget.open(run)
+    retarget.process(FrameContext(0, 0.0, run), source=tracks[0], target=target)
+    dst = retarget.process(FrameContext(1, 1 / 30, run), source=tracks[1], target=target)["motion"].landmarks
+    out = render_node_output(studio_registry, image, target, dst, frames[1], tracks[1]).astype(float)
+    mesh = MeshBuilder(target.landmarks, (image.shape[1], image.shape[0]), 32, image).build(
+        dst, None, DriverMouth.of(tracks[1].landmarks, tracks[1].image_size, frames[1]))
+    gap = np.floor(mesh.vertices[:, 7]) == LAYER_MOUTH_DRIVER
+    mask = np.zeros(out.shape[:2], bool)
+    for triangle in mesh.vertices[gap, :2].reshape(-1, 3, 2):
+        mask |= region_mask(out.shape, triangle, grow=0.9)  # short of its edges
+    assert mask.sum() > 1500  # the mouth does open under her teeth
+    pixels = out[mask]
+    teeth = (pixels @ [0.299, 0.587, 0.114] > 150) & (np.ptp(pixels, axis=1) < 60)
+    assert teeth.mean() < 0.45
+
+
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,
                                                                                  green_mouthed_driver):
     """A driver whose tracked interior is 3 px high (a small face in a low-resolution clip, lips barely

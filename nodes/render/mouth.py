@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.render.ramps import smoothstep
-from nodes.render.teeth import HALVES, JawSplit
+from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.retarget.ranges import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 
 # Inner-lip points from one mouth corner (78) to the other (308): upper and lower, paired by column.
@@ -23,6 +23,7 @@ BEHIND_LIPS = 0.01  # depth offset: the interior sits behind the lips
 DRIVER_LIPS = 0.12  # the share at either edge of the driver's interior that is still its lips
 DRIVER_CORNERS = 0.2  # the share of the driver's mouth at either corner not sampled (its lips reach in there)
 DRIVER_READABLE_PX = (5.0, 14.0)  # the driver's interior height (middle column) from unusable to fully usable
+DRIVER_SPAN_MIN = 0.25  # the least share of the driver's interior the gap shows (less is a stretched smear)
 NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it is wider than the portrait's
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
 
@@ -30,15 +31,20 @@ TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth th
 @dataclass(frozen=True)
 class DriverMouth:
     """The driver's mouth interior: columns (11, 2, 2) per inner-lip column its upper and lower point in
-    0..1 frame coordinates; size (width, height) of its frame in pixels."""
+    0..1 frame coordinates; size (width, height) of its frame in pixels; upper_teeth (11,) per column the
+    share of its interior, from the upper lip down, that its own upper teeth take (0: none showing)."""
 
     columns: np.ndarray
     size: tuple[int, int]
+    upper_teeth: np.ndarray
 
     @staticmethod
-    def of(landmarks: np.ndarray, size: tuple[int, int]) -> DriverMouth:
-        scale = np.array(size, np.float64)
-        return DriverMouth(np.stack([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER, :2]], axis=1) / scale, size)
+    def of(landmarks: np.ndarray, size: tuple[int, int], rgb: np.ndarray) -> DriverMouth:
+        """landmarks: (478, 2|3) the driver's face track in pixels of a frame of `size`; rgb: (H, W, 3)
+        the driver's frame (the same, or the same at another size)."""
+        columns = np.stack([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER, :2]], axis=1) / np.array(size, float)
+        split = jaw_split(rgb, landmarks[:, :2] * (np.array([rgb.shape[1], rgb.shape[0]], float) / size))
+        return DriverMouth(columns, size, split.upper if split.upper_teeth else np.zeros(len(columns)))
 
     def share(self) -> float:
         """0..1: how much of the gap the driver's own interior fills, the rest a plain cavity. A driver
@@ -69,7 +75,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     gap = (bottom - top) * opened
     if driver_mouth is not None:
-        first, last = _driver_span(top, bottom)
+        skipped = _pulled_in(driver_mouth.upper_teeth) if split.upper_teeth else np.zeros_like(top)
+        first, last = _driver_span(top, bottom, skipped)
         driver_fractions = np.stack([np.zeros_like(top), first, last, np.ones_like(top)], axis=1)
         inward = _pulled_in(driver_mouth.columns)
         upper, lower = inward[:, 0, None, :], inward[:, 1, None, :]
@@ -99,23 +106,28 @@ def _teeth_meeting(top: np.ndarray, bottom: np.ndarray, opened: np.ndarray, mout
 
 
 def _pulled_in(columns: np.ndarray) -> np.ndarray:
-    """(11, 2, 2) the driver's columns sampled DRIVER_CORNERS of the way in from its mouth corners: right
-    at the corners a tracked inner lip runs over the lips themselves, whose lipstick or shadow would
-    show as a bright sliver in the corner of the portrait's mouth."""
+    """Per-column values of the driver's mouth ((11, ...)) sampled DRIVER_CORNERS of the way in from its
+    mouth corners: right at the corners a tracked inner lip runs over the lips themselves, whose lipstick
+    or shadow would show as a bright sliver in the corner of the portrait's mouth."""
     count = len(columns)
     at = (count - 1) / 2 + (np.arange(count) - (count - 1) / 2) * (1.0 - DRIVER_CORNERS)
     low = np.floor(at).astype(int)
     high = np.minimum(low + 1, count - 1)
-    share = (at - low)[:, None, None]
+    share = (at - low).reshape(-1, *([1] * (columns.ndim - 1)))
     return columns[low] * (1.0 - share) + columns[high] * share
 
 
-def _driver_span(top: np.ndarray, bottom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows: the
-    same place in the driver's mouth as in the portrait's, short of the driver's lips. Where the portrait's
-    own upper teeth take the top of the opening, the driver's take about as much of its own: skipped, they
-    do not show as a second row; below them come its tongue and lower teeth."""
-    return np.maximum(top, DRIVER_LIPS), np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), np.maximum(top, DRIVER_LIPS))
+def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows, short
+    of the driver's lips. Where the portrait shows upper teeth of its own, they ride above the gap, so it
+    starts below the driver's upper teeth (`driver_teeth`, read from its pixels, 0 where none are skipped):
+    a laughing driver's teeth take up to 80% of its opening, and from the same share as the portrait's band
+    they showed as a second row under the portrait's. Otherwise the same place in the driver's mouth as in
+    the portrait's (a portrait with its lips shut gets the driver's teeth). At least DRIVER_SPAN_MIN of
+    the driver's interior is shown, so a sliver under its teeth is not stretched."""
+    first = np.maximum(np.where(driver_teeth > 0.0, driver_teeth, top), DRIVER_LIPS)
+    last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), first)
+    return np.maximum(np.minimum(first, last - DRIVER_SPAN_MIN), DRIVER_LIPS), last
 
 
 def _quads(rows, uv_rows, coords, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:

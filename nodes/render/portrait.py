@@ -240,7 +240,8 @@ class RenderPortrait(Node):
         gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
                       and driver_track.valid and motion.valid and driver_track.occlusion[0] < COVERED)
-        driver_mouth = DriverMouth.of(driver_track.landmarks, driver_track.image_size) if use_driver else None
+        driver_mouth = (DriverMouth.of(driver_track.landmarks, driver_track.image_size, driver.rgb()) if use_driver
+                        else None)
         torso = (body.src, body.dst) if body is not None and body.valid else None
         mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth, torso)
         out_size = _output_size(image.width, image.height, self.params.size)
