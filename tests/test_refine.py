@@ -186,17 +186,19 @@ def synthetic_target(tmp_path_factory, studio_registry) -> Path:
 
 
 def test_training_lowers_the_loss_and_beats_the_raw_render_on_held_out_frames(synthetic_target, tmp_path):
+    """All 60 frames of the clip (45 to train on): the refined render beats the raw one on the held-out
+    frames by 1.0 to 1.4 dB over seeds 0-3. From 40 frames it was a coin flip (-0.7 to +0.6 dB)."""
     out = tmp_path / "target.safetensors"
     config = TrainConfig(synthetic_target, out, steps=40, size=64, batch=4, channels=(8, 16, 32), holdout=0.25,
-                         every=20, max_frames=40, progress=False)
+                         every=20, max_frames=60, progress=False)
     result = train_refiner(config)
     assert result.last_loss < result.first_loss
-    assert result.psnr_refined > result.psnr_render
+    assert result.psnr_refined > result.psnr_render + 0.5
     assert out.exists() and result.preview.exists() and out.with_name("target.pairs.npz").exists()
     _, _, meta = load_weights(out)
     assert meta["step"] == "40" and json.loads(meta["channels"]) == [8, 16, 32]
     resumed = train_refiner(TrainConfig(synthetic_target, out, steps=44, size=64, batch=4, channels=(8, 16, 32),
-                                        holdout=0.25, every=4, max_frames=40, resume=True, progress=False))
+                                        holdout=0.25, every=4, max_frames=60, resume=True, progress=False))
     assert load_weights(out)[2]["step"] == "44" and np.isfinite(resumed.last_loss)
 
 

@@ -153,8 +153,9 @@ def test_a_driver_with_shut_eyes_shuts_the_targets_eyes(studio_registry, detecto
     assert np.all(eye_openness(reference_shape() + seen.expression) < own / 3)
 
 
-def _driven(studio_registry, target_image, target, source_shapes_and_yaws) -> tuple[np.ndarray, np.ndarray]:
-    """retarget.face and render.portrait driven by synthetic source faces: (rendered frame, posed landmarks)."""
+def _driven(studio_registry, target_image, target, source_shapes_and_yaws, **params) -> tuple[np.ndarray, np.ndarray]:
+    """retarget.face and render.portrait (`params` over the defaults) driven by synthetic source faces:
+    (rendered frame, posed landmarks)."""
     from nodes.track.face_model import from_head_space, rotation_from_euler
     from nodes.track.types import HeadPose
 
@@ -166,7 +167,7 @@ def _driven(studio_registry, target_image, target, source_shapes_and_yaws) -> tu
         source = face_track(from_head_space(shape, pose), (640, 480), k / 30)
         motion = retarget.process(FrameContext(k, k / 30, run), source=source, target=target)["motion"]
     run.close()
-    return render(studio_registry, target_image, target, motion.landmarks), motion.landmarks
+    return render(studio_registry, target_image, target, motion.landmarks, **params), motion.landmarks
 
 
 @pytest.mark.parametrize("yaw", [-14.0, 14.0], ids=["back-toward-the-camera", "further-away"])
@@ -200,6 +201,52 @@ def test_a_three_quarter_target_turned_further_keeps_its_outline_single(studio_r
         starts, ends = starts[wide], ends[wide]
         doubled += bool(len(starts) > 1 and (starts[1:] - ends[:-1] >= 2).any())
     assert len(rows) > 100 and doubled < 0.05 * len(rows)
+
+
+def test_multisampling_smooths_the_face_box_and_leaves_the_rest_as_one_sample_draws_it(studio_registry, detector):
+    """The three-quarter portrait laughing and turned: with 4x multisampling only the box around the face is
+    drawn multisampled (the background's pixels come out the same with one sample). Its smoothed edges
+    (the nose's silhouette over the far cheek) differ from the one-sample render; nothing outside the box
+    does, and the box is put back where it belongs (a box shifted by a pixel would differ all over it)."""
+    from nodes.capture.motion import ExpressionRig
+    from nodes.render.portrait import face_box
+    from nodes.track.face_model import reference_shape
+
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
+    rig = ExpressionRig(reference_shape())
+    rest = reference_shape()
+    frames = [(rest, 0.0)] * 10 + [(rest + 0.5 * rig.open + rig.smile, 14.0)]
+    plain, dst = _driven(studio_registry, image, track, frames)
+    smooth, _ = _driven(studio_registry, image, track, frames, antialias="4x")
+    (x, y), (width, height) = face_box(dst[:MESH_POINTS, :2], (image.shape[1], image.shape[0]))
+    inside = np.zeros(plain.shape[:2], bool)
+    inside[y:y + height, x:x + width] = True
+    differs = np.abs(smooth - plain).max(axis=2)
+    assert (differs[inside] > 10).sum() > 50  # the edges are smoothed
+    assert differs[~inside].max() == 0
+    assert differs.mean() < 1.0
+
+
+def test_a_frame_renders_the_same_whatever_frames_came_before_it(studio_registry, detector):
+    """One render node, frame after frame, as a run uses it: each frame is the same as a fresh node's render
+    of the same pose. (The face box's viewport once stayed on the frame's framebuffer, so from the second
+    frame on the background was drawn squeezed into the box and the rest kept an older frame.)"""
+    image, track = tracked(detector, REPO / "assets" / "portraits" / "grace_hopper.jpg")
+    poses = [rolled(track.landmarks, degrees, shift) for degrees, shift in ((0.0, (0.0, 0.0)), (8.0, (10.0, -5.0)),
+                                                                             (-6.0, (-12.0, 8.0)))]
+    schema = studio_registry.require("render.portrait").schema
+    node = studio_registry.create("render.portrait", "r", schema.defaults())
+    run = RunContext()
+    node.open(run)
+    try:
+        in_a_row = [node.process(FrameContext(k, k / 30, run), image=Image(image), track=track,
+                                 motion=Motion(pose))["image"].rgb().astype(float) for k, pose in enumerate(poses)]
+    finally:
+        node.close()
+        run.close()
+    for pose, rendered in zip(poses[1:], in_a_row[1:]):
+        alone = render(studio_registry, image, track, pose, antialias="4x")
+        assert np.abs(rendered - alone).max() <= 2
 
 
 NOSE = [1, 2, 4, 5, 6, 19, 45, 48, 64, 94, 97, 98, 115, 168, 195, 197, 220, 240, 275, 294, 326, 327, 440]

@@ -8,11 +8,12 @@ uniform sampler2D portrait;   // RGB, and the person mask as alpha
 uniform sampler2D plate;      // the room behind the person; alpha: the face's own pixels outside its outline
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size: gl_FragCoord / out_size is where a pixel lands, 0..1
+uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
 in vec2 uv;
 out vec4 color;
 void main() {
     vec4 person = texture(portrait, uv);
-    vec2 here = gl_FragCoord.xy / out_size;
+    vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
     float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));  // pixels moved
     vec3 shown = person.rgb;
     if (still < 0.999) {  // most of the background has not moved: the plate is not even looked at

@@ -13,6 +13,7 @@ uniform sampler2D plate;      // the room behind the person
 uniform sampler2D extended;   // the person's colours carried past their silhouette over the room
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size
+uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform float driver_share;   // how much of the gap the driver's mouth fills (a mouth a few pixels high: little)
 uniform vec3 cavity_color;
@@ -50,7 +51,7 @@ void main() {
         float revealed = st.s * st.t;
         if (revealed > 0.0) shown = mix(shown, texture(extended, uv).rgb, revealed);
         if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
-            vec2 here = gl_FragCoord.xy / out_size;
+            vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
             float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
             // a lower threshold than the background's: the person mask cuts a little into the face's own edge
             shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));

@@ -1,6 +1,7 @@
 #version 330
 // Mesh warp: vertices at their posed pixel positions and depths, sampling the portrait where they were.
 uniform vec2 viewport;   // output size in the mesh's pixel units
+uniform vec4 window;     // the part of the output the framebuffer holds: origin, size (0..1 of it)
 in vec2 in_pos;          // posed position, pixels, y down
 in float in_depth;       // 0 near .. 1 far: a turned face hides its own far side
 in vec2 in_uv;           // source position in the portrait, 0..1, y down
@@ -10,7 +11,7 @@ out vec2 uv;
 out vec2 st;
 flat out float layer;
 void main() {
-    vec2 ndc = in_pos / viewport * 2.0 - 1.0;
+    vec2 ndc = (in_pos / viewport - window.xy) / window.zw * 2.0 - 1.0;
     gl_Position = vec4(ndc, in_depth * 2.0 - 1.0, 1.0);   // pixel row 0 lands on GL row 0: top row first
     uv = in_uv;
     st = in_st;

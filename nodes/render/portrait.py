@@ -26,11 +26,17 @@ from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
 PLATES_KEPT = 8
+# Multisampling costs llvmpipe about as much as the rest of the render (6 of 12 ms at 512²), yet only the
+# face has edges to smooth: face and background meet on shared vertices, so the background's pixels come
+# out the same with one sample as with four. The background is drawn once over the frame with one sample,
+# and the box around the face again, multisampled, under the face layers.
+FACE_BOX_STEP = 32  # pixels: the face box's buffers grow and shrink in steps of this, so they are rarely re-made
+FACE_BOX_MARGIN = 2  # pixels around the face's geometry: its smoothed edge
 
 
 class PortraitRenderer:
     """GL state for drawing one portrait: its textures, a program and vertex buffer per kind of layer
-    (the background's lean, the face's full), and an MSAA target with depth.
+    (the background's lean, the face's full), and a multisampled target with depth for the face's box.
 
     render(...) -> an Image on a pooled RGBA8 texture of the run's context (nothing is read back here).
     Every method makes its own context current: another context (a preview window, another run) may
@@ -43,10 +49,13 @@ class PortraitRenderer:
         # the person carried past their silhouette)
         self._textures: tuple = ()
         self._texture_source: tuple = (None, None, None, None)  # (portrait, plate, cover, output size)
-        self._target = None  # (size, MSAA renderbuffer, its framebuffer)
+        # (size, (colour, depth) renderbuffers, their framebuffer, the resolved texture, its framebuffer)
+        self._box: tuple | None = None
         with gpu.current():
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
             self._layers = self._layer("warp", "2f 1f 2f 2f 1f", ("in_pos", "in_depth", "in_uv", "in_st", "in_layer"))
+            self._compose = gpu.program("blit", "face_box")
+            self._compose_vao = gpu.ctx.vertex_array(self._compose, [])
 
     def _layer(self, shaders: str, layout: str, names: tuple[str, ...]) -> tuple:
         """(program, vertex buffer, vertex array) for one kind of layer."""
@@ -85,13 +94,15 @@ class PortraitRenderer:
             texture.release()
         self._textures = ()
 
-    def _multisampled(self, size: tuple[int, int]):
-        if self._target is None or self._target[0] != size:
-            self._release_target()
-            color = self._gpu.ctx.renderbuffer(size, 4, samples=self._samples)
-            depth = self._gpu.ctx.depth_renderbuffer(size, samples=self._samples)
-            self._target = (size, (color, depth), self._gpu.ctx.framebuffer([color], depth))
-        return self._target[2]
+    def _box_target(self, size: tuple[int, int]) -> tuple:
+        if self._box is None or self._box[0] != size:
+            self._release_box()
+            ctx = self._gpu.ctx
+            color = ctx.renderbuffer(size, 4, samples=self._samples)
+            depth = ctx.depth_renderbuffer(size, samples=self._samples)
+            resolved = ctx.texture(size, 4)
+            self._box = (size, (color, depth), ctx.framebuffer([color], depth), resolved, ctx.framebuffer([resolved]))
+        return self._box
 
     def render(self, image: Image, mesh: WarpMesh, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float],
@@ -103,9 +114,6 @@ class PortraitRenderer:
             return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gain, plate)
 
     def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gain, plate) -> Image:
-        msaa = self._multisampled(out_size)
-        msaa.use()
-        msaa.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
         portrait, background, extended = self._portrait_textures(image, plate, mesh.face_cover, out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
@@ -123,37 +131,65 @@ class PortraitRenderer:
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
                              ("eye_closure", mesh.eye_closure)):
             program[name].write(values.astype("f4").tobytes())
+        for (_, vbo, _), vertices in ((self._background, mesh.background), (self._layers, mesh.vertices)):
+            data = vertices.tobytes()
+            if len(data) > vbo.size:
+                vbo.orphan(len(data) * 2)
+            vbo.write(data)
         ctx = self._gpu.ctx
+        frame = Image.on_texture(self._gpu, out_size)
+        target = self._gpu.textures.framebuffer(frame.texture(self._gpu))
+        target.use()  # the background over the whole frame, one sample a pixel: its triangles do not overlap
+        ctx.viewport = (0, 0, *out_size)  # the framebuffer keeps the last viewport set on it: the box's
+        target.clear(0.0, 0.0, 0.0, 1.0)  # a pooled texture holds an older frame
+        self._draw(self._background, len(mesh.background), (0, 0), out_size, out_size)
+        origin, size = face_box(mesh.vertices[:, :2] * (np.array(out_size) / viewport), out_size)
+        _, _, box, resolved, resolved_target = self._box_target(size)
+        box.use()
+        ctx.viewport = (0, 0, *size)
+        box.clear(0.0, 0.0, 0.0, 1.0, depth=1.0)
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="
-        try:
-            for (_, vbo, vao), vertices in ((self._background, mesh.background), (self._layers, mesh.vertices)):
-                data = vertices.tobytes()
-                if len(data) > vbo.size:
-                    vbo.orphan(len(data) * 2)
-                vbo.write(data)
-                vao.render(vertices=len(vertices))
+        try:  # the face's box: the background under it again, so the face's smoothed edges blend with it
+            self._draw(self._background, len(mesh.background), origin, size, out_size)
+            self._draw(self._layers, len(mesh.vertices), origin, size, out_size)
         finally:
             ctx.disable(moderngl.DEPTH_TEST)
         self._gpu.finish()  # rasterize with the GIL released (see GpuContext.finish)
-        frame = Image.on_texture(self._gpu, out_size)
-        self._gpu.ctx.copy_framebuffer(self._gpu.textures.framebuffer(frame.texture(self._gpu)), msaa)  # resolves MSAA
+        ctx.copy_framebuffer(resolved_target, box)  # resolves the samples
+        target.use()
+        ctx.viewport = (*origin, *size)
+        resolved.use(0)
+        self._compose["box"], self._compose["origin"], self._compose["scale"] = 0, origin, (1.0, 1.0)
+        self._compose_vao.render(mode=ctx.TRIANGLE_STRIP, vertices=4)
+        self._gpu.finish()
         return frame
 
-    def _release_target(self) -> None:
-        if self._target is not None:
-            self._target[2].release()
-            for buffer in self._target[1]:
-                buffer.release()
-            self._target = None
+    @staticmethod
+    def _draw(layer: tuple, count: int, origin: tuple[int, int], size: tuple[int, int],
+              out_size: tuple[int, int]) -> None:
+        """Draw `count` vertices of a layer into the bound framebuffer, which holds the output's pixels from
+        `origin` over `size`."""
+        program, _, vao = layer
+        program["window"] = (origin[0] / out_size[0], origin[1] / out_size[1], size[0] / out_size[0],
+                             size[1] / out_size[1])
+        program["frame_origin"] = (float(origin[0]), float(origin[1]))
+        vao.render(vertices=count)
+
+    def _release_box(self) -> None:
+        if self._box is not None:
+            for item in (self._box[4], self._box[3], self._box[2], *self._box[1]):
+                item.release()
+            self._box = None
 
     def release(self) -> None:
         with self._gpu.current():
-            self._release_target()
+            self._release_box()
             self._release_textures()
             for _, vbo, vao in (self._background, self._layers):
                 vao.release()
                 vbo.release()
+            self._compose_vao.release()
 
 
 class RenderPortrait(Node):
@@ -258,6 +294,17 @@ class RenderPortrait(Node):
         if getattr(self, "_renderer", None) is not None:
             self._renderer.release()
             self._renderer = None
+
+
+def face_box(points: np.ndarray, out_size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(origin, size) in output pixels of a box around (N, 2) output positions (the face's layers), with
+    FACE_BOX_MARGIN around them, its size rounded up to FACE_BOX_STEP and the whole box inside the output."""
+    limit = np.array(out_size)
+    low = np.clip(np.floor(points.min(axis=0)) - FACE_BOX_MARGIN, 0, limit)
+    high = np.clip(np.ceil(points.max(axis=0)) + FACE_BOX_MARGIN, 0, limit)
+    size = np.minimum(np.ceil(np.maximum(high - low, 1) / FACE_BOX_STEP) * FACE_BOX_STEP, limit)
+    origin = np.minimum(low, limit - size)
+    return (int(origin[0]), int(origin[1])), (int(size[0]), int(size[1]))
 
 
 def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:
