@@ -298,7 +298,7 @@ def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_r
     what lies under the driver's teeth (shadow, tongue, lower teeth), not the driver's upper teeth again: a
     flat white band under the target's own read as a second row. Share of the gap's pixels that are
     bright and grey (teeth): 0.64 when the gap began as far down the driver's mouth as the target's own
-    band reached down its opening, 0.29 now."""
+    band reached down its opening, 0.34 now."""
     import imageio.v3 as iio
 
     from nodes.render.mouth import DriverMouth

@@ -23,7 +23,7 @@ BEHIND_LIPS = 0.01  # depth offset: the interior sits behind the lips
 DRIVER_LIPS = 0.12  # the share at either edge of the driver's interior that is still its lips
 DRIVER_CORNERS = 0.2  # the share of the driver's mouth at either corner not sampled (its lips reach in there)
 DRIVER_READABLE_PX = (5.0, 14.0)  # the driver's interior height (middle column) from unusable to fully usable
-DRIVER_SPAN_MIN = 0.25  # the least share of the driver's interior the gap shows (less is a stretched smear)
+DRIVER_ROOM = (0.1, 0.25)  # share of the driver's interior under its teeth from which the gap starts there
 NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it is wider than the portrait's
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
 
@@ -119,15 +119,18 @@ def _pulled_in(columns: np.ndarray) -> np.ndarray:
 
 def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column, the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows, short
-    of the driver's lips. Where the portrait shows upper teeth of its own, they ride above the gap, so it
-    starts below the driver's upper teeth (`driver_teeth`, read from its pixels, 0 where none are skipped):
-    a laughing driver's teeth take up to 80% of its opening, and from the same share as the portrait's band
-    they showed as a second row under the portrait's. Otherwise the same place in the driver's mouth as in
-    the portrait's (a portrait with its lips shut gets the driver's teeth). At least DRIVER_SPAN_MIN of
-    the driver's interior is shown, so a sliver under its teeth is not stretched."""
-    first = np.maximum(np.where(driver_teeth > 0.0, driver_teeth, top), DRIVER_LIPS)
-    last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), first)
-    return np.maximum(np.minimum(first, last - DRIVER_SPAN_MIN), DRIVER_LIPS), last
+    of the driver's lips: the same place in the driver's mouth as in the portrait's. Where the portrait
+    shows upper teeth of its own, they ride above the gap, so it starts below the driver's upper teeth
+    (`driver_teeth`, read from its pixels, 0 where none are skipped): a laughing driver's teeth take up to
+    80% of its opening, and from the same share as the portrait's band they showed as a second row under
+    the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
+    in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the gap
+    comes back to the same place as the portrait's (the driver's teeth there read as lower teeth)."""
+    plain = np.maximum(top, DRIVER_LIPS)
+    last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), plain)
+    below_teeth = smoothstep(*DRIVER_ROOM, last - driver_teeth) * (driver_teeth > 0.0)
+    first = plain + (np.maximum(driver_teeth, DRIVER_LIPS) - plain) * below_teeth
+    return np.minimum(first, last), last
 
 
 def _quads(rows, uv_rows, coords, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
