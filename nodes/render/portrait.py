@@ -55,6 +55,7 @@ class PortraitRenderer:
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
             self._layers = self._layer("warp", "2f 1f 2f 2f 1f", ("in_pos", "in_depth", "in_uv", "in_st", "in_layer"))
             self._compose = gpu.program("blit", "face_box")
+            self._compose["box"], self._compose["scale"] = 0, (1.0, 1.0)  # texture unit 0, the whole viewport
             self._compose_vao = gpu.ctx.vertex_array(self._compose, [])
 
     def _layer(self, shaders: str, layout: str, names: tuple[str, ...]) -> tuple:
@@ -160,7 +161,7 @@ class PortraitRenderer:
         target.use()
         ctx.viewport = (*origin, *size)
         resolved.use(0)
-        self._compose["box"], self._compose["origin"], self._compose["scale"] = 0, origin, (1.0, 1.0)
+        self._compose["origin"] = origin
         self._compose_vao.render(mode=ctx.TRIANGLE_STRIP, vertices=4)
         self._gpu.finish()
         return frame

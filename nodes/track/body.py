@@ -16,7 +16,7 @@ from nodes.track.mediapipe_face import native_stderr_silenced
 # MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
 JOINTS = (11, 12, 13, 14, 23, 24)
 SPEED_CUTOFF_HZ = 1.0  # One Euro's cutoff for its speed estimate, as smooth.one_euro's default
-MIN_VISIBILITY, BOTTOM_MARGIN = 0.5, 0.3  # body_track's defaults (see there)
+MIN_VISIBILITY, BOTTOM_MARGIN = 0.5, 0.3  # track.body's defaults, also a target video's (body_track)
 
 
 class PoseDetector:
