@@ -99,6 +99,18 @@ def test_open_mouth_draws_an_interior_not_stretched_lips(gpu, hopper):
     assert lips.std(axis=0).mean() > 5  # teeth band and cavity, not one smeared colour
 
 
+def test_the_portraits_own_pixels_come_first_in_the_mesh_for_the_skin_program(hopper):
+    """Skin is drawn by a variant of warp.frag that knows no mouth or eye (llvmpipe runs every branch of a
+    shader): the mesh's first `textured` vertices must be skin and none after them."""
+    from nodes.render.warp_mesh import LAYER_TEXTURED
+
+    image, track = hopper
+    mesh = MeshBuilder(track.landmarks, (image.shape[1], image.shape[0]), 32).build(opened_mouth(track.landmarks))
+    codes = np.floor(mesh.vertices[:, 7])
+    assert 0 < mesh.textured < len(codes)
+    assert (codes[:mesh.textured] == LAYER_TEXTURED).all() and (codes[mesh.textured:] != LAYER_TEXTURED).all()
+
+
 def test_gaze_moves_the_iris(gpu, hopper):
     image, track = hopper
     eye = region_mask(image.shape, track.landmarks[topology().right_eye, :2])

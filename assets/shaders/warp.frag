@@ -41,43 +41,56 @@ vec3 eyeball(int eye) {
     return mix(disc, white, smoothstep(0.95, 1.08, r));
 }
 
-void main() {
-    int code = int(floor(layer + 1e-3));
-    if (code == 0) {
-        vec4 person = texture(portrait, uv);
-        vec3 shown = person.rgb;
-        // st: how far the pose reveals (s) and stretches (t) a turned face's edge (nodes/render/edges.py):
-        // turned back, the soft edge where a nose's skin blends into the room would read as a blue bite
-        float revealed = st.s * st.t;
-        if (revealed > 0.0) shown = mix(shown, texture(extended, uv).rgb, revealed);
-        if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
-            vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
-            float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
-            // a lower threshold than the background's: the person mask cuts a little into the face's own edge
-            shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));
-        }
-        color = vec4(shown, 1.0);
-    } else if (code <= 2) {
-        vec3 source;
-        if (code == 2) {
-            vec3 mouth = texture(driver, st).rgb;
-            // bright and nearly grey is teeth: lit like the portrait, but not tinted like its lips
-            float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
-                        * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
-            source = clamp(mouth * mix(driver_gain, vec3(dot(driver_gain, vec3(1.0 / 3.0))), teeth), 0.0, 1.0);
-            // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
-            source = mix(cavity_color * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
-        } else {
-            float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
-            float depth = 1.0 - abs(st.x - 0.5) * 2.0;
-            source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
-        }
-        color = vec4(mix(source, texture(portrait, uv).rgb, layer - float(code)), 1.0);
-    } else {
-        int eye = code >= 5 ? 1 : 0;
-        float weight = layer - float(code);
-        vec3 open_eye = mix(texture(portrait, uv).rgb, eyeball(eye), weight);
-        vec3 lid = 0.85 * texture(portrait, uv - vec2(0.0, lid_lift[eye])).rgb;  // darker: the lash line
-        color = vec4(mix(open_eye, lid, eye_closure[eye]), 1.0);
+// The face's skin, code 0, most of the face's pixels: llvmpipe runs every branch of a shader whether a
+// pixel takes it or not, so skin is drawn by a variant of this program with TEXTURED_ONLY defined
+// (twice as cheap), the mouth's and eyes' layers by one without it.
+vec3 textured() {
+    vec4 person = texture(portrait, uv);
+    vec3 shown = person.rgb;
+    // st: how far the pose reveals (s) and stretches (t) a turned face's edge (nodes/render/edges.py):
+    // turned back, the soft edge where a nose's skin blends into the room would read as a blue bite
+    float revealed = st.s * st.t;
+    if (revealed > 0.0) shown = mix(shown, texture(extended, uv).rgb, revealed);
+    if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
+        vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
+        float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
+        // a lower threshold than the background's: the person mask cuts a little into the face's own edge
+        shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));
     }
+    return shown;
+}
+
+vec3 mouth(int code) {
+    vec3 source;
+    if (code == 2) {
+        vec3 mouth = texture(driver, st).rgb;
+        // bright and nearly grey is teeth: lit like the portrait, but not tinted like its lips
+        float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
+                    * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
+        source = clamp(mouth * mix(driver_gain, vec3(dot(driver_gain, vec3(1.0 / 3.0))), teeth), 0.0, 1.0);
+        // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
+        source = mix(cavity_color * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
+    } else {
+        float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
+        float depth = 1.0 - abs(st.x - 0.5) * 2.0;
+        source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
+    }
+    return mix(source, texture(portrait, uv).rgb, layer - float(code));
+}
+
+vec3 eye(int code) {
+    int eye = code >= 5 ? 1 : 0;
+    float weight = layer - float(code);
+    vec3 open_eye = mix(texture(portrait, uv).rgb, eyeball(eye), weight);
+    vec3 lid = 0.85 * texture(portrait, uv - vec2(0.0, lid_lift[eye])).rgb;  // darker: the lash line
+    return mix(open_eye, lid, eye_closure[eye]);
+}
+
+void main() {
+#ifdef TEXTURED_ONLY
+    color = vec4(textured(), 1.0);
+#else
+    int code = int(floor(layer + 1e-3));
+    color = vec4(code <= 2 ? mouth(code) : eye(code), 1.0);
+#endif
 }

@@ -53,15 +53,20 @@ class PortraitRenderer:
         self._box: tuple | None = None
         with gpu.current():
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
-            self._layers = self._layer("warp", "2f 1f 2f 2f 1f", ("in_pos", "in_depth", "in_uv", "in_st", "in_layer"))
+            self._still = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
+                                      defines=("STILL",), vbo=self._background[1])
+            face = ("in_pos", "in_depth", "in_uv", "in_st")  # and in_layer, which skin does not read
+            self._skin = self._layer("warp", "2f 1f 2f 2f 4x", face, defines=("TEXTURED_ONLY",))
+            self._features = self._layer("warp", "2f 1f 2f 2f 1f", (*face, "in_layer"), vbo=self._skin[1])
             self._compose = gpu.program("blit", "face_box")
             self._compose["box"], self._compose["scale"] = 0, (1.0, 1.0)  # texture unit 0, the whole viewport
             self._compose_vao = gpu.ctx.vertex_array(self._compose, [])
 
-    def _layer(self, shaders: str, layout: str, names: tuple[str, ...]) -> tuple:
-        """(program, vertex buffer, vertex array) for one kind of layer."""
-        program = self._gpu.program(shaders, shaders)
-        vbo = self._gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
+    def _layer(self, shaders: str, layout: str, names: tuple[str, ...], defines: tuple[str, ...] = (),
+               vbo=None) -> tuple:
+        """(program, vertex buffer, vertex array) for one kind of layer; `vbo`: one shared with another."""
+        program = self._gpu.program(shaders, shaders, defines)
+        vbo = vbo or self._gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
         return program, vbo, self._gpu.ctx.vertex_array(program, [(vbo, layout, *names)])
 
     def _portrait_textures(self, image: Image, plate: PersonAndPlate | None, cover: np.ndarray,
@@ -121,18 +126,16 @@ class PortraitRenderer:
         background.use(2)
         extended.use(3)
         viewport = (float(image.width), float(image.height))
-        for program in (self._background[0], self._layers[0]):
-            program["portrait"], program["plate"], program["viewport"] = 0, 2, viewport
-            program["out_size"] = (float(out_size[0]), float(out_size[1]))
-        program = self._layers[0]
-        program["driver"], program["extended"] = 1, 3
-        program["driver_gain"], program["cavity_color"], program["teeth_color"] = driver_gain, cavity, teeth
-        program["driver_share"] = mesh.driver_share
+        for program, _, _ in (self._still, self._background, self._skin, self._features):
+            _set_uniforms(program, portrait=0, driver=1, plate=2, extended=3, viewport=viewport,
+                          out_size=(float(out_size[0]), float(out_size[1])))
+        _set_uniforms(self._features[0], driver_gain=driver_gain, cavity_color=cavity, teeth_color=teeth,
+                      driver_share=mesh.driver_share)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
                              ("eye_closure", mesh.eye_closure)):
-            program[name].write(values.astype("f4").tobytes())
-        for (_, vbo, _), vertices in ((self._background, mesh.background), (self._layers, mesh.vertices)):
+            self._features[0][name].write(values.astype("f4").tobytes())
+        for (_, vbo, _), vertices in ((self._background, mesh.background), (self._skin, mesh.vertices)):
             data = vertices.tobytes()
             if len(data) > vbo.size:
                 vbo.orphan(len(data) * 2)
@@ -143,7 +146,7 @@ class PortraitRenderer:
         target.use()  # the background over the whole frame, one sample a pixel: its triangles do not overlap
         ctx.viewport = (0, 0, *out_size)  # the framebuffer keeps the last viewport set on it: the box's
         target.clear(0.0, 0.0, 0.0, 1.0)  # a pooled texture holds an older frame
-        self._draw(self._background, len(mesh.background), (0, 0), out_size, out_size)
+        self._draw_background(mesh, (0, 0), out_size, out_size)
         origin, size = face_box(mesh.vertices[:, :2] * (np.array(out_size) / viewport), out_size)
         _, _, box, resolved, resolved_target = self._box_target(size)
         box.use()
@@ -152,8 +155,9 @@ class PortraitRenderer:
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="
         try:  # the face's box: the background under it again, so the face's smoothed edges blend with it
-            self._draw(self._background, len(mesh.background), origin, size, out_size)
-            self._draw(self._layers, len(mesh.vertices), origin, size, out_size)
+            self._draw_background(mesh, origin, size, out_size)
+            self._draw(self._skin, mesh.textured, origin, size, out_size)
+            self._draw(self._features, len(mesh.vertices) - mesh.textured, origin, size, out_size, mesh.textured)
         finally:
             ctx.disable(moderngl.DEPTH_TEST)
         self._gpu.finish()  # rasterize with the GIL released (see GpuContext.finish)
@@ -166,16 +170,22 @@ class PortraitRenderer:
         self._gpu.finish()
         return frame
 
+    def _draw_background(self, mesh: WarpMesh, origin: tuple[int, int], size: tuple[int, int],
+                         out_size: tuple[int, int]) -> None:
+        self._draw(self._still, mesh.background_still, origin, size, out_size)
+        self._draw(self._background, len(mesh.background) - mesh.background_still, origin, size, out_size,
+                   mesh.background_still)
+
     @staticmethod
     def _draw(layer: tuple, count: int, origin: tuple[int, int], size: tuple[int, int],
-              out_size: tuple[int, int]) -> None:
-        """Draw `count` vertices of a layer into the bound framebuffer, which holds the output's pixels from
-        `origin` over `size`."""
+              out_size: tuple[int, int], first: int = 0) -> None:
+        """Draw `count` vertices of a layer from its `first` into the bound framebuffer, which holds the
+        output's pixels from `origin` over `size`."""
         program, _, vao = layer
-        program["window"] = (origin[0] / out_size[0], origin[1] / out_size[1], size[0] / out_size[0],
-                             size[1] / out_size[1])
-        program["frame_origin"] = (float(origin[0]), float(origin[1]))
-        vao.render(vertices=count)
+        _set_uniforms(program, window=(origin[0] / out_size[0], origin[1] / out_size[1], size[0] / out_size[0],
+                                       size[1] / out_size[1]), frame_origin=(float(origin[0]), float(origin[1])))
+        if count:
+            vao.render(vertices=count, first=first)
 
     def _release_box(self) -> None:
         if self._box is not None:
@@ -187,9 +197,11 @@ class PortraitRenderer:
         with self._gpu.current():
             self._release_box()
             self._release_textures()
-            for _, vbo, vao in (self._background, self._layers):
+            for _, vbo, vao in (self._background, self._skin):
                 vao.release()
                 vbo.release()
+            self._features[2].release()  # its vertex buffer is the skin's
+            self._still[2].release()  # and this one's the background's
             self._compose_vao.release()
 
 
@@ -306,6 +318,13 @@ def face_box(points: np.ndarray, out_size: tuple[int, int]) -> tuple[tuple[int, 
     size = np.minimum(np.ceil(np.maximum(high - low, 1) / FACE_BOX_STEP) * FACE_BOX_STEP, limit)
     origin = np.minimum(low, limit - size)
     return (int(origin[0]), int(origin[1])), (int(size[0]), int(size[1]))
+
+
+def _set_uniforms(program, **values) -> None:
+    """Set those of `values` the program has: a variant's compiler drops the uniforms it does not use."""
+    for name, value in values.items():
+        if name in program:
+            program[name] = value
 
 
 def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:

@@ -34,19 +34,24 @@ from nodes.track.face_model import MESH_POINTS, topology
 VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
 LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
 BACKGROUND_DEPTH = 0.999
+STILL_PIXELS = 2.0  # background.frag shows the portrait as it is where it moved less than this
 
 
 @dataclass(frozen=True)
 class WarpMesh:
     """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
-    depth, u, v), drawn first by its own lean program; vertices: (N, VERTEX_FLOATS) the other layers;
+    depth, u, v), drawn first by its own lean program, the first `background_still` of them moved by less
+    than STILL_PIXELS (leaner still: no plate); vertices: (N, VERTEX_FLOATS) the other layers,
+    the first `textured` of them the portrait's own pixels (LAYER_TEXTURED), the rest its mouth and eyes;
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
     driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity."""
 
     background: np.ndarray
+    background_still: int
     vertices: np.ndarray
+    textured: int
     eyes: EyeballLook
     eye_closure: np.ndarray
     face_cover: np.ndarray
@@ -74,26 +79,33 @@ class MeshBuilder:
         src, scale = self.src, np.array(self.size, np.float64)
         depth = landmark_depth(dst)
         topo = topology()
-        layers = []
+        textured, features = [], []  # textured first: they are drawn by a program of their own
         positions = background_positions(self.background, src, dst, self.size, torso)
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
-        tris = self.background.triangles.ravel()
+        # the triangles that moved less than background.frag looks at the plate for come first: drawn by
+        # a program that only samples the portrait
+        moved = np.linalg.norm(positions - self.background.points, axis=1)[self.background.triangles].max(axis=1)
+        still = moved < STILL_PIXELS
+        tris = np.concatenate([self.background.triangles[still], self.background.triangles[~still]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
             self.background.points[tris] / scale
         closures = closure(src, dst)
         tris = topo.triangles.ravel()
         uvs = shut_lid_uvs(src, closures)[tris] / scale
-        layers.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
+        textured.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         for positions, depths, uvs, coords, own in mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws):
-            layers.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED if own >= 1.0 else gap_layer + own))
+            if own >= 1.0:
+                textured.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED))
+            else:
+                features.append(_pack(positions, depths, uvs, coords, gap_layer + own))
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
-            layers.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
-        return WarpMesh(background, np.concatenate(layers), self.eyes, closures, self.face_cover,
-                        1.0 if driver_mouth is None else driver_mouth.share())
+            features.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
+        return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
+                        self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share())
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:

@@ -88,15 +88,19 @@ class GpuContext:
         else:
             gl_finish()
 
-    def program(self, vertex: str, fragment: str):
-        """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag."""
-        key = (vertex, fragment)
+    def program(self, vertex: str, fragment: str, defines: tuple[str, ...] = ()):
+        """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag, with each of
+        `defines` #defined in the fragment shader (a variant that leaves out what it does not draw)."""
+        key = (vertex, fragment, defines)
         if key not in self._programs:
-            sources = [self._read(f"{vertex}.vert"), self._read(f"{fragment}.frag")]
+            version, _, rest = self._read(f"{fragment}.frag").partition("\n")  # #version must come first
+            fragment_source = "\n".join([version, *(f"#define {name}" for name in defines), rest])
             try:
-                self._programs[key] = self.ctx.program(vertex_shader=sources[0], fragment_shader=sources[1])
+                self._programs[key] = self.ctx.program(vertex_shader=self._read(f"{vertex}.vert"),
+                                                       fragment_shader=fragment_source)
             except Exception as exc:  # moderngl.Error carries the compiler log
-                raise ReenactError(f"shader {vertex}.vert + {fragment}.frag failed to compile:\n{exc}",
+                variant = f" with {', '.join(defines)}" if defines else ""
+                raise ReenactError(f"shader {vertex}.vert + {fragment}.frag{variant} failed to compile:\n{exc}",
                                    where=str(self._shader_dir)) from None
         return self._programs[key]
 
