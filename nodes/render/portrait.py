@@ -66,6 +66,7 @@ class PortraitRenderer:
                vbo=None) -> tuple:
         """(program, vertex buffer, vertex array) for one kind of layer; `vbo`: one shared with another."""
         program = self._gpu.program(shaders, shaders, defines)
+        _set_uniforms(program, portrait=0, driver=1, plate=2, extended=3)  # texture units, as _render binds them
         vbo = vbo or self._gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
         return program, vbo, self._gpu.ctx.vertex_array(program, [(vbo, layout, *names)])
 
@@ -127,8 +128,7 @@ class PortraitRenderer:
         extended.use(3)
         viewport = (float(image.width), float(image.height))
         for program, _, _ in (self._still, self._background, self._skin, self._features):
-            _set_uniforms(program, portrait=0, driver=1, plate=2, extended=3, viewport=viewport,
-                          out_size=(float(out_size[0]), float(out_size[1])))
+            _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(self._features[0], driver_gain=driver_gain, cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
