@@ -375,3 +375,19 @@ def test_lips_barely_parted_over_a_targets_own_teeth_show_teeth_not_a_dark_line(
     column = (top + np.linspace(0.1, 0.9, 12)[:, None] * (bottom - top)).round().astype(int)
     luma = out[column[:, 1], column[:, 0]] @ [0.299, 0.587, 0.114]
     assert luma.min() > 100
+
+
+def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_back():
+    from nodes.render.edges import turned_back
+    from nodes.track.face_model import from_head_space, reference_shape, rotation_from_euler
+    from nodes.track.types import HeadPose
+
+    def posed(yaw: float) -> np.ndarray:
+        return from_head_space(reference_shape(), HeadPose(rotation_from_euler(yaw, 0.0, 0.0),
+                                                           np.array([256.0, 256.0, 0.0]), 100.0))
+
+    assert turned_back(posed(40.0), posed(26.0)) > 0.99
+    assert 0.1 < turned_back(posed(40.0), posed(33.0)) < 0.9
+    assert turned_back(posed(-40.0), posed(-26.0)) > 0.99  # the other way round
+    assert turned_back(posed(40.0), posed(50.0)) == 0.0  # further away: nothing hidden is shown
+    assert turned_back(posed(1.0), posed(-30.0)) == 0.0  # a frontal portrait had nothing hidden

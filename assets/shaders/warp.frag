@@ -11,6 +11,7 @@ uniform sampler2D portrait;   // RGB, and the person mask as alpha
 uniform sampler2D driver;
 uniform sampler2D plate;      // the room behind the person
 uniform sampler2D extended;   // the person's colours carried past their silhouette over the room
+uniform float turned_back;    // 0..1: how far the pose turns a turned head back toward the camera
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
@@ -50,13 +51,17 @@ vec3 textured() {
     // st: how far the pose reveals (s) and stretches (t) a turned face's edge (nodes/render/edges.py):
     // turned back, the soft edge where a nose's skin blends into the room would read as a blue bite
     float revealed = st.s * st.t;
-    if (revealed > 0.0) shown = mix(shown, texture(extended, uv).rgb, revealed);
+    vec3 carried = texture(extended, uv).rgb;
+    shown = mix(shown, carried, revealed);
     if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
         vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
         float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
         // a lower threshold than the background's: the person mask cuts a little into the face's own edge
         shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));
     }
+    // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
+    // its silhouette, and the soft edge between them (edges.py)
+    shown = mix(shown, carried, turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
     return shown;
 }
 

@@ -7,17 +7,23 @@ spreads that strip wide; drawn as it is, the blend and the room read as a blue b
 Per landmark, two weights tell the face layer where to draw skin instead (the person's colours carried
 past their edge, plate.person_extended): where the pose both turns it toward the camera and stretches it.
 Either alone is not enough: a laugh stretches a far temple that stays at the silhouette (its blend is
-the room there), and a turn alone spreads nothing wide."""
+the room there), and a turn alone spreads nothing wide.
+
+Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
+beside its bridge and along the far cheek. A head that only moves shows the room there (the plate), as
+the person would; one turned back toward the camera shows its far cheek there, so as far as the head
+turns back (`turned_back`, by its yaw) those pixels take the person's carried colours too."""
 from __future__ import annotations
 
 import numpy as np
 
 from nodes.render.ramps import smoothstep
 from nodes.retarget.facing import facing
-from nodes.track.face_model import topology
+from nodes.track.face_model import euler_angles, procrustes, reference_shape, topology
 
 REVEALED = (0.02, 0.12)  # how much more squarely a point faces the camera than in the portrait
 STRETCHED = (1.15, 1.6)  # how much larger, in area, a point's triangles are than in the portrait (face size aside)
+TURNED_BACK = (2.0, 12.0)  # degrees of yaw back toward the camera over which the room past a silhouette fills
 
 
 class EdgeReveal:
@@ -36,6 +42,14 @@ class EdgeReveal:
         per_point = (np.bincount(corners, np.repeat(magnified, 3), count)
                      / np.maximum(np.bincount(corners, minlength=count), 1))
         return np.stack([smoothstep(*REVEALED, facing(dst) - self._seen), smoothstep(*STRETCHED, per_point)], axis=1)
+
+
+def turned_back(src: np.ndarray, dst: np.ndarray) -> float:
+    """0..1: how far the pose `dst` turns the head of the portrait's `src` ((478, 3) landmark pixels each)
+    back toward the camera, by its yaw; 0 for a pose turned further away, and for a frontal portrait
+    (however far the pose turns it, it had nothing hidden to show)."""
+    yaw_src, yaw_dst = (euler_angles(procrustes(points, reference_shape()).rotation)[0] for points in (src, dst))
+    return float(smoothstep(*TURNED_BACK, min(np.sign(yaw_src) * (yaw_src - yaw_dst), abs(yaw_src))))
 
 
 def _triangle_areas(points: np.ndarray) -> np.ndarray:

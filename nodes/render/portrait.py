@@ -129,6 +129,7 @@ class PortraitRenderer:
         viewport = (float(image.width), float(image.height))
         for program, _, _ in (self._still, self._background, self._skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
+        _set_uniforms(self._skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=driver_gain, cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),

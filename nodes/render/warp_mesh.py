@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nodes.render.edges import EdgeReveal
+from nodes.render.edges import EdgeReveal, turned_back
 from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import DriverMouth, mouth_strip
@@ -46,7 +46,9 @@ class WarpMesh:
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
-    driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity."""
+    driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; turned_back: 0..1, how far
+    the pose turns a turned head back toward the camera (`edges.turned_back`): the room its face mesh
+    covers past its silhouette is drawn in the person's carried colours that far."""
 
     background: np.ndarray
     background_still: int
@@ -56,6 +58,7 @@ class WarpMesh:
     eye_closure: np.ndarray
     face_cover: np.ndarray
     driver_share: float = 1.0
+    turned_back: float = 0.0
 
 
 class MeshBuilder:
@@ -105,7 +108,8 @@ class MeshBuilder:
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             features.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
-                        self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share())
+                        self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
+                        turned_back(src, dst))
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:
