@@ -163,6 +163,25 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
     assert editor.document.graph.nodes == {}
 
 
+def test_undoing_back_to_the_saved_graph_leaves_nothing_unsaved_or_to_recover(editor, tmp_path):
+    build_chain(editor)
+    path = editor.save_as(tmp_path / "work.json")
+    editor.set_param("gain", "gain", 0.5)
+    assert editor.document.dirty and editor.autosave(force=True) == editor.storage.autosave_path(path)
+    editor.undo()
+    assert not editor.document.dirty
+    assert editor.autosave(force=True) is None and not editor.storage.autosave_path(path).exists()
+    editor.new()  # no unsaved changes to ask about
+    editor.open(path)
+    editor.set_param("gain", "gain", 0.5)
+    editor.undo()
+    editor.redo()
+    assert editor.document.dirty  # the edit is back: unsaved again
+    editor.undo()
+    editor.set_param("gain", "gain", 0.25)  # a new edit from the saved graph is a new state
+    assert editor.document.dirty
+
+
 def test_unwritable_save_keeps_the_work(editor, tmp_path):
     build_chain(editor)
     blocker = tmp_path / "not_a_folder"

@@ -91,7 +91,7 @@ class Editor(Playback):
         if damaged is not None:
             self.say(damaged, Tone.WARNING)
         if recovered is not None:
-            document.revision += 1  # recovered edits are unsaved until the user saves
+            document.saved_revision = None  # recovered edits are unsaved until the user saves
             self.say(f"recovered unsaved changes to {path.name} from the autosave; save to keep them "
                      f"or use File > Revert", Tone.WARNING)
         self.storage.remember_recent(path)
@@ -136,9 +136,13 @@ class Editor(Playback):
         every frame by the UI; writes at most every AUTOSAVE_SECONDS)."""
         doc = self.document
         due = force or time.monotonic() - self._last_autosave >= AUTOSAVE_SECONDS
-        if not doc.dirty or doc.revision == self._autosaved_revision or not due:
+        if doc.revision == self._autosaved_revision or not due:
             return None
         target = self.storage.autosave_path(doc.path)
+        if not doc.dirty:  # undone back to the saved state: nothing left to recover
+            target.unlink(missing_ok=True)
+            self._autosaved_revision = doc.revision
+            return None
         try:
             save_preset(doc.to_preset(), target)
         except OSError as exc:

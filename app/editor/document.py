@@ -6,6 +6,7 @@ No dearpygui in this module: tests drive it headless.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class Clip:
 class _State:
     graph: Graph
     layout: dict[str, Position]
+    revision: int
 
 
 @dataclass
@@ -50,7 +52,8 @@ class _Entry:
 
 
 class Document:
-    """A graph being edited. `revision` bumps on every change; `dirty` compares it to the saved one."""
+    """A graph being edited. `revision` names its state: every edit makes a new one, undo and redo go back
+    to the one they restore, so `dirty` (compared with the saved one's) clears when undo reaches it."""
 
     def __init__(self, registry: Registry, preset: Preset | None = None, path: Path | None = None):
         self.registry = registry
@@ -75,7 +78,8 @@ class Document:
         self.extra = preset.extra
         self.path = path
         self.revision = 0
-        self.saved_revision = 0
+        self.saved_revision: int | None = 0  # None: the file holds none of this document's states
+        self._revisions = itertools.count(1)
         self._undo: list[_Entry] = []
         self._redo: list[_Entry] = []
 
@@ -230,24 +234,23 @@ class Document:
             return None
         entry = source.pop()
         sink.append(_Entry(entry.label, self._snapshot()))
-        self.graph, self.layout = entry.before.graph, entry.before.layout
-        self.revision += 1
+        self.graph, self.layout, self.revision = entry.before.graph, entry.before.layout, entry.before.revision
         return entry.label
 
     def _record(self, label: str, key: tuple | None = None) -> None:
         """Remember the state before an edit. Repeated edits of one param (a slider drag) coalesce."""
-        self.revision += 1
+        before, self.revision = self.revision, next(self._revisions)
         self._redo.clear()
         last = self._undo[-1] if self._undo else None
         now = time.monotonic()
         if key is not None and last is not None and last.key == key and now - last.at < COALESCE_SECONDS:
             last.at = now
             return
-        self._undo.append(_Entry(label, self._snapshot(), key, now))
+        self._undo.append(_Entry(label, _State(self.graph.copy(), dict(self.layout), before), key, now))
         del self._undo[:-HISTORY_LIMIT]
 
     def _snapshot(self) -> _State:
-        return _State(self.graph.copy(), dict(self.layout))
+        return _State(self.graph.copy(), dict(self.layout), self.revision)
 
     # ----------------------------------------------------------------- helpers
     def _unique_id(self, stem: str) -> str:
