@@ -378,7 +378,7 @@ def test_lips_barely_parted_over_a_targets_own_teeth_show_teeth_not_a_dark_line(
 
 
 def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_back():
-    from nodes.render.edges import turned_back
+    from nodes.render.edges import EdgeReveal
     from nodes.track.face_model import from_head_space, reference_shape, rotation_from_euler
     from nodes.track.types import HeadPose
 
@@ -386,8 +386,11 @@ def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_b
         return from_head_space(reference_shape(), HeadPose(rotation_from_euler(yaw, 0.0, 0.0),
                                                            np.array([256.0, 256.0, 0.0]), 100.0))
 
-    assert turned_back(posed(40.0), posed(26.0)) > 0.99
-    assert 0.1 < turned_back(posed(40.0), posed(33.0)) < 0.9
-    assert turned_back(posed(-40.0), posed(-26.0)) > 0.99  # the other way round
-    assert turned_back(posed(40.0), posed(50.0)) == 0.0  # further away: nothing hidden is shown
-    assert turned_back(posed(1.0), posed(-30.0)) == 0.0  # a frontal portrait had nothing hidden
+    def turned_back(src_yaw: float, dst_yaw: float) -> float:
+        return EdgeReveal(posed(src_yaw)).turned_back(posed(dst_yaw))
+
+    assert turned_back(40.0, 26.0) > 0.99
+    assert 0.1 < turned_back(40.0, 33.0) < 0.9
+    assert turned_back(-40.0, -26.0) > 0.99  # the other way round
+    assert turned_back(40.0, 50.0) == 0.0  # further away: nothing hidden is shown
+    assert turned_back(1.0, -30.0) == 0.0  # a frontal portrait had nothing hidden

@@ -239,15 +239,15 @@ class Document:
 
     def _record(self, label: str, key: tuple | None = None) -> None:
         """Remember the state before an edit. Repeated edits of one param (a slider drag) coalesce."""
-        before, self.revision = self.revision, next(self._revisions)
         self._redo.clear()
         last = self._undo[-1] if self._undo else None
         now = time.monotonic()
         if key is not None and last is not None and last.key == key and now - last.at < COALESCE_SECONDS:
             last.at = now
-            return
-        self._undo.append(_Entry(label, _State(self.graph.copy(), dict(self.layout), before), key, now))
-        del self._undo[:-HISTORY_LIMIT]
+        else:
+            self._undo.append(_Entry(label, self._snapshot(), key, now))
+            del self._undo[:-HISTORY_LIMIT]
+        self.revision = next(self._revisions)
 
     def _snapshot(self) -> _State:
         return _State(self.graph.copy(), dict(self.layout), self.revision)

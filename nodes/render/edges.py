@@ -12,7 +12,7 @@ the room there), and a turn alone spreads nothing wide.
 Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
 beside its bridge and along the far cheek. A head that only moves shows the room there (the plate), as
 the person would; one turned back toward the camera shows its far cheek there, so as far as the head
-turns back (`turned_back`, by its yaw) those pixels take the person's carried colours too."""
+turns back (`EdgeReveal.turned_back`, by its yaw) those pixels take the person's carried colours too."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,11 +28,13 @@ TURNED_BACK = (2.0, 12.0)  # degrees of yaw back toward the camera over which th
 
 class EdgeReveal:
     """For one portrait's landmarks `src` (478, 3): weights(dst) -> (478, 2) per posed landmark 0..1,
-    revealed (the pose turns it toward the camera) and stretched (its triangles are magnified)."""
+    revealed (the pose turns it toward the camera) and stretched (its triangles are magnified), and
+    turned_back(dst)."""
 
     def __init__(self, src: np.ndarray):
         self._seen = facing(src)
         self._areas = _triangle_areas(src)
+        self._yaw = _yaw(src)
 
     def weights(self, dst: np.ndarray) -> np.ndarray:
         areas = _triangle_areas(dst)
@@ -44,12 +46,15 @@ class EdgeReveal:
         return np.stack([smoothstep(*REVEALED, facing(dst) - self._seen), smoothstep(*STRETCHED, per_point)], axis=1)
 
 
-def turned_back(src: np.ndarray, dst: np.ndarray) -> float:
-    """0..1: how far the pose `dst` turns the head of the portrait's `src` ((478, 3) landmark pixels each)
-    back toward the camera, by its yaw; 0 for a pose turned further away, and for a frontal portrait
-    (however far the pose turns it, it had nothing hidden to show)."""
-    yaw_src, yaw_dst = (euler_angles(procrustes(points, reference_shape()).rotation)[0] for points in (src, dst))
-    return float(smoothstep(*TURNED_BACK, min(np.sign(yaw_src) * (yaw_src - yaw_dst), abs(yaw_src))))
+    def turned_back(self, dst: np.ndarray) -> float:
+        """0..1: how far the pose `dst` ((478, 3) landmark pixels) turns the portrait's head back toward
+        the camera, by its yaw; 0 for a pose turned further away, and for a frontal portrait (however far
+        the pose turns it, it had nothing hidden to show)."""
+        return float(smoothstep(*TURNED_BACK, min(np.sign(self._yaw) * (self._yaw - _yaw(dst)), abs(self._yaw))))
+
+
+def _yaw(points: np.ndarray) -> float:
+    return euler_angles(procrustes(points, reference_shape()).rotation)[0]
 
 
 def _triangle_areas(points: np.ndarray) -> np.ndarray:

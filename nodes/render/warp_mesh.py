@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nodes.render.edges import EdgeReveal, turned_back
+from nodes.render.edges import EdgeReveal
 from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import DriverMouth, mouth_strip
@@ -47,7 +47,7 @@ class WarpMesh:
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
     driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; turned_back: 0..1, how far
-    the pose turns a turned head back toward the camera (`edges.turned_back`): the room its face mesh
+    the pose turns a turned head back toward the camera (`EdgeReveal.turned_back`): the room its face mesh
     covers past its silhouette is drawn in the person's carried colours that far."""
 
     background: np.ndarray
@@ -109,7 +109,7 @@ class MeshBuilder:
             features.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
-                        turned_back(src, dst))
+                        self.edges.turned_back(dst))
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:
