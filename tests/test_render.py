@@ -111,6 +111,25 @@ def test_the_portraits_own_pixels_come_first_in_the_mesh_for_the_skin_program(ho
     assert (codes[:mesh.textured] == LAYER_TEXTURED).all() and (codes[mesh.textured:] != LAYER_TEXTURED).all()
 
 
+def test_every_layer_reads_back_as_its_own_code_however_wide_the_eyes_open(hopper):
+    """warp.frag reads a vertex's layer code as floor(layer + 1e-3), the fraction after it as the layer's
+    weight. An eye opened as wide as it goes (eyeball weight 1) was stored as code + 0.999, which float32
+    reads back as the next code: that eye drew no eyeball exactly while it opened widest (wolfgang driving
+    smile_teeth.jpg: frames 159-164 of one wide-eyed stare turned back to a dark smear and then returned)."""
+    from nodes.render.warp_mesh import LAYER_EYE, LAYER_MOUTH_DRAWN, LAYER_TEXTURED
+
+    image, track = hopper
+    dst = opened_mouth(track.landmarks, drop=40.0)
+    for loop in (topology().right_eye, topology().left_eye):  # each eye opened to 2.5 times its height
+        middle = dst[loop, 1].mean()
+        dst[loop, 1] = middle + (dst[loop, 1] - middle) * 2.5
+    layers = MeshBuilder(track.landmarks, (image.shape[1], image.shape[0]), 32).build(dst).vertices[:, 7]
+    codes = np.floor(layers + np.float32(1e-3))
+    assert set(np.unique(codes)) == {LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_EYE, LAYER_EYE + 2}
+    eyes = codes >= LAYER_EYE
+    assert (layers[eyes] - codes[eyes] > 0.95).all()  # the whole eyeball
+
+
 def test_gaze_moves_the_iris(gpu, hopper):
     image, track = hopper
     eye = region_mask(image.shape, track.landmarks[topology().right_eye, :2])
@@ -304,13 +323,10 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
     assert (above_lower_lip[:, 1] - above_lower_lip[:, 0]).mean() > 80  # the driver's (green) mouth
 
 
-def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_registry, smiling_target, detector):
-    """Frame 330 of wolfgang_expressions.mp4: she laughs with her upper teeth taking about 70% of her opened
-    mouth. Driving the smiling target (upper teeth of her own), the gap under the target's teeth is to show
-    what lies under the driver's teeth (shadow, tongue, lower teeth), not the driver's upper teeth again: a
-    flat white band under the target's own read as a second row. Share of the gap's pixels that are
-    bright and grey (teeth): 0.64 when the gap began as far down the driver's mouth as the target's own
-    band reached down its opening, 0.34 now."""
+def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame: int):
+    """Frame `frame` of wolfgang_expressions.mp4 (frame 0 her neutral) driving the smiling target: the
+    rendered (H, W, 3) float output, the posed landmarks and the driver's triangles of the mouth's gap as
+    (K, 3, 2) pixel positions."""
     import imageio.v3 as iio
 
     from nodes.render.mouth import DriverMouth
@@ -319,7 +335,7 @@ def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_r
 
     image, target = smiling_target
     frames = [np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", index=k))
-              for k in (0, 330)]
+              for k in (0, frame)]
     tracks = [face_track(detector.detect(f)[0], (f.shape[1], f.shape[0]), k / 30) for k, f in enumerate(frames)]
     run = RunContext()
     schema = studio_registry.require("retarget.face").schema
@@ -332,13 +348,47 @@ def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_r
     mesh = MeshBuilder(target.landmarks, (image.shape[1], image.shape[0]), 32, image).build(
         dst, None, DriverMouth.of(tracks[1].landmarks, tracks[1].image_size, frames[1]))
     gap = np.floor(mesh.vertices[:, 7]) == LAYER_MOUTH_DRIVER
-    mask = np.zeros(out.shape[:2], bool)
-    for triangle in mesh.vertices[gap, :2].reshape(-1, 3, 2):
-        mask |= region_mask(out.shape, triangle, grow=0.9)  # short of its edges
+    return out, dst, mesh.vertices[gap, :2].reshape(-1, 3, 2)
+
+
+def _inside(shape, triangles) -> np.ndarray:
+    mask = np.zeros(shape[:2], bool)
+    for triangle in triangles:
+        mask |= region_mask(shape, triangle, grow=0.9)  # short of its edges
+    return mask
+
+
+def _teeth_share(pixels: np.ndarray) -> float:
+    """The share of (N, 3) pixels that are bright and nearly grey: teeth."""
+    return float(((pixels @ [0.299, 0.587, 0.114] > 150) & (np.ptp(pixels, axis=1) < 60)).mean())
+
+
+def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_registry, smiling_target, detector):
+    """Frame 330 of wolfgang_expressions.mp4: she laughs with her upper teeth taking about 70% of her opened
+    mouth. Driving the smiling target (upper teeth of her own), the gap under the target's teeth is to show
+    what lies under the driver's teeth (shadow, tongue, lower teeth), not the driver's upper teeth again: a
+    flat white band under the target's own read as a second row. Share of the gap's pixels that are
+    bright and grey (teeth): 0.64 when the gap began as far down the driver's mouth as the target's own
+    band reached down its opening, 0.34 before the mouth's corners were shaded, 0.14 now."""
+    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, 330)
+    mask = _inside(out.shape, gap)
     assert mask.sum() > 1500  # the mouth does open under her teeth
-    pixels = out[mask]
-    teeth = (pixels @ [0.299, 0.587, 0.114] > 150) & (np.ptp(pixels, axis=1) < 60)
-    assert teeth.mean() < 0.45
+    assert _teeth_share(out[mask]) < 0.45
+
+
+@pytest.mark.parametrize("frame", [270, 300])
+def test_a_laughing_drivers_teeth_do_not_show_as_white_fangs_in_the_mouths_corners(studio_registry, smiling_target,
+                                                                                  detector, frame):
+    """Frames 270 and 300 of wolfgang_expressions.mp4: she laughs with her upper teeth reaching the corners
+    of her mouth. Under the target's own teeth, which thin out toward its corners, they showed as flat white
+    triangles: fangs. An open mouth's corners are in the cheeks' shadow. Share of the pixels of the gap's
+    outer fifths (toward either corner) that are bright and grey (teeth): 0.57 and 0.49 before, 0.00 now."""
+    out, dst, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame)
+    left, right = dst[78, :2], dst[308, :2]  # the inner mouth's corners
+    along = (gap.mean(axis=1) - left) @ (right - left) / ((right - left) @ (right - left))
+    corners = _inside(out.shape, gap[np.abs(2 * along - 1) > 0.6])
+    assert corners.sum() > 100
+    assert _teeth_share(out[corners]) < 0.1
 
 
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,

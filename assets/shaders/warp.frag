@@ -1,8 +1,9 @@
 #version 330
 // The layers of the portrait render (nodes/render/warp_mesh.py):
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
-// driver's own mouth interior, colour-matched to the portrait's lips (both mixed, by the layer's
-// fraction, with the portrait's own interior: a mouth opened no wider than the portrait's shows its own);
+// driver's own mouth interior, colour-matched to the portrait's lips (both shaded toward the mouth's
+// corners by the layer's fraction, and mixed by gap_own with the portrait's own interior: a mouth
+// opened no wider than the portrait's shows its own);
 // 3 (right) / 5 (left) an eye:
 // the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
 // disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes. The background
@@ -17,6 +18,7 @@ uniform vec2 out_size;        // the framebuffer's size
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform float driver_share;   // how much of the gap the driver's mouth fills (a mouth a few pixels high: little)
+uniform float gap_own;        // how much of the gap is the portrait's own interior
 uniform vec3 cavity_color;
 uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
@@ -26,7 +28,7 @@ uniform float lid_lift[2];    // portrait 0..1: how far above the eye its upper 
 uniform float eye_closure[2]; // 0..1: nearly shut, the slit between the lids is drawn as lid skin
 in vec2 uv;
 in vec2 st;
-flat in float layer;
+in float layer;
 out vec4 color;
 
 vec3 brighter(vec3 a, vec3 b) {
@@ -80,7 +82,10 @@ vec3 mouth(int code) {
         float depth = 1.0 - abs(st.x - 0.5) * 2.0;
         source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
     }
-    return mix(source, texture(portrait, uv).rgb, layer - float(code));
+    // the cheeks shade an open mouth's corners: a grinning driver's teeth reach its corners, and under the
+    // portrait's own teeth they would read as white fangs
+    source = mix(source, 0.6 * cavity_color, 0.85 * smoothstep(0.45, 0.9, layer - float(code)));
+    return mix(source, texture(portrait, uv).rgb, gap_own);
 }
 
 vec3 eye(int code) {

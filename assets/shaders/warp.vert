@@ -6,10 +6,10 @@ in vec2 in_pos;          // posed position, pixels, y down
 in float in_depth;       // 0 near .. 1 far: a turned face hides its own far side
 in vec2 in_uv;           // source position in the portrait, 0..1, y down
 in vec2 in_st;           // the layer's own coordinates (eye: iris radii; mouth: driver or mouth space)
-in float in_layer;       // see warp_mesh.py: 0 textured, 1 drawn mouth, 2 driver mouth, 3/5 + eyeball weight
+in float in_layer;       // see warp_mesh.py: 0 textured, 1/2 mouth gap + nearness to its corners, 3/5 eye + eyeball weight
 out vec2 uv;
 out vec2 st;
-flat out float layer;
+out float layer;        // interpolated: the mouth's gap varies its fraction across the mouth
 void main() {
     vec2 ndc = (in_pos / viewport - window.xy) / window.zw * 2.0 - 1.0;
     gl_Position = vec4(ndc, in_depth * 2.0 - 1.0, 1.0);   // pixel row 0 lands on GL row 0: top row first

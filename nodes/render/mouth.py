@@ -4,7 +4,8 @@ The portrait's own mouth interior is split between the jaws where its pixels say
 teeth ride under the upper lip and its lower teeth (or the lower lip's inner edge) over the lower lip,
 neither stretched. Between them, where the posed mouth opens wider than the portrait's, the gap is filled
 from the chosen source: the driver's own mouth interior at the same place (its tongue, shadow and lower
-teeth) or a drawn cavity; opened no wider than the portrait's, it is the portrait's own.
+teeth) or a drawn cavity, shaded toward the mouth's corners as the cheeks shade them; opened no wider than
+the portrait's, it is the portrait's own.
 """
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ class DriverMouth:
 
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
                 driver_mouth: DriverMouth | None, split: JawSplit = HALVES) -> list[tuple]:
-    """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), own)
-    triangle lists, own the share of the band drawn from the portrait itself: 1 for the jaws' own bands,
+    """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), corners (K,),
+    own) triangle lists: corners how near each vertex is to a mouth corner (0 at the middle column, 1 at
+    the corners), own the share of the band drawn from the portrait itself: 1 for the jaws' own bands,
     less for the gap between them as it opens wider than the portrait's. Gap coords are driver 0..1
     coordinates when `driver_mouth` is given, else mouth coordinates (u across, v from the upper to the
     lower lip)."""
@@ -86,11 +88,21 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)
     wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
     own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6)))
+    corners = np.broadcast_to(_toward_corners(du, dl)[:, None], fractions.shape)
     layers = []
     for share, first_row, last_row in ((1.0, 0, 1), (own, 1, 2), (1.0, 2, 3)):
         coords = gap_coords if share < 1.0 else np.zeros_like(gap_coords)
-        layers.append((*_quads(rows, uv_rows, coords, lip_depth, first_row, last_row), share))
+        layers.append((*_quads(rows, uv_rows, coords, corners, lip_depth, first_row, last_row), share))
     return layers
+
+
+def _toward_corners(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """(11,) per inner-lip column how near it is to a mouth corner along the posed mouth: 0 midway
+    between the corners, 1 at either."""
+    middles = (upper + lower) / 2
+    axis = middles[-1] - middles[0]
+    along = (middles - middles[0]) @ axis / max(float(axis @ axis), 1e-6)
+    return np.clip(np.abs(2.0 * along - 1.0), 0.0, 1.0)
 
 
 def _teeth_meeting(top: np.ndarray, bottom: np.ndarray, opened: np.ndarray, mouth_width: float,
@@ -133,10 +145,10 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) 
     return np.minimum(first, last), last
 
 
-def _quads(rows, uv_rows, coords, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
+def _quads(rows, uv_rows, coords, corners, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
     """Two triangles per pair of neighbouring columns, between rows `top` and `bottom`."""
     a, b = np.arange(len(rows) - 1), np.arange(1, len(rows))
-    corners = [(a, top), (b, top), (b, bottom), (a, top), (b, bottom), (a, bottom)]
-    order = lambda values: np.stack([values[c, r] for c, r in corners], axis=1).reshape(-1, *values.shape[2:])  # noqa: E731
-    depths = np.stack([lip_depth[c] for c, _ in corners], axis=1).reshape(-1)
-    return order(rows), depths, order(uv_rows), order(coords)
+    picks = [(a, top), (b, top), (b, bottom), (a, top), (b, bottom), (a, bottom)]
+    order = lambda values: np.stack([values[c, r] for c, r in picks], axis=1).reshape(-1, *values.shape[2:])  # noqa: E731
+    depths = np.stack([lip_depth[c] for c, _ in picks], axis=1).reshape(-1)
+    return order(rows), depths, order(uv_rows), order(coords), order(corners)

@@ -131,7 +131,7 @@ class PortraitRenderer:
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(self._skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=driver_gain, cavity_color=cavity, teeth_color=teeth,
-                      driver_share=mesh.driver_share)
+                      driver_share=mesh.driver_share, gap_own=mesh.gap_own)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
                              ("eye_closure", mesh.eye_closure)):

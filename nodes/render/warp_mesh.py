@@ -13,8 +13,8 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
 coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer
-(LAYER_* code, plus as its fraction the eyeball weight for eyes, the portrait's own share for the
-mouth's gap). The background, most of the pixels, is drawn by its own lean program from x, y, depth,
+(LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how near the
+mouth's corners it is). The background, most of the pixels, is drawn by its own lean program from x, y, depth,
 u, v; it shows the portrait only where its person mask says person and the portrait moved, elsewhere
 the static plate behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
 """
@@ -33,6 +33,7 @@ from nodes.track.face_model import MESH_POINTS, topology
 
 VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
 LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
+MAX_FRACTION = 0.99  # a layer's fraction stays under this: warp.frag reads the code as floor(layer + 1e-3)
 BACKGROUND_DEPTH = 0.999
 STILL_PIXELS = 2.0  # background.frag shows the portrait as it is where it moved less than this
 
@@ -46,7 +47,8 @@ class WarpMesh:
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
-    driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; turned_back: 0..1, how far
+    driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; gap_own: the share of the
+    gap drawn from the portrait's own interior (1 when it opens no wider than the portrait's); turned_back: 0..1, how far
     the pose turns a turned head back toward the camera (`EdgeReveal.turned_back`): the room its face mesh
     covers past its silhouette is drawn in the person's carried colours that far."""
 
@@ -58,6 +60,7 @@ class WarpMesh:
     eye_closure: np.ndarray
     face_cover: np.ndarray
     driver_share: float = 1.0
+    gap_own: float = 1.0
     turned_back: float = 0.0
 
 
@@ -99,17 +102,22 @@ class MeshBuilder:
         uvs = shut_lid_uvs(src, closures)[tris] / scale
         textured.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
-        for positions, depths, uvs, coords, own in mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws):
+        gap_own = 1.0
+        for positions, depths, uvs, coords, corners, own in mouth_strip(src, dst, scale, depth, driver_mouth,
+                                                                        self.jaws):
             if own >= 1.0:
                 textured.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED))
             else:
-                features.append(_pack(positions, depths, uvs, coords, gap_layer + own))
+                corner_shade = np.minimum(corners, MAX_FRACTION)
+                features.append(_pack(positions, depths, uvs, coords, gap_layer + corner_shade))
+                gap_own = own
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
-            features.append(_pack(fan_positions, depths, uvs, eye_coords, LAYER_EYE + 2 * eye + min(weight, 0.999)))
+            eye_layer = LAYER_EYE + 2 * eye + min(weight, MAX_FRACTION)
+            features.append(_pack(fan_positions, depths, uvs, eye_coords, eye_layer))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
-                        self.edges.turned_back(dst))
+                        gap_own, self.edges.turned_back(dst))
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:
