@@ -26,6 +26,9 @@ DRIVER_CORNERS = 0.2  # the share of the driver's mouth at either corner not sam
 DRIVER_READABLE_PX = (5.0, 14.0)  # the driver's interior height (middle column) from unusable to fully usable
 DRIVER_ROOM = (0.1, 0.25)  # share of the driver's interior under its teeth from which the gap starts there
 NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it is wider than the portrait's
+# ...and once it opens this much wider than the portrait's, in mouth widths (from nothing): a sliver under a
+# pixel high, drawn from another source, lands on every other pixel, and the lips' seam reads as stitches
+NEW_GAP_HEIGHT = (0.01, 0.04)
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
 
 
@@ -68,7 +71,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     squeeze = np.minimum(1.0, opened / np.maximum(kept, 1e-6))  # a mouth closing squeezes the jaws' bands
     top = np.minimum(split.upper * kept * squeeze / opened, 1.0)
     bottom = np.maximum(1.0 - (1.0 - split.lower) * kept * squeeze / opened, top)
-    top, bottom = _teeth_meeting(top, bottom, opened, np.linalg.norm(du[-1] - du[0]), split)
+    mouth_width = max(float(np.linalg.norm(du[-1] - du[0])), 1e-6)
+    top, bottom = _teeth_meeting(top, bottom, opened, mouth_width, split)
     # Four rows per column: upper lip, end of the upper jaw's band, start of the lower jaw's, lower lip.
     fractions = np.stack([np.zeros_like(top), top, bottom, np.ones_like(top)], axis=1)
     rows = du[:, None, :] + (dl - du)[:, None, :] * fractions[:, :, None]
@@ -87,7 +91,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)
     wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
-    own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6)))
+    own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6))
+                      * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
     corners = np.broadcast_to(_toward_corners(du, dl)[:, None], fractions.shape)
     layers = []
     for share, first_row, last_row in ((1.0, 0, 1), (own, 1, 2), (1.0, 2, 3)):
@@ -113,7 +118,7 @@ def _teeth_meeting(top: np.ndarray, bottom: np.ndarray, opened: np.ndarray, mout
     if not (split.upper_teeth or split.lower_teeth):
         return top, bottom
     meet = top + (bottom - top) * (0.5 if split.upper_teeth and split.lower_teeth else float(split.upper_teeth))
-    closed = 1.0 - smoothstep(*TEETH_PARTED, (bottom - top) * opened / max(mouth_width, 1e-6))
+    closed = 1.0 - smoothstep(*TEETH_PARTED, (bottom - top) * opened / mouth_width)
     return top + (meet - top) * closed, bottom + (meet - bottom) * closed
 
 
