@@ -84,7 +84,7 @@ vec3 mouth(int code) {
     }
     // the cheeks shade an open mouth's corners: a grinning driver's teeth reach its corners, and under the
     // portrait's own teeth they would read as white fangs
-    source = mix(source, 0.6 * cavity_color, 0.85 * smoothstep(0.45, 0.9, layer - float(code)));
+    source = mix(source, 0.6 * cavity_color, 0.85 * smoothstep(0.3, 0.8, layer - float(code)));
     return mix(source, texture(portrait, uv).rgb, gap_own);
 }
 

@@ -4,8 +4,8 @@ The portrait's own mouth interior is split between the jaws where its pixels say
 teeth ride under the upper lip and its lower teeth (or the lower lip's inner edge) over the lower lip,
 neither stretched. Between them, where the posed mouth opens wider than the portrait's, the gap is filled
 from the chosen source: the driver's own mouth interior at the same place (its tongue, shadow and lower
-teeth) or a drawn cavity, shaded toward the mouth's corners as the cheeks shade them; opened no wider than
-the portrait's, it is the portrait's own.
+teeth) or a drawn cavity, under the portrait's own upper teeth shaded toward the mouth's corners as the
+cheeks shade them; opened no wider than the portrait's, it is the portrait's own.
 """
 from __future__ import annotations
 
@@ -60,9 +60,10 @@ class DriverMouth:
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
                 driver_mouth: DriverMouth | None, split: JawSplit = HALVES) -> list[tuple]:
     """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), corners (K,),
-    own) triangle lists: corners how near each vertex is to a mouth corner (0 at the middle column, 1 at
-    the corners), own the share of the band drawn from the portrait itself: 1 for the jaws' own bands,
-    less for the gap between them as it opens wider than the portrait's. Gap coords are driver 0..1
+    own) triangle lists: corners how far toward a mouth corner each vertex is shaded (0 at the middle
+    column, 1 at the corners; 0 throughout for a portrait showing no upper teeth), own the share of the
+    band drawn from the portrait itself: 1 for the jaws' own bands, less for the gap between them as it
+    opens wider than the portrait's. Gap coords are driver 0..1
     coordinates when `driver_mouth` is given, else mouth coordinates (u across, v from the upper to the
     lower lip)."""
     su, sl, du, dl = src[UPPER_INNER, :2], src[LOWER_INNER, :2], dst[UPPER_INNER, :2], dst[LOWER_INNER, :2]
@@ -93,7 +94,10 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
     own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6))
                       * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
-    corners = np.broadcast_to(_toward_corners(du, dl)[:, None], fractions.shape)
+    # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
+    # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
+    toward = _toward_corners(du, dl) if split.upper_teeth else np.zeros(len(du))
+    corners = np.broadcast_to(toward[:, None], fractions.shape)
     layers = []
     for share, first_row, last_row in ((1.0, 0, 1), (own, 1, 2), (1.0, 2, 3)):
         coords = gap_coords if share < 1.0 else np.zeros_like(gap_coords)
