@@ -63,9 +63,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     own) triangle lists: corners how far toward a mouth corner each vertex is shaded (0 at the middle
     column, 1 at the corners; 0 throughout for a portrait showing no upper teeth), own the share of the
     band drawn from the portrait itself: 1 for the jaws' own bands, less for the gap between them as it
-    opens wider than the portrait's. Gap coords are driver 0..1
-    coordinates when `driver_mouth` is given, else mouth coordinates (u across, v from the upper to the
-    lower lip)."""
+    opens wider than the portrait's. Gap coords are driver 0..1 coordinates when `driver_mouth` is given,
+    else mouth coordinates (u across, v from the upper to the lower lip)."""
     su, sl, du, dl = src[UPPER_INNER, :2], src[LOWER_INNER, :2], dst[UPPER_INNER, :2], dst[LOWER_INNER, :2]
     kept = np.linalg.norm(sl - su, axis=1)  # the portrait's own interior height per column
     opened = np.maximum(np.linalg.norm(dl - du, axis=1), 1e-6)

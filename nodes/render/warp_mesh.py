@@ -13,10 +13,11 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
 coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer
-(LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how near the
-mouth's corners it is). The background, most of the pixels, is drawn by its own lean program from x, y, depth,
-u, v; it shows the portrait only where its person mask says person and the portrait moved, elsewhere
-the static plate behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
+(LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far toward
+the mouth's corners it is shaded). The background, most of the pixels, is drawn by its own lean program
+from x, y, depth, u, v; it shows the portrait only where its person mask says person and the portrait
+moved, elsewhere the static plate behind the person (plate.py), so a head that moves away uncovers the
+room, not a smear.
 """
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ class WarpMesh:
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
     driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; gap_own: the share of the
-    gap drawn from the portrait's own interior (1 when it opens no wider than the portrait's); turned_back: 0..1, how far
-    the pose turns a turned head back toward the camera (`EdgeReveal.turned_back`): the room its face mesh
-    covers past its silhouette is drawn in the person's carried colours that far."""
+    gap drawn from the portrait's own interior (1 when it opens no wider than the portrait's);
+    turned_back: 0..1, how far the pose turns a turned head back toward the camera
+    (`EdgeReveal.turned_back`): the room its face mesh covers past its silhouette is drawn in the
+    person's carried colours that far."""
 
     background: np.ndarray
     background_still: int
