@@ -45,7 +45,6 @@ class EdgeReveal:
                      / np.maximum(np.bincount(corners, minlength=count), 1))
         return np.stack([smoothstep(*REVEALED, facing(dst) - self._seen), smoothstep(*STRETCHED, per_point)], axis=1)
 
-
     def turned_back(self, dst: np.ndarray) -> float:
         """0..1: how far the pose `dst` ((478, 3) landmark pixels) turns the portrait's head back toward
         the camera, by its yaw; 0 for a pose turned further away, and for a frontal portrait (however far

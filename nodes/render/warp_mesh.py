@@ -110,13 +110,11 @@ class MeshBuilder:
             if own >= 1.0:
                 textured.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED))
             else:
-                corner_shade = np.minimum(corners, MAX_FRACTION)
-                features.append(_pack(positions, depths, uvs, coords, gap_layer + corner_shade))
+                features.append(_pack(positions, depths, uvs, coords, _layer(gap_layer, corners)))
                 gap_own = own
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
-            eye_layer = LAYER_EYE + 2 * eye + min(weight, MAX_FRACTION)
-            features.append(_pack(fan_positions, depths, uvs, eye_coords, eye_layer))
+            features.append(_pack(fan_positions, depths, uvs, eye_coords, _layer(LAYER_EYE + 2 * eye, weight)))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
                         gap_own, self.edges.turned_back(dst))
@@ -130,7 +128,13 @@ def landmark_depth(points: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + z / (4.0 * width), 0.0, 0.99)
 
 
-def _pack(positions, depths, uvs, layer_coords, layer: float) -> np.ndarray:
+def _layer(code: float, fraction) -> float | np.ndarray:
+    """A vertex's layer value: its LAYER_* code plus a fraction (a float or per-vertex array) kept under
+    MAX_FRACTION, so the shader reads the code back (at 0.999, float32 read the next code)."""
+    return code + np.minimum(fraction, MAX_FRACTION)
+
+
+def _pack(positions, depths, uvs, layer_coords, layer) -> np.ndarray:
     out = np.empty((len(positions), VERTEX_FLOATS), np.float32)
     out[:, :2], out[:, 2], out[:, 3:5], out[:, 5:7], out[:, 7] = positions, depths, uvs, layer_coords, layer
     return out
