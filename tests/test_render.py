@@ -413,6 +413,21 @@ def test_a_laughing_drivers_teeth_do_not_show_as_white_fangs_in_the_mouths_corne
     assert _teeth_share(out[corners]) < 0.1
 
 
+@pytest.mark.parametrize("frame", [377, 420])
+def test_a_grinning_drivers_teeth_together_do_not_show_as_a_white_slab_under_the_targets_own(studio_registry,
+                                                                                          smiling_target, detector,
+                                                                                          frame):
+    """Frames 377 and 420 of wolfgang_expressions.mp4: she grins with her teeth together, her upper teeth
+    reaching down to her lower lip, so nothing of her interior lies under them. The gap opened under the
+    smiling target's own teeth showed the lower part of the driver's upper teeth: a flat white slab, a second
+    row. Now dimmed to lower teeth in shadow. Share of the gap's pixels that are bright and grey (teeth):
+    0.51 and 0.58 before, 0 now (the corners, already shaded, are part of the gap)."""
+    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame)
+    mask = _inside(out.shape, gap)
+    assert mask.sum() > 500  # the mouth does open under her teeth
+    assert _teeth_share(out[mask]) < 0.2
+
+
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,
                                                                                  green_mouthed_driver):
     """A driver whose tracked interior is 3 px high (a small face in a low-resolution clip, lips barely

@@ -1,9 +1,9 @@
 #version 330
 // The layers of the portrait render (nodes/render/warp_mesh.py):
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
-// driver's own mouth interior, colour-matched to the portrait's lips (both shaded toward the mouth's
-// corners by the layer's fraction, and mixed by gap_own with the portrait's own interior: a mouth
-// opened no wider than the portrait's shows its own);
+// driver's own mouth interior, colour-matched to the portrait's lips (both shaded into the cavity by the
+// layer's fraction, and mixed by gap_own with the portrait's own interior: a mouth opened no wider than
+// the portrait's shows its own);
 // 3 (right) / 5 (left) an eye:
 // the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
 // disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes. The background
@@ -82,9 +82,9 @@ vec3 mouth(int code) {
         float depth = 1.0 - abs(st.x - 0.5) * 2.0;
         source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
     }
-    // the cheeks shade an open mouth's corners: a grinning driver's teeth reach its corners, and under the
-    // portrait's own teeth they would read as white fangs
-    source = mix(source, 0.6 * cavity_color, 0.85 * smoothstep(0.3, 0.8, layer - float(code)));
+    // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks
+    // shade, and where the driver's interior would be stretched into a smear
+    source = mix(source, 0.6 * cavity_color, 0.85 * (layer - float(code)));
     return mix(source, texture(portrait, uv).rgb, gap_own);
 }
 

@@ -30,6 +30,11 @@ NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it
 # pixel high, drawn from another source, lands on every other pixel, and the lips' seam reads as stitches
 NEW_GAP_HEIGHT = (0.01, 0.04)
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
+# how far the driver's own upper teeth are shaded where the gap cannot avoid them (a grin's teeth together leave
+# nothing under them): dimmed to lower teeth in the upper teeth's shadow. Unshaded they were a flat white slab, a
+# second row under the portrait's own; fully shaded, a dark slot where the driver's teeth meet
+DRIVER_TEETH_SHADE = 0.6
+CORNER_SHADE = (0.3, 0.8)  # along each half of the mouth, from its middle (0) to its corner (1): shading starts, full
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,13 @@ class DriverMouth:
 
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
                 driver_mouth: DriverMouth | None, split: JawSplit = HALVES) -> list[tuple]:
-    """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), corners (K,),
-    own) triangle lists: corners how far toward a mouth corner each vertex is shaded (0 at the middle
-    column, 1 at the corners; 0 throughout for a portrait showing no upper teeth), own the share of the
-    band drawn from the portrait itself: 1 for the jaws' own bands, less for the gap between them as it
-    opens wider than the portrait's. Gap coords are driver 0..1 coordinates when `driver_mouth` is given,
-    else mouth coordinates (u across, v from the upper to the lower lip)."""
+    """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), shades (K,),
+    own) triangle lists: shades how far each gap vertex is shaded into the cavity (0..1): toward the
+    mouth's corners under a portrait's own upper teeth, and as far as the driver's interior it shows is
+    the driver's own upper teeth; own the share of the band drawn from the portrait itself: 1 for the
+    jaws' own bands, less for the gap between them as it opens wider than the portrait's. Gap coords are
+    driver 0..1 coordinates when `driver_mouth` is given, else mouth coordinates (u across, v from the
+    upper to the lower lip)."""
     su, sl, du, dl = src[UPPER_INNER, :2], src[LOWER_INNER, :2], dst[UPPER_INNER, :2], dst[LOWER_INNER, :2]
     kept = np.linalg.norm(sl - su, axis=1)  # the portrait's own interior height per column
     opened = np.maximum(np.linalg.norm(dl - du, axis=1), 1e-6)
@@ -80,6 +86,9 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     uv_rows = (su[:, None, :] + (sl - su)[:, None, :] * shares[:, :, None]) / scale
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     gap = (bottom - top) * opened
+    # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
+    # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
+    shade = smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth else np.zeros(len(du))
     if driver_mouth is not None:
         skipped = _pulled_in(driver_mouth.upper_teeth) if split.upper_teeth else np.zeros_like(top)
         first, last = _driver_span(top, bottom, skipped)
@@ -87,20 +96,18 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         inward = _pulled_in(driver_mouth.columns)
         upper, lower = inward[:, 0, None, :], inward[:, 1, None, :]
         gap_coords = upper + (lower - upper) * driver_fractions[:, :, None]
+        shade = np.maximum(shade, DRIVER_TEETH_SHADE * np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0))
     else:
         columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)
     wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
     own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6))
                       * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
-    # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
-    # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
-    toward = _toward_corners(du, dl) if split.upper_teeth else np.zeros(len(du))
-    corners = np.broadcast_to(toward[:, None], fractions.shape)
+    shades = np.broadcast_to(shade[:, None], fractions.shape)
     layers = []
     for share, first_row, last_row in ((1.0, 0, 1), (own, 1, 2), (1.0, 2, 3)):
         coords = gap_coords if share < 1.0 else np.zeros_like(gap_coords)
-        layers.append((*_quads(rows, uv_rows, coords, corners, lip_depth, first_row, last_row), share))
+        layers.append((*_quads(rows, uv_rows, coords, shades, lip_depth, first_row, last_row), share))
     return layers
 
 
@@ -145,7 +152,8 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) 
     80% of its opening, and from the same share as the portrait's band they showed as a second row under
     the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
     in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the gap
-    comes back to the same place as the portrait's (the driver's teeth there read as lower teeth)."""
+    comes back to the same place as the portrait's, and what it shows there of the driver's teeth is
+    shaded into the cavity (mouth_strip)."""
     plain = np.maximum(top, DRIVER_LIPS)
     last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), plain)
     below_teeth = smoothstep(*DRIVER_ROOM, last - driver_teeth) * (driver_teeth > 0.0)
@@ -153,10 +161,10 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) 
     return np.minimum(first, last), last
 
 
-def _quads(rows, uv_rows, coords, corners, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
+def _quads(rows, uv_rows, coords, shades, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
     """Two triangles per pair of neighbouring columns, between rows `top` and `bottom`."""
     a, b = np.arange(len(rows) - 1), np.arange(1, len(rows))
     picks = [(a, top), (b, top), (b, bottom), (a, top), (b, bottom), (a, bottom)]
     order = lambda values: np.stack([values[c, r] for c, r in picks], axis=1).reshape(-1, *values.shape[2:])  # noqa: E731
     depths = np.stack([lip_depth[c] for c, _ in picks], axis=1).reshape(-1)
-    return order(rows), depths, order(uv_rows), order(coords), order(corners)
+    return order(rows), depths, order(uv_rows), order(coords), order(shades)

@@ -13,8 +13,8 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
 coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer
-(LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far toward
-the mouth's corners it is shaded). The background, most of the pixels, is drawn by its own lean program
+(LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far it is
+shaded into the cavity: toward its corners, or where the driver's interior would be a smear). The background, most of the pixels, is drawn by its own lean program
 from x, y, depth, u, v; it shows the portrait only where its person mask says person and the portrait
 moved, elsewhere the static plate behind the person (plate.py), so a head that moves away uncovers the
 room, not a smear.
@@ -105,12 +105,12 @@ class MeshBuilder:
         textured.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         gap_own = 1.0
-        for positions, depths, uvs, coords, corners, own in mouth_strip(src, dst, scale, depth, driver_mouth,
+        for positions, depths, uvs, coords, shades, own in mouth_strip(src, dst, scale, depth, driver_mouth,
                                                                         self.jaws):
             if own >= 1.0:
                 textured.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED))
             else:
-                features.append(_pack(positions, depths, uvs, coords, _layer(gap_layer, corners)))
+                features.append(_pack(positions, depths, uvs, coords, _layer(gap_layer, shades)))
                 gap_own = own
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
