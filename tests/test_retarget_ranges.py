@@ -161,6 +161,19 @@ def test_a_wink_closes_only_that_eye(studio_registry):
     assert wink[0] == pytest.approx(rest[0], rel=0.05)
 
 
+def test_one_eye_alone_wider_than_its_open_level_does_not_stare(studio_registry):
+    """wolfgang_expressions.mp4 cries with her eyes shut for five seconds, then opens them: the neutral
+    has not seen them open, and for the frames it took to learn her right eye's open level that eye read
+    1.3x open and the left 1.1x: the astronaut stared with one eye (160-168). Eyes widen together; a
+    wider one is held to the other (and both widen, as far as the lesser)."""
+    target = _eyes(reference_shape(), 0.8)
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    one = _drive(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 1.5, 1.0)])[EYE_OPENNESS]
+    assert one == pytest.approx(rest, rel=0.03)
+    both = _drive(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 1.5, 1.15)])[EYE_OPENNESS]
+    assert both == pytest.approx(1.15 * rest, rel=0.03)
+
+
 def test_wide_open_source_eyes_stay_plausible(studio_registry):
     target = _eyes(reference_shape(), 0.8)
     rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]

@@ -212,7 +212,11 @@ class RetargetFace(Node):
         ratios = eye_openness(source_shape) / np.maximum(neutral.eyes_open, 1e-6)
         # [eye_shut_ratio, EYE_KNEE] maps onto [0, EYE_KNEE], so a tracked shut eye shuts the target's fully
         ratios = np.where(ratios < EYE_KNEE, np.interp(ratios, (p.eye_shut_ratio, EYE_KNEE), (0.0, EYE_KNEE)), ratios)
-        return np.clip(1.0 + p.eyes_gain * (ratios - 1.0), 0.0, p.eye_max_open)
+        ratios = np.clip(1.0 + p.eyes_gain * (ratios - 1.0), 0.0, p.eye_max_open)
+        # eyes close one at a time (a wink) but widen together: one eye alone wider than its open level is
+        # the neutral's estimate of it lagging (a driver who starts with eyes shut has not shown them open),
+        # and its eye alone stared for a few frames
+        return np.minimum(ratios, max(float(ratios.min()), 1.0))
 
     def _lost(self, now: float, rest: Motion) -> Motion:
         if self._last is None:
