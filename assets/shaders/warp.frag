@@ -83,7 +83,7 @@ vec3 mouth(int code) {
         source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
     }
     // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks
-    // shade, and where the driver's interior would be stretched into a smear
+    // shade, and what the gap shows of the driver's own upper teeth
     source = mix(source, 0.6 * cavity_color, 0.85 * (layer - float(code)));
     return mix(source, texture(portrait, uv).rgb, gap_own);
 }

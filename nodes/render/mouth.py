@@ -34,7 +34,7 @@ TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth th
 # nothing under them): dimmed to lower teeth in the upper teeth's shadow. Unshaded they were a flat white slab, a
 # second row under the portrait's own; fully shaded, a dark slot where the driver's teeth meet
 DRIVER_TEETH_SHADE = 0.6
-CORNER_SHADE = (0.3, 0.8)  # along each half of the mouth, from its middle (0) to its corner (1): shading starts, full
+CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         inward = _pulled_in(driver_mouth.columns)
         upper, lower = inward[:, 0, None, :], inward[:, 1, None, :]
         gap_coords = upper + (lower - upper) * driver_fractions[:, :, None]
-        shade = np.maximum(shade, DRIVER_TEETH_SHADE * np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0))
+        driver_teeth_shown = np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)
+        shade = np.maximum(shade, DRIVER_TEETH_SHADE * driver_teeth_shown)
     else:
         columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)

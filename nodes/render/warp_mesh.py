@@ -14,10 +14,10 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
 coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer
 (LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far it is
-shaded into the cavity: toward its corners, or where the driver's interior would be a smear). The background, most of the pixels, is drawn by its own lean program
-from x, y, depth, u, v; it shows the portrait only where its person mask says person and the portrait
-moved, elsewhere the static plate behind the person (plate.py), so a head that moves away uncovers the
-room, not a smear.
+shaded into the cavity: toward its corners, and where it shows the driver's own upper teeth). The
+background, most of the pixels, is drawn by its own lean program from x, y, depth, u, v; it shows the
+portrait only where its person mask says person and the portrait moved, elsewhere the static plate
+behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
 """
 from __future__ import annotations
 
