@@ -66,10 +66,10 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
 
 def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8: `rgb` with the `hole` ((H, W) uint8, 1 inside) filled along each row between the
-    room on its left and right. A room's lines behind a portrait mostly run across it (a wall's top, a picture rail,
-    a ceiling): interpolated along rows they go on behind the head, where filling from every side at once
-    (cv2.inpaint) pulls a ceiling's shade down into a dark smudge. Rows that are all hole (a body filling
-    the bottom of the frame) take cv2.inpaint's fill."""
+    room on its left and right. A room's lines behind a portrait mostly run across it (a wall's top, a
+    picture rail, a ceiling): interpolated along rows they go on behind the head, where filling from every
+    side at once (cv2.inpaint) pulls a ceiling's shade down into a dark smudge. Rows that are all hole (a
+    body filling the bottom of the frame) take cv2.inpaint's fill."""
     filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA) if hole.all(axis=1).any() else rgb.copy()
     columns = np.arange(rgb.shape[1])
     for row in range(rgb.shape[0]):
