@@ -326,3 +326,20 @@ def test_the_backgrounds_still_triangles_render_as_the_full_program_would(studio
     monkeypatch.setattr(warp_mesh.MeshBuilder, "build", lambda *a, **k: replace(build(*a, **k), background_still=0))
     whole = render(studio_registry, image, track, dst)
     assert np.abs(split - whole).max() <= 1
+
+
+def test_a_head_lifted_and_rolled_leaves_the_shirt_at_the_frames_foot(studio_registry, detector):
+    """The smiling portrait's chin is near the frame's foot, where her white shirt shows in the last rows.
+    Her head rolls 20° and lifts (wolfgang's frame 405 does this): the hair beside it moved up with the
+    head while the frame's foot stayed put, and the last grid cell between them stretched the shirt's
+    rows up into white streaks beside her hair. The stretch is spread over a band along the border now:
+    the shirt stays at the foot."""
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "smile_teeth.jpg")
+    height, width = image.shape[:2]
+
+    def shirt_above_foot(pixels: np.ndarray) -> int:  # the shirt is light, the wall blue, the hair dark
+        return int((pixels[: height - 40, 9 * width // 10:, 0] > 140).sum())
+
+    assert shirt_above_foot(image) < 20
+    out = render(studio_registry, image, track, rolled(track.landmarks, -20.0, (25.0, -25.0)))
+    assert shirt_above_foot(out) < 20

@@ -24,6 +24,7 @@ from nodes.track.face_model import MESH_POINTS, topology
 EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (retarget.facing) is seen edge-on
 SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
+FOOT_BAND = 0.2  # of the longest side: across this band along the image's foot, motion up from it fades out
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     similarity transform plus the outline's interpolated residual, faded with distance from the head.
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
     head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
-    the neck blends between the two; without it the torso stays put. Border points only slide along
-    their border (geometry never leaves the frame uncovered)."""
+    the neck blends between the two; without it the torso stays put. Nothing moves off an image border
+    into the frame, and the image's foot holds what is near it (`_held_at_foot`)."""
     loop = topology().outline
     count = len(loop)
     anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
@@ -131,15 +132,21 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
         shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
         share = smoothstep(chin, shoulders, points[:, 1])[:, None]
         moved = head * (1.0 - share) + body * share
-    return np.concatenate([targets, points + _along_borders(points, moved, size)])
+    return np.concatenate([targets, points + _held_at_foot(points, moved, size)])
 
 
-def _along_borders(points: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Displacements with the component that would take a border point off its border removed."""
+def _held_at_foot(points: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Displacements with no border point moved off its border (geometry never leaves the frame
+    uncovered), and motion up from the image's foot faded out across a band along it. The foot cuts
+    through the body, which stays with the torso: held only on the border, a head lifted near the foot
+    stretched the last grid cell instead (a shirt's edge pulled up into streaks beside the hair). The
+    other borders cut through the room, and there a moved background shows the plate however stretched."""
     width, height = size
     moved = moved.copy()
     moved[(points[:, 0] <= 0) | (points[:, 0] >= width), 0] = 0.0
     moved[(points[:, 1] <= 0) | (points[:, 1] >= height), 1] = 0.0
+    fade = smoothstep(0.0, FOOT_BAND * max(size), height - points[:, 1])
+    moved[:, 1] *= np.where(moved[:, 1] < 0.0, fade, 1.0)
     return moved
 
 
