@@ -24,6 +24,7 @@ MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as th
 # broad smile (whose parted lips are drawn back, not a dropped jaw): the crying-then-laughing driver goes
 # from 0.55 to grins of 0.73-0.76; Hopper talking stays within 0.03 of her narrowest
 SMILE_WIDENING = (0.04, 0.16)
+GRIN_NORM = 4.0  # a grin's opening and a smiling portrait's combine as their 4-norm: nearly the farther of the two
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -44,12 +45,15 @@ def combined_opening(rest: float, driven: float, smiling: float) -> float:
     (both in mouth widths), `smiling` (0..1) being how far the source's mouth is widened into a smile.
     Lips parted in a smiling portrait are drawn back, not a dropped jaw, and so are a grinning source's:
     added up, a grin on a grin opened the mouth to a tall block of teeth. As the source smiles, the two
-    combine more as the farther of the two, smoothly (their Euclidean norm); an opening without a smile
-    (talking, a jaw dropping) still adds, so speech moves a smiling portrait's lips as much."""
+    combine more as nearly the farther of the two, smoothly (their GRIN_NORM-norm; as their Euclidean
+    norm, a grin with the teeth together still opened a band under the portrait's own teeth as tall as
+    they are); an opening without a smile (talking, a jaw dropping) still adds, so speech moves a smiling
+    portrait's lips as much."""
     if driven <= 0.0:  # the source presses its lips past its neutral: the portrait's close as far
         return rest + driven
     added = rest + driven
-    return float(added - smiling * (added - np.hypot(rest, driven)))
+    nearly_farther = (rest ** GRIN_NORM + driven ** GRIN_NORM) ** (1.0 / GRIN_NORM)
+    return float(added - smiling * (added - nearly_farther))
 
 
 class RetargetFace(Node):
