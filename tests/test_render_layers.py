@@ -335,7 +335,7 @@ def test_a_head_lifted_and_rolled_leaves_the_shirt_at_the_frames_foot(studio_reg
     """The smiling portrait's chin is near the frame's foot, where her white shirt shows in the last rows.
     Her head rolls 20° and lifts (wolfgang's frame 405 does this): the hair beside it moved up with the
     head while the frame's foot stayed put, and the last grid cell between them stretched the shirt's
-    rows up into white streaks beside her hair. The stretch is spread over a band along the border now:
+    rows up into white streaks beside her hair. The stretch is spread over a band along the foot now:
     the shirt stays at the foot."""
     image, track = tracked(detector, REPO / "tests" / "data" / "real" / "smile_teeth.jpg")
     height, width = image.shape[:2]

@@ -294,7 +294,7 @@ def test_a_grin_does_not_open_a_target_smiling_open_by_its_own_parted_lips_again
     """A source that grins (a broad smile, lips parted): its parted lips are drawn back, as the smiling
     target's already are, so the openings combine as nearly the farther of the two (their 4-norm) instead
     of adding up (added, a grin on a grin opened her to a tall block of teeth; as their Euclidean norm,
-    to a band of the driver's teeth under her own as tall as they are)."""
+    to a band of the driver's teeth under her own nearly as tall as they are)."""
     closed = _relaxed_mouth(_with_gaps(reference_shape(), INNER_LIPS, 0.0))
     grin = _with_gaps(reference_shape(), INNER_LIPS, 0.0) + 1.0 * RIG.smile + 0.7 * RIG.open
     target = reference_shape() + 0.3 * RIG.open

@@ -46,9 +46,9 @@ def combined_opening(rest: float, driven: float, smiling: float) -> float:
     Lips parted in a smiling portrait are drawn back, not a dropped jaw, and so are a grinning source's:
     added up, a grin on a grin opened the mouth to a tall block of teeth. As the source smiles, the two
     combine more as nearly the farther of the two, smoothly (their GRIN_NORM-norm; as their Euclidean
-    norm, a grin with the teeth together still opened a band under the portrait's own teeth as tall as
-    they are); an opening without a smile (talking, a jaw dropping) still adds, so speech moves a smiling
-    portrait's lips as much."""
+    norm, a grin with the teeth together still opened a band under the portrait's own teeth nearly as
+    tall as they are); an opening without a smile (talking, a jaw dropping) still adds, so speech moves
+    a smiling portrait's lips as much."""
     if driven <= 0.0:  # the source presses its lips past its neutral: the portrait's close as far
         return rest + driven
     added = rest + driven
