@@ -24,7 +24,7 @@ from nodes.track.face_model import MESH_POINTS, topology
 EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (retarget.facing) is seen edge-on
 SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
-FOOT_BAND = 0.2  # of the longest side: across this band along the image's foot, motion up from it fades out
+FOOT_BAND = 0.2  # of the height: with the torso put, motion up from the image's foot fades out across this band
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,9 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     similarity transform plus the outline's interpolated residual, faded with distance from the head.
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
     head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
-    the neck blends between the two; without it the torso stays put. Nothing moves off an image border
-    into the frame, and the image's foot holds what is near it (`_held_at_foot`)."""
+    the neck blends between the two; without it the torso stays put, and motion up from the image's
+    foot fades out across a band along it. Border points only slide along their border (geometry never
+    leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
     anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
@@ -125,6 +126,10 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
         radius = np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
         below = 0.75 * smoothstep(chin, chin + 0.9 * radius, points[:, 1])
         moved = head * (1.0 - below)[:, None]  # the torso stays put
+        # and so does the frame's foot, which cuts through it: held only on the border, a head lifted near
+        # the foot (a tight crop) stretched the last grid cell (a shirt's edge pulled up into streaks)
+        lifted = moved[:, 1] < 0.0
+        moved[lifted, 1] *= smoothstep(0.0, FOOT_BAND * size[1], size[1] - points[lifted, 1])
     else:
         body_src, body_dst = (np.asarray(t, np.float64)[:, :2] for t in torso)
         body_matrix, body_shift = _similarity(body_src, body_dst)
@@ -132,21 +137,15 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
         shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
         share = smoothstep(chin, shoulders, points[:, 1])[:, None]
         moved = head * (1.0 - share) + body * share
-    return np.concatenate([targets, points + _held_at_foot(points, moved, size)])
+    return np.concatenate([targets, points + _along_borders(points, moved, size)])
 
 
-def _held_at_foot(points: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Displacements with no border point moved off its border (geometry never leaves the frame
-    uncovered), and motion up from the image's foot faded out across a band along it. The foot cuts
-    through the body, which stays with the torso: held only on the border, a head lifted near the foot
-    stretched the last grid cell instead (a shirt's edge pulled up into streaks beside the hair). The
-    other borders cut through the room, and there a moved background shows the plate however stretched."""
+def _along_borders(points: np.ndarray, moved: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Displacements with the component that would take a border point off its border removed."""
     width, height = size
     moved = moved.copy()
     moved[(points[:, 0] <= 0) | (points[:, 0] >= width), 0] = 0.0
     moved[(points[:, 1] <= 0) | (points[:, 1] >= height), 1] = 0.0
-    fade = smoothstep(0.0, FOOT_BAND * max(size), height - points[:, 1])
-    moved[:, 1] *= np.where(moved[:, 1] < 0.0, fade, 1.0)
     return moved
 
 
