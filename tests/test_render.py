@@ -303,6 +303,29 @@ def test_the_jaw_split_is_read_where_the_teeth_end(rows, upper, lower, teeth):
     assert split.upper == pytest.approx(np.full(11, upper), abs=0.06)
     assert split.lower == pytest.approx(np.full(11, lower), abs=0.06)
     assert (split.upper_teeth, split.lower_teeth) == teeth
+    if any(teeth):  # their lit colour, for colour-matching a driver's teeth to them
+        assert split.teeth_colour == pytest.approx(TEETH, abs=2.0)
+    else:
+        assert split.teeth_colour is None
+
+
+def test_the_drivers_teeth_take_the_portraits_teeth_colour_and_keep_it_while_hidden():
+    """A driver's yellowish teeth (200, 190, 150) in a portrait whose teeth are white (230, 220, 200): gained
+    per channel to the portrait's, not by the lips' gain, whose tint is the lips' colour. While the
+    driver's mouth is shut its last teeth colour is held, and a new reading moves it only part of the way,
+    so the teeth do not flicker as the mouth moves; a portrait showing no teeth of its own gives its lips'
+    gain untinted."""
+    from nodes.render.lip_colour import TEETH_EASE, LipColourMatch
+
+    portrait, driver, lips = np.array([230.0, 220.0, 200.0]), np.array([200.0, 190.0, 150.0]), (1.2, 0.8, 0.9)
+    match = LipColourMatch()
+    assert match.teeth_gain(portrait, None, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)  # none seen yet
+    assert match.teeth_gain(portrait, driver, lips) == pytest.approx(portrait / driver)
+    assert match.teeth_gain(portrait, None, lips) == pytest.approx(portrait / driver)  # hidden: held
+    brighter = driver * 1.1
+    held = driver + TEETH_EASE * (brighter - driver)
+    assert match.teeth_gain(portrait, brighter, lips) == pytest.approx(portrait / held)
+    assert match.teeth_gain(None, driver, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)
 
 
 @pytest.fixture(scope="module")
@@ -414,18 +437,27 @@ def test_a_laughing_drivers_teeth_do_not_show_as_white_fangs_in_the_mouths_corne
 
 
 @pytest.mark.parametrize("frame", [377, 420])
-def test_a_grinning_drivers_teeth_together_do_not_show_as_a_white_slab_under_the_targets_own(studio_registry,
-                                                                                          smiling_target, detector,
-                                                                                          frame):
+def test_a_grinning_drivers_teeth_together_show_the_targets_own_lower_teeth(studio_registry, smiling_target,
+                                                                           detector, frame):
     """Frames 377 and 420 of wolfgang_expressions.mp4: she grins with her teeth together, her upper teeth
     reaching down to her lower lip, so nothing of her interior lies under them. The gap opened under the
     smiling target's own teeth showed the lower part of the driver's upper teeth: a flat white slab, a second
-    row. Now dimmed to lower teeth in shadow. Share of the gap's pixels that are bright and grey (teeth):
-    0.51 and 0.58 before, 0 now (the corners, already shaded, are part of the gap)."""
+    row; then, dimmed toward the cavity, a flat grey band that read as a mouthguard. Now it shows the
+    target's own upper teeth mirrored, in their shadow: teeth, a little darker than hers. Against her own
+    teeth's lit luma (`JawSplit.teeth_colour`): the gap's mean luma, 0.53 and 0.58 for the grey band, 0.68
+    and 0.72 now; its share of pixels over 0.7 of it (teeth in shadow), 0.09 and 0.18 for the grey band,
+    0.48 and 0.60 now; over 0.95 of it (as lit as her upper teeth: the slab), 0.03 and 0.04."""
+    from nodes.render.teeth import LUMA, jaw_split
+
+    image, target = smiling_target
     out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame)
     mask = _inside(out.shape, gap)
     assert mask.sum() > 500  # the mouth does open under her teeth
-    assert _teeth_share(out[mask]) < 0.2
+    lit = jaw_split(image, target.landmarks).teeth_colour @ LUMA
+    luma = out[mask] @ LUMA / lit
+    assert 0.62 < luma.mean() < 0.9
+    assert (luma > 0.7).mean() > 0.35
+    assert (luma > 0.95).mean() < 0.15
 
 
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,

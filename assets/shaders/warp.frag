@@ -1,7 +1,8 @@
 #version 330
 // The layers of the portrait render (nodes/render/warp_mesh.py):
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
-// driver's own mouth interior, colour-matched to the portrait's lips (both shaded into the cavity by the
+// driver's own mouth interior, colour-matched to the portrait's lips and teeth, or under a grin's teeth
+// together the portrait's own upper teeth mirrored (both shaded into the cavity by the
 // layer's fraction, and mixed by gap_own with the portrait's own interior: a mouth opened no wider than
 // the portrait's shows its own);
 // 3 (right) / 5 (left) an eye:
@@ -17,8 +18,10 @@ uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
+uniform vec3 driver_teeth_gain;  // the same for teeth (lip_colour.py)
 uniform float driver_share;   // how much of the gap the driver's mouth fills (a mouth a few pixels high: little)
 uniform float gap_own;        // how much of the gap is the portrait's own interior
+uniform float lower_teeth;    // how much of it is the portrait's own upper teeth mirrored (mouth.py)
 uniform vec3 cavity_color;
 uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
@@ -71,19 +74,20 @@ vec3 mouth(int code) {
     vec3 source;
     if (code == 2) {
         vec3 mouth = texture(driver, st).rgb;
-        // bright and nearly grey is teeth: lit like the portrait, but not tinted like its lips
+        // bright and nearly grey is teeth: coloured like the portrait's teeth, not tinted like its lips
         float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
                     * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
-        source = clamp(mouth * mix(driver_gain, vec3(dot(driver_gain, vec3(1.0 / 3.0))), teeth), 0.0, 1.0);
+        source = clamp(mouth * mix(driver_gain, driver_teeth_gain, teeth), 0.0, 1.0);
         // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
         source = mix(cavity_color * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
+        // a grin's teeth together: under the portrait's upper teeth its lower teeth, in the upper ones' shadow
+        source = mix(source, 0.8 * texture(portrait, uv).rgb, lower_teeth);
     } else {
         float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
         float depth = 1.0 - abs(st.x - 0.5) * 2.0;
         source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
     }
-    // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks
-    // shade, and what the gap shows of the driver's own upper teeth
+    // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks shade
     source = mix(source, 0.6 * cavity_color, 0.85 * (layer - float(code)));
     return mix(source, texture(portrait, uv).rgb, gap_own);
 }

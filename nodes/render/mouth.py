@@ -5,7 +5,8 @@ teeth ride under the upper lip and its lower teeth (or the lower lip's inner edg
 neither stretched. Between them, where the posed mouth opens wider than the portrait's, the gap is filled
 from the chosen source: the driver's own mouth interior at the same place (its tongue, shadow and lower
 teeth) or a drawn cavity, under the portrait's own upper teeth shaded toward the mouth's corners as the
-cheeks shade them; opened no wider than the portrait's, it is the portrait's own.
+cheeks shade them; where the driver grins with its teeth together, the portrait's own upper teeth
+mirrored as its lower teeth; opened no wider than the portrait's, it is the portrait's own.
 """
 from __future__ import annotations
 
@@ -30,10 +31,8 @@ NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it
 # pixel high, drawn from another source, lands on every other pixel, and the lips' seam reads as stitches
 NEW_GAP_HEIGHT = (0.01, 0.04)
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
-# how far the driver's own upper teeth are shaded where the gap cannot avoid them (a grin's teeth together leave
-# nothing under them): dimmed to lower teeth in the upper teeth's shadow. Unshaded they were a flat white slab, a
-# second row under the portrait's own; fully shaded, a dark slot where the driver's teeth meet
-DRIVER_TEETH_SHADE = 0.6
+LOWER_TEETH_EASE = 0.35  # per frame, how far the portrait's mirrored lower teeth move toward the driver's reading
+LOWER_TEETH_SHOWN = 0.01  # mirrored lower teeth weighed less than this are not drawn
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
 
 
@@ -41,11 +40,13 @@ CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1):
 class DriverMouth:
     """The driver's mouth interior: columns (11, 2, 2) per inner-lip column its upper and lower point in
     0..1 frame coordinates; size (width, height) of its frame in pixels; upper_teeth (11,) per column the
-    share of its interior, from the upper lip down, that its own upper teeth take (0: none showing)."""
+    share of its interior, from the upper lip down, that its own upper teeth take (0: none showing);
+    teeth_colour: (3,) 0..255 its teeth's lit colour, None when it shows none (`JawSplit.teeth_colour`)."""
 
     columns: np.ndarray
     size: tuple[int, int]
     upper_teeth: np.ndarray
+    teeth_colour: np.ndarray | None = None
 
     @staticmethod
     def of(landmarks: np.ndarray, size: tuple[int, int], rgb: np.ndarray) -> DriverMouth:
@@ -53,7 +54,8 @@ class DriverMouth:
         the driver's frame (the same, or the same at another size)."""
         columns = np.stack([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER, :2]], axis=1) / np.array(size, float)
         split = jaw_split(rgb, landmarks[:, :2] * (np.array([rgb.shape[1], rgb.shape[0]], float) / size))
-        return DriverMouth(columns, size, split.upper if split.upper_teeth else np.zeros(len(columns)))
+        return DriverMouth(columns, size, split.upper if split.upper_teeth else np.zeros(len(columns)),
+                           split.teeth_colour)
 
     def share(self) -> float:
         """0..1: how much of the gap the driver's own interior fills, the rest a plain cavity. A driver
@@ -63,14 +65,19 @@ class DriverMouth:
 
 
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
-                driver_mouth: DriverMouth | None, split: JawSplit = HALVES) -> list[tuple]:
+                driver_mouth: DriverMouth | None, split: JawSplit = HALVES,
+                lower_teeth_before: float | None = None) -> tuple[list[tuple], float]:
     """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), shades (K,),
-    own) triangle lists: shades how far each gap vertex is shaded into the cavity (0..1): toward the
-    mouth's corners under a portrait's own upper teeth, and as far as the driver's interior it shows is
-    the driver's own upper teeth; own the share of the band drawn from the portrait itself: 1 for the
-    jaws' own bands, less for the gap between them as it opens wider than the portrait's. Gap coords are
-    driver 0..1 coordinates when `driver_mouth` is given, else mouth coordinates (u across, v from the
-    upper to the lower lip)."""
+    own) triangle lists, and lower_teeth. shades: how far each gap vertex is shaded into the cavity (0..1),
+    toward the mouth's corners under a portrait's own upper teeth; own: the share of the band drawn from
+    the portrait itself, 1 for the jaws' own bands, less for the gap between them as it opens wider than
+    the portrait's. Gap coords are driver 0..1 coordinates when `driver_mouth` is given, else mouth
+    coordinates (u across, v from the upper to the lower lip). lower_teeth (0..1): how far the gap shows
+    the portrait's own upper teeth mirrored (its uvs then run up them from their edge) as its lower teeth,
+    where the driver's interior it would show is the driver's own upper teeth: a grin's teeth together
+    leave nothing under them. The driver's teeth there were a flat white slab, a second row under the
+    portrait's own; dimmed toward the cavity, a grey band that read as a mouthguard. lower_teeth_before:
+    the previous frame's, which it eases from (the driver's teeth read from its pixels come and go)."""
     su, sl, du, dl = src[UPPER_INNER, :2], src[LOWER_INNER, :2], dst[UPPER_INNER, :2], dst[LOWER_INNER, :2]
     kept = np.linalg.norm(sl - su, axis=1)  # the portrait's own interior height per column
     opened = np.maximum(np.linalg.norm(dl - du, axis=1), 1e-6)
@@ -86,6 +93,7 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     uv_rows = (su[:, None, :] + (sl - su)[:, None, :] * shares[:, :, None]) / scale
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     gap = (bottom - top) * opened
+    gap_uv_rows, lower_teeth = uv_rows, 0.0
     # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
     # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
     shade = smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth else np.zeros(len(du))
@@ -97,7 +105,15 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         upper, lower = inward[:, 0, None, :], inward[:, 1, None, :]
         gap_coords = upper + (lower - upper) * driver_fractions[:, :, None]
         driver_teeth_shown = np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)
-        shade = np.maximum(shade, DRIVER_TEETH_SHADE * driver_teeth_shown)
+        lower_teeth = float(driver_teeth_shown[MIDDLE_COLUMN])
+        if lower_teeth_before is not None:
+            lower_teeth = lower_teeth_before + LOWER_TEETH_EASE * (lower_teeth - lower_teeth_before)
+        if lower_teeth > LOWER_TEETH_SHOWN:
+            gap_uv_rows = uv_rows.copy()
+            gap_uv_rows[:, 2] = _mirrored_teeth(su, sl, split.upper, top * opened, gap) / scale
+            shade = shade * (1.0 - lower_teeth)  # its own teeth darken toward the corners; shaded, a grey strip
+        else:
+            lower_teeth = 0.0
     else:
         columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)
@@ -107,9 +123,18 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     shades = np.broadcast_to(shade[:, None], fractions.shape)
     layers = []
     for share, first_row, last_row in ((1.0, 0, 1), (own, 1, 2), (1.0, 2, 3)):
-        coords = gap_coords if share < 1.0 else np.zeros_like(gap_coords)
-        layers.append((*_quads(rows, uv_rows, coords, shades, lip_depth, first_row, last_row), share))
-    return layers
+        coords, uvs = (gap_coords, gap_uv_rows) if share < 1.0 else (np.zeros_like(gap_coords), uv_rows)
+        layers.append((*_quads(rows, uvs, coords, shades, lip_depth, first_row, last_row), share))
+    return layers, lower_teeth
+
+
+def _mirrored_teeth(upper: np.ndarray, lower: np.ndarray, teeth: np.ndarray, teeth_height: np.ndarray,
+                    gap: np.ndarray) -> np.ndarray:
+    """(11, 2) per column the portrait pixel the gap's lower edge shows of the portrait's own upper teeth
+    mirrored: from their edge (share `teeth` of the interior from the `upper` to the `lower` inner lip) as
+    far up them as the gap is high against the posed teeth (`teeth_height`), at most their whole height."""
+    reach = np.minimum(gap / np.maximum(teeth_height, 1e-6), 1.0)
+    return upper + (lower - upper) * (teeth * (1.0 - reach))[:, None]
 
 
 def _toward_corners(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
 PLATES_KEPT = 8
+NO_GAINS = (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)  # the driver's lips and teeth as they are
 # Multisampling costs llvmpipe about as much as the rest of the render (6 of 12 ms at 512²), yet only the
 # face has edges to smooth: face and background meet on shared vertices, so the background's pixels come
 # out the same with one sample as with four. The background is drawn once over the frame with one sample,
@@ -113,14 +114,15 @@ class PortraitRenderer:
 
     def render(self, image: Image, mesh: WarpMesh, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float],
-               driver: Image | None = None, driver_gain: tuple[float, float, float] = (1.0, 1.0, 1.0),
+               driver: Image | None = None, driver_gains: tuple[tuple[float, ...], tuple[float, ...]] = NO_GAINS,
                plate: PersonAndPlate | None = None) -> Image:
-        """driver: the frame the mouth layer samples where the mesh asks for it (LAYER_MOUTH_DRIVER);
-        plate: the person's silhouette and the room behind them (else the whole portrait moves)."""
+        """driver: the frame the mouth layer samples where the mesh asks for it (LAYER_MOUTH_DRIVER), its
+        lips and teeth colour-matched by driver_gains (per channel, `LipColourMatch`); plate: the
+        person's silhouette and the room behind them (else the whole portrait moves)."""
         with self._gpu.current():
-            return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gain, plate)
+            return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gains, plate)
 
-    def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gain, plate) -> Image:
+    def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gains, plate) -> Image:
         portrait, background, extended = self._portrait_textures(image, plate, mesh.face_cover, out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
@@ -130,8 +132,9 @@ class PortraitRenderer:
         for program, _, _ in (self._still, self._background, self._skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(self._skin[0], turned_back=mesh.turned_back)
-        _set_uniforms(self._features[0], driver_gain=driver_gain, cavity_color=cavity, teeth_color=teeth,
-                      driver_share=mesh.driver_share, gap_own=mesh.gap_own)
+        _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
+                      cavity_color=cavity, teeth_color=teeth,
+                      driver_share=mesh.driver_share, gap_own=mesh.gap_own, lower_teeth=mesh.lower_teeth)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
                              ("eye_closure", mesh.eye_closure)):
@@ -298,9 +301,13 @@ class RenderPortrait(Node):
         if self._renderer is None:
             samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
             self._renderer = PortraitRenderer(self._gpu, samples)
-        gain = self._lip_match.gain(image, track, driver, driver_track) if use_driver else (1.0, 1.0, 1.0)
+        gains = NO_GAINS
+        if use_driver:
+            lips = self._lip_match.gain(image, track, driver, driver_track)
+            gains = lips, self._lip_match.teeth_gain(self._mesh_builder(image, track).jaws.teeth_colour,
+                                                     driver_mouth.teeth_colour, lips)
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
-                                      tuple(self.params.teeth_color[:3]), driver if use_driver else None, gain,
+                                      tuple(self.params.teeth_color[:3]), driver if use_driver else None, gains,
                                       self._plate_of(image, plate))
         return {"image": frame}
 

@@ -33,12 +33,14 @@ class JawSplit:
     """Per inner-lip column (11, corner to corner): upper, the interior from the upper inner lip down to
     this share rides with the upper lip; lower, from this share down to the lower inner lip, with the
     lower lip (upper <= lower; between them is the portrait's own cavity). upper_teeth, lower_teeth:
-    whether most columns show teeth there."""
+    whether most columns show teeth there; teeth_colour: (3,) 0..255 the teeth's lit colour (the mean of
+    the brighter half of the samples read as teeth), None when none were."""
 
     upper: np.ndarray
     lower: np.ndarray
     upper_teeth: bool
     lower_teeth: bool
+    teeth_colour: np.ndarray | None = None
 
 
 COLUMNS = len(UPPER_LIP_RINGS[0])
@@ -54,13 +56,15 @@ def jaw_split(rgb: np.ndarray, landmarks: np.ndarray) -> JawSplit:
     points = upper[MIDDLE, None, :] + (lower - upper)[MIDDLE, None, :] * shares[None, :, None]
     lips = np.concatenate([(landmarks[rings[1], :2] + landmarks[rings[2], :2])[MIDDLE] / 2
                            for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS)])
-    classes = _classes(_sample(rgb, points), np.median(_sample(rgb, lips[None]), axis=(0, 1)))
+    colours = _sample(rgb, points)
+    classes = _classes(colours, np.median(_sample(rgb, lips[None]), axis=(0, 1)))
     splits = np.array([_split(column) for column in classes])  # (columns, 4)
     smooth = np.array([np.median(splits[max(0, c - 1):c + 2, :2], axis=0) for c in range(len(splits))])
     ends = MIDDLE.start, COLUMNS - MIDDLE.stop
     upper, lower = (np.pad(smooth[:, k], ends, mode="edge") for k in range(2))
     teeth = splits[:, 2:].mean(axis=0) >= 0.5
-    return JawSplit(upper, np.maximum(lower, upper), bool(teeth[0]), bool(teeth[1]))
+    lit = _lit_colour(colours[classes == TEETH]) if teeth.any() else None
+    return JawSplit(upper, np.maximum(lower, upper), bool(teeth[0]), bool(teeth[1]), lit)
 
 
 def _sample(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -77,6 +81,15 @@ def _classes(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
     lip_luma, lip_chroma = float(lip @ LUMA), max(float(lip.max() - lip.min()), 1.0)
     teeth = (chroma < TEETH_CHROMA * lip_chroma) & (luma > TEETH_LUMA * lip_luma)
     return np.where(teeth, TEETH, np.where(luma < CAVITY_LUMA * lip_luma, CAVITY, LIP))
+
+
+def _lit_colour(colours: np.ndarray) -> np.ndarray | None:
+    """(3,) the mean of the brighter half of (N, 3) teeth colours, None for none: the darker half is the
+    teeth's edges and the gaps between them, which vary with how far the mouth is open."""
+    if len(colours) == 0:
+        return None
+    luma = colours @ LUMA
+    return colours[luma >= np.median(luma)].mean(axis=0)
 
 
 def _split(classes: np.ndarray) -> tuple[float, float, bool, bool]:

@@ -14,10 +14,10 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
 coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer
 (LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far it is
-shaded into the cavity: toward its corners, and where it shows the driver's own upper teeth). The
-background, most of the pixels, is drawn by its own lean program from x, y, depth, u, v; it shows the
-portrait only where its person mask says person and the portrait moved, elsewhere the static plate
-behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
+shaded into the cavity toward its corners). The background, most of the pixels, is drawn by its own
+lean program from x, y, depth, u, v; it shows the portrait only where its person mask says person and
+the portrait moved, elsewhere the static plate behind the person (plate.py), so a head that moves away
+uncovers the room, not a smear.
 """
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ class WarpMesh:
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
     driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; gap_own: the share of the
     gap drawn from the portrait's own interior (1 when it opens no wider than the portrait's);
-    turned_back: 0..1, how far the pose turns a turned head back toward the camera
+    lower_teeth: how far the gap shows the portrait's own upper teeth mirrored as its lower teeth
+    (`mouth_strip`); turned_back: 0..1, how far the pose turns a turned head back toward the camera
     (`EdgeReveal.turned_back`): the room its face mesh covers past its silhouette is drawn in the
     person's carried colours that far."""
 
@@ -63,11 +64,13 @@ class WarpMesh:
     face_cover: np.ndarray
     driver_share: float = 1.0
     gap_own: float = 1.0
+    lower_teeth: float = 0.0
     turned_back: float = 0.0
 
 
 class MeshBuilder:
-    """Builds the mesh for one portrait's landmarks `src`; the background triangulation is made once."""
+    """Builds the mesh for one portrait's landmarks `src`, frame after frame: the background triangulation
+    is made once, and the mouth's mirrored lower teeth ease in and out across frames (`mouth_strip`)."""
 
     def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None):
         """rgb: the portrait's (H, W, 3) pixels, read for where its mouth interior splits between the jaws
@@ -78,6 +81,7 @@ class MeshBuilder:
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
         self.edges = EdgeReveal(src)
+        self._lower_teeth: float | None = None  # the last frame's (`mouth_strip`), while a driver's mouth shows
 
     def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: DriverMouth | None = None,
               torso: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
@@ -105,8 +109,9 @@ class MeshBuilder:
         textured.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         gap_own = 1.0
-        for positions, depths, uvs, coords, shades, own in mouth_strip(src, dst, scale, depth, driver_mouth,
-                                                                        self.jaws):
+        layers, lower_teeth = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._lower_teeth)
+        self._lower_teeth = lower_teeth if driver_mouth is not None else None
+        for positions, depths, uvs, coords, shades, own in layers:
             if own >= 1.0:
                 textured.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED))
             else:
@@ -117,7 +122,7 @@ class MeshBuilder:
             features.append(_pack(fan_positions, depths, uvs, eye_coords, _layer(LAYER_EYE + 2 * eye, weight)))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
-                        gap_own, self.edges.turned_back(dst))
+                        gap_own, lower_teeth, self.edges.turned_back(dst))
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:
