@@ -197,6 +197,30 @@ def test_mouth_opening_maps_in_mouth_widths(studio_registry):
     assert got == pytest.approx(opened, abs=0.02)
 
 
+def test_a_laugh_whose_tracked_chin_lags_its_lower_lip_does_not_squash_the_targets_chin(studio_registry):
+    """The tracker's chin barely moves in head space as a laugh drops the jaw (wolfgang_expressions, frames
+    280-440: the lower lip down 0.26 head-space units past her neutral, the chin 0.02): the target's lower
+    lip went down and its chin stayed, squashed to 0.56-0.72 of its height under the lip (a round "moon
+    face"). The chin now drops with the lower lip, short of CHIN_RISE; a chin rising a little against the
+    lip (a pout, noise) keeps its own motion."""
+    from nodes.retarget.ranges import CHIN_RISE
+
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
+    lip, chin = LOWER_LIP_RINGS[-1, 5], 152
+
+    def chin_height(drop: float) -> float:
+        """The target's chin below its lower lip, as a share of its own, for a lip dropped by `drop`."""
+        laugh = closed.copy()
+        laugh[LOWER_LIP_RINGS.ravel(), 1] += drop  # the lower lip down, the chin where it was
+        out = _run(_node(studio_registry), _track(closed).landmarks, [closed] * 10 + [laugh])
+        rest = _track(closed).landmarks
+        return float((out[chin, 1] - out[lip, 1]) / (rest[chin, 1] - rest[lip, 1]))
+
+    height = closed[chin, 1] - closed[lip, 1]
+    assert chin_height(0.25) == pytest.approx(1.0 - CHIN_RISE / height, abs=0.02)  # was 1 - 0.25 / height: 0.65
+    assert chin_height(0.03) == pytest.approx(1.0 - 0.03 / height, abs=0.01)
+
+
 def test_a_wide_open_source_mouth_stays_plausible(studio_registry):
     closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
     for mouth_max_open in (0.6, 0.3):

@@ -15,7 +15,7 @@ from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, 
                                     rotation_from_euler, smile_width, topology)
 from nodes.retarget.facing import facing
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
-from nodes.retarget.ranges import eye_openness, set_eye_openness, set_mouth_opening
+from nodes.retarget.ranges import chin_with_lower_lip, eye_openness, set_eye_openness, set_mouth_opening
 
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
@@ -184,8 +184,10 @@ class RetargetFace(Node):
         translation = target.pose.translation + p.translation_gain * moved * target.pose.scale
         pose = HeadPose(relative @ target.pose.rotation, translation, scale)
         # a turned portrait's far side, foreshortened at its silhouette, keeps its shape (moved, it smears)
-        delta = (source.expression - neutral.expression) * (self._region_gains * self._facing_of(target))[:, None]
         target_rest = self._reference + target.expression
+        change = source.expression - neutral.expression
+        chin_with_lower_lip(change, target_rest)
+        delta = change * (self._region_gains * self._facing_of(target))[:, None]
         source_shape = self._reference + source.expression
         shape = target_rest + delta
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
