@@ -202,23 +202,34 @@ def test_a_laugh_whose_tracked_chin_lags_its_lower_lip_does_not_squash_the_targe
     280-440: the lower lip down 0.26 head-space units past her neutral, the chin 0.02): the target's lower
     lip went down and its chin stayed, squashed to 0.56-0.72 of its height under the lip (a round "moon
     face"). The chin now drops with the lower lip, short of CHIN_RISE; a chin rising a little against the
-    lip (a pout, noise) keeps its own motion."""
+    lip (a pout, noise) keeps its own motion, and so does the skin beside the mouth's corners (moved down
+    with the lip's middle, it hooked the corners of a three-quarter portrait's neutral mouth)."""
     from nodes.retarget.ranges import CHIN_RISE
 
     closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)
     lip, chin = LOWER_LIP_RINGS[-1, 5], 152
+    rest = _track(closed).landmarks
 
-    def chin_height(drop: float) -> float:
-        """The target's chin below its lower lip, as a share of its own, for a lip dropped by `drop`."""
+    def laughing(drop: float) -> np.ndarray:
+        """The target's landmarks for a source whose lower lip dropped by `drop`, its chin where it was."""
         laugh = closed.copy()
-        laugh[LOWER_LIP_RINGS.ravel(), 1] += drop  # the lower lip down, the chin where it was
-        out = _run(_node(studio_registry), _track(closed).landmarks, [closed] * 10 + [laugh])
-        rest = _track(closed).landmarks
+        laugh[LOWER_LIP_RINGS.ravel(), 1] += drop
+        return _run(_node(studio_registry), rest, [closed] * 10 + [laugh])
+
+    def chin_height(out: np.ndarray) -> float:
+        """The chin below the lower lip, as a share of the target's own."""
         return float((out[chin, 1] - out[lip, 1]) / (rest[chin, 1] - rest[lip, 1]))
 
     height = closed[chin, 1] - closed[lip, 1]
-    assert chin_height(0.25) == pytest.approx(1.0 - CHIN_RISE / height, abs=0.02)  # was 1 - 0.25 / height: 0.65
-    assert chin_height(0.03) == pytest.approx(1.0 - 0.03 / height, abs=0.01)
+    out = laughing(0.25)
+    assert chin_height(out) == pytest.approx(1.0 - CHIN_RISE / height, abs=0.02)  # was 1 - 0.25 / height: 0.65
+    assert chin_height(laughing(0.03)) == pytest.approx(1.0 - 0.03 / height, abs=0.01)
+    corners = closed[list(MOUTH_CORNERS)]
+    beside = np.flatnonzero((np.linalg.norm(closed[:, None, :2] - corners[None, :, :2], axis=2).min(axis=1) < 0.2)
+                            & (closed[:, 1] > corners[:, 1].max()))
+    beside = np.setdiff1d(beside, LOWER_LIP_RINGS.ravel())
+    assert len(beside) >= 4
+    assert np.abs(out[beside, 1] - rest[beside, 1]).max() < 0.1 * 0.25 * 80.0  # 80: the pixels of a head unit
 
 
 def test_a_wide_open_source_mouth_stays_plausible(studio_registry):

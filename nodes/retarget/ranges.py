@@ -37,6 +37,7 @@ LIP_THINNEST = 0.6  # a lip thins to at most this share of its rest thickness (i
 # the astronaut's left eye, shut, reads as a slit (its lid skin stretched down over the whole eye).
 UPPER_LID_SHARE = 0.8
 CHIN_RISE = 0.05  # head-space units the chin may rise against the lower lip (a pout, tracker noise) as it is
+CHIN_RAMP = 0.15  # head-space units below the lower lip's outer edge over which the chin comes to follow it
 JAW_RAMP = 0.08  # head-space units below the mouth line over which the face comes to follow the jaw fully
 
 
@@ -88,15 +89,18 @@ def jaw_weights(rest: np.ndarray) -> np.ndarray:
 
 
 def chin_with_lower_lip(change: np.ndarray, rest: np.ndarray) -> None:
-    """Keep the chin and jaw below the mouth of a (478, 3) expression change from rising against the lower
-    lip's outer middle point, as far as they follow the jaw (`jaw_weights` of the `rest` shape; in place):
-    they may drop further (a jaw opening swings the chin most), not less. The tracker's chin barely moves
-    in head space as a laugh drops the jaw, and drifts with the head's pitch, so its own change squashed the
-    target's chin under a lower lip moved down (a round "moon face")."""
-    weights = jaw_weights(rest)
-    weights[LOWER_LIP_RINGS.ravel()] = 0.0  # the lips keep their own change
-    lip_drop = change[LOWER_LIP_RINGS[-1, LOWER_LIP_RINGS.shape[1] // 2], 1]
-    change[:, 1] += weights * np.maximum(lip_drop - change[:, 1] - CHIN_RISE, 0.0)
+    """Keep the chin below the lower lip in a (478, 3) expression change from rising against the lower
+    lip's outer middle point by more than CHIN_RISE (in place): it may drop further (a jaw opening swings
+    the chin most), not less. The tracker's chin barely moves in head space as a laugh drops the jaw, and
+    drifts with the head's pitch, so its own change squashed the target's chin under a lower lip moved down
+    (a round "moon face"). Only the chin proper, below the lip's outer edge in the `rest` shape: the skin
+    beside the mouth's corners, moved down with the lip's middle, hooked the corners of a neutral mouth."""
+    lip = LOWER_LIP_RINGS[-1, LOWER_LIP_RINGS.shape[1] // 2]
+    x, y = rest[:, 0], rest[:, 1]
+    weights = (np.clip((y - rest[lip, 1]) / CHIN_RAMP, 0.0, 1.0)
+               * np.exp(-(((x - rest[lip, 0]) / mouth_width(rest)) ** 2)))
+    weights[MESH_POINTS:] = 0.0
+    change[:, 1] += weights * np.maximum(change[lip, 1] - change[:, 1] - CHIN_RISE, 0.0)
 
 
 def set_mouth_opening(shape: np.ndarray, rest: np.ndarray, source: np.ndarray, opening: float) -> None:
