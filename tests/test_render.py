@@ -351,31 +351,36 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
                                                                      green_mouthed_driver):
     """tests/data/real/smile_teeth.jpg shows her upper teeth down to her lower lip. Opened wide: three
     quarters of her own interior's height below the upper lip is still her teeth (a half and half split
-    carried their lower half down with the jaw, where it read as a swollen lower lip), and just above the
-    lower lip is the driver's (green) mouth, not her teeth."""
+    carried their lower half down with the jaw, where it read as a swollen lower lip); below them the
+    driver's (green) mouth, and just above the lower lip her upper teeth mirrored as her lower teeth, in
+    their shadow (there the driver's mouth was, a dark hole under her teeth where a driver shows none)."""
     image, track = smiling_target
     dst = opened_mouth(track.landmarks, drop=0.45 * np.ptp(track.landmarks[[61, 291], 0]))
     out = render_node_output(studio_registry, image, track, dst, *green_mouthed_driver)
     own = np.linalg.norm(track.landmarks[14, :2] - track.landmarks[13, :2])
-    down = (dst[14, :2] - dst[13, :2]) / np.linalg.norm(dst[14, :2] - dst[13, :2])
+    opened = np.linalg.norm(dst[14, :2] - dst[13, :2])
+    down = (dst[14, :2] - dst[13, :2]) / opened
 
     def patch(centre) -> np.ndarray:
         return out[region_mask(out.shape, centre + np.array([[-8, -1.5], [8, -1.5], [8, 1.5], [-8, 1.5]]))].astype(float)
 
     teeth = patch(dst[13, :2] + 0.75 * own * down)
-    above_lower_lip = patch(dst[14, :2] - 0.25 * own * down)
+    gap = patch(dst[13, :2] + (own + 0.35 * (opened - own)) * down)
+    lower_teeth = patch(dst[14, :2] - (0.15 * own + 0.1 * (opened - own)) * down)  # her lower lip's edge: 0.15
     assert teeth.mean() > 140 and np.ptp(teeth.mean(axis=0)) < 40  # bright and nearly grey: her teeth
-    assert (above_lower_lip[:, 1] - above_lower_lip[:, 0]).mean() > 80  # the driver's (green) mouth
+    assert (gap[:, 1] - gap[:, 0]).mean() > 80  # the driver's (green) mouth
+    assert lower_teeth.mean() > 120 and np.ptp(lower_teeth.mean(axis=0)) < 40  # teeth: not dark, not green
 
 
-def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame: int):
+def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame: int,
+                                           lower_teeth: bool = False):
     """Frame `frame` of wolfgang_expressions.mp4 (frame 0 her neutral) driving the smiling target: the
     rendered (H, W, 3) float output, the posed landmarks and the driver's triangles of the mouth's gap as
-    (K, 3, 2) pixel positions."""
+    (K, 3, 2) pixel positions (with `lower_teeth`, and those of her mirrored lower teeth under it)."""
     import imageio.v3 as iio
 
     from nodes.render.mouth import DriverMouth
-    from nodes.render.warp_mesh import LAYER_MOUTH_DRIVER
+    from nodes.render.warp_mesh import LAYER_LOWER_TEETH, LAYER_MOUTH_DRIVER
     from tests.conftest import REPO
 
     image, target = smiling_target
@@ -392,7 +397,8 @@ def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, dete
     out = render_node_output(studio_registry, image, target, dst, frames[1], tracks[1]).astype(float)
     mesh = MeshBuilder(target.landmarks, (image.shape[1], image.shape[0]), 32, image).build(
         dst, None, DriverMouth.of(tracks[1].landmarks, tracks[1].image_size, frames[1]))
-    gap = np.floor(mesh.vertices[:, 7]) == LAYER_MOUTH_DRIVER
+    codes = np.floor(mesh.vertices[:, 7])
+    gap = (codes == LAYER_MOUTH_DRIVER) | (lower_teeth & (codes == LAYER_LOWER_TEETH))
     return out, dst, mesh.vertices[gap, :2].reshape(-1, 3, 2)
 
 
@@ -444,20 +450,21 @@ def test_a_grinning_drivers_teeth_together_show_the_targets_own_lower_teeth(stud
     smiling target's own teeth showed the lower part of the driver's upper teeth: a flat white slab, a second
     row; then, dimmed toward the cavity, a flat grey band that read as a mouthguard. Now it shows the
     target's own upper teeth mirrored, in their shadow: teeth, a little darker than hers. Against her own
-    teeth's lit luma (`JawSplit.teeth_colour`): the gap's mean luma, 0.53 and 0.58 for the grey band, 0.68
-    and 0.72 now; its share of pixels over 0.7 of it (teeth in shadow), 0.09 and 0.18 for the grey band,
-    0.48 and 0.60 now; over 0.95 of it (as lit as her upper teeth: the slab), 0.03 and 0.04."""
+    teeth's lit luma (`JawSplit.teeth_colour`): the opening's mean luma, 0.53 and 0.58 for the grey band,
+    0.68 and 0.73 now; its share of pixels over 0.7 of it (teeth in shadow), 0.09 and 0.18 for the grey
+    band, 0.52 and 0.63 now; over 0.95 of it (as lit as her upper teeth: a slab), 0.11 and 0.10 (the
+    brightest of her mirrored teeth)."""
     from nodes.render.teeth import LUMA, jaw_split
 
     image, target = smiling_target
-    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame)
+    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame, True)
     mask = _inside(out.shape, gap)
     assert mask.sum() > 500  # the mouth does open under her teeth
     lit = jaw_split(image, target.landmarks).teeth_colour @ LUMA
     luma = out[mask] @ LUMA / lit
     assert 0.62 < luma.mean() < 0.9
     assert (luma > 0.7).mean() > 0.35
-    assert (luma > 0.95).mean() < 0.15
+    assert (luma > 0.95).mean() < 0.2
 
 
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,
@@ -495,6 +502,23 @@ def test_only_a_gap_under_the_portraits_own_teeth_is_shaded_toward_the_corners(h
         gap = np.floor(layers + np.float32(1e-3)) == LAYER_MOUTH_DRAWN
         assert gap.sum() > 0
         assert (layers[gap] - LAYER_MOUTH_DRAWN).max() > 0.9 if shaded else (layers[gap] == LAYER_MOUTH_DRAWN).all()
+
+
+def test_only_a_mouth_opened_under_the_portraits_own_upper_teeth_shows_them_mirrored(hopper, smiling_target):
+    """The mirrored lower teeth are the portrait's own upper teeth: a portrait showing none (Hopper, lips
+    shut) shows the drawn cavity alone, and a smiling portrait at rest its own mouth as it is."""
+    from nodes.render.warp_mesh import LAYER_LOWER_TEETH
+
+    def lower_teeth_vertices(target, drop: float) -> int:
+        image, track = target
+        width = np.ptp(track.landmarks[[61, 291], 0])
+        dst = opened_mouth(track.landmarks, drop=drop * width) if drop else track.landmarks
+        mesh = MeshBuilder(track.landmarks, (image.shape[1], image.shape[0]), 32, image).build(dst)
+        return int((np.floor(mesh.vertices[:, 7] + np.float32(1e-3)) == LAYER_LOWER_TEETH).sum())
+
+    assert lower_teeth_vertices(smiling_target, 0.4) > 0
+    assert lower_teeth_vertices(smiling_target, 0.0) == 0
+    assert lower_teeth_vertices(hopper, 0.4) == 0
 
 
 def test_lips_barely_parted_over_a_targets_own_teeth_show_teeth_not_a_dark_line(studio_registry, smiling_target):

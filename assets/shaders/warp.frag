@@ -1,14 +1,14 @@
 #version 330
 // The layers of the portrait render (nodes/render/warp_mesh.py):
 // 0 the portrait itself; 1 a drawn mouth cavity, lit near the upper lip where the teeth are; 2 the
-// driver's own mouth interior, colour-matched to the portrait's lips and teeth, or under a grin's teeth
-// together the portrait's own upper teeth mirrored (both shaded into the cavity by the
-// layer's fraction, and mixed by gap_own with the portrait's own interior: a mouth opened no wider than
-// the portrait's shows its own);
+// driver's own mouth interior, colour-matched to the portrait's lips and teeth (both shaded into the
+// cavity by the layer's fraction, and mixed by gap_own with the portrait's own interior: a mouth opened no
+// wider than the portrait's shows its own);
 // 3 (right) / 5 (left) an eye:
 // the portrait's own eye, faded (by the layer's fraction) into an eyeball made of the portrait's iris
-// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes. The background
-// around the face is drawn by background.frag.
+// disc on its sclera colour, so a wide-open eye is not a stretched smear of lashes;
+// 7 the portrait's own upper teeth mirrored as its lower teeth (mouth.py), in the upper ones' shadow.
+// The background around the face is drawn by background.frag.
 uniform sampler2D portrait;   // RGB, and the person mask as alpha
 uniform sampler2D driver;
 uniform sampler2D plate;      // the room behind the person
@@ -21,7 +21,6 @@ uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the
 uniform vec3 driver_teeth_gain;  // the same for teeth (lip_colour.py)
 uniform float driver_share;   // how much of the gap the driver's mouth fills (a mouth a few pixels high: little)
 uniform float gap_own;        // how much of the gap is the portrait's own interior
-uniform float lower_teeth;    // how much of it is the portrait's own upper teeth mirrored (mouth.py)
 uniform vec3 cavity_color;
 uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
@@ -29,6 +28,7 @@ uniform vec2 iris_radius[2];  // portrait 0..1 iris radii along x and y
 uniform vec2 sclera[4];       // two sample points on the white of each eye (right eye first)
 uniform float lid_lift[2];    // portrait 0..1: how far above the eye its upper lid's skin is
 uniform float eye_closure[2]; // 0..1: nearly shut, the slit between the lids is drawn as lid skin
+const float LOWER_TEETH_LIGHT = 0.8;  // lower teeth sit in the upper ones' shadow
 in vec2 uv;
 in vec2 st;
 in float layer;
@@ -80,8 +80,6 @@ vec3 mouth(int code) {
         source = clamp(mouth * mix(driver_gain, driver_teeth_gain, teeth), 0.0, 1.0);
         // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
         source = mix(cavity_color * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
-        // a grin's teeth together: under the portrait's upper teeth its lower teeth, in the upper ones' shadow
-        source = mix(source, 0.8 * texture(portrait, uv).rgb, lower_teeth);
     } else {
         float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
         float depth = 1.0 - abs(st.x - 0.5) * 2.0;
@@ -105,6 +103,6 @@ void main() {
     color = vec4(textured(), 1.0);
 #else
     int code = int(floor(layer + 1e-3));
-    color = vec4(code <= 2 ? mouth(code) : eye(code), 1.0);
+    color = vec4(code <= 2 ? mouth(code) : code == 7 ? LOWER_TEETH_LIGHT * texture(portrait, uv).rgb : eye(code), 1.0);
 #endif
 }

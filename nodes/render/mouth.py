@@ -5,8 +5,9 @@ teeth ride under the upper lip and its lower teeth (or the lower lip's inner edg
 neither stretched. Between them, where the posed mouth opens wider than the portrait's, the gap is filled
 from the chosen source: the driver's own mouth interior at the same place (its tongue, shadow and lower
 teeth) or a drawn cavity, under the portrait's own upper teeth shaded toward the mouth's corners as the
-cheeks shade them; where the driver grins with its teeth together, the portrait's own upper teeth
-mirrored as its lower teeth; opened no wider than the portrait's, it is the portrait's own.
+cheeks shade them, and at its bottom the portrait's own upper teeth mirrored as its lower teeth (all of
+it where the driver grins with its teeth together); opened no wider than the portrait's, it is the
+portrait's own.
 """
 from __future__ import annotations
 
@@ -31,8 +32,10 @@ NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it
 # pixel high, drawn from another source, lands on every other pixel, and the lips' seam reads as stitches
 NEW_GAP_HEIGHT = (0.01, 0.04)
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
-LOWER_TEETH_EASE = 0.35  # per frame, how far the portrait's mirrored lower teeth move toward the driver's reading
-LOWER_TEETH_SHOWN = 0.01  # mirrored lower teeth weighed less than this are not drawn
+GRIN_EASE = 0.35  # per frame, how far a grin with the teeth together moves toward the driver's reading
+# the share of an opened gap, from its bottom, that shows a portrait's own upper teeth mirrored as its lower
+# teeth, and at most this share of the posed upper teeth's height (lower teeth show less than upper ones)
+LOWER_TEETH_OPEN, LOWER_TEETH_REACH = 0.25, 0.5
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
 
 
@@ -64,20 +67,42 @@ class DriverMouth:
         return float(smoothstep(*DRIVER_READABLE_PX, np.linalg.norm((middle[1] - middle[0]) * self.size)))
 
 
+@dataclass(frozen=True)
+class MouthBand:
+    """One band of the mouth strip, as triangle lists: positions (K, 2), depths (K,), portrait uvs (K, 2),
+    layer coords (K, 2) and shades (K,), how far each vertex is shaded into the cavity (0..1). kind: OWN,
+    the portrait's own pixels (the jaws' bands); GAP, the gap between them from the chosen source, `own`
+    of it from the portrait's own interior; LOWER_TEETH, the portrait's own upper teeth mirrored as its
+    lower teeth."""
+
+    kind: str
+    positions: np.ndarray
+    depths: np.ndarray
+    uvs: np.ndarray
+    coords: np.ndarray
+    shades: np.ndarray
+    own: float = 1.0
+
+
+OWN, GAP, LOWER_TEETH = "own", "gap", "lower teeth"
+
+
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
                 driver_mouth: DriverMouth | None, split: JawSplit = HALVES,
-                lower_teeth_before: float | None = None) -> tuple[list[tuple], float]:
-    """The mouth as (positions (K, 2), depths (K,), portrait uvs (K, 2), layer coords (K, 2), shades (K,),
-    own) triangle lists, and lower_teeth. shades: how far each gap vertex is shaded into the cavity (0..1),
-    toward the mouth's corners under a portrait's own upper teeth; own: the share of the band drawn from
-    the portrait itself, 1 for the jaws' own bands, less for the gap between them as it opens wider than
-    the portrait's. Gap coords are driver 0..1 coordinates when `driver_mouth` is given, else mouth
-    coordinates (u across, v from the upper to the lower lip). lower_teeth (0..1): how far the gap shows
-    the portrait's own upper teeth mirrored (its uvs then run up them from their edge) as its lower teeth,
-    where the driver's interior it would show is the driver's own upper teeth: a grin's teeth together
-    leave nothing under them. The driver's teeth there were a flat white slab, a second row under the
-    portrait's own; dimmed toward the cavity, a grey band that read as a mouthguard. lower_teeth_before:
-    the previous frame's, which it eases from (the driver's teeth read from its pixels come and go)."""
+                grin_before: float | None = None) -> tuple[list[MouthBand], float]:
+    """The mouth's bands (`MouthBand`), and grin: 0..1, how far the driver grins with its teeth together,
+    eased from grin_before (the previous frame's: the driver's teeth read from its pixels come and go).
+    Gap coords are driver 0..1 coordinates when `driver_mouth` is given, else mouth coordinates (u
+    across, v from the upper to the lower lip); the gap is shaded toward the mouth's corners under a
+    portrait's own upper teeth.
+
+    Under a portrait's own upper teeth (and none of its lower ones), the bottom of a gap opened wider than
+    the portrait's shows the upper teeth mirrored as its lower teeth, in their shadow: a share of the gap
+    (LOWER_TEETH_OPEN) up to a share of the upper teeth's height; all of it as far as the driver grins
+    with its teeth together, whose gap would show the driver's own upper teeth (nothing lies under them):
+    a flat white slab, a second row under the portrait's own, and dimmed toward the cavity, a grey band
+    that read as a mouthguard. Without them, a laugh under a smiling portrait's teeth opened onto a dark
+    hole wherever the driver's own lower teeth did not show."""
     su, sl, du, dl = src[UPPER_INNER, :2], src[LOWER_INNER, :2], dst[UPPER_INNER, :2], dst[LOWER_INNER, :2]
     kept = np.linalg.norm(sl - su, axis=1)  # the portrait's own interior height per column
     opened = np.maximum(np.linalg.norm(dl - du, axis=1), 1e-6)
@@ -86,54 +111,68 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     bottom = np.maximum(1.0 - (1.0 - split.lower) * kept * squeeze / opened, top)
     mouth_width = max(float(np.linalg.norm(du[-1] - du[0])), 1e-6)
     top, bottom = _teeth_meeting(top, bottom, opened, mouth_width, split)
-    # Four rows per column: upper lip, end of the upper jaw's band, start of the lower jaw's, lower lip.
-    fractions = np.stack([np.zeros_like(top), top, bottom, np.ones_like(top)], axis=1)
-    rows = du[:, None, :] + (dl - du)[:, None, :] * fractions[:, :, None]
-    shares = np.stack([np.zeros_like(top), split.upper, split.lower, np.ones_like(top)], axis=1)
-    uv_rows = (su[:, None, :] + (sl - su)[:, None, :] * shares[:, :, None]) / scale
-    lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     gap = (bottom - top) * opened
-    gap_uv_rows, lower_teeth = uv_rows, 0.0
+    wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
+    own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6))
+                      * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
+    grin = 0.0
+    if driver_mouth is not None:
+        skipped = _pulled_in(driver_mouth.upper_teeth) if split.upper_teeth else np.zeros_like(top)
+        first, last = _driver_span(top, bottom, skipped)
+        grin = float(np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)[MIDDLE_COLUMN])
+        grin = grin if grin_before is None else grin_before + GRIN_EASE * (grin - grin_before)
+    teeth = _lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own)
+    middle = bottom - (bottom - top) * teeth  # where the gap ends and the mirrored lower teeth begin
+    # Five rows per column: upper lip, end of the upper jaw's band, end of the gap, start of the lower
+    # jaw's band, lower lip.
+    fractions = np.stack([np.zeros_like(top), top, middle, bottom, np.ones_like(top)], axis=1)
+    rows = du[:, None, :] + (dl - du)[:, None, :] * fractions[:, :, None]
+    own_middle = split.upper + (split.lower - split.upper) * (1.0 - teeth)
+    shares = np.stack([np.zeros_like(top), split.upper, own_middle, split.lower, np.ones_like(top)], axis=1)
+    uv_rows = (su[:, None, :] + (sl - su)[:, None, :] * shares[:, :, None]) / scale
+    teeth_uvs = uv_rows.copy()  # from the teeth's edge at the gap's end up them, as far as the band is high
+    teeth_uvs[:, 2] = uv_rows[:, 1]
+    teeth_uvs[:, 3] = _mirrored_teeth(su, sl, split.upper, top * opened, teeth * gap) / scale
+    lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
     # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
     shade = smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth else np.zeros(len(du))
     if driver_mouth is not None:
-        skipped = _pulled_in(driver_mouth.upper_teeth) if split.upper_teeth else np.zeros_like(top)
-        first, last = _driver_span(top, bottom, skipped)
-        driver_fractions = np.stack([np.zeros_like(top), first, last, np.ones_like(top)], axis=1)
+        gap_end = first + (last - first) * (1.0 - teeth)  # the driver's own lower part lies under the teeth
+        driver_fractions = np.stack([np.zeros_like(top), first, gap_end, last, np.ones_like(top)], axis=1)
         inward = _pulled_in(driver_mouth.columns)
         upper, lower = inward[:, 0, None, :], inward[:, 1, None, :]
         gap_coords = upper + (lower - upper) * driver_fractions[:, :, None]
-        driver_teeth_shown = np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)
-        lower_teeth = float(driver_teeth_shown[MIDDLE_COLUMN])
-        if lower_teeth_before is not None:
-            lower_teeth = lower_teeth_before + LOWER_TEETH_EASE * (lower_teeth - lower_teeth_before)
-        if lower_teeth > LOWER_TEETH_SHOWN:
-            gap_uv_rows = uv_rows.copy()
-            gap_uv_rows[:, 2] = _mirrored_teeth(su, sl, split.upper, top * opened, gap) / scale
-            shade = shade * (1.0 - lower_teeth)  # its own teeth darken toward the corners; shaded, a grey strip
-        else:
-            lower_teeth = 0.0
     else:
         columns = np.linspace(0.0, 1.0, len(UPPER_INNER))
         gap_coords = np.stack([np.broadcast_to(columns[:, None], fractions.shape), fractions], axis=2)
-    wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
-    own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6))
-                      * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
     shades = np.broadcast_to(shade[:, None], fractions.shape)
-    layers = []
-    for share, first_row, last_row in ((1.0, 0, 1), (own, 1, 2), (1.0, 2, 3)):
-        coords, uvs = (gap_coords, gap_uv_rows) if share < 1.0 else (np.zeros_like(gap_coords), uv_rows)
-        layers.append((*_quads(rows, uvs, coords, shades, lip_depth, first_row, last_row), share))
-    return layers, lower_teeth
+    none = np.zeros_like(gap_coords)
+    bands = [MouthBand(OWN, *_quads(rows, uv_rows, none, shades, lip_depth, 0, 1)),
+             MouthBand(GAP, *_quads(rows, uv_rows, gap_coords, shades, lip_depth, 1, 2), own),
+             MouthBand(LOWER_TEETH, *_quads(rows, teeth_uvs, none, np.zeros_like(shades), lip_depth, 2, 3)),
+             MouthBand(OWN, *_quads(rows, uv_rows, none, shades, lip_depth, 3, 4))]
+    return [band for band in bands if band.kind != LOWER_TEETH or teeth.max() > 0.0], grin
+
+
+def _lower_teeth_share(split: JawSplit, teeth_height: np.ndarray, gap: np.ndarray, grin: float) -> np.ndarray:
+    """(11,) per column the share of the gap, from its bottom, that shows the portrait's own upper teeth
+    mirrored (`mouth_strip`): LOWER_TEETH_OPEN of it, at most LOWER_TEETH_REACH of the posed upper teeth's
+    height, where the portrait shows upper teeth and no lower ones; all of it as far as the driver grins."""
+    if not split.upper_teeth:
+        return np.zeros_like(gap)
+    opened = 0.0 if split.lower_teeth else np.minimum(LOWER_TEETH_OPEN, LOWER_TEETH_REACH * teeth_height
+                                                      / np.maximum(gap, 1e-6))
+    return opened + (1.0 - opened) * grin
 
 
 def _mirrored_teeth(upper: np.ndarray, lower: np.ndarray, teeth: np.ndarray, teeth_height: np.ndarray,
-                    gap: np.ndarray) -> np.ndarray:
-    """(11, 2) per column the portrait pixel the gap's lower edge shows of the portrait's own upper teeth
-    mirrored: from their edge (share `teeth` of the interior from the `upper` to the `lower` inner lip) as
-    far up them as the gap is high against the posed teeth (`teeth_height`), at most their whole height."""
-    reach = np.minimum(gap / np.maximum(teeth_height, 1e-6), 1.0)
+                    height: np.ndarray) -> np.ndarray:
+    """(11, 2) per column the portrait pixel the lower edge of a band `height` high shows of the portrait's
+    own upper teeth mirrored: from their edge (share `teeth` of the interior from the `upper` to the
+    `lower` inner lip) as far up them as the band is high against the posed teeth (`teeth_height`), at
+    most their whole height."""
+    reach = np.minimum(height / np.maximum(teeth_height, 1e-6), 1.0)
     return upper + (lower - upper) * (teeth * (1.0 - reach))[:, None]
 
 

@@ -134,7 +134,7 @@ class PortraitRenderer:
         _set_uniforms(self._skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
                       cavity_color=cavity, teeth_color=teeth,
-                      driver_share=mesh.driver_share, gap_own=mesh.gap_own, lower_teeth=mesh.lower_teeth)
+                      driver_share=mesh.driver_share, gap_own=mesh.gap_own)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
                              ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
                              ("eye_closure", mesh.eye_closure)):

@@ -8,7 +8,7 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 2. face: the face mesh (852 triangles) at the depth of its tracked landmarks;
 3. mouth: the portrait's own interior split between the jaws where its teeth end (teeth.py), and where
    the mouth opens wider than in the portrait, the gap between them from the driver's own mouth (when
-   given) or a drawn cavity (mouth.py);
+   given) or a drawn cavity, over the portrait's own upper teeth mirrored as its lower teeth (mouth.py);
 4. eyes: fans around the irises, the portrait's own eye fading into an eyeball when opened wider (eyes.py).
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
@@ -28,12 +28,13 @@ import numpy as np
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
-from nodes.render.mouth import DriverMouth, mouth_strip
+from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.track.face_model import MESH_POINTS, topology
 
 VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
 LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
+LAYER_LOWER_TEETH = 7.0  # the portrait's own upper teeth mirrored as its lower teeth, in their shadow
 MAX_FRACTION = 0.99  # a layer's fraction stays under this: warp.frag reads the code as floor(layer + 1e-3)
 BACKGROUND_DEPTH = 0.999
 STILL_PIXELS = 2.0  # background.frag shows the portrait as it is where it moved less than this
@@ -50,8 +51,7 @@ class WarpMesh:
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
     driver's own mouth fills (`DriverMouth.share`), the rest a plain cavity; gap_own: the share of the
     gap drawn from the portrait's own interior (1 when it opens no wider than the portrait's);
-    lower_teeth: how far the gap shows the portrait's own upper teeth mirrored as its lower teeth
-    (`mouth_strip`); turned_back: 0..1, how far the pose turns a turned head back toward the camera
+    turned_back: 0..1, how far the pose turns a turned head back toward the camera
     (`EdgeReveal.turned_back`): the room its face mesh covers past its silhouette is drawn in the
     person's carried colours that far."""
 
@@ -64,13 +64,12 @@ class WarpMesh:
     face_cover: np.ndarray
     driver_share: float = 1.0
     gap_own: float = 1.0
-    lower_teeth: float = 0.0
     turned_back: float = 0.0
 
 
 class MeshBuilder:
     """Builds the mesh for one portrait's landmarks `src`, frame after frame: the background triangulation
-    is made once, and the mouth's mirrored lower teeth ease in and out across frames (`mouth_strip`)."""
+    is made once, and a grin with the teeth together eases in and out across frames (`mouth_strip`)."""
 
     def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None):
         """rgb: the portrait's (H, W, 3) pixels, read for where its mouth interior splits between the jaws
@@ -81,7 +80,7 @@ class MeshBuilder:
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
         self.edges = EdgeReveal(src)
-        self._lower_teeth: float | None = None  # the last frame's (`mouth_strip`), while a driver's mouth shows
+        self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
     def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: DriverMouth | None = None,
               torso: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
@@ -109,20 +108,22 @@ class MeshBuilder:
         textured.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         gap_own = 1.0
-        layers, lower_teeth = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._lower_teeth)
-        self._lower_teeth = lower_teeth if driver_mouth is not None else None
-        for positions, depths, uvs, coords, shades, own in layers:
-            if own >= 1.0:
-                textured.append(_pack(positions, depths, uvs, coords, LAYER_TEXTURED))
+        bands, self._grin = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._grin)
+        for band in bands:
+            packed = band.positions, band.depths, band.uvs, band.coords
+            if band.kind == LOWER_TEETH:
+                features.append(_pack(*packed, LAYER_LOWER_TEETH))
+            elif band.own >= 1.0:
+                textured.append(_pack(*packed, LAYER_TEXTURED))
             else:
-                features.append(_pack(positions, depths, uvs, coords, _layer(gap_layer, shades)))
-                gap_own = own
+                features.append(_pack(*packed, _layer(gap_layer, band.shades)))
+                gap_own = band.own
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             features.append(_pack(fan_positions, depths, uvs, eye_coords, _layer(LAYER_EYE + 2 * eye, weight)))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
-                        gap_own, lower_teeth, self.edges.turned_back(dst))
+                        gap_own, self.edges.turned_back(dst))
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:
