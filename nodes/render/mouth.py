@@ -70,10 +70,10 @@ class DriverMouth:
 @dataclass(frozen=True)
 class MouthBand:
     """One band of the mouth strip, as triangle lists: positions (K, 2), depths (K,), portrait uvs (K, 2),
-    layer coords (K, 2) and shades (K,), how far each vertex is shaded into the cavity (0..1). kind: OWN,
-    the portrait's own pixels (the jaws' bands); GAP, the gap between them from the chosen source, `own`
-    of it from the portrait's own interior; LOWER_TEETH, the portrait's own upper teeth mirrored as its
-    lower teeth."""
+    layer coords (K, 2) and shades (K,), how far each vertex of the gap is shaded into the cavity (0..1;
+    the other kinds draw no shade). kind: OWN, the portrait's own pixels (the jaws' bands); GAP, the gap
+    between them from the chosen source, `own` of it from the portrait's own interior; LOWER_TEETH, the
+    portrait's own upper teeth mirrored as its lower teeth."""
 
     kind: str
     positions: np.ndarray
@@ -150,7 +150,7 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     none = np.zeros_like(gap_coords)
     bands = [MouthBand(OWN, *_quads(rows, uv_rows, none, shades, lip_depth, 0, 1)),
              MouthBand(GAP, *_quads(rows, uv_rows, gap_coords, shades, lip_depth, 1, 2), own),
-             MouthBand(LOWER_TEETH, *_quads(rows, teeth_uvs, none, np.zeros_like(shades), lip_depth, 2, 3)),
+             MouthBand(LOWER_TEETH, *_quads(rows, teeth_uvs, none, shades, lip_depth, 2, 3)),
              MouthBand(OWN, *_quads(rows, uv_rows, none, shades, lip_depth, 3, 4))]
     return [band for band in bands if band.kind != LOWER_TEETH or teeth.max() > 0.0], grin
 
@@ -217,8 +217,8 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) 
     80% of its opening, and from the same share as the portrait's band they showed as a second row under
     the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
     in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the gap
-    comes back to the same place as the portrait's, and what it shows there of the driver's teeth is
-    shaded into the cavity (mouth_strip)."""
+    comes back to the same place as the portrait's, where the portrait's own teeth mirrored stand in for
+    what it would show of the driver's teeth (mouth_strip)."""
     plain = np.maximum(top, DRIVER_LIPS)
     last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), plain)
     below_teeth = smoothstep(*DRIVER_ROOM, last - driver_teeth) * (driver_teeth > 0.0)

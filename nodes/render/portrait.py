@@ -296,7 +296,8 @@ class RenderPortrait(Node):
         driver_mouth = (DriverMouth.of(driver_track.landmarks, driver_track.image_size, driver.rgb()) if use_driver
                         else None)
         torso = (body.src, body.dst) if body is not None and body.valid else None
-        mesh = self._mesh_builder(image, track).build(dst, gaze_px, driver_mouth, torso)
+        builder = self._mesh_builder(image, track)
+        mesh = builder.build(dst, gaze_px, driver_mouth, torso)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
             samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
@@ -304,8 +305,7 @@ class RenderPortrait(Node):
         gains = NO_GAINS
         if use_driver:
             lips = self._lip_match.gain(image, track, driver, driver_track)
-            gains = lips, self._lip_match.teeth_gain(self._mesh_builder(image, track).jaws.teeth_colour,
-                                                     driver_mouth.teeth_colour, lips)
+            gains = lips, self._lip_match.teeth_gain(builder.jaws.teeth_colour, driver_mouth.teeth_colour, lips)
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
                                       tuple(self.params.teeth_color[:3]), driver if use_driver else None, gains,
                                       self._plate_of(image, plate))
