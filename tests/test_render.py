@@ -535,7 +535,7 @@ def test_lips_barely_parted_over_a_targets_own_teeth_show_teeth_not_a_dark_line(
     assert luma.min() > 100
 
 
-def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_back():
+def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_back_or_draws_counterparts():
     from nodes.render.edges import EdgeReveal
     from nodes.track.face_model import from_head_space, reference_shape, rotation_from_euler
     from nodes.track.types import HeadPose
@@ -552,3 +552,6 @@ def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_b
     assert turned_back(-40.0, -26.0) > 0.99  # the other way round
     assert turned_back(40.0, 50.0) == 0.0  # further away: nothing hidden is shown
     assert turned_back(1.0, -30.0) == 0.0  # a frontal portrait had nothing hidden
+    # nor does it draw any point from its counterpart, however far the pose turns or magnifies it
+    assert not EdgeReveal(posed(1.0)).mirror_fill(posed(-30.0) * 1.5).any()
+    assert EdgeReveal(posed(40.0)).mirror_fill(posed(26.0)).max() == 1.0

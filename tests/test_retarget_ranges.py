@@ -396,3 +396,36 @@ def test_facing_is_one_on_a_frontal_face_and_falls_on_the_far_side_of_a_turned_o
     far, near = sorted(sides, key=lambda side: -turned[side, 2].mean())  # smaller z is nearer the camera
     assert len(far) > 10 and len(near) > 10
     assert np.median(weights[far]) < 0.3 and np.median(weights[near]) > 0.9
+
+
+def test_each_landmarks_mirror_counterpart_is_its_own_on_the_other_side():
+    """face_model.mirror_points pairs the mesh's points left and right one to one: the eye corners, mouth
+    corners and cheeks swap sides, the nose and the lips' middle are their own counterparts."""
+    from nodes.track.face_model import MESH_POINTS, mirror_points
+
+    counterpart = mirror_points()
+    assert np.array_equal(counterpart[counterpart], np.arange(len(counterpart)))
+    for a, b in ((33, 263), (133, 362), (61, 291), (78, 308), (234, 454), (70, 300)):
+        assert counterpart[a] == b and counterpart[b] == a
+    assert all(counterpart[k] == k for k in (1, 4, 13, 14, 0, 17, 152, 10))
+    shape = reference_shape()[:MESH_POINTS]
+    assert np.abs(shape[counterpart[:MESH_POINTS], 0] + shape[:, 0]).max() < 0.05  # mirrored across x = 0
+
+
+def test_a_turned_faces_nose_hides_the_cheek_behind_it_and_a_frontal_face_hides_nothing_inside():
+    """retarget.facing.hidden: turned 40 degrees, the cheek beside the nose on its far side faces the camera
+    (by its normals) but lies behind the nose; the near cheek beside the nose does not. Frontal, no point
+    of the inner face (within the cheeks) is hidden."""
+    from nodes.retarget.facing import facing, hidden
+    from nodes.track.face_model import MESH_POINTS, mirror_points, rotation_from_euler
+
+    frontal = reference_shape() * 100.0
+    x = reference_shape()[:MESH_POINTS, 0]
+    assert not hidden(frontal)[:MESH_POINTS][np.abs(x) < 0.6].any()
+    turned = reference_shape() @ rotation_from_euler(40.0, 0.0, 0.0).T * 100.0
+    covered = hidden(turned)
+    beside_nose = 203  # the cheek beside the nose's wing on one side, 423 its counterpart
+    far, near = sorted((beside_nose, mirror_points()[beside_nose]), key=lambda k: -turned[k, 2])
+    assert covered[far] and facing(turned)[far] > 0.5
+    assert not covered[near]
+    assert not covered[MESH_POINTS:].any()

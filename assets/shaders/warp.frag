@@ -51,13 +51,10 @@ vec3 eyeball(int eye) {
 // pixel takes it or not, so skin is drawn by a variant of this program with TEXTURED_ONLY defined
 // (twice as cheap), the mouth's and eyes' layers by one without it.
 vec3 textured() {
-    vec4 person = texture(portrait, uv);
+    // the layer's fraction: how far this point draws its left-right counterpart's skin (at st) instead of
+    // its own: a turned face's far side, which the portrait saw edge-on or hid behind its nose (edges.py)
+    vec4 person = mix(texture(portrait, uv), texture(portrait, st), layer);
     vec3 shown = person.rgb;
-    // st: how far the pose reveals (s) and stretches (t) a turned face's edge (nodes/render/edges.py):
-    // turned back, the soft edge where a nose's skin blends into the room would read as a blue bite
-    float revealed = st.s * st.t;
-    vec3 carried = texture(extended, uv).rgb;
-    shown = mix(shown, carried, revealed);
     if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
         vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
         float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
@@ -66,7 +63,7 @@ vec3 textured() {
     }
     // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
     // its silhouette, and the soft edge between them (edges.py)
-    shown = mix(shown, carried, turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
+    shown = mix(shown, texture(extended, uv).rgb, turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
     return shown;
 }
 

@@ -5,8 +5,10 @@ uniform vec4 window;     // the part of the output the framebuffer holds: origin
 in vec2 in_pos;          // posed position, pixels, y down
 in float in_depth;       // 0 near .. 1 far: a turned face hides its own far side
 in vec2 in_uv;           // source position in the portrait, 0..1, y down
-in vec2 in_st;           // the layer's own coordinates (eye: iris radii; mouth: driver or mouth space)
-in float in_layer;       // see warp_mesh.py: 0 skin, 1/2 mouth gap + its shade, 3/5 eye + eyeball weight
+in vec2 in_st;           // the layer's own coordinates (eye: iris radii; mouth: driver or mouth space;
+                         // skin: its left-right counterpart's uv)
+in float in_layer;       // see warp_mesh.py: 0 skin + its counterpart's share, 1/2 mouth gap + its shade,
+                         // 3/5 eye + eyeball weight
 out vec2 uv;
 out vec2 st;
 out float layer;        // interpolated: the mouth's gap varies its fraction across the mouth

@@ -2,12 +2,13 @@
 
 A three-quarter portrait holds its nose's far side and its far cheek in a thin strip at its silhouette:
 a few pixels of skin, then the soft edge where skin blends into the room, then the room itself (the
-face mesh reaches a little past the silhouette). A pose that turns the face back toward the camera
-spreads that strip wide; drawn as it is, the blend and the room read as a blue bite out of the nose.
-Per landmark, two weights tell the face layer where to draw skin instead (the person's colours carried
-past their edge, plate.person_extended): where the pose both turns it toward the camera and stretches it.
-Either alone is not enough: a laugh stretches a far temple that stays at the silhouette (its blend is
-the room there), and a turn alone spreads nothing wide.
+face mesh reaches a little past the silhouette). A pose that turns the face back toward the camera, or
+tilts it, spreads that strip wide; drawn as it is, the nose tip's edge reads as a second nose beside the
+first, the blend and the room as a blue bite out of it. A face is nearly symmetric, so where the pose
+stretches a point the portrait saw edge-on, or shows one the portrait's nose hid, whose left-right
+counterpart it saw squarely, the face layer draws the counterpart's skin there (`EdgeReveal.mirror_fill`):
+the far cheek takes the near cheek's. A point seen as squarely as its counterpart keeps its own pixels
+however far a laugh stretches them, and so does the outline (beside the near one are hair and ears).
 
 Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
 beside its bridge and along the far cheek. A head that only moves shows the room there (the plate), as
@@ -18,32 +19,40 @@ from __future__ import annotations
 import numpy as np
 
 from nodes.render.ramps import smoothstep
-from nodes.retarget.facing import facing
-from nodes.track.face_model import euler_angles, procrustes, reference_shape, topology
+from nodes.retarget.facing import facing, hidden
+from nodes.track.face_model import euler_angles, mirror_points, procrustes, reference_shape, topology
 
-REVEALED = (0.02, 0.12)  # how much more squarely a point faces the camera than in the portrait
+BETTER_SEEN = (0.1, 0.4)  # how much more squarely a point's counterpart faces the camera in the portrait
+TURNED_PORTRAIT = (5.0, 15.0)  # degrees of the portrait's own yaw over which its counterparts come to be used
 STRETCHED = (1.15, 1.6)  # how much larger, in area, a point's triangles are than in the portrait (face size aside)
 TURNED_BACK = (2.0, 12.0)  # degrees of yaw back toward the camera over which the room past a silhouette fills
 
 
 class EdgeReveal:
-    """For one portrait's landmarks `src` (478, 3): weights(dst) -> (478, 2) per posed landmark 0..1,
-    revealed (the pose turns it toward the camera) and stretched (its triangles are magnified), and
-    turned_back(dst)."""
+    """For one portrait's landmarks `src` (478, 3): mirror_fill(dst) and turned_back(dst)."""
 
     def __init__(self, src: np.ndarray):
-        self._seen = facing(src)
-        self._areas = _triangle_areas(src)
         self._yaw = _yaw(src)
+        self._hidden = hidden(src)
+        seen = facing(src) * ~self._hidden
+        self._counterpart_better = (smoothstep(*BETTER_SEEN, seen[mirror_points()] - seen)
+                                    * smoothstep(*TURNED_PORTRAIT, abs(self._yaw)))
+        # the outline keeps its own: the counterpart's edge blends into hair or an ear beside it
+        self._counterpart_better[topology().outline] = 0.0
+        self._areas = _triangle_areas(src)
 
-    def weights(self, dst: np.ndarray) -> np.ndarray:
+    def mirror_fill(self, dst: np.ndarray) -> np.ndarray:
+        """(478,) per posed landmark 0..1: how far the face layer draws its left-right counterpart's skin
+        instead of its own, where the portrait saw the counterpart more squarely: wholly where a nearer
+        part of the face hid the point (the pose shows it only once it turns back), else as far as the
+        pose magnifies its triangles. 0 everywhere on a frontal portrait."""
         areas = _triangle_areas(dst)
         magnified = areas / np.maximum(self._areas, 1e-6) * (self._areas.sum() / max(areas.sum(), 1e-6))
         triangles = topology().triangles
         corners, count = triangles.ravel(), len(dst)
         per_point = (np.bincount(corners, np.repeat(magnified, 3), count)
                      / np.maximum(np.bincount(corners, minlength=count), 1))
-        return np.stack([smoothstep(*REVEALED, facing(dst) - self._seen), smoothstep(*STRETCHED, per_point)], axis=1)
+        return self._counterpart_better * np.maximum(self._hidden, smoothstep(*STRETCHED, per_point))
 
     def turned_back(self, dst: np.ndarray) -> float:
         """0..1: how far the pose `dst` ((478, 3) landmark pixels) turns the portrait's head back toward

@@ -56,9 +56,9 @@ class PortraitRenderer:
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
             self._still = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
                                       defines=("STILL",), vbo=self._background[1])
-            face = ("in_pos", "in_depth", "in_uv", "in_st")  # and in_layer, which skin does not read
-            self._skin = self._layer("warp", "2f 1f 2f 2f 4x", face, defines=("TEXTURED_ONLY",))
-            self._features = self._layer("warp", "2f 1f 2f 2f 1f", (*face, "in_layer"), vbo=self._skin[1])
+            face = ("in_pos", "in_depth", "in_uv", "in_st", "in_layer")
+            self._skin = self._layer("warp", "2f 1f 2f 2f 1f", face, defines=("TEXTURED_ONLY",))
+            self._features = self._layer("warp", "2f 1f 2f 2f 1f", face, vbo=self._skin[1])
             self._compose = gpu.program("blit", "face_box")
             self._compose["box"], self._compose["scale"] = 0, (1.0, 1.0)  # texture unit 0, the whole viewport
             self._compose_vao = gpu.ctx.vertex_array(self._compose, [])

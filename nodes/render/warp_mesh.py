@@ -12,12 +12,12 @@ Layers (drawn with a depth test, so a turned face hides its own far side instead
 4. eyes: fans around the irises, the portrait's own eye fading into an eyeball when opened wider (eyes.py).
 
 Each vertex: x, y (pixels), depth (0 near .. 1 far), u, v (portrait 0..1), s, t (the layer's own
-coordinates; the face's: how far the pose reveals and stretches a turned face's edge, edges.py), layer
-(LAYER_* code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far it is
-shaded into the cavity toward its corners). The background, most of the pixels, is drawn by its own
-lean program from x, y, depth, u, v; it shows the portrait only where its person mask says person and
-the portrait moved, elsewhere the static plate behind the person (plate.py), so a head that moves away
-uncovers the room, not a smear.
+coordinates; the face's: where in the portrait its left-right counterpart is, edges.py), layer (LAYER_*
+code, plus as its fraction the eyeball weight for eyes, for the mouth's gap how far it is shaded into the
+cavity toward its corners, for the face how far it draws its counterpart's skin, `EdgeReveal.mirror_fill`).
+The background, most of the pixels, is drawn by its own lean program from x, y, depth, u, v; it shows
+the portrait only where its person mask says person and the portrait moved, elsewhere the static plate
+behind the person (plate.py), so a head that moves away uncovers the room, not a smear.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from nodes.render.background import BackgroundMesh, background_mesh, background_
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
-from nodes.track.face_model import MESH_POINTS, topology
+from nodes.track.face_model import MESH_POINTS, mirror_points, topology
 
 VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
 LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0, 3.0  # eyes: 3 right, 5 left
@@ -104,8 +104,9 @@ class MeshBuilder:
             self.background.points[tris] / scale
         closures = closure(src, dst)
         tris = topo.triangles.ravel()
-        uvs = shut_lid_uvs(src, closures)[tris] / scale
-        textured.append(_pack(dst[tris, :2], depth[tris], uvs, self.edges.weights(dst)[tris], LAYER_TEXTURED))
+        uvs = shut_lid_uvs(src, closures) / scale
+        textured.append(_pack(dst[tris, :2], depth[tris], uvs[tris], uvs[mirror_points()][tris],
+                              _layer(LAYER_TEXTURED, self.edges.mirror_fill(dst)[tris])))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         gap_own = 1.0
         bands, self._grin = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._grin)

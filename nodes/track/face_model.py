@@ -113,6 +113,20 @@ def reference_shape() -> np.ndarray:
     return np.load(REFERENCE_SHAPE_PATH, allow_pickle=False)
 
 
+@lru_cache(maxsize=1)
+def mirror_points() -> np.ndarray:
+    """(478,) each landmark's left-right counterpart (points on the face's middle line are their own; the
+    irises are left as they are). The reference shape is a tracked face, symmetric only to about 0.04
+    head units, so counterparts are the best one-to-one matching of its mirror image onto it."""
+    from scipy.optimize import linear_sum_assignment
+
+    mesh = reference_shape()[:MESH_POINTS].astype(np.float64)
+    mirrored = mesh * np.array([-1.0, 1.0, 1.0])
+    distance = np.linalg.norm(mirrored[:, None, :] - mesh[None, :, :], axis=2)
+    _, counterpart = linear_sum_assignment(distance + distance.T)  # symmetric cost: pairs match both ways
+    return np.concatenate([counterpart, np.arange(MESH_POINTS, len(reference_shape()))])
+
+
 def procrustes(points: np.ndarray, reference: np.ndarray) -> HeadPose:
     """Similarity transform with points ≈ scale·R·reference + t (Umeyama), fitted on the mesh points."""
     src, dst = reference[:MESH_POINTS].astype(np.float64), points[:MESH_POINTS].astype(np.float64)
