@@ -337,9 +337,9 @@ def test_the_plate_behind_spiky_hair_is_the_wall_not_a_smudge_of_hair_and_ceilin
 
 
 def test_the_backgrounds_still_triangles_render_as_the_full_program_would(studio_registry, detector, monkeypatch):
-    """Triangles moved by under STILL_PIXELS are drawn by a variant of background.frag that never looks
-    at the plate (llvmpipe pays for a branch whether or not a pixel takes it); drawn by the full program
-    instead, the frame is the same."""
+    """Triangles moved by under STILL_PIXELS, and moved ones that hold only the person (no room to show
+    through), are drawn by a variant of background.frag that never looks at the plate (llvmpipe pays for
+    a branch whether or not a pixel takes it); drawn by the full program instead, the frame is the same."""
     from dataclasses import replace
 
     from nodes.render import warp_mesh
@@ -350,10 +350,35 @@ def test_the_backgrounds_still_triangles_render_as_the_full_program_would(studio
     build = warp_mesh.MeshBuilder.build
     monkeypatch.setattr(warp_mesh.MeshBuilder, "build", lambda *a, **k: built.append(build(*a, **k)) or built[-1])
     split = render(studio_registry, image, track, dst)
-    assert 0 < built[-1].background_still < len(built[-1].background)  # both kinds of triangle are there
+    mesh = built[-1]
+    assert 0 < mesh.background_still < len(mesh.background)  # both kinds of triangle are there
+    corners = mesh.background[:mesh.background_still].reshape(-1, 3, 5)
+    moved = np.linalg.norm(corners[:, :, :2] - corners[:, :, 3:] * image.shape[1::-1], axis=2).max(axis=1)
+    assert (moved > 2 * warp_mesh.STILL_PIXELS).sum() > 20  # moved, all person
     monkeypatch.setattr(warp_mesh.MeshBuilder, "build", lambda *a, **k: replace(build(*a, **k), background_still=0))
     whole = render(studio_registry, image, track, dst)
     assert np.abs(split - whole).max() <= 1
+
+
+def test_a_frontal_portraits_skin_renders_as_the_turned_portraits_program_would(studio_registry, detector,
+                                                                               monkeypatch):
+    """A frontal portrait draws nothing from its counterparts and is never turned back, so its skin is drawn
+    by a variant of warp.frag without those lookups; drawn by the turned portrait's variant, the frame is
+    the same."""
+    from dataclasses import replace
+
+    from nodes.render import warp_mesh
+
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "smile_teeth.jpg")
+    dst = rolled(track.landmarks, 6.0, (8.0, -4.0))
+    built = []
+    build = warp_mesh.MeshBuilder.build
+    monkeypatch.setattr(warp_mesh.MeshBuilder, "build", lambda *a, **k: built.append(build(*a, **k)) or built[-1])
+    lean = render(studio_registry, image, track, dst)
+    assert not built[-1].turned
+    monkeypatch.setattr(warp_mesh.MeshBuilder, "build", lambda *a, **k: replace(build(*a, **k), turned=True))
+    turned = render(studio_registry, image, track, dst)
+    assert np.abs(lean - turned).max() <= 1
 
 
 def test_a_head_lifted_and_rolled_leaves_the_shirt_at_the_frames_foot(studio_registry, detector):

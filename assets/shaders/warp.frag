@@ -49,11 +49,15 @@ vec3 eyeball(int eye) {
 
 // The face's skin, code 0, most of the face's pixels: llvmpipe runs every branch of a shader whether a
 // pixel takes it or not, so skin is drawn by a variant of this program with TEXTURED_ONLY defined
-// (twice as cheap), the mouth's and eyes' layers by one without it.
+// (twice as cheap; with TURNED too for a turned portrait), the mouth's and eyes' layers by one without it.
 vec3 textured() {
+#ifdef TURNED  // a turned portrait (edges.py); a frontal one has neither of these and is drawn without them
     // the layer's fraction: how far this point draws its left-right counterpart's skin (at st) instead of
-    // its own: a turned face's far side, which the portrait saw edge-on or hid behind its nose (edges.py)
+    // its own: a turned face's far side, which the portrait saw edge-on or hid behind its nose
     vec4 person = mix(texture(portrait, uv), texture(portrait, st), layer);
+#else
+    vec4 person = texture(portrait, uv);
+#endif
     vec3 shown = person.rgb;
     if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
         vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
@@ -61,9 +65,11 @@ vec3 textured() {
         // a lower threshold than the background's: the person mask cuts a little into the face's own edge
         shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));
     }
+#ifdef TURNED
     // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
-    // its silhouette, and the soft edge between them (edges.py)
+    // its silhouette, and the soft edge between them
     shown = mix(shown, texture(extended, uv).rgb, turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
+#endif
     return shown;
 }
 

@@ -105,6 +105,24 @@ def face_cover(src: np.ndarray, size: tuple[int, int], rgb: np.ndarray | None = 
     return np.where(inside > 0, 0, covered).astype(np.uint8)
 
 
+def solid_triangles(mesh: BackgroundMesh, person: np.ndarray | None, cover: np.ndarray) -> np.ndarray:
+    """(T,) bool per background triangle: all of the portrait it samples is person (`person`: (H, W) uint8
+    mask, 255 person; None: the whole portrait moves as the person) and none of it the face's `cover`.
+    Moved, such a triangle shows the portrait as it is, with no room to give way to, so the lean STILL
+    variant of background.frag draws it bit for bit as the full program would. Its footprint is taken as
+    its bounding box and a pixel around (the bilinear samples at its edge)."""
+    solid = cover == 0 if person is None else (person == 255) & (cover == 0)
+    height, width = solid.shape
+    corners = mesh.points[mesh.triangles]
+    low = np.clip(np.floor(corners.min(axis=1)).astype(int) - 1, 0, [width - 1, height - 1])
+    high = np.clip(np.ceil(corners.max(axis=1)).astype(int) + 2, 1, [width, height])
+    # all-solid boxes by a summed-area table: a box is solid when it counts as many solid pixels as it has
+    table = np.pad(solid.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    count = (table[high[:, 1], high[:, 0]] - table[low[:, 1], high[:, 0]]
+             - table[high[:, 1], low[:, 0]] + table[low[:, 1], low[:, 0]])
+    return count == (high - low).prod(axis=1)
+
+
 def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],
                          torso: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(N, 2) posed positions: the outline exactly where the face puts it, the rest moved by the head's

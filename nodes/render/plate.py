@@ -28,6 +28,10 @@ class PersonAndPlate:
     plate: np.ndarray
     extended: np.ndarray
 
+    def mask_bytes(self) -> np.ndarray:
+        """(H, W) uint8 mask, 255 person, as the renderer's textures hold it."""
+        return (self.mask * 255).astype(np.uint8)
+
 
 def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> PersonAndPlate:
     """Segment the person in an RGB uint8 (H, W, 3) portrait; the room behind them is `plate` when given

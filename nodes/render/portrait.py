@@ -57,7 +57,10 @@ class PortraitRenderer:
             self._still = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
                                       defines=("STILL",), vbo=self._background[1])
             face = ("in_pos", "in_depth", "in_uv", "in_st", "in_layer")
-            self._skin = self._layer("warp", "2f 1f 2f 2f 1f", face, defines=("TEXTURED_ONLY",))
+            # skin reads only positions and uvs; a turned portrait's skin its counterparts' uvs too (edges.py)
+            self._skin = self._layer("warp", "2f 1f 2f 12x", face[:3], defines=("TEXTURED_ONLY",))
+            self._turned_skin = self._layer("warp", "2f 1f 2f 2f 1f", face, defines=("TEXTURED_ONLY", "TURNED"),
+                                            vbo=self._skin[1])
             self._features = self._layer("warp", "2f 1f 2f 2f 1f", face, vbo=self._skin[1])
             self._compose = gpu.program("blit", "face_box")
             self._compose["box"], self._compose["scale"] = 0, (1.0, 1.0)  # texture unit 0, the whole viewport
@@ -79,7 +82,7 @@ class PortraitRenderer:
         if any(old is not new for old, new in zip(made_for[:3], (image, plate, cover))) or made_for[3] != out_size:
             self._release_textures()
             rgb = image.rgb()
-            mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else (plate.mask * 255).astype(np.uint8)
+            mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else plate.mask_bytes()
             self._textures = (self._texture(np.dstack([rgb, mask]), out_size),
                               self._texture(np.dstack([rgb if plate is None else plate.plate, cover]), out_size),
                               self._texture(rgb if plate is None else plate.extended, out_size))
@@ -129,9 +132,10 @@ class PortraitRenderer:
         background.use(2)
         extended.use(3)
         viewport = (float(image.width), float(image.height))
-        for program, _, _ in (self._still, self._background, self._skin, self._features):
+        skin = self._turned_skin if mesh.turned else self._skin
+        for program, _, _ in (self._still, self._background, skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
-        _set_uniforms(self._skin[0], turned_back=mesh.turned_back)
+        _set_uniforms(skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
                       cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share, gap_own=mesh.gap_own)
@@ -160,7 +164,7 @@ class PortraitRenderer:
         ctx.depth_func = "<="
         try:  # the face's box: the background under it again, so the face's smoothed edges blend with it
             self._draw_background(mesh, origin, size, out_size)
-            self._draw(self._skin, mesh.textured, origin, size, out_size)
+            self._draw(skin, mesh.textured, origin, size, out_size)
             self._draw(self._features, len(mesh.vertices) - mesh.textured, origin, size, out_size, mesh.textured)
         finally:
             ctx.disable(moderngl.DEPTH_TEST)
@@ -204,7 +208,8 @@ class PortraitRenderer:
             for _, vbo, vao in (self._background, self._skin):
                 vao.release()
                 vbo.release()
-            self._features[2].release()  # its vertex buffer is the skin's
+            for _, _, vao in (self._turned_skin, self._features):
+                vao.release()  # their vertex buffer is the skin's
             self._still[2].release()  # and this one's the background's
             self._compose_vao.release()
 
@@ -251,17 +256,20 @@ class RenderPortrait(Node):
         self._gpu = run.open_gpu()
         topology()  # load the mesh topology before the first frame
         self._renderer = None
-        self._builder: tuple[FaceTrack, tuple, MeshBuilder] | None = None
+        self._builder: tuple[FaceTrack, PersonAndPlate | None, tuple, MeshBuilder] | None = None
         self._plates: dict[tuple[int, int], tuple] = {}
         self._lip_match = LipColourMatch()
 
-    def _mesh_builder(self, image: Image, track: FaceTrack) -> MeshBuilder:
-        """One per portrait (its background triangulation is made once), rebuilt when the grid changes."""
+    def _mesh_builder(self, image: Image, track: FaceTrack, plate: PersonAndPlate | None) -> MeshBuilder:
+        """One per portrait and plate (its background triangulation is made once), rebuilt when the grid
+        changes."""
         key = (image.width, image.height, self.params.grid)
-        if self._builder is None or self._builder[0] is not track or self._builder[1] != key:
-            self._builder = (track, key, MeshBuilder(track.landmarks, (image.width, image.height), self.params.grid,
-                                                     image.rgb()))
-        return self._builder[2]
+        built = self._builder
+        if built is None or built[0] is not track or built[1] is not plate or built[2] != key:
+            person = None if plate is None else plate.mask_bytes()
+            self._builder = (track, plate, key, MeshBuilder(track.landmarks, (image.width, image.height),
+                                                            self.params.grid, image.rgb(), person))
+        return self._builder[3]
 
     def _plate_of(self, image: Image, given: Image | None) -> PersonAndPlate | None:
         """The portrait's person mask and plate, made once per portrait and given plate (segmentation and
@@ -296,7 +304,8 @@ class RenderPortrait(Node):
         driver_mouth = (DriverMouth.of(driver_track.landmarks, driver_track.image_size, driver.rgb()) if use_driver
                         else None)
         torso = (body.src, body.dst) if body is not None and body.valid else None
-        builder = self._mesh_builder(image, track)
+        segmented = self._plate_of(image, plate)
+        builder = self._mesh_builder(image, track, segmented)
         mesh = builder.build(dst, gaze_px, driver_mouth, torso)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
@@ -308,7 +317,7 @@ class RenderPortrait(Node):
             gains = lips, self._lip_match.teeth_gain(builder.jaws.teeth_colour, driver_mouth.teeth_colour, lips)
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
                                       tuple(self.params.teeth_color[:3]), driver if use_driver else None, gains,
-                                      self._plate_of(image, plate))
+                                      segmented)
         return {"image": frame}
 
     def close(self) -> None:

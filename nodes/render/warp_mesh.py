@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.render.edges import EdgeReveal
-from nodes.render.background import BackgroundMesh, background_mesh, background_positions, face_cover
+from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
+                                     solid_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
@@ -44,8 +45,9 @@ STILL_PIXELS = 2.0  # background.frag shows the portrait as it is where it moved
 class WarpMesh:
     """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
     depth, u, v), drawn first by its own lean program, the first `background_still` of them moved by less
-    than STILL_PIXELS (leaner still: no plate); vertices: (N, VERTEX_FLOATS) the other layers,
-    the first `textured` of them the portrait's own pixels (LAYER_TEXTURED), the rest its mouth and eyes;
+    than STILL_PIXELS or all person (`solid_triangles`), leaner still: no plate; vertices: (N,
+    VERTEX_FLOATS) the other layers, the first `textured` of them the portrait's own pixels
+    (LAYER_TEXTURED), the rest its mouth and eyes;
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
@@ -53,7 +55,8 @@ class WarpMesh:
     gap drawn from the portrait's own interior (1 when it opens no wider than the portrait's);
     turned_back: 0..1, how far the pose turns a turned head back toward the camera
     (`EdgeReveal.turned_back`): the room its face mesh covers past its silhouette is drawn in the
-    person's carried colours that far."""
+    person's carried colours that far; turned: whether any of the face draws its counterpart's skin
+    (`EdgeReveal.mirror_fill`) or turned_back is above 0 (a frontal portrait's skin needs neither)."""
 
     background: np.ndarray
     background_still: int
@@ -65,20 +68,25 @@ class WarpMesh:
     driver_share: float = 1.0
     gap_own: float = 1.0
     turned_back: float = 0.0
+    turned: bool = False
 
 
 class MeshBuilder:
     """Builds the mesh for one portrait's landmarks `src`, frame after frame: the background triangulation
     is made once, and a grin with the teeth together eases in and out across frames (`mouth_strip`)."""
 
-    def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None):
+    def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None,
+                 person: np.ndarray | None = None):
         """rgb: the portrait's (H, W, 3) pixels, read for where its mouth interior splits between the jaws
-        and where its skin reaches past the mesh; without them the interior is split in halves."""
+        and where its skin reaches past the mesh; without them the interior is split in halves. person:
+        its (H, W) uint8 person mask (255 person) where the room shows behind a moved person (plate.py);
+        None where the whole portrait moves."""
         self.src, self.size = src, size
         self.jaws: JawSplit = HALVES if rgb is None else jaw_split(rgb, src)
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
+        self._solid = solid_triangles(self.background, person, self.face_cover)
         self.edges = EdgeReveal(src)
         self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
@@ -94,10 +102,10 @@ class MeshBuilder:
         positions = background_positions(self.background, src, dst, self.size, torso)
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
-        # the triangles that moved less than background.frag looks at the plate for come first: drawn by
-        # a program that only samples the portrait
+        # the triangles that moved less than background.frag looks at the plate for, or hold only the person
+        # (nothing for the room to show through), come first: drawn by a program that only samples the portrait
         moved = np.linalg.norm(positions - self.background.points, axis=1)[self.background.triangles].max(axis=1)
-        still = moved < STILL_PIXELS
+        still = (moved < STILL_PIXELS) | self._solid
         tris = np.concatenate([self.background.triangles[still], self.background.triangles[~still]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
@@ -105,8 +113,9 @@ class MeshBuilder:
         closures = closure(src, dst)
         tris = topo.triangles.ravel()
         uvs = shut_lid_uvs(src, closures) / scale
+        fill, turned_back = self.edges.mirror_fill(dst), self.edges.turned_back(dst)
         textured.append(_pack(dst[tris, :2], depth[tris], uvs[tris], uvs[mirror_points()][tris],
-                              _layer(LAYER_TEXTURED, self.edges.mirror_fill(dst)[tris])))
+                              _layer(LAYER_TEXTURED, fill[tris])))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         gap_own = 1.0
         bands, self._grin = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._grin)
@@ -124,7 +133,7 @@ class MeshBuilder:
             features.append(_pack(fan_positions, depths, uvs, eye_coords, _layer(LAYER_EYE + 2 * eye, weight)))
         return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
-                        gap_own, self.edges.turned_back(dst))
+                        gap_own, turned_back, bool(fill.any()) or turned_back > 0.0)
 
 
 def landmark_depth(points: np.ndarray) -> np.ndarray:
