@@ -314,7 +314,7 @@ def test_the_drivers_teeth_take_the_portraits_teeth_colour_and_keep_it_while_hid
     per channel to the portrait's, not by the lips' gain, whose tint is the lips' colour. While the
     driver's mouth is shut its last teeth colour is held, and a new reading moves it only part of the way,
     so the teeth do not flicker as the mouth moves; a portrait showing no teeth of its own gives its lips'
-    gain untinted."""
+    gain without their tint, in the photo's colour cast where that is known."""
     from nodes.render.lip_colour import TEETH_EASE, LipColourMatch
 
     portrait, driver, lips = np.array([230.0, 220.0, 200.0]), np.array([200.0, 190.0, 150.0]), (1.2, 0.8, 0.9)
@@ -326,6 +326,34 @@ def test_the_drivers_teeth_take_the_portraits_teeth_colour_and_keep_it_while_hid
     held = driver + TEETH_EASE * (brighter - driver)
     assert match.teeth_gain(portrait, brighter, lips) == pytest.approx(portrait / held)
     assert match.teeth_gain(None, driver, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)
+    cast = np.array([1.1, 0.97, 0.9])  # a warm photo's: its teeth, unseen, take it
+    assert match.teeth_gain(None, driver, lips, cast) == pytest.approx(0.9667 * cast, abs=1e-3)
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "smile_teeth.jpg"])
+def test_a_photos_colour_cast_on_its_skin_gives_its_teeths_hue(detector, name):
+    """For a portrait that shows no teeth, the driver's teeth take the photo's colour cast as its cheeks
+    show it against the driver's (half of it, as the lips' hue). On the two portraits here that show their
+    teeth, that predicts their own teeth's hue against the driver's (wolfgang, frame 330, grinning) within
+    0.04 per channel (astronaut 0.007, smile_teeth 0.04); no cast at all is off by up to 0.07."""
+    import imageio.v3 as iio
+
+    from nodes.capture.image import read_image_file
+    from nodes.render.lip_colour import _half_cast, skin_colour
+    from nodes.render.mouth import DriverMouth
+    from nodes.render.teeth import jaw_split
+    from tests.conftest import REPO
+
+    frame = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", index=330))
+    driver = detector.detect(frame)[0]
+    path = REPO / ("assets/portraits" if name == "astronaut.png" else "tests/data/real") / name
+    image = read_image_file(path, 2048)[0][:, :, :3]
+    portrait = detector.detect(image)[0]
+    own_teeth = jaw_split(image, portrait).teeth_colour
+    driver_teeth = DriverMouth.of(driver, (frame.shape[1], frame.shape[0]), frame).teeth_colour
+    hue = (own_teeth / own_teeth.mean()) / (driver_teeth / driver_teeth.mean())
+    cast = _half_cast(skin_colour(image, portrait) / skin_colour(frame, driver))
+    assert np.abs(hue - cast).max() < 0.045, (hue, cast)
 
 
 @pytest.fixture(scope="module")

@@ -313,8 +313,8 @@ class RenderPortrait(Node):
             self._renderer = PortraitRenderer(self._gpu, samples)
         gains = NO_GAINS
         if use_driver:
-            lips = self._lip_match.gain(image, track, driver, driver_track)
-            gains = lips, self._lip_match.teeth_gain(builder.jaws.teeth_colour, driver_mouth.teeth_colour, lips)
+            gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,
+                                          driver_mouth.teeth_colour)
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
                                       tuple(self.params.teeth_color[:3]), driver if use_driver else None, gains,
                                       segmented)
