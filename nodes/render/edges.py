@@ -8,7 +8,7 @@ first, the blend and the room as a blue bite out of it. A face is nearly symmetr
 stretches a point the portrait saw edge-on, or shows one the portrait's nose hid, whose left-right
 counterpart it saw squarely, the face layer draws the counterpart's skin there (`EdgeReveal.mirror_fill`):
 the far cheek takes the near cheek's. A point seen as squarely as its counterpart keeps its own pixels
-however far a laugh stretches them, and so does the outline (beside the near one are hair and ears).
+however far a laugh stretches them, and so do the outline, the lips and the eyelids.
 
 Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
 beside its bridge and along the far cheek. A head that only moves shows the room there (the plate), as
@@ -20,6 +20,7 @@ import numpy as np
 
 from nodes.render.ramps import smoothstep
 from nodes.retarget.facing import facing, hidden
+from nodes.retarget.ranges import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 from nodes.track.face_model import euler_angles, mirror_points, procrustes, reference_shape, topology
 
 BETTER_SEEN = (0.1, 0.4)  # how much more squarely a point's counterpart faces the camera in the portrait
@@ -37,8 +38,12 @@ class EdgeReveal:
         seen = facing(src) * ~self._hidden
         self._counterpart_better = (smoothstep(*BETTER_SEEN, seen[mirror_points()] - seen)
                                     * smoothstep(*TURNED_PORTRAIT, abs(self._yaw)))
-        # the outline keeps its own: the counterpart's edge blends into hair or an ear beside it
-        self._counterpart_better[topology().outline] = 0.0
+        # the outline keeps its own (the counterpart's edge blends into hair or an ear beside it), and so do
+        # the lips and the eyelids, which fold behind themselves at any angle: each eye shuts on its own (a
+        # wink), and the mouth's layers take the lips' own pixels
+        own = np.concatenate([topology().outline, UPPER_LIP_RINGS.ravel(), LOWER_LIP_RINGS.ravel(),
+                              topology().regions["eyes"]])
+        self._counterpart_better[own] = 0.0
         self._areas = _triangle_areas(src)
 
     def mirror_fill(self, dst: np.ndarray) -> np.ndarray:
