@@ -19,12 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from nodes.render.ramps import smoothstep
-from nodes.retarget.facing import facing, hidden
+from nodes.retarget.facing import facing, hidden, turned_share
 from nodes.retarget.ranges import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 from nodes.track.face_model import euler_angles, mirror_points, procrustes, reference_shape, topology
 
 BETTER_SEEN = (0.1, 0.4)  # how much more squarely a point's counterpart faces the camera in the portrait
-TURNED_PORTRAIT = (5.0, 15.0)  # degrees of the portrait's own yaw over which its counterparts come to be used
 STRETCHED = (1.15, 1.6)  # how much larger, in area, a point's triangles are than in the portrait (face size aside)
 TURNED_BACK = (2.0, 12.0)  # degrees of yaw back toward the camera over which the room past a silhouette fills
 
@@ -37,7 +36,7 @@ class EdgeReveal:
         self._hidden = hidden(src)
         seen = facing(src) * ~self._hidden
         self._counterpart_better = (smoothstep(*BETTER_SEEN, seen[mirror_points()] - seen)
-                                    * smoothstep(*TURNED_PORTRAIT, abs(self._yaw)))
+                                    * turned_share(self._yaw))
         # the outline keeps its own (the counterpart's edge blends into hair or an ear beside it), and so do
         # the lips and the eyelids, which fold behind themselves at any angle: each eye shuts on its own (a
         # wink), and the mouth's layers take the lips' own pixels
@@ -51,6 +50,8 @@ class EdgeReveal:
         instead of its own, where the portrait saw the counterpart more squarely: wholly where a nearer
         part of the face hid the point (the pose shows it only once it turns back), else as far as the
         pose magnifies its triangles. 0 everywhere on a frontal portrait."""
+        if not self._counterpart_better.any():  # a frontal portrait: nothing to measure, frame after frame
+            return np.zeros(len(dst))
         areas = _triangle_areas(dst)
         magnified = areas / np.maximum(self._areas, 1e-6) * (self._areas.sum() / max(areas.sum(), 1e-6))
         triangles = topology().triangles

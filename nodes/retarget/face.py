@@ -13,7 +13,7 @@ from nodes.retarget.types import MOTION
 from app.runtime.schema import Action, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, mouth_opening, reference_shape,
                                     rotation_from_euler, smile_width, topology)
-from nodes.retarget.facing import facing
+from nodes.retarget.facing import facing, turned_share
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import chin_with_lower_lip, eye_openness, set_eye_openness, set_mouth_opening
 
@@ -206,9 +206,9 @@ class RetargetFace(Node):
     def _facing_of(self, target: FaceTrack) -> np.ndarray:
         """(478,) per landmark how far it follows the source's expression: all of it on a frontal portrait
         (its jaw's edge, though foreshortened, holds no hidden side), as far as it faces the camera on a
-        turned one, easing in between TURNED_PORTRAIT / 2 and TURNED_PORTRAIT * 1.5 degrees of yaw."""
+        turned one, as far as it is turned (`turned_share`)."""
         if self._facing is None or self._facing[0] is not target:
-            turned = np.clip(abs(euler_angles(target.pose.rotation)[0]) / TURNED_PORTRAIT - 0.5, 0.0, 1.0)
+            turned = turned_share(euler_angles(target.pose.rotation)[0])
             self._facing = (target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32))
         return self._facing[1]
 

@@ -47,6 +47,15 @@ def facing(landmarks: np.ndarray) -> np.ndarray:
     return weights
 
 
+TURNED = (5.0, 15.0)  # degrees of a portrait's own yaw over which it comes to count as turned
+
+
+def turned_share(yaw: float) -> float:
+    """0..1: how far a portrait whose head is turned `yaw` degrees (either way) counts as turned, its far
+    side foreshortened at its silhouette: 0 for a frontal one, rising evenly across TURNED."""
+    return float(np.clip((abs(yaw) - TURNED[0]) / (TURNED[1] - TURNED[0]), 0.0, 1.0))
+
+
 HIDING_DEPTH = 0.03  # face widths nearer than a point a surface must be to hide it (not the point's own skin)
 
 
