@@ -363,6 +363,41 @@ def test_the_backgrounds_still_triangles_render_as_the_full_program_would(studio
     assert np.abs(split - whole).max() <= 1
 
 
+def test_the_room_moved_far_is_left_to_the_plate_the_frame_starts_as_and_looks_as_the_full_program_draws_it(
+        studio_registry, detector, monkeypatch):
+    """Background triangles that hold only the room and moved at least ROOM_PIXELS everywhere show the
+    plate where they lie: the frame starts as a copy of the plate and its full-frame pass leaves them out.
+    Drawn by the full program instead, the frame is the same, at the portrait's size and upscaled."""
+    from dataclasses import replace
+
+    from nodes.render import warp_mesh
+
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
+    dst = rolled(track.landmarks, 5.0, (40.0, 12.0))
+    built = []
+    build = warp_mesh.MeshBuilder.build
+    monkeypatch.setattr(warp_mesh.MeshBuilder, "build", lambda *a, **k: built.append(build(*a, **k)) or built[-1])
+    for size in (0, int(max(image.shape[:2]) * 1.5)):
+        split = render(studio_registry, image, track, dst, size=size)
+        mesh = built[-1]
+        assert (len(mesh.background) - mesh.background_shown) // 3 > 20  # triangles left to the plate
+        with monkeypatch.context() as drawn_all:
+            drawn_all.setattr(warp_mesh.MeshBuilder, "build",
+                              lambda *a, **k: replace(build(*a, **k), background_shown=len(built[-1].background)))
+            whole = render(studio_registry, image, track, dst, size=size)
+        assert np.abs(split - whole).max() <= 1, size
+
+
+def test_the_least_displacement_in_a_triangle_is_found_inside_it_on_an_edge_or_at_a_corner():
+    from nodes.render.background import least_moved
+
+    shifts = np.array([[[5.0, 0.0], [5.0, 0.0], [5.0, 0.0]],  # one shift alike at every corner
+                       [[-3.0, -3.0], [6.0, -3.0], [-3.0, 6.0]],  # no motion inside it
+                       [[4.0, -2.0], [4.0, 2.0], [9.0, 0.0]],  # nearest on the edge between the first two
+                       [[3.0, 4.0], [10.0, 4.0], [3.0, 12.0]]])  # nearest at a corner
+    assert np.allclose(least_moved(shifts), [5.0, 0.0, 4.0, 5.0])
+
+
 def test_a_frontal_portraits_skin_renders_as_the_turned_portraits_program_would(studio_registry, detector,
                                                                                monkeypatch):
     """A frontal portrait draws nothing from its counterparts and is never turned back, so its skin is drawn

@@ -4,8 +4,8 @@
 // (a soft silhouette edge stretched wide would read as a translucent ghost: moved, it is made hard).
 // What the face itself draws beyond its outline (a turned face's nose and far cheek) is not shown here
 // once moved: the face layer draws it where it went, and a second copy would double the outline.
-uniform sampler2D portrait;   // RGB, and the person mask as alpha
-uniform sampler2D plate;      // the room behind the person; alpha: the face's own pixels outside its outline
+uniform sampler2D portrait;   // RGB; alpha: the person, less the face's own pixels outside its outline
+uniform sampler2D plate;      // the room behind the person
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size: gl_FragCoord / out_size is where a pixel lands, 0..1
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
@@ -21,8 +21,7 @@ void main() {
     float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));  // pixels moved
     vec3 shown = person.rgb;
     if (still < 0.999) {  // most of the background has not moved: the plate is not even looked at
-        float a = person.a * (1.0 - texture(plate, uv).a);
-        float keep = max(mix(smoothstep(0.35, 0.65, a), a, still), still);
+        float keep = max(mix(smoothstep(0.35, 0.65, person.a), person.a, still), still);
         shown = mix(texture(plate, here).rgb, person.rgb, keep);
     }
     color = vec4(shown, 1.0);

@@ -109,18 +109,53 @@ def solid_triangles(mesh: BackgroundMesh, person: np.ndarray | None, cover: np.n
     """(T,) bool per background triangle: all of the portrait it samples is person (`person`: (H, W) uint8
     mask, 255 person; None: the whole portrait moves as the person) and none of it the face's `cover`.
     Moved, such a triangle shows the portrait as it is, with no room to give way to, so the lean STILL
-    variant of background.frag draws it bit for bit as the full program would. Its footprint is taken as
+    variant of background.frag draws it bit for bit as the full program would."""
+    return _sampling_only(mesh, cover == 0 if person is None else (person == 255) & (cover == 0))
+
+
+def room_triangles(mesh: BackgroundMesh, person: np.ndarray | None) -> np.ndarray:
+    """(T,) bool per background triangle: all of the portrait it samples is room, none of it person
+    (`person` as for `solid_triangles`; None: there is no room, the whole portrait moves). Moved far
+    enough (`warp_mesh.ROOM_PIXELS`), such a triangle shows the room where it lands, as the frame starts."""
+    if person is None:
+        return np.zeros(len(mesh.triangles), bool)
+    return _sampling_only(mesh, person == 0)
+
+
+def _sampling_only(mesh: BackgroundMesh, inside: np.ndarray) -> np.ndarray:
+    """(T,) bool: the triangle samples only pixels where `inside` (H, W) holds. Its footprint is taken as
     its bounding box and a pixel around (the bilinear samples at its edge)."""
-    solid = cover == 0 if person is None else (person == 255) & (cover == 0)
-    height, width = solid.shape
+    height, width = inside.shape
     corners = mesh.points[mesh.triangles]
     low = np.clip(np.floor(corners.min(axis=1)).astype(int) - 1, 0, [width - 1, height - 1])
     high = np.clip(np.ceil(corners.max(axis=1)).astype(int) + 2, 1, [width, height])
-    # all-solid boxes by a summed-area table: a box is solid when it counts as many solid pixels as it has
-    table = np.pad(solid.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    # boxes wholly inside by a summed-area table: such a box counts as many pixels inside as it has
+    table = np.pad(inside.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     count = (table[high[:, 1], high[:, 0]] - table[low[:, 1], high[:, 0]]
              - table[high[:, 1], low[:, 0]] + table[low[:, 1], low[:, 0]])
     return count == (high - low).prod(axis=1)
+
+
+def least_moved(displacements: np.ndarray) -> np.ndarray:
+    """(T,) the smallest displacement anywhere in each triangle, from its corners' (T, 3, 2): inside a
+    triangle displacement is affine, so this is how near the triangle its corners span in displacement
+    space comes to no motion at all (0 where it holds it)."""
+    a, b, c = displacements[:, 0], displacements[:, 1], displacements[:, 2]
+    nearest = np.minimum(np.minimum(_origin_to_segment(a, b), _origin_to_segment(b, c)), _origin_to_segment(c, a))
+    sides = np.stack([_cross(b - a, -a), _cross(c - b, -b), _cross(a - c, -c)])
+    spans = np.abs(_cross(b - a, c - a)) > 1e-9  # a flat one (a shift alike at all corners) is its edges
+    holds_origin = spans & ((sides >= 0).all(axis=0) | (sides <= 0).all(axis=0))
+    return np.where(holds_origin, 0.0, nearest)
+
+
+def _origin_to_segment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    along = b - a
+    t = np.clip(-(a * along).sum(axis=1) / np.maximum((along * along).sum(axis=1), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(a + t[:, None] * along, axis=1)
+
+
+def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
 
 
 def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],

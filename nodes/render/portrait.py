@@ -46,9 +46,10 @@ class PortraitRenderer:
 
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
-        # (portrait RGBA with the person mask as alpha, plate RGB with the face's cover outside its outline,
-        # the person carried past their silhouette)
+        # (portrait RGBA with the person mask as alpha, the room behind the person, the person carried past
+        # their silhouette, the backdrop: the portrait with what may give way to the room as alpha)
         self._textures: tuple = ()
+        self._room_frame = None  # a framebuffer on the room's texture, which each frame starts as a copy of
         self._texture_source: tuple = (None, None, None, None)  # (portrait, plate, cover, output size)
         # (size, (colour, depth) renderbuffers, their framebuffer, the resolved texture, its framebuffer)
         self._box: tuple | None = None
@@ -56,6 +57,8 @@ class PortraitRenderer:
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
             self._still = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
                                       defines=("STILL",), vbo=self._background[1])
+            for program, _, _ in (self._background, self._still):
+                _set_uniforms(program, portrait=4)  # the backdrop texture, as _render binds it
             face = ("in_pos", "in_depth", "in_uv", "in_st", "in_layer")
             # skin reads only positions and uvs; a turned portrait's skin its counterparts' uvs too (edges.py)
             self._skin = self._layer("warp", "2f 1f 2f 12x", face[:3], defines=("TEXTURED_ONLY",))
@@ -77,30 +80,38 @@ class PortraitRenderer:
     def _portrait_textures(self, image: Image, plate: PersonAndPlate | None, cover: np.ndarray,
                            out_size: tuple[int, int]) -> tuple:
         """Uploaded once per portrait and output size, not once per frame. Without a plate the person
-        mask is 1 everywhere: the whole portrait moves with the mesh."""
+        mask is 1 everywhere: the whole portrait moves with the mesh. The backdrop's alpha is the person
+        less the face's cover outside its outline, so the background reads it in one texture fetch, not
+        two (llvmpipe's cost a pixel is about its fetches)."""
         made_for = self._texture_source
         if any(old is not new for old, new in zip(made_for[:3], (image, plate, cover))) or made_for[3] != out_size:
             self._release_textures()
             rgb = image.rgb()
             mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else plate.mask_bytes()
+            held = (mask.astype(np.uint16) * (255 - cover) // 255).astype(np.uint8)
+            room = np.dstack([rgb if plate is None else plate.plate, np.full_like(mask, 255)])
             self._textures = (self._texture(np.dstack([rgb, mask]), out_size),
-                              self._texture(np.dstack([rgb if plate is None else plate.plate, cover]), out_size),
-                              self._texture(rgb if plate is None else plate.extended, out_size))
+                              self._texture(_at_size(room, out_size), out_size),
+                              self._texture(rgb if plate is None else plate.extended, out_size),
+                              self._texture(np.dstack([rgb, held]), out_size))
+            self._room_frame = self._gpu.ctx.framebuffer([self._textures[1]])
             self._texture_source = (image, plate, cover, out_size)
         return self._textures
 
     def _texture(self, pixels: np.ndarray, out_size: tuple[int, int]):
         """Area-downscaled to the output's size, then sampled bilinearly: as sharp as mipmaps for a
         warp that moves pixels by less than their size, and about 3x cheaper to sample on llvmpipe."""
-        height, width = pixels.shape[:2]
-        if out_size[0] < width:
-            pixels = cv2.resize(np.ascontiguousarray(pixels), out_size, interpolation=cv2.INTER_AREA)
+        if out_size[0] < pixels.shape[1]:
+            pixels = _at_size(pixels, out_size)
         texture = ReadbackBridge.upload(self._gpu.ctx, pixels)
         texture.filter = (self._gpu.ctx.LINEAR, self._gpu.ctx.LINEAR)
         texture.repeat_x = texture.repeat_y = False
         return texture
 
     def _release_textures(self) -> None:
+        if self._room_frame is not None:
+            self._room_frame.release()
+            self._room_frame = None
         for texture in self._textures:
             texture.release()
         self._textures = ()
@@ -126,11 +137,12 @@ class PortraitRenderer:
             return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gains, plate)
 
     def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gains, plate) -> Image:
-        portrait, background, extended = self._portrait_textures(image, plate, mesh.face_cover, out_size)
+        portrait, room, extended, backdrop = self._portrait_textures(image, plate, mesh.face_cover, out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
-        background.use(2)
+        room.use(2)
         extended.use(3)
+        backdrop.use(4)
         viewport = (float(image.width), float(image.height))
         skin = self._turned_skin if mesh.turned else self._skin
         for program, _, _ in (self._still, self._background, skin, self._features):
@@ -151,10 +163,12 @@ class PortraitRenderer:
         ctx = self._gpu.ctx
         frame = Image.on_texture(self._gpu, out_size)
         target = self._gpu.textures.framebuffer(frame.texture(self._gpu))
-        target.use()  # the background over the whole frame, one sample a pixel: its triangles do not overlap
+        # the frame starts as the room where it lies (the room its triangles moved far from leaves it so), then
+        # the background over the whole frame, one sample a pixel: its triangles do not overlap
+        ctx.copy_framebuffer(target, self._room_frame)  # the room is at the output's size: a plain copy
+        target.use()
         ctx.viewport = (0, 0, *out_size)  # the framebuffer keeps the last viewport set on it: the box's
-        target.clear(0.0, 0.0, 0.0, 1.0)  # a pooled texture holds an older frame
-        self._draw_background(mesh, (0, 0), out_size, out_size)
+        self._draw_background(mesh, (0, 0), out_size, out_size, mesh.background_shown)
         origin, size = face_box(mesh.vertices[:, :2] * (np.array(out_size) / viewport), out_size)
         _, _, box, resolved, resolved_target = self._box_target(size)
         box.use()
@@ -163,7 +177,7 @@ class PortraitRenderer:
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="
         try:  # the face's box: the background under it again, so the face's smoothed edges blend with it
-            self._draw_background(mesh, origin, size, out_size)
+            self._draw_background(mesh, origin, size, out_size, len(mesh.background))
             self._draw(skin, mesh.textured, origin, size, out_size)
             self._draw(self._features, len(mesh.vertices) - mesh.textured, origin, size, out_size, mesh.textured)
         finally:
@@ -179,10 +193,10 @@ class PortraitRenderer:
         return frame
 
     def _draw_background(self, mesh: WarpMesh, origin: tuple[int, int], size: tuple[int, int],
-                         out_size: tuple[int, int]) -> None:
+                         out_size: tuple[int, int], count: int) -> None:
+        """The first `count` vertices of the background: the still ones by their lean program."""
         self._draw(self._still, mesh.background_still, origin, size, out_size)
-        self._draw(self._background, len(mesh.background) - mesh.background_still, origin, size, out_size,
-                   mesh.background_still)
+        self._draw(self._background, count - mesh.background_still, origin, size, out_size, mesh.background_still)
 
     @staticmethod
     def _draw(layer: tuple, count: int, origin: tuple[int, int], size: tuple[int, int],
@@ -335,6 +349,14 @@ def face_box(points: np.ndarray, out_size: tuple[int, int]) -> tuple[tuple[int, 
     size = np.minimum(np.ceil(np.maximum(high - low, 1) / FACE_BOX_STEP) * FACE_BOX_STEP, limit)
     origin = np.minimum(low, limit - size)
     return (int(origin[0]), int(origin[1])), (int(size[0]), int(size[1]))
+
+
+def _at_size(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W, C) pixels resized to exactly `size` (width, height): by area down, bilinearly (as GL samples) up."""
+    if pixels.shape[1::-1] == tuple(size):
+        return pixels
+    method = cv2.INTER_AREA if size[0] < pixels.shape[1] else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=method)
 
 
 def _set_uniforms(program, **values) -> None:

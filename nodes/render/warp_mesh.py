@@ -27,7 +27,7 @@ import numpy as np
 
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
-                                     solid_triangles)
+                                     least_moved, room_triangles, solid_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
@@ -38,14 +38,18 @@ LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0
 LAYER_LOWER_TEETH = 7.0  # the portrait's own upper teeth mirrored as its lower teeth, in their shadow
 MAX_FRACTION = 0.99  # a layer's fraction stays under this: warp.frag reads the code as floor(layer + 1e-3)
 BACKGROUND_DEPTH = 0.999
-STILL_PIXELS = 2.0  # background.frag shows the portrait as it is where it moved less than this
+# background.frag's smoothstep(2, 12) of how far a pixel moved: under the first it shows the portrait as it
+# is, from the second on the room where it lies (the plate), not where the mesh took it
+STILL_PIXELS, ROOM_PIXELS = 2.0, 12.0
 
 
 @dataclass(frozen=True)
 class WarpMesh:
     """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
     depth, u, v), drawn first by its own lean program, the first `background_still` of them moved by less
-    than STILL_PIXELS or all person (`solid_triangles`), leaner still: no plate; vertices: (N,
+    than STILL_PIXELS or all person (`solid_triangles`), leaner still: no plate; those from
+    `background_shown` on all room moved by ROOM_PIXELS or more everywhere (`room_triangles`): they
+    show the plate where they lie, which the frame starts as, so its full pass leaves them out; vertices: (N,
     VERTEX_FLOATS) the other layers, the first `textured` of them the portrait's own pixels
     (LAYER_TEXTURED), the rest its mouth and eyes;
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
@@ -60,6 +64,7 @@ class WarpMesh:
 
     background: np.ndarray
     background_still: int
+    background_shown: int
     vertices: np.ndarray
     textured: int
     eyes: EyeballLook
@@ -87,6 +92,7 @@ class MeshBuilder:
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
         self._solid = solid_triangles(self.background, person, self.face_cover)
+        self._room = room_triangles(self.background, person)
         self.edges = EdgeReveal(src)
         self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
@@ -103,10 +109,14 @@ class MeshBuilder:
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
         # the triangles that moved less than background.frag looks at the plate for, or hold only the person
-        # (nothing for the room to show through), come first: drawn by a program that only samples the portrait
-        moved = np.linalg.norm(positions - self.background.points, axis=1)[self.background.triangles].max(axis=1)
-        still = (moved < STILL_PIXELS) | self._solid
-        tris = np.concatenate([self.background.triangles[still], self.background.triangles[~still]]).ravel()
+        # (nothing for the room to show through), come first: drawn by a program that only samples the portrait;
+        # the room moved so far that it shows the plate where it lies comes last
+        displaced = (positions - self.background.points)[self.background.triangles]
+        still = (np.linalg.norm(displaced, axis=2).max(axis=1) < STILL_PIXELS) | self._solid
+        left = ~still & self._room
+        left[left] = least_moved(displaced[left]) >= ROOM_PIXELS
+        triangles = self.background.triangles
+        tris = np.concatenate([triangles[still], triangles[~still & ~left], triangles[left]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
             self.background.points[tris] / scale
@@ -131,7 +141,8 @@ class MeshBuilder:
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             features.append(_pack(fan_positions, depths, uvs, eye_coords, _layer(LAYER_EYE + 2 * eye, weight)))
-        return WarpMesh(background, 3 * int(still.sum()), np.concatenate(textured + features), sum(map(len, textured)),
+        return WarpMesh(background, 3 * int(still.sum()), len(background) - 3 * int(left.sum()),
+                        np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
                         gap_own, turned_back, bool(fill.any()) or turned_back > 0.0)
 
