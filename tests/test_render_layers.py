@@ -326,6 +326,33 @@ def test_a_three_quarter_face_turned_back_shows_the_cheek_its_nose_hid_as_its_ne
     assert from_counterpart < 0.5 * from_own_spot, (from_counterpart, from_own_spot)
 
 
+def test_a_three_quarter_face_turned_back_shows_its_counterparts_skin_past_its_silhouette_not_a_flat_colour(
+        studio_registry, detector):
+    """Past the photo's silhouette (and in the soft edge before it) the face mesh covers the room. Turned
+    back toward the camera, the face shows skin there: the counterpart's (the near side's) where it looks
+    like the person's colours carried past the silhouette, which before were shown alone, flat (a lens of
+    flat lilac-pink beside the far eye). At the points whose own spot is past the silhouette or in its edge
+    (37), the frame is 13 levels from their counterparts' colours and 16 from the carried colours (before:
+    14 and 14)."""
+    from nodes.track.face_model import mirror_points, reference_shape
+
+    image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
+    rest = reference_shape()
+    out, dst = _driven(studio_registry, image, track, [(rest, 0.0)] * 10 + [(rest, -14.0)])
+    separated = person_and_plate(image)
+    src = track.landmarks[:MESH_POINTS]
+
+    def colours(pixels, points):
+        return pixels[points[:, 1].round().astype(int), points[:, 0].round().astype(int), :3].astype(float)
+
+    past = np.flatnonzero(colours(separated.mask[..., None], src)[:, 0] < 0.8)
+    assert len(past) > 20
+    drawn = colours(out, dst[past])
+    from_counterpart = np.abs(drawn - colours(image, track.landmarks[mirror_points()[past]])).mean()
+    carried = np.abs(drawn - colours(separated.extended, src[past])).mean()
+    assert from_counterpart < 0.9 * carried, (from_counterpart, carried)
+
+
 def test_the_plate_behind_spiky_hair_is_the_wall_not_a_smudge_of_hair_and_ceiling():
     """The three-quarter portrait's hair reaches a dark band at the top of the frame and sends loose
     strands past its silhouette; filled from every side, the room behind the top of his hair came out as a

@@ -54,7 +54,8 @@ vec3 textured() {
 #ifdef TURNED  // a turned portrait (edges.py); a frontal one has neither of these and is drawn without them
     // the layer's fraction: how far this point draws its left-right counterpart's skin (at st) instead of
     // its own: a turned face's far side, which the portrait saw edge-on or hid behind its nose
-    vec4 person = mix(texture(portrait, uv), texture(portrait, st), layer);
+    vec4 counterpart = texture(portrait, st);
+    vec4 person = mix(texture(portrait, uv), counterpart, layer);
 #else
     vec4 person = texture(portrait, uv);
 #endif
@@ -67,8 +68,12 @@ vec3 textured() {
     }
 #ifdef TURNED
     // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
-    // its silhouette, and the soft edge between them
-    shown = mix(shown, texture(extended, uv).rgb, turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
+    // its silhouette, and the soft edge between them: the counterpart's skin where it looks like the
+    // person's colours carried there (the near cheek's, not the hair or ear beside it), else those colours
+    vec3 carried = texture(extended, uv).rgb;
+    float alike = (1.0 - smoothstep(0.08, 0.2, distance(counterpart.rgb, carried)))
+                  * smoothstep(0.5, 0.8, counterpart.a);
+    shown = mix(shown, mix(carried, counterpart.rgb, alike), turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
 #endif
     return shown;
 }

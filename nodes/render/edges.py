@@ -13,7 +13,9 @@ however far a laugh stretches them, and so do the outline, the lips and the eyel
 Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
 beside its bridge and along the far cheek. A head that only moves shows the room there (the plate), as
 the person would; one turned back toward the camera shows its far cheek there, so as far as the head
-turns back (`EdgeReveal.turned_back`, by its yaw) those pixels take the person's carried colours too."""
+turns back (`EdgeReveal.turned_back`, by its yaw) those pixels take skin: their counterpart's where it
+looks like the person's colours carried past the silhouette (the near cheek, not the hair or ear beside
+it), else those colours, which alone read as a flat patch."""
 from __future__ import annotations
 
 import numpy as np
