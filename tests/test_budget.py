@@ -29,7 +29,7 @@ class FakeRun:
         self.other_ms = 10.0  # tracking etc., plus whatever a competing program takes
 
     def node(self, node_id):
-        return SimpleNamespace(params=SimpleNamespace(**self.params[node_id]))
+        return SimpleNamespace(params=SimpleNamespace(**self.params[node_id]), beside_seconds=lambda: 0.0)
 
     def set_param(self, node_id, name, value):
         self.params[node_id][name] = value
@@ -82,6 +82,57 @@ def test_late_frames_take_the_costliest_nodes_cheaper_settings_one_at_a_time_unt
     assert budget.report()["changes"][-1]["after"] == "off"
 
 
+class BesideRun(FakeRun):
+    """The refiner's network runs on a worker beside the graph: its own timing shows 1 ms a frame, the
+    passes cost what FakeRun's refine does."""
+
+    def __init__(self):
+        super().__init__()
+        self.busy = 0.0
+
+    def node(self, node_id):
+        node = super().node(node_id)
+        if node_id == "refine":
+            node.beside_seconds = lambda: self.busy
+        return node
+
+    def node_timings(self):
+        return {**super().node_timings(), "refine": TimingStats(1.0, 0, 0, 1)}
+
+    def frame_seconds(self):
+        passes = self.COST["every"][self.params["refine"]["every"]]
+        self.busy += passes / 1000.0
+        return super().frame_seconds() + passes / 1000.0
+
+
+def test_the_work_a_node_does_beside_the_graph_counts_as_its_cost():
+    """A pose pass every third frame or a refiner's network runs on a worker (`LatePass`): the node's own
+    timing shows only the start of it. Counted, the refiner (1 + 20 ms) goes before the render (12 ms)."""
+    run = BesideRun()
+    budget = FrameBudget(30.0, graph(), registry(), run, window=10)  # 33.3 ms; now 43 ms
+    changes = drive(budget, run, 200)
+    assert [(c.node_id, c.after) for c in changes] == [("refine", 2)]
+
+
+def test_a_late_pass_counts_the_time_its_passes_take_on_its_worker():
+    import time
+
+    from app.runtime.late_pass import LatePass
+    from app.runtime.node import Node
+
+    class Looking(Node):
+        def open(self, run):
+            self.looks = LatePass("test-looks")
+
+    node = Looking("n", {})
+    node.open(None)
+    for _ in range(3):
+        node.looks.start(time.sleep, 0.02)
+    node.looks.close()
+    assert 0.06 <= node.beside_seconds() < 0.5
+    assert Node("plain", {}).beside_seconds() == 0.0
+
+
 def test_headroom_gives_settings_back_last_first_and_a_steady_load_does_not_flap():
     run = FakeRun()
     run.other_ms = 30.0
@@ -122,7 +173,7 @@ def test_a_degrade_step_for_an_unknown_param_or_value_is_refused_when_declared()
 def test_shipped_nodes_declare_cheaper_settings():
     declared = {t.schema.type_id: [d.param for d in t.schema.degrade] for t in default_registry().types()
                 if t.schema.degrade}
-    assert declared["render.portrait"] == ["antialias"] and declared["refine.neural"] == ["threads", "every"]
+    assert declared["render.portrait"] == ["antialias", "grid"] and declared["refine.neural"] == ["threads", "every"]
     assert declared["track.face"] == ["hands_every"] and declared["track.body"] == ["every"]
     assert declared["output.video"] == ["speed"]
 

@@ -9,6 +9,7 @@ on every run and every machine; the price is one frame of delay.
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -22,12 +23,20 @@ class LatePass:
     def __init__(self, name: str):
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: Future | None = None
+        self.busy_seconds = 0.0  # the passes' time on the worker: a cost no frame's own timing shows
 
     def start(self, work: Callable[..., Any], *args: Any) -> None:
         """Run work(*args) on the worker. A pass still pending is waited for first: its result is dropped,
         its error raised."""
         self.take()
-        self._pending = self._worker.submit(work, *args)
+        self._pending = self._worker.submit(self._timed, work, *args)
+
+    def _timed(self, work: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return work(*args)
+        finally:
+            self.busy_seconds += time.perf_counter() - started
 
     def take(self) -> Any:
         """The pending pass's result (waiting for it; its exception, if it raised one), or NOTHING."""

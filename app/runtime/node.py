@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from app.runtime.late_pass import LatePass
 from app.runtime.schema import NodeSchema
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ class Node:
     def run_action(self, name: str) -> None:
         """Perform one of the schema's actions; called between frames."""
         raise NotImplementedError(f"{self.schema.type_id} has no action '{name}'")
+
+    def beside_seconds(self) -> float:
+        """Seconds of work done beside the graph by the node's passes (its `LatePass` attributes) since
+        they were made: the frame budget counts them as the node's cost, which its own timing leaves out."""
+        return sum(value.busy_seconds for value in vars(self).values() if isinstance(value, LatePass))
 
     def status(self) -> str:
         """A short line for the editor and the CLI (e.g. 'camera lost, retrying in 2 s')."""

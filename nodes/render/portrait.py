@@ -263,7 +263,8 @@ class RenderPortrait(Node):
             Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the drawn cavity's upper teeth"),
         ),
         gpu=True,
-        degrade=(Degrade("antialias", ("2x", "off"), "smooth edges (multisampling): outlines get stair steps"),),
+        degrade=(Degrade("antialias", ("2x", "off"), "smooth edges (multisampling): outlines get stair steps"),
+                 Degrade("grid", (16,), "the hair and torso bend with the head in coarser steps (moved a pixel)")),
     )
 
     def open(self, run: RunContext) -> None:
