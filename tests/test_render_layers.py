@@ -415,14 +415,15 @@ def test_the_room_moved_far_is_left_to_the_plate_the_frame_starts_as_and_looks_a
         assert np.abs(split - whole).max() <= 1, size
 
 
-def test_the_least_displacement_in_a_triangle_is_found_inside_it_on_an_edge_or_at_a_corner():
-    from nodes.render.background import least_moved
+def test_a_triangle_counts_as_moved_far_only_where_every_point_of_it_moved_that_far():
+    from nodes.render.background import moved_at_least
 
     shifts = np.array([[[5.0, 0.0], [5.0, 0.0], [5.0, 0.0]],  # one shift alike at every corner
-                       [[-3.0, -3.0], [6.0, -3.0], [-3.0, 6.0]],  # no motion inside it
-                       [[4.0, -2.0], [4.0, 2.0], [9.0, 0.0]],  # nearest on the edge between the first two
-                       [[3.0, 4.0], [10.0, 4.0], [3.0, 12.0]]])  # nearest at a corner
-    assert np.allclose(least_moved(shifts), [5.0, 0.0, 4.0, 5.0])
+                       [[-9.0, -9.0], [12.0, -9.0], [-9.0, 12.0]],  # corners far, no motion inside it
+                       [[6.0, -2.0], [6.0, 2.0], [9.0, 0.0]]])  # nearest to no motion on an edge: 6
+    assert moved_at_least(shifts, 4.0).tolist() == [True, False, True]
+    assert moved_at_least(shifts, 5.5).tolist() == [False, False, True]
+    assert moved_at_least(shifts, 6.5).tolist() == [False, False, False]
 
 
 def test_a_frontal_portraits_skin_renders_as_the_turned_portraits_program_would(studio_registry, detector,

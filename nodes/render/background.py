@@ -136,26 +136,13 @@ def _sampling_only(mesh: BackgroundMesh, inside: np.ndarray) -> np.ndarray:
     return count == (high - low).prod(axis=1)
 
 
-def least_moved(displacements: np.ndarray) -> np.ndarray:
-    """(T,) the smallest displacement anywhere in each triangle, from its corners' (T, 3, 2): inside a
-    triangle displacement is affine, so this is how near the triangle its corners span in displacement
-    space comes to no motion at all (0 where it holds it)."""
-    a, b, c = displacements[:, 0], displacements[:, 1], displacements[:, 2]
-    nearest = np.minimum(np.minimum(_origin_to_segment(a, b), _origin_to_segment(b, c)), _origin_to_segment(c, a))
-    sides = np.stack([_cross(b - a, -a), _cross(c - b, -b), _cross(a - c, -c)])
-    spans = np.abs(_cross(b - a, c - a)) > 1e-9  # a flat one (a shift alike at all corners) is its edges
-    holds_origin = spans & ((sides >= 0).all(axis=0) | (sides <= 0).all(axis=0))
-    return np.where(holds_origin, 0.0, nearest)
-
-
-def _origin_to_segment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    along = b - a
-    t = np.clip(-(a * along).sum(axis=1) / np.maximum((along * along).sum(axis=1), 1e-12), 0.0, 1.0)
-    return np.linalg.norm(a + t[:, None] * along, axis=1)
-
-
-def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+def moved_at_least(moves: np.ndarray, pixels: float) -> np.ndarray:
+    """(T,) bool: every point of each triangle moved at least `pixels`, given its corners' (T, 3, 2)
+    shifts: they all reach that far along their mean direction (inside a triangle a shift is their
+    weighted mean, so it does too). Sure, not exact: a triangle that also turns may be missed."""
+    mean = moves.mean(axis=1)
+    direction = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-9)
+    return np.einsum("tkc,tc->tk", moves, direction).min(axis=1) >= pixels
 
 
 def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],

@@ -27,7 +27,7 @@ import numpy as np
 
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
-                                     least_moved, room_triangles, solid_triangles)
+                                     moved_at_least, room_triangles, solid_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
@@ -111,11 +111,12 @@ class MeshBuilder:
         # the triangles that moved less than background.frag looks at the plate for, or hold only the person
         # (nothing for the room to show through), come first: drawn by a program that only samples the portrait;
         # the room moved so far that it shows the plate where it lies comes last
-        displaced = (positions - self.background.points)[self.background.triangles]
-        still = (np.linalg.norm(displaced, axis=2).max(axis=1) < STILL_PIXELS) | self._solid
-        left = ~still & self._room
-        left[left] = least_moved(displaced[left]) >= ROOM_PIXELS
         triangles = self.background.triangles
+        moves = positions - self.background.points
+        most = np.linalg.norm(moves, axis=1)[triangles].max(axis=1)
+        still = (most < STILL_PIXELS) | self._solid
+        left = ~still & self._room & (most >= ROOM_PIXELS)
+        left[left] = moved_at_least(moves[triangles[left]], ROOM_PIXELS)
         tris = np.concatenate([triangles[still], triangles[~still & ~left], triangles[left]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
