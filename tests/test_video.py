@@ -191,6 +191,48 @@ def test_a_full_disk_stops_image_frames_cleanly(studio_registry, tmp_path, monke
     assert not (folder / "frame_000000.png").exists()
 
 
+def test_an_encoder_that_dies_mid_clip_stops_the_output_with_a_clear_error_and_keeps_no_file(studio_registry,
+                                                                                          tmp_path):
+    """Frames go to ffmpeg from a writer thread beside the graph: a failed write shows on the next frame,
+    and closing neither hangs nor passes the file off as finished."""
+    target = tmp_path / "clip.mp4"
+    node, run = make(studio_registry, "output.video", path=str(target))
+    frame = lambda i: Image(np.full((64, 64, 3), 40 * i, np.uint8))  # noqa: E731
+    node.process(FrameContext(0, 0.0, run), image=frame(0))
+    node._encoder.kill()
+    node._encoder.wait()
+    errors = []
+    for i in range(1, 6):
+        try:
+            node.process(FrameContext(i, i / 30, run), image=frame(i))
+        except ReenactError as exc:
+            errors.append(exc.message)
+    assert len(errors) >= 3 and all("writing the video failed" in e for e in errors)
+    started = time.monotonic()
+    with pytest.raises(ReenactError, match="not kept"):
+        node.close()
+    assert time.monotonic() - started < 5.0 and not target.exists()
+
+
+def test_the_frame_writer_counts_whole_frames_and_never_blocks_once_writing_failed():
+    from nodes.output.pipe_writer import PipeWriter
+
+    class BreaksOnThird:
+        calls = 0
+
+        def write(self, data):
+            self.calls += 1
+            if self.calls == 3:
+                raise BrokenPipeError("the encoder is gone")
+            return len(data)
+
+    writer = PipeWriter(BreaksOnThird(), "test-writer")
+    for _ in range(10):  # each put waits while a frame is queued: a stopped writer would hang here
+        writer.put(b"frame")
+    writer.finish()
+    assert writer.written == 2 and writer.failed
+
+
 def test_an_unwritable_output_path_is_refused_before_rendering(studio_registry, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

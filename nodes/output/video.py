@@ -18,6 +18,7 @@ from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, PathRole, 
 from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
+from nodes.output.pipe_writer import PipeWriter
 
 
 # Encoder effort by name, per codec. x264 at 512x512 on this 2-core CPU, per frame: medium 12 ms,
@@ -69,31 +70,36 @@ class VideoOutput(Node):
         self._credentials = Credentialing(run, self.params)
         self._partial = partial_path(self._path)
         self._encoder: subprocess.Popen | None = None
+        self._writer: PipeWriter | None = None
         self._size: tuple[int, int] | None = None
         self._failure = ""  # why writing failed: the file is then never passed off as finished
-        self.written = 0
+
+    @property
+    def written(self) -> int:
+        """Frames wholly written to the encoder."""
+        return self._writer.written if self._writer is not None else 0
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         pixels = mark_frame(image.rgb(), Marks.from_params(self.params))
         if self._encoder is None:
             self._size = (image.width, image.height)
             self._encoder = self._start(image.width + image.width % 2, image.height + image.height % 2)
+            self._writer = PipeWriter(self._encoder.stdin, f"{self.node_id}-writer")
         elif (image.width, image.height) != self._size:
             raise ReenactError(f"frame size changed from {self._size[0]}x{self._size[1]} to "
                                f"{image.width}x{image.height}", hint="a video keeps one size; resize before output")
         if image.width % 2 or image.height % 2:  # H.264 in yuv420p needs even sides: repeat the edge
             pixels = np.pad(pixels, ((0, image.height % 2), (0, image.width % 2), (0, 0)), mode="edge")
-        if self._failure:
-            raise ReenactError(self._failure, where=str(self._path), hint="free some space or choose another path")
-        data = memoryview(np.ascontiguousarray(pixels).tobytes())
-        try:
-            while data:  # a signal may cut a write short
-                data = data[self._encoder.stdin.write(data):]
-        except OSError:
-            self._failure = f"writing the video failed: {self._encoder_says('ffmpeg stopped')}"
-            raise ReenactError(self._failure, where=str(self._path), hint="is the disk full?") from None
-        self.written += 1
+        if self._writer_failed():  # found a frame late: frames are written beside the graph
+            raise ReenactError(self._failure, where=str(self._path),
+                               hint="is the disk full? Free some space or choose another path")
+        self._writer.put(np.ascontiguousarray(pixels).tobytes())
         return {}
+
+    def _writer_failed(self) -> bool:
+        if self._writer.failed and not self._failure:
+            self._failure = f"writing the video failed: {self._encoder_says('ffmpeg stopped')}"
+        return bool(self._failure)
 
     def _start(self, width: int, height: int) -> subprocess.Popen:
         """ffmpeg encoding raw RGB frames from its stdin. Our own process rather than imageio-ffmpeg's
@@ -127,6 +133,7 @@ class VideoOutput(Node):
                 self._credentials.sign(self._partial, self._path, Marks.from_params(self.params).assertion())
         except BaseException:  # a further Ctrl-C while finalizing: leave no unplayable file behind
             encoder.kill()
+            self._writer.abandon()
             self._partial.unlink(missing_ok=True)
             raise
         finally:
@@ -139,6 +146,8 @@ class VideoOutput(Node):
 
     def _finalize(self, encoder: subprocess.Popen) -> str:
         """Let ffmpeg finish the file, then read it back; returns why it cannot be kept, or ''."""
+        self._writer.finish()  # every frame handed over is written, or writing failed
+        self._writer_failed()
         encoder.stdin.close()
         if encoder.wait() != 0:
             return f"ffmpeg failed: {self._encoder_says('no reason given')}"
