@@ -1,34 +1,39 @@
-"""Frames written to an encoder's stdin from a thread of their own.
+"""Frames prepared and written to an encoder's stdin on a thread of their own.
 
 ffmpeg reads a frame, then encodes it before reading the next: written on the graph's thread, each frame
 waited for the encoder to take the one before it (2-3 ms a frame at 1280x720, a core left idle while it
-did). Here the graph's thread hands a frame over and goes on; at most one frame waits between them, so
-the encoder never falls further behind than that.
+did), after marking it (3 ms more). Here the graph's thread hands a frame over and goes on; at most one
+frame waits between them, so the encoder never falls further behind than that.
 """
 from __future__ import annotations
 
 import queue
 import threading
+from typing import Any, Callable
 
-_DONE = None  # put after the last frame
+_DONE = object()  # put after the last frame
 
 
 class PipeWriter:
-    """put(frame bytes) hands a frame over (waiting while the one before it is still queued); finish()
-    waits until every frame put has been written or writing has failed. `written` counts the frames
-    wholly written; `failed` turns true at the first failed write, after which frames are dropped."""
+    """put(frame) hands a frame over (waiting while the one before it is still queued), to be made into
+    bytes by `prepare(frame)` and written on the writer's thread; finish() waits until every frame put has
+    been written or writing has failed. `written` counts the frames wholly written; `failed` turns true at
+    the first failed write (`error`: what it raised), after which frames are dropped: a writer that stopped
+    would leave put() waiting for good."""
 
-    def __init__(self, pipe, name: str):
+    def __init__(self, pipe, name: str, prepare: Callable[[Any], bytes]):
         self._pipe = pipe
+        self._prepare = prepare
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self.written = 0
         self.failed = False
+        self.error: Exception | None = None  # what the first failed write raised
         self._abandoned = False
         self._thread = threading.Thread(target=self._write_all, name=name, daemon=True)
         self._thread.start()
 
-    def put(self, data: bytes) -> None:
-        self._queue.put(data)
+    def put(self, frame: Any) -> None:
+        self._queue.put(frame)
 
     def finish(self) -> None:
         self._queue.put(_DONE)
@@ -41,20 +46,20 @@ class PipeWriter:
     def _write_all(self) -> None:
         while True:
             try:
-                data = self._queue.get(timeout=0.1)
+                frame = self._queue.get(timeout=0.1)
             except queue.Empty:
                 if self._abandoned:
                     return
                 continue
-            if data is _DONE:
+            if frame is _DONE:
                 return
             if self.failed or self._abandoned:
                 continue  # keep taking frames, so put() never waits on a writer that has stopped
-            view = memoryview(data)
             try:
+                view = memoryview(self._prepare(frame))
                 while view:  # a signal may cut a write short
                     view = view[self._pipe.write(view):]
-            except (OSError, ValueError):  # the encoder is gone, or its pipe was closed under us
-                self.failed = True
+            except Exception as exc:  # the encoder is gone, its pipe was closed under us, or a bad frame
+                self.failed, self.error = True, exc
                 continue
             self.written += 1

@@ -80,25 +80,25 @@ class VideoOutput(Node):
         return self._writer.written if self._writer is not None else 0
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
-        pixels = mark_frame(image.rgb(), Marks.from_params(self.params))
         if self._encoder is None:
             self._size = (image.width, image.height)
             self._encoder = self._start(image.width + image.width % 2, image.height + image.height % 2)
-            self._writer = PipeWriter(self._encoder.stdin, f"{self.node_id}-writer")
+            self._writer = PipeWriter(self._encoder.stdin, f"{self.node_id}-writer", _marked_bytes)
         elif (image.width, image.height) != self._size:
             raise ReenactError(f"frame size changed from {self._size[0]}x{self._size[1]} to "
                                f"{image.width}x{image.height}", hint="a video keeps one size; resize before output")
-        if image.width % 2 or image.height % 2:  # H.264 in yuv420p needs even sides: repeat the edge
-            pixels = np.pad(pixels, ((0, image.height % 2), (0, image.width % 2), (0, 0)), mode="edge")
         if self._writer_failed():  # found a frame late: frames are written beside the graph
             raise ReenactError(self._failure, where=str(self._path),
                                hint="is the disk full? Free some space or choose another path")
-        self._writer.put(np.ascontiguousarray(pixels).tobytes())
+        self._writer.put((image.rgb(), Marks.from_params(self.params)))
         return {}
 
     def _writer_failed(self) -> bool:
         if self._writer.failed and not self._failure:
-            self._failure = f"writing the video failed: {self._encoder_says('ffmpeg stopped')}"
+            error = self._writer.error
+            gone = isinstance(error, (OSError, ValueError))  # the encoder, or its pipe
+            why = self._encoder_says("ffmpeg stopped") if gone else first_line(error)
+            self._failure = f"writing the video failed: {why}"
         return bool(self._failure)
 
     def _start(self, width: int, height: int) -> subprocess.Popen:
@@ -158,6 +158,15 @@ class VideoOutput(Node):
         if frames != self.written:
             return f"the finished video has {frames} frames, {self.written} were sent"
         return ""
+
+
+def _marked_bytes(frame: tuple[np.ndarray, Marks]) -> bytes:
+    """A frame's pixels with its marks, as ffmpeg reads them (on the writer's thread)."""
+    pixels = mark_frame(*frame)
+    height, width = pixels.shape[:2]
+    if width % 2 or height % 2:  # H.264 in yuv420p needs even sides: repeat the edge
+        pixels = np.pad(pixels, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    return np.ascontiguousarray(pixels).tobytes()
 
 
 NODES = [VideoOutput]
