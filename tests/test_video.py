@@ -74,6 +74,7 @@ def test_video_output_handles_odd_sizes_and_is_readable(studio_registry, tmp_pat
     assert not path.exists()  # appears only once finalized
     node.close()
     assert imageio_ffmpeg.count_frames_and_secs(str(path))[0] == 12
+    assert node.beside_seconds() > 0.0  # marking and encoding, on the writer's thread: the frame budget counts it
     assert not list(tmp_path.glob(".*partial*"))
 
 
@@ -231,6 +232,7 @@ def test_the_frame_writer_counts_whole_frames_and_never_blocks_once_writing_fail
         writer.put(b"frame")
     writer.finish()
     assert writer.written == 2 and writer.failed and isinstance(writer.error, BrokenPipeError)
+    assert writer.busy_seconds > 0.0
     writer = PipeWriter(BreaksOnThird(), "test-writer", lambda frame: bytes(frame))  # a frame that cannot be made
     for frame in (b"frame", None, b"frame"):
         writer.put(frame)

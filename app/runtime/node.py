@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from app.runtime.late_pass import LatePass
 from app.runtime.schema import NodeSchema
 
 if TYPE_CHECKING:
@@ -51,9 +50,11 @@ class Node:
         raise NotImplementedError(f"{self.schema.type_id} has no action '{name}'")
 
     def beside_seconds(self) -> float:
-        """Seconds of work done beside the graph by the node's passes (its `LatePass` attributes) since
-        they were made: the frame budget counts them as the node's cost, which its own timing leaves out."""
-        return sum(value.busy_seconds for value in vars(self).values() if isinstance(value, LatePass))
+        """Seconds of work done beside the graph by the node's helpers on their own threads since they were
+        made (its attributes that count it as `busy_seconds`: a `LatePass`, a video output's frame writer):
+        the frame budget counts it as the node's cost, which the node's own timing leaves out."""
+        counts = (getattr(value, "busy_seconds", None) for value in vars(self).values())
+        return sum(count for count in counts if isinstance(count, float))
 
     def status(self) -> str:
         """A short line for the editor and the CLI (e.g. 'camera lost, retrying in 2 s')."""

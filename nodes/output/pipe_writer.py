@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any, Callable
 
 _DONE = object()  # put after the last frame
@@ -28,6 +29,7 @@ class PipeWriter:
         self.written = 0
         self.failed = False
         self.error: Exception | None = None  # what the first failed write raised
+        self.busy_seconds = 0.0  # making and writing frames, the encoder's taking them included: their cost
         self._abandoned = False
         self._thread = threading.Thread(target=self._write_all, name=name, daemon=True)
         self._thread.start()
@@ -55,6 +57,7 @@ class PipeWriter:
                 return
             if self.failed or self._abandoned:
                 continue  # keep taking frames, so put() never waits on a writer that has stopped
+            started = time.perf_counter()
             try:
                 view = memoryview(self._prepare(frame))
                 while view:  # a signal may cut a write short
@@ -62,4 +65,6 @@ class PipeWriter:
             except Exception as exc:  # the encoder is gone, its pipe was closed under us, or a bad frame
                 self.failed, self.error = True, exc
                 continue
+            finally:
+                self.busy_seconds += time.perf_counter() - started
             self.written += 1
