@@ -240,6 +240,21 @@ def test_the_frame_writer_counts_whole_frames_and_never_blocks_once_writing_fail
     assert writer.written == 1 and isinstance(writer.error, TypeError)
 
 
+def test_frames_read_ahead_come_whole_and_in_order_and_the_end_stays_the_end():
+    import io
+
+    from nodes.capture.video import AHEAD, _FramesAhead
+
+    frames = _FramesAhead(io.BytesIO(b"aaaa" + b"bbbb" + b"cc"), 4)
+    assert [frames.take() for _ in range(5)] == [b"aaaa", b"bbbb", b"cc", b"cc", b"cc"]
+    frames.stop()
+    full = _FramesAhead(io.BytesIO(b"x" * 4 * (AHEAD + 5)), 4)  # nobody takes: its reader waits for room
+    time.sleep(0.2)
+    started = time.monotonic()
+    full.stop()
+    assert time.monotonic() - started < 2.0
+
+
 def test_an_unwritable_output_path_is_refused_before_rendering(studio_registry, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -30,6 +30,49 @@ _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the cont
 SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
 
+AHEAD = 2  # frames read from ffmpeg before they are asked for
+
+
+class _FramesAhead:
+    """Reads a pipe in chunks of one frame's bytes on a thread of its own, up to AHEAD frames ahead. A
+    frame is several times a pipe's buffer, so ffmpeg cannot get ahead by itself: read when asked for, each
+    frame waited for most of its transfer (1.4 ms at 308x360). At the end (or on an error) the short last
+    chunk is what every later take() returns."""
+
+    def __init__(self, pipe, size: int):
+        self._pipe, self._size = pipe, size
+        self._chunks: queue.Queue[bytes] = queue.Queue(maxsize=AHEAD)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._read_all, name="ffmpeg-frames", daemon=True)
+        self._thread.start()
+
+    def take(self) -> bytes:
+        data = self._chunks.get()
+        if len(data) < self._size:
+            self._chunks.put(data)  # the end stays the end (there is room: this was the last one in)
+        return data
+
+    def stop(self) -> None:
+        """Call once ffmpeg is gone: the thread ends at its pipe's end without waiting for room."""
+        self._stopping = True
+        self._thread.join()
+
+    def _read_all(self) -> None:
+        while True:
+            try:
+                data = self._pipe.read(self._size)
+            except (OSError, ValueError):  # the pipe closed under it
+                data = b""
+            while not self._stopping:
+                try:
+                    self._chunks.put(data, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if self._stopping or len(data) < self._size:
+                return
+
+
 @dataclass(frozen=True)
 class _FrameInfo:
     time: float | None  # presentation time in seconds; None where the stream has none
@@ -80,6 +123,7 @@ class VideoReader:
                                hint="check that it is a video file ffmpeg can decode (mp4, mov, webm, gif, ...)")
         self._pending: _FrameInfo | None = first
         self.width, self.height = first.size
+        self._frames = _FramesAhead(self._process.stdout, self.width * self.height * 3)
         self.fps = self.fps or 30.0
         self._start = first.time or 0.0
         self.time, self.duration = 0.0, 1.0 / self.fps
@@ -126,9 +170,8 @@ class VideoReader:
                 self._ended = True
                 self._check_length()
             return None
-        size = self.width * self.height * 3
-        data = self._process.stdout.read(size)
-        if len(data) < size:
+        data = self._frames.take()
+        if len(data) < self.width * self.height * 3:
             raise ReenactError(f"decoding failed: {self._reason('the stream ended inside a frame')}",
                                where=str(self.path))
         if info.time is not None:
@@ -149,6 +192,8 @@ class VideoReader:
     def close(self) -> None:
         self._process.kill()
         self._process.wait()
+        if getattr(self, "_frames", None) is not None:
+            self._frames.stop()
         self._process.stdout.close()
         self._logger.join()
         self._process.stderr.close()
