@@ -7,7 +7,10 @@ tilts it, spreads that strip wide; drawn as it is, the nose tip's edge reads as 
 first, the blend and the room as a blue bite out of it. A face is nearly symmetric, so where the pose
 stretches a point the portrait saw edge-on, or shows one the portrait's nose hid, whose left-right
 counterpart it saw squarely, the face layer draws the counterpart's skin there (`EdgeReveal.mirror_fill`):
-the far cheek takes the near cheek's. A point seen as squarely as its counterpart keeps its own pixels
+the far cheek takes the near cheek's. How squarely the photo saw a point is the lesser of the way its mesh
+faces the camera and how much of a frontal face's area its triangles keep: the tracker's depth sets a
+three-quarter face's far eye square to the camera, where the photo shows it squeezed to half its width,
+its outer corner a blend of skin, lashes and the room. A point seen as squarely as its counterpart keeps its own pixels
 however far a laugh stretches them, and so do the outline, the lips and the eyelids.
 
 Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
@@ -36,7 +39,7 @@ class EdgeReveal:
     def __init__(self, src: np.ndarray):
         self._yaw = _yaw(src)
         self._hidden = hidden(src)
-        seen = facing(src) * ~self._hidden
+        seen = np.minimum(facing(src), _squareness(src)) * ~self._hidden
         self._counterpart_better = (smoothstep(*BETTER_SEEN, seen[mirror_points()] - seen)
                                     * turned_share(self._yaw))
         # the outline keeps its own (the counterpart's edge blends into hair or an ear beside it), and so do
@@ -67,6 +70,19 @@ class EdgeReveal:
         the camera, by its yaw; 0 for a pose turned further away, and for a frontal portrait (however far
         the pose turns it, it had nothing hidden to show)."""
         return float(smoothstep(*TURNED_BACK, min(np.sign(self._yaw) * (self._yaw - _yaw(dst)), abs(self._yaw))))
+
+
+def _squareness(points: np.ndarray) -> np.ndarray:
+    """(478,) per point, how squarely the photo shows the skin around it: its triangles' area against a
+    frontal face's, relative to the whole face's (1 at most). The tracker's depth puts a three-quarter
+    face's far eye square to the camera, while the photo shows it foreshortened to half its width."""
+    areas, frontal = _triangle_areas(points), _triangle_areas(reference_shape())
+    ratio = (areas / max(areas.sum(), 1e-9)) / np.maximum(frontal / frontal.sum(), 1e-12)
+    triangles = topology().triangles
+    corners, count = triangles.ravel(), len(points)
+    per_point = (np.bincount(corners, np.repeat(ratio, 3), count)
+                 / np.maximum(np.bincount(corners, minlength=count), 1))
+    return np.clip(per_point, 0.0, 1.0)
 
 
 def _yaw(points: np.ndarray) -> float:
