@@ -10,8 +10,8 @@ counterpart it saw squarely, the face layer draws the counterpart's skin there (
 the far cheek takes the near cheek's. How squarely the photo saw a point is the lesser of the way its mesh
 faces the camera and how much of a frontal face's area its triangles keep: the tracker's depth sets a
 three-quarter face's far eye square to the camera, where the photo shows it squeezed to half its width,
-its outer corner a blend of skin, lashes and the room. A point seen as squarely as its counterpart keeps its own pixels
-however far a laugh stretches them, and so do the outline, the lips and the eyelids.
+its outer corner a blend of skin, lashes and the room. A point seen as squarely as its counterpart keeps
+its own pixels however far a laugh stretches them, and so do the outline, the lips and the eyelids.
 
 Past its silhouette the face mesh covers room: the notch under a three-quarter nose's tip, a strip
 beside its bridge and along the far cheek. A head that only moves shows the room there (the plate), as
@@ -59,11 +59,7 @@ class EdgeReveal:
             return np.zeros(len(dst))
         areas = _triangle_areas(dst)
         magnified = areas / np.maximum(self._areas, 1e-6) * (self._areas.sum() / max(areas.sum(), 1e-6))
-        triangles = topology().triangles
-        corners, count = triangles.ravel(), len(dst)
-        per_point = (np.bincount(corners, np.repeat(magnified, 3), count)
-                     / np.maximum(np.bincount(corners, minlength=count), 1))
-        return self._counterpart_better * np.maximum(self._hidden, smoothstep(*STRETCHED, per_point))
+        return self._counterpart_better * np.maximum(self._hidden, smoothstep(*STRETCHED, _per_point(magnified)))
 
     def turned_back(self, dst: np.ndarray) -> float:
         """0..1: how far the pose `dst` ((478, 3) landmark pixels) turns the portrait's head back toward
@@ -78,11 +74,15 @@ def _squareness(points: np.ndarray) -> np.ndarray:
     face's far eye square to the camera, while the photo shows it foreshortened to half its width."""
     areas, frontal = _triangle_areas(points), _triangle_areas(reference_shape())
     ratio = (areas / max(areas.sum(), 1e-9)) / np.maximum(frontal / frontal.sum(), 1e-12)
-    triangles = topology().triangles
-    corners, count = triangles.ravel(), len(points)
-    per_point = (np.bincount(corners, np.repeat(ratio, 3), count)
-                 / np.maximum(np.bincount(corners, minlength=count), 1))
-    return np.clip(per_point, 0.0, 1.0)
+    return np.clip(_per_point(ratio), 0.0, 1.0)
+
+
+def _per_point(per_triangle: np.ndarray) -> np.ndarray:
+    """(478,) the mean over each landmark's mesh triangles of a (T,) value (0 for a point in none)."""
+    corners = topology().triangles.ravel()
+    count = len(reference_shape())
+    return (np.bincount(corners, np.repeat(per_triangle, 3), count)
+            / np.maximum(np.bincount(corners, minlength=count), 1))
 
 
 def _yaw(points: np.ndarray) -> float:
