@@ -27,12 +27,15 @@ class PipeWriter:
         self._prepare = prepare
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self.written = 0
-        self.failed = False
         self.error: Exception | None = None  # what the first failed write raised
         self.busy_seconds = 0.0  # making and writing frames, the encoder's taking them included: their cost
         self._abandoned = False
         self._thread = threading.Thread(target=self._write_all, name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
     def put(self, frame: Any) -> None:
         self._queue.put(frame)
@@ -63,7 +66,7 @@ class PipeWriter:
                 while view:  # a signal may cut a write short
                     view = view[self._pipe.write(view):]
             except Exception as exc:  # the encoder is gone, its pipe was closed under us, or a bad frame
-                self.failed, self.error = True, exc
+                self.error = exc
                 continue
             finally:
                 self.busy_seconds += time.perf_counter() - started

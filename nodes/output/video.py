@@ -72,7 +72,6 @@ class VideoOutput(Node):
         self._encoder: subprocess.Popen | None = None
         self._writer: PipeWriter | None = None
         self._size: tuple[int, int] | None = None
-        self._failure = ""  # why writing failed: the file is then never passed off as finished
 
     @property
     def written(self) -> int:
@@ -87,19 +86,20 @@ class VideoOutput(Node):
         elif (image.width, image.height) != self._size:
             raise ReenactError(f"frame size changed from {self._size[0]}x{self._size[1]} to "
                                f"{image.width}x{image.height}", hint="a video keeps one size; resize before output")
-        if self._writer_failed():  # found a frame late: frames are written beside the graph
-            raise ReenactError(self._failure, where=str(self._path),
+        if failure := self._write_failure():
+            raise ReenactError(failure, where=str(self._path),
                                hint="is the disk full? Free some space or choose another path")
         self._writer.put((image.rgb(), Marks.from_params(self.params)))
         return {}
 
-    def _writer_failed(self) -> bool:
-        if self._writer.failed and not self._failure:
-            error = self._writer.error
-            gone = isinstance(error, (OSError, ValueError))  # the encoder, or its pipe
-            why = self._encoder_says("ffmpeg stopped") if gone else first_line(error)
-            self._failure = f"writing the video failed: {why}"
-        return bool(self._failure)
+    def _write_failure(self) -> str:
+        """Why writing frames failed, '' while it has not (frames are written beside the graph, so this
+        is known a frame or two late); the file is then never passed off as finished."""
+        error = self._writer.error
+        if error is None:
+            return ""
+        gone = isinstance(error, (OSError, ValueError))  # the encoder, or its pipe
+        return f"writing the video failed: {self._encoder_says('ffmpeg stopped') if gone else first_line(error)}"
 
     def _start(self, width: int, height: int) -> subprocess.Popen:
         """ffmpeg encoding raw RGB frames from its stdin. Our own process rather than imageio-ffmpeg's
@@ -129,7 +129,7 @@ class VideoOutput(Node):
             return
         try:
             problem = self._finalize(encoder)
-            if not (self._failure or problem):  # signed before the rename: the final name gets the signed file
+            if not problem:  # signed before the rename: the final name gets the signed file
                 self._credentials.sign(self._partial, self._path, Marks.from_params(self.params).assertion())
         except BaseException:  # a further Ctrl-C while finalizing: leave no unplayable file behind
             encoder.kill()
@@ -138,18 +138,20 @@ class VideoOutput(Node):
             raise
         finally:
             self._log.close()
-        if self._failure or problem:
+        if problem:
             self._partial.unlink(missing_ok=True)
-            raise ReenactError(f"the video was not kept: {self._failure or problem}", where=str(self._path),
+            raise ReenactError(f"the video was not kept: {problem}", where=str(self._path),
                                hint="free some space or choose another path, then render again")
         os.replace(self._partial, self._path)
 
     def _finalize(self, encoder: subprocess.Popen) -> str:
         """Let ffmpeg finish the file, then read it back; returns why it cannot be kept, or ''."""
         self._writer.finish()  # every frame handed over is written, or writing failed
-        self._writer_failed()
         encoder.stdin.close()
-        if encoder.wait() != 0:
+        exit_code = encoder.wait()
+        if failure := self._write_failure():
+            return failure
+        if exit_code != 0:
             return f"ffmpeg failed: {self._encoder_says('no reason given')}"
         try:
             frames, _ = imageio_ffmpeg.count_frames_and_secs(str(self._partial))
