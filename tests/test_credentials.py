@@ -3,6 +3,7 @@ user's own, checked by `reenact detect`, and never at the cost of the file when 
 from __future__ import annotations
 
 import stat
+import sys
 
 import c2pa
 import pytest
@@ -123,3 +124,14 @@ def test_without_a_usable_state_folder_files_are_written_without_credentials(tmp
     assert "files are written without content credentials: " in err and "cannot create the default signing key" in err
     found = detect_file(out)
     assert found.marked and found.credentials is None
+
+
+def test_without_the_signing_packages_every_image_is_written_with_one_notice(tmp_path, state_dir, monkeypatch,
+                                                                              capsys):
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # as if never installed
+    frames = tmp_path / "frames"
+    assert render(frames, graph=IMAGES) == 0
+    err = capsys.readouterr().err
+    assert err.count("files are written without content credentials: signing needs the Python package "
+                     "'cryptography'") == 1 and "pip install c2pa-python cryptography" in err
+    assert len(list(frames.glob("*.png"))) == 8

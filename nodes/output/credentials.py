@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from app.runtime.context import RunContext
 from app.runtime.errors import ReenactError, first_line
@@ -109,14 +110,14 @@ class Credentialing:
             if not (params.signing_cert and params.signing_key):
                 raise ReenactError("signing_cert and signing_key go together", hint="set both, or neither "
                                    "for the local self-issued key")
-            self._signer = Signer(load_key(run.asset(params.signing_cert), run.asset(params.signing_key)))
+            self._signer = _signer_for(lambda: load_key(run.asset(params.signing_cert), run.asset(params.signing_key)))
 
     def sign(self, partial: Path, target: Path, marks: dict) -> None:
         """Sign the finished `partial` of `target` before it is renamed into place; never raises for signing."""
         if self._signer is None and self._default:
             self._default = False  # tried once
             try:
-                self._signer = Signer(default_key(self._run.options.state_dir))
+                self._signer = _signer_for(lambda: default_key(self._run.options.state_dir))
             except ReenactError as exc:
                 self._tell(f"files are written without content credentials: {exc}")
         if self._signer is None:
@@ -134,6 +135,16 @@ class Credentialing:
         if not self._told:  # an image sequence would repeat it for every frame
             self._told = True
             self._run.notice(message)
+
+
+def _signer_for(key: Callable[[], SigningKey]) -> Signer:
+    """A signer for the key `key()` loads or makes; ReenactError, not ImportError, where an environment
+    was set up without the packages that sign (so the file is kept, without credentials)."""
+    try:
+        return Signer(key())
+    except ImportError as exc:
+        raise ReenactError(f"signing needs the Python package '{exc.name}', which is not installed",
+                           hint="pip install c2pa-python cryptography (both are dependencies of this project)") from None
 
 
 def read_credentials(path: Path) -> Credentials | None:
