@@ -61,6 +61,13 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
     rank, world = _start_distributed(cfg.distributed)
     device = _device(cfg.device, cfg.distributed)
     torch.manual_seed(cfg.seed)
+    # The optimizer before the pairs are rendered: with a CUDA build of PyTorch, making it loads Triton's
+    # LLVM, and loading that after Mesa's (software GL renders the pairs) crashes the process.
+    model, config, start = _model(cfg)
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
+    if start:
+        _load_optimizer(optimizer, cfg.out, device)
     cache = cfg.out.with_name(cfg.out.stem + ".pairs.npz")
     if rank == 0:
         pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, cfg.progress, cfg.state_dir)
@@ -69,11 +76,6 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
         if rank > 0:
             pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, False, cfg.state_dir)
     train, held = pairs.split(cfg.holdout)
-    model, config, start = _model(cfg)
-    model = model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
-    if start:
-        _load_optimizer(optimizer, cfg.out, device)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     critic = _Critic(device, cfg.lr, world) if cfg.adversarial > 0 else None
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + rank + start)
