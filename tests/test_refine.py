@@ -94,6 +94,28 @@ def test_blend_mask_is_zero_away_from_the_face():
     assert mask[25, 25] == 1 and mask[0, 0] == 0 and 0 < mask[19, 30] < 1
 
 
+def test_the_maps_fill_pixel_centres_inside_and_a_shut_mouth_opens_none():
+    from scipy.ndimage import binary_dilation
+    from skimage.draw import polygon
+
+    from nodes.track.face_model import topology
+    from tests.conftest import reference_track
+
+    points = reference_track(0.0).landmarks[:, :2].astype(np.float64)
+    mouth = topology().mouth
+    points[mouth, 1] = points[mouth, 1].mean() + (points[mouth, 1] - points[mouth, 1].mean()) * 8  # opened wide
+    maps = conditioning_maps(points, (400, 400))
+    centres = {}
+    for channel, loop in ((0, topology().outline), (1, mouth)):
+        centres[channel] = np.zeros((400, 400), bool)
+        centres[channel][polygon(points[loop, 1], points[loop, 0], (400, 400))] = True
+    assert maps[..., 1].sum() > 100 and np.array_equal(maps[..., 1] > 0, centres[1])
+    face, outline = maps[..., 0] > 0, centres[0] ^ binary_dilation(centres[0])  # the ring just outside the face
+    assert face.sum() > 10000 and not (face ^ centres[0])[~outline].any()  # differs on the outline's ring alone
+    points[mouth, 1] = points[mouth, 1].mean()  # shut: a polygon of no area
+    assert conditioning_maps(points, (400, 400))[..., 1].sum() == 0
+
+
 def refine_graph(weights: str, size: int = 160) -> Graph:
     graph = Graph()
     for spec in (NodeSpec("target", "capture.image", params={"path": "portraits/astronaut.png"}),
