@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch._dynamo  # noqa: F401  (see below)
 import torch.distributed as dist
 import torch.nn.functional as F
 
@@ -22,6 +23,9 @@ from nodes.output.folders import write_atomically
 from nodes.refine.net import NetConfig, PatchDiscriminator, UNet, load_weights, save_tensors, save_weights, ssim
 
 SSIM_WEIGHT = 0.2
+# torch._dynamo is imported above, with this module, because making an optimizer imports it: with a CUDA
+# build of PyTorch it loads Triton's LLVM, which crashes the process when a GL driver's LLVM (Mesa's
+# llvmpipe; the pairs are rendered with GL) was loaded first. Import this module before making a GL context.
 
 
 @dataclass
@@ -61,13 +65,6 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
     rank, world = _start_distributed(cfg.distributed)
     device = _device(cfg.device, cfg.distributed)
     torch.manual_seed(cfg.seed)
-    # The optimizer before the pairs are rendered: with a CUDA build of PyTorch, making it loads Triton's
-    # LLVM, and loading that after Mesa's (software GL renders the pairs) crashes the process.
-    model, config, start = _model(cfg)
-    model = model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
-    if start:
-        _load_optimizer(optimizer, cfg.out, device)
     cache = cfg.out.with_name(cfg.out.stem + ".pairs.npz")
     if rank == 0:
         pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, cfg.progress, cfg.state_dir)
@@ -76,6 +73,11 @@ def train_refiner(cfg: TrainConfig) -> TrainResult:
         if rank > 0:
             pairs = load_or_build(cfg.target, cfg.size, cfg.max_frames, cache, False, cfg.state_dir)
     train, held = pairs.split(cfg.holdout)
+    model, config, start = _model(cfg)
+    model = model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.5, 0.99))
+    if start:
+        _load_optimizer(optimizer, cfg.out, device)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     critic = _Critic(device, cfg.lr, world) if cfg.adversarial > 0 else None
     generator = torch.Generator().manual_seed(cfg.seed * 1000 + rank + start)
