@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch._dynamo  # noqa: F401  (see below)
+# Loaded with this module, not when the first optimizer is made (which imports it): with a CUDA build of
+# PyTorch it loads Triton's LLVM, which crashes the process when a GL driver's LLVM (Mesa's llvmpipe renders
+# the training pairs) was loaded first. So this module is imported before any GL context is made.
+import torch._dynamo  # noqa: F401
 import torch.distributed as dist
 import torch.nn.functional as F
 
@@ -23,9 +26,6 @@ from nodes.output.folders import write_atomically
 from nodes.refine.net import NetConfig, PatchDiscriminator, UNet, load_weights, save_tensors, save_weights, ssim
 
 SSIM_WEIGHT = 0.2
-# torch._dynamo is imported above, with this module, because making an optimizer imports it: with a CUDA
-# build of PyTorch it loads Triton's LLVM, which crashes the process when a GL driver's LLVM (Mesa's
-# llvmpipe; the pairs are rendered with GL) was loaded first. Import this module before making a GL context.
 
 
 @dataclass
