@@ -42,3 +42,22 @@ def test_a_hand_over_the_mouth_holds_the_mouth_instead_of_opening_it(studio_regi
     assert max(abs(opening(with_hands[k]) - before) for k in covered) < 0.02  # held
     assert max(opening(without[k]) for k in covered) > 0.1  # what the mesh guesses under the hand
     assert np.all(without[0].occlusion == 0)
+
+
+def test_the_budget_lowering_max_faces_keeps_the_hands_detector_and_the_hold(studio_registry, frames):
+    schema = studio_registry.require("track.face").schema
+    node = studio_registry.create("track.face", "t", {**schema.defaults(), "hands_every": 1})
+    run = RunContext()
+    node.open(run)
+    step = lambda k: node.process(FrameContext(k, k / 23.98, run), image=Image(frames[FRAMES[k]], k / 23.98))["track"]  # noqa: E731
+    try:
+        for k in range(20):  # the hand is up over the mouth from about the 8th
+            covered = step(k).occlusion[0]
+        hands, detector = node._hands, node._detector
+        node.params.max_faces = 1
+        node.params_changed({"max_faces"})
+        after = step(20)
+        assert covered >= COVERED and after.occlusion[0] >= COVERED and after.valid
+        assert node._hands is hands and node._detector is not detector  # only the face mesh is made anew
+    finally:
+        node.close()

@@ -70,7 +70,9 @@ class TrackFace(Node):
             Param("occlusion_ease_ms", ParamKind.FLOAT, 300.0, "once uncovered, a held region eases back over this "
                   "long", minimum=0.0, maximum=3000.0),
         ),
-        degrade=(Degrade("hands_every", (8, 16), "a hand raised in front of the face is noticed a few frames later"),),
+        degrade=(Degrade("max_faces", (1,), "a second face coming into view is no longer looked for (its detector "
+                         "ran every frame)"),
+                 Degrade("hands_every", (8, 16), "a hand raised in front of the face is noticed a few frames later")),
     )
 
     def open(self, run: RunContext) -> None:
@@ -88,8 +90,11 @@ class TrackFace(Node):
 
     def params_changed(self, names: set[str]) -> None:
         self._hold.ease_seconds = self.params.occlusion_ease_ms / 1000.0
-        if names & {"mode", "max_faces", "min_confidence", "hands"}:
-            self._release()  # re-created with the new settings on the next frame
+        # re-created with the new settings when next needed; the hands' detector does not depend on the others
+        if names & {"mode", "max_faces", "min_confidence"}:
+            self._release_faces()
+        if "hands" in names:
+            self._release_hands()
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._detector is None:
@@ -153,17 +158,23 @@ class TrackFace(Node):
             self._hand_looks.close()
 
     def _release(self) -> None:
-        if getattr(self, "_hand_looks", None) is not None:
-            self._hand_looks.discard()
+        self._release_hands()
+        self._release_faces()
+
+    def _release_faces(self) -> None:
         if getattr(self, "_detector", None) is not None:
             self._detector.close()
             self._detector = None
-        if getattr(self, "_hands", None) is not None:
-            self._hands.close()
-            self._hands = None
         if getattr(self, "_finder", None) is not None:
             self._finder.close()
             self._finder = None
+
+    def _release_hands(self) -> None:
+        if getattr(self, "_hand_looks", None) is not None:
+            self._hand_looks.discard()  # a look under way finishes with the detector before it is closed
+        if getattr(self, "_hands", None) is not None:
+            self._hands.close()
+            self._hands = None
 
 
 NODES = [TrackFace]
