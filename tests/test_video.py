@@ -285,3 +285,24 @@ def test_a_clip_cut_short_is_known_as_damaged_whether_or_not_ffmpeg_says_so(tmp_
         finally:
             reader.close()
         assert bool(reader.errors) is damaged, list(reader.errors)
+
+
+def test_without_a_working_ffmpeg_a_run_stops_with_what_to_do(tmp_path, monkeypatch, capsys):
+    from app.cli import main
+    from nodes.capture.video import VideoReader
+
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "no-ffmpeg-here"))  # set, but wrong
+    assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--frames", "2", "--quiet",
+                 "--set", f"out.path={tmp_path / 'out.mp4'}"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot run ffmpeg: No such file or directory" in err and "point IMAGEIO_FFMPEG_EXE at" in err
+    assert "Traceback" not in err and not (tmp_path / "out.mp4").exists()
+
+    def none_found():  # what imageio-ffmpeg does when its own binary is gone and none is installed
+        raise RuntimeError("No ffmpeg exe could be found.")
+
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE")
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", none_found)
+    with pytest.raises(ReenactError, match="no ffmpeg found") as raised:
+        VideoReader(REPO / "tests" / "data" / "real" / "single_face.mp4")
+    assert "pip install --force-reinstall imageio-ffmpeg" in raised.value.hint

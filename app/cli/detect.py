@@ -13,6 +13,7 @@ import numpy as np
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.quality.sources import existing_file
 from app.runtime.errors import ReenactError, first_line
+from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.capture.image import refuse_huge_image
 from nodes.output import watermark
 from nodes.output.credentials import Credentials, read_credentials
@@ -89,11 +90,14 @@ def _video_frames(path: Path) -> list[np.ndarray]:
 
 
 def _video_tag(path: Path) -> str:
-    import imageio_ffmpeg
-
-    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
-                          capture_output=True, text=True, timeout=60)
-    for line in done.stdout.splitlines():
+    reader = start_ffmpeg(["-v", "error", "-i", str(path), "-f", "ffmetadata", "-"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        out, _ = reader.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        reader.kill()
+        out, _ = reader.communicate()
+    for line in out.splitlines():
         key, _, value = line.partition("=")
         if key.lower() == "comment" and "Reenact Studio" in value:
             return re.sub(r"\\(.)", r"\1", value)  # ffmetadata escapes = ; # \ and newlines

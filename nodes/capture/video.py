@@ -9,7 +9,6 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
@@ -18,6 +17,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.capture.ffmpeg import start_ffmpeg
 
 _FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")  # a showinfo line: one decoded frame
 _DURATION = re.compile(r"\bduration_time:(\S+)")
@@ -102,8 +102,8 @@ class VideoReader:
     def __init__(self, path: Path, threads: int = 0):
         """threads: ffmpeg's decoding and filtering threads (0: ffmpeg's own choice, one per core)."""
         self.path = path
-        self._process = subprocess.Popen(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
+        self._process = start_ffmpeg(
+            ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
              "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", "showinfo=checksum=0",
              "-enc_time_base", "demux",  # else close timestamps collide in the output's coarser time base
              "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],

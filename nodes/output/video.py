@@ -15,6 +15,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, PathRole, Port
+from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
@@ -108,8 +109,8 @@ class VideoOutput(Node):
         fps = Fraction(self.params.fps or self._run.frame_rate or 30.0).limit_denominator(100_000)
         codec = self._CODECS[self._path.suffix.lower()]
         self._log = tempfile.TemporaryFile()  # ffmpeg's messages: a file never fills up and blocks it
-        return subprocess.Popen(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-hide_banner", "-nostdin", "-loglevel", "error",
+        return start_ffmpeg(
+            ["-y", "-hide_banner", "-nostdin", "-loglevel", "error",
              "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
              "-an", "-c:v", codec, "-pix_fmt", "yuv420p",
              "-threads", str(self._run.options.threads.codec), *_EFFORT[self.params.speed][codec],
