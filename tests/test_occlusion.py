@@ -49,7 +49,10 @@ def test_the_budget_lowering_max_faces_keeps_the_hands_detector_and_the_hold(stu
     node = studio_registry.create("track.face", "t", {**schema.defaults(), "hands_every": 1})
     run = RunContext()
     node.open(run)
-    step = lambda k: node.process(FrameContext(k, k / 23.98, run), image=Image(frames[FRAMES[k]], k / 23.98))["track"]  # noqa: E731
+
+    def step(k: int):
+        return node.process(FrameContext(k, k / 23.98, run), image=Image(frames[FRAMES[k]], k / 23.98))["track"]
+
     try:
         for k in range(20):  # the hand is up over the mouth from about the 8th
             covered = step(k).occlusion[0]
