@@ -1,6 +1,7 @@
 """Every shipped preset runs headless (short runs) and writes what it promises."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -81,3 +82,11 @@ def test_ctrl_c_during_a_video_render_leaves_a_playable_file(tmp_path):
     assert process.returncode == 130 and "Traceback" not in err, err
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "renders" / "demo.mp4"))
     assert frames > 10 and not partials()
+
+
+def test_the_gpu_checks_chain_tracks_its_still_driver_once_and_renders_every_frame(tmp_path):
+    report = tmp_path / "chain.json"
+    assert main(["bench", str(REPO / "tools" / "gpu" / "chain.json"), "--frames", "4", "--warmup", "1", "--quiet",
+                 "--json", str(report)]) == 0
+    nodes = json.loads(report.read_text())["nodes"]
+    assert nodes["track"]["runs"] == 0 and nodes["render"]["runs"] == 4 and nodes["refine"]["runs"] == 4
