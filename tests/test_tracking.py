@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 from skimage.transform import AffineTransform, rotate, warp
 
+from app.runtime.errors import ReenactError
 from app.runtime.gpu.image import Image
 from nodes.track.face_model import euler_angles, make_reference, procrustes, reference_shape, topology
 from nodes.track.face import face_track, pick_face
+from nodes.track.mediapipe_face import FaceMeshDetector
 from tests.conftest import REPO
 
 
@@ -130,3 +132,20 @@ def test_without_a_face_to_follow_the_largest_most_central_is_picked():
     assert pick_face([corner, centre], None) is corner  # without the picture's size: the largest
     assert pick_face([corner, centre], None, (1000, 600)) is centre  # a little smaller, but where the picture looks
     assert pick_face([corner, centre], corner, (1000, 600)) is corner  # once followed, kept
+
+
+def test_a_protobuf_too_new_for_mediapipe_is_named_with_the_fix(monkeypatch):
+    import google.protobuf
+    from mediapipe.python.solutions import face_mesh
+
+    def fails_as_with_protobuf_7(**_):
+        raise AttributeError("'google._upb._message.FieldDescriptor' object has no attribute 'label'")
+
+    monkeypatch.setattr(face_mesh, "FaceMesh", fails_as_with_protobuf_7)
+    monkeypatch.setattr(google.protobuf, "__version__", "7.36.2")
+    with pytest.raises(ReenactError, match="MediaPipe cannot start with protobuf 7.36.2") as raised:
+        FaceMeshDetector(static=True, max_faces=1)
+    assert "pip install 'protobuf>=4.25.3,<5'" in raised.value.hint
+    monkeypatch.setattr(google.protobuf, "__version__", "4.25.8")  # the right protobuf: some other fault, as it is
+    with pytest.raises(AttributeError):
+        FaceMeshDetector(static=True, max_faces=1)

@@ -11,7 +11,7 @@ from app.runtime.node import Node
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.smooth.one_euro import OneEuroFilter
 from nodes.track.body_types import BODY_POINTS, BODY_TRACK, LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
-from nodes.track.mediapipe_face import native_stderr_silenced
+from nodes.track.mediapipe_face import starting_mediapipe
 
 # MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
 JOINTS = (11, 12, 13, 14, 23, 24)
@@ -38,7 +38,7 @@ class PoseDetector:
         if self._pose is None:
             # the graph starts its native side while the first frame is on its way, printing as it does:
             # creating it and running that frame share one muted block
-            with native_stderr_silenced():
+            with starting_mediapipe():
                 self._pose = self._create()
                 result = self._pose.process(rgb)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nodes.track.face_model import MESH_POINTS
-from nodes.track.mediapipe_face import FaceMeshDetector, native_stderr_silenced, wait_started
+from nodes.track.mediapipe_face import FaceMeshDetector, native_stderr_silenced, starting_mediapipe, wait_started
 
 CROP = 2.2  # crop side in face-box sides: the face fills about half of it, as the mesh expects
 
@@ -18,7 +18,7 @@ class FaceFinder:
     """boxes(rgb) -> [(x0, y0, x1, y1)] in pixels, for every face the full-range detector sees."""
 
     def __init__(self, min_confidence: float = 0.5):
-        with native_stderr_silenced():
+        with starting_mediapipe():
             from mediapipe.python.solutions import face_detection
 
             self._detector = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)

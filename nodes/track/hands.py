@@ -10,7 +10,7 @@ from skimage.measure import points_in_poly
 from scipy.spatial import ConvexHull, QhullError
 
 from nodes.track.face_model import topology
-from nodes.track.mediapipe_face import native_stderr_silenced, wait_started
+from nodes.track.mediapipe_face import native_stderr_silenced, starting_mediapipe, wait_started
 
 REGIONS = ("mouth", "right_eye", "left_eye", "brows")
 HULL_GROWTH = 1.15  # fingers' edges: the landmarks sit inside the skin's outline
@@ -20,7 +20,7 @@ class HandDetector:
     """detect(rgb uint8 (H, W, 3)) -> list of (21, 2) float pixel landmarks, one per hand."""
 
     def __init__(self) -> None:
-        with native_stderr_silenced():
+        with starting_mediapipe():
             from mediapipe.python.solutions import hands
 
             self._hands = hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=0,

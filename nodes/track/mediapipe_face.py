@@ -12,6 +12,8 @@ from typing import Iterator
 
 import numpy as np
 
+from app.runtime.errors import ReenactError
+
 
 class _StderrMute:
     """Descriptor 2 is one per process, and trackers start on several threads at once (hands and pose
@@ -56,6 +58,24 @@ def native_stderr_silenced() -> Iterator[None]:
         _STDERR_MUTE.leave()
 
 
+@contextmanager
+def starting_mediapipe() -> Iterator[None]:
+    """Around making a MediaPipe solution: its start-up muted (native_stderr_silenced), and the failure of
+    one meeting a protobuf it was not built for said as such. MediaPipe 0.10.21 needs protobuf < 5; with a
+    newer one (another package upgraded it) it fails inside its graph set-up ('FieldDescriptor' object has
+    no attribute 'label'), which names neither."""
+    with native_stderr_silenced():
+        try:
+            yield
+        except (AttributeError, TypeError) as exc:
+            from google.protobuf import __version__ as protobuf
+
+            if int(protobuf.split(".")[0]) < 5:
+                raise
+            raise ReenactError(f"MediaPipe cannot start with protobuf {protobuf} ({exc})",
+                               hint="MediaPipe 0.10.21 needs protobuf 4: pip install 'protobuf>=4.25.3,<5'") from None
+
+
 def wait_started(solution) -> None:
     """Call inside native_stderr_silenced, after creating a MediaPipe solution: its graph's threads open
     the models, and log as they do, after the constructor has returned; muting only the constructor let
@@ -70,7 +90,7 @@ class FaceMeshDetector:
     """
 
     def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5):
-        with native_stderr_silenced():
+        with starting_mediapipe():
             from mediapipe.python.solutions import face_mesh
 
             self._mesh = face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces,

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodes.track.mediapipe_face import native_stderr_silenced
+from nodes.track.mediapipe_face import starting_mediapipe
 
 
 def person_mask(rgb: np.ndarray) -> np.ndarray:
     """(H, W) float32 in 0..1: how surely each pixel of an RGB uint8 (H, W, 3) image shows the person
     (hair, face, neck, clothes) rather than the background. For stills: a fresh model per call."""
-    with native_stderr_silenced():
+    with starting_mediapipe():
         from mediapipe.python.solutions import selfie_segmentation
 
         model = selfie_segmentation.SelfieSegmentation(model_selection=0)  # 0: the general (portrait) model
