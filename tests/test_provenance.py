@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import imageio_ffmpeg
 import numpy as np
@@ -153,6 +154,14 @@ def test_detect_says_marked_with_exit_0(studio_video, tmp_path, capsys):
     assert f"{edited}: MARKED as synthetic" in out
     assert re.search(r"shows (59|60|61)% × (59|60|61)% of the written frame, mirrored left-right", out)
     assert "metadata tag: none" in out and "content credentials: none" in out
+
+
+def test_detect_checks_the_mark_without_the_credentials_package(studio_video, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "c2pa", None)  # as if c2pa-python were not installed
+    assert main(["detect", str(studio_video)]) == 0
+    out = capsys.readouterr().out
+    assert "MARKED as synthetic" in out
+    assert "content credentials: not checked (c2pa-python is not installed: pip install c2pa-python)" in out
 
 
 def test_detect_says_not_marked_with_exit_1(capsys):

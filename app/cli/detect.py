@@ -16,7 +16,7 @@ from app.runtime.errors import ReenactError, first_line
 from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.capture.image import refuse_huge_image
 from nodes.output import watermark
-from nodes.output.credentials import Credentials, read_credentials
+from nodes.output.credentials import UNCHECKED, Credentials, read_credentials
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 MAX_SAMPLES = 90  # frames scored per video (every k-th frame of the first MAX_SAMPLES * k)
@@ -134,6 +134,8 @@ def _watermark_line(found: Detection) -> str:
 def _credentials_line(found: Credentials | None) -> str:
     if found is None:
         return "none"
+    if found.state == UNCHECKED:
+        return f"not checked ({found.problems[0]})"
     verdict = "valid" if found.valid else "NOT valid (" + ", ".join(found.problems or (found.state,)) + ")"
     return (f"{verdict}; generator {found.generator}, digital source type {found.source_type}, signed by "
             f"{found.signer}" + ("; signer not on a trust list (a self-issued key proves integrity, not identity)"

@@ -42,7 +42,7 @@ class Credentials:
     generator: str
     source_type: str  # the IPTC term's last part, e.g. compositeWithTrainedAlgorithmicMedia
     signer: str  # the signing certificate's subject: common name and organization
-    state: str  # c2pa's validation state: Valid (intact, signer not on a trust list), Trusted, Invalid
+    state: str  # c2pa's validation state: Valid (intact, signer not on a trust list), Trusted, Invalid; or UNCHECKED
     problems: tuple[str, ...]  # validation failure codes, with signingCredential.untrusted left out
 
     @property
@@ -147,10 +147,15 @@ def _signer_for(key: Callable[[], SigningKey]) -> Signer:
                            hint="pip install c2pa-python cryptography (both are dependencies of this project)") from None
 
 
+UNCHECKED = "Unchecked"  # a Credentials state: c2pa-python is missing, so the file's manifest was not read
+
+
 def read_credentials(path: Path) -> Credentials | None:
     """The active manifest of a file, or None when it carries none (or c2pa cannot read its format)."""
-    import c2pa
-
+    try:
+        import c2pa
+    except ImportError:  # what else `reenact detect` checks (the watermark, the tag) does not need it
+        return Credentials("?", "?", "?", "?", UNCHECKED, ("c2pa-python is not installed: pip install c2pa-python",))
     try:
         with c2pa.Reader(path) as reader:
             store = json.loads(reader.json())
