@@ -166,7 +166,7 @@ def run_into_full_disk(studio_registry, monkeypatch, type_id, path, frames=5):
     errors = []
     for i in range(frames):
         try:
-            node.process(FrameContext(i, 0.0, run), image=Image(np.full((64, 64, 3), i * 40, np.uint8)))
+            node.process(FrameContext(i, 0.0, run), image=Image(np.full((64, 64, 3), i * 40 % 256, np.uint8)))
         except ReenactError as exc:
             errors.append(exc.message)
     try:
