@@ -35,6 +35,9 @@ SIGNING_PARAMS = (
 )
 
 
+UNCHECKED = "Unchecked"  # a Credentials state: c2pa-python is missing, so the file's manifest was not read
+
+
 @dataclass(frozen=True)
 class Credentials:
     """What `reenact detect` reports of a file's manifest."""
@@ -145,9 +148,6 @@ def _signer_for(key: Callable[[], SigningKey]) -> Signer:
     except ImportError as exc:
         raise ReenactError(f"signing needs the Python package '{exc.name}', which is not installed",
                            hint="pip install c2pa-python cryptography (both are dependencies of this project)") from None
-
-
-UNCHECKED = "Unchecked"  # a Credentials state: c2pa-python is missing, so the file's manifest was not read
 
 
 def read_credentials(path: Path) -> Credentials | None:
