@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import pytest
 
 from app.cli import main
+from app.cli.bench import settled_figures
 from app.cli.load import competing_load
 from app.runtime.budget import FrameBudget
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.registry import Registry
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind
-from app.runtime.timing import TimingStats
+from app.runtime.timing import TimingStats, TimingWindow
 from nodes import default_registry
 from tests.conftest import REPO
 
@@ -202,7 +203,23 @@ def test_bench_under_load_with_a_budget_logs_each_change_and_reports_it(tmp_path
     changes = data["budget"]["changes"]
     assert changes and changes[0]["node_id"] == "render" and changes[0]["after"] == "2x"  # 240 fps: always late
     assert "frame budget: render.antialias 4x -> 2x" in out and "1 competing busy process" in out
+    assert "--frames" in data["settled"]["why"] and "held from frame" in out  # 40 frames cannot show a held rate
     assert subprocess.run(["pgrep", "-f", "time.monotonic"], capture_output=True).stdout == b""  # spinners gone
+
+
+def test_the_held_rate_counts_only_the_frames_after_the_budgets_last_change():
+    """Frames before the last change ran with settings since made cheaper: counted, they understate the
+    rate the budget holds (a short clip spent half its frames settling)."""
+    steps = TimingWindow(200)
+    for ms in [40.0] * 50 + [20.0] * 150:  # measured frames 20..219; the last change came after frame 70
+        steps.add(ms / 1000.0)
+    runner, budget = SimpleNamespace(step_times=steps), SimpleNamespace(changes=[SimpleNamespace(frame=70)])
+    held = settled_figures(runner, 220, 20, budget)
+    assert held["from_frame"] == 70 and held["frames"] == 150
+    assert held["fps"] == pytest.approx(50.0) and held["frame_ms"]["p95"] == pytest.approx(20.0)
+    assert settled_figures(runner, 220, 20, SimpleNamespace(changes=[]))["frames"] == 200  # it changed nothing
+    assert "--frames" in settled_figures(runner, 220, 20, SimpleNamespace(changes=[SimpleNamespace(frame=150)]))["why"]
+    assert settled_figures(runner, 220, 20, None) is None
 
 
 @pytest.mark.gl

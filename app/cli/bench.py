@@ -32,6 +32,7 @@ from app.runtime.schema import ParamKind, PathRole
 
 
 MAX_LOAD = 16  # competing processes; more only thrashes the machine
+MIN_SETTLED = 100  # frames after the budget's last change below which no held rate is claimed
 
 
 def chain_graph(length: int) -> Graph:
@@ -74,6 +75,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
         "latency_p95_ms": runner.latency.stats().p95_ms,
         "threads": runner.run.options.threads.describe(),
         "budget": budget.report() if budget is not None else None,
+        "settled": settled_figures(runner, result.frames, warmup, budget),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
                                            if count and nodes and not runner.pipelined else None),
@@ -85,6 +87,23 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
         "gpu_memory_mb": _gpu_memory_mb(),
         "nodes": nodes,
     }
+
+
+def settled_figures(runner: FrameRunner, frames_run: int, warmup: int, budget: FrameBudget | None) -> dict | None:
+    """With a frame budget: the rate it holds, over the measured frames after its last change (the ones
+    before were timed with settings it then changed, so the whole run's figures understate it). None
+    without a budget."""
+    if budget is None:
+        return None
+    since = max((change.frame for change in budget.changes), default=0)
+    count = min(frames_run - since, frames_run - warmup)
+    figures: dict[str, Any] = {"from_frame": max(since, warmup), "frames": count}
+    if count < MIN_SETTLED:
+        return {**figures, "why": f"under {MIN_SETTLED} frames measured after the budget's last change: measure "
+                                  "more frames (--frames; a clip may loop: --set NODE.loop=true)"}
+    steps = runner.step_times.stats(last=count)
+    return {**figures, "fps": 1000.0 / steps.mean_ms if steps.mean_ms else 0.0,
+            "frame_ms": {"mean": steps.mean_ms, "p50": steps.p50_ms, "p95": steps.p95_ms}}
 
 
 def _gpu_memory_mb() -> float | None:
@@ -194,6 +213,9 @@ def run(args: argparse.Namespace) -> int:
     if budget is not None:
         print(f"frame budget {args.target_fps:g} fps: {len(budget.changes)} change(s); at the end "
               + (", ".join(budget.active) or "nothing taken"))
+        settled = report["settled"]
+        print(f"  held from frame {settled['from_frame']}: " + (settled["why"] if "why" in settled else
+              f"{settled['fps']:.1f} fps, frame p95 {settled['frame_ms']['p95']:.1f} ms over {settled['frames']} frames"))
     for kind, figures in report["transfers"].items():
         print(f"  {kind}: {figures['per_frame']:.2f} per frame, {figures['mean_ms']:.3f} ms each")
     sharing = report["baselines"].get("readback_instead_of_sharing", {})

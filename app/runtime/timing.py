@@ -27,8 +27,10 @@ class TimingWindow:
     def clear(self) -> None:
         self._samples.clear()
 
-    def stats(self) -> TimingStats:
-        values = sorted(self._samples)
+    def stats(self, last: int | None = None) -> TimingStats:
+        """Over every sample in the window, or only its newest `last`."""
+        skip = 0 if last is None else max(0, len(self._samples) - last)
+        values = sorted(list(self._samples)[skip:])
         if not values:
             return TimingStats(0.0, 0.0, 0.0, 0)
         pick = lambda q: values[min(len(values) - 1, int(q * len(values)))] * 1000.0  # noqa: E731
