@@ -54,8 +54,14 @@ vec3 textured() {
 #ifdef TURNED  // a turned portrait (edges.py); a frontal one has neither of these and is drawn without them
     // the layer's fraction: how far this point draws its left-right counterpart's skin (at st) instead of
     // its own: a turned face's far side, which the portrait saw edge-on or hid behind its nose
+    vec4 own = texture(portrait, uv);
     vec4 counterpart = texture(portrait, st);
-    vec4 person = mix(texture(portrait, uv), counterpart, layer);
+    vec3 carried = texture(extended, uv).rgb;
+    // where a point draws any of its counterpart, an own pixel that is not the person's colour (the far eye's
+    // corner and cheek blended with the room at the silhouette) gives way to it altogether: mixed in only as
+    // far as the point draws its counterpart, it ran down the far cheek as a blue-grey streak
+    float off_colour = smoothstep(0.08, 0.2, distance(own.rgb, carried));
+    vec4 person = mix(own, counterpart, max(layer, min(1.0, 8.0 * layer) * off_colour));
 #else
     vec4 person = texture(portrait, uv);
 #endif
@@ -70,7 +76,6 @@ vec3 textured() {
     // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
     // its silhouette, and the soft edge between them: the counterpart's skin where it looks like the
     // person's colours carried there (the near cheek's, not the hair or ear beside it), else those colours
-    vec3 carried = texture(extended, uv).rgb;
     float alike = (1.0 - smoothstep(0.08, 0.2, distance(counterpart.rgb, carried)))
                   * smoothstep(0.5, 0.8, counterpart.a);
     shown = mix(shown, mix(carried, counterpart.rgb, alike), turned_back * (1.0 - smoothstep(0.5, 0.8, person.a)));
