@@ -59,7 +59,8 @@ vec3 textured() {
     vec3 carried = texture(extended, uv).rgb;
     // where a point draws any of its counterpart, an own pixel that is not the person's colour (the far eye's
     // corner and cheek blended with the room at the silhouette) gives way to it altogether: mixed in only as
-    // far as the point draws its counterpart, it ran down the far cheek as a blue-grey streak
+    // far as the point draws its counterpart, it ran down the far cheek as a blue-grey streak (a pixel that
+    // draws an eighth of its counterpart or more takes all of it)
     float off_colour = smoothstep(0.08, 0.2, distance(own.rgb, carried));
     vec4 person = mix(own, counterpart, max(layer, min(1.0, 8.0 * layer) * off_colour));
 #else

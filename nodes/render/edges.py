@@ -30,8 +30,8 @@ from nodes.track.face_model import euler_angles, mirror_points, procrustes, refe
 
 BETTER_SEEN = (0.1, 0.4)  # how much more squarely a point's counterpart faces the camera in the portrait
 STRETCHED = (1.15, 1.6)  # how much larger, in area, a point's triangles are than in the portrait (face size aside)
-TURNED_BACK = (2.0, 12.0)
-EYE_EDGE_ON = 0.3  # how squarely an eye's point must be seen to keep its own pixels  # degrees of yaw back toward the camera over which the room past a silhouette fills
+TURNED_BACK = (2.0, 12.0)  # degrees of yaw back toward the camera over which the room past a silhouette fills
+EYE_EDGE_ON = 0.3  # an eye's point seen less squarely than this (a far eye's outer corner) is not kept as it is
 
 
 class EdgeReveal:
@@ -45,7 +45,8 @@ class EdgeReveal:
                                     * turned_share(self._yaw))
         # the outline keeps its own (the counterpart's edge blends into hair or an ear beside it), and so do
         # the lips and the eyelids, which fold behind themselves at any angle: each eye shuts on its own (a
-        # wink), and the mouth's layers take the lips' own pixels
+        # wink), and the mouth's layers take the lips' own pixels; but not an eye's points the photo saw
+        # edge-on: a three-quarter face's far outer corner is a blend of lashes and the room
         eyes = topology().regions["eyes"]
         own = np.concatenate([topology().outline, UPPER_LIP_RINGS.ravel(), LOWER_LIP_RINGS.ravel(),
                               eyes[seen[eyes] >= EYE_EDGE_ON]])
