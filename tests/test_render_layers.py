@@ -359,7 +359,7 @@ def test_a_three_quarter_face_laughing_in_real_poses_shows_no_blue_grey_streak_u
     eye and the nose's tip, the share of pixels not clearly redder than blue (skin is): 0.097 and 0.050
     before, 0.071 and 0.006 now (frames 300 and 440). Frame 300 keeps a fainter streak: the photo's own
     bluish shadow under that eye, stretched."""
-    poses = json.loads((REPO / "tests" / "data" / "real" / "three_quarter_laughing_poses.json").read_text())["poses"]
+    poses = json.loads((REPO / "tests" / "data" / "poses" / "three_quarter_laughing.json").read_text())["poses"]
     image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
     dst = np.array(poses[frame], np.float32)
     out = render(studio_registry, image, track, dst)
