@@ -2,6 +2,7 @@
 --screenshot` as a user would."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +47,18 @@ def test_edit_screenshot_command(tmp_path):
     pixels = np.asarray(PILImage.open(shot).convert("RGB"))
     assert pixels.shape == (900, 1600, 3) and pixels.std() > 20
     assert autosave.read_text() == "{ stale and damaged" and not (tmp_path / "renders").exists()
+
+
+@needs_xvfb
+def test_edit_measure_command_reports_the_rates_after_a_warm_up(tmp_path):
+    """`reenact edit GRAPH --measure S` as a user runs it: one line of JSON, the graph's frames counted after
+    it has run its first ones (opening it is not its rate)."""
+    env = {**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "edit", str(REPO / "graphs" / "demo.json"),
+                           "--measure", "1"], capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    numbers = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(numbers) == {"ui_fps", "ui_frame_ms", "graph_fps", "preview_upload_ms"} and numbers["graph_fps"] > 0
 
 
 @needs_xvfb

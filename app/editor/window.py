@@ -36,12 +36,13 @@ IDLE_FRAME_S = 0.2  # the UI's frame time while nothing moves: drawing a frame c
 ACTIVE_FRAME_S = 1 / 60
 ACTIVE_AFTER_INPUT_S = 1.5  # full speed this long after the mouse moved (typing follows a click)
 # While the graph plays or a render runs, drawing the window takes at most this share of one core (and
-# while the user works in it, TOUCHED_UI_SHARE). In software GL a frame of the window costs 40-50 ms:
+# while the user works in it, TOUCHED_UI_SHARE). In software GL a frame of the window costs 40-80 ms:
 # drawn for every graph frame, it took the graph from 36 fps headless down to 17. The graph, which feeds
-# the outputs, keeps its rate; the preview shows every few frames. With a GPU the window costs a few ms
-# and neither share binds.
-BUSY_UI_SHARE = 0.25
-TOUCHED_UI_SHARE = 0.5
+# the outputs, keeps its rate; the preview shows every few frames (half a core: 6 a second here, the
+# graph at 0.92-0.95 of its headless rate; a quarter: 3, at 0.98-1.0). With a GPU the window costs a few
+# ms and neither share binds.
+BUSY_UI_SHARE = 0.5
+TOUCHED_UI_SHARE = 0.75
 
 
 class EditorWindow:
