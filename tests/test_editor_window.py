@@ -62,6 +62,22 @@ def test_edit_measure_command_reports_the_rates_after_a_warm_up(tmp_path):
 
 
 @needs_xvfb
+def test_edit_measure_on_a_source_that_ends_during_the_warm_up_says_so(tmp_path):
+    import imageio.v3 as iio
+
+    iio.imwrite(tmp_path / "short.mp4", np.full((9, 64, 64, 3), 90, np.uint8), fps=30)
+    graph = json.loads((REPO / "graphs" / "video_to_portrait.json").read_text())
+    for node_id, path in (("driver", tmp_path / "short.mp4"), ("target", REPO / "assets" / "portraits" / "astronaut.png")):
+        next(n for n in graph["nodes"] if n["id"] == node_id)["params"]["path"] = str(path)
+    (tmp_path / "short.json").write_text(json.dumps(graph))
+    env = {**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")}
+    done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "edit", str(tmp_path / "short.json"),
+                           "--measure", "1"], capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "ended after 9 frames, before anything was measured" in done.stderr and "Loop" in done.stderr
+
+
+@needs_xvfb
 def test_a_preview_window_shows_rendered_frames_from_another_context(tmp_path):
     """The window's GL context is not the render context: frames cross through the bridge each frame."""
     done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "run", str(REPO / "graphs" / "demo.json"),

@@ -11,6 +11,7 @@ from app.runtime.threads import apply_process_wide
 
 SCREENSHOT_TIMEOUT_S = 300.0
 MEASURE_WARMUP_FRAMES = 20  # `reenact bench`'s default warm-up
+MEASURE_WARMUP_LIMIT_S = 60.0
 
 
 def open_window(registry: Registry, options: Options, graph: Path | None, select: str | None = None,
@@ -89,9 +90,13 @@ def measure(window, seconds: float) -> dict[str, float]:
 
     window.editor.live.max_fps = 0  # the graph as fast as it goes, next to the UI
     # as `reenact bench` warms up: opening the graph (0.75 s for video_to_portrait) and its first frames
-    # are not its rate; counted, they understated it by a tenth (a graph that makes no frames is given
-    # as long as the measurement)
-    _play_until(window, window.editor.live.status().frame + MEASURE_WARMUP_FRAMES, paced=True, seconds=seconds)
+    # are not its rate; counted, they understated it by a tenth
+    if not _play_until(window, window.editor.live.status().frame + MEASURE_WARMUP_FRAMES, paced=True,
+                       seconds=MEASURE_WARMUP_LIMIT_S):
+        raise ReenactError(f"the graph ran only {window.editor.live.status().frame} frames in "
+                           f"{MEASURE_WARMUP_LIMIT_S:.0f} s of warming up: there is no rate to measure",
+                           hint="give the graph a source, a clip or a camera, and check that it runs with "
+                                "`reenact bench GRAPH`")
     ui_ms, uploads = [], []
     first = window.editor.live.status().frame
     started = time.perf_counter()
@@ -108,7 +113,7 @@ def measure(window, seconds: float) -> dict[str, float]:
     window.editor.pause()
     if not ui_ms:
         raise ReenactError(f"the graph's source ended after {first} frames, before anything was measured",
-                           hint=f"give the graph a source that runs longer than {MEASURE_WARMUP_FRAMES} frames "
-                                "(a clip can loop: its Loop box)")
+                           hint=f"give the graph a source that runs longer than {MEASURE_WARMUP_FRAMES} frames, "
+                                "or tick Loop for its clip")
     return {"ui_fps": len(ui_ms) / elapsed, "ui_frame_ms": sum(ui_ms) / len(ui_ms),
             "graph_fps": frames / elapsed, "preview_upload_ms": sum(uploads) / len(uploads)}
