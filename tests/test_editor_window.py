@@ -51,8 +51,8 @@ def test_edit_screenshot_command(tmp_path):
 
 @needs_xvfb
 def test_edit_measure_command_reports_the_rates_after_a_warm_up(tmp_path):
-    """`reenact edit GRAPH --measure S` as a user runs it: one line of JSON, the graph's frames counted after
-    it has run its first ones (opening it is not its rate)."""
+    """`reenact edit GRAPH --measure S` as a user runs it: after its warm-up, one line of JSON with the
+    window's and the graph's rates."""
     env = {**os.environ, "REENACT_STATE_DIR": str(tmp_path / "state")}
     done = subprocess.run([*XVFB, sys.executable, "-m", "app.cli", "edit", str(REPO / "graphs" / "demo.json"),
                            "--measure", "1"], capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)

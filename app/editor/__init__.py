@@ -24,8 +24,9 @@ def open_window(registry: Registry, options: Options, graph: Path | None, select
     from app.editor.actions import Editor
     from app.editor.window import EditorWindow
 
-    # before any GL context: the window's own is software GL too, and llvmpipe's default (a thread a core)
-    # drew it in bursts on every core at once, stalling the graph (26.9 fps in the editor, 32.2 with this)
+    # before any GL context: the window's own is software GL too, and made before a run had set the
+    # rasterizer's threads it got llvmpipe's default (a thread a core), whose bursts took every core from
+    # the graph at once (27-28 fps in the editor, 31-33 with this, where the window was made first)
     apply_process_wide(options.threads)
     editor = Editor(registry, options=options)
     try:
