@@ -448,10 +448,12 @@ def test_a_laughing_drivers_own_upper_teeth_do_not_show_as_a_second_row(studio_r
     what lies under the driver's teeth (shadow, tongue, lower teeth), not the driver's upper teeth again: a
     flat white band under the target's own read as a second row. Share of the gap's pixels that are
     bright and grey (teeth): 0.64 when the gap began as far down the driver's mouth as the target's own
-    band reached down its opening, 0.34 before the mouth's corners were shaded, 0.06 now."""
+    band reached down its opening, 0.34 before the mouth's corners were shaded, 0.05 now."""
     out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, 330)
     mask = _inside(out.shape, gap)
-    assert mask.sum() > 1500  # the mouth does open under her teeth
+    # the mouth does open under her teeth: 1004 pixels (narrower since the grin she already shows is no
+    # longer added to the driver's)
+    assert mask.sum() > 800
     assert _teeth_share(out[mask]) < 0.45
 
 

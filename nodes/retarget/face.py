@@ -16,15 +16,12 @@ from nodes.track.face_model import (MESH_POINTS, euler_angles, from_head_space, 
 from nodes.retarget.facing import facing, turned_share
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import chin_with_lower_lip, eye_openness, set_eye_openness, set_mouth_opening
+from nodes.retarget.smile import (already_shown, combined_opening, corner_lift, ease_squint, lower_face,
+                                  portrait_smiling, smiling)
 
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
-# smile_width above the narrowest the source has shown from which its mouth counts as smiling, and as a
-# broad smile (whose parted lips are drawn back, not a dropped jaw): the crying-then-laughing driver goes
-# from 0.55 to grins of 0.73-0.76; Hopper talking stays within 0.03 of her narrowest
-SMILE_WIDENING = (0.04, 0.16)
-GRIN_NORM = 4.0  # a grin's opening and a smiling portrait's combine as their 4-norm: nearly the farther of the two
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -38,22 +35,6 @@ def soft_limit(value: float, limit: float) -> float:
     if value <= knee:
         return value
     return float(knee + (limit - knee) * np.tanh((value - knee) / (limit - knee)))
-
-
-def combined_opening(rest: float, driven: float, smiling: float) -> float:
-    """The target's mouth opening for its own rest opening and the source's opening beyond its neutral
-    (both in mouth widths), `smiling` (0..1) being how far the source's mouth is widened into a smile.
-    Lips parted in a smiling portrait are drawn back, not a dropped jaw, and so are a grinning source's:
-    added up, a grin on a grin opened the mouth to a tall block of teeth. As the source smiles, the two
-    combine more as nearly the farther of the two, smoothly (their GRIN_NORM-norm; as their Euclidean
-    norm, a grin with the teeth together still opened a band under the portrait's own teeth nearly as
-    tall as they are); an opening without a smile (talking, a jaw dropping) still adds, so speech moves
-    a smiling portrait's lips as much."""
-    if driven <= 0.0:  # the source presses its lips past its neutral: the portrait's close as far
-        return rest + driven
-    added = rest + driven
-    nearly_farther = (rest ** GRIN_NORM + driven ** GRIN_NORM) ** (1.0 / GRIN_NORM)
-    return float(added - smiling * (added - nearly_farther))
 
 
 class RetargetFace(Node):
@@ -122,6 +103,7 @@ class RetargetFace(Node):
         self._last: Motion | None = None
         self._last_seen = 0.0
         self._facing: tuple[FaceTrack, np.ndarray] | None = None  # per target: how its points face the camera
+        self._smile: tuple[FaceTrack, float] | None = None  # per target: how far it smiles
         # the source's narrowest mouth so far (its relaxed width: a neutral adapting over seconds would take
         # a long cry's stretched mouth for it)
         self._narrowest_smile = float("inf")
@@ -185,19 +167,21 @@ class RetargetFace(Node):
         pose = HeadPose(relative @ target.pose.rotation, translation, scale)
         # a turned portrait's far side, foreshortened at its silhouette, keeps its shape (moved, it smears)
         target_rest = self._reference + target.expression
-        change = source.expression - neutral.expression
-        chin_with_lower_lip(change, target_rest)
-        delta = change * (self._region_gains * self._facing_of(target))[:, None]
         source_shape = self._reference + source.expression
-        shape = target_rest + delta
-        # the lids and inner lips by ratios of each face's own range, not by raw offsets
-        set_eye_openness(shape, target_rest, self._eye_ratios(source_shape, neutral))
-        rest_opening = mouth_opening(target_rest)
         width = smile_width(source_shape)
         self._narrowest_smile = min(self._narrowest_smile, width)
-        smiling = np.interp(width - self._narrowest_smile, SMILE_WIDENING, (0.0, 1.0))
+        source_smiling = smiling(width, self._narrowest_smile)
+        shown = already_shown(source_smiling, self._portrait_smiling(target, target_rest))
+        change = source.expression - neutral.expression
+        chin_with_lower_lip(change, target_rest)
+        change *= (1.0 - shown * lower_face())[:, None]
+        delta = change * (self._region_gains * self._facing_of(target))[:, None]
+        shape = target_rest + delta
+        # the lids and inner lips by ratios of each face's own range, not by raw offsets
+        set_eye_openness(shape, target_rest, ease_squint(self._eye_ratios(source_shape, neutral), shown))
+        rest_opening = mouth_opening(target_rest)
         opening = combined_opening(rest_opening, p.mouth_gain * (mouth_opening(source_shape) - neutral.mouth_closed),
-                                   float(smiling))
+                                   source_smiling)
         # eased into mouth_max_open; a portrait whose own mouth is open wider keeps it at rest
         set_mouth_opening(shape, target_rest, source_shape, soft_limit(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
@@ -211,6 +195,11 @@ class RetargetFace(Node):
             turned = turned_share(euler_angles(target.pose.rotation)[0])
             self._facing = (target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32))
         return self._facing[1]
+
+    def _portrait_smiling(self, target: FaceTrack, rest: np.ndarray) -> float:
+        if self._smile is None or self._smile[0] is not target:
+            self._smile = (target, portrait_smiling(smile_width(rest), corner_lift(rest)))
+        return self._smile[1]
 
     def _eye_ratios(self, source_shape: np.ndarray, neutral: Neutral) -> np.ndarray:
         """(2,) each target eye's openness as a share of its own open level: the source's, per eye."""

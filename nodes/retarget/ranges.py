@@ -29,6 +29,11 @@ LOWER_LIP_RINGS = np.array([[78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308],
                             [76, 77, 90, 180, 85, 16, 315, 404, 320, 307, 306],
                             [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]])
 LIP_THINNEST = 0.6  # a lip thins to at most this share of its rest thickness (inner to outer ring)
+# ...and thickens to at most this share. Lips parted round, the driver's fingers at her mouth
+# (wolfgang_expressions.mp4, frames 206-224) thickened the grinning smile_teeth.jpg's upper lip to 1.4x
+# its own: a swollen roll over her teeth under a squashed philtrum. Held to 1.1, a self-reenactment of
+# single_face.mp4 lost 0.35 dB on the face (its lips do thicken that much); to 1.2, nothing.
+LIP_THICKEST = 1.2
 # of a lid pair's change in gap, the share the upper lid makes (the rest, the lower lid): a blink is the
 # upper lid coming down onto the lower one, which stays where the expression puts it (a smile's cheeks
 # raise it). Shut about their midpoint, the lids met in a line arched like an upper lid half-way down the
@@ -119,7 +124,7 @@ def set_mouth_opening(shape: np.ndarray, rest: np.ndarray, source: np.ndarray, o
 
 
 def keep_lip_layout(shape: np.ndarray, rest: np.ndarray) -> None:
-    """Keep each lip no thinner than LIP_THINNEST of its rest thickness (its outer ring moved out) and
+    """Keep each lip between LIP_THINNEST and LIP_THICKEST of its rest thickness (its outer ring moved) and
     its middle rings where they sit across it at rest (in place). A driver's lips roll and thin as they
     open; added to a target whose mouth is already open, that motion would push the inner ring past the
     middle ones and fold the lip over itself (a swollen lip over the teeth)."""
@@ -129,8 +134,9 @@ def keep_lip_layout(shape: np.ndarray, rest: np.ndarray) -> None:
         rest_length = np.maximum(np.linalg.norm(rest_span[:, :2], axis=1), 1e-9)
         outward = rest_span[:, :2] / rest_length[:, None]
         span = shape[outer] - shape[inner]
-        short = np.maximum(LIP_THINNEST * rest_length - (span[:, :2] * outward).sum(axis=1), 0.0)
-        shape[outer, :2] += short[:, None] * outward
+        across = (span[:, :2] * outward).sum(axis=1)
+        kept = np.clip(across, LIP_THINNEST * rest_length, LIP_THICKEST * rest_length)
+        shape[outer, :2] += (kept - across)[:, None] * outward
         span = shape[outer] - shape[inner]
         # each middle ring in the column's own frame (along the lip, across it), carried by a similarity
         turn = np.stack([span[:, 0] * outward[:, 0] + span[:, 1] * outward[:, 1],

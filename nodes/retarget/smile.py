@@ -1,0 +1,95 @@
+"""Smiles on a smiling portrait: how far the source and the portrait each smile, and how the source's smile
+combines with the one the portrait already shows.
+
+Expression is transferred as the source's change from its neutral added to the portrait's own face. A
+portrait photographed mid-grin already has its cheeks raised, its mouth's corners drawn out and its eyes
+narrowed; adding a grinning source's change on top drew all of it twice: cheeks bulging past the jaw, the
+skin between nose and lip stretched into what looks like a swollen upper lip, and eyes squeezed to slits.
+So the share of the source's smile that the portrait already shows is taken out of the change.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from nodes.track.face_model import MESH_POINTS, MOUTH_CORNERS, reference_shape, topology
+
+# smile_width above the narrowest the source has shown from which its mouth counts as smiling, and as a
+# broad smile (whose parted lips are drawn back, not a dropped jaw): the crying-then-laughing driver goes
+# from 0.55 to grins of 0.73-0.76; Hopper talking stays within 0.03 of her narrowest
+SMILE_WIDENING = (0.04, 0.16)
+GRIN_NORM = 4.0  # a grin's opening and a smiling portrait's combine as their 4-norm: nearly the farther of the two
+# A still portrait has no narrowest mouth to compare with, so it smiles as far as its mouth is wide for its
+# eyes, on the driver's scale (relaxed 0.55-0.58, grins to 0.76), AND its corners sit above its lips' middle
+# (either alone misreads a wide or a down-turned mouth). Measured (smile_width, corner lift): the grinning
+# smile_teeth.jpg 0.70, 0.11 and the astronaut 0.71, 0.11 (so 0.67 and 0.72 smiling: a grin has room to
+# broaden); the neutral Hopper 0.59, 0.02, three_quarter.jpg 0.58, -0.03, single_face.mp4 0.49, -0.01 (0).
+PORTRAIT_SMILE_WIDTH = (0.58, 0.76)
+PORTRAIT_CORNER_LIFT = (0.03, 0.09)  # in mouth widths
+# The lower face (cheeks, mouth, jaw) is what a smile moves: from just under the lower lids (head-space y
+# -0.35; they sit at -0.5) to the nose's tip (0.1) its share comes in. The eyes' lids are set by ratio.
+LOWER_FACE_RAMP = (-0.35, 0.1)
+SQUINT_FROM = 0.5  # an eye this open (of its open level) or more narrowed by a smile; below, fading to shut
+
+
+def smiling(width: float, narrowest: float) -> float:
+    """0..1: how far a source's mouth, `width` (smile_width) against the narrowest it has shown, smiles."""
+    return float(np.interp(width - narrowest, SMILE_WIDENING, (0.0, 1.0)))
+
+
+def corner_lift(shape: np.ndarray) -> float:
+    """How far the mouth's corners sit above the middle of its outer lips, in mouth widths (y down)."""
+    left, right = shape[list(MOUTH_CORNERS)]
+    middle_y = (shape[0, 1] + shape[17, 1]) / 2.0  # the upper and lower lip's outer middle points
+    return float((middle_y - (left[1] + right[1]) / 2.0) / (np.linalg.norm(right[:2] - left[:2]) or 1.0))
+
+
+def portrait_smiling(width: float, lift: float) -> float:
+    """0..1: how far a still portrait smiles, from its smile_width and corner_lift."""
+    return float(min(np.interp(width, PORTRAIT_SMILE_WIDTH, (0.0, 1.0)),
+                     np.interp(lift, PORTRAIT_CORNER_LIFT, (0.0, 1.0))))
+
+
+def already_shown(source: float, portrait: float) -> float:
+    """0..1: the share of the expression change to take out where a source smiling `source` drives a
+    portrait smiling `portrait`: the portrait smiles on from its own level as far into what is left of
+    the range as the source smiles into all of it (their levels combine as 1 - (1 - a)(1 - b)), so a
+    broad smile broadens a grinning portrait's a little, and moves a neutral portrait's (or anything of a
+    talking, non-smiling source) in full."""
+    return source * portrait
+
+
+@lru_cache(maxsize=1)
+def lower_face() -> np.ndarray:
+    """(478,) 0..1 per landmark: how far it belongs to what a smile moves (not the eyes, brows or irises)."""
+    weights = np.interp(reference_shape()[:, 1], LOWER_FACE_RAMP, (0.0, 1.0)).astype(np.float32)
+    regions = topology().regions
+    weights[regions["eyes"]] = 0.0
+    weights[regions["brows"]] = 0.0
+    weights[MESH_POINTS:] = 0.0
+    return weights
+
+
+def ease_squint(ratios: np.ndarray, shown: float) -> np.ndarray:
+    """Each eye's openness ratio (1: its open level) with `shown` of a narrowing taken out: a smile's
+    squint, which the smiling portrait's eyes already show. A shut or nearly shut eye (a blink, a wink)
+    keeps its ratio: the easing fades in from shut to SQUINT_FROM."""
+    narrowing = np.clip(1.0 - ratios, 0.0, None)
+    return ratios + shown * narrowing * np.clip(ratios / SQUINT_FROM, 0.0, 1.0) ** 2
+
+
+def combined_opening(rest: float, driven: float, smiling: float) -> float:
+    """The target's mouth opening for its own rest opening and the source's opening beyond its neutral
+    (both in mouth widths), `smiling` (0..1) being how far the source's mouth is widened into a smile.
+    Lips parted in a smiling portrait are drawn back, not a dropped jaw, and so are a grinning source's:
+    added up, a grin on a grin opened the mouth to a tall block of teeth. As the source smiles, the two
+    combine more as nearly the farther of the two, smoothly (their GRIN_NORM-norm; as their Euclidean
+    norm, a grin with the teeth together still opened a band under the portrait's own teeth nearly as
+    tall as they are); an opening without a smile (talking, a jaw dropping) still adds, so speech moves
+    a smiling portrait's lips as much."""
+    if driven <= 0.0:  # the source presses its lips past its neutral: the portrait's close as far
+        return rest + driven
+    added = rest + driven
+    nearly_farther = (rest ** GRIN_NORM + driven ** GRIN_NORM) ** (1.0 / GRIN_NORM)
+    return float(added - smiling * (added - nearly_farther))

@@ -1,0 +1,98 @@
+"""A smiling portrait driven by a smiling source: the smile it already shows is not drawn again on top of
+itself. Real footage: wolfgang_expressions.mp4 (crying, then laughing and grinning) drives the grinning
+smile_teeth.jpg and the neutral Grace Hopper."""
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from app.quality.features import FEATURES, frame_features
+from nodes.retarget.ranges import LIP_THICKEST, LOWER_LIP_RINGS, UPPER_LIP_RINGS, eye_openness
+from app.runtime.context import FrameContext, RunContext
+from app.runtime.gpu.image import Image
+from nodes.retarget.smile import SMILE_WIDENING
+from nodes.track.face import face_track
+from nodes.track.face_model import reference_shape, smile_width
+from tests.conftest import REPO
+from tests.test_retarget_ranges import RIG, _drive, _eyes, _node, _relaxed_mouth, _track
+
+CLIP = REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4"
+EYE_OPENNESS = [FEATURES.index("right_eye_openness"), FEATURES.index("left_eye_openness")]
+
+
+@pytest.fixture(scope="module")
+def driver(studio_registry):
+    """Every other frame of the clip, tracked as a run tracks it."""
+    schema = studio_registry.require("track.face").schema
+    node = studio_registry.create("track.face", "track", {**schema.defaults(), "hands": False})
+    run = RunContext()
+    node.open(run)
+    try:
+        return [node.process(FrameContext(k, i / 23.98, run), image=Image(np.ascontiguousarray(frame), i / 23.98))["track"]
+                for k, (i, frame) in enumerate((i, f) for i, f in enumerate(iio.imiter(CLIP)) if i % 2 == 0)]
+    finally:
+        node.close()
+
+
+def _shape(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return reference_shape() + face_track(points, size, 0.0).expression
+
+
+@pytest.fixture(scope="module")
+def driven(studio_registry, detector, driver):
+    """portrait -> (its head-space shape at rest, the head-space shapes the driver poses it in)."""
+    def drive(portrait: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        image = iio.imread(REPO / portrait)[..., :3]
+        size = (image.shape[1], image.shape[0])
+        target = face_track(detector.detect(image)[0], size, 0.0)
+        node, run = _node(studio_registry), RunContext()
+        return _shape(target.landmarks, size), [
+            _shape(node.process(FrameContext(k, t.timestamp, run), source=t, target=target)["motion"].landmarks, size)
+            for k, t in enumerate(driver)]
+    return drive
+
+
+def _in_grins(driver, rest: np.ndarray, posed: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Over the driver's broad grins (its mouth widened past SMILE_WIDENING's top), the portrait's mouth
+    width (smile_width) and eye openness (n, 2) as shares of its own at rest."""
+    widths = np.array([smile_width(reference_shape() + t.expression) for t in driver])
+    grins = np.flatnonzero(widths - np.minimum.accumulate(widths) > SMILE_WIDENING[1])
+    assert len(grins) > 60
+    return (np.array([smile_width(posed[k]) for k in grins]) / smile_width(rest),
+            np.array([eye_openness(posed[k]) for k in grins]) / eye_openness(rest))
+
+
+def test_a_grinning_portrait_grins_on_a_little_where_a_neutral_one_grins_in_full(driver, driven):
+    """Driven by the same grins, the neutral Hopper's mouth widens by 18% (median) and her eyes narrow
+    to 0.64/0.77 of their own, the smile's squint. smile_teeth.jpg already grins with narrowed eyes:
+    drawn again on top, her mouth widened by 16% (cheeks bulging past her jaw, the skin under her nose
+    stretched) and her eyes closed to 0.64/0.77 of her already narrowed ones; now 6% and 0.88/0.93."""
+    neutral_mouth, neutral_eyes = _in_grins(driver, *driven("assets/portraits/grace_hopper.jpg"))
+    grinning_mouth, grinning_eyes = _in_grins(driver, *driven("tests/data/real/smile_teeth.jpg"))
+    assert np.median(neutral_mouth) > 1.14 and (np.median(neutral_eyes, axis=0) < 0.85).all()
+    assert 1.02 < np.median(grinning_mouth) < 1.1, np.median(grinning_mouth)
+    assert (np.median(grinning_eyes, axis=0) > 0.83).all(), np.median(grinning_eyes, axis=0)
+
+
+def test_no_lip_of_a_grinning_portrait_swells_past_its_own(driven):
+    """The driver's lips parted round, her fingers at her mouth (frames 206-224), thickened smile_teeth.jpg's
+    upper lip to 1.4x its own (a swollen roll over her teeth) and the lower one to 1.29x."""
+    rest, posed = driven("tests/data/real/smile_teeth.jpg")
+    for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS):
+        middle = rings[:, rings.shape[1] // 2]
+        thickness = lambda shape: np.linalg.norm(shape[middle[-1], :2] - shape[middle[0], :2])  # noqa: E731
+        assert max(thickness(shape) for shape in posed) / thickness(rest) < LIP_THICKEST + 0.05
+
+
+def test_a_grinning_source_with_its_eyes_shut_still_shuts_a_grinning_portraits_eyes(studio_registry):
+    """The smile's squint that a grinning portrait already shows is taken out of the source's; a shut
+    eye is not a squint."""
+    target = reference_shape()  # the astronaut's grin (smile_width 0.71, corners lifted)
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    relaxed = [_relaxed_mouth(reference_shape())] * 10  # the source's neutral: smile_width 0.58
+    grin = reference_shape() + 1.0 * RIG.smile
+    shut = _drive(_node(studio_registry), target, relaxed + [_eyes(grin, 0.0)])[EYE_OPENNESS]
+    assert (shut <= 0.05 * rest).all()
+    squint = _drive(_node(studio_registry), target, relaxed + [_eyes(grin, 0.7)])[EYE_OPENNESS]
+    assert (squint > 0.85 * rest).all()  # 0.7 of them without the portrait's own smile
