@@ -160,6 +160,33 @@ def test_the_second_best_frame_is_mixed_in_by_how_close_its_cost_is(studio_regis
     assert mixed["track"] is bank.track(row) and mixed["index"] == bank.frame_numbers[row]
 
 
+def test_the_drivers_own_mouth_stands_in_where_the_recorded_one_is_shut(studio_registry, bank, detector):
+    """wolfgang_expressions.mp4 laughing drove single_face.mp4, whose narrow-mouthed frames are all shut:
+    the mouth's gap was filled from a shut recorded mouth, so it was drawn as a plain dark cavity. Now the
+    driver's own interior fills it there; a recorded mouth open enough to show its own is still used."""
+    from app.runtime.gpu.image import Image
+    from nodes.track.face import face_track
+
+    laughing = np.ascontiguousarray(iio.imread(REAL / "wolfgang_expressions.mp4", index=300))
+    driver = Image(laughing)
+    driver_track = face_track(detector.detect(laughing)[0], (laughing.shape[1], laughing.shape[0]), 0.0)
+    neutral, smile = rest_and_widest_smile(bank)
+
+    def mouth_for(row: int, **inputs) -> tuple[dict, str]:
+        node, run = select_node(studio_registry)
+        out = node.process(FrameContext(0, 0.0, run), bank=bank,
+                           motion=Motion(bank.index.landmarks[row], image_size=bank.size), **inputs)
+        return out, node.status()
+
+    shut, status = mouth_for(neutral, driver=driver, driver_track=driver_track)
+    assert shut["mouth_image"] is driver and shut["mouth_track"] is driver_track
+    assert "mouth from the driver" in status
+    opened, _ = mouth_for(smile, driver=driver, driver_track=driver_track)
+    assert opened["mouth_track"] is bank.track(smile)
+    alone, _ = mouth_for(neutral)  # no driver connected: the recorded mouth, as before
+    assert any(alone["mouth_track"] is bank.track(row) for row in range(len(bank)))
+
+
 def test_the_warp_puts_each_landmark_where_the_other_face_has_it(bank):
     from nodes.target.crossfade import GRID_STEP, LandmarkWarp
     from nodes.track.face_model import MESH_POINTS

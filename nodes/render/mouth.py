@@ -61,10 +61,21 @@ class DriverMouth:
                            split.teeth_colour)
 
     def share(self) -> float:
-        """0..1: how much of the gap the driver's own interior fills, the rest a plain cavity. A driver
-        mouth only a few pixels high is mostly its lips' edges: stretched, it is a smear of lipstick."""
+        """0..1: how much of the gap the driver's own interior fills, the rest a plain cavity (`readable`)."""
         middle = self.columns[MIDDLE_COLUMN]
-        return float(smoothstep(*DRIVER_READABLE_PX, np.linalg.norm((middle[1] - middle[0]) * self.size)))
+        return _readable(np.linalg.norm((middle[1] - middle[0]) * self.size))
+
+
+def readable(landmarks: np.ndarray) -> float:
+    """0..1: how usable the mouth interior of a face's (478, 2|3) landmark pixels is to fill another mouth's
+    gap (`DriverMouth.share`)."""
+    return _readable(np.linalg.norm(landmarks[LOWER_INNER[MIDDLE_COLUMN], :2] - landmarks[UPPER_INNER[MIDDLE_COLUMN], :2]))
+
+
+def _readable(height: float) -> float:
+    """A mouth interior only a few pixels high (its middle, `height`) is mostly its lips' edges: stretched,
+    it is a smear of lipstick."""
+    return float(smoothstep(*DRIVER_READABLE_PX, height))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.body.types import BODY_MOTION, BodyDriver, BodyMotion, TorsoPose
+from nodes.render.mouth import readable
 from nodes.retarget.types import MOTION, Motion
 from nodes.target.bank import FrameBank
 from nodes.target.choice import StickyChoice
@@ -22,6 +23,11 @@ from nodes.track.body_types import TORSO
 from nodes.track.types import FACE_TRACK, FaceTrack
 
 MOUTH_ONLY = Weights(pose=0.0, position=0.0, mouth=1.0, eyes=0.0, brows=0.0)
+# The driver's own mouth stands in for the recorded one where that shows less than this share of a usable
+# interior (`mouth.readable`) and the driver's shows this much more: a target video in which the person
+# never opens their mouth as far as the motion asks (single_face.mp4 driven laughing) otherwise had only
+# closed mouths to offer, and the gap was drawn as a plain dark cavity.
+RECORDED_UNREADABLE, DRIVER_BETTER = 0.5, 0.25
 
 
 def _weight(name: str, default: float, what: str) -> Param:
@@ -39,14 +45,17 @@ class TargetSelect(Node):
         inputs=(Port("bank", FRAME_BANK, "the target video's frames"),
                 Port("motion", MOTION, "where the target's landmarks go (retargeted onto the bank's reference)"),
                 Port("body", BODY_MOTION, "where the target's torso goes (retargeted onto the bank's reference "
-                     "body)", optional=True)),
+                     "body)", optional=True),
+                Port("driver", ports.IMAGE, "the driving frame: its own mouth interior stands in where no recorded "
+                     "frame opens its mouth enough to fill the motion's", optional=True),
+                Port("driver_track", FACE_TRACK, "the driving frame's face track", optional=True)),
         outputs=(Port("image", ports.IMAGE, "the chosen frame (cross-faded for a few frames after a change)"),
                  Port("track", FACE_TRACK, "the chosen frame's face track"),
                  Port("motion", MOTION, "the motion with its gaze made relative to the chosen frame's own eyes"),
                  Port("body", BODY_MOTION, "the body motion moving the chosen frame's own torso (not valid where "
                       "that frame shows no shoulders, or no body motion comes in: the torso stays as recorded)"),
-                 Port("mouth_image", ports.IMAGE, "the frame whose mouth matches best (for the renderer's driver "
-                      "mouth)"),
+                 Port("mouth_image", ports.IMAGE, "the frame whose mouth matches best, or the driving frame where "
+                      "none opens enough (for the renderer's driver mouth)"),
                  Port("mouth_track", FACE_TRACK, "that frame's face track"),
                  Port("index", ports.INT, "the chosen frame's number in the clip (from 0)"),
                  Port("cost", ports.FLOAT, "how far the chosen frame is from the motion (0: the same face)")),
@@ -83,7 +92,8 @@ class TargetSelect(Node):
         self._fade_from: int | None = None
         self._fade_step = 0
 
-    def process(self, ctx: FrameContext, bank: FrameBank, motion: Motion, body: BodyMotion | None = None) -> dict:
+    def process(self, ctx: FrameContext, bank: FrameBank, motion: Motion, body: BodyMotion | None = None,
+                driver: Image | None = None, driver_track: FaceTrack | None = None) -> dict:
         if bank is not self._bank:
             self._restart(bank)
         if motion.image_size is not None and tuple(motion.image_size) != bank.size:
@@ -99,11 +109,14 @@ class TargetSelect(Node):
         mouth_row = self._mouth.update(match_costs(bank.features, wanted, MOUTH_ONLY), p.mouth_switch_cost, 0)
         track = bank.track(row)
         self._in_use = bank.image(row)
-        self._status = (f"frame {int(bank.frame_numbers[row])} (cost {costs[row]:.2f}), mouth from frame "
-                        f"{int(bank.frame_numbers[mouth_row])}")
+        mouth_image, mouth_track = bank.image(mouth_row), bank.track(mouth_row)
+        mouth_from = f"frame {int(bank.frame_numbers[mouth_row])}"
+        if driver_fills(mouth_track, driver, driver_track):
+            mouth_image, mouth_track, mouth_from = driver, driver_track, "the driver (no recorded mouth opens enough)"
+        self._status = f"frame {int(bank.frame_numbers[row])} (cost {costs[row]:.2f}), mouth from {mouth_from}"
         return {"image": self._faded(bank, row, before, costs), "track": track,
                 "motion": self._gaze_from(bank, track, motion), "body": torso_of(bank, row, body),
-                "mouth_image": bank.image(mouth_row), "mouth_track": bank.track(mouth_row),
+                "mouth_image": mouth_image, "mouth_track": mouth_track,
                 "index": int(bank.frame_numbers[row]), "cost": float(costs[row])}
 
     def _faded(self, bank: FrameBank, row: int, before: int | None, costs: np.ndarray) -> Image:
@@ -163,6 +176,14 @@ def torso_of(bank: FrameBank, row: int, body: BodyMotion | None) -> BodyMotion:
     if body is None or not body.valid or not chosen.shoulders_seen:
         return BodyMotion(torso, torso, TorsoPose(), BodyDriver.REST, False, chosen.timestamp, bank.size)
     return replace(body, src=torso, image_size=bank.size)
+
+
+def driver_fills(recorded: FaceTrack, driver: Image | None, driver_track: FaceTrack | None) -> bool:
+    """Whether the driving frame's mouth interior stands in for the recorded frame's (RECORDED_UNREADABLE)."""
+    if driver is None or driver_track is None or not driver_track.valid:
+        return False
+    own = readable(recorded.landmarks)
+    return own < RECORDED_UNREADABLE and readable(driver_track.landmarks) > own + DRIVER_BETTER
 
 
 def second_best(costs: np.ndarray, chosen: int) -> int:
