@@ -518,3 +518,27 @@ def test_a_head_lifted_and_rolled_leaves_the_shirt_at_the_frames_foot(studio_reg
     assert shirt_above_foot(image) < 20
     out = render(studio_registry, image, track, rolled(track.landmarks, -20.0, (25.0, -25.0)))
     assert shirt_above_foot(out) < 20
+
+
+@pytest.mark.parametrize("frame", ["300", "377"])
+def test_a_frontal_face_turned_shows_no_room_inside_its_near_cheek(studio_registry, detector, frame):
+    """single_face.mp4's first frame posed as a laughing clip turned it (tests/data/poses): his right cheek
+    and temple come toward the camera. The face mesh reaches a little past his silhouette at the temple;
+    moved, the room behind it (a white door) showed there, inside the face, as a pale blob. The person's
+    colours carried past the silhouette fill it now. Share of the face's rim (its outer 10 pixels) beside
+    his near eye that is far lighter than the rest of it: 0.023 and 0.049 before, none now."""
+    import imageio.v3 as iio
+
+    poses = json.loads((REPO / "tests" / "data" / "poses" / "single_face_turned.json").read_text())["poses"]
+    image = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=0))
+    track = face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+    dst = np.array(poses[frame], np.float32)
+    out = render(studio_registry, image, track, dst)
+    face = np.zeros(out.shape[:2], np.uint8)
+    for triangle in dst[topology().triangles, :2].round().astype(np.int32):
+        cv2.fillConvexPoly(face, triangle, 1)
+    rim = (cv2.erode(face, np.ones((5, 5), np.uint8)) > 0) & ~(cv2.erode(face, np.ones((25, 25), np.uint8)) > 0)
+    rim[:, int(dst[33, 0]):] = False  # beside the near (right) eye, past its outer corner
+    luma = out @ [0.299, 0.587, 0.114]
+    pale = luma > np.median(luma[rim]) + 35.0
+    assert rim.sum() > 1000 and (pale & rim).sum() < 0.005 * rim.sum(), (pale & rim).sum() / rim.sum()

@@ -67,11 +67,19 @@ vec3 textured() {
     vec4 person = texture(portrait, uv);
 #endif
     vec3 shown = person.rgb;
-    if (person.a < 0.5) {  // a face triangle over the room (a turned face's far edge): moved, the room shows
+    if (person.a < 0.5) {  // a face triangle over the room past the silhouette: moved, not the room it holds
         vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
         float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
-        // a lower threshold than the background's: the person mask cuts a little into the face's own edge
-        shown = mix(texture(plate, here).rgb, shown, max(smoothstep(0.1, 0.4, person.a), still));
+        // a lower threshold than the background's: the person mask cuts a little into the face's own edge.
+        // A frontal face turned brings a cheek and temple toward the camera, over what the portrait shows as
+        // the room past them (a white door showed inside the face as a pale blob): the person's colours
+        // carried there instead (a turned portrait's far side is handled below)
+#ifdef TURNED
+        vec3 behind = texture(plate, here).rgb;
+#else
+        vec3 behind = texture(extended, uv).rgb;
+#endif
+        shown = mix(behind, shown, max(smoothstep(0.1, 0.4, person.a), still));
     }
 #ifdef TURNED
     // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
