@@ -29,8 +29,9 @@ def driver(studio_registry):
     run = RunContext()
     node.open(run)
     try:
-        return [node.process(FrameContext(k, i / 23.98, run), image=Image(np.ascontiguousarray(frame), i / 23.98))["track"]
-                for k, (i, frame) in enumerate((i, f) for i, f in enumerate(iio.imiter(CLIP)) if i % 2 == 0)]
+        frames = [(i / 23.98, np.ascontiguousarray(frame)) for i, frame in enumerate(iio.imiter(CLIP)) if i % 2 == 0]
+        return [node.process(FrameContext(k, time, run), image=Image(frame, time))["track"]
+                for k, (time, frame) in enumerate(frames)]
     finally:
         node.close()
 
@@ -80,9 +81,13 @@ def test_no_lip_of_a_grinning_portrait_swells_past_its_own(driven):
     upper lip to 1.4x its own (a swollen roll over her teeth) and the lower one to 1.29x."""
     rest, posed = driven("tests/data/real/smile_teeth.jpg")
     for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS):
-        middle = rings[:, rings.shape[1] // 2]
-        thickness = lambda shape: np.linalg.norm(shape[middle[-1], :2] - shape[middle[0], :2])  # noqa: E731
-        assert max(thickness(shape) for shape in posed) / thickness(rest) < LIP_THICKEST + 0.05
+        assert max(_thickness(shape, rings) for shape in posed) / _thickness(rest, rings) < LIP_THICKEST + 0.05
+
+
+def _thickness(shape: np.ndarray, rings: np.ndarray) -> float:
+    """A lip's thickness at its middle: from its inner to its outer ring."""
+    middle = rings[:, rings.shape[1] // 2]
+    return float(np.linalg.norm(shape[middle[-1], :2] - shape[middle[0], :2]))
 
 
 def test_a_grinning_source_with_its_eyes_shut_still_shuts_a_grinning_portraits_eyes(studio_registry):

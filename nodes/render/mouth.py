@@ -69,7 +69,8 @@ class DriverMouth:
 def readable(landmarks: np.ndarray) -> float:
     """0..1: how usable the mouth interior of a face's (478, 2|3) landmark pixels is to fill another mouth's
     gap (`DriverMouth.share`)."""
-    return _readable(np.linalg.norm(landmarks[LOWER_INNER[MIDDLE_COLUMN], :2] - landmarks[UPPER_INNER[MIDDLE_COLUMN], :2]))
+    upper, lower = landmarks[UPPER_INNER[MIDDLE_COLUMN], :2], landmarks[LOWER_INNER[MIDDLE_COLUMN], :2]
+    return _readable(np.linalg.norm(lower - upper))
 
 
 def _readable(height: float) -> float:

@@ -79,9 +79,10 @@ def ease_squint(ratios: np.ndarray, shown: float) -> np.ndarray:
     return ratios + shown * narrowing * np.clip(ratios / SQUINT_FROM, 0.0, 1.0) ** 2
 
 
-def combined_opening(rest: float, driven: float, smiling: float) -> float:
+def combined_opening(rest: float, driven: float, source_smiling: float) -> float:
     """The target's mouth opening for its own rest opening and the source's opening beyond its neutral
-    (both in mouth widths), `smiling` (0..1) being how far the source's mouth is widened into a smile.
+    (both in mouth widths), `source_smiling` (0..1) being how far the source's mouth is widened into a
+    smile (`smiling`).
     Lips parted in a smiling portrait are drawn back, not a dropped jaw, and so are a grinning source's:
     added up, a grin on a grin opened the mouth to a tall block of teeth. As the source smiles, the two
     combine more as nearly the farther of the two, smoothly (their GRIN_NORM-norm; as their Euclidean
@@ -92,4 +93,4 @@ def combined_opening(rest: float, driven: float, smiling: float) -> float:
         return rest + driven
     added = rest + driven
     nearly_farther = (rest ** GRIN_NORM + driven ** GRIN_NORM) ** (1.0 / GRIN_NORM)
-    return float(added - smiling * (added - nearly_farther))
+    return float(added - source_smiling * (added - nearly_farther))

@@ -41,7 +41,8 @@ class TargetSelect(Node):
         help="Picks, per frame, the target video's recorded frame whose head pose and expression best match the "
              "motion (compared in head space, each term weighted), keeps it until another is clearly better, and "
              "cross-fades briefly when it changes; the renderer then only warps across the small difference. A "
-             "second choice, by mouth opening and width alone, supplies the mouth interior.",
+             "second choice, by mouth opening and width alone, supplies the mouth interior (the driving frame's own, "
+             "when connected, where no recorded mouth is open enough to show one).",
         inputs=(Port("bank", FRAME_BANK, "the target video's frames"),
                 Port("motion", MOTION, "where the target's landmarks go (retargeted onto the bank's reference)"),
                 Port("body", BODY_MOTION, "where the target's torso goes (retargeted onto the bank's reference "
