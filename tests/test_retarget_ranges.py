@@ -256,6 +256,31 @@ def test_a_driver_who_starts_mid_expression_leaves_the_target_at_rest_once_relax
             assert features[MOUTH_OPENING] < 0.5 * rest[MOUTH_OPENING]
 
 
+def test_a_driver_relaxed_only_in_her_first_second_keeps_that_mouth_as_her_neutral():
+    """wolfgang_expressions.mp4 starts with eyes cast down and a relaxed mouth, then cries and laughs: her
+    calmest frames by every feature at once (eyes open, mouth closed) had a grin's width, so her grins did
+    not widen the target's mouth. The neutral's lower face now comes from her narrowest closed mouths when
+    those are clearly narrower; a mouth whose closed widths differ little keeps the calm frames' own."""
+    from nodes.retarget.neutral import AdaptiveNeutral
+    from nodes.retarget.ranges import mouth_width
+    from nodes.track.types import HeadPose
+
+    closed = _with_gaps(reference_shape(), INNER_LIPS, 0.0)  # the reference's grin, lips together
+    relaxed = _relaxed_mouth(closed)  # 0.82 of its width
+
+    def neutral_width(first: np.ndarray) -> float:
+        neutral = AdaptiveNeutral()
+        for shape in [_eyes(first, 0.45)] * 10 + [closed] * 100:
+            neutral.add(_track(shape))
+        return mouth_width(reference_shape() + neutral.neutral(HeadPose.identity()).expression)
+
+    assert neutral_width(relaxed) == pytest.approx(mouth_width(relaxed), rel=0.02)  # was the grin's: 1.22x
+    nearly = closed.copy()
+    lips = topology().regions["mouth"]
+    nearly[lips] = closed[lips].mean(axis=0) + (closed[lips] - closed[lips].mean(axis=0)) * np.array([0.95, 1.0, 1.0])
+    assert neutral_width(nearly) == pytest.approx(mouth_width(closed), rel=0.01)
+
+
 def test_a_long_held_expression_is_not_taken_for_the_drivers_rest(studio_registry):
     """Thirty seconds at rest, then brows raised for twelve: the brows still drive the target at the end.
     A neutral drawn from the last ten seconds alone had come to read the raised brows as rest."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.retarget.ranges import eye_openness, mouth_width
+from nodes.retarget.smile import lower_face
 from nodes.track.face_model import brow_height, mouth_opening, reference_shape
 from nodes.track.types import FaceTrack, HeadPose
 
@@ -20,6 +21,10 @@ OPEN_EYES_LEAST = 0.7
 CLOSED_MOUTH_PERCENTILE = 10  # a mouth at rest is about as closed as it gets
 RELAXED_WIDTH_PERCENTILE = 25  # smiles widen the mouth far more often than anything narrows it
 CALM_FRACTION = 0.2  # the neutral expression averages this share of the history, the least expressive
+# ...but where that mouth is this much wider than the NARROWEST_FRAMES narrowest closed ones (a mouth within
+# CLOSED_SLACK of its closed level), from none to all of its lower face is theirs. Measured, the calm mouth
+# over the narrowest: wolfgang_expressions.mp4 1.19 (a grin); single_face.mp4 and Hopper 1.07-1.08.
+NEUTRAL_GRIN, NARROWEST_FRAMES, CLOSED_SLACK = (0.10, 0.16), 5, 0.03
 # Expression energy: each feature's distance from its resting level over the size of a full expression
 # (eyes: as a ratio of their open level; mouth opening in mouth widths; the rest in head-space units).
 MOUTH_RANGE, BROW_RANGE, SMILE_RANGE = 0.3, 0.09, 0.2
@@ -58,7 +63,8 @@ class AdaptiveNeutral:
     thinned out evenly over time as they come, up to LONGEST_STRIDE): eyes open at a high percentile of
     their openness, the mouth closed at a low percentile of its opening, and the expression and gaze
     averaged over the frames least expressive by those levels, with the brows at their median and the
-    mouth width at its lower quartile."""
+    mouth width at its lower quartile (the lower face, where that is a grin, from the narrowest closed
+    mouths)."""
 
     def __init__(self, frames: int = HISTORY_FRAMES, longest_stride: int = LONGEST_STRIDE):
         self._features = np.zeros((frames, 5))
@@ -103,6 +109,19 @@ class AdaptiveNeutral:
                   + np.abs(features[:, 2] - mouth_closed) / MOUTH_RANGE
                   + np.abs(features[:, 3] - brows) / BROW_RANGE + np.abs(features[:, 4] - width) / SMILE_RANGE)
         calm = np.argsort(energy)[:max(1, int(seen * CALM_FRACTION))]
-        return Neutral(pose, self._expressions[calm].mean(axis=0), self._gazes[calm].mean(axis=0), eyes_open,
-                       mouth_closed)
+        expression = self._relaxed_mouth(self._expressions[calm].mean(axis=0), features, mouth_closed)
+        return Neutral(pose, expression, self._gazes[calm].mean(axis=0), eyes_open, mouth_closed)
+
+    def _relaxed_mouth(self, expression: np.ndarray, features: np.ndarray, mouth_closed: float) -> np.ndarray:
+        """The calm frames' expression, its lower face moved toward the narrowest closed mouths seen where
+        those are clearly narrower (NEUTRAL_GRIN): a driver who cries, then laughs (wolfgang_expressions.mp4)
+        shows a relaxed mouth only in her first second, and her calmest frames had a grin's width for it,
+        so her grins did not widen the target's mouth."""
+        closed = np.flatnonzero(features[:, 2] <= mouth_closed + CLOSED_SLACK)
+        if not len(closed):
+            return expression
+        relaxed = self._expressions[closed[np.argsort(features[closed, 4])[:NARROWEST_FRAMES]]].mean(axis=0)
+        widened = mouth_width(reference_shape() + expression) / mouth_width(reference_shape() + relaxed) - 1.0
+        share = float(np.interp(widened, NEUTRAL_GRIN, (0.0, 1.0)))
+        return expression + share * lower_face()[:, None] * (relaxed - expression)
 
