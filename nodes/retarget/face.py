@@ -102,8 +102,7 @@ class RetargetFace(Node):
         self._adaptive = AdaptiveNeutral()
         self._last: Motion | None = None
         self._last_seen = 0.0
-        self._facing: tuple[FaceTrack, np.ndarray] | None = None  # per target: how its points face the camera
-        self._smile: tuple[FaceTrack, float] | None = None  # per target: how far it smiles
+        self._portrait: tuple[FaceTrack, np.ndarray, float] | None = None  # per target (`_portrait_of`)
         # the source's narrowest mouth so far (its relaxed width: a neutral adapting over seconds would take
         # a long cry's stretched mouth for it)
         self._narrowest_smile = float("inf")
@@ -165,17 +164,18 @@ class RetargetFace(Node):
         scale = target.pose.scale * (source.pose.scale / neutral.pose.scale) ** p.scale_gain
         translation = target.pose.translation + p.translation_gain * moved * target.pose.scale
         pose = HeadPose(relative @ target.pose.rotation, translation, scale)
-        # a turned portrait's far side, foreshortened at its silhouette, keeps its shape (moved, it smears)
         target_rest = self._reference + target.expression
         source_shape = self._reference + source.expression
         width = smile_width(source_shape)
         self._narrowest_smile = min(self._narrowest_smile, width)
         source_smiling = smiling(width, self._narrowest_smile)
-        shown = already_shown(source_smiling, self._portrait_smiling(target, target_rest))
+        facing_camera, portrait_smile = self._portrait_of(target)
+        shown = already_shown(source_smiling, portrait_smile)
         change = source.expression - neutral.expression
         chin_with_lower_lip(change, target_rest)
-        change *= (1.0 - shown * lower_face())[:, None]
-        delta = change * (self._region_gains * self._facing_of(target))[:, None]
+        change *= (1.0 - shown * lower_face())[:, None]  # the smile a smiling portrait already shows
+        # a turned portrait's far side, foreshortened at its silhouette, keeps its shape (moved, it smears)
+        delta = change * (self._region_gains * facing_camera)[:, None]
         shape = target_rest + delta
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
         set_eye_openness(shape, target_rest, ease_squint(self._eye_ratios(source_shape, neutral), shown))
@@ -187,19 +187,17 @@ class RetargetFace(Node):
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
 
-    def _facing_of(self, target: FaceTrack) -> np.ndarray:
-        """(478,) per landmark how far it follows the source's expression: all of it on a frontal portrait
-        (its jaw's edge, though foreshortened, holds no hidden side), as far as it faces the camera on a
-        turned one, as far as it is turned (`turned_share`)."""
-        if self._facing is None or self._facing[0] is not target:
+    def _portrait_of(self, target: FaceTrack) -> tuple[np.ndarray, float]:
+        """What the portrait's own face decides, measured once per target: (478,) per landmark how far it
+        follows the source's expression (all of it on a frontal portrait, whose jaw's edge, though
+        foreshortened, holds no hidden side; on a turned one as far as it faces the camera, as far as the
+        portrait is turned: `turned_share`), and how far the portrait smiles (`portrait_smiling`)."""
+        if self._portrait is None or self._portrait[0] is not target:
             turned = turned_share(euler_angles(target.pose.rotation)[0])
-            self._facing = (target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32))
-        return self._facing[1]
-
-    def _portrait_smiling(self, target: FaceTrack, rest: np.ndarray) -> float:
-        if self._smile is None or self._smile[0] is not target:
-            self._smile = (target, portrait_smiling(smile_width(rest), corner_lift(rest)))
-        return self._smile[1]
+            rest = self._reference + target.expression
+            self._portrait = (target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32),
+                              portrait_smiling(smile_width(rest), corner_lift(rest)))
+        return self._portrait[1], self._portrait[2]
 
     def _eye_ratios(self, source_shape: np.ndarray, neutral: Neutral) -> np.ndarray:
         """(2,) each target eye's openness as a share of its own open level: the source's, per eye."""
