@@ -448,9 +448,10 @@ def test_the_backgrounds_still_triangles_render_as_the_full_program_would(studio
 
 def test_the_room_moved_far_is_left_to_the_plate_the_frame_starts_as_and_looks_as_the_full_program_draws_it(
         studio_registry, detector, monkeypatch):
-    """Background triangles that hold only the room and moved at least ROOM_PIXELS everywhere show the
-    plate where they lie: the frame starts as a copy of the plate and its full-frame pass leaves them out.
-    Drawn by the full program instead, the frame is the same, at the portrait's size and upscaled."""
+    """Background triangles that hold only the room and moved at least ROOM_PIXELS everywhere, or only the
+    room that stays put, show the plate where they lie: the frame starts as a copy of the plate and its
+    full-frame pass leaves them out. Drawn by the full program instead, the frame is the same, at the
+    portrait's size and upscaled."""
     from dataclasses import replace
 
     from nodes.render import warp_mesh
@@ -469,6 +470,41 @@ def test_the_room_moved_far_is_left_to_the_plate_the_frame_starts_as_and_looks_a
                               lambda *a, **k: replace(build(*a, **k), background_shown=len(built[-1].background)))
             whole = render(studio_registry, image, track, dst, size=size)
         assert np.abs(split - whole).max() <= 1, size
+
+
+def test_the_room_a_portrait_shows_stays_put_as_the_head_moves(studio_registry, detector, monkeypatch):
+    """single_face.mp4's first frame: a man before a white door. His head rolls and moves; the background
+    mesh around it follows the head (hair, collar) and carried the door's panels a few pixels along with
+    it, bent. The room the portrait shows away from him stays put now: the frame is its own pixels there."""
+    import imageio.v3 as iio
+
+    from nodes.render import plate as plates
+
+    image = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=0))
+    track = face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+    dst = rolled(track.landmarks, 6.0, (25.0, 8.0))
+    made = person_and_plate(image)
+    near_him = cv2.dilate((made.mask > 0.05).astype(np.uint8), np.ones((81, 81), np.uint8)) > 0
+    away = (made.stays == 255) & ~near_him
+    assert away.mean() > 0.2
+    staying = render(studio_registry, image, track, dst)
+    assert np.abs(staying - image)[away].max() <= 1
+    monkeypatch.setattr(plates, "room_stays", lambda bare: np.zeros(bare.shape, np.uint8))
+    moving = render(studio_registry, image, track, dst)
+    assert (np.abs(moving - image)[away].max(axis=1) > 20).sum() > 200  # the panels' edges moved
+
+
+def test_the_room_eases_from_moving_with_the_person_to_staying_put_across_a_band():
+    """Past the plate's own pixels the room may hold the person's loose hair, which moves with them: the
+    room eases into staying put over STAYS_BAND, so the two meet without a break."""
+    from nodes.render.plate import STAYS_BAND, room_stays
+
+    bare = np.ones((100, 400), bool)
+    bare[:, :150] = False  # the person and their fringe, as the plate has them inpainted
+    across = room_stays(bare)[50].astype(int)
+    band = round(STAYS_BAND * 400)
+    assert (across[:150] == 0).all() and (across[151 + band:] == 255).all()
+    assert (np.diff(across) >= 0).all() and 60 < across[150 + band // 2] < 200
 
 
 def test_a_triangle_counts_as_moved_far_only_where_every_point_of_it_moved_that_far():

@@ -122,6 +122,16 @@ def room_triangles(mesh: BackgroundMesh, person: np.ndarray | None) -> np.ndarra
     return _sampling_only(mesh, person == 0)
 
 
+def staying_triangles(mesh: BackgroundMesh, stays: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(T,) bool per background triangle twice: all of the portrait it samples is room that stays put, and
+    some of it is (`stays`: (H, W) uint8, `PersonAndPlate.stays`; None: no plate, nothing stays put).
+    Moved or not, the first kind shows the room where it lies, as the frame starts: at rest that is the
+    same pixels, and a room does not move with the person."""
+    if stays is None:
+        return np.zeros(len(mesh.triangles), bool), np.zeros(len(mesh.triangles), bool)
+    return _sampling_only(mesh, stays == 255), ~_sampling_only(mesh, stays == 0)
+
+
 def _sampling_only(mesh: BackgroundMesh, inside: np.ndarray) -> np.ndarray:
     """(T,) bool: the triangle samples only pixels where `inside` (H, W) holds. Its footprint is taken as
     its bounding box and a pixel around (the bilinear samples at its edge)."""

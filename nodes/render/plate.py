@@ -15,6 +15,7 @@ HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silho
 EDGE_BLEND = 0.015  # of the longest side: how far into the person their edge's colours still blend with the room
 STRAY_BAND = 0.05  # of the longest side: how far past the hole loose hair is looked for
 STRAY_DIFFERENCE = 40  # 0..255: a pixel this far from the room's fill, near the person, is loose hair
+STAYS_BAND = 0.02  # of the longest side: the room eases from moving with the person to staying put across this
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
 
 
@@ -22,11 +23,13 @@ REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge
 class PersonAndPlate:
     """mask: (H, W) float32 0..1, the person's silhouette; plate: (H, W, 3) uint8 without the person;
     extended: (H, W, 3) uint8, the person with their colours carried past their silhouette over the room
-    (`person_extended`)."""
+    (`person_extended`); stays: (H, W) uint8, how firmly the room stays put where the portrait shows it
+    (`room_stays`), 255 fully."""
 
     mask: np.ndarray
     plate: np.ndarray
     extended: np.ndarray
+    stays: np.ndarray
 
     def mask_bytes(self) -> np.ndarray:
         """(H, W) uint8 mask, 255 person, as the renderer's textures hold it."""
@@ -40,8 +43,8 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     extended = person_extended(rgb, mask)
     height, width = mask.shape
     if plate is not None:
-        return PersonAndPlate(mask, cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height),
-                                               interpolation=cv2.INTER_AREA), extended)
+        return _made(rgb, mask, cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height),
+                                           interpolation=cv2.INTER_AREA), extended)
     grow = max(1, round(HOLE_MARGIN * max(width, height)))
     hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     scale = min(1.0, WORKING_SIDE / max(width, height))
@@ -65,7 +68,21 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     person = cv2.GaussianBlur(person, (0, 0), max(1.0, 0.006 * max(width, height)))[:, :, None]
     plate = rgb[:, :, :3].astype(np.float32) * (1.0 - person) + full * person
-    return PersonAndPlate(mask, plate.round().astype(np.uint8), extended)
+    return _made(rgb, mask, plate.round().astype(np.uint8), extended)
+
+
+def _made(rgb: np.ndarray, mask: np.ndarray, plate: np.ndarray, extended: np.ndarray) -> PersonAndPlate:
+    return PersonAndPlate(mask, plate, extended, room_stays(np.all(plate == rgb[:, :, :3], axis=2)))
+
+
+def room_stays(bare: np.ndarray) -> np.ndarray:
+    """(H, W) uint8, 255 where the room stays put as the person moves, from `bare`, (H, W) bool where the
+    plate is the portrait's own pixels (the room it shows, nothing inpainted or given in its place): 255 at
+    STAYS_BAND or more inside them, easing to 0 at their edge. Past that edge the room's pixels may hold
+    the person's loose hair and move with them; eased, the moved and the still room meet without a break."""
+    band = max(1.0, STAYS_BAND * max(bare.shape))
+    inside = cv2.distanceTransform(bare.astype(np.uint8), cv2.DIST_L2, 3) / band
+    return np.round(255 * np.clip(inside, 0.0, 1.0) ** 2 * (3 - 2 * np.clip(inside, 0.0, 1.0))).astype(np.uint8)
 
 
 def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -47,7 +47,8 @@ class PortraitRenderer:
     def __init__(self, gpu, samples: int):
         self._gpu, self._samples = gpu, samples
         # (portrait RGBA with the person mask as alpha, the room behind the person, the person carried past
-        # their silhouette, the backdrop: the portrait with what may give way to the room as alpha)
+        # their silhouette, the backdrop: the portrait with what may give way to the room as alpha, how firmly
+        # the room the portrait shows stays put)
         self._textures: tuple = ()
         self._room_frame = None  # a framebuffer on the room's texture, which each frame starts as a copy of
         self._texture_source: tuple = (None, None, None, None)  # (portrait, plate, cover, output size)
@@ -57,8 +58,10 @@ class PortraitRenderer:
             self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
             self._still = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
                                       defines=("STILL",), vbo=self._background[1])
+            self._room = self._layer("background", "2f 1f 8x", ("in_pos", "in_depth"), defines=("ROOM",),
+                                     vbo=self._background[1])
             for program, _, _ in (self._background, self._still):
-                _set_uniforms(program, portrait=4)  # the backdrop texture, as _render binds it
+                _set_uniforms(program, portrait=4, room_stays=5)  # as _render binds them
             face = ("in_pos", "in_depth", "in_uv", "in_st", "in_layer")
             # skin reads only positions and uvs; a turned portrait's skin its counterparts' uvs too (edges.py)
             self._skin = self._layer("warp", "2f 1f 2f 12x", face[:3], defines=("TEXTURED_ONLY",))
@@ -90,10 +93,12 @@ class PortraitRenderer:
             mask = np.full(rgb.shape[:2], 255, np.uint8) if plate is None else plate.mask_bytes()
             held = (mask.astype(np.uint16) * (255 - cover) // 255).astype(np.uint8)
             room = np.dstack([rgb if plate is None else plate.plate, np.full_like(mask, 255)])
+            stays = np.zeros_like(mask) if plate is None else plate.stays
             self._textures = (self._texture(np.dstack([rgb, mask]), out_size),
                               self._texture(_at_size(room, out_size), out_size),
                               self._texture(rgb if plate is None else plate.extended, out_size),
-                              self._texture(np.dstack([rgb, held]), out_size))
+                              self._texture(np.dstack([rgb, held]), out_size),
+                              self._texture(stays[:, :, None], out_size))
             self._room_frame = self._gpu.ctx.framebuffer([self._textures[1]])
             self._texture_source = (image, plate, cover, out_size)
         return self._textures
@@ -137,15 +142,17 @@ class PortraitRenderer:
             return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gains, plate)
 
     def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gains, plate) -> Image:
-        portrait, room, extended, backdrop = self._portrait_textures(image, plate, mesh.face_cover, out_size)
+        portrait, room, extended, backdrop, room_stays = self._portrait_textures(image, plate, mesh.face_cover,
+                                                                                out_size)
         portrait.use(0)
         (driver.texture(self._gpu) if driver is not None else portrait).use(1)
         room.use(2)
         extended.use(3)
         backdrop.use(4)
+        room_stays.use(5)
         viewport = (float(image.width), float(image.height))
         skin = self._turned_skin if mesh.turned else self._skin
-        for program, _, _ in (self._still, self._background, skin, self._features):
+        for program, _, _ in (self._still, self._background, self._room, skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
@@ -177,7 +184,9 @@ class PortraitRenderer:
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<="
         try:  # the face's box: the background under it again, so the face's smoothed edges blend with it
-            self._draw_background(mesh, origin, size, out_size, len(mesh.background))
+            self._draw_background(mesh, origin, size, out_size, mesh.background_shown)
+            self._draw(self._room, len(mesh.background) - mesh.background_shown, origin, size, out_size,
+                       mesh.background_shown)
             self._draw(skin, mesh.textured, origin, size, out_size)
             self._draw(self._features, len(mesh.vertices) - mesh.textured, origin, size, out_size, mesh.textured)
         finally:
@@ -224,7 +233,8 @@ class PortraitRenderer:
                 vbo.release()
             for _, _, vao in (self._turned_skin, self._features):
                 vao.release()  # their vertex buffer is the skin's
-            self._still[2].release()  # and this one's the background's
+            for _, _, vao in (self._still, self._room):
+                vao.release()  # and these the background's
             self._compose_vao.release()
 
 
@@ -281,9 +291,8 @@ class RenderPortrait(Node):
         key = (image.width, image.height, self.params.grid)
         built = self._builder
         if built is None or built[0] is not track or built[1] is not plate or built[2] != key:
-            person = None if plate is None else plate.mask_bytes()
             self._builder = (track, plate, key, MeshBuilder(track.landmarks, (image.width, image.height),
-                                                            self.params.grid, image.rgb(), person))
+                                                            self.params.grid, image.rgb(), plate))
         return self._builder[3]
 
     def _plate_of(self, image: Image, given: Image | None) -> PersonAndPlate | None:
@@ -357,7 +366,8 @@ def _at_size(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if pixels.shape[1::-1] == tuple(size):
         return pixels
     method = cv2.INTER_AREA if size[0] < pixels.shape[1] else cv2.INTER_LINEAR
-    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=method)
+    resized = cv2.resize(np.ascontiguousarray(pixels), size, interpolation=method)
+    return resized.reshape(size[1], size[0], pixels.shape[2])  # OpenCV drops a single channel's axis
 
 
 def _set_uniforms(program, **values) -> None:

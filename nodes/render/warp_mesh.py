@@ -27,8 +27,9 @@ import numpy as np
 
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
-                                     moved_at_least, room_triangles, solid_triangles)
+                                     staying_triangles, moved_at_least, room_triangles, solid_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
+from nodes.render.plate import PersonAndPlate
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.track.face_model import MESH_POINTS, mirror_points, topology
@@ -48,10 +49,10 @@ class WarpMesh:
     """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
     depth, u, v), drawn first by its own lean program, the first `background_still` of them moved by less
     than STILL_PIXELS or all person (`solid_triangles`), leaner still: no plate; those from
-    `background_shown` on all room moved by ROOM_PIXELS or more everywhere (`room_triangles`): they
-    show the plate where they lie, which the frame starts as, so its full pass leaves them out; vertices: (N,
-    VERTEX_FLOATS) the other layers, the first `textured` of them the portrait's own pixels
-    (LAYER_TEXTURED), the rest its mouth and eyes;
+    `background_shown` show the plate where they lie, which the frame starts as, so its full pass leaves
+    them out: all room that stays put (`staying_triangles`), or all room moved by ROOM_PIXELS or more
+    everywhere (`room_triangles`); vertices: (N, VERTEX_FLOATS) the other layers, the first `textured` of
+    them the portrait's own pixels (LAYER_TEXTURED), the rest its mouth and eyes;
     eyes: the portrait's eyeballs; eye_closure: (2,) per eye how far its slit is drawn as lid skin;
     face_cover: (H, W) uint8, the portrait's pixels the face draws outside its outline (`face_cover`),
     the same array for every frame of a portrait; driver_share: how much of the mouth's gap the
@@ -81,18 +82,20 @@ class MeshBuilder:
     is made once, and a grin with the teeth together eases in and out across frames (`mouth_strip`)."""
 
     def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None,
-                 person: np.ndarray | None = None):
+                 plate: PersonAndPlate | None = None):
         """rgb: the portrait's (H, W, 3) pixels, read for where its mouth interior splits between the jaws
-        and where its skin reaches past the mesh; without them the interior is split in halves. person:
-        its (H, W) uint8 person mask (255 person) where the room shows behind a moved person (plate.py);
-        None where the whole portrait moves."""
+        and where its skin reaches past the mesh; without them the interior is split in halves. plate:
+        its person and the room behind them, shown where a person moves away (plate.py); None where the
+        whole portrait moves."""
         self.src, self.size = src, size
         self.jaws: JawSplit = HALVES if rgb is None else jaw_split(rgb, src)
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
+        person = None if plate is None else plate.mask_bytes()
         self._solid = solid_triangles(self.background, person, self.face_cover)
         self._room = room_triangles(self.background, person)
+        self._stays, self._partly_stays = staying_triangles(self.background, None if plate is None else plate.stays)
         self.edges = EdgeReveal(src)
         self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
@@ -108,15 +111,17 @@ class MeshBuilder:
         positions = background_positions(self.background, src, dst, self.size, torso)
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
-        # the triangles that moved less than background.frag looks at the plate for, or hold only the person
-        # (nothing for the room to show through), come first: drawn by a program that only samples the portrait;
-        # the room moved so far that it shows the plate where it lies comes last
+        # the triangles that moved less than background.frag looks at the plate for (and hold no room that stays
+        # put, which that program would move), or hold only the person (nothing for the room to show through),
+        # come first: drawn by a program that only samples the portrait; those that show the plate where they
+        # lie come last: all room that stays put, and the room moved so far
         triangles = self.background.triangles
         moves = positions - self.background.points
         most = np.linalg.norm(moves, axis=1)[triangles].max(axis=1)
-        still = (most < STILL_PIXELS) | self._solid
+        still = ((most < STILL_PIXELS) & ~self._partly_stays) | self._solid
         left = ~still & self._room & (most >= ROOM_PIXELS)
         left[left] = moved_at_least(moves[triangles[left]], ROOM_PIXELS)
+        left |= self._stays
         tris = np.concatenate([triangles[still], triangles[~still & ~left], triangles[left]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
