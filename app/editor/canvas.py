@@ -47,8 +47,13 @@ class Canvas:
         self._nodes: dict[str, _NodeItems] = {}
         self.pictures = NodePictures()
         self.widget = dpg.add_node_editor(parent=parent, callback=self._on_link, delink_callback=self._on_unlink,
-                                          minimap=True, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+                                          minimap=False, minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
                                           width=-1, height=-1)
+
+    def show_minimap(self, shown: bool) -> None:
+        """The overview of the whole graph in the canvas's corner: off until asked for (View menu), as it
+        covers the nodes that lie there, their timings and pictures."""
+        dpg.configure_item(self.widget, minimap=shown)
 
     # ----------------------------------------------------------------- drawing
     def rebuild(self) -> None:

@@ -133,6 +133,8 @@ class EditorWindow:
                 dpg.add_menu_item(label="Preview fills the window (toggle)", shortcut="Ctrl+P",
                                   callback=self.toggle_full_preview)
                 dpg.add_menu_item(label="Message log", shortcut="Ctrl+L", callback=lambda: self.messages.open())
+                dpg.add_menu_item(label="Minimap", check=True, default_value=False,
+                                  callback=lambda s, shown: self.canvas.show_minimap(shown))
 
     # ----------------------------------------------------------------- the frame
     def frame(self) -> None:

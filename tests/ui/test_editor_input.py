@@ -170,6 +170,16 @@ def test_file_open_shows_presets_first_and_opens_the_one_clicked(window, scene):
     assert window.editor.messages[-1].text == f"opened {scene / 'other.json'}"
 
 
+def test_the_minimap_is_off_until_the_view_menu_shows_it(window, scene):
+    """Shown, it covers the nodes in the canvas's corner (their timings, the select node's picture)."""
+    shown = lambda: dpg.get_item_configuration(window.canvas.widget)["minimap"]  # noqa: E731
+    assert not shown()
+    menu(window, "View", "Minimap")
+    wait_for(window, shown, "the minimap shown")
+    menu(window, "View", "Minimap")
+    wait_for(window, lambda: not shown(), "the minimap hidden again")
+
+
 def test_file_open_over_unsaved_changes_asks_first(window, scene):
     editor = window.editor
     editor.set_param("scale", "gain", 2.0)
