@@ -497,6 +497,42 @@ def test_a_grinning_drivers_teeth_together_show_the_targets_own_lower_teeth(stud
     assert (luma > 0.95).mean() < 0.2
 
 
+def test_a_grin_eased_in_leaves_no_line_of_the_drivers_mouth_between_the_rows_of_teeth(smiling_target, detector,
+                                                                                       monkeypatch):
+    """Frame 377 of wolfgang_expressions.mp4 (she grins, teeth together) after her neutral frame 0, frame
+    after frame, under the smiling target's mouth opened a little: the grin eases in and the mirrored lower
+    teeth take the gap. What they left of it stayed 2.5 px high, a line of her lips and teeth between the
+    target's rows of teeth that read as a brace's wire; it closes within a few frames now."""
+    import imageio.v3 as iio
+
+    from nodes.render import mouth
+    from nodes.render.warp_mesh import LAYER_MOUTH_DRIVER
+    from tests.conftest import REPO
+
+    image, target = smiling_target
+    frames = [np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", index=k))
+              for k in (0, 377)]
+    drivers = [mouth.DriverMouth.of(detector.detect(f)[0], (f.shape[1], f.shape[0]), f) for f in frames]
+    width = float(np.ptp(target.landmarks[[61, 291], 0]))
+    dst = opened_mouth(target.landmarks, drop=0.12 * width)
+
+    def gap_heights() -> list[float]:  # the driver's band's mean height per frame, pixels
+        builder = MeshBuilder(target.landmarks, (image.shape[1], image.shape[0]), 32, image)
+        builder.build(target.landmarks, None, drivers[0])
+        heights = []
+        for _ in range(8):
+            vertices = builder.build(dst, None, drivers[1]).vertices
+            corners = vertices[np.floor(vertices[:, 7]) == LAYER_MOUTH_DRIVER, :2].reshape(-1, 3, 2)
+            edges = corners[:, 1:] - corners[:, :1]
+            heights.append(float(np.abs(np.cross(edges[:, 0], edges[:, 1])).sum() / 2 / width))
+        return heights
+
+    eased = gap_heights()
+    assert eased[0] > 4.0 and eased[-1] < 0.25, eased  # opened at first (the grin eases in), then gone
+    monkeypatch.setattr(mouth, "_no_sliver", lambda teeth, gap, mouth_width: teeth)
+    assert gap_heights()[-1] > 1.5
+
+
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,
                                                                                  green_mouthed_driver):
     """A driver whose tracked interior is 3 px high (a small face in a low-resolution clip, lips barely

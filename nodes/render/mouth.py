@@ -36,6 +36,12 @@ GRIN_EASE = 0.35  # per frame, how far a grin with the teeth together moves towa
 # the share of an opened gap, from its bottom, that shows a portrait's own upper teeth mirrored as its lower
 # teeth, and at most this share of the posed upper teeth's height (lower teeth show less than upper ones)
 LOWER_TEETH_OPEN, LOWER_TEETH_REACH = 0.25, 0.5
+# the share of the upper teeth's height, from their edge, the mirrored lower teeth leave out: the edge and
+# the shadow under it, mirrored below themselves, read as a wire across the teeth; lower teeth meet the upper
+# ones behind their edge
+LOWER_TEETH_INSET = 0.2
+GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower teeth from nothing to drawn in full
+TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
 
 
@@ -133,7 +139,7 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         first, last = _driver_span(top, bottom, skipped)
         grin = float(np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)[MIDDLE_COLUMN])
         grin = grin if grin_before is None else grin_before + GRIN_EASE * (grin - grin_before)
-    teeth = _lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own)
+    teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
     middle = bottom - (bottom - top) * teeth  # where the gap ends and the mirrored lower teeth begin
     # Five rows per column: upper lip, end of the upper jaw's band, end of the gap, start of the lower
     # jaw's band, lower lip.
@@ -142,8 +148,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     own_middle = split.upper + (split.lower - split.upper) * (1.0 - teeth)
     shares = np.stack([np.zeros_like(top), split.upper, own_middle, split.lower, np.ones_like(top)], axis=1)
     uv_rows = (su[:, None, :] + (sl - su)[:, None, :] * shares[:, :, None]) / scale
-    teeth_uvs = uv_rows.copy()  # from the teeth's edge at the gap's end up them, as far as the band is high
-    teeth_uvs[:, 2] = uv_rows[:, 1]
+    teeth_uvs = uv_rows.copy()  # from near the teeth's edge at the gap's end up them, as far as the band is high
+    teeth_uvs[:, 2] = _mirrored_teeth(su, sl, split.upper, top * opened, np.zeros_like(gap)) / scale
     teeth_uvs[:, 3] = _mirrored_teeth(su, sl, split.upper, top * opened, teeth * gap) / scale
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
     # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
@@ -178,14 +184,23 @@ def _lower_teeth_share(split: JawSplit, teeth_height: np.ndarray, gap: np.ndarra
     return opened + (1.0 - opened) * grin
 
 
+def _no_sliver(teeth: np.ndarray, gap: np.ndarray, mouth_width: float) -> np.ndarray:
+    """`teeth` (11,), the share of each column's `gap` (pixels high) its mirrored lower teeth take, grown to
+    all of it where they take most of it and leave a sliver (GAP_SLIVER, in mouth widths): a grin's teeth
+    together, eased in over a few frames, left a line a pixel or two high of the driver's mouth between the
+    rows of teeth, which read as a brace's wire across them."""
+    sliver = 1.0 - smoothstep(*GAP_SLIVER, (1.0 - teeth) * gap / mouth_width)
+    return teeth + (1.0 - teeth) * sliver * smoothstep(*TEETH_MOSTLY, teeth)
+
+
 def _mirrored_teeth(upper: np.ndarray, lower: np.ndarray, teeth: np.ndarray, teeth_height: np.ndarray,
                     height: np.ndarray) -> np.ndarray:
     """(11, 2) per column the portrait pixel the lower edge of a band `height` high shows of the portrait's
-    own upper teeth mirrored: from their edge (share `teeth` of the interior from the `upper` to the
-    `lower` inner lip) as far up them as the band is high against the posed teeth (`teeth_height`), at
-    most their whole height."""
+    own upper teeth mirrored: from LOWER_TEETH_INSET above their edge (share `teeth` of the interior from
+    the `upper` to the `lower` inner lip) as far up them as the band is high against the posed teeth
+    (`teeth_height`), at most the rest of their height."""
     reach = np.minimum(height / np.maximum(teeth_height, 1e-6), 1.0)
-    return upper + (lower - upper) * (teeth * (1.0 - reach))[:, None]
+    return upper + (lower - upper) * (teeth * (1.0 - LOWER_TEETH_INSET) * (1.0 - reach))[:, None]
 
 
 def _toward_corners(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
