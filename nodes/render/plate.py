@@ -38,15 +38,16 @@ class PersonAndPlate:
 
 def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> PersonAndPlate:
     """Segment the person in an RGB uint8 (H, W, 3) portrait; the room behind them is `plate` when given
-    (resized to the portrait), else inpainted from the portrait."""
+    (resized to the portrait: a target video's room), else inpainted from the portrait. Either fills only
+    the person and their fringe: elsewhere the room is the portrait's own."""
     mask = person_mask(rgb)
     extended = person_extended(rgb, mask)
     height, width = mask.shape
-    if plate is not None:
-        return _made(rgb, mask, cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height),
-                                           interpolation=cv2.INTER_AREA), extended)
     grow = max(1, round(HOLE_MARGIN * max(width, height)))
     hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    if plate is not None:
+        fill = cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height), interpolation=cv2.INTER_AREA)
+        return _made(rgb, mask, _filled(rgb, fill.astype(np.float32), hole.astype(np.float32)), extended)
     scale = min(1.0, WORKING_SIDE / max(width, height))
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
@@ -63,12 +64,16 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     # the fill's row-to-row streaks read as texture; a blur reads as depth of field
     filled = cv2.GaussianBlur(filled, (0, 0), 5.0)
     full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    # the real background wherever the portrait shows it; the whole hole (the silhouette's fringe, half
-    # hair and half room, and the stray hair) is filled, or a moved head would leave a faint outline behind
     person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    person = cv2.GaussianBlur(person, (0, 0), max(1.0, 0.006 * max(width, height)))[:, :, None]
-    plate = rgb[:, :, :3].astype(np.float32) * (1.0 - person) + full * person
-    return _made(rgb, mask, plate.round().astype(np.uint8), extended)
+    return _made(rgb, mask, _filled(rgb, full, person), extended)
+
+
+def _filled(rgb: np.ndarray, fill: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: the portrait's own room wherever it shows it; the whole `hole` ((H, W) float32, 1
+    inside: the silhouette's fringe, half hair and half room, and the stray hair) from `fill`, or a moved
+    head would leave a faint outline behind."""
+    hole = cv2.GaussianBlur(hole, (0, 0), max(1.0, 0.006 * max(hole.shape)))[:, :, None]
+    return (rgb[:, :, :3].astype(np.float32) * (1.0 - hole) + fill * hole).round().astype(np.uint8)
 
 
 def _made(rgb: np.ndarray, mask: np.ndarray, plate: np.ndarray, extended: np.ndarray) -> PersonAndPlate:

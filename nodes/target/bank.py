@@ -5,12 +5,14 @@ from collections import OrderedDict
 from functools import cached_property
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from app.runtime.gpu.image import Image
 from nodes.target.crossfade import LandmarkWarp
-from nodes.target.features import FEATURES, Weights, match_costs
+from nodes.target.features import FEATURES, Weights, face_features, match_costs
 from nodes.target.index import BankIndex
+from nodes.target.steady import moved_points, steadied
 from nodes.track.body import BOTTOM_MARGIN, MIN_VISIBILITY, body_track
 from nodes.track.body_types import BodyTrack
 from nodes.track.face import face_track
@@ -36,11 +38,13 @@ class FrameBank:
     reference: the row of the frame that is the target at rest: `reference_frame` (the row nearest that
         frame of the clip) where given, else the most neutral, most frontal frame.
     plate: the room behind the person.
+    `steady`: a handheld clip's frames, landmarks and bodies are handed out moved onto the reference frame's
+    room (the shake the index measured, steady.py), so the room stays put as the selection switches frames.
     """
 
-    def __init__(self, index: BankIndex, source: Path, reference_frame: int | None = None):
-        self.index, self.source, self.reference_frame = index, source, reference_frame
-        self.features, self.frame_numbers = index.features, index.frame_numbers
+    def __init__(self, index: BankIndex, source: Path, reference_frame: int | None = None, steady: bool = True):
+        self.index, self.source, self.reference_frame, self.steady = index, source, reference_frame, steady
+        self.frame_numbers = index.frame_numbers
         self.size = (int(index.image_size[0]), int(index.image_size[1]))
         self._images: OrderedDict[int, Image] = OrderedDict()
         self._tracks: dict[int, FaceTrack] = {}
@@ -58,21 +62,34 @@ class FrameBank:
         return int(self.index.frames_seen) - self.frames_covered - len(self)
 
     def image(self, row: int) -> Image:
-        return _recent(self._images, row, lambda: Image(self.index.frame(row), float(self.index.timestamps[row])))
+        return _recent(self._images, row, lambda: Image(steadied(self.index.frame(row), self._onto_reference(row)),
+                                                          float(self.index.timestamps[row])))
+
+    def landmarks(self, row: int) -> np.ndarray:
+        """(478, 3) float32 the row's face landmarks, in pixels of its image (`image`)."""
+        return moved_points(self.index.landmarks[row], self._onto_reference(row))
 
     def warp_onto(self, row: int) -> LandmarkWarp:
-        return _recent(self._warps, row, lambda: LandmarkWarp(self.index.landmarks[row], self.size))
+        return _recent(self._warps, row, lambda: LandmarkWarp(self.landmarks(row), self.size))
 
     def track(self, row: int) -> FaceTrack:
         if row not in self._tracks:
-            self._tracks[row] = face_track(self.index.landmarks[row], self.size, float(self.index.timestamps[row]))
+            self._tracks[row] = face_track(self.landmarks(row), self.size, float(self.index.timestamps[row]))
         return self._tracks[row]
 
     def body(self, row: int) -> BodyTrack:
         timestamp = float(self.index.timestamps[row])
         if not self.index.body_found[row]:
             return BodyTrack.invalid(self.size, timestamp)
-        return body_track(self.index.body[row], self.size, timestamp, MIN_VISIBILITY, BOTTOM_MARGIN)
+        return body_track(moved_points(self.index.body[row], self._onto_reference(row)), self.size, timestamp,
+                          MIN_VISIBILITY, BOTTOM_MARGIN)
+
+    def _onto_reference(self, row: int) -> np.ndarray:
+        """(2, 3) the affine transform from the row's stored pixels onto the reference frame's: through the
+        first frame's room, which the index measured each frame's shake against (none when not `steady`)."""
+        if not self.steady:
+            return np.eye(2, 3)
+        return _then(self.index.steady[row], cv2.invertAffineTransform(self.index.steady[self.reference]))
 
     @cached_property
     def reference(self) -> int:
@@ -84,21 +101,33 @@ class FrameBank:
         """The frame nearest a neutral face: head straight (yaw, pitch, roll 0), mouth as closed and as
         narrow as the clip's least open tenth, eyes and brows and the head's place at the clip's median
         (so a blink is not neutral)."""
-        neutral = np.median(self.features, axis=0)
+        measured = self.index.features  # every frame's where the first frame has its room
+        neutral = np.median(measured, axis=0)
         neutral[_POSE] = 0.0
-        neutral[_MOUTH_OPENING] = np.percentile(self.features[:, _MOUTH_OPENING], 10)
-        neutral[_MOUTH_WIDTH] = np.percentile(self.features[:, _MOUTH_WIDTH], 10)
-        return int(np.argmin(match_costs(self.features, neutral, Weights())))
+        neutral[_MOUTH_OPENING] = np.percentile(measured[:, _MOUTH_OPENING], 10)
+        neutral[_MOUTH_WIDTH] = np.percentile(measured[:, _MOUTH_WIDTH], 10)
+        return int(np.argmin(match_costs(measured, neutral, Weights())))
+
+    @cached_property
+    def features(self) -> np.ndarray:
+        """(N, len(FEATURES)) float32 each row's face features (`face_features`) as handed out (`landmarks`):
+        the head's place in them is where the reference frame's room has it, as a motion's is."""
+        return np.stack([face_features(self.landmarks(row)) for row in range(len(self))])
 
     @cached_property
     def plate(self) -> Image:
-        return Image(self.index.plate)
+        return Image(steadied(self.index.plate, cv2.invertAffineTransform(self.index.steady[self.reference])))
 
     def summary(self) -> str:
         width, height = self.size
         return (f"frame bank: {len(self)} frames {width}x{height} ({self.frames_without_face} without a face, "
                 f"{self.frames_covered} with a hand over it: not used)\n"
                 f"reference: frame {int(self.frame_numbers[self.reference])}")
+
+
+def _then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(2, 3) the affine transform `first`, then `second`."""
+    return second[:, :2] @ first + np.array([0.0, 0.0, 1.0]) * second[:, 2:]
 
 
 def _recent(kept: OrderedDict, row: int, make):

@@ -3,7 +3,9 @@
 Frames where a hand covers the mouth, an eye or the brows are left out too: their pixels would put a
 hand on the target's face, and their landmarks are the tracker's guesses. Each kept frame's upper body
 (MediaPipe Pose, tracked through the clip beside the face mesh) is stored too: the torso the renderer
-moves is the one in the frame in use, not the reference frame's.
+moves is the one in the frame in use, not the reference frame's. A handheld clip's shake is measured
+as each frame is stored (steady.py): the bank moves frames, landmarks and bodies onto its reference
+frame's room as it hands them out.
 
 Frames are stored downscaled (longest side at most `max_side`) and JPEG-encoded (quality 95) inside the
 index: a 720x405 frame takes about 50 kB (49-55 kB measured on the test clips), so 60 s of 720p at 30 fps
@@ -27,6 +29,7 @@ from nodes.capture.video import VideoReader
 from nodes.output.folders import write_atomically
 from nodes.target.features import FEATURES, face_features
 from nodes.target.plate import PLATE_SAMPLES, room_plate
+from nodes.target.steady import Steadier, moved_points, steadied
 from nodes.track.body import JOINTS, PoseDetector
 from nodes.track.face import pick_face
 from nodes.track.hands import HandDetector, covered_regions
@@ -34,7 +37,7 @@ from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import COVERED
 from nodes.track.types import LANDMARKS
 
-INDEX_VERSION = 3  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+INDEX_VERSION = 4  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
 JPEG_QUALITY = 95
 
 
@@ -58,11 +61,12 @@ class BankIndex:
     frame_numbers: (N,) int64, each frame's position among all decoded frames of the clip (from 0);
     timestamps: (N,) float64 seconds, as recorded;
     landmarks: (N, 478, 3) float32, pixels of the stored frame;
-    features: (N, len(FEATURES)) float32 (features.face_features);
+    features: (N, len(FEATURES)) float32 (features.face_features), of the landmarks steadied;
+    steady: (N, 2, 3) float64, each frame's affine transform onto the first frame's room (steady.Steadier);
     body: (N, len(JOINTS), 3) float32, each frame's shoulders, elbows and hips as PoseDetector gives them
         ([x px, y px, visibility]), zeros where body_found (N,) bool is False (no person found);
     jpeg: (B,) uint8, the stored frames' JPEG files one after another; jpeg_offsets: (N + 1,) int64;
-    plate: (H, W, 3) uint8, the room without the person (plate.room_plate);
+    plate: (H, W, 3) uint8, the room without the person (plate.room_plate), where the first frame has it;
     image_size: (2,) int64, (width, height) of the stored frames;
     frames_seen: () int64, the kept frames examined (with and without a face);
     frames_covered: () int64, those left out because a hand covered part of the face.
@@ -72,6 +76,7 @@ class BankIndex:
     timestamps: np.ndarray
     landmarks: np.ndarray
     features: np.ndarray
+    steady: np.ndarray
     body: np.ndarray
     body_found: np.ndarray
     jpeg: np.ndarray
@@ -95,6 +100,7 @@ class BankIndex:
             "timestamps": self.timestamps.shape == (n,),
             "landmarks": self.landmarks.shape == (n, LANDMARKS, 3) and self.landmarks.dtype == np.float32,
             "features": self.features.shape == (n, len(FEATURES)) and self.features.dtype == np.float32,
+            "steady": self.steady.shape == (n, 2, 3) and self.steady.dtype == np.float64,
             "body": self.body.shape == (n, len(JOINTS), 3) and self.body.dtype == np.float32
             and self.body_found.shape == (n,) and self.body_found.dtype == np.bool_,
             "jpeg_offsets": self.jpeg_offsets.shape == (n + 1,) and self.jpeg_offsets[-1] == len(self.jpeg),
@@ -141,7 +147,8 @@ def _damaged(index: BankIndex) -> bool:
     scalars = (index.frames_seen, index.frames_covered)
     if index.image_size.shape != (2,) or any(a.shape != () for a in scalars) or index.frame_numbers.ndim != 1:
         return True
-    if index.problem() or not all(np.isfinite(a).all() for a in (index.landmarks, index.features, index.body)):
+    if index.problem() or not all(np.isfinite(a).all() for a in (index.landmarks, index.features, index.steady,
+                                                                  index.body)):
         return True
     offsets = index.jpeg_offsets
     if (np.diff(offsets) <= 0).any() or offsets[0] != 0:
@@ -168,9 +175,9 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
     size = (max(1, round(reader.width * scale)), max(1, round(reader.height * scale)))
     detector, hands = FaceMeshDetector(static=False, max_faces=2), HandDetector()
     pose, pose_passes = PoseDetector(static=False, min_confidence=0.5), LatePass("index-pose")
-    numbers, times, landmarks, bodies, jpegs = [], [], [], [], []
+    numbers, times, landmarks, bodies, steadying, jpegs = [], [], [], [], [], []
     seen = covered = position = 0
-    previous = None
+    previous = steadier = None
     try:
         while settings.max_frames == 0 or seen < settings.max_frames:
             pixels = reader.read()
@@ -182,6 +189,7 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
             seen += 1
             if scale < 1.0:
                 pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            steadier = steadier or Steadier(pixels)
             pose_passes.start(pose.detect, pixels)  # every frame, so the pose model tracks through the clip
             faces = detector.detect(pixels)
             # after a frame without a face the next face is picked afresh, not matched to one that is gone
@@ -195,6 +203,7 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
                 times.append(reader.time)
                 landmarks.append(previous)
                 bodies.append(joints)
+                steadying.append(steadier.moved(pixels))
                 jpegs.append(encode_jpeg(pixels))
             progress(seen)
     finally:
@@ -213,11 +222,13 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
     no_body = np.zeros((len(JOINTS), 3))
     return BankIndex(
         frame_numbers=np.array(numbers, np.int64), timestamps=np.array(times, np.float64), landmarks=points,
-        features=np.stack([face_features(p) for p in points]),
+        features=np.stack([face_features(moved_points(p, m)) for p, m in zip(points, steadying)]),
+        steady=np.stack(steadying).astype(np.float64),
         body=np.stack([no_body if j is None else j for j in bodies]).astype(np.float32),
         body_found=np.array([j is not None for j in bodies]), jpeg=np.concatenate(jpegs),
         jpeg_offsets=np.concatenate([[0], np.cumsum([len(j) for j in jpegs])]).astype(np.int64),
-        plate=room_plate([decode_jpeg(jpegs[i]) for i in samples]), image_size=np.array(size, np.int64),
+        plate=room_plate([steadied(decode_jpeg(jpegs[i]), steadying[i]) for i in samples]),
+        image_size=np.array(size, np.int64),
         frames_seen=np.array(seen, np.int64), frames_covered=np.array(covered, np.int64))
 
 

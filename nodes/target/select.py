@@ -132,7 +132,7 @@ class TargetSelect(Node):
         if self._fade_from is None:
             return new
         share = self._fade_step / (self.params.fade_frames + 1)
-        mixed = cross_fade(bank.image(self._fade_from).rgb(), bank.index.landmarks[self._fade_from], new.rgb(),
+        mixed = cross_fade(bank.image(self._fade_from).rgb(), bank.landmarks(self._fade_from), new.rgb(),
                            bank.warp_onto(row), share)
         return Image(mixed, new.timestamp)
 
@@ -148,7 +148,7 @@ class TargetSelect(Node):
         share = min(0.5, 0.5 * (1.0 - (costs[second] - costs[row]) / margin))
         if share <= 0:
             return chosen
-        mixed = cross_fade(bank.image(second).rgb(), bank.index.landmarks[second], chosen.rgb(),
+        mixed = cross_fade(bank.image(second).rgb(), bank.landmarks(second), chosen.rgb(),
                            bank.warp_onto(row), 1.0 - share)
         return Image(mixed, chosen.timestamp)
 

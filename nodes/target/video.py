@@ -23,8 +23,9 @@ class TargetVideo(Node):
         type_id="target.video", title="Target Video", category="target",
         help="A short clip of the target person (any frame rate, variable-rate phone clips included). On first "
              "use every frame is tracked once (face landmarks, head pose, expression, upper body) into a frame "
-             "bank, cached under the state folder by the clip's content; frames without a face are skipped. Gives "
-             "the bank, its most neutral frame and the room behind the person (a median over the clip).",
+             "bank, cached under the state folder by the clip's content; frames without a face are skipped; a "
+             "handheld clip's shake is measured and taken out. Gives the bank, its most neutral frame and the room "
+             "behind the person (a median over the clip).",
         outputs=(Port("bank", FRAME_BANK, "the clip's frames with a face, tracked"),
                  Port("reference_image", ports.IMAGE, "the target at rest: reference_frame, else the most neutral, "
                       "most frontal frame"),
@@ -44,6 +45,9 @@ class TargetVideo(Node):
             Param("reference_frame", ParamKind.INT, -1, "the frame (number in the clip, from 0) that shows the "
                   "target at rest, what the motion is retargeted onto; -1: the most neutral, most frontal one",
                   minimum=-1, maximum=1000000),
+            Param("steady", ParamKind.BOOL, True, "take a handheld clip's camera shake out: every frame's room is "
+                  "moved onto the reference frame's, so the room stays put as the selection switches frames "
+                  "(off: each frame as recorded)"),
         ),
     )
 
@@ -54,11 +58,12 @@ class TargetVideo(Node):
     def params_changed(self, names: set[str]) -> None:
         if names & INDEX_PARAMS:
             self._load()
-        elif "reference_frame" in names:
+        elif names & {"reference_frame", "steady"}:
             self._bank = self._bank_of(self._bank.index, self._bank.source)
 
     def _bank_of(self, index: BankIndex, clip: Path) -> FrameBank:
-        return FrameBank(index, clip, None if self.params.reference_frame < 0 else self.params.reference_frame)
+        return FrameBank(index, clip, None if self.params.reference_frame < 0 else self.params.reference_frame,
+                         self.params.steady)
 
     def _load(self) -> None:
         p = self.params
