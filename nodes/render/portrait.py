@@ -18,6 +18,7 @@ from nodes.retarget.types import MOTION
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
 from nodes.body.types import BODY_MOTION, BodyMotion
+from nodes.render.glasses import wears_glasses
 from nodes.render.lip_colour import LipColourMatch
 from nodes.render.mouth import DriverMouth
 from nodes.render.plate import PersonAndPlate, person_and_plate
@@ -269,6 +270,9 @@ class RenderPortrait(Node):
             Param("mouth_source", ParamKind.ENUM, "driver", "what fills a mouth opened wider than in the portrait: "
                   "the driver's own mouth interior (teeth, tongue), colour-matched to the portrait's lips, when "
                   "the driver inputs are connected; or a drawn cavity", choices=("driver", "drawn")),
+            Param("glasses", ParamKind.ENUM, "auto", "whether the portrait wears glasses, which then move with the "
+                  "head alone, not bent by the expression around the eyes (auto: looked for across the nose's "
+                  "bridge)", choices=("auto", "on", "off")),
             Param("cavity_color", ParamKind.COLOR, [0.22, 0.06, 0.07, 1.0], "colour of the drawn mouth interior"),
             Param("teeth_color", ParamKind.COLOR, [0.86, 0.84, 0.78, 1.0], "colour of the drawn cavity's upper teeth"),
         ),
@@ -288,11 +292,13 @@ class RenderPortrait(Node):
     def _mesh_builder(self, image: Image, track: FaceTrack, plate: PersonAndPlate | None) -> MeshBuilder:
         """One per portrait and plate (its background triangulation is made once), rebuilt when the grid
         changes."""
-        key = (image.width, image.height, self.params.grid)
+        key = (image.width, image.height, self.params.grid, self.params.glasses)
         built = self._builder
         if built is None or built[0] is not track or built[1] is not plate or built[2] != key:
+            glasses = self.params.glasses == "on" or (self.params.glasses == "auto"
+                                                      and wears_glasses(image.rgb(), track.landmarks))
             self._builder = (track, plate, key, MeshBuilder(track.landmarks, (image.width, image.height),
-                                                            self.params.grid, image.rgb(), plate))
+                                                            self.params.grid, image.rgb(), plate, glasses))
         return self._builder[3]
 
     def _plate_of(self, image: Image, given: Image | None) -> PersonAndPlate | None:

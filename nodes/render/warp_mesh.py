@@ -28,6 +28,7 @@ import numpy as np
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
                                      staying_triangles, moved_at_least, room_triangles, solid_triangles)
+from nodes.render.glasses import lens_weights, with_the_head
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
 from nodes.render.plate import PersonAndPlate
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
@@ -82,12 +83,14 @@ class MeshBuilder:
     is made once, and a grin with the teeth together eases in and out across frames (`mouth_strip`)."""
 
     def __init__(self, src: np.ndarray, size: tuple[int, int], grid_cells: int = 32, rgb: np.ndarray | None = None,
-                 plate: PersonAndPlate | None = None):
+                 plate: PersonAndPlate | None = None, glasses: bool = False):
         """rgb: the portrait's (H, W, 3) pixels, read for where its mouth interior splits between the jaws
         and where its skin reaches past the mesh; without them the interior is split in halves. plate:
         its person and the room behind them, shown where a person moves away (plate.py); None where the
-        whole portrait moves."""
+        whole portrait moves. glasses: the portrait wears them: what they cover moves with the head alone
+        (glasses.py)."""
         self.src, self.size = src, size
+        self._lenses = lens_weights(src) if glasses else None
         self.jaws: JawSplit = HALVES if rgb is None else jaw_split(rgb, src)
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
@@ -105,6 +108,8 @@ class MeshBuilder:
         left); driver_mouth: the driver's mouth (`mouth.DriverMouth`) to fill an opened mouth from,
         else a drawn cavity; torso: (src, dst) shoulder and neck points the body follows."""
         src, scale = self.src, np.array(self.size, np.float64)
+        if self._lenses is not None:
+            dst = with_the_head(src, dst, self._lenses)
         depth = landmark_depth(dst)
         topo = topology()
         textured, features = [], []  # textured first: they are drawn by a program of their own
