@@ -350,15 +350,16 @@ def test_a_three_quarter_face_turned_back_shows_skin_around_its_far_eye_not_the_
     assert region.sum() > 2000 and (blue & region).sum() < 0.03 * region.sum()
 
 
-@pytest.mark.parametrize("frame, bound", [("300", 0.085), ("440", 0.015)])
+@pytest.mark.parametrize("frame, bound", [("300", 0.025), ("440", 0.015)])
 def test_a_three_quarter_face_laughing_in_real_poses_shows_no_blue_grey_streak_under_its_far_eye(
         studio_registry, detector, frame, bound):
     """Driven by a real clip (laughing, looking up; laughing with eyes shut), the far eye's outer corner,
     which the photo shows as a blend of lashes and the blue wall, ran down the far cheek as a blue-grey
     streak: the cheek took its counterpart's skin only in part, and the corner kept its own. Between the far
     eye and the nose's tip, the share of pixels not clearly redder than blue (skin is): 0.097 and 0.050
-    before, 0.071 and 0.006 now (frames 300 and 440). Frame 300 keeps a fainter streak: the photo's own
-    bluish shadow under that eye, stretched."""
+    at first, 0.071 and 0.006 once the cheek took its counterpart's skin, 0.006 and 0.003 now that a
+    moved own pixel that is the person's colour blended with the room behind it takes the person's
+    colour alone (frames 300 and 440)."""
     poses = json.loads((REPO / "tests" / "data" / "poses" / "three_quarter_laughing.json").read_text())["poses"]
     image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
     dst = np.array(poses[frame], np.float32)

@@ -62,6 +62,14 @@ vec3 textured() {
     // far as the point draws its counterpart, it ran down the far cheek as a blue-grey streak (a pixel that
     // draws an eighth of its counterpart or more takes all of it)
     float off_colour = smoothstep(0.08, 0.2, distance(own.rgb, carried));
+    // and an own pixel that is the person's colour blended with the room behind it (the soft silhouette:
+    // a far eye's corner, a cheek's edge), moved inside the face, takes the person's colour alone: stretched
+    // by a laugh, the blend ran down the far cheek as a blue tear; a brow or lash there is no such blend
+    vec2 moved_from = (uv - (gl_FragCoord.xy + frame_origin) / out_size) * viewport;
+    vec3 towards = texture(plate, uv).rgb - carried;
+    float room_share = clamp(dot(own.rgb - carried, towards) / max(dot(towards, towards), 1e-4), 0.0, 1.0);
+    float blend = room_share * (1.0 - smoothstep(0.08, 0.2, length(own.rgb - carried - room_share * towards)));
+    own.rgb = mix(own.rgb, carried, smoothstep(0.1, 0.3, blend) * smoothstep(2.0, 12.0, length(moved_from)));
     vec4 person = mix(own, counterpart, max(layer, min(1.0, 8.0 * layer) * off_colour));
 #else
     vec4 person = texture(portrait, uv);
