@@ -36,9 +36,8 @@ GRIN_EASE = 0.35  # per frame, how far a grin with the teeth together moves towa
 # the share of an opened gap, from its bottom, that shows a portrait's own upper teeth mirrored as its lower
 # teeth, and at most this share of the posed upper teeth's height (lower teeth show less than upper ones)
 LOWER_TEETH_OPEN, LOWER_TEETH_REACH = 0.25, 0.5
-# the share of the upper teeth's height, from their edge, the mirrored lower teeth leave out: the edge and
-# the shadow under it, mirrored below themselves, read as a wire across the teeth; lower teeth meet the upper
-# ones behind their edge
+# the share of the upper teeth's height, from their edge, the mirrored lower teeth leave out: lower teeth
+# meet the upper ones behind their edge, so a grin's rows overlap rather than meet edge to edge
 LOWER_TEETH_INSET = 0.2
 GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower teeth from nothing to drawn in full
 TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them

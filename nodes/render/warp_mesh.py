@@ -27,11 +27,11 @@ import numpy as np
 
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
-                                     staying_triangles, moved_at_least, room_triangles, solid_triangles)
-from nodes.render.glasses import lens_weights, with_the_head
+                                     moved_at_least, room_triangles, solid_triangles, staying_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
-from nodes.render.plate import PersonAndPlate
+from nodes.render.glasses import lens_weights, with_the_head
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
+from nodes.render.plate import PersonAndPlate
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.track.face_model import MESH_POINTS, mirror_points, topology
 
