@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nodes.capture.image import read_image_file
-from nodes.render.glasses import lens_weights, wears_glasses, with_the_head
+from nodes.render.glasses import WithTheHead, wears_glasses
 from nodes.track.face_model import MESH_POINTS, procrustes, topology
 from tests.conftest import REPO
 
@@ -48,7 +48,8 @@ def test_what_the_lenses_cover_moves_with_the_head_and_the_lids_still_close(dete
     head rolled and moved: the landmarks under her glasses keep their shape, the lids take the motion's."""
     image = portraits["hopper"][:, :, :3]
     src = detector.detect(image)[0].astype(np.float64)
-    weights = lens_weights(src)
+    glasses = WithTheHead(src)
+    weights = glasses.weights
     covered = np.flatnonzero(weights[:MESH_POINTS] > 0.99)
     eyes = topology().regions["eyes"]
     assert len(covered) > 40 and not np.isin(eyes, covered).any()
@@ -61,7 +62,7 @@ def test_what_the_lenses_cover_moves_with_the_head_and_the_lids_still_close(dete
     angle = np.radians(8.0)
     turn = np.array([[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]])
     dst = (dst - src.mean(axis=0)) @ turn.T + src.mean(axis=0) + [12.0, -5.0, 0.0]
-    out = with_the_head(src, dst, weights)
+    out = glasses.posed(dst)
     assert misfit(dst[covered], src[covered]) > 0.01 * width  # the expression bent them
     assert misfit(out[covered], src[covered]) < 0.002 * width  # moved as one piece
     np.testing.assert_allclose(out[eyes], dst[eyes], atol=1e-3)  # the lids as the motion has them

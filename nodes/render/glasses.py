@@ -56,9 +56,17 @@ def lens_weights(src: np.ndarray) -> np.ndarray:
     return weights
 
 
-def with_the_head(src: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(478, 3) posed landmarks `dst` with each moved `weights` of the way to where the head's pose alone
-    takes the portrait's own (`src`): its rest shape in head space, posed as `dst` is."""
-    reference = reference_shape()
-    rigid = from_head_space(to_head_space(src, procrustes(src, reference)), procrustes(dst, reference))
-    return dst + weights[:, None] * (rigid - dst)
+class WithTheHead:
+    """For a portrait's (478, 3) landmark pixels `src` that wear glasses: `posed(dst)` moves what the lenses
+    cover (`lens_weights`) with the head's pose alone. The portrait's rest shape in head space is measured
+    once, not frame after frame."""
+
+    def __init__(self, src: np.ndarray):
+        self.weights = lens_weights(src)
+        self._rest = to_head_space(src, procrustes(src, reference_shape()))
+
+    def posed(self, dst: np.ndarray) -> np.ndarray:
+        """(478, 3) posed landmarks `dst` with each moved `weights` of the way to where the head's pose alone
+        takes the portrait's own: its rest shape, posed as `dst` is."""
+        rigid = from_head_space(self._rest, procrustes(dst, reference_shape()))
+        return dst + self.weights[:, None] * (rigid - dst)

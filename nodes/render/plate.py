@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nodes.render.ramps import smoothstep
 from nodes.track.segmentation import person_mask
 
 WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only in thin uncovered strips
@@ -86,8 +87,8 @@ def room_stays(bare: np.ndarray) -> np.ndarray:
     STAYS_BAND or more inside them, easing to 0 at their edge. Past that edge the room's pixels may hold
     the person's loose hair and move with them; eased, the moved and the still room meet without a break."""
     band = max(1.0, STAYS_BAND * max(bare.shape))
-    inside = cv2.distanceTransform(bare.astype(np.uint8), cv2.DIST_L2, 3) / band
-    return np.round(255 * np.clip(inside, 0.0, 1.0) ** 2 * (3 - 2 * np.clip(inside, 0.0, 1.0))).astype(np.uint8)
+    inside = cv2.distanceTransform(bare.astype(np.uint8), cv2.DIST_L2, 3)
+    return np.round(255 * smoothstep(0.0, band, inside)).astype(np.uint8)
 
 
 def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
                                      moved_at_least, room_triangles, solid_triangles, staying_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
-from nodes.render.glasses import lens_weights, with_the_head
+from nodes.render.glasses import WithTheHead
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.plate import PersonAndPlate
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
@@ -90,7 +90,7 @@ class MeshBuilder:
         whole portrait moves. glasses: the portrait wears them: what they cover moves with the head alone
         (glasses.py)."""
         self.src, self.size = src, size
-        self._lenses = lens_weights(src) if glasses else None
+        self._glasses = WithTheHead(src) if glasses else None
         self.jaws: JawSplit = HALVES if rgb is None else jaw_split(rgb, src)
         self.background: BackgroundMesh = background_mesh(src, size, grid_cells)
         self.eyes = eyeball_look(src, size)
@@ -108,8 +108,8 @@ class MeshBuilder:
         left); driver_mouth: the driver's mouth (`mouth.DriverMouth`) to fill an opened mouth from,
         else a drawn cavity; torso: (src, dst) shoulder and neck points the body follows."""
         src, scale = self.src, np.array(self.size, np.float64)
-        if self._lenses is not None:
-            dst = with_the_head(src, dst, self._lenses)
+        if self._glasses is not None:
+            dst = self._glasses.posed(dst)
         depth = landmark_depth(dst)
         topo = topology()
         textured, features = [], []  # textured first: they are drawn by a program of their own

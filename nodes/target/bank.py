@@ -89,7 +89,13 @@ class FrameBank:
         first frame's room, which the index measured each frame's shake against (none when not `steady`)."""
         if not self.steady:
             return np.eye(2, 3)
-        return _then(self.index.steady[row], cv2.invertAffineTransform(self.index.steady[self.reference]))
+        return _then(self.index.steady[row], self._first_onto_reference)
+
+    @cached_property
+    def _first_onto_reference(self) -> np.ndarray:
+        """(2, 3) the affine transform from the first frame's room, where the index keeps the plate, onto the
+        reference frame's."""
+        return cv2.invertAffineTransform(self.index.steady[self.reference])
 
     @cached_property
     def reference(self) -> int:
@@ -116,7 +122,7 @@ class FrameBank:
 
     @cached_property
     def plate(self) -> Image:
-        return Image(steadied(self.index.plate, cv2.invertAffineTransform(self.index.steady[self.reference])))
+        return Image(steadied(self.index.plate, self._first_onto_reference))
 
     def summary(self) -> str:
         width, height = self.size
