@@ -8,14 +8,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nodes.render.patch_fill import patch_filled
 from nodes.render.ramps import smoothstep
 from nodes.track.segmentation import person_mask
 
 WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only in thin uncovered strips
 HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silhouette edge
 EDGE_BLEND = 0.015  # of the longest side: how far into the person their edge's colours still blend with the room
-STRAY_BAND = 0.05  # of the longest side: how far past the hole loose hair is looked for
-STRAY_DIFFERENCE = 40  # 0..255: a pixel this far from the room's fill, near the person, is loose hair
+STRIP_DEPTH = 0.12  # of the longest side: how far into the hole the room's texture is carried on
 STAYS_BAND = 0.02  # of the longest side: the room eases from moving with the person to staying put across this
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
 
@@ -53,17 +53,12 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
     small_hole = cv2.resize(hole, small, interpolation=cv2.INTER_NEAREST)
-    filled = _room_fill(small_rgb, small_hole)
-    # loose hair past the silhouette (spiky hair, wisps against a wall) is darker or lighter than the
-    # room around it: left in, it stays behind a moved head and its colour bleeds into the fill
-    band = max(1, round(STRAY_BAND * max(small)))
-    near = cv2.dilate(small_hole, np.ones((2 * band + 1, 2 * band + 1), np.uint8)) > small_hole
-    stray = near & (np.abs(small_rgb.astype(np.int16) - filled).max(axis=2) > STRAY_DIFFERENCE)
-    if stray.any():
-        small_hole = np.maximum(small_hole, cv2.dilate(stray.astype(np.uint8), np.ones((3, 3), np.uint8)))
-        filled = _room_fill(small_rgb, small_hole)
-    # the fill's row-to-row streaks read as texture; a blur reads as depth of field
-    filled = cv2.GaussianBlur(filled, (0, 0), 5.0)
+    # the row fill starts from the room's median, so one dark wisp at the hole's edge does not streak a row
+    filled = _room_fill(cv2.medianBlur(small_rgb, 7), small_hole)
+    # deep in the hole, never uncovered: the fill's row-to-row streaks read as texture, a blur reads as
+    # depth of field; the strip beside the room a moved head uncovers goes on with the room's own texture
+    filled = np.where(small_hole[:, :, None] > 0, cv2.GaussianBlur(filled, (0, 0), 5.0), small_rgb)
+    filled = patch_filled(filled, small_hole > 0, STRIP_DEPTH * max(small))
     full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     return _made(rgb, mask, _filled(rgb, full, person), extended)
@@ -71,7 +66,7 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
 
 def _filled(rgb: np.ndarray, fill: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8: the portrait's own room wherever it shows it; the whole `hole` ((H, W) float32, 1
-    inside: the silhouette's fringe, half hair and half room, and the stray hair) from `fill`, or a moved
+    inside: the silhouette and its fringe, half hair and half room) from `fill`, or a moved
     head would leave a faint outline behind."""
     hole = cv2.GaussianBlur(hole, (0, 0), max(1.0, 0.006 * max(hole.shape)))[:, :, None]
     return (rgb[:, :, :3].astype(np.float32) * (1.0 - hole) + fill * hole).round().astype(np.uint8)

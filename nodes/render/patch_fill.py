@@ -1,0 +1,207 @@
+"""Patch-based completion (Wexler, Shechtman and Irani 2007, with PatchMatch's search) of the strip of a
+hole next to the room: coarse to fine, every patch that touches the strip is matched to a patch of the
+room nearby, and each strip pixel becomes the weighted vote of the matched patches over it. A room's
+texture and lines (a flag's stars and stripes, a door's panels) go on into the strip a moved head
+uncovers, where a smooth fill reads as a smudge; voting keeps them coherent where copying patch by patch
+repeats one piece of edge down the strip."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from nodes.render.ramps import smoothstep
+
+PATCH = 7  # pixels, odd, at every level
+LEVELS = 3  # the working size, halved, quartered: structure is found coarse and refined fine
+ROUNDS = 4  # match-then-vote rounds at each level
+SEARCH = 0.16  # of the longest side: how far from a strip pixel its patch is looked for (the room beside it)
+GUIDE = 1.0  # how much a strip pixel's smooth fill (the room's shading carried in) counts in its match:
+# a source patch's mean over the strip is held to the fill's, so texture is free but shading is kept
+EASE = 0.4  # of the strip's depth: over its last part the completion eases into the hole's own fill
+TEXTURE = (3.0, 6.0)  # 0..255: the room's fine detail (mean deviation from its blur) from which it is carried on
+OFFSETS = np.array([(dy, dx) for dy in range(-(PATCH // 2), PATCH // 2 + 1)
+                    for dx in range(-(PATCH // 2), PATCH // 2 + 1)])
+
+
+def patch_filled(rgb: np.ndarray, hole: np.ndarray, depth: float) -> np.ndarray:
+    """(H, W, 3) uint8: `rgb` with the pixels of `hole` ((H, W) bool) within `depth` pixels of the room
+    completed from the room's own patches; the hole's pixels deeper in are left as they are in `rgb` and
+    play no part in the matching."""
+    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    strip = hole & (inside <= depth)
+    if not strip.any() or hole.all():
+        return rgb[:, :, :3].copy()
+    search = SEARCH * max(hole.shape)
+    pyramid = [(rgb[:, :, :3].astype(np.float32), hole, strip)]
+    for _ in range(LEVELS - 1):
+        image, level_hole, level_strip = pyramid[-1]
+        if min(level_hole.shape) < 4 * PATCH:
+            break
+        size = ((level_hole.shape[1] + 1) // 2, (level_hole.shape[0] + 1) // 2)
+        pyramid.append((cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+                        cv2.resize(level_hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0,
+                        cv2.resize(level_strip.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0))
+    rng = np.random.default_rng(0)
+    coarser = None
+    for level in range(len(pyramid) - 1, -1, -1):
+        image, level_hole, level_strip = pyramid[level]
+        coarser = _Level(image, level_hole, level_strip, search / 2 ** level, rng).completed(coarser)
+    fill = rgb[:, :, :3].astype(np.float32)
+    # eased into the hole's own fill over the strip's last part, so no edge shows where the strip ends;
+    # and only beside a room with texture to carry on: beside a plain wall the smooth fill, which follows
+    # it along each row, is the safer guess (a completion there can carry a grey wall in beside a blue board)
+    eased = 1.0 - smoothstep((1.0 - EASE) * depth, depth, inside)
+    share = eased * smoothstep(*TEXTURE, _texture_near(fill, hole)) * strip
+    completed = fill * (1.0 - share[:, :, None]) + coarser[0] * share[:, :, None]
+    return np.clip(completed.round(), 0, 255).astype(np.uint8)
+
+
+def _texture_near(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(H, W) float32: how much fine detail the room has near each pixel (mean absolute difference
+    from its own blur, 0..255), spread from the room into the hole."""
+    room = (~hole).astype(np.float32)
+    detail = np.abs(image - cv2.GaussianBlur(image, (0, 0), 1.5)).mean(axis=2) * room
+    reach = 2.0 * PATCH
+    return cv2.GaussianBlur(detail, (0, 0), reach) / np.maximum(cv2.GaussianBlur(room, (0, 0), reach), 1e-3)
+
+
+class _Level:
+    """One pyramid level: the image (padded by half a patch), where patches may come from (`source`:
+    centres whose whole patch is the room's), which patches are matched (`targets`: those touching the
+    strip) and which of their pixels count (the room and the strip, not the hole's deep inside)."""
+
+    def __init__(self, image, hole, strip, search, rng):
+        radius = PATCH // 2
+        self.shape = hole.shape
+        self.image = np.pad(image, ((radius, radius), (radius, radius), (0, 0)), mode="edge")
+        self.guide = self.image.copy()
+        self.strip = np.pad(strip, radius)
+        room = np.pad(~hole, radius)
+        framed = np.zeros_like(room)
+        framed[radius:-radius, radius:-radius] = True
+        self.counts = ((room | self.strip) & framed).astype(np.float32)
+        self.source = cv2.erode((room & framed).astype(np.uint8), np.ones((PATCH, PATCH), np.uint8)) > 0
+        touching = cv2.dilate(self.strip.astype(np.uint8), np.ones((PATCH, PATCH), np.uint8)) > 0
+        self.ty, self.tx = np.nonzero(touching & framed)
+        self.search = max(2.0, search)
+        self.rng = rng
+        self.usable = self.source.any() and self.ty.size > 0
+        if self.usable:
+            self._find_nearest_sources()
+
+    def _find_nearest_sources(self) -> None:
+        # the nearest source centre of every pixel, to start from and to bring stray guesses back to
+        _, labels = cv2.distanceTransformWithLabels((~self.source).astype(np.uint8), cv2.DIST_L2, 3,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        sy, sx = np.nonzero(self.source)
+        order = labels[sy, sx]
+        self.nearest_y = np.zeros(order.max() + 1, np.int64)
+        self.nearest_x = np.zeros(order.max() + 1, np.int64)
+        self.nearest_y[order], self.nearest_x[order] = sy, sx
+        self.labels = labels
+
+    def completed(self, coarser) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The level's image with its strip completed, and its matches (target → source centres), which
+        the next finer level starts from."""
+        radius = PATCH // 2
+        if not self.usable:
+            return self.image[radius:-radius, radius:-radius], coarser[1] if coarser else None
+        if coarser is not None:  # the strip as the coarser level completed it, to refine
+            inner, strip = self.image[radius:-radius, radius:-radius], self.strip[radius:-radius, radius:-radius]
+            inner[strip] = cv2.resize(coarser[0], self.shape[::-1], interpolation=cv2.INTER_LINEAR)[strip]
+        sy, sx = self._start(coarser)
+        self._look()
+        cost = self._cost(sy, sx)
+        for _ in range(ROUNDS):
+            sy, sx, cost = self._matched(sy, sx, cost)
+            self._vote(sy, sx, cost)
+            self._look()
+            cost = self._cost(sy, sx)
+        return self.image[radius:-radius, radius:-radius], (self.ty, self.tx, np.stack([sy, sx]))
+
+    def _start(self, coarser):
+        """Matches to start from: the coarser level's, doubled, where there is one; else each target's
+        nearest source patch (the room just beside it)."""
+        sy, sx = self.ty.copy(), self.tx.copy()
+        if coarser is not None and coarser[1] is not None:
+            radius = PATCH // 2
+            cty, ctx, (csy, csx) = coarser[1]
+            lookup_y = np.full((self.image.shape[0] // 2 + PATCH, self.image.shape[1] // 2 + PATCH), -1, np.int64)
+            lookup_x = lookup_y.copy()
+            lookup_y[cty - radius, ctx - radius], lookup_x[cty - radius, ctx - radius] = csy - radius, csx - radius
+            fy, fx = (self.ty - radius) // 2, (self.tx - radius) // 2
+            found = lookup_y[fy, fx] >= 0
+            sy[found] = 2 * lookup_y[fy, fx][found] + (self.ty - radius)[found] % 2 + radius
+            sx[found] = 2 * lookup_x[fy, fx][found] + (self.tx - radius)[found] % 2 + radius
+        return self._valid(sy, sx)
+
+    def _valid(self, sy, sx):
+        """Candidate centres clipped into the image and moved to the nearest source centre where they
+        are not one."""
+        sy = np.clip(sy, 0, self.source.shape[0] - 1)
+        sx = np.clip(sx, 0, self.source.shape[1] - 1)
+        label = self.labels[sy, sx]
+        return self.nearest_y[label], self.nearest_x[label]
+
+    def _look(self) -> None:
+        """Take the target patches as the image has them now (the strip changes with each vote)."""
+        width = self.image.shape[1]
+        self.spread = OFFSETS[:, 0] * width + OFFSETS[:, 1]
+        targets = (self.ty * width + self.tx)[:, None] + self.spread
+        self.target_patches = self.image.reshape(-1, 3)[targets]
+        self.target_counts = self.counts.reshape(-1)[targets]
+        in_strip = self.strip.reshape(-1)[targets].astype(np.float32)
+        self.strip_share = in_strip / np.maximum(in_strip.sum(axis=1, keepdims=True), 1.0)
+        self.guide_mean = np.einsum("ij,ijc->ic", self.strip_share, self.guide.reshape(-1, 3)[targets])
+        self.guide_weight = GUIDE * in_strip.sum(axis=1)
+        self.target_weight = np.maximum(self.target_counts.sum(axis=1) + self.guide_weight, 1.0)
+
+    def _cost(self, sy, sx, which=slice(None)) -> np.ndarray:
+        """Mean squared colour difference between the target patches (`which` of them) and their source
+        patches centred at (sy, sx), over the target pixels that count."""
+        sources = (sy * self.image.shape[1] + sx)[:, None] + self.spread
+        source_patches = self.image.reshape(-1, 3)[sources]
+        difference = self.target_patches[which] - source_patches
+        total = np.einsum("ij,ijc,ijc->i", self.target_counts[which], difference, difference)
+        shade = self.guide_mean[which] - np.einsum("ij,ijc->ic", self.strip_share[which], source_patches)
+        total += self.guide_weight[which] * np.einsum("ic,ic->i", shade, shade)
+        return total / self.target_weight[which]
+
+    def _matched(self, sy, sx, cost):
+        """One PatchMatch pass: each target tries its neighbours' matches shifted by one (good matches
+        spread along the room's lines), then random guesses nearer and nearer its own; kept when better
+        and within the search radius."""
+        index = np.full(self.image.shape[:2], -1, np.int64)
+        index[self.ty, self.tx] = np.arange(self.ty.size)
+        candidates = []
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            neighbour = index[self.ty - dy, self.tx - dx]  # targets lie half a patch inside the padding
+            has = neighbour >= 0
+            candidates.append((np.where(has, sy[neighbour] + dy, sy), np.where(has, sx[neighbour] + dx, sx)))
+        reach = self.search
+        while reach >= 1.0:
+            jump = self.rng.uniform(-reach, reach, size=(2, self.ty.size))
+            candidates.append(((sy + jump[0]).round().astype(np.int64), (sx + jump[1]).round().astype(np.int64)))
+            reach /= 2
+        for cy, cx in candidates:
+            cy, cx = self._valid(cy, cx)
+            tried = np.flatnonzero(((cy != sy) | (cx != sx)) & (np.hypot(cy - self.ty, cx - self.tx) <= self.search))
+            tried_cost = self._cost(cy[tried], cx[tried], tried)
+            improves = tried_cost < cost[tried]
+            better = tried[improves]
+            sy[better], sx[better], cost[better] = cy[better], cx[better], tried_cost[improves]
+        return sy, sx, cost
+
+    def _vote(self, sy, sx, cost) -> None:
+        """Each strip pixel becomes the mean of what the source patches over it say, the better matched
+        weighing more."""
+        spread = max(float(np.percentile(cost, 75)), 1.0)
+        trust = np.exp(-cost / (2 * spread))
+        total = np.zeros_like(self.image)
+        weight = np.zeros(self.image.shape[:2], np.float32)
+        for dy, dx in OFFSETS:
+            y, x = self.ty + dy, self.tx + dx
+            total[y, x] += trust[:, None] * self.image[sy + dy, sx + dx]
+            weight[y, x] += trust
+        voted = self.strip & (weight > 0)
+        self.image[voted] = total[voted] / weight[voted][:, None]

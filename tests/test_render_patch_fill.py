@@ -1,0 +1,112 @@
+"""The room a moved head uncovers goes on with the room's own texture (nodes/render/patch_fill.py): a
+flag's stars and stripes, not a smudge; beside a plain wall the smooth fill stays as it was."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from nodes.render.patch_fill import patch_filled
+
+SIDE = 128
+
+
+def _detail(image: np.ndarray) -> np.ndarray:
+    """(H, W) mean absolute difference of each pixel from its blur: a texture's fine detail."""
+    values = image.astype(np.float32)
+    return np.abs(values - cv2.GaussianBlur(values, (0, 0), 2.0)).mean(axis=2)
+
+
+def _room(striped: bool) -> np.ndarray:
+    """A wall shading left to right, with vertical stripes 8 px apart where `striped`."""
+    columns = np.arange(SIDE)
+    shade = 80 + columns * 0.6
+    if striped:
+        shade = shade + np.where((columns // 4) % 2 == 0, 50, -50)
+    rgb = np.repeat(np.repeat(shade[None, :, None], SIDE, axis=0), 3, axis=2)
+    rgb[:, :, 2] += 30
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def _head_hole() -> np.ndarray:
+    rows, cols = np.mgrid[:SIDE, :SIDE]
+    return (rows - 70) ** 2 + (cols - 64) ** 2 < 36 ** 2
+
+
+def _smoothly_filled(room: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The room with the hole as the plate's row fill leaves it: each row's colours blurred across."""
+    blurred = cv2.GaussianBlur(room, (0, 0), 12.0)
+    return np.where(hole[:, :, None], blurred, room)
+
+
+def test_stripes_beside_a_hole_go_on_into_its_strip_where_a_smooth_fill_blurs_them_away():
+    truth, hole = _room(striped=True), _head_hole()
+    smooth = _smoothly_filled(truth, hole)
+    completed = patch_filled(smooth, hole, depth=12.0)
+    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    strip = hole & (inside > 1) & (inside < 7)  # short of where the completion eases out
+    error = np.abs(completed.astype(float) - truth)[strip].mean()
+    smooth_error = np.abs(smooth.astype(float) - truth)[strip].mean()
+    assert error < 0.5 * smooth_error, (error, smooth_error)
+    assert _detail(completed)[strip].mean() > 0.6 * _detail(truth)[strip].mean()
+    assert np.array_equal(completed[~hole], truth[~hole])  # the room itself is never touched
+    deep = hole & (inside > 13)
+    assert np.array_equal(completed[deep], smooth[deep])  # past the strip: the fill as given
+
+
+def test_beside_a_plain_wall_the_smooth_fill_is_kept():
+    """A completion beside a wall with no texture has nothing to add and could carry a shade in from
+    further off: the fill is left as it was."""
+    hole = _head_hole()
+    smooth = _smoothly_filled(_room(striped=False), hole)
+    assert np.array_equal(patch_filled(smooth, hole, depth=12.0), smooth)
+
+
+def test_the_completion_is_the_same_every_time():
+    hole = _head_hole()
+    smooth = _smoothly_filled(_room(striped=True), hole)
+    assert np.array_equal(patch_filled(smooth, hole, 12.0), patch_filled(smooth, hole, 12.0))
+
+
+@pytest.mark.parametrize(
+    "case", ["no hole", "all hole", "tiny frame", "hole at the frame's edge", "no room patch fits"])
+def test_odd_holes_leave_a_usable_picture(case):
+    rng = np.random.default_rng(3)
+    side = 8 if case == "tiny frame" else 64
+    rgb = rng.integers(0, 255, (side, side, 3), dtype=np.uint8)
+    hole = np.zeros((side, side), bool)
+    if case == "all hole":
+        hole[:] = True
+    elif case == "tiny frame":
+        hole[2:5, 2:5] = True
+    elif case == "hole at the frame's edge":
+        hole[:, :20] = True
+    elif case == "no room patch fits":
+        hole[::4, :] = True  # the room is rows three pixels high: no 7x7 patch of it
+    out = patch_filled(rgb, hole, depth=10.0)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert np.array_equal(out[~hole], rgb[~hole])
+    if case in ("no hole", "all hole", "no room patch fits"):
+        assert np.array_equal(out, rgb)
+
+
+def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypatch):
+    """Grace Hopper stands before a flag: the strip of plate her head and shoulders uncover on its side
+    keeps much of the flag's detail; the row fill alone smears it to half as much."""
+    import imageio.v3 as iio
+
+    import nodes.render.plate as plates
+
+    rgb = iio.imread("assets/portraits/grace_hopper.jpg")[:, :, :3]
+    made = plates.person_and_plate(rgb)
+    monkeypatch.setattr(plates, "patch_filled", lambda image, hole, depth: image.copy())
+    smeared = plates.person_and_plate(rgb)
+    bare = np.all(made.plate == rgb, axis=2)
+    height, width = bare.shape
+    inside = cv2.distanceTransform((~bare).astype(np.uint8), cv2.DIST_L2, 3)
+    flag_side = np.zeros_like(bare)
+    flag_side[:, : width // 3] = True
+    strip = (inside > 3) & (inside < 0.06 * max(height, width)) & flag_side & (made.mask < 0.5)
+    assert strip.sum() > 5000
+    detail, smeared_detail = _detail(made.plate)[strip].mean(), _detail(smeared.plate)[strip].mean()
+    assert detail > 1.5 * smeared_detail, (detail, smeared_detail)
