@@ -11,6 +11,7 @@ uniform sampler2D room_stays; // how firmly the room the portrait shows stays pu
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size: gl_FragCoord / out_size is where a pixel lands, 0..1
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
+uniform float room_from;    // pixels moved from which the room shows the plate where it lands (warp_mesh.room_from)
 in vec2 uv;
 out vec4 color;
 void main() {
@@ -24,7 +25,7 @@ void main() {
     return;
 #endif
     vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
-    float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));  // pixels moved
+    float still = 1.0 - smoothstep(2.0, room_from, length((uv - here) * viewport));  // pixels moved
     float stays = texture(room_stays, uv).r;
     vec3 shown = person.rgb;
     if (still < 0.999 || stays > 0.0) {  // most of the background has not moved: the plate is not even looked at

@@ -16,6 +16,8 @@ WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only
 HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silhouette edge
 EDGE_BLEND = 0.015  # of the longest side: how far into the person their edge's colours still blend with the room
 STRIP_DEPTH = 0.12  # of the longest side: how far into the hole the room's texture is carried on
+SEEN_AGREEMENT = 15  # 0..255, in the largest channel: a given plate this close to the portrait's room lines
+# up with it (single_face.mp4's frames: 7-11 steadied; as recorded 8-9 near the median's position, else 19-31)
 STAYS_BAND = 0.02  # of the longest side: the room eases from moving with the person to staying put across this
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
 
@@ -25,12 +27,15 @@ class PersonAndPlate:
     """mask: (H, W) float32 0..1, the person's silhouette; plate: (H, W, 3) uint8 without the person;
     extended: (H, W, 3) uint8, the person with their colours carried past their silhouette over the room
     (`person_extended`); stays: (H, W) uint8, how firmly the room stays put where the portrait shows it
-    (`room_stays`), 255 fully."""
+    (`room_stays`), 255 fully; seen: the room behind the person was seen (a target video's, not inpainted)
+    and lines up with the portrait's own, so it can stand in for the room a moved person carries along
+    from a few pixels on."""
 
     mask: np.ndarray
     plate: np.ndarray
     extended: np.ndarray
     stays: np.ndarray
+    seen: bool = False
 
     def mask_bytes(self) -> np.ndarray:
         """(H, W) uint8 mask, 255 person, as the renderer's textures hold it."""
@@ -48,7 +53,8 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     if plate is not None:
         fill = cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height), interpolation=cv2.INTER_AREA)
-        return _made(rgb, mask, _filled(rgb, fill.astype(np.float32), hole.astype(np.float32)), extended)
+        return _made(rgb, mask, _filled(rgb, fill.astype(np.float32), hole.astype(np.float32)), extended,
+                     seen=_lines_up(fill, rgb, hole == 0))
     scale = min(1.0, WORKING_SIDE / max(width, height))
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[:, :, :3]), small, interpolation=cv2.INTER_AREA)
@@ -72,8 +78,18 @@ def _filled(rgb: np.ndarray, fill: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return (rgb[:, :, :3].astype(np.float32) * (1.0 - hole) + fill * hole).round().astype(np.uint8)
 
 
-def _made(rgb: np.ndarray, mask: np.ndarray, plate: np.ndarray, extended: np.ndarray) -> PersonAndPlate:
-    return PersonAndPlate(mask, plate, extended, room_stays(np.all(plate == rgb[:, :, :3], axis=2)))
+def _lines_up(plate: np.ndarray, rgb: np.ndarray, room: np.ndarray) -> bool:
+    """Whether a given plate shows the room where the portrait does (a steadied target video's frame),
+    not shifted by the camera's shake: 90% of the room's pixels within SEEN_AGREEMENT of it."""
+    if not room.any():
+        return False
+    difference = np.abs(plate.astype(np.int16) - rgb[:, :, :3])[room].max(axis=1)
+    return float(np.percentile(difference, 90)) <= SEEN_AGREEMENT
+
+
+def _made(rgb: np.ndarray, mask: np.ndarray, plate: np.ndarray, extended: np.ndarray,
+          seen: bool = False) -> PersonAndPlate:
+    return PersonAndPlate(mask, plate, extended, room_stays(np.all(plate == rgb[:, :, :3], axis=2)), seen)
 
 
 def room_stays(bare: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from nodes.render.lip_colour import LipColourMatch
 from nodes.render.mouth import DriverMouth
 from nodes.render.plate import PersonAndPlate, person_and_plate
 from nodes.track.occlusion import COVERED
-from nodes.render.warp_mesh import MeshBuilder, WarpMesh
+from nodes.render.warp_mesh import MeshBuilder, WarpMesh, room_from
 
 
 PLATES_KEPT = 8
@@ -156,6 +156,7 @@ class PortraitRenderer:
         for program, _, _ in (self._still, self._background, self._room, skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(skin[0], turned_back=mesh.turned_back)
+        _set_uniforms(self._background[0], room_from=room_from(plate))
         _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
                       cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share, gap_own=mesh.gap_own)

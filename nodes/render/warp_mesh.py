@@ -40,9 +40,16 @@ LAYER_TEXTURED, LAYER_MOUTH_DRAWN, LAYER_MOUTH_DRIVER, LAYER_EYE = 0.0, 1.0, 2.0
 LAYER_LOWER_TEETH = 7.0  # the portrait's own upper teeth mirrored as its lower teeth, in their shadow
 MAX_FRACTION = 0.99  # a layer's fraction stays under this: warp.frag reads the code as floor(layer + 1e-3)
 BACKGROUND_DEPTH = 0.999
-# background.frag's smoothstep(2, 12) of how far a pixel moved: under the first it shows the portrait as it
-# is, from the second on the room where it lies (the plate), not where the mesh took it
-STILL_PIXELS, ROOM_PIXELS = 2.0, 12.0
+# background.frag's smoothstep(STILL_PIXELS, room_from) of how far a pixel moved: under the first it shows the
+# portrait as it is, from the second on the room where it lies (the plate), not where the mesh took it. An
+# inpainted plate is a guess, so the room is carried a while (ROOM_PIXELS); a room seen behind the person (a
+# target video's) is the room itself, and carried further it bent a door's panels beside a moving head
+STILL_PIXELS, ROOM_PIXELS, SEEN_ROOM_PIXELS = 2.0, 12.0, 5.0
+
+
+def room_from(plate: PersonAndPlate | None) -> float:
+    """Pixels moved from which the room shows the plate where it lands (background.frag's `room_from`)."""
+    return SEEN_ROOM_PIXELS if plate is not None and plate.seen else ROOM_PIXELS
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class MeshBuilder:
         self._solid = solid_triangles(self.background, person, self.face_cover)
         self._room = room_triangles(self.background, person)
         self._stays, self._partly_stays = staying_triangles(self.background, None if plate is None else plate.stays)
+        self._room_from = room_from(plate)
         self.edges = EdgeReveal(src)
         self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
@@ -124,8 +132,8 @@ class MeshBuilder:
         moves = positions - self.background.points
         most = np.linalg.norm(moves, axis=1)[triangles].max(axis=1)
         still = ((most < STILL_PIXELS) & ~self._partly_stays) | self._solid
-        left = ~still & self._room & (most >= ROOM_PIXELS)
-        left[left] = moved_at_least(moves[triangles[left]], ROOM_PIXELS)
+        left = ~still & self._room & (most >= self._room_from)
+        left[left] = moved_at_least(moves[triangles[left]], self._room_from)
         left |= self._stays
         tris = np.concatenate([triangles[still], triangles[~still & ~left], triangles[left]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
