@@ -83,13 +83,14 @@ def _play_until(window, frames: int, paced: bool, seconds: float) -> bool:
     return True
 
 
-def measure(window, seconds: float) -> dict[str, float]:
-    """Play for `seconds` (or until the clip ends) and report UI and graph speed separately, and the
-    preview upload cost. The UI is paced as in `run_until_quit`, so the graph's rate is the one a user
+def measure(window, seconds: float, max_fps: float = 0.0) -> dict[str, float]:
+    """Play for `seconds` (or until the clip ends) under the frame cap `max_fps` (0: as fast as the graph
+    goes) and report UI and graph speed separately, the preview upload cost and the share of a core the
+    window was left at the end. The UI is paced as in `run_until_quit`, so both rates are the ones a user
     gets."""
     from app.editor.live import Transport
 
-    window.editor.live.max_fps = 0  # the graph as fast as it goes, next to the UI
+    window.editor.live.max_fps = max_fps
     # as `reenact bench` warms up: opening the graph (0.75 s for video_to_portrait) and its first frames
     # are not its rate; counted, they understated it by a tenth
     if not _play_until(window, window.editor.live.status().frame + MEASURE_WARMUP_FRAMES, paced=True,
@@ -117,4 +118,5 @@ def measure(window, seconds: float) -> dict[str, float]:
                            hint=f"give the graph a source that runs longer than {MEASURE_WARMUP_FRAMES} frames, "
                                 "or tick Loop for its clip")
     return {"ui_fps": len(ui_ms) / elapsed, "ui_frame_ms": sum(ui_ms) / len(ui_ms),
-            "graph_fps": frames / elapsed, "preview_upload_ms": sum(uploads) / len(uploads)}
+            "graph_fps": frames / elapsed, "preview_upload_ms": sum(uploads) / len(uploads),
+            "ui_share": window.ui_share}

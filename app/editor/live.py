@@ -26,6 +26,7 @@ from app.runtime.scheduler import Scheduler
 from app.runtime.timing import TimingStats
 
 
+WORK_EASE = 0.1  # how fast the running mean of a frame's work follows it (about the last ten frames)
 PAUSED_POLL_S = 0.5  # while paused the worker wakes on commands, and this often for the nodes' status lines
 STATUS_IMAGE_PERIOD_S = 0.25  # nodes' status pictures are asked for at most this often (uploads cost the UI)
 
@@ -58,6 +59,7 @@ class LiveStatus:
     recording: bool = False  # sinks (files, windows, devices) run only while recording
     seeking: int | None = None  # the frame a seek is running towards
     budget: tuple[str, ...] = ()  # cheaper settings the frame budget has taken to hold max_fps (node.param=value)
+    busy: float = 0.0  # the share of max_fps's frame time the graph's own work takes lately (0: no cap)
 
 
 class LiveGraph:
@@ -80,6 +82,7 @@ class LiveGraph:
         self._watched: tuple[Endpoint, ...] = ()
         self._transport = Transport.PAUSED
         self._steps_wanted = 0
+        self._work_s = 0.0  # a frame's own work lately (a running mean), for `LiveStatus.busy`
         self._redraw_wanted = False  # an edit arrived while paused: run the shown frame again
         self._seek_to: int | None = None
         self._record = False
@@ -251,7 +254,9 @@ class LiveGraph:
         try:
             started = time.perf_counter()
             self._scheduler.step()
-            self._hold_rate(time.perf_counter() - started)
+            work = time.perf_counter() - started
+            self._work_s += WORK_EASE * (work - self._work_s)
+            self._hold_rate(work)
         except EndOfStream:
             self._transport = Transport.ENDED
             self._message = "the clip reached its end: Play starts it again"
@@ -304,7 +309,8 @@ class LiveGraph:
                 message=self._message,
                 image_path=_image_path(scheduler),
                 clip=self._clip, recording=self._record, seeking=self._seek_to,
-                budget=tuple(self._budget.active) if self._budget is not None else ())
+                budget=tuple(self._budget.active) if self._budget is not None else (),
+                busy=self._work_s * self.max_fps)
         with self._lock:
             self._latest = status
 

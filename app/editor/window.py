@@ -17,7 +17,7 @@ from app.editor.add_menu import AddMenu
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs
 from app.editor.inspector import Inspector
-from app.editor.live import Transport
+from app.editor.live import LiveStatus, Transport
 from app.editor.message_log import MessageLog
 from app.editor.palette import Palette
 from app.editor.preview_panel import PreviewPanel
@@ -43,6 +43,14 @@ ACTIVE_AFTER_INPUT_S = 1.5  # full speed this long after the mouse moved (typing
 # ms and neither share binds.
 BUSY_UI_SHARE = 0.5
 TOUCHED_UI_SHARE = 0.75
+# Under a frame cap the graph often needs less than its cores (video_to_portrait at 30 fps: its work takes
+# 55% of each frame's time), and half a core left the preview at 11 frames a second. While the graph's work
+# takes under GRAPH_AT_EASE of its frame time the window's share grows towards MOST_UI_SHARE; over
+# GRAPH_PRESSED it shrinks towards LEAST_UI_SHARE, so the graph keeps its rate (and the frame budget its
+# settings). Between the two it stays, so it does not flap.
+GRAPH_AT_EASE, GRAPH_PRESSED = 0.7, 0.85
+LEAST_UI_SHARE, MOST_UI_SHARE = 0.25, 1.0
+UI_SHARE_STEPS = (1.03, 0.9)  # a frame's growth, and shrinking, of the window's share
 
 
 class EditorWindow:
@@ -58,6 +66,7 @@ class EditorWindow:
         self._full_preview: float | None = None  # the preview's height before it filled the window
         self._resizable_again = False
         self._active_until = 0.0
+        self._ui_share = BUSY_UI_SHARE  # of a core, while the graph plays under a frame cap (`_share_beside`)
         self._last_mouse: tuple = ()
         width, height = fit_to_screen(width, height)
         dpg.create_context()
@@ -171,16 +180,34 @@ class EditorWindow:
         touched = time.monotonic() < self._active_until
         self._last_mouse = mouse
         playing = status.transport is Transport.PLAYING
+        share = self._share_beside(status) if playing and not rendering else BUSY_UI_SHARE
         if touched:
-            period = max(ACTIVE_FRAME_S, self._drawing_cost() / TOUCHED_UI_SHARE if playing or rendering else 0.0)
+            period = max(ACTIVE_FRAME_S, self._drawing_cost() / max(share, TOUCHED_UI_SHARE)
+                         if playing or rendering else 0.0)
         elif playing or rendering:  # and no faster than new frames come
             period = max(ACTIVE_FRAME_S, 1.0 / status.fps if playing and status.fps > 0 else 0.0,
-                         self._drawing_cost() / BUSY_UI_SHARE)
+                         self._drawing_cost() / share)
         else:
             period = IDLE_FRAME_S
         rest = period - (time.perf_counter() - started)
         if rest > 0:
             time.sleep(rest)
+
+    @property
+    def ui_share(self) -> float:
+        """The share of a core the window was last left beside the playing graph."""
+        return self._ui_share
+
+    def _share_beside(self, status: LiveStatus) -> float:
+        """The share of a core the window may take beside the playing graph: BUSY_UI_SHARE without a frame
+        cap (the graph takes what it can), else grown or shrunk with the graph's headroom."""
+        if status.busy <= 0.0:
+            self._ui_share = BUSY_UI_SHARE
+        elif status.busy < GRAPH_AT_EASE:
+            self._ui_share = min(MOST_UI_SHARE, self._ui_share * UI_SHARE_STEPS[0])
+        elif status.busy > GRAPH_PRESSED:
+            self._ui_share = max(LEAST_UI_SHARE, self._ui_share * UI_SHARE_STEPS[1])
+        return self._ui_share
 
     def _ui_fps(self) -> float:
         """Window frames drawn a second over the last two seconds or so."""

@@ -254,12 +254,13 @@ def test_a_paused_editor_sleeps(window, studio):
     assert run_main_loop(3.0) < 0.5
 
 
-def test_a_playing_editor_leaves_the_cores_to_the_graph(window, studio):
-    """Not a speed test: beside a playing graph, drawing the window takes about BUSY_UI_SHARE of a core
-    however long a frame of it takes to draw (software GL: 40-50 ms, which took the graph down to half
-    its headless rate when drawn for every frame of it)."""
-    from app.editor.window import BUSY_UI_SHARE
+def test_a_playing_editor_leaves_the_cores_to_the_graph(window, studio, monkeypatch):
+    """Not a speed test: beside a playing graph that needs its cores, drawing the window takes about
+    BUSY_UI_SHARE of a core however long a frame of it takes to draw (software GL: 40-50 ms, which took
+    the graph down to half its headless rate when drawn for every frame of it)."""
+    from app.editor import window as windows
 
+    monkeypatch.setattr(windows, "GRAPH_AT_EASE", 0.0)  # never at ease: the window's share does not grow
     window.editor.live.max_fps = 30  # the studio's 240-frame clip plays for 8 s
     window.editor.play()
 
@@ -274,7 +275,28 @@ def test_a_playing_editor_leaves_the_cores_to_the_graph(window, studio):
 
     drawing_share(2.0)  # past the full-speed time after the last input
     assert window.editor.live.status().transport is Transport.PLAYING
-    assert drawing_share(3.0) < 1.5 * BUSY_UI_SHARE  # 0.92 when drawn for every frame the graph makes
+    assert drawing_share(3.0) < 1.5 * windows.BUSY_UI_SHARE  # 0.92 when drawn for every frame the graph makes
+
+
+def test_the_windows_share_grows_while_a_capped_graph_has_headroom_and_gives_way_when_it_has_none(window):
+    """Under a frame cap the graph often needs less than its cores: the preview then draws more often,
+    and gives the time back as soon as the graph's work nears its frame time. Without a cap the graph
+    takes what it can and the window keeps BUSY_UI_SHARE."""
+    from app.editor import window as windows
+    from app.editor.live import LiveStatus
+
+    def settled(busy: float, frames: int = 200) -> float:
+        for _ in range(frames):
+            share = window._share_beside(LiveStatus(busy=busy))
+        return share
+
+    assert settled(0.0) == windows.BUSY_UI_SHARE
+    assert settled(0.55) == windows.MOST_UI_SHARE  # video_to_portrait at 30 fps on this machine
+    assert settled(0.8, frames=50) == windows.MOST_UI_SHARE  # between the two: it stays, it does not flap
+    assert settled(0.95, frames=3) < windows.MOST_UI_SHARE  # pressed: it gives way within a few frames
+    assert settled(0.95) == windows.LEAST_UI_SHARE
+    assert settled(0.8, frames=50) == windows.LEAST_UI_SHARE
+    assert settled(0.0, frames=1) == windows.BUSY_UI_SHARE
 
 
 def test_a_link_let_go_on_empty_canvas_offers_the_nodes_that_take_it_and_links_the_one_chosen(window, studio):
