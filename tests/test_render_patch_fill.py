@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.render.patch_fill import patch_filled
+from nodes.render.patch_fill import patch_completion, patch_filled
 
 SIDE = 128
 
@@ -17,19 +17,19 @@ def _detail(image: np.ndarray) -> np.ndarray:
     return np.abs(values - cv2.GaussianBlur(values, (0, 0), 2.0)).mean(axis=2)
 
 
-def _room(striped: bool) -> np.ndarray:
+def _room(striped: bool, side: int = SIDE) -> np.ndarray:
     """A wall shading left to right, with vertical stripes 8 px apart where `striped`."""
-    columns = np.arange(SIDE)
-    shade = 80 + columns * 0.6
+    columns = np.arange(side)
+    shade = 80 + columns * 0.6 * SIDE / side
     if striped:
         shade = shade + np.where((columns // 4) % 2 == 0, 50, -50)
-    rgb = np.repeat(np.repeat(shade[None, :, None], SIDE, axis=0), 3, axis=2)
+    rgb = np.repeat(np.repeat(shade[None, :, None], side, axis=0), 3, axis=2)
     rgb[:, :, 2] += 30
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def _head_hole() -> np.ndarray:
-    rows, cols = np.mgrid[:SIDE, :SIDE]
+def _head_hole(side: int = SIDE) -> np.ndarray:
+    rows, cols = np.mgrid[:side, :side] * SIDE / side
     return (rows - 70) ** 2 + (cols - 64) ** 2 < 36 ** 2
 
 
@@ -52,6 +52,25 @@ def test_stripes_beside_a_hole_go_on_into_its_strip_where_a_smooth_fill_blurs_th
     assert np.array_equal(completed[~hole], truth[~hole])  # the room itself is never touched
     deep = hole & (inside > 13)
     assert np.array_equal(completed[deep], smooth[deep])  # past the strip: the fill as given
+
+
+def test_carried_up_to_the_portraits_size_the_texture_is_as_sharp_as_the_room():
+    """Matched at half the size, the completion is voted again at the full size from the full-size room:
+    stripes 4 px wide there come out as stripes, where the half-size completion scaled up blurs them."""
+    big = 2 * SIDE
+    truth, hole = _room(striped=True, side=big), _head_hole(big)
+    small_hole = cv2.resize(hole.astype(np.uint8), (SIDE, SIDE), interpolation=cv2.INTER_NEAREST) > 0
+    small_fill = _smoothly_filled(cv2.resize(truth, (SIDE, SIDE), interpolation=cv2.INTER_AREA), small_hole)
+    completion = patch_completion(small_fill, small_hole, depth=12.0)
+    fill = cv2.resize(small_fill, (big, big), interpolation=cv2.INTER_LINEAR)
+    sharp = completion.at_size(truth, hole, fill)
+    scaled = cv2.resize(completion.image, (big, big), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    strip = hole & (inside > 2) & (inside < 14)
+    sharp_error, scaled_error = (np.abs(image - truth)[strip].mean() for image in (sharp, scaled))
+    assert sharp_error < 0.6 * scaled_error, (sharp_error, scaled_error)
+    assert _detail(sharp)[strip].mean() > 0.7 * _detail(truth)[strip].mean()
+    assert np.array_equal(sharp[~hole], fill[~hole].astype(np.float32))  # only the hole is voted
 
 
 def test_beside_a_plain_wall_the_smooth_fill_is_kept():
@@ -92,15 +111,17 @@ def test_odd_holes_leave_a_usable_picture(case):
 
 def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypatch):
     """Grace Hopper stands before a flag: the strip of plate her head and shoulders uncover on its side
-    keeps much of the flag's detail; the row fill alone smears it to half as much."""
+    keeps much of the flag's detail; the row fill alone smears it to under half as much (3.1 and 1.3
+    grey levels from its blur, the flag itself 7.7)."""
     import imageio.v3 as iio
 
-    import nodes.render.plate as plates
+    from nodes.render import patch_fill
+    from nodes.render.plate import person_and_plate
 
     rgb = iio.imread("assets/portraits/grace_hopper.jpg")[:, :, :3]
-    made = plates.person_and_plate(rgb)
-    monkeypatch.setattr(plates, "patch_filled", lambda image, hole, depth: image.copy())
-    smeared = plates.person_and_plate(rgb)
+    made = person_and_plate(rgb)
+    monkeypatch.setattr(patch_fill, "TEXTURE", (1e6, 2e6))  # no room is textured enough: the row fill alone
+    smeared = person_and_plate(rgb)
     bare = np.all(made.plate == rgb, axis=2)
     height, width = bare.shape
     inside = cv2.distanceTransform((~bare).astype(np.uint8), cv2.DIST_L2, 3)
@@ -109,4 +130,4 @@ def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypat
     strip = (inside > 3) & (inside < 0.06 * max(height, width)) & flag_side & (made.mask < 0.5)
     assert strip.sum() > 5000
     detail, smeared_detail = _detail(made.plate)[strip].mean(), _detail(smeared.plate)[strip].mean()
-    assert detail > 1.5 * smeared_detail, (detail, smeared_detail)
+    assert detail > 2.0 * smeared_detail, (detail, smeared_detail)

@@ -6,6 +6,8 @@ uncovers, where a smooth fill reads as a smudge; voting keeps them coherent wher
 repeats one piece of edge down the strip."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -23,14 +25,67 @@ OFFSETS = np.array([(dy, dx) for dy in range(-(PATCH // 2), PATCH // 2 + 1)
                     for dx in range(-(PATCH // 2), PATCH // 2 + 1)])
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A strip completed at the working size. image: (h, w, 3) uint8, the given fill with the completion
+    eased in; share: (h, w) float32, how much of each pixel is the completion; shift: (h, w, 2) float32,
+    at each matched patch's centre the way (y, x) to its source patch, NaN elsewhere; trust: (h, w)
+    float32, how much each matched patch's vote counts."""
+
+    image: np.ndarray
+    share: np.ndarray
+    shift: np.ndarray
+    trust: np.ndarray
+
+    def at_size(self, rgb: np.ndarray, hole: np.ndarray, fill: np.ndarray) -> np.ndarray:
+        """(H, W, 3) float32: `fill` (the working size's fill, resized to `rgb`) with the completion eased
+        in, voted at the portrait's own size from its own pixels (`rgb`, (H, W, 3), the room where `hole`,
+        (H, W) bool, is not): each matched patch's way to its source, scaled up, so the texture carried
+        on is as sharp as the room beside it rather than the working size's, scaled up."""
+        height, width = hole.shape
+        share = cv2.resize(self.share, (width, height), interpolation=cv2.INTER_LINEAR)
+        ys, xs = np.nonzero((share > 0) & hole)
+        out = fill.astype(np.float32).copy()
+        if ys.size == 0:
+            return out
+        scale = np.array(self.share.shape, np.float64) / (height, width)  # full pixels to working ones
+        near_y = np.round((ys + 0.5) * scale[0] - 0.5).astype(np.int64)
+        near_x = np.round((xs + 0.5) * scale[1] - 0.5).astype(np.int64)
+        total = np.zeros((ys.size, 3), np.float32)
+        weight = np.zeros(ys.size, np.float32)
+        for dy, dx in OFFSETS:  # every matched patch over the pixel votes, as at the working size
+            ty = np.clip(near_y + dy, 0, self.share.shape[0] - 1)
+            tx = np.clip(near_x + dx, 0, self.share.shape[1] - 1)
+            way = self.shift[ty, tx]
+            sy = np.round(ys + np.nan_to_num(way[:, 0]) / scale[0]).astype(np.int64)
+            sx = np.round(xs + np.nan_to_num(way[:, 1]) / scale[1]).astype(np.int64)
+            inside = (sy >= 0) & (sy < height) & (sx >= 0) & (sx < width)
+            sy, sx = np.clip(sy, 0, height - 1), np.clip(sx, 0, width - 1)
+            votes = self.trust[ty, tx] * (~np.isnan(way[:, 0]) & inside & ~hole[sy, sx])
+            total += votes[:, None] * rgb[sy, sx, :3]
+            weight += votes
+        small = cv2.resize(self.image, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        carried = np.where(weight[:, None] > 0, total / np.maximum(weight, 1e-6)[:, None], small[ys, xs])
+        out[ys, xs] = out[ys, xs] * (1.0 - share[ys, xs, None]) + carried * share[ys, xs, None]
+        return out
+
+
 def patch_filled(rgb: np.ndarray, hole: np.ndarray, depth: float) -> np.ndarray:
     """(H, W, 3) uint8: `rgb` with the pixels of `hole` ((H, W) bool) within `depth` pixels of the room
     completed from the room's own patches; the hole's pixels deeper in are left as they are in `rgb` and
     play no part in the matching."""
+    return patch_completion(rgb, hole, depth).image
+
+
+def patch_completion(rgb: np.ndarray, hole: np.ndarray, depth: float) -> Completion:
+    """As `patch_filled`, with the matches that carry the completion up to a larger size."""
+    height, width = hole.shape
     inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     strip = hole & (inside <= depth)
+    nothing = Completion(rgb[:, :, :3].copy(), np.zeros((height, width), np.float32),
+                         np.full((height, width, 2), np.nan, np.float32), np.zeros((height, width), np.float32))
     if not strip.any() or hole.all():
-        return rgb[:, :, :3].copy()
+        return nothing
     search = SEARCH * max(hole.shape)
     pyramid = [(rgb[:, :, :3].astype(np.float32), hole, strip)]
     for _ in range(LEVELS - 1):
@@ -46,14 +101,17 @@ def patch_filled(rgb: np.ndarray, hole: np.ndarray, depth: float) -> np.ndarray:
     for level in range(len(pyramid) - 1, -1, -1):
         image, level_hole, level_strip = pyramid[level]
         coarser = _Level(image, level_hole, level_strip, search / 2 ** level, rng).completed(coarser)
+    completed, matches = coarser
+    if matches is None:
+        return nothing
     fill = rgb[:, :, :3].astype(np.float32)
     # eased into the hole's own fill over the strip's last part, so no edge shows where the strip ends;
     # and only beside a room with texture to carry on: beside a plain wall the smooth fill, which follows
     # it along each row, is the safer guess (a completion there can carry a grey wall in beside a blue board)
     eased = 1.0 - smoothstep((1.0 - EASE) * depth, depth, inside)
-    share = eased * smoothstep(*TEXTURE, _texture_near(fill, hole)) * strip
-    completed = fill * (1.0 - share[:, :, None]) + coarser[0] * share[:, :, None]
-    return np.clip(completed.round(), 0, 255).astype(np.uint8)
+    share = (eased * smoothstep(*TEXTURE, _texture_near(fill, hole)) * strip).astype(np.float32)
+    image = fill * (1.0 - share[:, :, None]) + completed * share[:, :, None]
+    return Completion(np.clip(image.round(), 0, 255).astype(np.uint8), share, *matches.dense((height, width)))
 
 
 def _texture_near(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -63,6 +121,28 @@ def _texture_near(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
     detail = np.abs(image - cv2.GaussianBlur(image, (0, 0), 1.5)).mean(axis=2) * room
     reach = 2.0 * PATCH
     return cv2.GaussianBlur(detail, (0, 0), reach) / np.maximum(cv2.GaussianBlur(room, (0, 0), reach), 1e-3)
+
+
+@dataclass(frozen=True)
+class _Matches:
+    """Matched patches at one level, in its padded pixels: target centres (ty, tx), their source centres
+    (sy, sx) and how much each one's vote counts (trust)."""
+
+    ty: np.ndarray
+    tx: np.ndarray
+    sy: np.ndarray
+    sx: np.ndarray
+    trust: np.ndarray
+
+    def dense(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(shift (h, w, 2), trust (h, w)) over the level's own pixels, as `Completion` holds them."""
+        radius = PATCH // 2
+        shift = np.full((*shape, 2), np.nan, np.float32)
+        trust = np.zeros(shape, np.float32)
+        y, x = self.ty - radius, self.tx - radius
+        shift[y, x, 0], shift[y, x, 1] = self.sy - self.ty, self.sx - self.tx
+        trust[y, x] = self.trust
+        return shift, trust
 
 
 class _Level:
@@ -100,12 +180,12 @@ class _Level:
         self.nearest_y[order], self.nearest_x[order] = sy, sx
         self.labels = labels
 
-    def completed(self, coarser) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def completed(self, coarser) -> tuple[np.ndarray, _Matches | None]:
         """The level's image with its strip completed, and its matches (target → source centres), which
         the next finer level starts from."""
         radius = PATCH // 2
         if not self.usable:
-            return self.image[radius:-radius, radius:-radius], coarser[1] if coarser else None
+            return self.image[radius:-radius, radius:-radius], None
         if coarser is not None:  # the strip as the coarser level completed it, to refine
             inner, strip = self.image[radius:-radius, radius:-radius], self.strip[radius:-radius, radius:-radius]
             inner[strip] = cv2.resize(coarser[0], self.shape[::-1], interpolation=cv2.INTER_LINEAR)[strip]
@@ -114,10 +194,10 @@ class _Level:
         cost = self._cost(sy, sx)
         for _ in range(ROUNDS):
             sy, sx, cost = self._matched(sy, sx, cost)
-            self._vote(sy, sx, cost)
+            self._vote(sy, sx, _trust(cost))
             self._look()
             cost = self._cost(sy, sx)
-        return self.image[radius:-radius, radius:-radius], (self.ty, self.tx, np.stack([sy, sx]))
+        return self.image[radius:-radius, radius:-radius], _Matches(self.ty, self.tx, sy, sx, _trust(cost))
 
     def _start(self, coarser):
         """Matches to start from: the coarser level's, doubled, where there is one; else each target's
@@ -125,7 +205,7 @@ class _Level:
         sy, sx = self.ty.copy(), self.tx.copy()
         if coarser is not None and coarser[1] is not None:
             radius = PATCH // 2
-            cty, ctx, (csy, csx) = coarser[1]
+            cty, ctx, csy, csx = coarser[1].ty, coarser[1].tx, coarser[1].sy, coarser[1].sx
             lookup_y = np.full((self.image.shape[0] // 2 + PATCH, self.image.shape[1] // 2 + PATCH), -1, np.int64)
             lookup_x = lookup_y.copy()
             lookup_y[cty - radius, ctx - radius], lookup_x[cty - radius, ctx - radius] = csy - radius, csx - radius
@@ -192,11 +272,9 @@ class _Level:
             sy[better], sx[better], cost[better] = cy[better], cx[better], tried_cost[improves]
         return sy, sx, cost
 
-    def _vote(self, sy, sx, cost) -> None:
+    def _vote(self, sy, sx, trust) -> None:
         """Each strip pixel becomes the mean of what the source patches over it say, the better matched
         weighing more."""
-        spread = max(float(np.percentile(cost, 75)), 1.0)
-        trust = np.exp(-cost / (2 * spread))
         total = np.zeros_like(self.image)
         weight = np.zeros(self.image.shape[:2], np.float32)
         for dy, dx in OFFSETS:
@@ -205,3 +283,9 @@ class _Level:
             weight[y, x] += trust
         voted = self.strip & (weight > 0)
         self.image[voted] = total[voted] / weight[voted][:, None]
+
+
+def _trust(cost: np.ndarray) -> np.ndarray:
+    """How much each matched patch's vote counts: less the worse it matched, against the level's spread."""
+    spread = max(float(np.percentile(cost, 75)), 1.0)
+    return np.exp(-cost / (2 * spread)).astype(np.float32)

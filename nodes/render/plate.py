@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nodes.render.patch_fill import patch_filled
+from nodes.render.patch_fill import patch_completion
 from nodes.render.ramps import smoothstep
 from nodes.track.segmentation import person_mask
 
@@ -62,11 +62,12 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     # the row fill starts from the room's median, so one dark wisp at the hole's edge does not streak a row
     filled = _room_fill(cv2.medianBlur(small_rgb, 7), small_hole)
     # deep in the hole, never uncovered: the fill's row-to-row streaks read as texture, a blur reads as
-    # depth of field; the strip beside the room a moved head uncovers goes on with the room's own texture
+    # depth of field; the strip beside the room a moved head uncovers goes on with the room's own texture,
+    # matched at the working size and voted at the portrait's own from its own pixels
     filled = np.where(small_hole[:, :, None] > 0, cv2.GaussianBlur(filled, (0, 0), 5.0), small_rgb)
-    filled = patch_filled(filled, small_hole > 0, STRIP_DEPTH * max(small))
-    full = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    completion = patch_completion(filled, small_hole > 0, STRIP_DEPTH * max(small))
     person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    full = completion.at_size(rgb, person > 0.5, cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR))
     return _made(rgb, mask, _filled(rgb, full, person), extended)
 
 
