@@ -44,8 +44,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--select", metavar="NODE", help="select this node (its params show in the inspector)")
     p.add_argument("--measure", type=positive, metavar="SECONDS", help="play that long, print UI fps, graph fps "
                    "and the preview upload time as JSON, and exit")
-    p.add_argument("--max-fps", type=float_between(1.0, 240.0), metavar="F", help="with --measure: the graph's "
-                   "frame cap, as the editor's field sets it (default: none, as fast as it goes)")
+    p.add_argument("--max-fps", type=float_between(0.0, 240.0), metavar="F", help="with --measure: the graph's "
+                   "frame cap, as the editor's field sets it (default 0: none, as fast as it goes). Under a cap "
+                   "the window's share of a core follows the graph's headroom: measure 5 s or more")
     add_gpu_arguments(p)
     add_threads_argument(p)
     p.set_defaults(func=run)

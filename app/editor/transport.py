@@ -33,8 +33,9 @@ class TransportBar:
                 dpg.add_text(RECORD_HELP, wrap=360)
             dpg.add_button(label="Render to file...", callback=render_dialog)
             dpg.add_text("  max fps", color=NOTE_TEXT)
-            dpg.add_combo(FPS_CHOICES, default_value="30", width=100,
-                          callback=lambda s, value: setattr(e.live, "max_fps", 0 if value == "unlimited" else float(value)))
+            self.cap = dpg.add_combo(FPS_CHOICES, default_value="30", width=100,
+                                     callback=lambda s, value: setattr(e.live, "max_fps",
+                                                                       0 if value == "unlimited" else float(value)))
             hold = dpg.add_checkbox(label="hold", default_value=True, callback=lambda s, on: e.live.set_hold_rate(on))
             with dpg.tooltip(hold):
                 dpg.add_text(HOLD_HELP, wrap=360)
@@ -57,6 +58,9 @@ class TransportBar:
     def show(self, status: LiveStatus) -> None:
         dpg.set_item_label(self.play_button, "Pause" if status.transport is Transport.PLAYING else "Play")
         dpg.set_value(self.record_box, status.recording)
+        cap = "unlimited" if self.editor.live.max_fps <= 0 else f"{self.editor.live.max_fps:g}"
+        if dpg.get_value(self.cap) != cap:  # a cap set from outside the field (`reenact edit --max-fps`)
+            dpg.set_value(self.cap, cap)
         clip = status.clip
         total = clip.frames if clip else None
         shown = max(1, status.frame)  # frames run so far; the one on screen is the last of them

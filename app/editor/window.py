@@ -46,11 +46,11 @@ TOUCHED_UI_SHARE = 0.75
 # Under a frame cap the graph often needs less than its cores (video_to_portrait at 30 fps: its work takes
 # 55% of each frame's time), and half a core left the preview at 11 frames a second. While the graph's work
 # takes under GRAPH_AT_EASE of its frame time the window's share grows towards MOST_UI_SHARE; over
-# GRAPH_PRESSED it shrinks towards LEAST_UI_SHARE, so the graph keeps its rate (and the frame budget its
-# settings). Between the two it stays, so it does not flap.
+# GRAPH_PRESSED it shrinks back, to BUSY_UI_SHARE at least (a cap the graph cannot reach is no cap), so the
+# graph keeps its rate (and the frame budget its settings). Between the two it stays: it does not flap.
 GRAPH_AT_EASE, GRAPH_PRESSED = 0.7, 0.85
-LEAST_UI_SHARE, MOST_UI_SHARE = 0.25, 1.0
-UI_SHARE_STEPS = (1.03, 0.9)  # a frame's growth, and shrinking, of the window's share
+MOST_UI_SHARE = 1.0
+UI_SHARE_STEPS = (1.05, 0.9)  # a frame's growth, and shrinking, of the window's share
 
 
 class EditorWindow:
@@ -206,7 +206,7 @@ class EditorWindow:
         elif status.busy < GRAPH_AT_EASE:
             self._ui_share = min(MOST_UI_SHARE, self._ui_share * UI_SHARE_STEPS[0])
         elif status.busy > GRAPH_PRESSED:
-            self._ui_share = max(LEAST_UI_SHARE, self._ui_share * UI_SHARE_STEPS[1])
+            self._ui_share = max(BUSY_UI_SHARE, self._ui_share * UI_SHARE_STEPS[1])
         return self._ui_share
 
     def _ui_fps(self) -> float:
