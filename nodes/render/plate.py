@@ -12,7 +12,8 @@ from nodes.render.patch_fill import patch_completion
 from nodes.render.ramps import smoothstep
 from nodes.track.segmentation import person_mask
 
-WORKING_SIDE = 256  # inpainting runs at this longest side: a plate is seen only in thin uncovered strips
+WORKING_SIDE = 256  # the row fill and the completion's matching run at this longest side (its votes are
+# taken again at the portrait's own): a plate is seen only in thin uncovered strips
 HOLE_MARGIN = 0.02  # of the longest side: the hole is grown past the soft silhouette edge
 EDGE_BLEND = 0.015  # of the longest side: how far into the person their edge's colours still blend with the room
 STRIP_DEPTH = 0.12  # of the longest side: how far into the hole the room's texture is carried on
@@ -67,7 +68,8 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     filled = np.where(small_hole[:, :, None] > 0, cv2.GaussianBlur(filled, (0, 0), 5.0), small_rgb)
     completion = patch_completion(filled, small_hole > 0, STRIP_DEPTH * max(small))
     person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    full = completion.at_size(rgb, person > 0.5, cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR))
+    fill = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
+    full = completion.at_size(rgb, person > 0.5, fill)
     return _made(rgb, mask, _filled(rgb, full, person), extended)
 
 
