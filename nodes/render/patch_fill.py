@@ -15,7 +15,7 @@ from nodes.render.ramps import smoothstep
 
 PATCH = 7  # pixels, odd, at every level
 LEVELS = 3  # the working size, halved, quartered: structure is found coarse and refined fine
-ROUNDS = 4  # match-then-vote rounds at each level
+ROUNDS = 2  # match-then-vote rounds at each level (4 looked the same, at 1.6x the time)
 SEARCH = 0.16  # of the longest side: how far from a strip pixel its patch is looked for (the room beside it)
 GUIDE = 1.0  # how much a strip pixel's smooth fill (the room's shading carried in) counts in its match:
 # a source patch's mean over the strip is held to the fill's, so texture is free but shading is kept
