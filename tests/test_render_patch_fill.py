@@ -133,7 +133,7 @@ def test_odd_holes_leave_a_usable_picture(case):
 
 def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypatch):
     """Grace Hopper stands before a flag: the strip of plate her head and shoulders uncover on its side
-    keeps much of the flag's detail; the row fill alone smears it to under half as much (3.6 and 1.3
+    keeps much of the flag's detail; the row fill alone smears it to under half as much (3.5 and 1.3
     grey levels from its blur, the flag itself 7.7)."""
     import imageio.v3 as iio
 
