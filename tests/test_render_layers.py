@@ -31,10 +31,10 @@ def render(studio_registry, image, track, dst, driver=None, driver_track=None, p
     run = RunContext()
     node.open(run)
     try:
-        return node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(dst),
-                            driver=None if driver is None else Image(np.ascontiguousarray(driver)),
-                            driver_track=driver_track,
-                            plate=None if plate is None else Image(np.ascontiguousarray(plate)))["image"].rgb().astype(float)
+        out = node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(dst),
+                           driver=None if driver is None else Image(np.ascontiguousarray(driver)),
+                           driver_track=driver_track, plate=None if plate is None else Image(np.ascontiguousarray(plate)))
+        return out["image"].rgb().astype(float)
     finally:
         node.close()
         run.close()
