@@ -177,6 +177,7 @@ class _Level:
         self.ty, self.tx = np.nonzero(touching & framed)
         self.search = max(2.0, search)
         self.rng = rng
+        self.spread = OFFSETS[:, 0] * self.image.shape[1] + OFFSETS[:, 1]  # a patch's pixels, as flat offsets
         self.usable = self.source.any() and self.ty.size > 0
         if self.usable:
             self._find_nearest_sources()
@@ -237,9 +238,7 @@ class _Level:
 
     def _look(self) -> None:
         """Take the target patches as the image has them now (the strip changes with each vote)."""
-        width = self.image.shape[1]
-        self.spread = OFFSETS[:, 0] * width + OFFSETS[:, 1]
-        targets = (self.ty * width + self.tx)[:, None] + self.spread
+        targets = (self.ty * self.image.shape[1] + self.tx)[:, None] + self.spread
         self.target_patches = self.image.reshape(-1, 3)[targets]
         self.target_counts = self.counts.reshape(-1)[targets]
         in_strip = self.strip.reshape(-1)[targets].astype(np.float32)
