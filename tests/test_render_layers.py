@@ -481,7 +481,6 @@ def test_the_room_a_portrait_shows_stays_put_as_the_head_moves(studio_registry, 
     import imageio.v3 as iio
 
     from nodes.render import plate as plates
-    from nodes.render import portrait
 
     image = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=0))
     track = face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
@@ -493,7 +492,7 @@ def test_the_room_a_portrait_shows_stays_put_as_the_head_moves(studio_registry, 
     staying = render(studio_registry, image, track, dst)
     assert np.abs(staying - image)[away].max() <= 1
     monkeypatch.setattr(plates, "room_stays", lambda bare: np.zeros(bare.shape, np.uint8))
-    monkeypatch.setattr(portrait, "_STILL_PLATES", {})  # the plate made anew, with the zeroed map
+    monkeypatch.setattr(plates, "_STILL_PLATES", {})  # the plate made anew, with the zeroed map
     moving = render(studio_registry, image, track, dst)
     assert (np.abs(moving - image)[away].max(axis=1) > 20).sum() > 200  # the panels' edges moved
 
@@ -612,11 +611,11 @@ def test_beside_a_head_moved_a_few_pixels_a_seen_room_stays_where_it_is(studio_r
 def test_a_still_portraits_plate_is_made_once_for_nodes_made_anew(studio_registry, detector, monkeypatch):
     """Making a plate takes about a second: a graph restarted, or a render node made anew, finds its
     portrait's plate made, by the portrait's pixels (not by which image object holds them)."""
-    from nodes.render import portrait
+    from nodes.render import plate as plates
 
     made = []
-    monkeypatch.setattr(portrait, "_STILL_PLATES", {})
-    monkeypatch.setattr(portrait, "person_and_plate",
+    monkeypatch.setattr(plates, "_STILL_PLATES", {})
+    monkeypatch.setattr(plates, "person_and_plate",
                         lambda rgb, plate=None: made.append(rgb.shape) or person_and_plate(rgb, plate))
     image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
     first = render(studio_registry, image, track, track.landmarks)

@@ -3,6 +3,7 @@ portrait. Where the head or body moves away from where it was, the render shows 
 room behind a moving person) instead of stretching the portrait's own edge pixels into a smear."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import cv2
@@ -20,6 +21,7 @@ STRIP_DEPTH = 0.12  # of the longest side: how far into the hole the room's text
 SEEN_AGREEMENT = 15  # 0..255, in the largest channel: a given plate this close to the portrait's room lines
 # up with it (single_face.mp4's frames: 7-11 steadied; as recorded 8-9 near the median's position, else 19-31)
 STAYS_BAND = 0.02  # of the longest side: the room eases from moving with the person to staying put across this
+STILL_PLATES_KEPT = 3  # still portraits' plates kept per process (`still_plate`; ~44 MB each at 2048 px)
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
 
 
@@ -41,6 +43,8 @@ class PersonAndPlate:
     def mask_bytes(self) -> np.ndarray:
         """(H, W) uint8 mask, 255 person, as the renderer's textures hold it."""
         return (self.mask * 255).astype(np.uint8)
+
+_STILL_PLATES: dict[bytes, PersonAndPlate] = {}  # by the portrait's pixels, the newest last (`still_plate`)
 
 
 def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> PersonAndPlate:
@@ -71,6 +75,17 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     fill = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
     full = completion.at_size(rgb, person > 0.5, fill)
     return _made(rgb, mask, _filled(rgb, full, person), extended)
+
+
+def still_plate(rgb: np.ndarray) -> PersonAndPlate:
+    """`person_and_plate` of a still portrait, by its pixels: made once per process for the last
+    STILL_PLATES_KEPT portraits (about a second each), so a graph restarted or a node made anew finds it."""
+    key = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest() + repr(rgb.shape).encode()
+    made = _STILL_PLATES.pop(key, None) or person_and_plate(rgb)
+    _STILL_PLATES[key] = made  # the newest last
+    while len(_STILL_PLATES) > STILL_PLATES_KEPT:
+        _STILL_PLATES.pop(next(iter(_STILL_PLATES)))
+    return made
 
 
 def _filled(rgb: np.ndarray, fill: np.ndarray, hole: np.ndarray) -> np.ndarray:

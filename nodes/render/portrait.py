@@ -1,8 +1,6 @@
 """Rasterization: the target portrait warped by its face mesh and a background mesh (moderngl)."""
 from __future__ import annotations
 
-import hashlib
-
 import cv2
 import moderngl
 import numpy as np
@@ -23,14 +21,12 @@ from nodes.body.types import BODY_MOTION, BodyMotion
 from nodes.render.glasses import wears_glasses
 from nodes.render.lip_colour import LipColourMatch
 from nodes.render.mouth import DriverMouth
-from nodes.render.plate import PersonAndPlate, person_and_plate
+from nodes.render.plate import PersonAndPlate, person_and_plate, still_plate
 from nodes.track.occlusion import COVERED
 from nodes.render.warp_mesh import MeshBuilder, WarpMesh, room_from
 
 
 PLATES_KEPT = 8
-STILL_PLATES_KEPT = 3
-_STILL_PLATES: dict[bytes, PersonAndPlate] = {}  # by the portrait's pixels (`_still_plate`)
 NO_GAINS = (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)  # the driver's lips and teeth as they are
 # Multisampling costs llvmpipe about as much as the rest of the render (6 of 12 ms at 512²), yet only the
 # face has edges to smooth: face and background meet on shared vertices, so the background's pixels come
@@ -313,7 +309,7 @@ class RenderPortrait(Node):
             return None
         key = (id(image), id(given))
         if key not in self._plates:
-            made = _still_plate(image.rgb()) if given is None else person_and_plate(image.rgb(), given.rgb())
+            made = still_plate(image.rgb()) if given is None else person_and_plate(image.rgb(), given.rgb())
             self._plates[key] = (image, given, made)  # the images are kept so their ids stay theirs
             while len(self._plates) > PLATES_KEPT:
                 self._plates.pop(next(iter(self._plates)))
@@ -379,17 +375,6 @@ def _at_size(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     method = cv2.INTER_AREA if size[0] < pixels.shape[1] else cv2.INTER_LINEAR
     resized = cv2.resize(np.ascontiguousarray(pixels), size, interpolation=method)
     return resized.reshape(size[1], size[0], pixels.shape[2])  # OpenCV drops a single channel's axis
-
-
-def _still_plate(rgb: np.ndarray) -> PersonAndPlate:
-    """A still portrait's person and plate, by its pixels: made once per process for the last few
-    portraits (about a second each), so a graph restarted or a node made anew finds them made."""
-    key = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest() + repr(rgb.shape).encode()
-    made = _STILL_PLATES.pop(key, None) or person_and_plate(rgb)
-    _STILL_PLATES[key] = made  # the newest last
-    while len(_STILL_PLATES) > STILL_PLATES_KEPT:
-        _STILL_PLATES.pop(next(iter(_STILL_PLATES)))
-    return made
 
 
 def _set_uniforms(program, **values) -> None:
