@@ -325,7 +325,7 @@ def test_with_sharing_a_rendered_frame_reaches_a_tensor_and_back_without_host_me
 @pytest.mark.parametrize("gl_devices, expected", [
     ((999, 0, []), "not on a CUDA GPU"),  # cudaGLGetDevices fails: GL runs elsewhere (llvmpipe, another vendor)
     ((0, 1, [1]), "PyTorch uses device 0"),
-    ((0, 1, [0]), "failed its self-test"),  # here the copies cannot run: no CUDA memory
+    ((0, 1, [0]), "failed its self-test"),
     (None, "probing CUDA-GL sharing failed (TypeError"),  # bindings whose calls differ from these
 ])
 def test_sharing_is_chosen_only_when_gl_and_cuda_share_a_device_and_the_self_test_passes(
@@ -343,6 +343,11 @@ def test_sharing_is_chosen_only_when_gl_and_cuda_share_a_device_and_the_self_tes
     monkeypatch.setattr("app.runtime.gpu.cuda_gl._runtime", lambda: runtime)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+
+    def copies_wrongly(*args):  # not the fake runtime's copies: on a real GPU they would write to nowhere
+        raise RuntimeError("texture -> tensor changed the pixels")
+
+    monkeypatch.setattr("app.runtime.gpu.cuda_gl._self_test", copies_wrongly)
     bridge, why = choose_bridge(gpu.ctx, GpuOptions())
     assert bridge.name == "read-back" and expected in why and not runtime.resources
 

@@ -276,7 +276,7 @@ def test_every_other_frame_runs_the_network_half_as_often_beside_the_graph_and_b
     monkeypatch.setattr(Refiner, "correction",
                         lambda self, *a: threads.append(threading.current_thread()) or correction(self, *a))
     graph = refine_graph(str(trained_weights))
-    graph.nodes["refine"].params["every"] = 2
+    graph.nodes["refine"].params.update(every=2, device="cpu")  # on a GPU the network runs in the frame
     scheduler = run_frames(graph, studio_registry, frames=12)
     assert len(threads) == 7  # frame 0's in the frame, then frames 1, 3, ..., 11's beside it
     assert threads[0] is threading.main_thread() and threading.main_thread() not in threads[1:]
@@ -312,7 +312,7 @@ def test_the_refiners_threads_follow_its_param_and_else_the_runs_budget(studio_r
     before = torch.get_num_threads()
     try:
         graph = refine_graph(str(trained_weights))
-        graph.nodes["refine"].params["threads"] = 1
+        graph.nodes["refine"].params.update(threads=1, device="cpu")  # torch's threads are the CPU network's
         run_frames(graph, studio_registry, frames=2)
         assert torch.get_num_threads() == 1
         graph.nodes["refine"].params["threads"] = 0

@@ -524,7 +524,8 @@ def test_a_grin_eased_in_leaves_no_line_of_the_drivers_mouth_between_the_rows_of
             vertices = builder.build(dst, None, drivers[1]).vertices
             corners = vertices[np.floor(vertices[:, 7]) == LAYER_MOUTH_DRIVER, :2].reshape(-1, 3, 2)
             edges = corners[:, 1:] - corners[:, :1]
-            heights.append(float(np.abs(np.cross(edges[:, 0], edges[:, 1])).sum() / 2 / width))
+            across = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]  # numpy 2 has no 2-D cross
+            heights.append(float(np.abs(across).sum() / 2 / width))
         return heights
 
     eased = gap_heights()

@@ -31,8 +31,10 @@ def wears_glasses(rgb: np.ndarray, landmarks: np.ndarray) -> bool:
     across = np.array([top[1] - bottom[1], bottom[0] - top[0]], np.float32)
     across /= max(float(np.linalg.norm(across)), 1e-6)
     width = float(np.ptp(landmarks[:MESH_POINTS, 0]))
+    # float32 maps throughout: OpenCV 5's remap refuses float64 ones
+    offsets = np.linspace(-0.03 * width, 0.03 * width, 5, dtype=np.float32)
     profile = np.mean([cv2.remap(grey, (along[:, 0] + k * across[0])[None], (along[:, 1] + k * across[1])[None],
-                                 cv2.INTER_LINEAR)[0] for k in np.linspace(-0.03 * width, 0.03 * width, 5)], axis=0)
+                                 cv2.INTER_LINEAR)[0] for k in offsets], axis=0)
     bar = np.abs(profile[BAR_REACH:-BAR_REACH] - (profile[:-2 * BAR_REACH] + profile[2 * BAR_REACH:]) / 2)
     return float(bar.max()) > BRIDGE_BAR
 
