@@ -2,7 +2,8 @@
 # The measurements of the README's "On a GPU" section in one run, on a machine with an NVIDIA GPU where
 # the project runs. PY: its Python (default python3); OUT: where reports and previews go (default
 # renders/gpu_check). Each step is time-boxed and the run goes on when one fails, so one run reports
-# all it can. The shipped-preset benches at the end need ffmpeg; everything before them does not.
+# all it can. Every step imports imageio-ffmpeg (carry its wheel: the image has none); training and the
+# shipped-preset benches also run its ffmpeg (or the one IMAGEIO_FFMPEG_EXE names), which the image lacks.
 set -u
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the project, also where it is not installed
