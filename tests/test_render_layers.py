@@ -159,6 +159,35 @@ def test_a_driver_with_shut_eyes_shuts_the_targets_eyes(studio_registry, detecto
     assert shut_share.mean() < 1 / 3 and np.all(shut_share < 0.4), shut_share
 
 
+def test_a_shut_eye_shows_one_lash_line_as_dark_as_a_real_blinks(studio_registry, detector):
+    """single_face.mp4's first frame with its lids posed shut: down the middle of each eye, the dark line its
+    lashes make is as deep as in the clip's own blink (frame 27): the area of the dip below the lid's
+    median grey is within 0.7-1.6 of the real one's. Pressed together, the lids left only their edge's
+    pixels, a line 1-3 px deep at 0.4-0.6 of it (read as a pale, half-open slit)."""
+    import imageio.v3 as iio
+
+    from nodes.retarget.ranges import LEFT_EYE_LIDS, RIGHT_EYE_LIDS
+
+    def dips(rgb, points):
+        grey = rgb.astype(float) @ np.array([0.299, 0.587, 0.114])
+        found = []
+        for lower in (145, 374):  # mid lower lid, right then left eye
+            x, y = int(round(points[lower, 0])), int(round(points[lower, 1]))
+            column = grey[y - 12:y + 12, x - 1:x + 2].mean(axis=1)
+            found.append(float(np.maximum(np.median(column) - column, 0).sum()))
+        return np.array(found)
+
+    clip = REPO / "tests" / "data" / "real" / "single_face.mp4"
+    image, blink = (np.ascontiguousarray(iio.imread(clip, index=i)) for i in (0, 27))
+    track = face_track(detector.detect(image)[0], (image.shape[1], image.shape[0]), 0.0)
+    shut = track.landmarks.copy()
+    for lids in (RIGHT_EYE_LIDS, LEFT_EYE_LIDS):
+        shut[lids[:, 0], :2] = shut[lids[:, 1], :2]
+    out = render(studio_registry, image, track, shut, size=image.shape[1])
+    ratio = dips(out, shut) / dips(blink, detector.detect(blink)[0])
+    assert np.all((ratio > 0.7) & (ratio < 1.6)), ratio
+
+
 def _driven(studio_registry, target_image, target, source_shapes_and_yaws, **params) -> tuple[np.ndarray, np.ndarray]:
     """retarget.face and render.portrait (`params` over the defaults) driven by synthetic source faces:
     (rendered frame, posed landmarks)."""

@@ -26,8 +26,8 @@ uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
 uniform vec2 iris_radius[2];  // portrait 0..1 iris radii along x and y
 uniform vec2 sclera[4];       // two sample points on the white of each eye (right eye first)
-uniform float lid_lift[2];    // portrait 0..1: how far above the eye its upper lid's skin is
-uniform float eye_closure[2]; // 0..1: nearly shut, the slit between the lids is drawn as lid skin
+uniform vec2 lashes[6];       // three points on each eye's upper lid edge, where its lashes are (right eye first)
+uniform float eye_closure[2]; // 0..1: nearly shut, the slit left between the lids is drawn as the lashes
 const float LOWER_TEETH_LIGHT = 0.8;  // lower teeth sit in the upper ones' shadow
 in vec2 uv;
 in vec2 st;
@@ -36,6 +36,10 @@ out vec4 color;
 
 vec3 brighter(vec3 a, vec3 b) {
     return dot(a, vec3(0.299, 0.587, 0.114)) > dot(b, vec3(0.299, 0.587, 0.114)) ? a : b;
+}
+
+vec3 darker(vec3 a, vec3 b) {
+    return brighter(a, b) == a ? b : a;
 }
 
 vec3 eyeball(int eye) {
@@ -124,8 +128,9 @@ vec3 eye(int code) {
     int eye = code >= 5 ? 1 : 0;
     float weight = layer - float(code);
     vec3 open_eye = mix(texture(portrait, uv).rgb, eyeball(eye), weight);
-    vec3 lid = 0.85 * texture(portrait, uv - vec2(0.0, lid_lift[eye])).rgb;  // darker: the lash line
-    return mix(open_eye, lid, eye_closure[eye]);
+    vec3 lash = darker(darker(texture(portrait, lashes[3 * eye]).rgb, texture(portrait, lashes[3 * eye + 1]).rgb),
+                       texture(portrait, lashes[3 * eye + 2]).rgb);
+    return mix(open_eye, lash, eye_closure[eye]);
 }
 
 void main() {

@@ -2,6 +2,7 @@
 wider than in the portrait it shows the portrait's own eye; opened wider, it fades to an eyeball made of
 the portrait's own iris (a disc sampled around its iris centre, never stretched) on the portrait's
 sclera colour, so a wide-open eye stays white and round instead of becoming a dark smear of lashes.
+Nearly shut, its lids stay a lash line apart and the slit between them is drawn in the colour of its lashes.
 """
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from nodes.track.face_model import EYES, LEFT_IRIS, RIGHT_IRIS, eye_widths, topo
 IRIS_RINGS = ((469, 470, 471, 472), (474, 475, 476, 477))  # the iris outline points, right then left eye
 UPPER_LOWER_LIDS = ((159, 145), (386, 374))  # mid upper and lower lid, right then left eye
 EYEBALL_FROM, EYEBALL_FULL = 1.08, 1.4  # opening ratios (posed / portrait) where the eyeball fades in
-CLOSED_FULL, CLOSED_FROM = 0.2, 0.5  # opening ratios where the slit left between the lids turns to lid skin
+CLOSED_FULL, CLOSED_FROM = 0.2, 0.5  # opening ratios where the slit left between the lids turns to lashes
+LASH_DEPTH = 0.2  # of the portrait's lid gap: how far apart a shut eye's lids stay, the slit drawn as its lashes
+# (single_face.mp4's blink: a lash line 2-3 px deep under a lid gap of 11-12 px open)
+LASH_SAMPLES = ((158, 159, 160), (385, 386, 387))  # upper lid points whose darkest pixel is an eye's lash colour
 LOWER_RIM = 0.5  # of the lid gap: how far below its tracked edge a shut eye's lower lid is drawn from
 BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the eye, the lid wins
 
@@ -25,13 +29,13 @@ BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the ey
 class EyeballLook:
     """What the shader needs to draw eyeballs from the portrait, in portrait 0..1 coordinates:
     iris: (2, 2) iris centres; iris_radius: (2, 2) radii along x and y; sclera: (2, 2, 2) two sample
-    points per eye on the white of the eye (between the iris and each corner); lid_lift: (2,) how far
-    above a point of the eye the upper lid's skin is (the eye's own opening height)."""
+    points per eye on the white of the eye (between the iris and each corner); lashes: (2, 3, 2) points per
+    eye on its upper lid's edge, where the lashes are."""
 
     iris: np.ndarray
     iris_radius: np.ndarray
     sclera: np.ndarray
-    lid_lift: np.ndarray
+    lashes: np.ndarray
 
 
 def eyeball_look(src: np.ndarray, size: tuple[int, int]) -> EyeballLook:
@@ -40,8 +44,8 @@ def eyeball_look(src: np.ndarray, size: tuple[int, int]) -> EyeballLook:
     radii = np.array([iris_radius(src, e) for e in range(2)])
     sclera = np.array([[irises[e] + 0.6 * (src[corner, :2] - irises[e]) for corner in corners]
                        for e, (_, corners) in enumerate(EYES)])
-    lift = np.array([1.2 * np.linalg.norm(src[lower, :2] - src[upper, :2]) for upper, lower in UPPER_LOWER_LIDS])
-    return EyeballLook(irises / scale, radii[:, None] / scale[None, :], sclera / scale, lift / scale[1])
+    lashes = np.array([src[list(points), :2] for points in LASH_SAMPLES])
+    return EyeballLook(irises / scale, radii[:, None] / scale[None, :], sclera / scale, lashes / scale)
 
 
 def iris_radius(points: np.ndarray, eye: int) -> float:
@@ -66,6 +70,25 @@ def eyeball_weight(src: np.ndarray, dst: np.ndarray, eye: int) -> float:
 def closure(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """(2,) per eye 0..1: how far the slit between nearly shut lids is drawn as lid skin, not eye."""
     return np.array([1.0 - smoothstep(CLOSED_FULL, CLOSED_FROM, opening_ratio(src, dst, eye)) for eye in range(2)])
+
+
+def lash_gaps(src: np.ndarray, dst: np.ndarray, closures: np.ndarray) -> np.ndarray:
+    """(478, 3) `dst` with each shutting eye's upper lid held LASH_DEPTH of the portrait's lid gap (times its
+    closure, (2,) per eye) above its lower lid: that slit is drawn as the lashes (warp.frag), the one dark
+    line a shut eye shows. Lids pressed together left only the lid edge's pixels, a line too thin and pale."""
+    posed = dst.copy()
+    for lids, (_, corners), shut in zip((RIGHT_EYE_LIDS, LEFT_EYE_LIDS), EYES, closures, strict=True):
+        if shut <= 0.0:
+            continue
+        upper, lower = lids[:, 0], lids[:, 1]
+        along = dst[corners[1], :2] - dst[corners[0], :2]
+        up = np.array([along[1], -along[0]]) / max(float(np.linalg.norm(along)), 1e-6)
+        if np.dot(up, (src[upper, :2] - src[lower, :2]).sum(axis=0)) < 0:
+            up = -up
+        depth = shut * LASH_DEPTH * np.linalg.norm(src[upper, :2] - src[lower, :2], axis=1)
+        rise = (dst[upper, :2] - dst[lower, :2]) @ up  # may be negative: a lid posed past the other
+        posed[upper, :2] += np.maximum(depth - rise, 0.0)[:, None] * up
+    return posed
 
 
 def shut_lid_uvs(src: np.ndarray, closures: np.ndarray) -> np.ndarray:

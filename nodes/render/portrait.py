@@ -161,7 +161,7 @@ class PortraitRenderer:
                       cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share, gap_own=mesh.gap_own)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
-                             ("sclera", mesh.eyes.sclera), ("lid_lift", mesh.eyes.lid_lift),
+                             ("sclera", mesh.eyes.sclera), ("lashes", mesh.eyes.lashes),
                              ("eye_closure", mesh.eye_closure)):
             self._features[0][name].write(values.astype("f4").tobytes())
         for (_, vbo, _), vertices in ((self._background, mesh.background), (self._skin, mesh.vertices)):

@@ -28,7 +28,7 @@ import numpy as np
 from nodes.render.edges import EdgeReveal
 from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
                                      moved_at_least, room_triangles, solid_triangles, staying_triangles)
-from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, shut_lid_uvs
+from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, lash_gaps, shut_lid_uvs
 from nodes.render.glasses import WithTheHead
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.plate import PersonAndPlate
@@ -140,6 +140,7 @@ class MeshBuilder:
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
             self.background.points[tris] / scale
         closures = closure(src, dst)
+        dst = lash_gaps(src, dst, closures)
         tris = topo.triangles.ravel()
         uvs = shut_lid_uvs(src, closures) / scale
         fill, turned_back = self.edges.mirror_fill(dst), self.edges.turned_back(dst)
