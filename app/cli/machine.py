@@ -25,6 +25,17 @@ def cuda_device() -> dict[str, Any] | None:
             "memory_gb": round(props.total_memory / 2 ** 30, 1), "torch_cuda": torch.version.cuda}
 
 
+def cpu_refiner_precision() -> str:
+    """What `refine.neural` runs in on this CPU with `precision` auto."""
+    from nodes.refine.neural import cpu_computes_bf16
+
+    try:
+        native = cpu_computes_bf16()
+    except ImportError:
+        return "nothing (PyTorch is not installed)"
+    return "bf16 (the CPU computes bfloat16 itself)" if native else "fp32 (no bfloat16 instructions)"
+
+
 def gl_info(options: Options) -> dict[str, Any]:
     from app.runtime.gpu.context import GpuContext
     from app.runtime.errors import ReenactError
@@ -66,4 +77,5 @@ def report(options: Options) -> dict[str, Any]:
             "image_path_reason": gl.pop("image_path_reason", "no GL context: nothing can render"),
             "display": options.display or "none",
             "threads": options.threads.describe(), "threads_summary": options.threads.summary(),
+            "cpu_refiner_precision": cpu_refiner_precision(),
             "versions": versions()}
