@@ -14,6 +14,7 @@ from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, NodeFailure
 from app.runtime.graph import Graph
 from app.runtime.options import Options
+from app.runtime.pacing import Pacer
 from app.runtime.pipeline import PipelinedRun
 from app.runtime.registry import Registry
 from app.runtime.scheduler import FrameRunner, Scheduler
@@ -49,6 +50,21 @@ def has_live_source(graph: Graph, registry: Registry) -> bool:
                for node_id, spec in graph.nodes.items())
 
 
+def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: str) -> Pacer | None:
+    """For `--realtime`: 'on' holds the frames to the source's own rate; 'auto' does while a node shows
+    them as they are made (a window that opened, a virtual camera: `Node.shows_frames`), not for a render
+    to a file; 'off' never."""
+    live = [node_id for node_id, spec in graph.nodes.items() if registry.require(spec.type).schema.live]
+    if realtime == "off" or (realtime == "auto" and not live):
+        return None
+
+    def rate() -> float | None:
+        showing = realtime == "on" or any(node.shows_frames() for node in map(runner.node, live) if node)
+        return runner.run.frame_rate if showing else None
+
+    return Pacer(rate)
+
+
 def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options: Options,
                 timing_window: int = 120) -> FrameRunner:
     """A Scheduler, or with --pipeline a PipelinedRun: both drive the same frame loop."""
@@ -66,7 +82,7 @@ def frame_budget(target_fps: float | None, graph: Graph, registry: Registry,
 
 def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                  report: Callable[[str], None], before_frame: Callable[[int], None] | None = None,
-                 budget: FrameBudget | None = None) -> RunResult:
+                 budget: FrameBudget | None = None, pacer: Pacer | None = None) -> RunResult:
     """Open, step until `frames` (or the end of the stream, or Ctrl-C / SIGTERM), always close.
 
     A node that cannot start stops the run before its first frame: without it nothing (or not what was
@@ -75,7 +91,8 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     while running is reported the first time it appears and again when its message changes; the graph
     keeps running. `before_frame(i)` lets a benchmark act between frames: it
     is called before each frame i, and once more after the last one (before the nodes are closed).
-    A frame budget, when given, sees each frame's duration and its changes are reported as they happen.
+    A frame budget, when given, sees each frame's duration and its changes are reported as they happen;
+    a pacer, when given, holds the frames to the source's own rate (its waits are not in their durations).
     """
     result = RunResult()
     shown: dict[str, str] = {}
@@ -90,6 +107,8 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 break
             if before_frame:
                 before_frame(result.frames)
+            if pacer is not None:
+                pacer.wait()
             step_started = time.perf_counter()
             try:
                 failures = scheduler.step()

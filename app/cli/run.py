@@ -7,7 +7,7 @@ from typing import Any
 
 from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_OK, say
-from app.cli.frame_loop import frame_budget, has_live_source, make_runner, run_headless, timing_table
+from app.cli.frame_loop import frame_budget, has_live_source, make_runner, pacer_for, run_headless, timing_table
 from app.cli.overrides import load_runnable
 from app.runtime.progress import Progress
 
@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
             "use --frames N for more")
     runner = make_runner(graph, registry, args.pipeline, options_of(args))
     budget = frame_budget(args.target_fps, graph, registry, runner)
-    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say, budget=budget)
+    pacer = pacer_for(runner, graph, registry, args.realtime)
+    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say, budget=budget, pacer=pacer)
     if result.not_started:
         say("stopped before the first frame: fix the node(s) above, then run again")
         return EXIT_FAILED
@@ -31,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     if args.timings:
         print(timing_table(runner, graph))
     fps = result.frames / result.seconds if result.seconds else 0.0
-    say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
+    say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else "")
+        + (f", played at the source's {pacer.paced_at:g} fps (--realtime off: as fast as it renders)"
+           if pacer is not None and pacer.paced_at else ""))
     if budget is not None:
         say(f"frame budget {args.target_fps:g} fps: " + (", ".join(budget.active) + " taken at the end"
                                                          if budget.active else "nothing taken at the end"))
@@ -52,6 +55,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("graph", metavar="GRAPH")
     add_run_arguments(p)
     add_budget_argument(p)
+    p.add_argument("--realtime", choices=("auto", "on", "off"), default="auto",
+                   help="play the source at its own frame rate: auto (default) does where the graph shows "
+                        "frames live (a window, a virtual camera), not for a render to a file")
     p.add_argument("--timings", action="store_true", help="print per-node times at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -62,6 +62,12 @@ class LiveStatus:
     busy: float = 0.0  # the share of max_fps's frame time the graph's own work takes lately (0: no cap)
 
 
+def playback_rate(max_fps: float, source_rate: float | None) -> float:
+    """The editor's frame cap `max_fps`, or a clip's own frame rate where that is lower (a 24 fps clip
+    played 25% fast under the 30 fps cap); 0 (max_fps unlimited): as fast as the graph runs."""
+    return min(max_fps, source_rate) if max_fps > 0 and source_rate else max_fps
+
+
 class LiveGraph:
     """Runs a graph in a worker thread. All methods are safe from any thread and return at once."""
 
@@ -170,6 +176,11 @@ class LiveGraph:
         self._commands.put(command)
         self._wake.set()
 
+    @property
+    def frame_cap(self) -> float:
+        """The rate playback is held to (`playback_rate`)."""
+        return playback_rate(self.max_fps, self._scheduler.run.frame_rate if self._scheduler is not None else None)
+
     def _loop(self) -> None:
         next_frame = time.perf_counter()
         try:
@@ -184,8 +195,9 @@ class LiveGraph:
                     self._steps_wanted = max(0, self._steps_wanted - 1)
                     self._frame()
                     self._publish()
-                    if self.max_fps > 0:
-                        next_frame = max(next_frame + 1.0 / self.max_fps, time.perf_counter())
+                    cap = self.frame_cap
+                    if cap > 0:
+                        next_frame = max(next_frame + 1.0 / cap, time.perf_counter())
                         self._wake.wait(max(0.0, next_frame - time.perf_counter()))
                 else:
                     if self._redraw_wanted:
@@ -233,7 +245,7 @@ class LiveGraph:
             self._scheduler.replace_graph(runnable)
         self._cached = frozenset(cached_nodes(runnable, self._registry))
         # the graph's own params are back in place: a fresh budget, judged from the next frames on
-        self._budget = FrameBudget(self.max_fps, runnable, self._registry, self._scheduler)
+        self._budget = FrameBudget(self.frame_cap, runnable, self._registry, self._scheduler)
         self._message = ""
         self._pictures_failed.clear()
 
@@ -273,7 +285,7 @@ class LiveGraph:
         back is said in the status line and the message log."""
         if self._budget is None or self._seek_to is not None:  # a seek runs as fast as it can
             return
-        self._budget.target_fps = self.max_fps if self.hold_rate else 0.0
+        self._budget.target_fps = self.frame_cap if self.hold_rate else 0.0
         change = self._budget.observe(seconds)
         if change is not None:
             self._message = change.describe()
@@ -310,7 +322,7 @@ class LiveGraph:
                 image_path=_image_path(scheduler),
                 clip=self._clip, recording=self._record, seeking=self._seek_to,
                 budget=tuple(self._budget.active) if self._budget is not None else (),
-                busy=self._work_s * self.max_fps)
+                busy=self._work_s * self.frame_cap)
         with self._lock:
             self._latest = status
 

@@ -56,6 +56,11 @@ class Node:
         counts = (getattr(value, "busy_seconds", None) for value in vars(self).values())
         return sum(count for count in counts if isinstance(count, float))
 
+    def shows_frames(self) -> bool:
+        """Whether this open node shows its frames as they are made (`NodeSchema.live`): a run with one
+        plays its source at the source's own rate. A live node that is not showing any says False."""
+        return self.schema.live
+
     def status(self) -> str:
         """A short line for the editor and the CLI (e.g. 'camera lost, retrying in 2 s')."""
         return ""

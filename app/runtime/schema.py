@@ -247,6 +247,8 @@ class NodeSchema:
     frame; every other node is cached by the signature of its params and inputs.
     gpu: the node uses the GPU context (GL or CUDA); a pipelined run keeps it, and everything after
     it, in the render stage on the thread that owns the context.
+    live: the node shows frames as they are made (a window, a virtual camera): `reenact run` then plays
+    the source at its own frame rate instead of as fast as it can.
     degrade: cheaper settings a frame-budget run may take, mildest first (see `Degrade`).
     """
 
@@ -261,6 +263,7 @@ class NodeSchema:
     type_version: int = 1
     volatile: bool = False
     gpu: bool = False
+    live: bool = False
     degrade: tuple[Degrade, ...] = ()
     _params_by_name: dict[str, Param] = field(default_factory=dict, init=False, repr=False, compare=False)
 

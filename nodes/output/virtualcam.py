@@ -36,6 +36,7 @@ class VirtualCamera(Node):
                       minimum=0.0, maximum=240.0),
                 *MARK_PARAMS),
         volatile=True,
+        live=True,
     )
     loopback_module = LOOPBACK_MODULE  # tests point this elsewhere
 

@@ -24,6 +24,7 @@ class PreviewWindow(Node):
                 Param("without_display", ParamKind.ENUM, "error", "what to do where there is no display: fail, "
                       "or skip the window (for presets that also render to a file)", choices=("error", "skip"))),
         volatile=True,
+        live=True,
         gpu=True,
     )
 
@@ -56,6 +57,9 @@ class PreviewWindow(Node):
         self._gpu = GpuContext(moderngl.create_context(), backend="window", window_owned=True)
         self._program = self._gpu.program("blit", "blit")
         self._vao = self._gpu.ctx.vertex_array(self._program, [])
+
+    def shows_frames(self) -> bool:
+        return getattr(self, "_window", None) is not None  # not where it was skipped
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._window is None:  # skipped: no display

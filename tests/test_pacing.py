@@ -1,0 +1,86 @@
+"""`reenact run --realtime`: a clip shown live plays at its own frame rate, a render to a file as fast as it can."""
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+from app.runtime.pacing import Pacer
+from tests.conftest import REPO
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 9))
+        self.now += seconds
+
+
+def test_frames_made_quicker_than_their_rate_wait_until_each_is_due():
+    time = FakeTime()
+    pacer = Pacer(lambda: 25.0, time.clock, time.sleep)
+    for _ in range(5):
+        pacer.wait()
+        time.now += 0.01  # each frame takes 10 ms
+    assert time.slept == [0.03] * 4 and pacer.paced_at == 25.0
+
+
+def test_a_late_frame_is_not_waited_for_and_the_next_ones_do_not_rush_to_catch_up():
+    time = FakeTime()
+    pacer = Pacer(lambda: 10.0, time.clock, time.sleep)
+    for work in (0.02, 0.35, 0.02, 0.02):  # the second frame takes three and a half frames' time
+        pacer.wait()
+        time.now += work
+    assert time.slept == [0.08, 0.08]  # after the late frame, frames are 0.1 s apart again, from it
+
+
+def test_no_rate_yet_means_no_wait():
+    time = FakeTime()
+    pacer = Pacer(lambda: None, time.clock, time.sleep)
+    pacer.wait()
+    pacer.wait()
+    assert time.slept == [] and pacer.paced_at is None
+
+
+@pytest.fixture
+def rates_waited_at(monkeypatch):
+    rates = []
+    monkeypatch.setattr(Pacer, "wait", lambda self: rates.append(self._rate()))
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    return rates
+
+
+def test_realtime_on_holds_a_clip_to_its_own_rate(rates_waited_at, tmp_path, capsys):
+    clip = REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4"
+    assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--frames", "3", "--quiet", "--realtime", "on",
+                 "--set", f"driver.path={clip}", "--set", f"out.path={tmp_path / 'out.mp4'}"]) == 0
+    assert len(rates_waited_at) == 3 and rates_waited_at[-1] == pytest.approx(23.976, abs=0.001)
+
+
+def test_by_default_a_render_to_a_file_is_not_held_back(rates_waited_at, tmp_path):
+    clip = REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4"
+    assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--frames", "2", "--quiet",
+                 "--set", f"driver.path={clip}", "--set", f"out.path={tmp_path / 'out.mp4'}"]) == 0
+    assert rates_waited_at == []
+
+
+def test_by_default_a_window_skipped_for_want_of_a_display_does_not_hold_the_run_back(rates_waited_at, tmp_path,
+                                                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the demo writes renders/demo.mp4 here
+    assert main(["run", str(REPO / "graphs" / "demo.json"), "--frames", "2", "--quiet"]) == 0
+    assert len(rates_waited_at) == 2 and set(rates_waited_at) == {None}
+
+
+def test_the_editor_plays_a_clip_no_faster_than_its_own_rate_under_its_frame_cap():
+    from app.editor.live import playback_rate
+
+    assert playback_rate(30.0, None) == 30.0  # no source has said its rate
+    assert playback_rate(30.0, 23.976) == 23.976
+    assert playback_rate(15.0, 23.976) == 15.0
+    assert playback_rate(0.0, 23.976) == 0.0  # unlimited: as fast as the graph runs, also for a clip
