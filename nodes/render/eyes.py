@@ -18,9 +18,12 @@ IRIS_RINGS = ((469, 470, 471, 472), (474, 475, 476, 477))  # the iris outline po
 UPPER_LOWER_LIDS = ((159, 145), (386, 374))  # mid upper and lower lid, right then left eye
 EYEBALL_FROM, EYEBALL_FULL = 1.08, 1.4  # opening ratios (posed / portrait) where the eyeball fades in
 CLOSED_FULL, CLOSED_FROM = 0.2, 0.5  # opening ratios where the slit left between the lids turns to lashes
-LASH_DEPTH = 0.2  # of the portrait's lid gap: how far apart a shut eye's lids stay, the slit drawn as its lashes
+LASH_DEPTH = 0.15  # of the portrait's lid gap: how far apart a shut eye's lids stay, the slit drawn as its lashes
 # (single_face.mp4's blink: a lash line 2-3 px deep under a lid gap of 11-12 px open)
-LASH_SAMPLES = ((158, 159, 160), (385, 386, 387))  # upper lid points whose darkest pixel is an eye's lash colour
+LASH_SAMPLES = (RIGHT_EYE_LIDS[2:5], LEFT_EYE_LIDS[2:5])  # (upper, lower) lid points across each eye's middle
+LASH_INSET = 0.12  # of the way from those upper lid points to the lower ones: where an eye's lash colour is
+# sampled (the darkest of three). The tracked upper lid runs along the lashes' top edge: single_face.mp4's
+# lashes are 1-2 px below it, 20-40 grey levels darker.
 LOWER_RIM = 0.5  # of the lid gap: how far below its tracked edge a shut eye's lower lid is drawn from
 BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the eye, the lid wins
 
@@ -44,7 +47,8 @@ def eyeball_look(src: np.ndarray, size: tuple[int, int]) -> EyeballLook:
     radii = np.array([iris_radius(src, e) for e in range(2)])
     sclera = np.array([[irises[e] + 0.6 * (src[corner, :2] - irises[e]) for corner in corners]
                        for e, (_, corners) in enumerate(EYES)])
-    lashes = np.array([src[list(points), :2] for points in LASH_SAMPLES])
+    lashes = np.array([src[pairs[:, 0], :2] + LASH_INSET * (src[pairs[:, 1], :2] - src[pairs[:, 0], :2])
+                       for pairs in LASH_SAMPLES])
     return EyeballLook(irises / scale, radii[:, None] / scale[None, :], sclera / scale, lashes / scale)
 
 
