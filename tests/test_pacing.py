@@ -21,22 +21,27 @@ class FakeTime:
         self.now += seconds
 
 
+def started_at(pacer: Pacer, time: FakeTime, work: list[float]) -> list[float]:
+    """When each frame starts, each taking `work` seconds to make."""
+    starts = []
+    for seconds in work:
+        pacer.wait()
+        starts.append(round(time.now, 6))
+        time.now += seconds
+    return starts
+
+
 def test_frames_made_quicker_than_their_rate_wait_until_each_is_due():
     time = FakeTime()
     pacer = Pacer(lambda: 25.0, time.clock, time.sleep)
-    for _ in range(5):
-        pacer.wait()
-        time.now += 0.01  # each frame takes 10 ms
-    assert time.slept == [0.03] * 4 and pacer.paced_at == 25.0
+    assert started_at(pacer, time, [0.01] * 5) == [0.0, 0.04, 0.08, 0.12, 0.16] and pacer.paced_at == 25.0
 
 
 def test_a_late_frame_is_not_waited_for_and_the_next_ones_do_not_rush_to_catch_up():
     time = FakeTime()
     pacer = Pacer(lambda: 10.0, time.clock, time.sleep)
-    for work in (0.02, 0.35, 0.02, 0.02):  # the second frame takes three and a half frames' time
-        pacer.wait()
-        time.now += work
-    assert time.slept == [0.08, 0.08]  # after the late frame, frames are 0.1 s apart again, from it
+    # the second frame takes three and a half frames' time; after it frames are 0.1 s apart again, from it
+    assert started_at(pacer, time, [0.02, 0.35, 0.02, 0.02]) == [0.0, 0.1, 0.45, 0.55]
 
 
 def test_no_rate_yet_means_no_wait():
@@ -47,10 +52,19 @@ def test_no_rate_yet_means_no_wait():
     assert time.slept == [] and pacer.paced_at is None
 
 
+def test_a_long_wait_ends_as_soon_as_the_run_is_stopping():
+    time = FakeTime()
+    pacer = Pacer(lambda: 0.5, time.clock, time.sleep)  # a clip that says 0.5 fps: 2 s a frame
+    pacer.wait()
+    calls = []
+    pacer.wait(lambda: calls.append(1) or len(calls) > 3)  # Ctrl-C after a few slices
+    assert time.now < 0.2 and len(time.slept) == 3
+
+
 @pytest.fixture
 def rates_waited_at(monkeypatch):
     rates = []
-    monkeypatch.setattr(Pacer, "wait", lambda self: rates.append(self._rate()))
+    monkeypatch.setattr(Pacer, "wait", lambda self, stopping=None: rates.append(self._rate()))
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     return rates

@@ -108,7 +108,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
             if before_frame:
                 before_frame(result.frames)
             if pacer is not None:
-                pacer.wait()
+                pacer.wait(lambda: bool(stop.signum))
             step_started = time.perf_counter()
             try:
                 failures = scheduler.step()

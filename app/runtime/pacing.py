@@ -6,11 +6,14 @@ import time
 from typing import Callable
 
 
+SLICE_S = 0.05  # a wait is slept in slices this long, so Ctrl-C ends it at once (a clip may say 0.5 fps)
+
+
 class Pacer:
     """`wait()` before each frame after the first sleeps until that frame is due at `rate()` frames per
-    second (None or 0 while no source has said: no wait). A frame that comes due while the one before is
-    still being made is not waited for, and the frames after it are timed from it: a live feed that fell
-    behind goes on at its rate, it does not rush to catch up."""
+    second (None or 0 while no source has said: no wait), or until `stopping()` says so. A frame that
+    comes due while the one before is still being made is not waited for, and the frames after it are
+    timed from it: a live feed that fell behind goes on at its rate, it does not rush to catch up."""
 
     def __init__(self, rate: Callable[[], float | None], clock: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep):
@@ -18,7 +21,7 @@ class Pacer:
         self._due: float | None = None
         self.paced_at: float | None = None  # the last rate frames were held to
 
-    def wait(self) -> None:
+    def wait(self, stopping: Callable[[], bool] = lambda: False) -> None:
         rate = self._rate()
         now = self._clock()
         if not rate or rate <= 0:
@@ -28,5 +31,7 @@ class Pacer:
         if self._due is None or now > self._due:
             self._due = now  # the first frame, or a late one: time the next ones from here
         else:
-            self._sleep(self._due - now)
+            while now < self._due and not stopping():
+                self._sleep(min(SLICE_S, self._due - now))
+                now = self._clock()
         self._due += 1.0 / rate
