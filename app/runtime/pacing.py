@@ -1,5 +1,5 @@
 """Holding a live run to its source's own frame rate: a clip shown in a window or sent to a virtual camera
-plays at the speed it was recorded at, not as fast as the machine renders (a 24 fps clip came out at 50)."""
+plays at the speed it was recorded at, not as fast as the machine renders (a 24 fps clip went out at 40-50)."""
 from __future__ import annotations
 
 import time

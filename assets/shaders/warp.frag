@@ -26,7 +26,7 @@ uniform vec3 teeth_color;
 uniform vec2 iris[2];         // portrait 0..1 iris centres, right and left
 uniform vec2 iris_radius[2];  // portrait 0..1 iris radii along x and y
 uniform vec2 sclera[4];       // two sample points on the white of each eye (right eye first)
-uniform vec2 lashes[6];       // three points on each eye's upper lid edge, where its lashes are (right eye first)
+uniform vec2 lashes[6];       // three points just inside each eye's upper lid edge, on its lashes (right eye first)
 uniform float eye_closure[2]; // 0..1: nearly shut, the slit left between the lids is drawn as the lashes
 const float LOWER_TEETH_LIGHT = 0.8;  // lower teeth sit in the upper ones' shadow
 in vec2 uv;

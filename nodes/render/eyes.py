@@ -33,7 +33,7 @@ class EyeballLook:
     """What the shader needs to draw eyeballs from the portrait, in portrait 0..1 coordinates:
     iris: (2, 2) iris centres; iris_radius: (2, 2) radii along x and y; sclera: (2, 2, 2) two sample
     points per eye on the white of the eye (between the iris and each corner); lashes: (2, 3, 2) points per
-    eye on its upper lid's edge, where the lashes are."""
+    eye just inside its upper lid's edge, on its lashes (`LASH_INSET`)."""
 
     iris: np.ndarray
     iris_radius: np.ndarray
