@@ -41,7 +41,13 @@ def test_a_late_frame_is_not_waited_for_and_the_next_ones_do_not_rush_to_catch_u
     time = FakeTime()
     pacer = Pacer(lambda: 10.0, time.clock, time.sleep)
     # the second frame takes three and a half frames' time; after it frames are 0.1 s apart again, from it
-    assert started_at(pacer, time, [0.02, 0.35, 0.02, 0.02]) == [0.0, 0.1, 0.45, 0.55]
+    assert started_at(pacer, time, [0.02, 0.35, 0.02, 0.02]) == [0.0, 0.1, 0.45, 0.55] and pacer.late == 1
+
+
+def test_the_frame_after_the_first_is_not_counted_late_for_the_graphs_start_up():
+    time = FakeTime()
+    pacer = Pacer(lambda: 10.0, time.clock, time.sleep)
+    assert started_at(pacer, time, [0.8, 0.02, 0.02]) == [0.0, 0.8, 0.9] and pacer.late == 0
 
 
 def test_no_rate_yet_means_no_wait():
@@ -98,3 +104,22 @@ def test_the_editor_plays_a_clip_no_faster_than_its_own_rate_under_its_frame_cap
     assert playback_rate(30.0, 23.976) == 23.976
     assert playback_rate(15.0, 23.976) == 15.0
     assert playback_rate(0.0, 23.976) == 0.0  # unlimited: as fast as the graph runs, also for a clip
+
+
+def test_ctrl_c_while_waiting_starts_no_further_frame(monkeypatch, tmp_path, capsys):
+    import signal
+
+    import imageio.v3 as iio
+
+    waits = []
+
+    def wait(self, stopping=None):
+        waits.append(1)
+        if len(waits) == 2:  # Ctrl-C while the second frame is waited for
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Pacer, "wait", wait)
+    clip, out = REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", tmp_path / "out.mp4"
+    assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--frames", "5", "--quiet", "--realtime", "on",
+                 "--set", f"driver.path={clip}", "--set", f"out.path={out}"]) == 130
+    assert len(iio.imread(out)) == 1  # the first frame, finalized; none started after Ctrl-C

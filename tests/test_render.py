@@ -185,6 +185,22 @@ def test_render_node_output_size_and_errors(studio_registry, hopper):
         run.close()
 
 
+def test_more_multisampling_than_the_gl_offers_renders_with_what_it_offers_and_says_so(studio_registry, hopper, gpu):
+    image, track = hopper
+    node = studio_registry.create("render.portrait", "r", {**studio_registry.require("render.portrait").schema.defaults(),
+                                                           "antialias": "8x", "size": 128})
+    run = RunContext()
+    node.open(run)
+    try:
+        out = node.process(FrameContext(0, 0.0, run), image=Image(image), track=track, motion=Motion(track.landmarks))
+        assert out["image"].rgb().mean() > 10  # a frame, not a failure
+    finally:
+        node.close()
+        run.close()
+    offered = gpu.ctx.max_samples
+    assert any(f"8x multisampling is more than this GL offers: {offered}x" in n for n in run.notices) == (offered < 8)
+
+
 def test_overlay_draws_the_landmarks(studio_registry, hopper):
     image, track = hopper
     schema = studio_registry.require("render.overlay").schema

@@ -306,3 +306,17 @@ def test_without_a_working_ffmpeg_a_run_stops_with_what_to_do(tmp_path, monkeypa
     with pytest.raises(ReenactError, match="no ffmpeg found") as raised:
         VideoReader(REPO / "tests" / "data" / "real" / "single_face.mp4")
     assert "pip install --force-reinstall imageio-ffmpeg" in raised.value.hint
+
+
+@pytest.mark.parametrize("line, rate", [
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 23.98 fps, 23.98 tbr, 24k tbn", 24000 / 1001),
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 29.97 fps, 29.97 tbr, 30k tbn", 30000 / 1001),
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 1 fps, 1 tbr, 16384 tbn", 1.0),  # not 1000/1001
+    ("Stream #0:0: Video: gif, bgra, 64x64, 2 fps, 2 tbr, 100 tbn", 2.0),
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 300 fps, 300 tbr, 19200 tbn", 300.0),  # a high-speed clip
+    ("Stream #0:0: Video: vp8, yuv420p, 640x360, 1k tbr, 1k tbn", 0.0),  # a time base, not a rate
+])
+def test_the_header_rate_keeps_what_the_clip_says(line, rate):
+    from nodes.capture.video import VideoReader
+
+    assert VideoReader._header_rate(line) == pytest.approx(rate, abs=1e-6)

@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"image path:  {found['image_path']}: {found['image_path_reason']}")
     print(f"threads:     {found['threads_summary']}")
     print(f"  in the editor: {options_of(args, editor=True).threads.summary()}")
-    print(f"refiner:     on the CPU in {found['cpu_refiner_precision']}")
+    print("refiner:     on the CPU in " + {"bf16": "bf16 (the CPU has bfloat16 instructions)",
+                                              "fp32": "fp32 (the CPU has no bfloat16 instructions)"}.get(
+        found["cpu_refiner_precision"], "nothing (PyTorch is not installed)"))
     print("packages:    " + ", ".join(f"{k} {v}" for k, v in found["versions"].items()))
     return EXIT_OK if ok else EXIT_FAILED
 

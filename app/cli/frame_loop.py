@@ -109,6 +109,8 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 before_frame(result.frames)
             if pacer is not None:
                 pacer.wait(lambda: bool(stop.signum))
+                if stop.signum:
+                    continue  # stopped while waiting: no frame is started after Ctrl-C
             step_started = time.perf_counter()
             try:
                 failures = scheduler.step()

@@ -25,15 +25,14 @@ def cuda_device() -> dict[str, Any] | None:
             "memory_gb": round(props.total_memory / 2 ** 30, 1), "torch_cuda": torch.version.cuda}
 
 
-def cpu_refiner_precision() -> str:
-    """What `refine.neural` runs in on this CPU with `precision` auto."""
+def cpu_refiner_precision() -> str | None:
+    """What `refine.neural` runs in on this CPU with `precision` auto: bf16, fp32, or None without PyTorch."""
     from nodes.refine.neural import cpu_computes_bf16
 
     try:
-        native = cpu_computes_bf16()
+        return "bf16" if cpu_computes_bf16() else "fp32"
     except ImportError:
-        return "nothing (PyTorch is not installed)"
-    return "bf16 (the CPU computes bfloat16 itself)" if native else "fp32 (no bfloat16 instructions)"
+        return None
 
 
 def gl_info(options: Options) -> dict[str, Any]:

@@ -32,9 +32,11 @@ def run(args: argparse.Namespace) -> int:
     if args.timings:
         print(timing_table(runner, graph))
     fps = result.frames / result.seconds if result.seconds else 0.0
-    say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else "")
-        + (f", played at the source's {pacer.paced_at:g} fps (--realtime off: as fast as it renders)"
-           if pacer is not None and pacer.paced_at else ""))
+    say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
+    if pacer is not None and pacer.paced_at:
+        say(f"paced to the source's {pacer.paced_at:g} fps" + (
+            f"; {pacer.late} of {result.frames} frames came later than that rate (the graph ran slower there)"
+            if pacer.late else "") + " (--realtime off renders as fast as it can)")
     if budget is not None:
         say(f"frame budget {args.target_fps:g} fps: " + (", ".join(budget.active) + " taken at the end"
                                                          if budget.active else "nothing taken at the end"))

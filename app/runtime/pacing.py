@@ -20,6 +20,8 @@ class Pacer:
         self._rate, self._clock, self._sleep = rate, clock, sleep
         self._due: float | None = None
         self.paced_at: float | None = None  # the last rate frames were held to
+        self.late = 0  # frames that came due while the one before was still being made (past the first two,
+        self._paced = 0  # which the graph's start-up makes late)
 
     def wait(self, stopping: Callable[[], bool] = lambda: False) -> None:
         rate = self._rate()
@@ -28,7 +30,9 @@ class Pacer:
             self._due = None
             return
         self.paced_at = rate
+        self._paced += 1
         if self._due is None or now > self._due:
+            self.late += self._due is not None and self._paced > 2
             self._due = now  # the first frame, or a late one: time the next ones from here
         else:
             while now < self._due and not stopping():

@@ -249,14 +249,15 @@ class RefineNeural(Node):
 
 
 def cpu_computes_bf16() -> bool:
-    """Whether oneDNN finds bfloat16 instructions on this CPU (AVX512-BF16 or AMX); elsewhere it would
-    emulate them, slower than fp32."""
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX); elsewhere oneDNN emulates them,
+    slower than fp32 (its own check, `_is_mkldnn_bf16_supported`, asks for AVX512 alone)."""
     import torch
 
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # a private check that a PyTorch build may lack
+        found = torch.cpu.get_capabilities()
+    except (AttributeError, RuntimeError):  # a PyTorch older than 2.6 or a CPU it cannot read
         return False
+    return bool(found.get("avx512_bf16") or found.get("amx_bf16"))
 
 
 def _out_of_memory(exc: BaseException) -> bool:

@@ -283,6 +283,7 @@ class RenderPortrait(Node):
     )
 
     def open(self, run: RunContext) -> None:
+        self._run = run
         self._gpu = run.open_gpu()
         topology()  # load the mesh topology before the first frame
         self._renderer = None
@@ -315,6 +316,14 @@ class RenderPortrait(Node):
                 self._plates.pop(next(iter(self._plates)))
         return self._plates[key][2]
 
+    def _samples(self) -> int:
+        """The multisampling asked for, at most what the GL offers (llvmpipe: 4x; 8x failed every frame)."""
+        asked = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
+        most = self._gpu.ctx.max_samples
+        if asked > most:
+            self._run.notice(f"{self.node_id}: {asked}x multisampling is more than this GL offers: {most}x is used")
+        return min(asked, most)
+
     def params_changed(self, names: set[str]) -> None:
         if "antialias" in names:
             self.close()  # re-created with the new sample count on the next frame
@@ -340,8 +349,7 @@ class RenderPortrait(Node):
         mesh = builder.build(dst, gaze_px, driver_mouth, torso)
         out_size = _output_size(image.width, image.height, self.params.size)
         if self._renderer is None:
-            samples = {"off": 0, "2x": 2, "4x": 4, "8x": 8}[self.params.antialias]
-            self._renderer = PortraitRenderer(self._gpu, samples)
+            self._renderer = PortraitRenderer(self._gpu, self._samples())
         gains = NO_GAINS
         if use_driver:
             gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,
