@@ -22,7 +22,7 @@ from nodes.capture.ffmpeg import start_ffmpeg
 _FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")  # a showinfo line: one decoded frame
 _DURATION = re.compile(r"\bduration_time:(\S+)")
 _SIZE = re.compile(r"\bs:(\d+)x(\d+)")
-NTSC_BASES = (24, 30, 48, 60, 120, 240)  # rates whose NTSC-derived kin (x 1000/1001) a header rounds: 23.98, 29.97
+_NTSC_BASES = (24, 30, 48, 60, 120, 240)  # rates whose NTSC-derived kin (x 1000/1001) a header rounds: 23.98, 29.97
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
 _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
@@ -157,7 +157,7 @@ class VideoReader:
         if "fps" not in rates and rate > 240:  # a time base, not a frame rate (browser recordings say "1k tbr")
             return 0.0
         ntsc = round(rate * 1.001) / 1.001
-        return ntsc if round(rate * 1.001) in NTSC_BASES and abs(rate - ntsc) < 0.005 else rate
+        return ntsc if round(rate * 1.001) in _NTSC_BASES and abs(rate - ntsc) < 0.005 else rate
 
     def _reason(self, default: str) -> str:
         return self.errors[-1] if self.errors else default
