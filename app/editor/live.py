@@ -60,6 +60,7 @@ class LiveStatus:
     seeking: int | None = None  # the frame a seek is running towards
     budget: tuple[str, ...] = ()  # cheaper settings the frame budget has taken to hold max_fps (node.param=value)
     busy: float = 0.0  # the share of max_fps's frame time the graph's own work takes lately (0: no cap)
+    clip_rate: float = 0.0  # a clip's own frame rate where it holds playback under max_fps (0: it does not)
 
 
 def playback_rate(max_fps: float, source_rate: float | None) -> float:
@@ -322,7 +323,8 @@ class LiveGraph:
                 image_path=_image_path(scheduler),
                 clip=self._clip, recording=self._record, seeking=self._seek_to,
                 budget=tuple(self._budget.active) if self._budget is not None else (),
-                busy=self._work_s * self.frame_cap)
+                busy=self._work_s * self.frame_cap,
+                clip_rate=self.frame_cap if 0 < self.frame_cap < self.max_fps else 0.0)
         with self._lock:
             self._latest = status
 

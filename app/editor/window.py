@@ -268,7 +268,8 @@ class EditorWindow:
         ui_ms = 1000 * sum(seconds for _, seconds in self._ui_frames) / max(1, len(self._ui_frames))
         transport = _TRANSPORT_LABEL[status.transport] + (", recording" if status.recording else "")
         holding = f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""
-        rates = f"graph {status.fps:.1f} fps | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"
+        held = f" (the clip's {status.clip_rate:g})" if status.clip_rate else ""
+        rates = f"graph {status.fps:.1f} fps{held} | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"
         dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | {transport} | {rates}{holding}")
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")

@@ -145,6 +145,14 @@ def test_the_timeline_counts_scrubs_and_loops(window, studio):
     assert editor.document.graph.nodes["clip"].params["loop"] is True
 
 
+def test_a_clip_slower_than_the_frame_cap_plays_at_its_own_rate_and_the_status_line_says_so(window, studio):
+    window.editor.live.max_fps = 60  # the studio's clip is 30 fps
+    window.editor.play()
+    assert pump(window, lambda: "(the clip's 30)" in dpg.get_value(window.transport.stats))
+    window.editor.live.max_fps = 15  # a cap below the clip's rate holds it instead, and nothing is said
+    assert pump(window, lambda: "(the clip's" not in dpg.get_value(window.transport.stats))
+
+
 def test_a_node_that_cannot_be_bypassed_has_its_box_disabled(window, studio):
     click(window, title("clock"))
     box = labelled("Bypass", "mvCheckbox")
