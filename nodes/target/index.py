@@ -37,7 +37,7 @@ from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import COVERED
 from nodes.track.types import LANDMARKS
 
-INDEX_VERSION = 4  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+INDEX_VERSION = 5  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
 JPEG_QUALITY = 95
 
 
