@@ -2,8 +2,7 @@
 # The measurements of the README's "On a GPU" section in one run, on a machine with an NVIDIA GPU where
 # the project runs. PY: its Python (default python3); OUT: where reports and previews go (default
 # renders/gpu_check). Each step is time-boxed and the run goes on when one fails, so one run reports
-# all it can. Every step imports imageio-ffmpeg (carry its wheel: the image has none); training and the
-# shipped-preset benches also run its ffmpeg (or the one IMAGEIO_FFMPEG_EXE names), which the image lacks.
+# all it can. On the lent machines: tools/gpu/prepare_carry.sh here, then tools/gpu/on_device.sh there.
 set -u
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the project, also where it is not installed
@@ -17,7 +16,8 @@ echo "== machine"; nvidia-smi --query-gpu=name,driver_version,memory.total --for
 timeout 90 "$PY" -m app.cli doctor
 echo "== pytest -m gpu"; timeout 150 "$PY" -m pytest -q -p no:cacheprovider -m gpu tests/test_bridge.py tests/test_image.py
 echo "== the GL tests on the GPU"
-timeout 300 "$PY" -m pytest -q -p no:cacheprovider -rf tests/test_render_layers.py tests/test_render.py \
+parallel=$("$PY" -c "import xdist" 2>/dev/null && echo "-n 8")  # pytest-xdist: about 45 s on an H100 machine
+timeout 300 "$PY" -m pytest -q -p no:cacheprovider -rf $parallel tests/test_render_layers.py tests/test_render.py \
     tests/test_image.py tests/test_bridge.py tests/test_refine.py
 
 train() {  # size, then step counts: each resumes the one before and reports its held-out PSNR
