@@ -10,7 +10,7 @@ from nodes.retarget.types import Motion
 from app.runtime.gpu.image import Image
 from nodes.render.cpu_warp import cpu_warp
 from nodes.track.face_model import MESH_POINTS, topology
-from nodes.render.portrait import PortraitRenderer
+from nodes.render.renderer import PortraitRenderer
 from nodes.render.mouth import LOWER_INNER, UPPER_INNER
 from nodes.render.warp_mesh import MeshBuilder
 from nodes.track.face import face_track

@@ -244,7 +244,7 @@ def test_multisampling_smooths_the_face_box_and_leaves_the_rest_as_one_sample_dr
     (the nose's silhouette over the far cheek) differ from the one-sample render; nothing outside the box
     does, and the box is put back where it belongs (a box shifted by a pixel would differ all over it)."""
     from nodes.capture.motion import ExpressionRig
-    from nodes.render.portrait import face_box
+    from nodes.render.renderer import face_box
     from nodes.track.face_model import reference_shape
 
     image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")

@@ -18,7 +18,7 @@ from nodes.track.face_model import eye_widths
 from nodes.image.convert import resize
 from nodes.refine.maps import blend_mask, conditioning_maps, scaled_landmarks
 from nodes.render.warp_mesh import MeshBuilder
-from nodes.render.portrait import PortraitRenderer
+from nodes.render.renderer import PortraitRenderer
 from nodes.target.bank import FrameBank
 from nodes.target.features import Weights, match_costs
 from nodes.target.index import IndexSettings
