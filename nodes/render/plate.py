@@ -11,6 +11,7 @@ import numpy as np
 
 from nodes.render.patch_fill import patch_completion
 from nodes.render.ramps import smoothstep
+from nodes.render.room_lines import along_lines_fill, room_lines, rows_filled
 from nodes.track.segmentation import person_mask
 
 WORKING_SIDE = 256  # the row fill and the completion's matching run at this longest side (its votes are
@@ -70,10 +71,14 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     # depth of field; the strip beside the room a moved head uncovers goes on with the room's own texture,
     # matched at the working size and voted at the portrait's own from its own pixels
     filled = np.where(small_hole[:, :, None] > 0, cv2.GaussianBlur(filled, (0, 0), 5.0), small_rgb)
-    completion = patch_completion(filled, small_hole > 0, STRIP_DEPTH * max(small))
     person = cv2.resize(small_hole.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     fill = cv2.resize(filled, (width, height), interpolation=cv2.INTER_LINEAR)
-    full = completion.at_size(rgb, person > 0.5, fill)
+    lines = room_lines(small_rgb, small_hole)
+    if lines:  # the room's lines seen on both sides of the person go on behind them, sharp; patches
+        # matched beside them brought its loose hair and the lines' own edges in below them
+        full = along_lines_fill(rgb, person > 0.5, lines.scaled(1.0 / scale), fill)
+    else:
+        full = patch_completion(filled, small_hole > 0, STRIP_DEPTH * max(small)).at_size(rgb, person > 0.5, fill)
     return _made(rgb, mask, _filled(rgb, full, person), extended)
 
 
@@ -126,14 +131,8 @@ def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     picture rail, a ceiling): interpolated along rows they go on behind the head, where filling from every
     side at once (cv2.inpaint) pulls a ceiling's shade down into a dark smudge. Rows that are all hole (a
     body filling the bottom of the frame) take cv2.inpaint's fill."""
-    filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA) if hole.all(axis=1).any() else rgb.copy()
-    columns = np.arange(rgb.shape[1])
-    for row in range(rgb.shape[0]):
-        known = hole[row] == 0
-        if known.any() and not known.all():
-            for channel in range(3):
-                filled[row, ~known, channel] = np.interp(columns[~known], columns[known], rgb[row, known, channel])
-    return filled
+    filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA) if hole.all(axis=1).any() else rgb
+    return rows_filled(filled, hole == 0)
 
 
 def person_extended(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
