@@ -631,7 +631,11 @@ def test_only_a_turned_portrait_turned_back_toward_the_camera_counts_as_turned_b
         return EdgeReveal(posed(src_yaw)).turned_back(posed(dst_yaw))
 
     assert turned_back(40.0, 26.0) > 0.99
-    assert 0.1 < turned_back(40.0, 33.0) < 0.9
+    assert 0.1 < turned_back(40.0, 37.0) < 0.9
+    # a driver's head turns back a few degrees all the time: with half the skin at 7 degrees, the room
+    # showed through the far cheek beside the nose as a translucent blue triangle (wolfgang driving
+    # three_quarter.jpg, frames 100-104: 5.4 degrees back, 0.27 then)
+    assert turned_back(40.0, 34.5) > 0.6
     assert turned_back(-40.0, -26.0) > 0.99  # the other way round
     assert turned_back(40.0, 50.0) == 0.0  # further away: nothing hidden is shown
     assert turned_back(1.0, -30.0) == 0.0  # a frontal portrait had nothing hidden

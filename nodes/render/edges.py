@@ -30,7 +30,7 @@ from nodes.track.face_model import euler_angles, mirror_points, procrustes, refe
 
 BETTER_SEEN = (0.1, 0.4)  # how much more squarely a point's counterpart faces the camera in the portrait
 STRETCHED = (1.15, 1.6)  # how much larger, in area, a point's triangles are than in the portrait (face size aside)
-TURNED_BACK = (2.0, 12.0)  # degrees of yaw back toward the camera over which the room past a silhouette fills
+TURNED_BACK = (1.5, 7.0)  # degrees of yaw back toward the camera over which the room past a silhouette fills
 EYE_EDGE_ON = 0.3  # an eye's point seen less squarely than this (a far eye's outer corner) is not kept as it is
 
 
