@@ -74,3 +74,39 @@ def test_not_an_image_is_a_clear_error(tmp_path):
     path.write_text("hello")
     with pytest.raises(Exception, match="cannot read the image"):
         read_image_file(path, 256)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_an_image_is_read_upright_as_its_exif_orientation_says(tmp_path, orientation):
+    """A phone stores a portrait photo sideways with an EXIF orientation that viewers honour; read as
+    stored, the target came out lying on its side. Each of the eight orientations turns as Pillow's own
+    exif_transpose does (RGBA too)."""
+    from PIL import Image, ImageOps
+
+    pixels = np.random.default_rng(orientation).integers(0, 255, (12, 20, 4), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.png"
+    Image.fromarray(pixels).save(path, exif=exif.tobytes())
+    out, _ = read_image_file(path, 2048)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    assert out.shape == upright.shape and (out == upright).all()
+
+
+def test_a_phone_photo_stored_sideways_is_tracked_upright(tmp_path):
+    """The same portrait as a JPEG stored turned a quarter with orientation 6: its face is found upright,
+    where it was in the upright file (within a pixel or two: the JPEG is encoded again)."""
+    from PIL import Image
+
+    from nodes.track.mediapipe_face import FaceMeshDetector
+    from tests.conftest import REPO
+
+    original = REPO / "tests" / "data" / "real" / "smile_teeth.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise
+    sideways = tmp_path / "phone.jpg"
+    Image.open(original).transpose(Image.Transpose.ROTATE_90).save(sideways, exif=exif.tobytes(), quality=95)
+    detector = FaceMeshDetector(static=True, max_faces=1)
+    found = [detector.detect(read_image_file(path, 2048)[0]) for path in (original, sideways)]
+    assert all(len(faces) == 1 for faces in found)
+    assert np.abs(found[0][0][:, :2] - found[1][0][:, :2]).max() < 4.0

@@ -37,8 +37,32 @@ def refuse_huge_image(path) -> None:
                            where=str(path), hint=f"scale it down below {MAX_MEGAPIXELS} megapixels first")
 
 
+EXIF_ORIENTATION = 0x0112  # the tag a camera or phone sets instead of turning the pixels it stores
+UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows them upright (EXIF 2.3)
+    2: lambda pixels: pixels[:, ::-1],
+    3: lambda pixels: pixels[::-1, ::-1],
+    4: lambda pixels: pixels[::-1],
+    5: lambda pixels: pixels.transpose(1, 0, 2),
+    6: lambda pixels: np.rot90(pixels, -1),
+    7: lambda pixels: pixels[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda pixels: np.rot90(pixels, 1),
+}
+
+
+def exif_orientation(path) -> int:
+    """The image's EXIF orientation (1: stored upright); 1 where it has none or Pillow cannot read it."""
+    try:
+        with PILImage.open(path) as image:
+            value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - a file Pillow cannot read: its decoder says what is wrong with it
+        return 1
+    return value if isinstance(value, int) and value in UPRIGHT else 1
+
+
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
-    """Decode an image file to uint8 RGB(A), downscaled to max_side; returns (pixels, notice)."""
+    """Decode an image file to uint8 RGB(A), turned upright as its EXIF orientation says (a phone's
+    portrait photo is stored sideways with that tag) and downscaled to max_side; returns (pixels,
+    notice)."""
     refuse_huge_image(path)
     try:
         decoded = iio.imread(path, index=0)
@@ -52,6 +76,9 @@ def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
         pixels = to_uint8_rgb(np.asarray(decoded))
     except ValueError as exc:
         raise ReenactError(str(exc), where=str(path)) from None
+    orientation = exif_orientation(path)
+    if orientation in UPRIGHT:
+        pixels = np.ascontiguousarray(UPRIGHT[orientation](pixels))
     fitted = fit_within(pixels, max_side)
     notice = ""
     if fitted.shape != pixels.shape:
@@ -65,8 +92,9 @@ class ImageFile(Node):
 
     schema = NodeSchema(
         type_id="capture.image", title="Image File", category="capture",
-        help="Reads a still image (PNG, JPEG, WebP, BMP, TIFF, first frame of a GIF). Grayscale, "
-             "16-bit and float images are converted to 8-bit RGB; alpha is kept.",
+        help="Reads a still image (PNG, JPEG, WebP, BMP, TIFF, first frame of a GIF), turned upright as its "
+             "EXIF orientation says (phones store portrait photos sideways). Grayscale, 16-bit and float images "
+             "are converted to 8-bit RGB; alpha is kept.",
         outputs=(Port("image", ports.IMAGE, "the image, RGB or RGBA"),),
         params=(
             Param("path", ParamKind.PATH, "portraits/astronaut.png",
