@@ -110,3 +110,20 @@ def test_a_phone_photo_stored_sideways_is_tracked_upright(tmp_path):
     found = [detector.detect(read_image_file(path, 2048)[0]) for path in (original, sideways)]
     assert all(len(faces) == 1 for faces in found)
     assert np.abs(found[0][0][:, :2] - found[1][0][:, :2]).max() < 4.0
+
+
+def test_a_phones_heic_photo_is_read_upright(tmp_path):
+    """HEIC is a phone's default photo format; stored turned a quarter with its orientation, it reads as
+    the upright portrait (HEIC is lossy: within a few levels)."""
+    from PIL import Image
+
+    from app.quality.sources import read_target
+    from tests.conftest import REPO
+
+    upright = np.asarray(Image.open(REPO / "tests" / "data" / "real" / "smile_teeth.jpg").crop((0, 0, 512, 300)))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.heic"
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(path, exif=exif.tobytes(), quality=95)
+    for pixels in (read_image_file(path, 2048)[0], read_target(path)):
+        assert pixels.shape == upright.shape and np.abs(pixels.astype(int) - upright).mean() < 3.0

@@ -18,7 +18,7 @@ from nodes.capture.image import refuse_huge_image
 from nodes.output import watermark
 from nodes.output.credentials import UNCHECKED, Credentials, read_credentials
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff"}
 MAX_SAMPLES = 90  # frames scored per video (every k-th frame of the first MAX_SAMPLES * k)
 STRIDE = 2
 

@@ -30,9 +30,9 @@ from nodes.track.mediapipe_face import FaceMeshDetector
 __all__ = ["LEFT_EYE_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "brow_height",
            "check_video", "head_pose_and_shape", "mouth_opening", "read_target", "resize", "smile_width"]
 
-STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff"}
 # what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)
-STILL_FORMATS = {"PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "ICO", "DDS", "QOI"}
+STILL_FORMATS = {"PNG", "JPEG", "HEIF", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "ICO", "DDS", "QOI"}
 MAX_STILL_SIDE = 2048  # the portrait size the studio itself works at
 
 
@@ -108,7 +108,7 @@ def read_target(path: Path) -> np.ndarray:
         except Exception as exc:  # noqa: BLE001 - a damaged header can trip Pillow in unplanned ways
             raise ReenactError(f"cannot read the image: it is damaged or not an image ({first_line(exc, 80)})",
                                where=str(path),
-                               hint="use a PNG, JPEG, WebP, BMP or TIFF file") from None
+                               hint="use a PNG, JPEG, HEIC, WebP, BMP or TIFF file") from None
         return np.ascontiguousarray(pixels[:, :, :3])  # alpha is not part of the face
     first = next(Video(path).frames(), None)
     if first is None:

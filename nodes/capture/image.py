@@ -7,6 +7,7 @@ import warnings
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image as PILImage
+from pillow_heif import register_heif_opener
 
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import ReenactError, first_line
@@ -20,6 +21,7 @@ from nodes.image.convert import fit_within, to_uint8_rgb
 MAX_MEGAPIXELS = 150  # larger images are refused before their pixels are decoded
 # ... so Pillow's warning about images over 89 megapixels would only repeat what this limit decides
 warnings.filterwarnings("ignore", category=PILImage.DecompressionBombWarning)
+register_heif_opener()  # a phone's HEIC photos open as any other image (upright: HEIF holds its own turn)
 
 
 def refuse_huge_image(path) -> None:
@@ -71,7 +73,7 @@ def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
         reason = ("not an image file" if "backend" in str(exc) else
                   "it is damaged or not an image" if isinstance(exc, struct.error) else first_line(exc))
         raise ReenactError(f"cannot read the image: {reason}", where=str(path),
-                           hint="use a PNG, JPEG, WebP, BMP or TIFF file") from None
+                           hint="use a PNG, JPEG, HEIC, WebP, BMP or TIFF file") from None
     try:
         pixels = to_uint8_rgb(np.asarray(decoded))
     except ValueError as exc:
@@ -92,7 +94,7 @@ class ImageFile(Node):
 
     schema = NodeSchema(
         type_id="capture.image", title="Image File", category="capture",
-        help="Reads a still image (PNG, JPEG, WebP, BMP, TIFF, first frame of a GIF), turned upright as its "
+        help="Reads a still image (PNG, JPEG, HEIC, WebP, BMP, TIFF, first frame of a GIF), turned upright as its "
              "EXIF orientation says (phones store portrait photos sideways). Grayscale, 16-bit and float images "
              "are converted to 8-bit RGB; alpha is kept.",
         outputs=(Port("image", ports.IMAGE, "the image, RGB or RGBA"),),
