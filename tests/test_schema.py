@@ -127,3 +127,18 @@ def test_a_phones_heic_photo_is_read_upright(tmp_path):
     Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(path, exif=exif.tobytes(), quality=95)
     for pixels in (read_image_file(path, 2048)[0], read_target(path)):
         assert pixels.shape == upright.shape and np.abs(pixels.astype(int) - upright).mean() < 3.0
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_a_cmyk_image_is_read_in_its_colours(tmp_path, suffix):
+    """A print shop's CMYK file: its four ink channels were read as RGBA, the portrait in false colours
+    (92 levels off); now Pillow turns the ink into RGB."""
+    from PIL import Image
+
+    from tests.conftest import REPO
+
+    rgb = Image.open(REPO / "tests" / "data" / "real" / "smile_teeth.jpg")
+    path = tmp_path / f"cmyk{suffix}"
+    rgb.convert("CMYK").save(path)
+    out, _ = read_image_file(path, 2048)
+    assert out.shape == (512, 512, 3) and np.abs(out.astype(int) - np.asarray(rgb)).mean() < 6.0

@@ -51,23 +51,27 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
 }
 
 
-def exif_orientation(path) -> int:
-    """The image's EXIF orientation (1: stored upright); 1 where it has none or Pillow cannot read it."""
+def _how_stored(path) -> tuple[int, str]:
+    """(EXIF orientation, 1 where stored upright; Pillow's mode, '' where Pillow cannot read the file)."""
     try:
         with PILImage.open(path) as image:
-            value = image.getexif().get(EXIF_ORIENTATION, 1)
+            orientation, mode = image.getexif().get(EXIF_ORIENTATION, 1), image.mode
     except Exception:  # noqa: BLE001 - a file Pillow cannot read: its decoder says what is wrong with it
-        return 1
-    return value if isinstance(value, int) and value in UPRIGHT else 1
+        return 1, ""
+    return (orientation if isinstance(orientation, int) and orientation in UPRIGHT else 1), mode
 
 
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
-    """Decode an image file to uint8 RGB(A), turned upright as its EXIF orientation says (a phone's
-    portrait photo is stored sideways with that tag) and downscaled to max_side; returns (pixels,
-    notice)."""
+    """Decode an image file to uint8 RGB(A) (CMYK turned into RGB), upright as its EXIF orientation says
+    (a phone's portrait photo is stored sideways with that tag) and downscaled to max_side; returns
+    (pixels, notice)."""
     refuse_huge_image(path)
+    orientation, mode = _how_stored(path)
     try:
-        decoded = iio.imread(path, index=0)
+        # ink (a print shop's CMYK JPEG or TIFF) is turned into light by Pillow; read as stored, its four
+        # channels were taken for RGBA and the portrait came out in false colours
+        decoded = (iio.imread(path, index=0, plugin="pillow", mode="RGB") if mode == "CMYK"
+                   else iio.imread(path, index=0))
     except (OSError, ValueError, SyntaxError, struct.error) as exc:  # what imageio/Pillow raise on bad files
         # imageio's "no backend" advice (pip install imageio[pyav]) never helps with a broken image
         reason = ("not an image file" if "backend" in str(exc) else
@@ -78,7 +82,6 @@ def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
         pixels = to_uint8_rgb(np.asarray(decoded))
     except ValueError as exc:
         raise ReenactError(str(exc), where=str(path)) from None
-    orientation = exif_orientation(path)
     if orientation in UPRIGHT:
         pixels = np.ascontiguousarray(UPRIGHT[orientation](pixels))
     fitted = fit_within(pixels, max_side)
