@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -142,3 +143,115 @@ def test_a_cmyk_image_is_read_in_its_colours(tmp_path, suffix):
     rgb.convert("CMYK").save(path)
     out, _ = read_image_file(path, 2048)
     assert out.shape == (512, 512, 3) and np.abs(out.astype(int) - np.asarray(rgb)).mean() < 6.0
+
+
+PROPHOTO_D50 = ((0.7977, 0.2880, 0.0), (0.1352, 0.7119, 0.0), (0.0313, 0.0001, 0.8249))  # ROMM RGB's colorants
+
+
+def _wide_gamut_profile() -> bytes:
+    """A ProPhoto-like ICC profile: lcms's own sRGB with its colorants moved to ProPhoto's primaries (D50)
+    and its name changed from sRGB, so no profile file is needed."""
+    import struct
+
+    from PIL import ImageCms
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = struct.unpack(">I", profile[128:132])[0]
+    for index in range(count):
+        signature, offset, _ = struct.unpack(">4sII", profile[132 + 12 * index:144 + 12 * index])
+        if signature in (b"rXYZ", b"gXYZ", b"bXYZ"):
+            primary = PROPHOTO_D50[(b"rXYZ", b"gXYZ", b"bXYZ").index(signature)]
+            profile[offset + 8:offset + 20] = struct.pack(">3i", *(round(v * 65536) for v in primary))
+    return bytes(profile).replace("sRGB".encode("utf-16-be"), "wide".encode("utf-16-be"))
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_wide_gamut_photo_is_read_in_srgb(tmp_path, suffix):
+    """A camera's ProPhoto or Adobe RGB photo holds its colours in that profile's numbers; read as if they
+    were sRGB, the portrait came out grey and purple (or dull). Its embedded profile is applied."""
+    import io
+
+    from PIL import Image, ImageCms
+
+    from tests.conftest import REPO
+
+    srgb = Image.open(REPO / "tests" / "data" / "real" / "smile_teeth.jpg")
+    wide = _wide_gamut_profile()
+    stored = ImageCms.profileToProfile(srgb, ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(wide)))
+    path = tmp_path / f"prophoto{suffix}"
+    stored.save(path, icc_profile=wide, quality=95)
+    out, _ = read_image_file(path, 2048)
+    as_stored = np.abs(np.asarray(stored).astype(int) - np.asarray(srgb)).mean()
+    assert as_stored > 5.0  # the profile makes a visible difference to the numbers (6.3)
+    assert np.abs(out.astype(int) - np.asarray(srgb)).mean() < 3.0
+
+
+CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")  # ghostscript's, where it is installed
+
+
+@pytest.mark.skipif(not CMYK_PROFILE.is_file(), reason="no CMYK profile on this machine (ghostscript's)")
+def test_a_cmyk_photo_with_its_profile_is_read_through_it(tmp_path):
+    """Photoshop writes a CMYK JPEG with its CMYK profile: turned into RGB without it, skin went magenta.
+    Read through it, the file comes out as lcms turns it into sRGB."""
+    from PIL import Image, ImageCms
+
+    from tests.conftest import REPO
+
+    profile = ImageCms.getOpenProfile(str(CMYK_PROFILE))
+    cmyk = ImageCms.profileToProfile(Image.open(REPO / "tests" / "data" / "real" / "smile_teeth.jpg"),
+                                     ImageCms.createProfile("sRGB"), profile, outputMode="CMYK")
+    path = tmp_path / "print.jpg"
+    cmyk.save(path, icc_profile=profile.tobytes(), quality=95)
+    out, _ = read_image_file(path, 2048)
+    managed = ImageCms.profileToProfile(Image.open(path), profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    naive = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    assert (out == np.asarray(managed)).all() and np.abs(naive - out).mean() > 5.0
+
+
+def test_a_profile_that_does_not_fit_the_pixels_is_passed_over(tmp_path):
+    """An RGB profile embedded in a CMYK file cannot be applied to it: Pillow's own conversion instead."""
+    from PIL import Image, ImageCms
+
+    from tests.conftest import REPO
+
+    cmyk = Image.open(REPO / "tests" / "data" / "real" / "smile_teeth.jpg").convert("CMYK")
+    path = tmp_path / "odd.jpg"
+    cmyk.save(path, icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    out, _ = read_image_file(path, 2048)
+    assert (out == np.asarray(Image.open(path).convert("RGB"))).all()
+
+
+def test_an_lzw_tiff_is_read(tmp_path):
+    """Photoshop's and Preview's TIFFs are LZW-compressed: imageio's TIFF reader wants a codec package
+    for them that is not installed; Pillow reads them."""
+    from PIL import Image
+
+    from tests.conftest import REPO
+
+    rgb = Image.open(REPO / "tests" / "data" / "real" / "smile_teeth.jpg")
+    path = tmp_path / "lzw.tif"
+    rgb.save(path, compression="tiff_lzw")
+    out, _ = read_image_file(path, 2048)
+    assert (out == np.asarray(rgb)).all()
+
+
+def test_a_transparent_background_shows_white_not_what_is_stored_under_it(tmp_path, studio_registry):
+    """A portrait cut out onto a transparent background: the colours stored under it are arbitrary (here
+    noise); dropped with the alpha they showed. The node shows them as a viewer does, over white (and
+    `reenact score` reads the target so too)."""
+    from app.quality.sources import read_target
+    from app.runtime.context import FrameContext, RunContext
+
+    pixels = np.random.default_rng(0).integers(0, 255, (40, 30, 4), dtype=np.uint8)
+    pixels[:, :, 3] = 0
+    pixels[10:30, 10:20, 3] = 255
+    path = tmp_path / "cutout.png"
+    iio.imwrite(path, pixels)
+    params = {**studio_registry.require("capture.image").schema.defaults(), "path": str(path)}
+    node = studio_registry.create("capture.image", "target", params)
+    run = RunContext()
+    node.open(run)
+    shown = node.process(FrameContext(0, 0.0, run))["image"].rgb()
+    for out in (shown, read_target(path)):
+        assert out.shape == (40, 30, 3)
+        assert (out[10:30, 10:20] == pixels[10:30, 10:20, :3]).all() and (out[:5] == 255).all()

@@ -13,7 +13,7 @@ from PIL import Image as PILImage
 from app.runtime.errors import ReenactError, first_line
 from nodes.capture.image import read_image_file
 from nodes.capture.video import VideoReader
-from nodes.image.convert import resize
+from nodes.image.convert import flattened, resize
 from nodes.track.face_model import (
     brow_height,
     LEFT_EYE_CORNERS,
@@ -109,7 +109,7 @@ def read_target(path: Path) -> np.ndarray:
             raise ReenactError(f"cannot read the image: it is damaged or not an image ({first_line(exc, 80)})",
                                where=str(path),
                                hint="use a PNG, JPEG, HEIC, WebP, BMP or TIFF file") from None
-        return np.ascontiguousarray(pixels[:, :, :3])  # alpha is not part of the face
+        return flattened(pixels)  # alpha is not part of the face: a transparent background shows white
     first = next(Video(path).frames(), None)
     if first is None:
         raise ReenactError("the video has no frames", where=str(path))

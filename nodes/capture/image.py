@@ -1,12 +1,13 @@
 """Capture nodes: where frames come from."""
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 
 import imageio.v3 as iio
 import numpy as np
-from PIL import Image as PILImage
+from PIL import Image as PILImage, ImageCms
 from pillow_heif import register_heif_opener
 
 from app.runtime.context import FrameContext, RunContext
@@ -15,13 +16,16 @@ from app.runtime.gpu.image import Image
 from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
-from nodes.image.convert import fit_within, to_uint8_rgb
+from nodes.image.convert import fit_within, flattened, to_uint8_rgb
 
 
 MAX_MEGAPIXELS = 150  # larger images are refused before their pixels are decoded
 # ... so Pillow's warning about images over 89 megapixels would only repeat what this limit decides
 warnings.filterwarnings("ignore", category=PILImage.DecompressionBombWarning)
+# a palette PNG with a transparent colour: Pillow's advice to its caller, which imageio follows, not the user's
+warnings.filterwarnings("ignore", message="Palette images with Transparency", category=UserWarning)
 register_heif_opener()  # a phone's HEIC photos open as any other image (upright: HEIF holds its own turn)
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def refuse_huge_image(path) -> None:
@@ -49,39 +53,24 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
     7: lambda pixels: pixels[::-1, ::-1].transpose(1, 0, 2),
     8: lambda pixels: np.rot90(pixels, 1),
 }
-
-
-def _how_stored(path) -> tuple[int, str]:
-    """(EXIF orientation, 1 where stored upright; Pillow's mode, '' where Pillow cannot read the file)."""
-    try:
-        with PILImage.open(path) as image:
-            orientation, mode = image.getexif().get(EXIF_ORIENTATION, 1), image.mode
-    except Exception:  # noqa: BLE001 - a file Pillow cannot read: its decoder says what is wrong with it
-        return 1, ""
-    return (orientation if isinstance(orientation, int) and orientation in UPRIGHT else 1), mode
+MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}  # Pillow modes whose colour profile is applied: into
+UNREADABLE = (OSError, ValueError, SyntaxError, struct.error)  # what imageio and Pillow raise on bad files
 
 
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
-    """Decode an image file to uint8 RGB(A) (CMYK turned into RGB), upright as its EXIF orientation says
-    (a phone's portrait photo is stored sideways with that tag) and downscaled to max_side; returns
-    (pixels, notice)."""
+    """Decode an image file to uint8 RGB(A) in sRGB (an embedded colour profile applied: a camera's Adobe
+    RGB, a print shop's CMYK), upright as its EXIF orientation says (a phone's portrait photo is stored
+    sideways with that tag) and downscaled to max_side; returns (pixels, notice)."""
     refuse_huge_image(path)
-    orientation, mode = _how_stored(path)
     try:
-        # ink (a print shop's CMYK JPEG or TIFF) is turned into light by Pillow; read as stored, its four
-        # channels were taken for RGBA and the portrait came out in false colours
-        decoded = (iio.imread(path, index=0, plugin="pillow", mode="RGB") if mode == "CMYK"
-                   else iio.imread(path, index=0))
-    except (OSError, ValueError, SyntaxError, struct.error) as exc:  # what imageio/Pillow raise on bad files
+        pixels = to_uint8_rgb(np.asarray(_in_srgb(path)))
+    except UNREADABLE as exc:
         # imageio's "no backend" advice (pip install imageio[pyav]) never helps with a broken image
         reason = ("not an image file" if "backend" in str(exc) else
                   "it is damaged or not an image" if isinstance(exc, struct.error) else first_line(exc))
         raise ReenactError(f"cannot read the image: {reason}", where=str(path),
                            hint="use a PNG, JPEG, HEIC, WebP, BMP or TIFF file") from None
-    try:
-        pixels = to_uint8_rgb(np.asarray(decoded))
-    except ValueError as exc:
-        raise ReenactError(str(exc), where=str(path)) from None
+    orientation = _orientation(path)
     if orientation in UPRIGHT:
         pixels = np.ascontiguousarray(UPRIGHT[orientation](pixels))
     fitted = fit_within(pixels, max_side)
@@ -92,21 +81,73 @@ def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
     return fitted, notice
 
 
+def _in_srgb(path):
+    """The image's pixels as decoded, its colour profile applied where it has one other than sRGB (CMYK
+    always turned into RGB). Pillow reads what has a profile, or what imageio's own readers cannot (an
+    LZW TIFF wants a codec package tifffile lacks); imageio the rest (a 16-bit or float TIFF)."""
+    pillows = True
+    try:
+        with PILImage.open(path) as image:
+            profile = image.info.get("icc_profile") if image.mode in MANAGED_MODES else None
+            if image.mode == "CMYK" or (profile and not _is_srgb(profile)):
+                return _converted(image, profile)
+    except UNREADABLE:
+        pillows = False  # not one of Pillow's: imageio's readers may know it, or say what is wrong with it
+    try:
+        return iio.imread(path, index=0)
+    except UNREADABLE:
+        if not pillows:
+            raise
+        with PILImage.open(path) as image:
+            return np.asarray(image.convert("RGBA" if "A" in image.getbands() else "RGB"))
+
+
+def _is_srgb(profile: bytes) -> bool:
+    try:
+        return "srgb" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(profile))).lower()
+    except (ImageCms.PyCMSError, OSError):
+        return True  # a profile that cannot be read is taken for the usual one
+
+
+def _converted(image: PILImage.Image, profile: bytes | None) -> np.ndarray:
+    """The pixels of an open RGB, RGBA or CMYK Pillow image in sRGB: through its profile, else (CMYK
+    without one) Pillow's own conversion."""
+    mode = MANAGED_MODES[image.mode]
+    if profile:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            return np.asarray(ImageCms.profileToProfile(image, source, SRGB, outputMode=mode))
+        except (ImageCms.PyCMSError, OSError):
+            pass  # a damaged profile: the pixels as they are
+    return np.asarray(image.convert(mode))
+
+
+def _orientation(path) -> int:
+    """The image's EXIF orientation: 1 where it is stored upright, has none, or Pillow cannot read it."""
+    try:
+        with PILImage.open(path) as image:
+            orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - a file Pillow cannot read: its decoder says what is wrong with it
+        return 1
+    return orientation if isinstance(orientation, int) and orientation in UPRIGHT else 1
+
+
 class ImageFile(Node):
     """A still image, read once and cached (the scheduler runs it again only when `path` changes)."""
 
     schema = NodeSchema(
         type_id="capture.image", title="Image File", category="capture",
         help="Reads a still image (PNG, JPEG, HEIC, WebP, BMP, TIFF, first frame of a GIF), turned upright as its "
-             "EXIF orientation says (phones store portrait photos sideways). Grayscale, 16-bit and float images "
-             "are converted to 8-bit RGB; alpha is kept.",
+             "EXIF orientation says (phones store portrait photos sideways) and into sRGB through its colour "
+             "profile (Adobe RGB, ProPhoto, CMYK). Grayscale, 16-bit and float images are converted to 8-bit RGB.",
         outputs=(Port("image", ports.IMAGE, "the image, RGB or RGBA"),),
         params=(
             Param("path", ParamKind.PATH, "portraits/astronaut.png",
                   "image file, relative to the preset's folder or assets/"),
             Param("max_side", ParamKind.INT, 2048, "larger images are downscaled to this many pixels "
                   "on their longest side", minimum=16, maximum=8192),
-            Param("alpha", ParamKind.BOOL, False, "keep the alpha channel (else drop it)"),
+            Param("alpha", ParamKind.BOOL, False, "keep the alpha channel (else a transparent background is "
+                  "shown white, as a viewer shows it)"),
         ),
     )
 
@@ -119,7 +160,7 @@ class ImageFile(Node):
         if notice:
             self._run.notice(notice)
         if not self.params.alpha:
-            pixels = pixels[:, :, :3]
+            pixels = flattened(pixels)
         return {"image": Image(pixels)}
 
 

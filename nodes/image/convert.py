@@ -29,6 +29,16 @@ def to_uint8_rgb(array: np.ndarray, keep_alpha: bool = True) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def flattened(pixels: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3): RGBA over white, as a viewer shows a transparent background (the colours stored
+    under it are arbitrary: black, or noise); RGB as it is."""
+    if pixels.shape[2] != 4:
+        return pixels
+    alpha = pixels[:, :, 3:].astype(np.float32) / 255.0
+    over = pixels[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+    return np.ascontiguousarray(np.round(over).astype(np.uint8))
+
+
 def fit_within(array: np.ndarray, max_side: int) -> np.ndarray:
     """Downscale (area-preserving) so that neither side exceeds max_side; unchanged if it fits."""
     height, width = array.shape[:2]
