@@ -32,6 +32,9 @@ SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
 
 AHEAD = 2  # frames read from ffmpeg before they are asked for
+# a camcorder's or an anamorphic clip's pixels are not square (its sample aspect ratio says how wide each is):
+# widened to what a player shows, or its faces were tracked squeezed; square pixels pass through as they are
+SQUARE_PIXELS = "scale=w='if(gt(sar,0),max(1,round(iw*sar)),iw)':h=ih"
 
 
 class _FramesAhead:
@@ -105,7 +108,7 @@ class VideoReader:
         self.path = path
         self._process = start_ffmpeg(
             ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
-             "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", "showinfo=checksum=0",
+             "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", SQUARE_PIXELS + ",showinfo=checksum=0",
              "-enc_time_base", "demux",  # else close timestamps collide in the output's coarser time base
              "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
