@@ -345,3 +345,24 @@ def test_a_clip_of_wide_pixels_is_read_at_the_shape_a_player_shows(tmp_path, sto
     assert frame.shape == (shown[1], shown[0], 3)
     if shown == (640, 360):
         assert np.abs(frame.astype(float) - expected).mean() < 4.0
+
+
+@pytest.mark.parametrize("kind", ["sound only", "sound and a cover picture"])
+def test_a_file_without_a_video_stream_says_so(tmp_path, kind):
+    """A driver that holds only sound said "Error opening output files: Invalid argument"; an MP3 with its
+    album cover (a podcast picked by mistake) drove one frame with the cover and called the file damaged."""
+    import subprocess
+
+    from nodes.capture.video import VideoReader
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    sound = tmp_path / "sound.mp3"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(sound)], check=True)
+    path = sound
+    if kind == "sound and a cover picture":
+        path = tmp_path / "with_cover.mp3"
+        subprocess.run([ffmpeg, "-v", "error", "-i", str(sound), "-i",
+                        str(REPO / "tests" / "data" / "real" / "smile_teeth.jpg"), "-map", "0", "-map", "1",
+                        "-c", "copy", "-disposition:v", "attached_pic", "-id3v2_version", "3", str(path)], check=True)
+    with pytest.raises(ReenactError, match="has no video stream"):
+        VideoReader(path)

@@ -25,6 +25,7 @@ _SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _NTSC_BASES = (24, 30, 48, 60, 120, 240)  # rates whose NTSC-derived kin (x 1000/1001) a header rounds: 23.98, 29.97
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
+_NO_STREAM = re.compile(r"matches no streams")  # "-map 0:V:0": a video stream that is not a cover picture
 _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
 # a stream may end this much before its container says (another stream, e.g. audio, running longer) before
 # it counts as cut short: ffmpeg itself says "partial file" for a cut file only most of the time
@@ -108,7 +109,7 @@ class VideoReader:
         self.path = path
         self._process = start_ffmpeg(
             ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
-             "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough", "-vf", SQUARE_PIXELS + ",showinfo=checksum=0",
+             "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(path), "-map", "0:V:0", "-fps_mode", "passthrough", "-vf", SQUARE_PIXELS + ",showinfo=checksum=0",
              "-enc_time_base", "demux",  # else close timestamps collide in the output's coarser time base
              "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -123,6 +124,9 @@ class VideoReader:
         first = self._infos.get()
         if first is None:
             self.close()
+            if any(_NO_STREAM.search(error) for error in self.errors):
+                raise ReenactError("the file has no video stream: it holds only sound, or only a cover picture",
+                                   where=str(path), hint="use a video file of a face: mp4, mov, webm, gif, ...")
             raise ReenactError(f"cannot read the video: {self._reason('no video frames')}", where=str(path),
                                hint="check that it is a video file ffmpeg can decode (mp4, mov, webm, gif, ...)")
         self._pending: _FrameInfo | None = first
