@@ -379,3 +379,16 @@ def test_an_image_sequence_without_a_folder_is_refused_before_the_first_frame(tm
     err = capsys.readouterr().err
     assert "no output folder set" in err and "stopped before the first frame" in err
     assert files_under(tmp_path) == ["p.json"]
+
+
+def test_a_bench_on_a_clip_shorter_than_its_warm_up_measures_nothing_and_says_so(tmp_path, capsys):
+    """A one-frame driver: the bench reported fps 0.9 and p95 1125 ms, the warm-up's cost, as if measured."""
+    import imageio_ffmpeg
+
+    one = tmp_path / "one.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i",
+                    str(REPO / "tests" / "data" / "real" / "single_face.mp4"), "-frames:v", "1", str(one)], check=True)
+    code = main(["bench", str(REPO / "graphs" / "video_to_portrait.json"), "--frames", "30", "--quiet",
+                 "--set", f"driver.path={one}"])
+    err = capsys.readouterr().err
+    assert code != 0 and "nothing was measured: the source ended after 1 frame(s)" in err and "Traceback" not in err

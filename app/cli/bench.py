@@ -61,6 +61,10 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
     result = run_headless(runner, warmup + frames, progress, say, before_frame, budget)
     if result.not_started:  # each was reported; no frame ran
         raise ReenactError("nothing was measured: a node could not start")
+    if result.frames <= warmup and not result.signal:  # what would be shown is warm-up cost
+        raise ReenactError(f"nothing was measured: the source ended after {result.frames} frame(s), within the "
+                           f"{warmup} warm-up frames", hint="use a longer clip, loop it with --set NODE.loop=true, "
+                           "or lower --warmup")
     steps = runner.step_times.stats()
     nodes = {node_id: {"mean_ms": s.mean_ms, "p50_ms": s.p50_ms, "p95_ms": s.p95_ms, "runs": s.samples}
              for node_id, s in runner.node_timings().items()}
@@ -81,6 +85,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
                                            if count and nodes and not runner.pipelined else None),
         "failures": dict(result.failures),
         "signal": result.signal,  # the Ctrl-C (2) or SIGTERM (15) that cut the measurement short; 0: none
+        "source_ended": result.ended and result.frames < warmup + frames,  # before the frames asked for
         "pipelined": runner.pipelined,
         **path,
         "transfers": transfers.report(count),  # conversions between host, texture and tensor per frame
@@ -209,6 +214,9 @@ def run(args: argparse.Namespace) -> int:
           f"(p95 {report['latency_p95_ms']:.1f})  peak RSS {report['peak_rss_mb']:.0f} MB"
           + (f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame"
              if report["scheduler_overhead_us_per_node"] is not None else "  (pipelined: stages overlap)"))
+    if report["source_ended"]:
+        print(f"note: the source ended after {report['frames']} measured frames of the {frames} asked for; the "
+              "figures cover those (a clip loops with --set NODE.loop=true)")
     print(f"image path: {report['path']} ({report['path_reason']})")
     print(f"threads: {scheduler.run.options.threads.summary()}" + (f"; {args.load} competing busy process(es)"
                                                                     if args.load else ""))
