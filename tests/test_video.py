@@ -366,3 +366,38 @@ def test_a_file_without_a_video_stream_says_so(tmp_path, kind):
                         "-c", "copy", "-disposition:v", "attached_pic", "-id3v2_version", "3", str(path)], check=True)
     with pytest.raises(ReenactError, match="has no video stream"):
         VideoReader(path)
+
+
+def _streams(path: Path) -> tuple[bool, float]:
+    """(whether the file has a sound track, its length in seconds), from ffmpeg's header."""
+    import re
+    import subprocess
+
+    header = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True).stderr
+    hours, minutes, seconds = re.search(r"Duration: (\d+):(\d+):([\d.]+)", header).groups()
+    return ": Audio: " in header, int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+@pytest.mark.parametrize("suffix, rate, loop", [(".mp4", "0", "false"), (".webm", "0", "false"), (".mp4", "60", "false"),
+                                                (".mp4", "0", "true")])
+def test_the_drivers_sound_goes_with_the_faces_that_say_it(tmp_path, suffix, rate, loop):
+    """A talking driver's render was silent. Its sound track now comes along, cut to the frames rendered
+    (the watermark and signed credentials still there). At another frame rate than the driver's, or from a
+    looping driver (its sound would not loop), the words would drift from the faces: that file stays silent."""
+    from app.cli import main
+    from app.cli.detect import detect_file
+
+    out = tmp_path / f"out{suffix}"
+    assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--quiet", "--frames", "30",
+                 "--set", f"driver.path={REPO / 'tests' / 'data' / 'real' / 'single_face.mp4'}",
+                 "--set", "render.size=256", "--set", f"out.fps={rate}", "--set", f"driver.loop={loop}",
+                 "--set", f"out.path={out}"]) == 0
+    sound, seconds = _streams(out)
+    assert sound is (rate == "0" and loop == "false")
+    assert abs(seconds - 30 / float(rate if rate != "0" else 30)) < 0.1
+    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == 30
+    found = detect_file(out)
+    assert found.frames_marked > 0 and found.tag
+    if suffix == ".mp4":  # signed after the sound was added
+        assert found.credentials is not None and found.credentials.valid

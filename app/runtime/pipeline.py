@@ -122,7 +122,8 @@ class PipelinedRun:
 
     def open(self) -> list[NodeFailure]:
         not_started = self._capture.open()
-        self.run.frame_rate = self._capture.run.frame_rate  # outputs in the render stage follow the source
+        # outputs in the render stage follow the source: its rate, and its sound
+        self.run.frame_rate, self.run.sound = self._capture.run.frame_rate, self._capture.run.sound
         not_started += self._render.open()
         self._stop.clear()
         self._ended = False

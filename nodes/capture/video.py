@@ -25,6 +25,7 @@ _SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _NTSC_BASES = (24, 30, 48, 60, 120, 240)  # rates whose NTSC-derived kin (x 1000/1001) a header rounds: 23.98, 29.97
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
+_SOUND = re.compile(r"\bStream #0:\d+\S*: Audio: ")  # an input's sound track on its header
 _NO_STREAM = re.compile(r"matches no streams")  # "-map 0:V:0": a video stream that is not a cover picture
 _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
 # a stream may end this much before its container says (another stream, e.g. audio, running longer) before
@@ -117,6 +118,7 @@ class VideoReader:
         self._infos: queue.Queue[_FrameInfo | None] = queue.Queue()  # None: ffmpeg has finished
         self.errors: deque[str] = deque(maxlen=8)  # ffmpeg's last complaints: why it failed, or what is damaged
         self.fps = 0.0
+        self.has_sound = False  # the file has a sound track (its header, read before the first frame)
         self._promised: float | None = None  # seconds, from the container's header
         self._ended = False
         self._logger = threading.Thread(target=self._read_log, name="ffmpeg-log", daemon=True)
@@ -153,6 +155,8 @@ class VideoReader:
                 self._promised = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
+            elif _SOUND.search(line):
+                self.has_sound = True
         self._infos.put(None)
 
     @staticmethod
@@ -221,7 +225,8 @@ class VideoFile(Node):
     def open(self, run: RunContext) -> None:
         self._run, self._path = run, run.asset(self.params.path)
         self._reader = VideoReader(self._path, run.options.threads.codec)
-        run.source_rate(self._reader.fps)
+        # its sound goes with frames played once from the start (a looping clip's would not loop with them)
+        run.source_rate(self._reader.fps, self._path if self._reader.has_sound and not self.params.loop else None)
         self._time_offset = 0.0
         self._damage_told = False
 

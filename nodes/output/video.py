@@ -20,6 +20,7 @@ from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
 from nodes.output.pipe_writer import PipeWriter
+from nodes.output.sound import add_sound
 
 
 # Encoder effort by name, per codec. x264 at 512x512 on this 2-core CPU, per frame: medium 12 ms,
@@ -37,7 +38,8 @@ class VideoOutput(Node):
 
     schema = NodeSchema(
         type_id="output.video", title="Video File Output", category="output",
-        help="Writes frames to a video file (.mp4, .mov, .mkv: H.264; .webm: VP9). Odd sizes are padded by one "
+        help="Writes frames to a video file (.mp4, .mov, .mkv: H.264; .webm: VP9), with the driving video's sound "
+             "when it is written at the driver's rate. Odd sizes are padded by one "
              "pixel. The file is finalized when the run stops, also on Ctrl-C, and checked to be readable. Frames are "
              "marked as synthetic (invisible watermark, metadata tag, signed C2PA content credentials in .mp4 and .mov, "
              "and by default a small visible label).",
@@ -81,6 +83,7 @@ class VideoOutput(Node):
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._encoder is None:
+            self._from_start = ctx.index == 0  # not a recording started mid-run, whose sound would be early
             self._size = (image.width, image.height)
             self._encoder = self._start(image.width + image.width % 2, image.height + image.height % 2)
             self._writer = PipeWriter(self._encoder.stdin, f"{self.node_id}-writer", _marked_bytes)
@@ -160,7 +163,19 @@ class VideoOutput(Node):
             return f"it cannot be read back: {first_line(exc)}"
         if frames != self.written:
             return f"the finished video has {frames} frames, {self.written} were sent"
+        self._carry_sound()
         return ""
+
+    def _carry_sound(self) -> None:
+        """The source's sound track into the finished frames, where they start with the source's first frame
+        and keep its rate (else the words would drift from the faces); where that fails, the video stays
+        silent and the run says why."""
+        sound, rate = self._run.sound, self._run.frame_rate
+        if sound is None or not rate or not self._from_start or (self.params.fps and self.params.fps != rate):
+            return
+        if problem := add_sound(self._partial, self.written, rate, sound):
+            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {sound.name} failed "
+                             f"({problem})")
 
 
 def _marked_bytes(frame: tuple[np.ndarray, Marks]) -> bytes:

@@ -1,0 +1,41 @@
+"""The driver's sound carried into a rendered video: its words go with the faces that say them."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+
+from app.runtime.errors import first_line
+from nodes.capture.ffmpeg import start_ffmpeg
+from nodes.output.folders import partial_path
+
+SOUND_CODECS = {".webm": "libopus"}  # what each container takes; AAC in the others (.mp4, .mov, .mkv)
+
+
+def add_sound(video: Path, frames: int, fps: float, sound: Path) -> str:
+    """Mux the first sound track of `sound` (a video file) into `video` ((frames) frames at `fps`, written
+    whole and checked), cut to the frames' length; the frames are copied as they are. Returns why that
+    failed, with `video` left as it was, or ''."""
+    combined = partial_path(video)
+    seconds = (frames + 0.5) / fps  # half a frame more, so rounding never drops the last one
+    process = start_ffmpeg(
+        ["-y", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video), "-i", str(sound),
+         "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", SOUND_CODECS.get(video.suffix.lower(), "aac"),
+         "-t", f"{seconds:.6f}", "-map_metadata", "0", str(combined)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, errors = process.communicate()
+    problem = first_line(errors.decode("utf-8", "replace").strip().splitlines()[-1]) if process.returncode else ""
+    if not problem:
+        try:
+            kept, _ = imageio_ffmpeg.count_frames_and_secs(str(combined))
+        except RuntimeError as exc:
+            kept, problem = 0, f"it cannot be read back: {first_line(exc)}"
+        if not problem and kept != frames:
+            problem = f"{kept} of its {frames} frames were kept"
+    if problem:
+        combined.unlink(missing_ok=True)
+        return problem
+    os.replace(combined, video)
+    return ""
