@@ -401,3 +401,17 @@ def test_the_drivers_sound_goes_with_the_faces_that_say_it(tmp_path, suffix, rat
     assert found.frames_marked > 0 and found.tag
     if suffix == ".mp4":  # signed after the sound was added
         assert found.credentials is not None and found.credentials.valid
+
+
+def test_sound_that_cannot_be_added_leaves_the_video_as_it_was(tmp_path):
+    """The driver's file gone (or unreadable) by the time the video is finished: the frames stay, silent,
+    with the reason, and no half-written file beside them."""
+    import shutil
+
+    from nodes.output.sound import add_sound
+
+    video = tmp_path / "out.mp4"
+    shutil.copy(REPO / "tests" / "data" / "real" / "single_face.mp4", video)
+    before = video.read_bytes()
+    problem = add_sound(video, 72, 30.0, tmp_path / "gone.mp4")
+    assert problem and video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]

@@ -20,22 +20,31 @@ def add_sound(video: Path, frames: int, fps: float, sound: Path) -> str:
     failed, with `video` left as it was, or ''."""
     combined = partial_path(video)
     seconds = (frames + 0.5) / fps  # half a frame more, so rounding never drops the last one
+    try:
+        problem = _muxed(video, sound, seconds, combined, frames)
+    except BaseException:  # a Ctrl-C while muxing: no hidden half-file left beside the video
+        combined.unlink(missing_ok=True)
+        raise
+    if problem:
+        combined.unlink(missing_ok=True)
+        return problem
+    os.replace(combined, video)
+    return ""
+
+
+def _muxed(video: Path, sound: Path, seconds: float, combined: Path, frames: int) -> str:
+    """Write `combined` from the frames of `video` and the sound of `sound`; why that failed, or ''."""
     process = start_ffmpeg(
         ["-y", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video), "-i", str(sound),
          "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", SOUND_CODECS.get(video.suffix.lower(), "aac"),
          "-t", f"{seconds:.6f}", "-map_metadata", "0", str(combined)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, errors = process.communicate()
-    problem = first_line(errors.decode("utf-8", "replace").strip().splitlines()[-1]) if process.returncode else ""
-    if not problem:
-        try:
-            kept, _ = imageio_ffmpeg.count_frames_and_secs(str(combined))
-        except RuntimeError as exc:
-            kept, problem = 0, f"it cannot be read back: {first_line(exc)}"
-        if not problem and kept != frames:
-            problem = f"{kept} of its {frames} frames were kept"
-    if problem:
-        combined.unlink(missing_ok=True)
-        return problem
-    os.replace(combined, video)
-    return ""
+    if process.returncode:
+        said = errors.decode("utf-8", "replace").strip().splitlines()
+        return first_line(said[-1]) if said else f"ffmpeg stopped with code {process.returncode}"
+    try:
+        kept, _ = imageio_ffmpeg.count_frames_and_secs(str(combined))
+    except RuntimeError as exc:
+        return f"it cannot be read back: {first_line(exc)}"
+    return "" if kept == frames else f"{kept} of its {frames} frames were kept"
