@@ -255,3 +255,19 @@ def test_a_transparent_background_shows_white_not_what_is_stored_under_it(tmp_pa
     for out in (shown, read_target(path)):
         assert out.shape == (40, 30, 3)
         assert (out[10:30, 10:20] == pixels[10:30, 10:20, :3]).all() and (out[:5] == 255).all()
+
+
+def test_a_video_given_as_a_still_portrait_is_used_by_its_first_frame_and_says_so(studio_registry):
+    """A clip picked for the still target: its first frame was used without a word; the run now says
+    so, and where a target video is made."""
+    from app.runtime.context import FrameContext, RunContext
+    from tests.conftest import REPO
+
+    clip = REPO / "tests" / "data" / "real" / "single_face.mp4"
+    params = {**studio_registry.require("capture.image").schema.defaults(), "path": str(clip)}
+    node = studio_registry.create("capture.image", "target", params)
+    run = RunContext()
+    node.open(run)
+    image = node.process(FrameContext(0, 0.0, run))["image"]
+    assert (image.width, image.height) == (640, 360)
+    assert any("its first frame is used" in notice and "video_target.json" in notice for notice in run.notices)

@@ -54,6 +54,7 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
     8: lambda pixels: np.rot90(pixels, 1),
 }
 MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}  # Pillow modes whose colour profile is applied: into
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}  # read as a still, their first frame
 UNREADABLE = (OSError, ValueError, SyntaxError, struct.error)  # what imageio and Pillow raise on bad files
 
 
@@ -159,6 +160,9 @@ class ImageFile(Node):
         pixels, notice = read_image_file(path, self.params.max_side)
         if notice:
             self._run.notice(notice)
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            self._run.notice(f"{path}: a video as a still portrait: its first frame is used (a target video, whose "
+                             "frames supply its teeth and turned views, is graphs/video_target.json)")
         if not self.params.alpha:
             pixels = flattened(pixels)
         return {"image": Image(pixels)}
