@@ -415,3 +415,23 @@ def test_sound_that_cannot_be_added_leaves_the_video_as_it_was(tmp_path):
     before = video.read_bytes()
     problem = add_sound(video, 72, 30.0, tmp_path / "gone.mp4")
     assert problem and video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_a_variable_rate_clips_sound_is_left_out_where_its_frames_drift_from_it(tmp_path, capsys):
+    """A video is written at the clip's average rate; a clip whose frames come at 60 fps, then at 15 fps,
+    drifts from its own times by up to 0.8 s that way, and its sound would drift from the faces: left out,
+    and said (pipelined too, where the clip is read on another thread)."""
+    import subprocess
+
+    from app.cli import main
+
+    clip = tmp_path / "varying.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i",
+                    str(REPO / "tests" / "data" / "real" / "single_face.mp4"), "-vf",
+                    "setpts='if(lt(N,36),N/60,0.6+(N-36)/15)/TB'", "-fps_mode", "passthrough", "-c:a", "copy",
+                    "-video_track_timescale", "1000", str(clip)], check=True)
+    for pipelined in ([], ["--pipeline"]):
+        out = tmp_path / f"out{len(pipelined)}.mp4"
+        assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--quiet", *pipelined,
+                     "--set", f"driver.path={clip}", "--set", "render.size=256", "--set", f"out.path={out}"]) == 0
+        assert _streams(out)[0] is False and "its frames come at a varying rate" in capsys.readouterr().err

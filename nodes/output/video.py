@@ -167,14 +167,15 @@ class VideoOutput(Node):
         return ""
 
     def _carry_sound(self) -> None:
-        """The source's sound track into the finished frames, where they start with the source's first frame
-        and keep its rate (else the words would drift from the faces); where that fails, the video stays
-        silent and the run says why."""
+        """The source's sound track into the finished frames, where they start with the source's first frame,
+        keep its rate and its frames their own times (else the words would drift from the faces); where
+        that fails, the video stays silent and the run says why."""
         sound, rate = self._run.sound, self._run.frame_rate
-        if sound is None or not rate or not self._from_start or (self.params.fps and self.params.fps != rate):
+        if (sound is None or not sound.in_step or not rate or not self._from_start
+                or (self.params.fps and self.params.fps != rate)):
             return
-        if problem := add_sound(self._partial, self.written, rate, sound):
-            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {sound.name} failed "
+        if problem := add_sound(self._partial, self.written, rate, sound.path):
+            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {sound.path.name} failed "
                              f"({problem})")
 
 
