@@ -53,7 +53,8 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
     7: lambda pixels: pixels[::-1, ::-1].transpose(1, 0, 2),
     8: lambda pixels: np.rot90(pixels, 1),
 }
-MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}  # Pillow modes whose colour profile is applied: into
+# the Pillow modes whose colour profile is applied, and the mode each becomes
+MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}  # read as a still, their first frame
 UNREADABLE = (OSError, ValueError, SyntaxError, struct.error)  # what imageio and Pillow raise on bad files
 
