@@ -40,7 +40,7 @@ def test_loop_keeps_time_running_forward(studio_registry):
     node.close()
 
 
-@pytest.mark.parametrize("content, expected", [(b"", "cannot read the video"),
+@pytest.mark.parametrize("content, expected", [(b"", "the file is empty"),
                                                (b"not a video at all" * 100, "cannot read the video")])
 def test_unreadable_video_is_a_clear_error(studio_registry, tmp_path, content, expected):
     bad = tmp_path / "bad.mp4"

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from app.runtime.errors import ReenactError, first_line
+from app.runtime.paths import refuse_empty
 from nodes.capture.image import read_image_file
 from nodes.capture.video import VideoReader
 from nodes.image.convert import flattened, resize
@@ -46,9 +47,7 @@ def existing_file(path: Path) -> Path:
     if not path.is_file():
         raise ReenactError("is not a regular file (a device, a pipe or a socket)", where=str(path),
                            hint="name a file")
-    if path.stat().st_size == 0:
-        raise ReenactError("the file is empty (0 bytes)", where=str(path),
-                           hint="it was probably not written to the end: render or copy it again")
+    refuse_empty(path)
     return path
 
 

@@ -58,7 +58,16 @@ def resolve_asset(value: str, base_dir: Path | None) -> Path:
     if not found.is_file():  # a pipe blocks its reader until someone writes; a device may never end
         raise ReenactError("is not a regular file (a device, a pipe or a socket)", where=str(found),
                            hint="name a file")
+    refuse_empty(found)
     return found
+
+
+def refuse_empty(path: Path) -> None:
+    """ReenactError for a file of 0 bytes, said as such before a decoder says it in its own words
+    (ffmpeg: "Invalid data found when processing input")."""
+    if path.stat().st_size == 0:
+        raise ReenactError("the file is empty (0 bytes)", where=str(path),
+                           hint="it was probably not written or copied to the end: render or copy it again")
 
 
 def _find_asset(value: str, base_dir: Path | None) -> Path:

@@ -25,6 +25,7 @@ import numpy as np
 
 from app.runtime.errors import ReenactError
 from app.runtime.late_pass import LatePass
+from app.runtime.paths import refuse_empty
 from nodes.capture.video import VideoReader
 from nodes.output.folders import write_atomically
 from nodes.target.features import FEATURES, face_features
@@ -117,9 +118,7 @@ def content_hash(path: Path) -> str:
     if not path.is_file():
         raise ReenactError("is not a regular file (a device, a pipe or a socket)", where=str(path),
                            hint="name a video file of the target person")
-    if path.stat().st_size == 0:
-        raise ReenactError("the file is empty (0 bytes)", where=str(path),
-                           hint="it was probably not copied or written to the end: copy it again")
+    refuse_empty(path)
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
