@@ -11,14 +11,13 @@ from typing import Any
 import numpy as np
 
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
-from app.quality.sources import existing_file
+from app.quality.sources import STILL_SUFFIXES, existing_file
 from app.runtime.errors import ReenactError, first_line
 from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.capture.image import refuse_huge_image
 from nodes.output import watermark
 from nodes.output.credentials import UNCHECKED, Credentials, read_credentials
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff"}
 MAX_SAMPLES = 90  # frames scored per video (every k-th frame of the first MAX_SAMPLES * k)
 STRIDE = 2
 
@@ -45,7 +44,7 @@ class Detection:
 
 def detect_file(path: Path) -> Detection:
     existing_file(path)  # a folder, a device or an empty file said as such, not as "no such file"
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.suffix.lower() in STILL_SUFFIXES:
         frames, tag = _image(path)
     else:
         frames, tag = _video_frames(path), _video_tag(path)

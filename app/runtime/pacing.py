@@ -20,8 +20,10 @@ class Pacer:
         self._rate, self._clock, self._sleep = rate, clock, sleep
         self._due: float | None = None
         self.paced_at: float | None = None  # the last rate frames were held to
-        self.late = 0  # frames that came due while the one before was still being made (past the first two,
-        self._paced = 0  # which the graph's start-up makes late)
+        # frames that came due while the one before was still being made, past the first two (which the
+        # graph's start-up makes late)
+        self.late = 0
+        self._paced = 0  # frames paced so far
 
     def wait(self, stopping: Callable[[], bool] = lambda: False) -> None:
         rate = self._rate()

@@ -26,6 +26,7 @@ warnings.filterwarnings("ignore", category=PILImage.DecompressionBombWarning)
 warnings.filterwarnings("ignore", message="Palette images with Transparency", category=UserWarning)
 register_heif_opener()  # a phone's HEIC photos open as any other image (upright: HEIF holds its own turn)
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+UNREADABLE = (OSError, ValueError, SyntaxError, struct.error)  # what imageio and Pillow raise on bad files
 
 
 def refuse_huge_image(path) -> None:
@@ -36,7 +37,7 @@ def refuse_huge_image(path) -> None:
             megapixels = image.width * image.height / 1e6
     except PILImage.DecompressionBombError:  # Pillow's own limit (about 179 megapixels) is above ours
         megapixels = float("inf")
-    except (OSError, ValueError, SyntaxError, struct.error):  # struct.error: a header cut short
+    except UNREADABLE:  # struct.error: a header cut short
         return
     if megapixels > MAX_MEGAPIXELS:
         raise ReenactError(f"the image is over {MAX_MEGAPIXELS} megapixels, too large to decode safely",
@@ -56,7 +57,6 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
 # the Pillow modes whose colour profile is applied, and the mode each becomes
 MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}  # read as a still, their first frame
-UNREADABLE = (OSError, ValueError, SyntaxError, struct.error)  # what imageio and Pillow raise on bad files
 
 
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
