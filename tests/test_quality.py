@@ -145,9 +145,9 @@ def test_the_result_is_json_and_reads_as_a_table(self_vs_self):
     assert "mouth opening" in text and "frozen frame face" in text and "nan" not in text.lower()
 
 
-def _write_video(path: Path, frames: list[np.ndarray]) -> Path:
+def _write_video(path: Path, frames: list[np.ndarray], fps: float = 30) -> Path:
     height, width = frames[0].shape[:2]
-    writer = imageio_ffmpeg.write_frames(str(path), (width, height), fps=30, quality=9)
+    writer = imageio_ffmpeg.write_frames(str(path), (width, height), fps=fps, quality=9)
     writer.send(None)
     for frame in frames:
         writer.send(np.ascontiguousarray(frame))
@@ -174,6 +174,26 @@ def test_a_shorter_smaller_output_is_compared_on_the_common_frames(tmp_path):
     assert scaled_up["psnr"] > 30 and scaled_up["ssim"] > 0.8  # blurred by the halving, but in register
     assert result["target"]["features"]["right_eye_openness"] > 0.2
     json.dumps(result, allow_nan=False)
+
+
+def test_an_output_at_another_rate_is_compared_with_the_driver_frame_shown_at_its_time(tmp_path):
+    """A render written at 60 fps from a 30 fps driver holds each driver moment for two frames. Compared
+    by count, its frame 20 met the driver's frame 20 (0.33 s later than it shows) and the self-reenactment
+    looked ruined; each output frame now meets the driver frame shown at its time, in score and sheet."""
+    from app.quality.sheet import CELL_HEIGHT, LABEL_HEIGHT, contact_sheet
+
+    frames = [f[:352] for f in _clip_frames(12)]
+    driver = _write_video(tmp_path / "driver.mp4", frames)
+    output = _write_video(tmp_path / "output.mp4", [f for f in frames for _ in range(2)], fps=60)
+    result = score(driver, output, self_reenactment=True, image_stride=1)
+    assert (result["driver"]["frames"], result["output"]["frames"], result["compared_frames"]) == (12, 24, 24)
+    assert result["image"]["output"]["whole"]["psnr"] > 35 and "each output frame is compared" in result["notes"][0]
+    sheet = np.asarray(PILImage.open(contact_sheet([("driver", driver), ("output", output)],
+                                                   tmp_path / "sheet.png", rows=4))).astype(int)
+    width = sheet.shape[1] // 2
+    for row in range(4):
+        top = LABEL_HEIGHT + row * CELL_HEIGHT + 30  # under the frame label
+        assert np.abs(sheet[top:top + CELL_HEIGHT - 30, :width] - sheet[top:top + CELL_HEIGHT - 30, width:]).mean() < 3
 
 
 def test_bad_inputs_are_reported_plainly(tmp_path):

@@ -1,6 +1,7 @@
 """Video in and out: timestamps, odd sizes, finalization, and clear errors for bad files or no camera."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -315,6 +316,9 @@ def test_without_a_working_ffmpeg_a_run_stops_with_what_to_do(tmp_path, monkeypa
     ("Stream #0:0: Video: gif, bgra, 64x64, 2 fps, 2 tbr, 100 tbn", 2.0),
     ("Stream #0:0: Video: h264, yuv420p, 640x360, 300 fps, 300 tbr, 19200 tbn", 300.0),  # a high-speed clip
     ("Stream #0:0: Video: vp8, yuv420p, 640x360, 1k tbr, 1k tbn", 0.0),  # a time base, not a rate
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 23.67 fps, 24 tbr, 12288 tbn", 24.0),  # frames all 1/24 s apart
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 29.5 fps, 29.97 tbr, 90k tbn", 30000 / 1001),  # a few dropped
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 26.49 fps, 120 tbr, 90k tbn", 26.49),  # varying: the average
 ])
 def test_the_header_rate_keeps_what_the_clip_says(line, rate):
     from nodes.capture.video import VideoReader
@@ -380,11 +384,12 @@ def _streams(path: Path) -> tuple[bool, float]:
 
 
 @pytest.mark.parametrize("suffix, rate, loop", [(".mp4", "0", "false"), (".webm", "0", "false"), (".mp4", "60", "false"),
-                                                (".mp4", "0", "true")])
+                                                (".mp4", "24", "false"), (".mp4", "0", "true")])
 def test_the_drivers_sound_goes_with_the_faces_that_say_it(tmp_path, suffix, rate, loop):
     """A talking driver's render was silent. Its sound track now comes along, cut to the frames rendered
-    (the watermark and signed credentials still there). At another frame rate than the driver's, or from a
-    looping driver (its sound would not loop), the words would drift from the faces: that file stays silent."""
+    (the watermark and signed credentials still there). At another frame rate than the driver's, the file
+    keeps the driver's time (its frames repeated or left out), so the sound still fits; a looping driver's
+    sound would not loop with it: that file stays silent."""
     from app.cli import main
     from app.cli.detect import detect_file
 
@@ -394,9 +399,9 @@ def test_the_drivers_sound_goes_with_the_faces_that_say_it(tmp_path, suffix, rat
                  "--set", "render.size=256", "--set", f"out.fps={rate}", "--set", f"driver.loop={loop}",
                  "--set", f"out.path={out}"]) == 0
     sound, seconds = _streams(out)
-    assert sound is (rate == "0" and loop == "false")
-    assert abs(seconds - 30 / float(rate if rate != "0" else 30)) < 0.1
-    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == 30
+    assert sound is (loop == "false")
+    assert abs(seconds - 1.0) < 0.1  # 30 frames of a 30 fps driver
+    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == {"0": 30, "60": 60, "24": 24}[rate]
     found = detect_file(out)
     assert found.frames_marked > 0 and found.tag
     if suffix == ".mp4":  # signed after the sound was added
@@ -417,21 +422,86 @@ def test_sound_that_cannot_be_added_leaves_the_video_as_it_was(tmp_path):
     assert problem and video.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 
-def test_a_variable_rate_clips_sound_is_left_out_where_its_frames_drift_from_it(tmp_path, capsys):
-    """A video is written at the clip's average rate; a clip whose frames come at 60 fps, then at 15 fps,
-    drifts from its own times by up to 0.8 s that way, and its sound would drift from the faces: left out,
-    and said (pipelined too, where the clip is read on another thread)."""
+def _numbered_clip(path: Path, times: str, count: int) -> None:
+    """A clip of `count` (at most 30) flat grey frames, frame n at video level 16 + 7n, each at the time the
+    expression `times` of N (its index) gives in seconds, with a sound track."""
     import subprocess
 
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    f"color=black:s=64x64:r=60:d={count / 60}", "-f", "lavfi", "-i", "sine=duration=5",
+                    "-vf", f"geq=lum='16+7*N':cb=128:cr=128,setpts='({times})/TB'", "-fps_mode", "passthrough",
+                    "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", "-shortest",
+                    "-video_track_timescale", "1000", str(path)], check=True)
+
+
+def _frame_numbers(path: Path) -> list[int]:
+    """Each frame's number in a clip of _numbered_clip's frames, every frame as stored."""
+    from nodes.capture.video import VideoReader
+
+    reader, numbers = VideoReader(path), []
+    while (frame := reader.read()) is not None:
+        numbers.append(round(float(frame[16:48, 16:48].mean()) * 219 / 255 / 7))  # levels 16-235 shown 0-255
+    reader.close()
+    return numbers
+
+
+def test_a_variable_rate_clip_is_written_with_each_frame_at_its_own_time_and_its_sound(tmp_path):
+    """A phone clip's frames came at 60 fps, then at 15: written one frame a slot at its average rate, the
+    first third sped by at twice its speed and the rest crawled, up to 0.5 s off its own times, and its
+    sound was left out. Each frame now fills the slots from its own time to the next frame's (pipelined too, where
+    the clip is read on another thread), and the sound comes along."""
     from app.cli import main
+    from nodes.capture.video import VideoReader
 
     clip = tmp_path / "varying.mp4"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i",
-                    str(REPO / "tests" / "data" / "real" / "single_face.mp4"), "-vf",
-                    "setpts='if(lt(N,36),N/60,0.6+(N-36)/15)/TB'", "-fps_mode", "passthrough", "-c:a", "copy",
-                    "-video_track_timescale", "1000", str(clip)], check=True)
+    _numbered_clip(clip, "if(lt(N,20),N/60,(N-15)/15)", 30)  # 20 frames in 1/3 s, then 10 in 2/3 s
+    times = [n / 60 if n < 20 else (n - 15) / 15 for n in range(30)]
+    reader = VideoReader(clip)
+    fps = reader.fps  # the clip's average rate, which the file is written at
+    reader.close()
+    graph = tmp_path / "copy.json"
+    graph.write_text(json.dumps({"format": "reenact-studio/graph", "format_version": 1, "nodes": [
+        {"id": "driver", "type": "capture.video", "params": {"path": clip.name}},
+        {"id": "out", "type": "output.video", "params": {"path": "unused.mp4", "synthetic_label": False}}],
+        "links": [{"from": ["driver", "image"], "to": ["out", "image"]}]}))
     for pipelined in ([], ["--pipeline"]):
         out = tmp_path / f"out{len(pipelined)}.mp4"
-        assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--quiet", *pipelined,
-                     "--set", f"driver.path={clip}", "--set", "render.size=256", "--set", f"out.path={out}"]) == 0
-        assert _streams(out)[0] is False and "its frames come at a varying rate" in capsys.readouterr().err
+        assert main(["run", str(graph), "--quiet", *pipelined, "--set", f"out.path={out}"]) == 0
+        shown = _frame_numbers(out)
+        assert abs(len(shown) - (times[-1] * fps + 1)) <= 1  # up to the last frame (a slot: its shortest)
+        ends = [*times[1:], times[-1] + 1 / 15]
+        for slot, number in enumerate(shown):  # the frame shown is the one the source showed then
+            assert times[number] - 0.5 / fps <= slot / fps <= ends[number] + 0.5 / fps, (slot, number)
+        assert _streams(out)[0] is True
+
+
+def _loudness(path: Path, seconds: float) -> float:
+    """The root mean square of the first `seconds` of a file's sound, full scale 1."""
+    import subprocess
+
+    pcm = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-t", str(seconds),
+                          "-ac", "1", "-ar", "8000", "-f", "s16le", "pipe:1"], capture_output=True, check=True).stdout
+    return float(np.sqrt(np.mean((np.frombuffer(pcm, np.int16) / 32768.0) ** 2)))
+
+
+def test_a_recording_started_mid_clip_gets_the_sound_from_there_and_one_that_jumped_none(studio_registry,
+                                                                                          tmp_path):
+    """Recording turned on in the editor at the clip's second 1 (silent before, a tone after): the file's
+    sound starts at second 1, with its first frame; a seek while recording leaves the file silent, saying why."""
+    import subprocess
+
+    sound = tmp_path / "tone_after_1s.m4a"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                    "aevalsrc='if(gt(t,1),0.5*sin(2*PI*440*t),0)':d=3", str(sound)], check=True)
+    for times, heard in (([1.0 + n / 10 for n in range(10)], True), ([1.0, 1.1, 1.2, 0.0, 0.1], False)):
+        path = tmp_path / f"recorded{len(times)}.mp4"
+        node, run = make(studio_registry, "output.video", path=str(path))
+        run.frame_rate, run.sound = 10.0, sound
+        for i, seconds in enumerate(times):
+            node.process(FrameContext(i, 0.0, run), image=Image(np.full((64, 64, 3), 9 * i, np.uint8), seconds))
+        node.close()
+        assert _streams(path)[0] is heard
+        if heard:
+            assert _loudness(path, 0.5) > 0.2
+        else:
+            assert any("the source's time jumped" in notice for notice in run.notices)

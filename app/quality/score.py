@@ -1,18 +1,19 @@
 """score(): measure an output video against the driver video that drove it.
 
-Both videos are read frame by frame in step (memory stays flat on long clips); each frame of the common
-prefix is tracked with the studio's face tracker, once per video. An output a few frames shorter (or
-longer) than its driver is normal: the common prefix is compared and the counts are reported.
+Both videos are read frame by frame in step (memory stays flat on long clips): each output frame is paired
+with the driver frame shown at its time (app/quality/in_time.py), and both are tracked with the studio's
+face tracker. An output a few frames shorter (or longer) than its driver is normal: the common part is
+compared and the counts are reported.
 """
 from __future__ import annotations
 
-from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
 
 from app.quality.features import FEATURES, frame_features
 from app.quality.image_metrics import SelfReenactmentScores
+from app.quality.in_time import Playhead, half_frame
 from app.quality.sources import FaceTracker, Video, check_video, read_target
 from app.quality.transfer import MIN_FRAMES, motion_transfer
 from app.runtime.errors import ReenactError
@@ -49,7 +50,7 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
     images = SelfReenactmentScores() if self_reenactment else None
     driver_tracks: list[np.ndarray | None] = []
     output_tracks: list[np.ndarray | None] = []
-    driver_frames = output_frames = 0
+    output_frames = 0
     try:
         driver_tracker, output_tracker = FaceTracker(), FaceTracker()
     except BaseException:
@@ -57,16 +58,18 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
         output.close()
         raise
     try:
-        for real, produced in zip_longest(driver.frames(), output.frames()):
-            driver_frames += real is not None
-            output_frames += produced is not None
-            if real is None or produced is None:  # past the end of the shorter video: only counted
+        playhead = Playhead(driver)
+        for moment, produced in output.timed_frames():
+            output_frames += 1
+            real = playhead.at(moment + half_frame(output))
+            if real is None:  # past the driver's end: only counted
                 continue
             real_points = driver_tracker.track(real)
             if images is not None and len(driver_tracks) % image_stride == 0:
                 images.add(real, produced, real_points)
             driver_tracks.append(real_points)
             output_tracks.append(output_tracker.track(produced))
+        driver_frames = playhead.drain()
     finally:
         driver_tracker.close()
         output_tracker.close()
@@ -120,13 +123,16 @@ def _notes(driver: Video, output: Video, driver_frames: int, output_frames: int,
            self_reenactment: bool = False) -> list[str]:
     """What a reader should know before trusting the numbers."""
     notes = []
-    if driver_frames != output_frames:
-        shorter = "output" if output_frames < driver_frames else "driver"
+    shorter = "output" if output.end < driver.end else "driver"
+    if abs(driver.fps - output.fps) > 0.01:
+        notes.append(f"frame rates differ (driver {driver.fps:g} fps, output {output.fps:g} fps): each output "
+                     "frame is compared with the driver's frame shown at its time")
+        if abs(driver.end - output.end) > 1.0 / min(driver.fps, output.fps):
+            notes.append(f"the {shorter} is {abs(driver.end - output.end):.2f} s shorter: the first "
+                         f"{min(driver.end, output.end):.2f} s are compared")
+    elif driver_frames != output_frames:
         notes.append(f"the {shorter} is {abs(driver_frames - output_frames)} frame(s) shorter: the first "
                      f"{min(driver_frames, output_frames)} frames are compared")
-    if abs(driver.fps - output.fps) > 0.01:
-        notes.append(f"frame rates differ (driver {driver.fps:g} fps, output {output.fps:g} fps): frames are "
-                     "compared by index, not by time")
     (driver_width, driver_height), (output_width, output_height) = driver.size, output.size
     if self_reenactment and driver.size != output.size:
         aspect = (output_width / output_height) / (driver_width / driver_height)

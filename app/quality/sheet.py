@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
+from app.quality.in_time import half_frame, shown_at
 from app.quality.sources import Video, resize
 from app.runtime.errors import ReenactError
 from nodes.output.folders import write_atomically
@@ -21,12 +22,16 @@ def contact_sheet(columns: list[tuple[str, Path | np.ndarray]], out: Path, rows:
     """columns: (label, video) pairs, or (label, uint8 (H, W, 3) image) for a still shown in every row (the
     target portrait as it is); `rows` moments spread evenly over the shortest video. Each cell is scaled to
     CELL_HEIGHT pixels high. Writes a PNG or JPEG (by suffix) and returns its path."""
-    videos = [source for _, source in columns if not isinstance(source, np.ndarray)]
-    length = min(sum(1 for _ in Video(path).frames()) for path in videos)  # a first pass only counts
-    picks = np.linspace(0, length - 1, rows).round().astype(int)
-    cells = [_picked(source, set(picks.tolist())) if not isinstance(source, np.ndarray)
-             else dict.fromkeys(picks.tolist(), _scaled(source)) for _, source in columns]
-    grid = [[cells[c][i] for c in range(len(columns))] for i in picks]
+    videos = {path: _timing(path) for _, path in columns if not isinstance(path, np.ndarray)}  # a first pass
+    times, _, half = next(iter(videos.values()))  # moments are the first video's frames that every one shows
+    shown = [(i, moment) for i, moment in enumerate(times)
+             if all(moment + half < end for _, end, _ in videos.values())]
+    picks = [shown[k] for k in np.linspace(0, len(shown) - 1, rows).round().astype(int)]
+    indices = {path: [shown_at(video_times, end, moment + half) for _, moment in picks]
+               for path, (video_times, end, _) in videos.items()}
+    cells = [_picked(source, indices[source]) if not isinstance(source, np.ndarray)
+             else [_scaled(source)] * rows for _, source in columns]
+    grid = [[cells[c][r] for c in range(len(columns))] for r in range(rows)]
     widths = [max(row[c].shape[1] for row in grid) for c in range(len(columns))]
     sheet = PILImage.new("RGB", (sum(widths), LABEL_HEIGHT + rows * CELL_HEIGHT), (20, 20, 24))
     draw = ImageDraw.Draw(sheet)
@@ -36,7 +41,7 @@ def contact_sheet(columns: list[tuple[str, Path | np.ndarray]], out: Path, rows:
         for r, row in enumerate(grid):
             sheet.paste(PILImage.fromarray(row[c]), (x, LABEL_HEIGHT + r * CELL_HEIGHT))
         x += widths[c]
-    for r, index in enumerate(picks):
+    for r, (index, _) in enumerate(picks):
         draw.text((6, LABEL_HEIGHT + r * CELL_HEIGHT + 4), f"frame {index}", fill=(255, 220, 80))
     _save_whole(sheet, out)
     return out
@@ -57,9 +62,19 @@ def _save_whole(sheet: PILImage.Image, out: Path) -> None:
                            hint="choose a place you can write to") from None
 
 
-def _picked(path: Path, wanted: set[int]) -> dict[int, np.ndarray]:
-    """The wanted frames of a video, scaled, read in one streaming pass (long clips stay out of memory)."""
-    return {i: _scaled(frame) for i, frame in enumerate(Video(path).frames()) if i in wanted}
+def _timing(path: Path) -> tuple[list[float], float, float]:
+    """A video's frame times, when its last frame ends, and half a frame at its rate."""
+    video = Video(path)
+    times = [moment for moment, _ in video.timed_frames()]
+    return times, video.end, half_frame(video)
+
+
+def _picked(path: Path, wanted: list[int]) -> list[np.ndarray]:
+    """The wanted frames of a video (in order, repeats allowed), scaled, read in one streaming pass (long
+    clips stay out of memory)."""
+    unique = set(wanted)
+    kept = {i: _scaled(frame) for i, frame in enumerate(Video(path).frames()) if i in unique}
+    return [kept[i] for i in wanted]
 
 
 def _scaled(frame: np.ndarray) -> np.ndarray:

@@ -75,23 +75,30 @@ def check_video(path: Path | str, role: str) -> Path:
 
 
 class Video:
-    """A video file read once, frame by frame: `frames()` yields uint8 (H, W, 3) arrays; `fps` from its
-    header; `size` (width, height) of its frames. Raises ReenactError for a missing or undecodable file."""
+    """A video file read once, frame by frame: `frames()` yields uint8 (H, W, 3) arrays, `timed_frames()`
+    (seconds from the first frame, array) pairs; `fps` from its header; `size` (width, height) of its frames;
+    `end`: once read to its end, when its last frame stops showing. Raises ReenactError for a missing or
+    undecodable file."""
 
     def __init__(self, path: Path):
         self.path = existing_file(Path(path))
         self._reader = VideoReader(self.path)
         self.fps = self._reader.fps
         self.size = (self._reader.width, self._reader.height)
+        self.end: float | None = None
 
     def close(self) -> None:
         """Stop the decoder early (frames() also stops it at its end)."""
         self._reader.close()
 
     def frames(self) -> Iterator[np.ndarray]:
+        return (frame for _, frame in self.timed_frames())
+
+    def timed_frames(self) -> Iterator[tuple[float, np.ndarray]]:
         try:
             while (frame := self._reader.read()) is not None:
-                yield frame
+                yield self._reader.time, frame
+            self.end = self._reader.time + self._reader.duration
         finally:
             self._reader.close()
 

@@ -15,15 +15,6 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class SoundTrack:
-    """A source's sound: its file, and whether the frames still keep its time (a variable-rate clip's,
-    written at its average rate, drift from it). Shared between a pipelined run's stages."""
-
-    path: Path
-    in_step: bool = True
-
-
-@dataclass
 class RunContext:
     """Shared by every node of one run: where relative paths start, the options and the GPU context.
 
@@ -32,7 +23,7 @@ class RunContext:
     gpu: the GpuContext; the scheduler opens it before the first node whose schema says `gpu`.
     embedded: the run lives inside the editor, which shows frames itself: nodes open no windows.
     frame_rate: frames per second of the run's source, once a source has said (see `source_rate`).
-    sound: that source's sound track, where it is a video with one (see `source_rate`).
+    sound: the file of that source's sound track, where it is a video with one (see `source_rate`).
     """
 
     base_dir: Path | None = None
@@ -41,7 +32,7 @@ class RunContext:
     notices: list[str] = field(default_factory=list)
     embedded: bool = False
     frame_rate: float | None = None
-    sound: SoundTrack | None = None
+    sound: Path | None = None
     _gpu_error: ReenactError | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +67,7 @@ class RunContext:
             self.gpu.release()
             self.gpu = None
 
-    def source_rate(self, fps: float, sound: SoundTrack | None = None) -> None:
+    def source_rate(self, fps: float, sound: Path | None = None) -> None:
         """A source (video file, camera, motion driver) says at what rate its frames come, when it opens,
         and a video file its sound track. The first one sets the run's `frame_rate`, which a video output
         follows unless told a rate, so a 23.98 fps driver is written at 23.98 fps, and its `sound`, which a

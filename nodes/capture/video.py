@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.runtime.context import FrameContext, RunContext, SoundTrack
+from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
@@ -34,7 +34,7 @@ SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
 
 AHEAD = 2  # frames read from ffmpeg before they are asked for
-SOUND_DRIFT = 0.1  # seconds: frames this far from their own times take the words off the faces saying them
+BASE_RATE_SHARE = 0.05  # see VideoReader._header_rate
 # a camcorder's or an anamorphic clip's pixels are not square (its sample aspect ratio says how wide each is):
 # widened to what a player shows, or its faces were tracked squeezed; square pixels pass through as they are
 SQUARE_PIXELS = "scale=w='if(gt(sar,0),max(1,round(iw*sar)),iw)':h=ih"
@@ -163,11 +163,16 @@ class VideoReader:
     @staticmethod
     def _header_rate(line: str) -> float:
         """The average frame rate from the stream's header line, else its time-base guess (tbr); 0 where
-        unknown. The header rounds to two decimals: 23.98 is taken as 24000/1001, as NTSC-derived rates are."""
+        unknown. The header rounds to two decimals: 23.98 is taken as 24000/1001, as NTSC-derived rates are.
+        An average within BASE_RATE_SHARE of the base rate (tbr) is the base rate: such a clip's frames all
+        come at it, and its container counted a little more time (no_face.mp4: 23.67 fps, 24 tbr); a video
+        written at the average would leave one of its frames out every few seconds."""
         rates = {kind: float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line)}
         rate = rates.get("fps") or rates.get("tbr", 0.0)
         if "fps" not in rates and rate > 240:  # a time base, not a frame rate (browser recordings say "1k tbr")
             return 0.0
+        if abs(rates.get("tbr", 0.0) - rate) <= BASE_RATE_SHARE * rate:
+            rate = rates["tbr"]
         ntsc = round(rate * 1.001) / 1.001
         return ntsc if round(rate * 1.001) in _NTSC_BASES and abs(rate - ntsc) < 0.005 else rate
 
@@ -226,11 +231,9 @@ class VideoFile(Node):
     def open(self, run: RunContext) -> None:
         self._run, self._path = run, run.asset(self.params.path)
         self._reader = VideoReader(self._path, run.options.threads.codec)
-        # its sound goes with frames played once from the start (a looping clip's would not loop with them)
-        self._sound = SoundTrack(self._path) if self._reader.has_sound and not self.params.loop else None
-        run.source_rate(self._reader.fps, self._sound)
+        # its sound goes with frames played once (a looping clip's sound would not loop with them)
+        run.source_rate(self._reader.fps, self._path if self._reader.has_sound and not self.params.loop else None)
         self._time_offset = 0.0
-        self._frames = 0
         self._damage_told = False
 
     def process(self, ctx: FrameContext) -> dict:
@@ -246,19 +249,7 @@ class VideoFile(Node):
             self._reader.close()
             self._reader = VideoReader(self._path, self._run.options.threads.codec)
             pixels = self._reader.read()
-        self._frames += 1
-        self._keep_in_step()
         return {"image": Image(pixels, self._time_offset + self._reader.time)}
-
-    def _keep_in_step(self) -> None:
-        """Outputs write the frames at the clip's average rate: where a variable-rate clip's own times
-        drift from that by SOUND_DRIFT, its sound would drift from the faces, and is left out."""
-        sound = self._sound
-        if sound is not None and sound.in_step:
-            if abs(self._reader.time - (self._frames - 1) / self._reader.fps) > SOUND_DRIFT:
-                sound.in_step = False
-                self._run.notice(f"{self._path}: its frames come at a varying rate, and a video is written at its "
-                                 f"average rate ({self._reader.fps:.3g} fps): the clip's sound is left out of it")
 
     def close(self) -> None:
         if getattr(self, "_reader", None) is not None:

@@ -35,7 +35,7 @@ class Resize(Node):
             height = max(1, round(image.height * width / image.width))
         if (width, height) == (image.width, image.height):
             return {"image": image}
-        return {"image": Image(resize(image.numpy(), width, height))}
+        return {"image": Image(resize(image.numpy(), width, height), image.timestamp)}
 
 
 NODES = [Resize]

@@ -16,8 +16,8 @@ _DONE = object()  # put after the last frame
 
 
 class PipeWriter:
-    """put(frame) hands a frame over (waiting while the one before it is still queued), to be made into
-    bytes by `prepare(frame)` and written on the writer's thread; finish() waits until every frame put has
+    """put(frame, copies) hands a frame over (waiting while the one before it is still queued), to be made
+    into bytes once by `prepare(frame)` and written `copies` times on the writer's thread; finish() waits until every frame put has
     been written or writing has failed. `written` counts the frames wholly written; `failed` turns true at
     the first failed write (`error`: what it raised), after which frames are dropped: a writer that stopped
     would leave put() waiting for good."""
@@ -37,8 +37,8 @@ class PipeWriter:
     def failed(self) -> bool:
         return self.error is not None
 
-    def put(self, frame: Any) -> None:
-        self._queue.put(frame)
+    def put(self, frame: Any, copies: int = 1) -> None:
+        self._queue.put((frame, copies))
 
     def finish(self) -> None:
         self._queue.put(_DONE)
@@ -51,23 +51,25 @@ class PipeWriter:
     def _write_all(self) -> None:
         while True:
             try:
-                frame = self._queue.get(timeout=0.1)
+                item = self._queue.get(timeout=0.1)
             except queue.Empty:
                 if self._abandoned:
                     return
                 continue
-            if frame is _DONE:
+            if item is _DONE:
                 return
+            frame, copies = item
             if self.failed or self._abandoned:
                 continue  # keep taking frames, so put() never waits on a writer that has stopped
             started = time.perf_counter()
             try:
-                view = memoryview(self._prepare(frame))
-                while view:  # a signal may cut a write short
-                    view = view[self._pipe.write(view):]
+                whole = memoryview(self._prepare(frame))
+                for _ in range(copies):
+                    view = whole
+                    while view:  # a signal may cut a write short
+                        view = view[self._pipe.write(view):]
+                    self.written += 1
             except Exception as exc:  # the encoder is gone, its pipe was closed under us, or a bad frame
                 self.error = exc
-                continue
             finally:
                 self.busy_seconds += time.perf_counter() - started
-            self.written += 1

@@ -14,14 +14,14 @@ from nodes.output.folders import partial_path
 SOUND_CODECS = {".webm": "libopus"}  # what each container takes; AAC in the others (.mp4, .mov, .mkv)
 
 
-def add_sound(video: Path, frames: int, fps: float, sound: Path) -> str:
-    """Mux the first sound track of `sound` (a video file) into `video` ((frames) frames at `fps`, written
-    whole and checked), cut to the frames' length; the frames are copied as they are. Returns why that
-    failed, with `video` left as it was, or ''."""
+def add_sound(video: Path, frames: int, fps: float, sound: Path, start: float = 0.0) -> str:
+    """Mux the first sound track of `sound` (a video file) from `start` seconds on into `video` ((frames)
+    frames at `fps`, written whole and checked), cut to the frames' length; the frames are copied as they
+    are. Returns why that failed, with `video` left as it was, or ''."""
     combined = partial_path(video)
     seconds = (frames + 0.5) / fps  # half a frame more, so rounding never drops the last one
     try:
-        problem = _muxed(video, sound, seconds, combined, frames)
+        problem = _muxed(video, sound, start, seconds, combined, frames)
     except BaseException:  # a Ctrl-C while muxing: no hidden half-file left beside the video
         combined.unlink(missing_ok=True)
         raise
@@ -32,10 +32,10 @@ def add_sound(video: Path, frames: int, fps: float, sound: Path) -> str:
     return ""
 
 
-def _muxed(video: Path, sound: Path, seconds: float, combined: Path, frames: int) -> str:
+def _muxed(video: Path, sound: Path, start: float, seconds: float, combined: Path, frames: int) -> str:
     """Write `combined` from the frames of `video` and the sound of `sound`; why that failed, or ''."""
     process = start_ffmpeg(
-        ["-y", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video), "-i", str(sound),
+        ["-y", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(video), "-ss", f"{start:.6f}", "-i", str(sound),
          "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", SOUND_CODECS.get(video.suffix.lower(), "aac"),
          "-t", f"{seconds:.6f}", "-map_metadata", "0", str(combined)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -19,6 +19,7 @@ from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
+from nodes.output.frame_clock import FrameClock
 from nodes.output.pipe_writer import PipeWriter
 from nodes.output.sound import add_sound
 
@@ -38,9 +39,10 @@ class VideoOutput(Node):
 
     schema = NodeSchema(
         type_id="output.video", title="Video File Output", category="output",
-        help="Writes frames to a video file (.mp4, .mov, .mkv: H.264; .webm: VP9), with the driving video's sound "
-             "when it is written at the driver's rate. Odd sizes are padded by one "
-             "pixel. The file is finalized when the run stops, also on Ctrl-C, and checked to be readable. Frames are "
+        help="Writes frames to a video file (.mp4, .mov, .mkv: H.264; .webm: VP9) at a constant rate, each frame "
+             "for as long as the source showed it (a phone's variable-rate clip keeps its timing; at another rate "
+             "than the source's, frames are repeated or left out), with the driving video's sound. Odd sizes are "
+             "padded by one pixel. The file is finalized when the run stops, also on Ctrl-C, and checked to be readable. Frames are "
              "marked as synthetic (invisible watermark, metadata tag, signed C2PA content credentials in .mp4 and .mov, "
              "and by default a small visible label).",
         inputs=(Port("image", ports.IMAGE),),
@@ -75,6 +77,8 @@ class VideoOutput(Node):
         self._encoder: subprocess.Popen | None = None
         self._writer: PipeWriter | None = None
         self._size: tuple[int, int] | None = None
+        self._clock: FrameClock | None = None
+        self._held: tuple[np.ndarray, Marks] | None = None  # written once the next frame says for how long
 
     @property
     def written(self) -> int:
@@ -83,8 +87,10 @@ class VideoOutput(Node):
 
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._encoder is None:
-            self._from_start = ctx.index == 0  # not a recording started mid-run, whose sound would be early
             self._size = (image.width, image.height)
+            self._clock = FrameClock(self.params.fps or self._run.frame_rate or 30.0)
+            # frames follow their own times where a source keeps time (else each fills one slot)
+            self._timed = self._run.frame_rate is not None and image.timestamp is not None
             self._encoder = self._start(image.width + image.width % 2, image.height + image.height % 2)
             self._writer = PipeWriter(self._encoder.stdin, f"{self.node_id}-writer", _marked_bytes)
         elif (image.width, image.height) != self._size:
@@ -93,8 +99,13 @@ class VideoOutput(Node):
         if failure := self._write_failure():
             raise ReenactError(failure, where=str(self._path),
                                hint="is the disk full? Free some space or choose another path")
-        self._writer.put((image.rgb(), Marks.from_params(self.params)))
+        self._write_held(self._clock.covered(image.timestamp if self._timed else None))
+        self._held = (image.rgb(), Marks.from_params(self.params))
         return {}
+
+    def _write_held(self, copies: int) -> None:
+        if self._held is not None and copies:
+            self._writer.put(self._held, copies)
 
     def _write_failure(self) -> str:
         """Why writing frames failed, '' while it has not (frames are written beside the graph, so this
@@ -109,7 +120,7 @@ class VideoOutput(Node):
         """ffmpeg encoding raw RGB frames from its stdin. Our own process rather than imageio-ffmpeg's
         writer, which kills ffmpeg when a second Ctrl-C lands inside it: here the frames already sent
         are still finalized (ffmpeg drops a frame cut short)."""
-        fps = Fraction(self.params.fps or self._run.frame_rate or 30.0).limit_denominator(100_000)
+        fps = Fraction(self._clock.fps).limit_denominator(100_000)
         codec = self._CODECS[self._path.suffix.lower()]
         self._log = tempfile.TemporaryFile()  # ffmpeg's messages: a file never fills up and blocks it
         return start_ffmpeg(
@@ -150,6 +161,7 @@ class VideoOutput(Node):
 
     def _finalize(self, encoder: subprocess.Popen) -> str:
         """Let ffmpeg finish the file, then read it back; returns why it cannot be kept, or ''."""
+        self._write_held(self._clock.last())
         self._writer.finish()  # every frame handed over is written, or writing failed
         encoder.stdin.close()
         exit_code = encoder.wait()
@@ -167,15 +179,18 @@ class VideoOutput(Node):
         return ""
 
     def _carry_sound(self) -> None:
-        """The source's sound track into the finished frames, where they start with the source's first frame,
-        keep its rate and its frames their own times (else the words would drift from the faces); where
-        that fails, the video stays silent and the run says why."""
-        sound, rate = self._run.sound, self._run.frame_rate
-        if (sound is None or not sound.in_step or not rate or not self._from_start
-                or (self.params.fps and self.params.fps != rate)):
+        """The source's sound track into the finished frames, from where they start in the source, where they
+        kept its time (else the words would drift from the faces); where that fails, the video stays silent
+        and the run says why."""
+        sound, clock = self._run.sound, self._clock
+        if sound is None or not self._timed:
             return
-        if problem := add_sound(self._partial, self.written, rate, sound.path):
-            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {sound.path.name} failed "
+        if clock.jumped:
+            self._run.notice(f"{self.node_id}: the video is silent: the source's time jumped while it was written "
+                             "(a seek or restart), so its sound would not go with the faces")
+            return
+        if problem := add_sound(self._partial, self.written, clock.fps, sound, clock.origin):
+            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {sound.name} failed "
                              f"({problem})")
 
 

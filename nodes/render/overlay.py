@@ -39,7 +39,7 @@ class RenderOverlay(Node):
             self._draw_face(pixels, image, track)
         if body is not None and body.valid:
             self._draw_body(pixels, image, body)
-        return {"image": Image(pixels)}
+        return {"image": Image(pixels, image.timestamp)}
 
     def _draw_face(self, pixels: np.ndarray, image: Image, track: FaceTrack) -> None:
         color = (np.array(self.params.color[:3]) * 255).astype(np.uint8)

@@ -143,6 +143,7 @@ class RenderPortrait(Node):
         frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
                                       tuple(self.params.teeth_color[:3]), driver if use_driver else None, gains,
                                       segmented)
+        frame.timestamp = motion.timestamp  # the driver's moment it shows, which a file output keeps in time
         return {"image": frame}
 
     def close(self) -> None:
