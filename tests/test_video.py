@@ -505,3 +505,32 @@ def test_a_recording_started_mid_clip_gets_the_sound_from_there_and_one_that_jum
             assert _loudness(path, 0.5) > 0.2
         else:
             assert any("the source's time jumped" in notice for notice in run.notices)
+
+
+@pytest.mark.parametrize("transfer", ["arib-std-b67", "smpte2084"])  # HLG (what phones record), PQ
+def test_an_hdr_clip_is_tone_mapped_to_look_as_it_does_on_a_phone(tmp_path, transfer):
+    """A phone's HDR clip (10-bit BT.2020, HLG or PQ) was read as if it were SDR: dim, flat and washed
+    out, 24-44 levels off. It is now taken to SDR (HDR reference white as SDR white): here an SDR clip
+    made HDR comes back within a few levels of itself, the coding loss of the round trip."""
+    import subprocess
+
+    import imageio.v3 as iio
+
+    from nodes.capture.video import VideoReader
+
+    source = REPO / "tests" / "data" / "real" / "single_face.mp4"
+    clip = tmp_path / f"{transfer}.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(source), "-frames:v", "6", "-vf",
+                    f"zscale=tin=bt709:min=bt709:pin=bt709:rin=tv:t={transfer}:p=bt2020:m=bt2020nc:r=tv:npl=203,"
+                    "format=yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                    f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc",
+                    "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", str(clip)],
+                   check=True)
+    reader = VideoReader(clip)
+    read = [reader.read().astype(float) for _ in range(6)]
+    reader.close()
+    real = [frame.astype(float) for frame in iio.imiter(source, plugin="FFMPEG")][:6]
+    as_sdr = [frame.astype(float) for frame in iio.imiter(clip, plugin="FFMPEG")]  # no tone mapping
+    assert reader.hdr == transfer
+    assert np.mean([np.abs(a - b).mean() for a, b in zip(read, real)]) < 5
+    assert np.mean([np.abs(a - b).mean() for a, b in zip(as_sdr, real)]) > 15
