@@ -161,6 +161,18 @@ def test_a_wink_closes_only_that_eye(studio_registry):
     assert wink[0] == pytest.approx(rest[0], rel=0.05)
 
 
+def test_a_blink_read_unevenly_shuts_both_eyes_alike(studio_registry):
+    """In single_face.mp4's blink the tracker read 0.29 and 0.49 of open where both eyes showed half open:
+    drawn as read, one eye winked through the blink. Two eyes closing are drawn together; a wink (the other
+    eye open) still shuts one eye only, and an eye half shut beside an open one stays half shut."""
+    target = _eyes(reference_shape(), 1.0)
+    rest = frame_features(_track(target).landmarks)[EYE_OPENNESS]
+    uneven = _drive(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 0.35, 0.55)])[EYE_OPENNESS]
+    assert uneven[0] == pytest.approx(uneven[1], rel=0.05) and uneven.max() < 0.6 * rest.max()
+    half = _drive(_node(studio_registry), target, OPEN + [_eyes(reference_shape(), 1.0, 0.45)])[EYE_OPENNESS]
+    assert half[0] == pytest.approx(rest[0], rel=0.05) and half[1] < 0.6 * rest[1]
+
+
 def test_one_eye_alone_wider_than_its_open_level_does_not_stare(studio_registry):
     """wolfgang_expressions.mp4 cries with her eyes shut for five seconds, then opens them: the neutral
     has not seen them open, and for the frames it took to learn her right eye's open level that eye read

@@ -21,6 +21,9 @@ from nodes.retarget.smile import (already_shown, combined_opening, corner_lift, 
 
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
+# Both eyes closing (the more open one below BLINK_BELOW of its open level) is a blink, drawn as one; one eye
+# shut while the other stays open past WINK_ABOVE is a wink, drawn as it is; between, a blend
+BLINK_BELOW, WINK_ABOVE = 0.6, 0.85
 MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
 
 
@@ -206,6 +209,11 @@ class RetargetFace(Node):
         # [eye_shut_ratio, EYE_KNEE] maps onto [0, EYE_KNEE], so a tracked shut eye shuts the target's fully
         ratios = np.where(ratios < EYE_KNEE, np.interp(ratios, (p.eye_shut_ratio, EYE_KNEE), (0.0, EYE_KNEE)), ratios)
         ratios = np.clip(1.0 + p.eyes_gain * (ratios - 1.0), 0.0, p.eye_max_open)
+        # a blink shuts both eyes together, but the tracker reads two closing eyes unevenly (in a blink of
+        # single_face.mp4: 0.29 and 0.49 of open where both showed half open): drawn apart, an eye winked
+        # through each blink
+        blink = float(np.clip((WINK_ABOVE - ratios.max()) / (WINK_ABOVE - BLINK_BELOW), 0.0, 1.0))
+        ratios = ratios + blink * (ratios.mean() - ratios)
         # eyes close one at a time (a wink) but widen together: one eye alone wider than its open level is
         # the neutral's estimate of it lagging (a driver who starts with eyes shut has not shown them open),
         # and its eye alone stared for a few frames
