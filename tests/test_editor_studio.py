@@ -88,6 +88,25 @@ def test_playing_writes_nothing_until_record_is_on(editor, tmp_path):
     wait_for(lambda: "images" not in editor.live.status().idle and editor.live.status().recording)
 
 
+def test_a_restart_while_recording_keeps_the_take_before_it(editor, tmp_path):
+    """Restart (or Play at the clip's end, or a seek back) while recording wrote the new take over the one
+    just made, and said nothing. A recording never replaces anything: each take goes beside the last."""
+    images_graph(editor)
+    editor.set_param("video", "loop", True)  # still playing when recording starts again
+    editor.play()
+    editor.record(True)
+    wait_for(lambda: len(list((tmp_path / "frames").glob("*.png"))) > 5)
+    editor.restart()
+    wait_for(lambda: len(list((tmp_path / "frames-2").glob("*.png"))) > 5)
+    wait_for(lambda: "frames is kept: recording to frames-2 beside it" in editor.live.status().message)
+    taken = len(list((tmp_path / "frames").glob("*.png")))
+    editor.record(False)
+    wait_for(lambda: not editor.live.status().recording)
+    editor.record(True)  # a second recording: beside both
+    wait_for(lambda: (tmp_path / "frames-3").exists())
+    assert len(list((tmp_path / "frames").glob("*.png"))) == taken
+
+
 def test_render_to_file_writes_the_clip_and_reports_where(editor, tmp_path):
     images_graph(editor, "render")
     job = editor.render_to_file(4)

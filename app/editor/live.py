@@ -237,8 +237,9 @@ class LiveGraph:
         if restart:
             self._close()
         if self._scheduler is None:
+            # a recording never replaces a file: a take after Restart or a seek back goes beside the last one
             self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, options=self._options,
-                                                                                    embedded=True))
+                                                                             embedded=True, keep_files=True))
             self._scheduler.open()
             if self._transport is Transport.ENDED:
                 self._transport = Transport.PAUSED

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.runtime.errors import ReenactError
 from app.runtime.options import Options, resolve
-from app.runtime.paths import resolve_asset, resolve_output
+from app.runtime.paths import first_free, resolve_asset, resolve_output
 from app.runtime.threads import apply_process_wide
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ class RunContext:
     options: resolved where the program started (flags, then environment).
     gpu: the GpuContext; the scheduler opens it before the first node whose schema says `gpu`.
     embedded: the run lives inside the editor, which shows frames itself: nodes open no windows.
+    keep_files: outputs never replace a file (the editor's recording: a take after a restart, or a second
+        recording, goes beside the earlier ones; see `output`).
     frame_rate: frames per second of the run's source, once a source has said (see `source_rate`).
     sound: the file of that source's sound track, where it is a video with one (see `source_rate`).
     """
@@ -31,6 +33,7 @@ class RunContext:
     gpu: GpuContext | None = None
     notices: list[str] = field(default_factory=list)
     embedded: bool = False
+    keep_files: bool = False
     frame_rate: float | None = None
     sound: Path | None = None
     _gpu_error: ReenactError | None = field(default=None, repr=False)
@@ -58,8 +61,15 @@ class RunContext:
         return resolve_asset(path, self.base_dir)
 
     def output(self, path: str) -> Path:
-        """Resolve an output path param (relative to the working directory)."""
-        return resolve_output(path)
+        """Resolve an output path param (relative to the working directory); with `keep_files`, the first free
+        name beside it where something is there already, said as a notice."""
+        resolved = resolve_output(path)
+        if not self.keep_files:
+            return resolved
+        free = first_free(resolved)
+        if free != resolved:
+            self.notice(f"{resolved} is kept: recording to {free.name} beside it")
+        return free
 
     def close(self) -> None:
         """Release what the run's nodes shared (the GPU context), after every node has closed."""

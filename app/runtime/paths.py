@@ -46,6 +46,16 @@ def output_path_problem(value: str, from_command_line: bool = False) -> str | No
     return None
 
 
+def first_free(path: Path) -> Path:
+    """`path` if nothing is there (or only an empty folder), else the first of `stem-2.suffix`, `stem-3.suffix`,
+    ... that is free: where a take goes that must not replace an earlier one."""
+    candidate, number = path, 1
+    while candidate.is_file() or (candidate.is_dir() and any(candidate.iterdir())):
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 def resolve_asset(value: str, base_dir: Path | None) -> Path:
     """The file an asset path names: absolute as given (from the command line), else the preset's
     folder if the file is there, else assets/. ReenactError if there is none, or it is a folder, a device
