@@ -534,3 +534,32 @@ def test_an_hdr_clip_is_tone_mapped_to_look_as_it_does_on_a_phone(tmp_path, tran
     assert reader.hdr == transfer
     assert np.mean([np.abs(a - b).mean() for a, b in zip(read, real)]) < 5
     assert np.mean([np.abs(a - b).mean() for a, b in zip(as_sdr, real)]) > 15
+
+
+def test_an_interlaced_clip_is_deinterlaced_a_frame_for_a_frame(tmp_path):
+    """A camcorder's or a TV recording's interlaced frames were read with both fields woven together: every
+    moving edge combed (wolfgang's hair and lashes, docs/interlaced_clip_deinterlaced.jpg). Flagged
+    interlaced in its header, a clip is now deinterlaced, each frame at its own time."""
+    import subprocess
+
+    from nodes.capture.video import VideoReader
+
+    clip = tmp_path / "interlaced.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i",
+                    str(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4"), "-ss", "2.4", "-t", "1",
+                    "-vf", "fps=50,tinterlace=mode=interleave_top,setfield=tff", "-c:v", "libx264", "-flags",
+                    "+ilme+ildct", "-x264-params", "tff=1", "-crf", "16", "-an", str(clip)], check=True)
+    stored = np.frombuffer(subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(clip), "-f",
+                                           "rawvideo", "-pix_fmt", "gray", "pipe:1"], capture_output=True,
+                                          check=True).stdout, np.uint8).reshape(-1, 360, 640).astype(float)
+    reader, read, times = VideoReader(clip), [], []
+    while (frame := reader.read()) is not None:
+        read.append(frame.astype(float).mean(axis=2))
+        times.append(reader.time)
+    reader.close()
+
+    def combing(frames) -> float:  # rows unlike both their neighbours: the fields of two moments woven
+        return float(np.mean([np.abs(2 * f[1:-1] - f[:-2] - f[2:]).mean() for f in frames]))
+
+    assert reader.interlaced and len(read) == len(stored) == 25 and times[1] == pytest.approx(0.04)
+    assert combing(read) < 0.6 * combing(stored)

@@ -43,6 +43,11 @@ BASE_RATE_SHARE = 0.05  # see VideoReader._header_rate
 TONE_MAP = ("zscale=t=linear:npl=203,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:param=0.7:desat=0,"
             "zscale=t=bt709:m=bt709:r=tv,format=yuv444p")
 _HDR = re.compile(r"/(smpte2084|arib-std-b67)\b")  # the transfer in "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67)"
+# A camcorder's or a TV recording's interlaced frames hold two fields a field apart: read as they are, every
+# moving edge (a turning face, its lips) was combed. Deinterlaced a frame for a frame (the frames keep their
+# times), only those flagged as interlaced.
+DEINTERLACE = "bwdif=mode=send_frame:deint=interlaced"
+_INTERLACED = re.compile(r"\b(?:top|bottom)(?: coded)? first\b")  # the field order in "yuv420p(tv, top first)"
 # a camcorder's or an anamorphic clip's pixels are not square (its sample aspect ratio says how wide each is):
 # widened to what a player shows, or its faces were tracked squeezed; square pixels pass through as they are
 SQUARE_PIXELS = "scale=w='if(gt(sar,0),max(1,round(iw*sar)),iw)':h=ih"
@@ -120,12 +125,14 @@ class VideoReader:
         self.fps = 0.0
         self.has_sound = False  # the file has a sound track (its header, read before the first frame)
         self.hdr: str | None = None  # the HDR transfer its header names (a phone's HDR clip), else None
+        self.interlaced = False  # its header gives a field order
         self._promised: float | None = None  # seconds, from the container's header
         self._ended = False
         first = self._start(threads, "")
-        if self.hdr is not None:  # known from its header only now: read again, tone-mapped
+        fixes = [fix for fix, needed in ((DEINTERLACE, self.interlaced), (TONE_MAP, self.hdr)) if needed]
+        if fixes:  # known from its header only now: read again through them
             self.close()
-            first = self._start(threads, TONE_MAP + ",")
+            first = self._start(threads, ",".join(fixes) + ",")
         if first is None:
             self.close()
             if any(_NO_STREAM.search(error) for error in self.errors):
@@ -175,6 +182,7 @@ class VideoReader:
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
                 self.hdr = (hdr := _HDR.search(line)) and hdr.group(1)
+                self.interlaced = bool(_INTERLACED.search(line))
             elif _SOUND.search(line):
                 self.has_sound = True
         self._infos.put(None)
