@@ -38,7 +38,8 @@ from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import COVERED
 from nodes.track.types import LANDMARKS
 
-INDEX_VERSION = 5  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+INDEX_VERSION = 6  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+# (6: HDR clips are stored tone-mapped and interlaced ones deinterlaced, as VideoReader now reads them)
 JPEG_QUALITY = 95
 
 
