@@ -563,3 +563,25 @@ def test_an_interlaced_clip_is_deinterlaced_a_frame_for_a_frame(tmp_path):
 
     assert reader.interlaced and len(read) == len(stored) == 25 and times[1] == pytest.approx(0.04)
     assert combing(read) < 0.6 * combing(stored)
+
+
+def test_an_ffmpeg_without_the_hdr_filters_still_reads_the_clip_and_says_what_it_could_not_do(tmp_path, monkeypatch,
+                                                                                             studio_registry):
+    """IMAGEIO_FFMPEG_EXE may name a system ffmpeg built without zscale: an HDR clip then failed to read at
+    all ("Filter not found"). It is read as it is stored, and the run says it is not tone-mapped, and why."""
+    import subprocess
+
+    from nodes.capture import video
+
+    clip = tmp_path / "hlg.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x64:d=0.2",
+                    "-c:v", "libx265", "-x265-params",
+                    "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
+                    "-pix_fmt", "yuv420p10le", str(clip)],
+                   check=True)
+    monkeypatch.setattr(video, "TONE_MAP", "zscale_missing_here")
+    node, run = make(studio_registry, "capture.video", path=str(clip))
+    assert node.process(FrameContext(0, 0.0, run))["image"].width == 64
+    node.close()
+    assert any("it is not tone-mapped from HDR: this ffmpeg lacks a filter for that (No such filter: "
+               "'zscale_missing_here')" in notice for notice in run.notices), run.notices

@@ -26,6 +26,7 @@ _NTSC_BASES = (24, 30, 48, 60, 120, 240)  # rates whose NTSC-derived kin (x 1000
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
 _SOUND = re.compile(r"\bStream #0:\d+\S*: Audio: ")  # an input's sound track on its header
+_NO_FILTER = re.compile(r"No such filter")  # an ffmpeg built without a filter asked for
 _NO_STREAM = re.compile(r"matches no streams")  # "-map 0:V:0": a video stream that is not a cover picture
 _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
 # a stream may end this much before its container says (another stream, e.g. audio, running longer) before
@@ -128,11 +129,19 @@ class VideoReader:
         self.interlaced = False  # its header gives a field order
         self._promised: float | None = None  # seconds, from the container's header
         self._ended = False
-        first = self._start(threads, "")
-        fixes = [fix for fix, needed in ((DEINTERLACE, self.interlaced), (TONE_MAP, self.hdr)) if needed]
+        self.unfixed = ""  # what could not be done to it, where this ffmpeg lacks the filters
+        first = self._launch(threads, "")
+        fixes = {name: fix for name, fix, needed in (("deinterlaced", DEINTERLACE, self.interlaced),
+                                                     ("tone-mapped from HDR", TONE_MAP, self.hdr)) if needed}
         if fixes:  # known from its header only now: read again through them
             self.close()
-            first = self._start(threads, ",".join(fixes) + ",")
+            first = self._launch(threads, ",".join(fixes.values()) + ",")
+            missing = next((error for error in self.errors if _NO_FILTER.search(error)), None)
+            if first is None and missing:
+                self.unfixed = (f"it is not {' or '.join(fixes)}: this ffmpeg lacks a filter for that ({missing}); "
+                                "imageio-ffmpeg's own ffmpeg has them")
+                self.close()
+                first = self._launch(threads, "")
         if first is None:
             self.close()
             if any(_NO_STREAM.search(error) for error in self.errors):
@@ -147,7 +156,7 @@ class VideoReader:
         self._start = first.time or 0.0
         self.time, self.duration = 0.0, 1.0 / self.fps
 
-    def _start(self, threads: int, filters: str) -> _FrameInfo | None:
+    def _launch(self, threads: int, filters: str) -> _FrameInfo | None:
         """Start ffmpeg with `filters` (ending in a comma, or '') before the ones every clip gets; returns
         the first frame's info, None where there is none."""
         self._process = start_ffmpeg(
@@ -260,6 +269,8 @@ class VideoFile(Node):
         self._reader = VideoReader(self._path, run.options.threads.codec)
         # its sound goes with frames played once (a looping clip's sound would not loop with them)
         run.source_rate(self._reader.fps, self._path if self._reader.has_sound and not self.params.loop else None)
+        if self._reader.unfixed:
+            run.notice(f"{self._path}: {self._reader.unfixed}")
         self._time_offset = 0.0
         self._damage_told = False
 
