@@ -531,7 +531,7 @@ def test_an_hdr_clip_is_tone_mapped_to_look_as_it_does_on_a_phone(tmp_path, tran
     reader.close()
     real = [frame.astype(float) for frame in iio.imiter(source, plugin="FFMPEG")][:6]
     as_sdr = [frame.astype(float) for frame in iio.imiter(clip, plugin="FFMPEG")]  # no tone mapping
-    assert reader.hdr == transfer
+    assert reader.hdr == ("bt2020nc", "bt2020", transfer)
     assert np.mean([np.abs(a - b).mean() for a, b in zip(read, real)]) < 5
     assert np.mean([np.abs(a - b).mean() for a, b in zip(as_sdr, real)]) > 15
 
@@ -585,3 +585,25 @@ def test_an_ffmpeg_without_the_hdr_filters_still_reads_the_clip_and_says_what_it
     node.close()
     assert any("it is not tone-mapped from HDR: this ffmpeg lacks a filter for that (No such filter: "
                "'zscale_missing_here')" in notice for notice in run.notices), run.notices
+
+
+def test_an_hdr_clip_that_leaves_its_colours_unnamed_is_tone_mapped_as_hdr_and_a_failure_still_reads(tmp_path,
+                                                                                                     monkeypatch):
+    """A PQ clip whose header names its transfer but not its primaries or matrix stopped the tone map
+    (zscale needs them): the clip did not read at all. What the header leaves out is taken as HDR's
+    (BT.2020); and whatever else stops the tone map, the clip is read as stored, saying so."""
+    import subprocess
+
+    from nodes.capture import video
+
+    clip = tmp_path / "pq_unnamed.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x64:d=0.2",
+                    "-c:v", "libx265", "-x265-params", "log-level=error:transfer=smpte2084", "-pix_fmt",
+                    "yuv420p10le", str(clip)], check=True)
+    reader = video.VideoReader(clip)
+    assert reader.hdr == ("unknown", "unknown", "smpte2084") and reader.read() is not None and not reader.unfixed
+    reader.close()
+    monkeypatch.setattr(video, "TONE_MAP", "zscale=pin=no_such_primaries")
+    reader = video.VideoReader(clip)
+    assert reader.read() is not None and reader.unfixed.startswith("it is not tone-mapped from HDR: ffmpeg could not")
+    reader.close()

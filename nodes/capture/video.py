@@ -41,9 +41,19 @@ BASE_RATE_SHARE = 0.05  # see VideoReader._header_rate
 # HDR reference white (203 nits) as SDR white, into BT.709's primaries, then highlights above 0.7 eased
 # under white (Mobius) where SDR would clip them; in SDR's range it is nearly the identity (2.8 levels
 # off, the round trip's coding loss). 17 ms a 1080p frame on one core, in ffmpeg's own process.
-TONE_MAP = ("zscale=t=linear:npl=203,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:param=0.7:desat=0,"
-            "zscale=t=bt709:m=bt709:r=tv,format=yuv444p")
-_HDR = re.compile(r"/(smpte2084|arib-std-b67)\b")  # the transfer in "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67)"
+TONE_MAP = ("zscale=tin={transfer}:min={matrix}:pin={primaries}:t=linear:p={primaries}:npl=203,format=gbrpf32le,"
+            "zscale=p=bt709,tonemap=tonemap=mobius:param=0.7:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv444p")
+# the matrix, primaries and transfer in "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)"
+_HDR = re.compile(r"([\w-]+)/([\w-]+)/(smpte2084|arib-std-b67)\b")
+
+
+def tone_map(matrix: str, primaries: str, transfer: str) -> str:
+    """TONE_MAP for a clip's colours as its header names them: zscale finds no way from colours left
+    unknown, so those are taken as HDR's (BT.2020)."""
+    return TONE_MAP.format(transfer=transfer, matrix=matrix if matrix != "unknown" else "bt2020nc",
+                           primaries=primaries if primaries != "unknown" else "bt2020")
+
+
 # A camcorder's or a TV recording's interlaced frames hold two fields a field apart: read as they are, every
 # moving edge (a turning face, its lips) was combed. Deinterlaced a frame for a frame (the frames keep their
 # times), only those flagged as interlaced.
@@ -125,21 +135,24 @@ class VideoReader:
         self.path = path
         self.fps = 0.0
         self.has_sound = False  # the file has a sound track (its header, read before the first frame)
-        self.hdr: str | None = None  # the HDR transfer its header names (a phone's HDR clip), else None
+        # the (matrix, primaries, transfer) its header names where the transfer is HDR's (a phone's clip)
+        self.hdr: tuple[str, str, str] | None = None
         self.interlaced = False  # its header gives a field order
         self._promised: float | None = None  # seconds, from the container's header
         self._ended = False
         self.unfixed = ""  # what could not be done to it, where this ffmpeg lacks the filters
         first = self._launch(threads, "")
         fixes = {name: fix for name, fix, needed in (("deinterlaced", DEINTERLACE, self.interlaced),
-                                                     ("tone-mapped from HDR", TONE_MAP, self.hdr)) if needed}
+                                                     ("tone-mapped from HDR", self.hdr and tone_map(*self.hdr),
+                                                      self.hdr)) if needed}
         if fixes:  # known from its header only now: read again through them
             self.close()
             first = self._launch(threads, ",".join(fixes.values()) + ",")
-            missing = next((error for error in self.errors if _NO_FILTER.search(error)), None)
-            if first is None and missing:
-                self.unfixed = (f"it is not {' or '.join(fixes)}: this ffmpeg lacks a filter for that ({missing}); "
-                                "imageio-ffmpeg's own ffmpeg has them")
+            if first is None:  # read as stored rather than not at all
+                missing = next((error for error in self.errors if _NO_FILTER.search(error)), None)
+                self.unfixed = f"it is not {' or '.join(fixes)}: " + (
+                    f"this ffmpeg lacks a filter for that ({missing}); imageio-ffmpeg's own ffmpeg has them"
+                    if missing else f"ffmpeg could not ({self._reason('no reason given')})")
                 self.close()
                 first = self._launch(threads, "")
         if first is None:
@@ -190,7 +203,7 @@ class VideoReader:
                 self._promised = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
-                self.hdr = (hdr := _HDR.search(line)) and hdr.group(1)
+                self.hdr = (hdr := _HDR.search(line)) and hdr.groups()
                 self.interlaced = bool(_INTERLACED.search(line))
             elif _SOUND.search(line):
                 self.has_sound = True
