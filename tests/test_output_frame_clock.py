@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.output.frame_clock import MAX_GAP_S, FrameClock
+from nodes.output.frame_clock import LIVE_GAP_S, FrameClock
 
 
 def _slots(clock: FrameClock, times: list) -> list[int]:
@@ -34,17 +34,22 @@ def test_frames_without_times_fill_a_slot_each():
     assert _slots(FrameClock(25), [None] * 5) == [1] * 5
 
 
-def test_a_seek_or_a_long_gap_starts_the_count_again_and_says_so():
+def test_a_seek_starts_the_count_again_and_says_so_and_a_long_hold_is_kept():
     clock = FrameClock(10)
     assert _slots(clock, [1.0, 1.1, 1.2, 0.0, 0.1]) == [1, 1, 1, 1, 1] and clock.jumped  # back to the start
-    clock = FrameClock(10)
-    assert _slots(clock, [0.0, 0.1, 0.1 + MAX_GAP_S + 1, 0.2 + MAX_GAP_S + 1]) == [1, 1, 1, 1] and clock.jumped
-    clock = FrameClock(10)
-    assert _slots(clock, [0.0, 0.1, 0.1 + MAX_GAP_S / 2]) == [1, MAX_GAP_S / 2 * 10, 1] and not clock.jumped
-    # (a frame held that long, as a screen recording's still stretch is)
+    clock = FrameClock(10)  # a file's frame held 30 s (a screen recording's still stretch) is what it recorded
+    assert _slots(clock, [0.0, 0.1, 30.1, 30.2]) == [1, 300, 1, 1] and not clock.jumped
+    clock = FrameClock(10, max_gap=LIVE_GAP_S)  # a camera's frames a while apart: the graph was paused
+    assert _slots(clock, [0.0, 0.1, 0.1 + LIVE_GAP_S + 1, 0.2 + LIVE_GAP_S + 1]) == [1, 1, 1, 1] and clock.jumped
 
 
 def test_a_repeated_time_keeps_the_later_frame_and_a_single_frame_is_written():
     assert _slots(FrameClock(30), [0.0, 0.0, 1 / 30]) == [0, 1, 1]
     assert _slots(FrameClock(30), [2.0]) == [1]
     assert FrameClock(30).last() == 0  # no frame came
+
+
+def test_a_slow_file_lasts_as_long_as_its_source():
+    """10 s of a 30 fps clip at 0.5 fps: five frames, 10 s (the last source frame falls in the last slot)."""
+    counts = _slots(FrameClock(0.5), [n / 30 for n in range(300)])
+    assert sum(counts) == 5

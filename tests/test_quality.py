@@ -169,7 +169,7 @@ def test_a_shorter_smaller_output_is_compared_on_the_common_frames(tmp_path):
     output = _write_video(tmp_path / "output.mp4", [f[::2, ::2] for f in frames[:9]])  # 320x180, 3 short
     result = score(driver, output, target_path=PORTRAIT, self_reenactment=True, image_stride=4)
     assert (result["driver"]["frames"], result["output"]["frames"], result["compared_frames"]) == (12, 9, 9)
-    assert "output is 3 frame(s) shorter" in result["notes"][0]
+    assert "the output is 0.10 s shorter (12 driver frames, 9 output frames)" in result["notes"][0]
     scaled_up = result["image"]["output"]["whole"]  # the half-size output, back at the real frames' size
     assert scaled_up["psnr"] > 30 and scaled_up["ssim"] > 0.8  # blurred by the halving, but in register
     assert result["target"]["features"]["right_eye_openness"] > 0.2

@@ -9,7 +9,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from app.runtime.context import FrameContext, RunContext
+from app.runtime.context import FrameContext, RunContext, SourceClock
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu.image import Image
 from tests.conftest import REPO
@@ -318,7 +318,8 @@ def test_without_a_working_ffmpeg_a_run_stops_with_what_to_do(tmp_path, monkeypa
     ("Stream #0:0: Video: vp8, yuv420p, 640x360, 1k tbr, 1k tbn", 0.0),  # a time base, not a rate
     ("Stream #0:0: Video: h264, yuv420p, 640x360, 23.67 fps, 24 tbr, 12288 tbn", 24.0),  # frames all 1/24 s apart
     ("Stream #0:0: Video: h264, yuv420p, 640x360, 29.5 fps, 29.97 tbr, 90k tbn", 30000 / 1001),  # a few dropped
-    ("Stream #0:0: Video: h264, yuv420p, 640x360, 26.49 fps, 120 tbr, 90k tbn", 26.49),  # varying: the average
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 26.49 fps, 120 tbr, 90k tbn", 26.49),  # a time base: the average
+    ("Stream #0:0: Video: h264, yuv420p, 640x360, 5 fps, 30 tbr, 15360 tbn", 30.0),  # a frame held 12 s of a 30 fps clip
 ])
 def test_the_header_rate_keeps_what_the_clip_says(line, rate):
     from nodes.capture.video import VideoReader
@@ -434,6 +435,16 @@ def _numbered_clip(path: Path, times: str, count: int) -> None:
                     "-video_track_timescale", "1000", str(path)], check=True)
 
 
+def _copy_graph(clip: Path) -> Path:
+    """A graph beside `clip` that writes it, as it plays, to a video file (out.path to set)."""
+    graph = clip.parent / "copy.json"
+    graph.write_text(json.dumps({"format": "reenact-studio/graph", "format_version": 1, "nodes": [
+        {"id": "driver", "type": "capture.video", "params": {"path": clip.name}},
+        {"id": "out", "type": "output.video", "params": {"path": "unused.mp4", "synthetic_label": False}}],
+        "links": [{"from": ["driver", "image"], "to": ["out", "image"]}]}))
+    return graph
+
+
 def _frame_numbers(path: Path) -> list[int]:
     """Each frame's number in a clip of _numbered_clip's frames, every frame as stored."""
     from nodes.capture.video import VideoReader
@@ -457,13 +468,9 @@ def test_a_variable_rate_clip_is_written_with_each_frame_at_its_own_time_and_its
     _numbered_clip(clip, "if(lt(N,20),N/60,(N-15)/15)", 30)  # 20 frames in 1/3 s, then 10 in 2/3 s
     times = [n / 60 if n < 20 else (n - 15) / 15 for n in range(30)]
     reader = VideoReader(clip)
-    fps = reader.fps  # the clip's average rate, which the file is written at
+    fps = reader.fps  # the clip's rate, which the file is written at (its base rate: 60)
     reader.close()
-    graph = tmp_path / "copy.json"
-    graph.write_text(json.dumps({"format": "reenact-studio/graph", "format_version": 1, "nodes": [
-        {"id": "driver", "type": "capture.video", "params": {"path": clip.name}},
-        {"id": "out", "type": "output.video", "params": {"path": "unused.mp4", "synthetic_label": False}}],
-        "links": [{"from": ["driver", "image"], "to": ["out", "image"]}]}))
+    graph = _copy_graph(clip)
     for pipelined in ([], ["--pipeline"]):
         out = tmp_path / f"out{len(pipelined)}.mp4"
         assert main(["run", str(graph), "--quiet", *pipelined, "--set", f"out.path={out}"]) == 0
@@ -496,7 +503,7 @@ def test_a_recording_started_mid_clip_gets_the_sound_from_there_and_one_that_jum
     for times, heard in (([1.0 + n / 10 for n in range(10)], True), ([1.0, 1.1, 1.2, 0.0, 0.1], False)):
         path = tmp_path / f"recorded{len(times)}.mp4"
         node, run = make(studio_registry, "output.video", path=str(path))
-        run.frame_rate, run.sound = 10.0, sound
+        run.source = SourceClock(10.0, sound=sound)
         for i, seconds in enumerate(times):
             node.process(FrameContext(i, 0.0, run), image=Image(np.full((64, 64, 3), 9 * i, np.uint8), seconds))
         node.close()
@@ -607,3 +614,21 @@ def test_an_hdr_clip_that_leaves_its_colours_unnamed_is_tone_mapped_as_hdr_and_a
     reader = video.VideoReader(clip)
     assert reader.read() is not None and reader.unfixed.startswith("it is not tone-mapped from HDR: ffmpeg could not")
     reader.close()
+
+
+def test_a_clip_whose_video_starts_after_its_sound_keeps_them_as_it_has_them(tmp_path):
+    """A cut saved with its video starting 1 s into the file, its sound at 0 (here a tone from 1 s on):
+    the sound was taken from the file's start, so it came 1 s late against the faces. It is now taken from
+    where the frames start."""
+    import subprocess
+
+    from app.cli import main
+
+    clip = tmp_path / "late_video.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-itsoffset", "1", "-f", "lavfi", "-i",
+                    "testsrc=s=64x64:r=30:d=2", "-f", "lavfi", "-i",
+                    "aevalsrc='if(gt(t,1),0.5*sin(2*PI*440*t),0)':d=3", "-c:v", "libx264", "-c:a", "aac",
+                    str(clip)], check=True)
+    out = tmp_path / "out.mp4"
+    assert main(["run", str(_copy_graph(clip)), "--quiet", "--set", f"out.path={out}"]) == 0
+    assert _loudness(out, 0.5) > 0.2  # the tone from the first frame on, as in the clip

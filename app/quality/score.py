@@ -57,6 +57,7 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
         driver.close()
         output.close()
         raise
+    shown, real_points, driver_faces = None, None, 0
     try:
         playhead = Playhead(driver)
         for moment, produced in output.timed_frames():
@@ -64,7 +65,9 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
             real = playhead.at(moment + half_frame(output))
             if real is None:  # past the driver's end: only counted
                 continue
-            real_points = driver_tracker.track(real)
+            if real is not shown:  # a driver frame met again (an output at a higher rate) is tracked once
+                shown, real_points = real, driver_tracker.track(real)
+                driver_faces += real_points is not None
             if images is not None and len(driver_tracks) % image_stride == 0:
                 images.add(real, produced, real_points)
             driver_tracks.append(real_points)
@@ -82,8 +85,8 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
         raise ReenactError(f"only {len(driver_tracks)} frame(s) in common: motion needs at least {MIN_FRAMES}",
                            where=str(shorter.path), hint="score a longer clip")
     return {
-        "driver": _describe(driver, driver_frames, driver_tracks),
-        "output": _describe(output, output_frames, output_tracks),
+        "driver": _describe(driver, driver_frames, driver_faces),
+        "output": _describe(output, output_frames, sum(points is not None for points in output_tracks)),
         "target": None if target is None else {"path": str(target_path),
                                                "features": dict(zip(FEATURES, target.tolist(), strict=True))},
         "compared_frames": len(driver_tracks),
@@ -114,25 +117,22 @@ def _require_faces(video: Video, frames: int, tracks: list[np.ndarray | None], h
                            where=str(video.path), hint=hint)
 
 
-def _describe(video: Video, frames: int, tracks: list[np.ndarray | None]) -> dict:
-    return {"path": str(video.path), "frames": frames, "fps": video.fps,
-            "frames_with_face": sum(points is not None for points in tracks)}
+def _describe(video: Video, frames: int, faces: int) -> dict:
+    return {"path": str(video.path), "frames": frames, "fps": video.fps, "frames_with_face": faces}
 
 
 def _notes(driver: Video, output: Video, driver_frames: int, output_frames: int,
            self_reenactment: bool = False) -> list[str]:
     """What a reader should know before trusting the numbers."""
     notes = []
-    shorter = "output" if output.end < driver.end else "driver"
+    if abs(driver.end - output.end) > 0.5 / max(driver.fps, output.fps):  # by more than half a frame
+        shorter = "output" if output.end < driver.end else "driver"
+        notes.append(f"the {shorter} is {abs(driver.end - output.end):.2f} s shorter "
+                     f"({driver_frames} driver frames, {output_frames} output frames): the first "
+                     f"{min(driver.end, output.end):.2f} s are compared")
     if abs(driver.fps - output.fps) > 0.01:
         notes.append(f"frame rates differ (driver {driver.fps:g} fps, output {output.fps:g} fps): each output "
                      "frame is compared with the driver's frame shown at its time")
-        if abs(driver.end - output.end) > 1.0 / min(driver.fps, output.fps):
-            notes.append(f"the {shorter} is {abs(driver.end - output.end):.2f} s shorter: the first "
-                         f"{min(driver.end, output.end):.2f} s are compared")
-    elif driver_frames != output_frames:
-        notes.append(f"the {shorter} is {abs(driver_frames - output_frames)} frame(s) shorter: the first "
-                     f"{min(driver_frames, output_frames)} frames are compared")
     (driver_width, driver_height), (output_width, output_height) = driver.size, output.size
     if self_reenactment and driver.size != output.size:
         aspect = (output_width / output_height) / (driver_width / driver_height)

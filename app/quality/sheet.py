@@ -20,12 +20,14 @@ LABEL_HEIGHT = 22
 
 def contact_sheet(columns: list[tuple[str, Path | np.ndarray]], out: Path, rows: int = 4) -> Path:
     """columns: (label, video) pairs, or (label, uint8 (H, W, 3) image) for a still shown in every row (the
-    target portrait as it is); `rows` moments spread evenly over the shortest video. Each cell is scaled to
+    target portrait as it is); `rows` moments (at most one a frame) spread evenly over the shortest video,
+    each video's frame shown then in its column. Each cell is scaled to
     CELL_HEIGHT pixels high. Writes a PNG or JPEG (by suffix) and returns its path."""
     videos = {path: _timing(path) for _, path in columns if not isinstance(path, np.ndarray)}  # a first pass
     times, _, half = next(iter(videos.values()))  # moments are the first video's frames that every one shows
     shown = [(i, moment) for i, moment in enumerate(times)
              if all(moment + half < end for _, end, _ in videos.values())]
+    rows = min(rows, len(shown))  # no moment shown twice
     picks = [shown[k] for k in np.linspace(0, len(shown) - 1, rows).round().astype(int)]
     indices = {path: [shown_at(video_times, end, moment + half) for _, moment in picks]
                for path, (video_times, end, _) in videos.items()}

@@ -14,6 +14,25 @@ if TYPE_CHECKING:
     from app.runtime.gpu.context import GpuContext
 
 
+@dataclass(frozen=True)
+class SourceClock:
+    """What a run's timed source (a video file, a camera, the motion driver) says of its frames' times.
+
+    rate: frames per second; a video output follows it unless told a rate (a 23.98 fps driver is written at
+        23.98 fps), and live outputs are held to it.
+    live: a camera: its frames' times are the wall clock's, so a pause between two frames (the editor
+        paused) is not part of what it recorded.
+    sound: a video file's sound track, which a video output carries along (a talking driver's words);
+    sound_from: seconds into that file (from its start, as ffmpeg seeks) where the frames' time 0 lies: a
+        clip's video may start after its sound.
+    """
+
+    rate: float
+    live: bool = False
+    sound: Path | None = None
+    sound_from: float = 0.0
+
+
 @dataclass
 class RunContext:
     """Shared by every node of one run: where relative paths start, the options and the GPU context.
@@ -24,8 +43,7 @@ class RunContext:
     embedded: the run lives inside the editor, which shows frames itself: nodes open no windows.
     keep_files: outputs never replace a file (the editor's recording: a take after a restart, or a second
         recording, goes beside the earlier ones; see `output`).
-    frame_rate: frames per second of the run's source, once a source has said (see `source_rate`).
-    sound: the file of that source's sound track, where it is a video with one (see `source_rate`).
+    source: the run's timed source's clock, once one has said (see `timed_source`).
     """
 
     base_dir: Path | None = None
@@ -34,8 +52,7 @@ class RunContext:
     notices: list[str] = field(default_factory=list)
     embedded: bool = False
     keep_files: bool = False
-    frame_rate: float | None = None
-    sound: Path | None = None
+    source: SourceClock | None = None
     _gpu_error: ReenactError | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -77,13 +94,15 @@ class RunContext:
             self.gpu.release()
             self.gpu = None
 
-    def source_rate(self, fps: float, sound: Path | None = None) -> None:
-        """A source (video file, camera, motion driver) says at what rate its frames come, when it opens,
-        and a video file its sound track. The first one sets the run's `frame_rate`, which a video output
-        follows unless told a rate, so a 23.98 fps driver is written at 23.98 fps, and its `sound`, which a
-        video output carries along (a talking driver's words)."""
-        if self.frame_rate is None and fps > 0:
-            self.frame_rate, self.sound = fps, sound
+    def timed_source(self, clock: SourceClock) -> None:
+        """A source says how its frames are timed, when it opens; the first one with a rate is the run's."""
+        if self.source is None and clock.rate > 0:
+            self.source = clock
+
+    @property
+    def frame_rate(self) -> float | None:
+        """Frames per second of the run's timed source, None while none has said."""
+        return self.source.rate if self.source is not None else None
 
     def notice(self, message: str) -> None:
         """Record something the user should know that is not an error (e.g. 'image downscaled')."""

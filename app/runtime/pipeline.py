@@ -123,7 +123,7 @@ class PipelinedRun:
     def open(self) -> list[NodeFailure]:
         not_started = self._capture.open()
         # outputs in the render stage follow the source: its rate, and its sound
-        self.run.frame_rate, self.run.sound = self._capture.run.frame_rate, self._capture.run.sound
+        self.run.source = self._capture.run.source
         not_started += self._render.open()
         self._stop.clear()
         self._ended = False

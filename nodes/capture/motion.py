@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from app.runtime.context import FrameContext, RunContext
+from app.runtime.context import FrameContext, RunContext, SourceClock
 from app.runtime.errors import EndOfStream
 from nodes.track.types import HeadPose
 from app.runtime.node import Node
@@ -95,7 +95,7 @@ class MotionDriver(Node):
     )
 
     def open(self, run: RunContext) -> None:
-        run.source_rate(self.params.fps)
+        run.timed_source(SourceClock(self.params.fps))
         self._rig = ExpressionRig(reference_shape())
 
     def process(self, ctx: FrameContext) -> dict:

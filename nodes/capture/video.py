@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.runtime.context import FrameContext, RunContext
+from app.runtime.context import FrameContext, RunContext, SourceClock
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
@@ -27,6 +27,8 @@ _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr"
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
 _SOUND = re.compile(r"\bStream #0:\d+\S*: Audio: ")  # an input's sound track on its header
 _NO_FILTER = re.compile(r"No such filter")  # an ffmpeg built without a filter asked for
+# the raw frames' muxer on a clip with repeated timestamps: about our pipe, not the clip (its frames all come)
+_OUR_PIPE = re.compile(r"non monotonically increasing dts to muxer")
 _NO_STREAM = re.compile(r"matches no streams")  # "-map 0:V:0": a video stream that is not a cover picture
 _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
 # a stream may end this much before its container says (another stream, e.g. audio, running longer) before
@@ -35,7 +37,7 @@ SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
 
 AHEAD = 2  # frames read from ffmpeg before they are asked for
-BASE_RATE_SHARE = 0.05  # see VideoReader._header_rate
+BASE_RATE_SHARE, BASE_RATE_MAX = 0.05, 60.0  # see VideoReader._header_rate
 # An HDR clip (a phone's default: HLG or PQ in BT.2020) read as it is came out dim, flat and washed out
 # (24 levels off on average; a face's colours are what a target video shows). Taken into linear light with
 # HDR reference white (203 nits) as SDR white, into BT.709's primaries, then highlights above 0.7 eased
@@ -56,8 +58,8 @@ def tone_map(matrix: str, primaries: str, transfer: str) -> str:
 
 # A camcorder's or a TV recording's interlaced frames hold two fields a field apart: read as they are, every
 # moving edge (a turning face, its lips) was combed. Deinterlaced a frame for a frame (the frames keep their
-# times), only those flagged as interlaced.
-DEINTERLACE = "bwdif=mode=send_frame:deint=interlaced"
+# times). Every frame, not only those flagged: HEVC's decoder flags none, though the header says interlaced.
+DEINTERLACE = "bwdif=mode=send_frame:deint=all"
 _INTERLACED = re.compile(r"\b(?:top|bottom)(?: coded)? first\b")  # the field order in "yuv420p(tv, top first)"
 # a camcorder's or an anamorphic clip's pixels are not square (its sample aspect ratio says how wide each is):
 # widened to what a player shows, or its faces were tracked squeezed; square pixels pass through as they are
@@ -126,8 +128,9 @@ class VideoReader:
     its frames and its timing), and its showinfo filter logs each frame's timestamp on stderr before
     the frame reaches stdout, so a frame's time is always known by the time its pixels are read.
 
-    fps: the stream's average rate (for outputs that follow the source); time: the last frame's
-    presentation time, counted from the first frame; duration: that frame's duration.
+    fps: the stream's rate (for outputs that follow the source; see `_header_rate`); time: the last frame's
+    presentation time, counted from the first frame; duration: that frame's duration; starts_at: the first
+    frame's time on the file's timeline (from its start: its sound may start before its video).
     """
 
     def __init__(self, path: Path, threads: int = 0):
@@ -140,21 +143,13 @@ class VideoReader:
         self.interlaced = False  # its header gives a field order
         self._promised: float | None = None  # seconds, from the container's header
         self._ended = False
-        self.unfixed = ""  # what could not be done to it, where this ffmpeg lacks the filters
+        self.unfixed = ""  # what could not be done to it (tone-mapped, deinterlaced), and why
         first = self._launch(threads, "")
         fixes = {name: fix for name, fix, needed in (("deinterlaced", DEINTERLACE, self.interlaced),
                                                      ("tone-mapped from HDR", self.hdr and tone_map(*self.hdr),
                                                       self.hdr)) if needed}
         if fixes:  # known from its header only now: read again through them
-            self.close()
-            first = self._launch(threads, ",".join(fixes.values()) + ",")
-            if first is None:  # read as stored rather than not at all
-                missing = next((error for error in self.errors if _NO_FILTER.search(error)), None)
-                self.unfixed = f"it is not {' or '.join(fixes)}: " + (
-                    f"this ffmpeg lacks a filter for that ({missing}); imageio-ffmpeg's own ffmpeg has them"
-                    if missing else f"ffmpeg could not ({self._reason('no reason given')})")
-                self.close()
-                first = self._launch(threads, "")
+            first = self._relaunch(threads, fixes)
         if first is None:
             self.close()
             if any(_NO_STREAM.search(error) for error in self.errors):
@@ -166,8 +161,22 @@ class VideoReader:
         self.width, self.height = first.size
         self._frames = _FramesAhead(self._process.stdout, self.width * self.height * 3)
         self.fps = self.fps or 30.0
-        self._start = first.time or 0.0
+        self.starts_at = first.time or 0.0
         self.time, self.duration = 0.0, 1.0 / self.fps
+
+    def _relaunch(self, threads: int, fixes: dict[str, str]) -> _FrameInfo | None:
+        """Start again with the `fixes` (what each does: its filters); where that reads no frame (an ffmpeg
+        without those filters, colours zscale finds no way from), as stored, saying so in `unfixed`."""
+        self.close()
+        first = self._launch(threads, ",".join(fixes.values()) + ",")
+        if first is None:
+            missing = next((error for error in self.errors if _NO_FILTER.search(error)), None)
+            self.unfixed = f"it is not {' or '.join(fixes)}: " + (
+                f"this ffmpeg lacks a filter for that ({missing}); imageio-ffmpeg's own ffmpeg has them"
+                if missing else f"ffmpeg could not ({self._reason('no reason given')})")
+            self.close()
+            first = self._launch(threads, "")
+        return first
 
     def _launch(self, threads: int, filters: str) -> _FrameInfo | None:
         """Start ffmpeg with `filters` (ending in a comma, or '') before the ones every clip gets; returns
@@ -196,7 +205,7 @@ class VideoReader:
                 duration = _DURATION.search(line)
                 self._infos.put(_FrameInfo(_seconds(frame.group(1)), _seconds(duration and duration.group(1)),
                                            (int(size.group(1)), int(size.group(2)))))
-            elif error := _ERROR.search(line):
+            elif (error := _ERROR.search(line)) and not _OUR_PIPE.search(line):
                 self.errors.append(error.group(1))
             elif self._promised is None and (promised := _PROMISED.search(line)):
                 hours, minutes, seconds = promised.groups()
@@ -211,17 +220,20 @@ class VideoReader:
 
     @staticmethod
     def _header_rate(line: str) -> float:
-        """The average frame rate from the stream's header line, else its time-base guess (tbr); 0 where
-        unknown. The header rounds to two decimals: 23.98 is taken as 24000/1001, as NTSC-derived rates are.
-        An average within BASE_RATE_SHARE of the base rate (tbr) is the base rate: such a clip's frames all
-        come at it, and its container counted a little more time (no_face.mp4: 23.67 fps, 24 tbr); a video
-        written at the average would leave one of its frames out every few seconds."""
+        """The stream's frame rate from its header line; 0 where unknown. The header rounds to two decimals:
+        23.98 is taken as 24000/1001, as NTSC-derived rates are.
+        Its base rate (tbr: the rate every frame's time falls on) where that is a camera's rate (up to
+        BASE_RATE_MAX) and the average is near it or below it: a phone's variable-rate clip is recorded at
+        its base rate with frames left out or held (26.4 fps on average at 30 tbr; 5 at 30 for a frame held
+        12 s), and a container may count a little more time than its frames (no_face.mp4: 23.67 fps, 24 tbr).
+        A video written at the average rate left out real frames (19% of a clip that slowed to 10 fps for
+        3 s). Else the average, else tbr alone where it is a rate (browser recordings say "1k tbr")."""
         rates = {kind: float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line)}
-        rate = rates.get("fps") or rates.get("tbr", 0.0)
-        if "fps" not in rates and rate > 240:  # a time base, not a frame rate (browser recordings say "1k tbr")
-            return 0.0
-        if abs(rates.get("tbr", 0.0) - rate) <= BASE_RATE_SHARE * rate:
-            rate = rates["tbr"]
+        rate, base = rates.get("fps", 0.0), rates.get("tbr", 0.0)
+        if base and (abs(base - rate) <= BASE_RATE_SHARE * rate or rate < base <= BASE_RATE_MAX):
+            rate = base
+        if not rate and base <= 240:
+            rate = base
         ntsc = round(rate * 1.001) / 1.001
         return ntsc if round(rate * 1.001) in _NTSC_BASES and abs(rate - ntsc) < 0.005 else rate
 
@@ -242,7 +254,7 @@ class VideoReader:
             raise ReenactError(f"decoding failed: {self._reason('the stream ended inside a frame')}",
                                where=str(self.path))
         if info.time is not None:
-            self.time = info.time - self._start
+            self.time = info.time - self.starts_at
         else:  # a frame without a timestamp follows the previous one
             self.time += self.duration
         self.duration = info.duration or 1.0 / self.fps
@@ -250,10 +262,11 @@ class VideoReader:
 
     def _check_length(self) -> None:
         """At the end: a stream that stops well before its container's header says is cut short, even
-        where ffmpeg did not complain (it does not, some of the time)."""
-        shown = self.time + self.duration
-        if self._promised and not self.errors and shown < self._promised - max(SHORTFALL_S,
-                                                                                SHORTFALL_SHARE * self._promised):
+        where ffmpeg did not complain (it does not, some of the time). Not for a clip with sound: the header's
+        length is then its longest stream's, and a clip's sound may well run on after its pictures."""
+        shown = self.starts_at + self.time + self.duration
+        if (self._promised and not self.errors and not self.has_sound
+                and shown < self._promised - max(SHORTFALL_S, SHORTFALL_SHARE * self._promised)):
             self.errors.append(f"the video stops at {shown:.1f} s of the {self._promised:.1f} s its header gives")
 
     def close(self) -> None:
@@ -281,7 +294,8 @@ class VideoFile(Node):
         self._run, self._path = run, run.asset(self.params.path)
         self._reader = VideoReader(self._path, run.options.threads.codec)
         # its sound goes with frames played once (a looping clip's sound would not loop with them)
-        run.source_rate(self._reader.fps, self._path if self._reader.has_sound and not self.params.loop else None)
+        sound = self._path if self._reader.has_sound and not self.params.loop else None
+        run.timed_source(SourceClock(self._reader.fps, sound=sound, sound_from=self._reader.starts_at))
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         self._time_offset = 0.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from app.runtime.context import FrameContext, RunContext
+from app.runtime.context import FrameContext, RunContext, SourceClock
 from app.runtime.errors import ReenactError, first_line
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
@@ -84,7 +84,7 @@ class Webcam(Node):
         return {f"{n}: {label}": n for n, label in list_cameras().items()} or None
 
     def open(self, run: RunContext) -> None:
-        run.source_rate(self.params.fps)
+        run.timed_source(SourceClock(self.params.fps, live=True))
         self._arrived = threading.Condition()  # guards _latest and _received
         self._latest: tuple[np.ndarray, float] | None = None
         self._received = self._handed_out = 0  # frames counted, so none is handed out twice

@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import math
 
-MAX_GAP_S = 10.0  # a frame this much later than the one before is a jump (a seek), not a frame held that long
+# a camera's frame this much later than the one before: the graph was paused (a file's frame held that long
+# is what it recorded: a screen recording's still stretch)
+LIVE_GAP_S = 2.0
 
 
 class FrameClock:
     """covered(time) -> how many slots the frame before this one fills, once this one's time is known;
-    last() -> how many the final frame fills (the shortest interval seen between frames: a frame held long
-    before the end says nothing of the last one's own; at least one slot).
+    last() -> how many the final frame fills, for the shortest interval seen between frames (a frame held
+    long before the end says nothing of the last one's own); a lone frame fills one.
 
     A frame without a time follows the one before by a slot. Time going backwards (the editor's seek or
-    restart) or jumping ahead by MAX_GAP_S starts the count afresh after the frames written: `jumped` says
-    so, as the frames then no longer keep the source's time (nor its sound). `origin`: the first frame's
-    time, where the file starts in the source."""
+    restart), or jumping ahead by more than `max_gap` (None: no limit), starts the count afresh after the
+    frames written: `jumped` says so, as the frames then no longer keep the source's time (nor its sound).
+    `origin`: the first frame's time, where the file starts in the source."""
 
-    def __init__(self, fps: float):
-        self.fps = fps
+    def __init__(self, fps: float, max_gap: float | None = None):
+        self.fps, self._max_gap = fps, max_gap
         self.origin: float | None = None
         self.jumped = False
         self._next = 0  # the first slot no frame has filled yet
@@ -38,7 +40,7 @@ class FrameClock:
             return 0
         if time is None:
             time = self._last + 1.0 / self.fps
-        elif time < self._last or time - self._last > MAX_GAP_S:
+        elif time < self._last or (self._max_gap is not None and time - self._last > self._max_gap):
             self.jumped = True
             self.origin = time - (self._next + 1) / self.fps  # the frame before keeps one slot
         elif time > self._last:
@@ -49,7 +51,7 @@ class FrameClock:
     def last(self) -> int:
         if self._last is None:
             return 0
-        return max(1, self._fill(self._slot(self._last + (self._interval or 1.0 / self.fps))))
+        return self._fill(self._slot(self._last + (self._interval or 1.0 / self.fps))) or int(self._next == 0)
 
     def _slot(self, time: float) -> int:
         return math.floor((time - self.origin) * self.fps + 0.5)  # the nearest; halves up, not to even

@@ -19,7 +19,7 @@ def add_sound(video: Path, frames: int, fps: float, sound: Path, start: float = 
     frames at `fps`, written whole and checked), cut to the frames' length; the frames are copied as they
     are. Returns why that failed, with `video` left as it was, or ''."""
     combined = partial_path(video)
-    seconds = (frames + 0.5) / fps  # half a frame more, so rounding never drops the last one
+    seconds = frames / fps  # the last frame starts before it: -t keeps it, and no sound runs past it
     try:
         problem = _muxed(video, sound, start, seconds, combined, frames)
     except BaseException:  # a Ctrl-C while muxing: no hidden half-file left beside the video

@@ -19,7 +19,7 @@ from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.output.credentials import SIGNING_PARAMS, Credentialing
 from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
-from nodes.output.frame_clock import FrameClock
+from nodes.output.frame_clock import FrameClock, LIVE_GAP_S
 from nodes.output.pipe_writer import PipeWriter
 from nodes.output.sound import add_sound
 
@@ -71,6 +71,9 @@ class VideoOutput(Node):
         if self._path.suffix.lower() not in self._CODECS:
             raise ReenactError(f"unsupported video type '{self._path.suffix}'", where=str(self._path),
                                hint=f"use one of {', '.join(self._CODECS)}")
+        if 0 < self.params.fps < 1:  # a file of one frame a minute is not a video; it ran long past its source
+            raise ReenactError(f"a frame rate of {self.params.fps:g} fps is too low for a video",
+                               where=f"{self.node_id}.fps", hint="set 1 fps or more, or 0 for the source's own")
         prepare_output_dir(self._path.parent)
         self._credentials = Credentialing(run, self.params)
         self._partial = partial_path(self._path)
@@ -88,9 +91,12 @@ class VideoOutput(Node):
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._encoder is None:
             self._size = (image.width, image.height)
-            self._clock = FrameClock(self.params.fps or self._run.frame_rate or 30.0)
-            # frames follow their own times where a source keeps time (else each fills one slot)
-            self._timed = self._run.frame_rate is not None and image.timestamp is not None
+            source = self._run.source
+            # frames follow their own times where a source keeps time (else each fills one slot); a camera's
+            # are the wall clock's, and a pause between two of its frames is not part of what it filmed
+            self._clock = FrameClock(self.params.fps or self._run.frame_rate or 30.0,
+                                     max_gap=LIVE_GAP_S if source is not None and source.live else None)
+            self._timed = source is not None and image.timestamp is not None
             self._encoder = self._start(image.width + image.width % 2, image.height + image.height % 2)
             self._writer = PipeWriter(self._encoder.stdin, f"{self.node_id}-writer", _marked_bytes)
         elif (image.width, image.height) != self._size:
@@ -182,15 +188,15 @@ class VideoOutput(Node):
         """The source's sound track into the finished frames, from where they start in the source, where they
         kept its time (else the words would drift from the faces); where that fails, the video stays silent
         and the run says why."""
-        sound, clock = self._run.sound, self._clock
-        if sound is None or not self._timed:
+        source, clock = self._run.source, self._clock
+        if not self._timed or source.sound is None:
             return
         if clock.jumped:
             self._run.notice(f"{self.node_id}: the video is silent: the source's time jumped while it was written "
                              "(a seek or restart), so its sound would not go with the faces")
             return
-        if problem := add_sound(self._partial, self.written, clock.fps, sound, clock.origin):
-            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {sound.name} failed "
+        if problem := add_sound(self._partial, self.written, clock.fps, source.sound, source.sound_from + clock.origin):
+            self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {source.sound.name} failed "
                              f"({problem})")
 
 
