@@ -632,3 +632,15 @@ def test_a_clip_whose_video_starts_after_its_sound_keeps_them_as_it_has_them(tmp
     out = tmp_path / "out.mp4"
     assert main(["run", str(_copy_graph(clip)), "--quiet", "--set", f"out.path={out}"]) == 0
     assert _loudness(out, 0.5) > 0.2  # the tone from the first frame on, as in the clip
+
+
+def test_a_phone_clip_larger_than_max_side_is_read_scaled_down_and_said(studio_registry, tmp_path):
+    """A phone's 4K clip, read whole, ran the chain at 21.6 fps where its 1080p copy ran at 41: frames past
+    `max_side` are scaled down as they are read (here 640x360 to 64x36), with a notice; 0 reads them whole."""
+    for max_side, size in ((64, (64, 36)), (0, (640, 360))):
+        node, run = make(studio_registry, "capture.video", path=str(REPO / "tests" / "data" / "real" /
+                                                                    "single_face.mp4"), max_side=max_side)
+        image = node.process(FrameContext(0, 0.0, run))["image"]
+        node.close()
+        assert (image.width, image.height) == size
+        assert any("its 640x360 frames are read at 64x36 (max_side 64)" in n for n in run.notices) is (max_side == 64)

@@ -60,10 +60,17 @@ def tone_map(matrix: str, primaries: str, transfer: str) -> str:
 # moving edge (a turning face, its lips) was combed. Deinterlaced a frame for a frame (the frames keep their
 # times). Every frame, not only those flagged: HEVC's decoder flags none, though the header says interlaced.
 DEINTERLACE = "bwdif=mode=send_frame:deint=all"
+DEINTERLACED, TONE_MAPPED = "deinterlaced", "tone-mapped from HDR"  # the fixes, by what they do
 _INTERLACED = re.compile(r"\b(?:top|bottom)(?: coded)? first\b")  # the field order in "yuv420p(tv, top first)"
 # a camcorder's or an anamorphic clip's pixels are not square (its sample aspect ratio says how wide each is):
 # widened to what a player shows, or its faces were tracked squeezed; square pixels pass through as they are
 SQUARE_PIXELS = "scale=w='if(gt(sar,0),max(1,round(iw*sar)),iw)':h=ih"
+# A phone's 4K clip, read whole, ran the chain at 21.6 fps where its 1080p copy ran at 41 (the render uploads
+# the driver's frame, 33 MB at 4K, each frame): frames larger than max_side are scaled down by ffmpeg,
+# before any tone mapping, which then has a quarter of the pixels to do
+FIT = ("scale=w='if(gt(max(iw,ih),{side}),max(1,round(iw*{side}/max(iw,ih))),iw)'"
+       ":h='if(gt(max(iw,ih),{side}),max(1,round(ih*{side}/max(iw,ih))),ih)':flags=area")
+_STORED_SIZE = re.compile(r", (\d+)x(\d+)\b")  # the frames' size on the stream's header line
 
 
 class _FramesAhead:
@@ -133,10 +140,12 @@ class VideoReader:
     frame's time on the file's timeline (from its start: its sound may start before its video).
     """
 
-    def __init__(self, path: Path, threads: int = 0):
-        """threads: ffmpeg's decoding and filtering threads (0: ffmpeg's own choice, one per core)."""
-        self.path = path
+    def __init__(self, path: Path, threads: int = 0, max_side: int = 0):
+        """threads: ffmpeg's decoding and filtering threads (0: ffmpeg's own choice, one per core); max_side:
+        larger frames are scaled down to this on their longest side (0: read at their own size)."""
+        self.path, self._max_side = path, max_side
         self.fps = 0.0
+        self.stored_size: tuple[int, int] | None = None  # the frames' size in the file, from its header
         self.has_sound = False  # the file has a sound track (its header, read before the first frame)
         # the (matrix, primaries, transfer) its header names where the transfer is HDR's (a phone's clip)
         self.hdr: tuple[str, str, str] | None = None
@@ -144,10 +153,10 @@ class VideoReader:
         self._promised: float | None = None  # seconds, from the container's header
         self._ended = False
         self.unfixed = ""  # what could not be done to it (tone-mapped, deinterlaced), and why
-        first = self._launch(threads, "")
-        fixes = {name: fix for name, fix, needed in (("deinterlaced", DEINTERLACE, self.interlaced),
-                                                     ("tone-mapped from HDR", self.hdr and tone_map(*self.hdr),
-                                                      self.hdr)) if needed}
+        first = self._launch(threads, {})
+        fixes = {name: fix for name, fix, needed in ((DEINTERLACED, DEINTERLACE, self.interlaced),
+                                                     (TONE_MAPPED, self.hdr and tone_map(*self.hdr), self.hdr))
+                 if needed}
         if fixes:  # known from its header only now: read again through them
             first = self._relaunch(threads, fixes)
         if first is None:
@@ -168,23 +177,26 @@ class VideoReader:
         """Start again with the `fixes` (what each does: its filters); where that reads no frame (an ffmpeg
         without those filters, colours zscale finds no way from), as stored, saying so in `unfixed`."""
         self.close()
-        first = self._launch(threads, ",".join(fixes.values()) + ",")
+        first = self._launch(threads, fixes)
         if first is None:
             missing = next((error for error in self.errors if _NO_FILTER.search(error)), None)
             self.unfixed = f"it is not {' or '.join(fixes)}: " + (
                 f"this ffmpeg lacks a filter for that ({missing}); imageio-ffmpeg's own ffmpeg has them"
                 if missing else f"ffmpeg could not ({self._reason('no reason given')})")
             self.close()
-            first = self._launch(threads, "")
+            first = self._launch(threads, {})
         return first
 
-    def _launch(self, threads: int, filters: str) -> _FrameInfo | None:
-        """Start ffmpeg with `filters` (ending in a comma, or '') before the ones every clip gets; returns
-        the first frame's info, None where there is none."""
+    def _launch(self, threads: int, fixes: dict[str, str]) -> _FrameInfo | None:
+        """Start ffmpeg with the `fixes` (see `_relaunch`) among the filters every clip gets; returns the first
+        frame's info, None where there is none."""
+        deinterlace, tone = fixes.get(DEINTERLACED), fixes.get(TONE_MAPPED)
+        fit = FIT.format(side=self._max_side) if self._max_side else None
+        filters = ",".join(f for f in (deinterlace, SQUARE_PIXELS, fit, tone, "showinfo=checksum=0") if f)
         self._process = start_ffmpeg(
             ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info",
              "-threads", str(threads), "-filter_threads", str(threads or 1), "-i", str(self.path), "-map", "0:V:0",
-             "-fps_mode", "passthrough", "-vf", filters + SQUARE_PIXELS + ",showinfo=checksum=0",
+             "-fps_mode", "passthrough", "-vf", filters,
              "-enc_time_base", "demux",  # else close timestamps collide in the output's coarser time base
              "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -214,6 +226,8 @@ class VideoReader:
                 self.fps = self._header_rate(line)
                 self.hdr = (hdr := _HDR.search(line)) and hdr.groups()
                 self.interlaced = bool(_INTERLACED.search(line))
+                stored = _STORED_SIZE.search(line)
+                self.stored_size = stored and (int(stored.group(1)), int(stored.group(2)))
             elif _SOUND.search(line):
                 self.has_sound = True
         self._infos.put(None)
@@ -286,13 +300,20 @@ class VideoFile(Node):
              "own timestamp, also in variable-frame-rate clips from phones.",
         outputs=(Port("image", ports.IMAGE, "the current frame"),),
         params=(Param("path", ParamKind.PATH, "", "video file, relative to the preset's folder or assets/"),
-                Param("loop", ParamKind.BOOL, False, "start again at the end (else the run ends there)")),
+                Param("loop", ParamKind.BOOL, False, "start again at the end (else the run ends there)"),
+                Param("max_side", ParamKind.INT, 1920, "larger frames (a phone's 4K) are scaled down to this many "
+                      "pixels on their longest side (from the clip's next start); 0: as recorded", minimum=0,
+                      maximum=8192)),
         volatile=True,
     )
 
     def open(self, run: RunContext) -> None:
         self._run, self._path = run, run.asset(self.params.path)
-        self._reader = VideoReader(self._path, run.options.threads.codec)
+        self._reader = self._opened()
+        stored, read = self._reader.stored_size, (self._reader.width, self._reader.height)
+        if stored is not None and self.params.max_side and max(stored) > self.params.max_side:
+            run.notice(f"{self._path}: its {stored[0]}x{stored[1]} frames are read at {read[0]}x{read[1]} "
+                       f"(max_side {self.params.max_side})")
         # its sound goes with frames played once (a looping clip's sound would not loop with them)
         sound = self._path if self._reader.has_sound and not self.params.loop else None
         run.timed_source(SourceClock(self._reader.fps, sound=sound, sound_from=self._reader.starts_at))
@@ -312,9 +333,12 @@ class VideoFile(Node):
                 raise EndOfStream
             self._time_offset += self._reader.time + self._reader.duration  # time keeps running forward
             self._reader.close()
-            self._reader = VideoReader(self._path, self._run.options.threads.codec)
+            self._reader = self._opened()
             pixels = self._reader.read()
         return {"image": Image(pixels, self._time_offset + self._reader.time)}
+
+    def _opened(self) -> VideoReader:
+        return VideoReader(self._path, self._run.options.threads.codec, self.params.max_side)
 
     def close(self) -> None:
         if getattr(self, "_reader", None) is not None:

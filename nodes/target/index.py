@@ -39,7 +39,8 @@ from nodes.track.occlusion import COVERED
 from nodes.track.types import LANDMARKS
 
 INDEX_VERSION = 6  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
-# (6: HDR clips are stored tone-mapped and interlaced ones deinterlaced, as VideoReader now reads them)
+# (6: HDR clips are stored tone-mapped and interlaced ones deinterlaced, as VideoReader now reads them, and
+# frames scaled down by ffmpeg's area filter rather than OpenCV's)
 JPEG_QUALITY = 95
 
 
@@ -170,9 +171,9 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
     worker thread at the same time, as MediaPipe lets go of the GIL); `progress(frames examined)` is
     called after each. ReenactError when the clip cannot be read or no frame shows an uncovered face.
     What ffmpeg could not decode (a clip cut short, damaged frames) goes to `damage`."""
-    reader = VideoReader(clip)
-    scale = min(1.0, settings.max_side / max(reader.width, reader.height))
-    size = (max(1, round(reader.width * scale)), max(1, round(reader.height * scale)))
+    # scaled down by ffmpeg as it decodes: a 4K clip's frames never come through the pipe whole
+    reader = VideoReader(clip, max_side=settings.max_side)
+    size = (reader.width, reader.height)
     detector, hands = FaceMeshDetector(static=False, max_faces=2), HandDetector()
     pose, pose_passes = PoseDetector(static=False, min_confidence=0.5), LatePass("index-pose")
     numbers, times, landmarks, bodies, steadying, jpegs = [], [], [], [], [], []
@@ -187,8 +188,6 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
             if (position - 1) % settings.every:
                 continue
             seen += 1
-            if scale < 1.0:
-                pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
             steadier = steadier or Steadier(pixels)
             pose_passes.start(pose.detect, pixels)  # every frame, so the pose model tracks through the clip
             faces = detector.detect(pixels)
