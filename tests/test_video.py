@@ -644,3 +644,11 @@ def test_a_phone_clip_larger_than_max_side_is_read_scaled_down_and_said(studio_r
         node.close()
         assert (image.width, image.height) == size
         assert any("its 640x360 frames are read at 64x36 (max_side 64)" in n for n in run.notices) is (max_side == 64)
+
+
+def test_a_phone_clip_is_written_at_its_base_rate_and_played_live_at_its_average(studio_registry):
+    """face_noface.mov, a phone's: 30 fps with frames left out, 26.4 on average. A file takes the base rate
+    (no frame left out); live playback, a frame at a time, the average (at 30 it ran 14% fast)."""
+    node, run = make(studio_registry, "capture.video", path=str(REPO / "tests" / "data" / "real" / "face_noface.mov"))
+    node.close()
+    assert run.frame_rate == 30.0 and run.pace_rate == pytest.approx(26.4)

@@ -60,7 +60,7 @@ def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: s
 
     def rate() -> float | None:
         showing = realtime == "on" or any(node.shows_frames() for node in map(runner.node, live) if node)
-        return runner.run.frame_rate if showing else None
+        return runner.run.pace_rate if showing else None
 
     return Pacer(rate)
 

@@ -180,7 +180,7 @@ class LiveGraph:
     @property
     def frame_cap(self) -> float:
         """The rate playback is held to (`playback_rate`)."""
-        return playback_rate(self.max_fps, self._scheduler.run.frame_rate if self._scheduler is not None else None)
+        return playback_rate(self.max_fps, self._scheduler.run.pace_rate if self._scheduler is not None else None)
 
     def _loop(self) -> None:
         next_frame = time.perf_counter()

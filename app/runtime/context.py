@@ -19,7 +19,10 @@ class SourceClock:
     """What a run's timed source (a video file, a camera, the motion driver) says of its frames' times.
 
     rate: frames per second; a video output follows it unless told a rate (a 23.98 fps driver is written at
-        23.98 fps), and live outputs are held to it.
+        23.98 fps);
+    pace: frames per second over the whole source, which live playback (a window, a virtual camera, the
+        editor) is held to, a frame at a time: a phone's clip recorded at 30 fps with frames left out
+        averages 26.4, and played at 30 it ran 14% fast (None: `rate`).
     live: a camera: its frames' times are the wall clock's, so a pause between two frames (the editor
         paused) is not part of what it recorded.
     sound: a video file's sound track, which a video output carries along (a talking driver's words);
@@ -28,6 +31,7 @@ class SourceClock:
     """
 
     rate: float
+    pace: float | None = None
     live: bool = False
     sound: Path | None = None
     sound_from: float = 0.0
@@ -103,6 +107,11 @@ class RunContext:
     def frame_rate(self) -> float | None:
         """Frames per second of the run's timed source, None while none has said."""
         return self.source.rate if self.source is not None else None
+
+    @property
+    def pace_rate(self) -> float | None:
+        """The rate live playback holds the run's frames to (`SourceClock.pace`), None while no source has said."""
+        return (self.source.pace or self.source.rate) if self.source is not None else None
 
     def notice(self, message: str) -> None:
         """Record something the user should know that is not an error (e.g. 'image downscaled')."""

@@ -127,6 +127,11 @@ def _seconds(text: str | None) -> float | None:
         return None
 
 
+def _average_rate(line: str) -> float:
+    """The average frame rate a stream's header line gives ("26.40 fps"), 0 where it gives none."""
+    return next((float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line) if kind == "fps"), 0.0)
+
+
 class VideoReader:
     """The frames of a video file exactly as recorded: uint8 (H, W, 3) arrays, each with its own
     presentation time. Raises ReenactError when the file has no decodable frame.
@@ -135,7 +140,8 @@ class VideoReader:
     its frames and its timing), and its showinfo filter logs each frame's timestamp on stderr before
     the frame reaches stdout, so a frame's time is always known by the time its pixels are read.
 
-    fps: the stream's rate (for outputs that follow the source; see `_header_rate`); time: the last frame's
+    fps: the stream's rate (for outputs that follow the source; see `_header_rate`); average_fps: its frames
+    over its length, as its header says (for live playback, a frame at a time); time: the last frame's
     presentation time, counted from the first frame; duration: that frame's duration; starts_at: the first
     frame's time on the file's timeline (from its start: its sound may start before its video).
     """
@@ -144,7 +150,7 @@ class VideoReader:
         """threads: ffmpeg's decoding and filtering threads (0: ffmpeg's own choice, one per core); max_side:
         larger frames are scaled down to this on their longest side (0: read at their own size)."""
         self.path, self._max_side = path, max_side
-        self.fps = 0.0
+        self.fps = self.average_fps = 0.0
         self.stored_size: tuple[int, int] | None = None  # the frames' size in the file, from its header
         self.has_sound = False  # the file has a sound track (its header, read before the first frame)
         # the (matrix, primaries, transfer) its header names where the transfer is HDR's (a phone's clip)
@@ -170,6 +176,8 @@ class VideoReader:
         self.width, self.height = first.size
         self._frames = _FramesAhead(self._process.stdout, self.width * self.height * 3)
         self.fps = self.fps or 30.0
+        if not self.average_fps or abs(self.average_fps - self.fps) <= BASE_RATE_SHARE * self.fps:
+            self.average_fps = self.fps  # a steady clip's header average, rounded to two decimals: its rate
         self.starts_at = first.time or 0.0
         self.time, self.duration = 0.0, 1.0 / self.fps
 
@@ -224,6 +232,7 @@ class VideoReader:
                 self._promised = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
+                self.average_fps = _average_rate(line)
                 self.hdr = (hdr := _HDR.search(line)) and hdr.groups()
                 self.interlaced = bool(_INTERLACED.search(line))
                 stored = _STORED_SIZE.search(line)
@@ -316,7 +325,8 @@ class VideoFile(Node):
                        f"(max_side {self.params.max_side})")
         # its sound goes with frames played once (a looping clip's sound would not loop with them)
         sound = self._path if self._reader.has_sound and not self.params.loop else None
-        run.timed_source(SourceClock(self._reader.fps, sound=sound, sound_from=self._reader.starts_at))
+        run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps, sound=sound,
+                                     sound_from=self._reader.starts_at))
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         self._time_offset = 0.0
