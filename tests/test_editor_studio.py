@@ -107,6 +107,19 @@ def test_a_restart_while_recording_keeps_the_take_before_it(editor, tmp_path):
     assert len(list((tmp_path / "frames").glob("*.png"))) == taken
 
 
+def test_every_notice_of_nodes_opening_together_reaches_the_message_log(editor):
+    """Nodes opening together say their notices in one frame; the log took only the last of them (a
+    driver's "read at 55x64" was lost behind the refiner's "no weights set")."""
+    for _ in range(2):
+        clip = editor.add_node("capture.video")
+        editor.set_param(clip, "path", str(CLIP))
+        editor.set_param(clip, "max_side", 64)
+    editor.step()
+    said = wait_for(lambda: [text for _, text in editor.live.status().said if "are read at 55x64" in text][1:] and
+                    editor.live.status().said)
+    assert [number for number, _ in said] == sorted({number for number, _ in said})  # numbered, each once
+
+
 def test_render_to_file_writes_the_clip_and_reports_where(editor, tmp_path):
     images_graph(editor, "render")
     job = editor.render_to_file(4)

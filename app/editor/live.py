@@ -8,6 +8,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable
@@ -54,6 +55,7 @@ class LiveStatus:
     pictures: dict[str, Image] = field(default_factory=dict)
     outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
     message: str = ""  # the latest thing the user should read (notices, refused graphs)
+    said: tuple[tuple[int, str], ...] = ()  # the latest of those, numbered: every one for the message log
     image_path: str = "no GL context yet"  # how frames move between GL, torch and host memory, and why
     clip: Clip | None = None  # the source the timeline follows, with its length
     recording: bool = False  # sinks (files, windows, devices) run only while recording
@@ -95,6 +97,8 @@ class LiveGraph:
         self._record = False
         self._clip: Clip | None = None
         self._message = ""
+        self._said: deque[tuple[int, str]] = deque(maxlen=64)  # (number, text): what the log has not seen yet
+        self._said_count = 0
         self._pictures: dict[str, Image] = {}
         self._pictures_at = 0.0  # when they were last asked for
         self._pictures_failed: set[str] = set()  # nodes whose picture raised: said once, not asked again
@@ -164,7 +168,7 @@ class LiveGraph:
             self.hold_rate = on
             if not on and self._budget is not None:
                 for change in self._budget.give_back_all():
-                    self._message = change.describe()
+                    self._say(change.describe())
         self._send(hold)
 
     def shutdown(self, timeout: float = 10.0) -> None:
@@ -218,9 +222,9 @@ class LiveGraph:
             try:
                 command()
             except ReenactError as exc:  # a refused edit: say so, keep running
-                self._message = exc.message
+                self._say(exc.message)
             except Exception as exc:  # a bug must not kill the worker: the user's edits live in the UI
-                self._message = f"internal error while applying an edit ({type(exc).__name__}: {exc})"
+                self._say(f"internal error while applying an edit ({type(exc).__name__}: {exc})")
                 self._transport = Transport.PAUSED
 
     def _seeking(self) -> bool:
@@ -273,14 +277,14 @@ class LiveGraph:
             self._hold_rate(work)
         except EndOfStream:
             self._transport = Transport.ENDED
-            self._message = "the clip reached its end: Play starts it again"
+            self._say("the clip reached its end: Play starts it again")
         except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
             self._transport = Transport.PAUSED
-            self._message = f"internal error, paused ({type(exc).__name__}: {exc}); Restart to try again"
+            self._say(f"internal error, paused ({type(exc).__name__}: {exc}); Restart to try again")
         notices = self._scheduler.run.notices
-        if notices:
-            self._message = notices[-1]
-            notices.clear()
+        for notice in notices:  # each one: several come together when nodes open
+            self._say(notice)
+        notices.clear()
 
     def _hold_rate(self, seconds: float) -> None:
         """The frame's own work (not the wait for the frame cap) against max_fps; a setting taken or given
@@ -290,7 +294,7 @@ class LiveGraph:
         self._budget.target_fps = self.frame_cap if self.hold_rate else 0.0
         change = self._budget.observe(seconds)
         if change is not None:
-            self._message = change.describe()
+            self._say(change.describe())
 
     def _redraw(self) -> None:
         """Show a paused graph's edits on the frame on screen, without moving on to the next frame."""
@@ -302,13 +306,19 @@ class LiveGraph:
         except EndOfStream:  # a source that had not started yet has nothing to show
             self._transport = Transport.ENDED
         except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
-            self._message = f"internal error while redrawing ({type(exc).__name__}: {exc})"
+            self._say(f"internal error while redrawing ({type(exc).__name__}: {exc})")
+
+    def _say(self, text: str) -> None:
+        """Show `text` on the status line, and keep it, numbered, for the message log."""
+        self._message = text
+        self._said_count += 1
+        self._said.append((self._said_count, text))
 
     def _publish(self) -> None:
         scheduler = self._scheduler
         if scheduler is None:
             status = LiveStatus(transport=self._transport, idle=dict(self._idle), message=self._message,
-                                clip=self._clip, recording=self._record)
+                                said=tuple(self._said), clip=self._clip, recording=self._record)
         else:
             status = LiveStatus(
                 serial=self._latest.serial + 1, frame=scheduler.frame_index, fps=scheduler.fps,
@@ -320,7 +330,7 @@ class LiveGraph:
                 notes=self._notes(scheduler),
                 pictures=self._status_pictures(scheduler),
                 outputs={e: _readable_anywhere(scheduler.output(e.node, e.port)) for e in self._watched},
-                message=self._message,
+                message=self._message, said=tuple(self._said),
                 image_path=_image_path(scheduler),
                 clip=self._clip, recording=self._record, seeking=self._seek_to,
                 budget=tuple(self._budget.active) if self._budget is not None else (),
@@ -356,8 +366,8 @@ class LiveGraph:
                 picture = node.status_image()
             except Exception as exc:  # like a status line, a picture must never stop the graph
                 self._pictures_failed.add(node_id)
-                self._message = (f"{node_id}: its status picture failed and is no longer shown "
-                                 f"({type(exc).__name__}: {exc})")
+                self._say(f"{node_id}: its status picture failed and is no longer shown "
+                          f"({type(exc).__name__}: {exc})")
                 continue
             if isinstance(picture, Image):
                 pictures[node_id] = _readable_anywhere(picture)
@@ -369,7 +379,7 @@ class LiveGraph:
             problems = self._scheduler.close()
             self._scheduler = None
             if problems:
-                self._message = problems[0]
+                self._say(problems[0])
 
 
 def _image_path(scheduler: Scheduler) -> str:

@@ -41,7 +41,7 @@ def headline(messages: list[Message], now: float) -> Message | None:
 class MessageLog:
     def __init__(self, editor: Editor):
         self._editor = editor
-        self._seen_live = ""
+        self._seen_said = 0  # the number of the last live message logged (LiveStatus.said)
         self._seen_failures: dict[str, str] = {}
         self._shown: tuple = ()
         with dpg.group(horizontal=True):  # the status bar
@@ -66,10 +66,10 @@ class MessageLog:
 
     def show(self, status: LiveStatus) -> None:
         editor = self._editor
-        if status.message != self._seen_live:
-            self._seen_live = status.message
-            if status.message:
-                editor.say(status.message, Tone.NOTE)
+        for number, text in status.said:  # each once, also several said between two looks
+            if number > self._seen_said:
+                self._seen_said = number
+                editor.say(text, Tone.NOTE)
         for node_id, failure in status.failures.items():  # each new failure once, with its node
             if self._seen_failures.get(node_id) != failure:
                 editor.say(failure, Tone.WARNING, node=node_id)
