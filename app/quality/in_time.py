@@ -29,7 +29,7 @@ class Playhead:
         self._frames: Iterator[tuple[float, np.ndarray]] = video.timed_frames()
         self._shown: np.ndarray | None = None
         self._next = next(self._frames, None)
-        self.read = self._next is not None
+        self.read = int(self._next is not None)
 
     def at(self, moment: float) -> np.ndarray | None:
         while self._next is not None and self._next[0] < moment:
