@@ -652,3 +652,18 @@ def test_a_phone_clip_is_written_at_its_base_rate_and_played_live_at_its_average
     node, run = make(studio_registry, "capture.video", path=str(REPO / "tests" / "data" / "real" / "face_noface.mov"))
     node.close()
     assert run.frame_rate == 30.0 and run.pace_rate == pytest.approx(26.4)
+
+
+@pytest.mark.parametrize("type_id, params", [("image.resize", {"width": 32}), ("render.overlay", {})])
+def test_image_nodes_pass_the_frames_time_on(studio_registry, type_id, params):
+    """A video output places each frame by its time: a node between the driver and the output that drops it
+    (a resize, the landmark overlay) made the file one frame a slot again, drifting from its sound."""
+    from nodes.track.face import face_track
+    from nodes.track.face_model import reference_shape
+
+    node, run = make(studio_registry, type_id, **params)
+    inputs = {"image": Image(np.zeros((48, 64, 3), np.uint8), 1.25)}
+    if type_id == "render.overlay":  # a face to draw: a copy of the frame is made
+        inputs["track"] = face_track(reference_shape() * 10 + [32, 24, 0], (64, 48), 1.25)
+    out = node.process(FrameContext(0, 0.0, run), **inputs)["image"]
+    assert out.timestamp == 1.25 and out is not inputs["image"]
