@@ -320,6 +320,8 @@ def test_without_a_working_ffmpeg_a_run_stops_with_what_to_do(tmp_path, monkeypa
     ("Stream #0:0: Video: h264, yuv420p, 640x360, 29.5 fps, 29.97 tbr, 90k tbn", 30000 / 1001),  # a few dropped
     ("Stream #0:0: Video: h264, yuv420p, 640x360, 26.49 fps, 120 tbr, 90k tbn", 26.49),  # a time base: the average
     ("Stream #0:0: Video: h264, yuv420p, 640x360, 5 fps, 30 tbr, 15360 tbn", 30.0),  # a frame held 12 s of a 30 fps clip
+    ("Stream #0:0: Video: h264, yuv420p(tv, bt709, top first), 1920x1080, 29.97 fps, 59.94 tbr, 90k tbn",
+     30000 / 1001),  # an interlaced clip's tbr counts fields
 ])
 def test_the_header_rate_keeps_what_the_clip_says(line, rate):
     from nodes.capture.video import VideoReader

@@ -253,6 +253,8 @@ class VideoReader:
         3 s). Else the average, else tbr alone where it is a rate (browser recordings say "1k tbr")."""
         rates = {kind: float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line)}
         rate, base = rates.get("fps", 0.0), rates.get("tbr", 0.0)
+        if _INTERLACED.search(line) and abs(base - 2 * rate) <= BASE_RATE_SHARE * base:
+            base = rate  # an interlaced clip's tbr is its field rate (29.97 fps, 59.94 tbr): its frames come at half
         if base and (abs(base - rate) <= BASE_RATE_SHARE * rate or rate < base <= BASE_RATE_MAX):
             rate = base
         if not rate and base <= 240:
