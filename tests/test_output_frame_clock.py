@@ -34,7 +34,7 @@ def test_frames_without_times_fill_a_slot_each():
     assert _slots(FrameClock(25), [None] * 5) == [1] * 5
 
 
-def test_a_seek_starts_the_count_again_and_says_so_and_a_long_hold_is_kept():
+def test_time_jumping_back_starts_the_count_again_and_says_so_and_a_long_hold_is_kept():
     clock = FrameClock(10)
     assert _slots(clock, [1.0, 1.1, 1.2, 0.0, 0.1]) == [1, 1, 1, 1, 1] and clock.jumped  # back to the start
     clock = FrameClock(10)  # a file's frame held 30 s (a screen recording's still stretch) is what it recorded

@@ -496,7 +496,8 @@ def _loudness(path: Path, seconds: float) -> float:
 def test_a_recording_started_mid_clip_gets_the_sound_from_there_and_one_that_jumped_none(studio_registry,
                                                                                           tmp_path):
     """Recording turned on in the editor at the clip's second 1 (silent before, a tone after): the file's
-    sound starts at second 1, with its first frame; a seek while recording leaves the file silent, saying why."""
+    sound starts at second 1, with its first frame; a source whose time jumps back under the output leaves
+    the file silent, saying why."""
     import subprocess
 
     sound = tmp_path / "tone_after_1s.m4a"

@@ -21,10 +21,10 @@ class FrameClock:
     last() -> how many the final frame fills, for the shortest interval seen between frames (a frame held
     long before the end says nothing of the last one's own); a lone frame fills one.
 
-    A frame without a time follows the one before by a slot. Time going backwards (the editor's seek or
-    restart), or jumping ahead by more than `max_gap` (None: no limit), starts the count afresh after the
-    frames written: `jumped` says so, as the frames then no longer keep the source's time (nor its sound).
-    `origin`: the first frame's time, where the file starts in the source."""
+    A frame without a time follows the one before by a slot. Time going backwards (a source started again
+    under a running output), or jumping ahead by more than `max_gap` (None: no limit), starts the count
+    afresh after the frames written: `jumped` says so, as the frames then no longer keep the source's time
+    (nor its sound). `origin`: the first frame's time, where the file starts in the source."""
 
     def __init__(self, fps: float, max_gap: float | None = None):
         self.fps, self._max_gap = fps, max_gap

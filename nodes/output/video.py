@@ -193,7 +193,8 @@ class VideoOutput(Node):
             return
         if clock.jumped:
             self._run.notice(f"{self.node_id}: the video is silent: the source's time jumped while it was written "
-                             "(a seek or restart), so its sound would not go with the faces")
+                             "(it started again, or a camera's frames stopped a while), so its sound would not go "
+                             "with the faces")
             return
         if problem := add_sound(self._partial, self.written, clock.fps, source.sound, source.sound_from + clock.origin):
             self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {source.sound.name} failed "
