@@ -59,10 +59,10 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
         raise
     shown, real_points, driver_faces = None, None, 0
     try:
-        playhead = Playhead(driver)
+        playhead, half = Playhead(driver), half_frame(output)
         for moment, produced in output.timed_frames():
             output_frames += 1
-            real = playhead.at(moment + half_frame(output))
+            real = playhead.at(moment + half)
             if real is None:  # past the driver's end: only counted
                 continue
             if real is not shown:  # a driver frame met again (an output at a higher rate) is tracked once

@@ -127,9 +127,9 @@ def _seconds(text: str | None) -> float | None:
         return None
 
 
-def _average_rate(line: str) -> float:
-    """The average frame rate a stream's header line gives ("26.40 fps"), 0 where it gives none."""
-    return next((float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line) if kind == "fps"), 0.0)
+def _header_rates(line: str) -> dict[str, float]:
+    """The rates a stream's header line gives, by kind: "fps" (its average), "tbr" (its base rate)."""
+    return {kind: float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line)}
 
 
 class VideoReader:
@@ -232,7 +232,7 @@ class VideoReader:
                 self._promised = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
-                self.average_fps = _average_rate(line)
+                self.average_fps = _header_rates(line).get("fps", 0.0)
                 self.hdr = (hdr := _HDR.search(line)) and hdr.groups()
                 self.interlaced = bool(_INTERLACED.search(line))
                 stored = _STORED_SIZE.search(line)
@@ -251,7 +251,7 @@ class VideoReader:
         12 s), and a container may count a little more time than its frames (no_face.mp4: 23.67 fps, 24 tbr).
         A video written at the average rate left out real frames (19% of a clip that slowed to 10 fps for
         3 s). Else the average, else tbr alone where it is a rate (browser recordings say "1k tbr")."""
-        rates = {kind: float(value) * (1000 if k else 1) for value, k, kind in _RATE.findall(line)}
+        rates = _header_rates(line)
         rate, base = rates.get("fps", 0.0), rates.get("tbr", 0.0)
         if _INTERLACED.search(line) and abs(base - 2 * rate) <= BASE_RATE_SHARE * base:
             base = rate  # an interlaced clip's tbr is its field rate (29.97 fps, 59.94 tbr): its frames come at half
