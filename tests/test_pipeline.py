@@ -2,13 +2,16 @@
 run, the end of a stream, and failures crossing the cut."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from app.cli import main
 from app.presets import load_preset
 from app.runtime.errors import EndOfStream
-from app.runtime.pipeline import PIPE_NODE, PipelinedRun, split
+from app.runtime.errors import ReenactError
+from app.runtime.pipeline import PIPE_NODE, PipelinedRun, fed_by_the_pipe, split
 from app.runtime.scheduler import Scheduler
 from tests.conftest import REPO
 
@@ -26,6 +29,59 @@ def test_the_cut_puts_gpu_nodes_and_their_downstream_in_the_render_stage(studio_
     fed_by_pipe = sorted(str(l.target) for l in render.links if l.source.node == PIPE_NODE)
     assert fed_by_pipe == ["refine.motion", "render.body", "render.driver", "render.driver_track", "render.image",
                            "render.motion", "render.track"]
+    # the portrait's mesh can be built on the capture thread; the refiner reads the render's frame
+    assert {n: sorted(feeds) for n, feeds in fed_by_the_pipe(render, studio_registry).items()} == \
+        {"render": ["body", "driver", "driver_track", "image", "motion", "track"]}
+
+
+def _demo_without_file(studio_registry):
+    graph = load_preset(GRAPHS / "demo.json", studio_registry).graph
+    graph.nodes["render"].params["size"] = 96
+    graph.remove("out")
+    return graph
+
+
+def test_the_capture_thread_prepares_the_next_frame_while_the_render_thread_draws(studio_registry, monkeypatch):
+    render_class = studio_registry.require("render.portrait")
+    threads = {"prepare": set(), "draw": set()}
+    for name in threads:
+        original = getattr(render_class, name)
+
+        def recorded(self, *args, _original=original, _name=name, **kwargs):
+            threads[_name].add(threading.current_thread().name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(render_class, name, recorded)
+    run = PipelinedRun(_demo_without_file(studio_registry), studio_registry)
+    run.open()
+    try:
+        for _ in range(4):
+            assert run.step() == []
+    finally:
+        run.close()
+    assert threads == {"prepare": {"reenact-capture"}, "draw": {threading.main_thread().name}}
+    assert run.node_timings()["render"].samples == 4
+
+
+def test_a_frame_that_cannot_be_prepared_fails_its_node_and_the_next_one_draws(studio_registry, monkeypatch):
+    render_class = studio_registry.require("render.portrait")
+    original, calls = render_class.prepare, []
+
+    def second_fails(self, ctx, **inputs):
+        calls.append(ctx.index)
+        if len(calls) == 2:
+            raise ReenactError("the mesh folded", hint="try another portrait")
+        return original(self, ctx, **inputs)
+
+    monkeypatch.setattr(render_class, "prepare", second_fails)
+    run = PipelinedRun(_demo_without_file(studio_registry), studio_registry)
+    run.open()
+    try:
+        failures = [[f.message for f in run.step()] for _ in range(3)]
+    finally:
+        run.close()
+    assert failures[0] == failures[2] == [] and "the mesh folded" in failures[1][0]
+    assert run.output("render", "image") is not None
 
 
 def test_a_pipelined_run_renders_the_same_frames_as_a_serial_one(studio_registry):

@@ -1,6 +1,8 @@
 """The Node base class: a schema plus one `process` method, with optional lifecycle hooks."""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from app.runtime.schema import NodeSchema
@@ -42,6 +44,16 @@ class Node:
     def process(self, ctx: FrameContext, **inputs: Any) -> dict[str, Any]:
         raise NotImplementedError
 
+    # A node may split its frame in two (see `splits_frame`): `prepare`, the host's share (meshes, colour
+    # statistics), and `draw`, what needs the GL context; its `process` is then `draw(prepare(...))`. A
+    # pipelined run prepares a frame on the capture thread while the render thread draws the one before,
+    # so `prepare` must keep to state `draw` does not touch, and read its inputs' pixels from host memory.
+    def prepare(self, ctx: FrameContext, **inputs: Any) -> Any:
+        raise NotImplementedError
+
+    def draw(self, ctx: FrameContext, prepared: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
     def params_changed(self, names: set[str]) -> None:
         """Called between frames after `self.params` was updated."""
 
@@ -75,6 +87,33 @@ class Node:
     def upgrade_params(cls, from_version: int, params: dict[str, Any]) -> dict[str, Any]:
         """Bring params saved by an older `type_version` up to the current one."""
         return params
+
+
+def splits_frame(node_class: type | None) -> bool:
+    """Whether a node class prepares its frames apart from drawing them (overrides `prepare`)."""
+    return isinstance(node_class, type) and issubclass(node_class, Node) and node_class.prepare is not Node.prepare
+
+
+@dataclass
+class Prepared:
+    """A frame a node prepared ahead (`Node.prepare`): its value, or the error preparing it raised, which
+    the frame's `draw` raises in its place; and the seconds it took, which count as the node's."""
+    value: Any = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def of(cls, node: Node, ctx: FrameContext, inputs: dict[str, Any]) -> Prepared:
+        started = time.perf_counter()
+        try:
+            return cls(node.prepare(ctx, **inputs), seconds=time.perf_counter() - started)
+        except Exception as exc:  # reported by the frame that draws it, as any failure of the node
+            return cls(error=exc, seconds=time.perf_counter() - started)
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 def draws_status_image(node_class: type | None) -> bool:

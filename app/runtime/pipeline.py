@@ -4,7 +4,9 @@ The graph is cut in two. The render stage is every node whose schema says `gpu` 
 downstream of one; the capture stage is the rest. Each stage is an ordinary Scheduler. The capture
 stage runs on a worker thread and hands each frame's values across the cut through a bounded queue
 (at most `depth` frames ahead of the render stage, so latency stays low); the render stage runs on the calling thread,
-which owns the GL context, and reads them through one internal source node.
+which owns the GL context, and reads them through one internal source node. A render-stage node that
+splits its frame (`Node.prepare`) and reads only what crosses the cut has its frame prepared on the
+capture thread too, so the render stage is left only the drawing.
 """
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.runtime.context import RunContext
+from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import EndOfStream, NodeFailure, ReenactError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
-from app.runtime.node import Node
+from app.runtime.node import Node, Prepared, splits_frame
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Port
@@ -33,6 +35,7 @@ class _Handoff:
     ended: bool = False
     error: BaseException | None = None
     started: float = 0.0  # when the capture stage began this frame (perf_counter)
+    ahead: dict[str, Prepared] = field(default_factory=dict)  # render-stage node id -> its frame, prepared
 
 
 def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, Endpoint]]:
@@ -63,6 +66,19 @@ def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, End
     if crossing:
         render_graph.add(NodeSpec(PIPE_NODE, "pipe.input"))
     return capture_graph, render_graph, crossing
+
+
+def fed_by_the_pipe(graph: Graph, registry: Registry) -> dict[str, dict[str, str]]:
+    """Of a render stage's nodes, those that split their frame and read every input from the capture
+    stage, each with {input: pipe port}: the capture thread can prepare their frames."""
+    feeds: dict[str, dict[str, str]] = {}
+    for node_id, spec in graph.nodes.items():
+        if spec.bypassed or not splits_frame(registry.get(spec.type)):
+            continue
+        links = [link for link in graph.links if link.target.node == node_id]
+        if links and all(link.source.node == PIPE_NODE for link in links):
+            feeds[node_id] = {link.target.port: link.source.port for link in links}
+    return feeds
 
 
 def _pipe_node_class(ports: dict[str, Any]) -> type[Node]:
@@ -106,6 +122,8 @@ class PipelinedRun:
         self._capture = Scheduler(capture_graph, registry, RunContext(base_dir=graph.base_dir, options=self.run.options),
                                   timing_window)
         self._render = Scheduler(render_graph, render_registry, self.run, timing_window)
+        self._prepare_ahead = fed_by_the_pipe(render_graph, registry)
+        self._opened_at = time.perf_counter()
         self._queue: queue.Queue[_Handoff] = queue.Queue()
         self._ahead = threading.Semaphore(depth)  # frames the capture stage may start before they are rendered
         self._stop = threading.Event()
@@ -125,6 +143,9 @@ class PipelinedRun:
         # outputs in the render stage follow the source: its rate, and its sound
         self.run.source = self._capture.run.source
         not_started += self._render.open()
+        for failure in not_started:
+            self._prepare_ahead.pop(failure.node_id, None)
+        self._opened_at = time.perf_counter()
         self._stop.clear()
         self._ended = False
         self._worker = threading.Thread(target=self._capture_loop, name="reenact-capture", daemon=True)
@@ -144,7 +165,7 @@ class PipelinedRun:
             raise EndOfStream
         self._pipe.values = handoff.values
         started = time.perf_counter()
-        failures = handoff.failures + self._render.step()
+        failures = handoff.failures + self._render.step(handoff.ahead)
         ended = time.perf_counter()
         self._average("render", ended - started)
         self.latency.add(ended - handoff.started)
@@ -187,6 +208,17 @@ class PipelinedRun:
         previous = self._stage_seconds[stage]
         self._stage_seconds[stage] = seconds if previous == 0.0 else 0.9 * previous + 0.1 * seconds
 
+    def _prepared(self, values: dict[str, Any]) -> dict[str, Prepared]:
+        """This frame prepared for the render-stage nodes that split theirs, here on the capture thread while
+        the render thread draws the frame before (a missing value is the pipe node's failure to report)."""
+        ctx = FrameContext(self._capture.frame_index - 1, time.perf_counter() - self._opened_at, self.run)
+        ahead = {}
+        for node_id, feeds in self._prepare_ahead.items():
+            inputs = {name: values.get(port) for name, port in feeds.items()}
+            if all(value is not None for value in inputs.values()):
+                ahead[node_id] = Prepared.of(self._render.node(node_id), ctx, inputs)
+        return ahead
+
     def _capture_loop(self) -> None:
         while not self._stop.is_set():
             if not self._ahead.acquire(timeout=0.05):
@@ -198,6 +230,7 @@ class PipelinedRun:
                 handoff.failures = self._capture.step()
                 self._average("capture", time.perf_counter() - handoff.started)
                 handoff.values = {name: self._capture.output(e.node, e.port) for name, e in self._crossing.items()}
+                handoff.ahead = self._prepared(handoff.values)
             except EndOfStream:
                 handoff.ended = True
             except BaseException as exc:  # handed to the caller's thread, which raises it

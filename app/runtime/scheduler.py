@@ -11,7 +11,7 @@ from app.runtime.context import FrameContext, RunContext
 from app.runtime.edits import Edit, ReplaceGraph, RunAction, SetParam
 from app.runtime.errors import EndOfStream, GraphError, NodeFailure, ParamError, ProblemsError
 from app.runtime.graph import Graph, NodeSpec
-from app.runtime.node import Node
+from app.runtime.node import Node, Prepared
 from app.runtime.plan import Plan, build_plan
 from app.runtime.registry import Registry
 from app.runtime.schema import NodeSchema
@@ -95,6 +95,7 @@ class Scheduler:
         self._start = time.perf_counter()
         self.frame_index = 0
         self.failures: dict[str, NodeFailure] = {}
+        self._ahead: dict[str, Prepared] = {}  # this step's frames prepared ahead, by node id
 
     # ----------------------------------------------------------------- lifecycle
     def open(self) -> list[NodeFailure]:
@@ -173,8 +174,16 @@ class Scheduler:
         return slot.node if slot else None
 
     # ----------------------------------------------------------------- the frame
-    def step(self) -> list[NodeFailure]:
-        """Run one frame; returns the failures of this frame. Raises EndOfStream when a source ends."""
+    def step(self, ahead: dict[str, Prepared] | None = None) -> list[NodeFailure]:
+        """Run one frame; returns the failures of this frame. Raises EndOfStream when a source ends.
+        ahead: frames prepared on another thread for nodes that split their frame, which only draw them."""
+        self._ahead = ahead or {}
+        try:
+            return self._step()
+        finally:
+            self._ahead = {}
+
+    def _step(self) -> list[NodeFailure]:
         now = time.perf_counter()
         if self._last_frame_start is not None:
             self._frame_timing.add(now - self._last_frame_start)
@@ -238,8 +247,9 @@ class Scheduler:
             slot.outputs = {out: inputs.get(inp) for out, inp in slot.bypass.items()}
         else:
             started = time.perf_counter()
+            ahead = self._ahead.get(node_id)
             try:
-                outputs = slot.node.process(ctx, **inputs)
+                outputs = slot.node.process(ctx, **inputs) if ahead is None else slot.node.draw(ctx, ahead.result())
                 self._check_outputs(slot, outputs)
             except EndOfStream:
                 raise
@@ -249,7 +259,7 @@ class Scheduler:
                                       traceback.format_exc(), ctx.index)
                 self.failures[node_id] = failure
                 return failure
-            slot.timing.add(time.perf_counter() - started)
+            slot.timing.add(time.perf_counter() - started + (ahead.seconds if ahead else 0.0))
             slot.outputs = outputs
             self.failures.pop(node_id, None)
         slot.signature = signature

@@ -2,6 +2,8 @@
 `renderer.PortraitRenderer`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import ReenactError
 from nodes.track.types import FaceTrack
@@ -20,10 +22,23 @@ from nodes.render.mouth import DriverMouth
 from nodes.render.plate import PersonAndPlate, person_and_plate, still_plate
 from nodes.render.renderer import NO_GAINS, PortraitRenderer
 from nodes.track.occlusion import COVERED
-from nodes.render.warp_mesh import MeshBuilder
+from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
 PLATES_KEPT = 8
+
+
+@dataclass
+class PreparedFrame:
+    """What a frame's drawing needs: the mesh, and the driver frame its mouth samples (None: drawn cavity),
+    with the gains that match its lips and teeth to the portrait's."""
+    image: Image
+    mesh: WarpMesh
+    out_size: tuple[int, int]
+    driver: Image | None
+    driver_gains: tuple
+    plate: PersonAndPlate | None
+    timestamp: float
 
 
 class RenderPortrait(Node):
@@ -114,9 +129,13 @@ class RenderPortrait(Node):
         if "antialias" in names:
             self.close()  # re-created with the new sample count on the next frame
 
-    def process(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion,
+    def process(self, ctx: FrameContext, **inputs) -> dict:
+        return self.draw(ctx, self.prepare(ctx, **inputs))
+
+    def prepare(self, ctx: FrameContext, image: Image, track: FaceTrack, motion: Motion,
                 driver: Image | None = None, driver_track: FaceTrack | None = None, plate: Image | None = None,
-                body: BodyMotion | None = None) -> dict:
+                body: BodyMotion | None = None) -> PreparedFrame:
+        """The frame's mesh and colour match, on the host (a pipelined run does it on the capture thread)."""
         if not track.valid:
             raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
                                "frontal face")
@@ -133,17 +152,20 @@ class RenderPortrait(Node):
         segmented = self._plate_of(image, plate)
         builder = self._mesh_builder(image, track, segmented)
         mesh = builder.build(dst, gaze_px, driver_mouth, torso)
-        out_size = _output_size(image.width, image.height, self.params.size)
-        if self._renderer is None:
-            self._renderer = PortraitRenderer(self._gpu, self._samples())
         gains = NO_GAINS
         if use_driver:
             gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,
                                           driver_mouth.teeth_colour)
-        frame = self._renderer.render(image, mesh, out_size, tuple(self.params.cavity_color[:3]),
-                                      tuple(self.params.teeth_color[:3]), driver if use_driver else None, gains,
-                                      segmented)
-        frame.timestamp = motion.timestamp  # the driver's moment it shows, which a file output keeps in time
+        return PreparedFrame(image, mesh, _output_size(image.width, image.height, self.params.size),
+                             driver if use_driver else None, gains, segmented, motion.timestamp)
+
+    def draw(self, ctx: FrameContext, prepared: PreparedFrame) -> dict:
+        if self._renderer is None:
+            self._renderer = PortraitRenderer(self._gpu, self._samples())
+        frame = self._renderer.render(prepared.image, prepared.mesh, prepared.out_size,
+                                      tuple(self.params.cavity_color[:3]), tuple(self.params.teeth_color[:3]),
+                                      prepared.driver, prepared.driver_gains, prepared.plate)
+        frame.timestamp = prepared.timestamp  # the driver's moment it shows, which a file output keeps in time
         return {"image": frame}
 
     def close(self) -> None:
