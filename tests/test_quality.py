@@ -196,6 +196,18 @@ def test_an_output_at_another_rate_is_compared_with_the_driver_frame_shown_at_it
         assert np.abs(sheet[top:top + CELL_HEIGHT - 30, :width] - sheet[top:top + CELL_HEIGHT - 30, width:]).mean() < 3
 
 
+def test_an_output_upside_down_is_tracked_upright(tmp_path):
+    """A portrait upside down renders upside down. MediaPipe tracked such frames as they were, badly (the
+    upside-down astronaut's landmarks 50 px off): the clip against itself upside down scored a mouth
+    correlation of -0.11. The output tracker now turns its frames as its first face needs."""
+    frames = _clip_frames(48)
+    driver = _write_video(tmp_path / "driver.mp4", frames)
+    output = _write_video(tmp_path / "output.mp4", [np.ascontiguousarray(f[::-1, ::-1]) for f in frames])
+    features = score(driver, output)["motion"]["features"]
+    for name in ("mouth_opening", "smile_width", "right_eye_openness", "left_eye_openness"):
+        assert features[name]["correlation"] > 0.95 and features[name]["gain"] == pytest.approx(1.0, abs=0.1), name
+
+
 def test_bad_inputs_are_reported_plainly(tmp_path):
     with pytest.raises(ReenactError, match="no such file"):
         score(tmp_path / "missing.mp4", CLIP)

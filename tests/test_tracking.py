@@ -10,6 +10,7 @@ from app.runtime.gpu.image import Image
 from nodes.track.face_model import euler_angles, make_reference, procrustes, reference_shape, topology
 from nodes.track.face import face_track, pick_face
 from nodes.track.mediapipe_face import FaceMeshDetector
+from nodes.track.upright import turned_back
 from tests.conftest import REPO
 
 
@@ -31,6 +32,47 @@ def test_roll_follows_a_known_rotation(detector, portraits, angle):
     roll = euler_angles(track(detector, turned).pose.rotation)[2]
     # skimage turns counter-clockwise on screen; with y down that is a negative roll
     assert roll - base == pytest.approx(-angle, abs=2.0)
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_turned_back_undoes_numpys_quarter_turns(turns):
+    image = np.zeros((4, 7), np.uint8)
+    image[2, 5] = 1
+    row, column = np.argwhere(np.rot90(image, turns))[0]
+    assert turned_back(np.array([[column + 0.5, row + 0.5, 3.0]]), (7, 4), turns)[0] == pytest.approx([5.5, 2.5, 3.0])
+
+
+@pytest.mark.parametrize("name", ["astronaut", "hopper"])
+def test_a_photo_on_its_side_or_upside_down_is_tracked_as_it_would_be_upright(detector, portraits, name):
+    """Tracked as they are, the astronaut turned a half turn came out 50 px off (the mouth's landmarks on the
+    eyes) and a quarter turn clockwise 10 px: each turn is now tracked upright and turned back."""
+    image = np.ascontiguousarray(portraits[name][:, :, :3])
+    upright = track(detector, image).landmarks
+    for turns in (1, 2, 3):
+        turned = np.ascontiguousarray(np.rot90(image, turns))
+        found = track(detector, turned).landmarks
+        expected = turned_back(upright, (turned.shape[1], turned.shape[0]), 4 - turns)  # into the turned photo
+        assert np.linalg.norm(found[:, :2] - expected[:, :2], axis=1).mean() < 1.5, turns
+
+
+def test_a_target_upside_down_says_it_was_tracked_turned_and_that_renders_keep_it_so(studio_registry, portraits):
+    from app.runtime.context import FrameContext, RunContext
+
+    notices = {}
+    for turns in (0, 2):
+        run = RunContext()
+        node = studio_registry.create("track.face", "target_track",
+                                      {**studio_registry.require("track.face").schema.defaults(), "mode": "photo"})
+        node.open(run)
+        try:
+            image = Image(np.ascontiguousarray(np.rot90(portraits["hopper"][:, :, :3], turns)))
+            for k in range(2):
+                assert node.process(FrameContext(k, 0.0, run), image=image)["track"].valid
+        finally:
+            node.close()
+        notices[turns] = list(run.notices)
+    assert notices[0] == []
+    assert len(notices[2]) == 1 and "upside down" in notices[2][0] and "turn the file itself" in notices[2][0]
 
 
 def test_pose_follows_scale_and_shift(detector, portraits):

@@ -125,10 +125,11 @@ def read_target(path: Path) -> np.ndarray:
 class FaceTracker:
     """track(rgb uint8 (H, W, 3)) -> (478, 3) float32 landmark pixels of the one face, or None.
 
-    static: every image unrelated (a still target); else tracked between frames, as the studio does."""
+    static: every image unrelated (a still target); else tracked between frames, as the studio does, turned
+    upright as its first frame with a face needs (a render of a portrait on its side is on its side)."""
 
     def __init__(self, static: bool = False):
-        self._detector = FaceMeshDetector(static=static, max_faces=1)
+        self._detector = FaceMeshDetector(static=static, max_faces=1, upright="each" if static else "first")
 
     def track(self, rgb: np.ndarray) -> np.ndarray | None:
         faces = self._detector.detect(rgb)

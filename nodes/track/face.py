@@ -79,7 +79,7 @@ class TrackFace(Node):
         reference_shape()
         self._run = run
         self._frames = self._frames_with_face = 0
-        self._told_several = False
+        self._told_several = self._told_turned = False
         self._detector = None
         self._finder: FaceFinder | None = None
         self._hands: HandDetector | None = None
@@ -105,6 +105,7 @@ class TrackFace(Node):
         faces = self._detector.detect(image.rgb())
         if self.params.mode == "photo":  # a group photo's faces may be too small for the mesh's own detector
             faces += self._small_faces(image.rgb(), faces)
+            self._tell_if_turned(faces)
         self._frames += 1
         if not faces:
             self._previous = None
@@ -122,6 +123,15 @@ class TrackFace(Node):
             return {"track": track}
         self._look_for_hands(image, ctx.index)
         return {"track": self._hold.apply(track, covered_regions(track.landmarks, self._seen_hands))}
+
+    def _tell_if_turned(self, faces: list[np.ndarray]) -> None:
+        """Once: the face lies on its side or upside down, so it was tracked turned upright; the render keeps
+        the image as it is."""
+        if faces and self._detector.turns and not self._told_turned:
+            self._told_turned = True
+            lies = "upside down" if self._detector.turns == 2 else "on its side"
+            self._run.notice(f"{self.node_id}: the face lies {lies} in the image, so it was tracked turned upright; "
+                             "renders keep the image as it is (turn the file itself to have them upright)")
 
     def _look_for_hands(self, image: Image, index: int) -> None:
         """Updates the hands seen: in video mode from the look started on the frame before (this frame's

@@ -13,6 +13,7 @@ from typing import Iterator
 import numpy as np
 
 from app.runtime.errors import ReenactError
+from nodes.track.upright import UprightTurns, turned_back
 
 
 class _StderrMute:
@@ -87,9 +88,13 @@ class FaceMeshDetector:
     """detect(rgb uint8 (H, W, 3)) -> list of (478, 3) float32 landmark arrays in pixels.
 
     static: treat every frame as unrelated (photos); else track between frames (video, faster).
+    upright: a face on its side or upside down is tracked turned upright (`upright.py`), by the turn found
+    for each image ("each", photos' default), by the one found on the first image with a face ("first":
+    a clip recorded on its side), or not looked for ("never", video's default: a live source would pay
+    for the looking on every frame without a face). `turns`: the quarter turns the last image was tracked at.
     """
 
-    def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5):
+    def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5, upright: str | None = None):
         with starting_mediapipe():
             from mediapipe.python.solutions import face_mesh
 
@@ -97,9 +102,22 @@ class FaceMeshDetector:
                                             refine_landmarks=True, min_detection_confidence=min_confidence,
                                             min_tracking_confidence=min_confidence)
             wait_started(self._mesh)
+        upright = upright or ("each" if static else "never")
+        self._upright = None if upright == "never" else UprightTurns(min_confidence)
+        self._settles = upright == "first"
+        self._settled: int | None = 0 if upright == "never" else None
+        self.turns = 0
         self._started = False
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+        turns = self._settled if self._settled is not None else self._upright.turns(rgb)
+        faces = self._detect(np.rot90(rgb, turns))
+        if faces and self._settles:
+            self._settled = turns
+        self.turns = turns
+        return [turned_back(face, (rgb.shape[1], rgb.shape[0]), turns) for face in faces] if turns else faces
+
+    def _detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         height, width = rgb.shape[:2]
         if self._started:
             result = self._mesh.process(np.ascontiguousarray(rgb))
@@ -117,3 +135,5 @@ class FaceMeshDetector:
 
     def close(self) -> None:
         self._mesh.close()
+        if self._upright is not None:
+            self._upright.close()
