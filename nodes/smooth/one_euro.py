@@ -14,7 +14,11 @@ from app.runtime.node import Node
 from nodes.track.types import FACE_TRACK
 from nodes.retarget.types import MOTION
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
+from nodes.retarget.ranges import LEFT_EYE_LIDS, RIGHT_EYE_LIDS
 from nodes.track.face import face_track
+from nodes.track.types import LANDMARKS
+
+_LIDS = np.concatenate([RIGHT_EYE_LIDS.ravel(), LEFT_EYE_LIDS.ravel()])  # both lids of both eyes
 
 
 class OneEuroFilter:
@@ -66,19 +70,28 @@ class SmoothOneEuro(Node):
             Param("beta", ParamKind.FLOAT, 0.1, "speed coefficient: higher follows fast moves (blinks) with less lag",
                   minimum=0.0, maximum=10.0),
             Param("d_cutoff", ParamKind.FLOAT, 1.0, "cutoff for the speed estimate, Hz", minimum=0.01, maximum=30.0),
+            Param("lid_beta", ParamKind.FLOAT, 1.0, "speed coefficient of the eyelids' landmarks: a blink is over in "
+                  "100-150 ms, and smoothed as the rest of the face it never shut the target's eyes", minimum=0.0,
+                  maximum=10.0),
         ),
         volatile=True,  # the filter's state changes every frame
     )
 
     def open(self, run: RunContext) -> None:
-        self._filters = {name: self._new_filter() for name in ("track", "motion", "motion_gaze")}
+        self._filters = {name: OneEuroFilter(self.params.min_cutoff, self._betas(name), self.params.d_cutoff)
+                         for name in ("track", "motion", "motion_gaze")}
 
-    def _new_filter(self) -> OneEuroFilter:
-        return OneEuroFilter(self.params.min_cutoff, self.params.beta, self.params.d_cutoff)
+    def _betas(self, name: str) -> np.ndarray | float:
+        """The speed coefficient of each row a filter smooths: landmarks (track, motion) have their lids' own."""
+        if name == "motion_gaze":
+            return self.params.beta
+        betas = np.full((LANDMARKS, 1), self.params.beta)
+        betas[_LIDS] = self.params.lid_beta
+        return betas
 
     def params_changed(self, names: set[str]) -> None:
-        for f in self._filters.values():
-            f.min_cutoff, f.beta, f.d_cutoff = self.params.min_cutoff, self.params.beta, self.params.d_cutoff
+        for name, f in self._filters.items():
+            f.min_cutoff, f.beta, f.d_cutoff = self.params.min_cutoff, self._betas(name), self.params.d_cutoff
 
     def _reset(self, *names: str) -> None:
         for name in names:
