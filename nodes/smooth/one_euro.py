@@ -24,7 +24,8 @@ _LIDS = np.concatenate([RIGHT_EYE_LIDS.ravel(), LEFT_EYE_LIDS.ravel()])  # both 
 class OneEuroFilter:
     """Vectorised One Euro filter: little lag when moving fast, little jitter when still.
 
-    filter(x, t): x any float array, t seconds. A repeated timestamp returns the last value.
+    filter(x, t): x any float array, t seconds. A repeated timestamp returns the last value. beta may be an
+    array broadcast against x: a speed coefficient per row (per landmark).
     """
 
     def __init__(self, min_cutoff: float, beta: float, d_cutoff: float):
