@@ -75,6 +75,40 @@ def test_a_target_upside_down_says_it_was_tracked_turned_and_that_renders_keep_i
     assert len(notices[2]) == 1 and "upside down" in notices[2][0] and "turn the file itself" in notices[2][0]
 
 
+def test_a_clip_recorded_upside_down_is_tracked_upright_when_asked(studio_registry):
+    """Video is not looked at by default (a live source would pay on every frame without a face): tracked as it
+    lies, single_face.mp4 upside down came out 112 px off. upright=first turns it as its first face needs."""
+    import imageio.v3 as iio
+
+    from app.runtime.context import FrameContext, RunContext
+
+    clip = iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4")[:8]
+
+    def tracked(frames, upright):
+        run = RunContext()
+        node = studio_registry.create("track.face", "driver_track", {
+            **studio_registry.require("track.face").schema.defaults(), "upright": upright, "hands": False})
+        node.open(run)
+        try:
+            return [node.process(FrameContext(i, i / 30.0, run), image=Image(np.ascontiguousarray(f)))["track"]
+                    for i, f in enumerate(frames)], run.notices
+        finally:
+            node.close()
+
+    upright, _ = tracked(clip, "auto")
+    turned = [np.ascontiguousarray(f[::-1, ::-1]) for f in clip]
+    size = (turned[0].shape[1], turned[0].shape[0])
+
+    def error(tracks):
+        return np.mean([np.linalg.norm(t.landmarks[:, :2] - turned_back(u.landmarks, size, 2)[:, :2], axis=1).mean()
+                        for t, u in zip(tracks, upright)])
+
+    as_it_lies, quiet = tracked(turned, "auto")
+    turned_up, told = tracked(turned, "first")
+    assert error(as_it_lies) > 20 and quiet == []
+    assert error(turned_up) < 1.0 and len(told) == 1 and "upside down" in told[0]
+
+
 def test_pose_follows_scale_and_shift(detector, portraits):
     image = portraits["hopper"]
     base = track(detector, image).pose

@@ -48,6 +48,9 @@ def pick_face(faces: list[np.ndarray], previous: np.ndarray | None,
     return max(faces, key=prominence)
 
 
+UPRIGHT = {"auto": None, "first": "first", "off": "never"}  # the upright param as FaceMeshDetector takes it
+
+
 class TrackFace(Node):
     schema = NodeSchema(
         type_id="track.face", title="Face Tracker", category="tracking",
@@ -62,6 +65,10 @@ class TrackFace(Node):
                   minimum=1, maximum=8),
             Param("min_confidence", ParamKind.FLOAT, 0.5, "detection and tracking confidence", minimum=0.05,
                   maximum=0.99),
+            Param("upright", ParamKind.ENUM, "auto", "a face on its side or upside down is tracked turned upright "
+                  "(the mesh misplaces it as it lies). auto: each photo is looked at, video is not (a live source "
+                  "would pay for the looking on every frame without a face); first: video too, turned as its first "
+                  "frame with a face needs (a clip recorded on its side); off: never", choices=("auto", "first", "off")),
             Param("hands", ParamKind.BOOL, True, "look for hands in front of the face: a covered mouth, eye or brow "
                   "holds its last uncovered expression instead of driving the target with what the mesh guesses"),
             Param("hands_every", ParamKind.INT, 4, "while no hand is in view, look for one every Nth frame (each "
@@ -91,7 +98,7 @@ class TrackFace(Node):
     def params_changed(self, names: set[str]) -> None:
         self._hold.ease_seconds = self.params.occlusion_ease_ms / 1000.0
         # re-created with the new settings when next needed; the hands' detector does not depend on the others
-        if names & {"mode", "max_faces", "min_confidence"}:
+        if names & {"mode", "max_faces", "min_confidence", "upright"}:
             self._release_faces()
         if "hands" in names:
             self._release_hands()
@@ -99,13 +106,13 @@ class TrackFace(Node):
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._detector is None:
             self._detector = FaceMeshDetector(self.params.mode == "photo", self.params.max_faces,
-                                              self.params.min_confidence)
+                                              self.params.min_confidence, UPRIGHT[self.params.upright])
         size = (image.width, image.height)
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
         faces = self._detector.detect(image.rgb())
         if self.params.mode == "photo":  # a group photo's faces may be too small for the mesh's own detector
             faces += self._small_faces(image.rgb(), faces)
-            self._tell_if_turned(faces)
+        self._tell_if_turned(faces)
         self._frames += 1
         if not faces:
             self._previous = None
@@ -125,12 +132,12 @@ class TrackFace(Node):
         return {"track": self._hold.apply(track, covered_regions(track.landmarks, self._seen_hands))}
 
     def _tell_if_turned(self, faces: list[np.ndarray]) -> None:
-        """Once: the face lies on its side or upside down, so it was tracked turned upright; the render keeps
+        """Once: the face lies on its side or upside down, so it is tracked turned upright; the render keeps
         the image as it is."""
         if faces and self._detector.turns and not self._told_turned:
             self._told_turned = True
             lies = "upside down" if self._detector.turns == 2 else "on its side"
-            self._run.notice(f"{self.node_id}: the face lies {lies} in the image, so it was tracked turned upright; "
+            self._run.notice(f"{self.node_id}: the face lies {lies} in the image, so it is tracked turned upright; "
                              "renders keep the image as it is (turn the file itself to have them upright)")
 
     def _look_for_hands(self, image: Image, index: int) -> None:
