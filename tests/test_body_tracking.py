@@ -98,6 +98,30 @@ def test_every_nth_frame_runs_the_model_and_holds_between(studio_registry, portr
     assert [t.timestamp for t in tracks] == pytest.approx([k / 30 for k in range(5)])
 
 
+def test_shoulders_that_hold_still_are_looked_at_less_often_until_they_move(studio_registry, monkeypatch):
+    """A talking head's shoulders barely move: once two passes three frames apart agree, the next comes six
+    frames on; the first move seen brings every third frame back."""
+    from nodes.track.body import TrackBody
+
+    passes = []
+    detect = TrackBody._detect
+    monkeypatch.setattr(TrackBody, "_detect", lambda self, rgb: passes.append(rgb.copy()) or detect(self, rgb))
+    import imageio.v3 as iio
+
+    from tests.conftest import REPO
+
+    image = iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=0)  # the model holds it within 1.3%
+    frames = [image] * 12 + [np.roll(image, 6 * k, axis=1) for k in range(1, 11)]  # still, then moving
+    frames = [f.copy() for f in frames]
+    for k, frame in enumerate(frames):
+        frame[0, 0, 0] = k  # a mark the pass can be known by
+    node = body_node(studio_registry, every=3, still_every=6, smoothing=False)
+    track_frames(node, frames)
+    node.close()
+    assert [int(seen[0, 0, 0]) for seen in passes] == [0, 3, 9, 15, 18, 21]  # 0 and 3 agree: 9 next; 3 and 9
+    # agree: 15 next; 15 has moved (frame 12 on): every third again
+
+
 def test_smoothing_follows_a_jump_on_the_frames_timestamps(studio_registry, portraits):
     image = portraits["astronaut"]
     frames = [image] * 3 + [np.roll(image, 30, axis=1)] * 3

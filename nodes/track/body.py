@@ -17,6 +17,9 @@ from nodes.track.mediapipe_face import starting_mediapipe
 JOINTS = (11, 12, 13, 14, 23, 24)
 SPEED_CUTOFF_HZ = 1.0  # One Euro's cutoff for its speed estimate, as smooth.one_euro's default
 MIN_VISIBILITY, BOTTOM_MARGIN = 0.5, 0.3  # track.body's defaults, also a target video's (body_track)
+STILL_SHARE = 0.02  # of the shoulders' width: shoulders that moved less between two passes hold still. The
+# pose model's own noise on a still frame is 0.2-2% (single_face.mp4, hopper_talks.mp4, Hopper; the astronaut's
+# suit 3-7%, which stays on `every`); hopper_talks' talking head moved less in 97% of passes three frames apart
 
 
 class PoseDetector:
@@ -83,6 +86,15 @@ def body_track(joints: np.ndarray, image_size: tuple[int, int], timestamp: float
     return BodyTrack(points, confidence, True, bool(partial), image_size, timestamp)
 
 
+def held_still(before: np.ndarray | None, after: np.ndarray | None) -> bool:
+    """Whether the shoulders of two passes' joints (PoseDetector's rows) moved less than STILL_SHARE of
+    their width; False when either pass found no one."""
+    if before is None or after is None:
+        return False
+    width = float(np.linalg.norm(after[0, :2] - after[1, :2]))
+    return float(np.linalg.norm(after[:2, :2] - before[:2, :2], axis=1).max()) < STILL_SHARE * max(width, 1.0)
+
+
 class TrackBody(Node):
     schema = NodeSchema(
         type_id="track.body", title="Body Tracker", category="tracking",
@@ -99,6 +111,9 @@ class TrackBody(Node):
             Param("every", ParamKind.INT, 3, "video mode: run the pose model every Nth frame and hold its points in "
                   "between (a body moves slower than a face; each pass costs about 20 ms on a 2-core CPU)",
                   minimum=1, maximum=16),
+            Param("still_every", ParamKind.INT, 6, "video mode: while the shoulders hold still (they moved under 2% "
+                  "of their width between the last two passes), run the pose model only every this many frames "
+                  "(at least `every`); the first move seen brings `every` back", minimum=1, maximum=32),
             Param("min_confidence", ParamKind.FLOAT, 0.5, "person detection and tracking confidence", minimum=0.05,
                   maximum=0.99),
             Param("min_visibility", ParamKind.FLOAT, MIN_VISIBILITY, "a shoulder seen less surely than this (or "
@@ -123,6 +138,8 @@ class TrackBody(Node):
         self._size: tuple[int, int] | None = None
         self._detector: PoseDetector | None = None
         self._joints: np.ndarray | None = None  # the last pass's, held until the next
+        self._since_pass = 0  # frames since the last pass started
+        self._still = False  # the shoulders held still between the last two passes
         self._passes = LatePass(f"{self.node_id}-pose")
         self._filter = OneEuroFilter(self.params.min_cutoff, self.params.beta, SPEED_CUTOFF_HZ)
 
@@ -136,6 +153,7 @@ class TrackBody(Node):
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
         done = self._passes.take()
         if done is not NOTHING:
+            self._still = held_still(self._joints, done)
             self._joints = done
         if self._due(size):
             # photos are unrelated, and a first or resized frame has nothing to hold: those wait for their
@@ -144,7 +162,8 @@ class TrackBody(Node):
                 self._joints = self._passes.now(self._detect, image.rgb())
             else:
                 self._passes.start(self._detect, image.rgb())
-        self._frames, self._size = self._frames + 1, size
+            self._since_pass = 0
+        self._frames, self._size, self._since_pass = self._frames + 1, size, self._since_pass + 1
         if self._joints is None:
             self._filter.reset()
             return {"track": BodyTrack.invalid(size, timestamp)}
@@ -163,8 +182,10 @@ class TrackBody(Node):
 
     def _due(self, size: tuple[int, int]) -> bool:
         """Whether this frame gets a pose pass: every frame in photo mode (the frames are unrelated), else
-        every Nth, and whenever the frame size changes (held pixels would be in the wrong frame)."""
-        return self.params.mode == "photo" or self._frames % self.params.every == 0 or size != self._size
+        every Nth (`still_every`th while the shoulders hold still), and whenever the frame size changes (held
+        pixels would be in the wrong frame)."""
+        every = max(self.params.every, self.params.still_every) if self._still else self.params.every
+        return self.params.mode == "photo" or self._since_pass >= every or size != self._size
 
     def close(self) -> None:
         if getattr(self, "_frames", 0) and not self._frames_with_body:  # else a still torso is a mystery
