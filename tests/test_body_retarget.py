@@ -84,7 +84,7 @@ def test_the_torso_follows_a_known_whole_body_roll_and_shift(studio_registry, po
     rolls, shifts = known_body_motion()
     image, rest = portraits[driver], targets[driver]
     frames = [moved_photo(image, rest.points[NECK], r, s) for r, s in zip(rolls, shifts)]
-    tracker = body_node(studio_registry, every=1, smoothing=False)
+    tracker = body_node(studio_registry, every=1, still_every=1, smoothing=False)
     # in video mode a pose pass counts from the next frame: the body given with frame k is frame k - 1's
     bodies = track_frames(tracker, frames)[1:]
     rolls, shifts = rolls[:-1], shifts[:-1]
@@ -108,7 +108,7 @@ def test_a_face_without_a_body_moves_the_torso_by_the_damped_share_and_no_more(s
     rolls, shifts = known_body_motion()
     crop = portraits["hopper"][100:330, 150:390]  # 240x230, cut at the chin
     frames = [moved_photo(crop, np.array([120.0, 110.0]), r, s / 4) for r, s in zip(rolls, shifts)]  # a small crop
-    tracker = body_node(studio_registry, every=1)
+    tracker = body_node(studio_registry, every=1, still_every=1)
     bodies = track_frames(tracker, frames)
     tracker.close()
     assert not any(b.shoulders_seen for b in bodies)

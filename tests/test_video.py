@@ -670,3 +670,30 @@ def test_image_nodes_pass_the_frames_time_on(studio_registry, type_id, params):
         inputs["track"] = face_track(reference_shape() * 10 + [32, 24, 0], (64, 48), 1.25)
     out = node.process(FrameContext(0, 0.0, run), **inputs)["image"]
     assert out.timestamp == 1.25 and out is not inputs["image"]
+
+
+def test_damage_said_inside_another_threads_log_line_is_still_heard():
+    """ffmpeg's demuxer logs from a thread of its own, and showinfo writes its line in pieces: beside busy
+    processes a cut clip's "partial file" now and then lands inside a frame's line, untagged (seen in CI: the
+    cut went unreported and the damaged index was cached)."""
+    import queue
+    from collections import deque
+    from types import SimpleNamespace
+
+    from nodes.capture.video import VideoReader
+
+    log = [b"[Parsed_showinfo_0 @ 0x7f] [info] n:  18 pts:   9216 pts_time:0.6     duration:    512 "
+           b"duration_time:0.0333333 fmt:yuv420p cl:left sar:1/1 s:640x360 i:P iskey:0 type:B stream 0, offset "
+           b"0x1997f: partial file\n",
+           b"[Parsed_showinfo_0 @ 0x7f] [info] \n",
+           b"[Parsed_showinfo_0 @ 0x7f] [info] n:  19 pts:   9728 pts_time:0.633333 duration:    512 "
+           b"duration_time:0.0333333 fmt:yuv420p cl:left sar:1/1 s:640x360 i:P iskey:0 type:B\n"]
+    reader = VideoReader.__new__(VideoReader)
+    reader._process = SimpleNamespace(stderr=iter(log))
+    reader._infos, reader.errors, reader._promised, reader.fps = queue.Queue(), deque(maxlen=8), None, 0.0
+    reader._read_log()
+    frames = []
+    while (info := reader._infos.get()) is not None:
+        frames.append(info)
+    assert [f.time for f in frames] == pytest.approx([0.6, 0.633333]) and frames[0].size == (640, 360)
+    assert list(reader.errors) == ["stream 0, offset 0x1997f: partial file"]

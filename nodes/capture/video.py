@@ -25,6 +25,11 @@ _SIZE = re.compile(r"\bs:(\d+)x(\d+)")
 _NTSC_BASES = (24, 30, 48, 60, 120, 240)  # rates whose NTSC-derived kin (x 1000/1001) a header rounds: 23.98, 29.97
 _RATE = re.compile(r", (\d+(?:\.\d+)?)(k?) (fps|tbr)\b")  # "26.49 fps, 120 tbr" on the stream's header line
 _ERROR = re.compile(r"\[(?:error|fatal)\] (.+)")  # with -loglevel level+info, ffmpeg's own complaints
+# ffmpeg's demuxer and filters log from threads of their own, and showinfo writes its line in pieces: now and
+# then (4 of 30 runs of a cut clip beside two busy processes) another thread's message lands inside it, after
+# its last field and without its own "[error]" tag
+_INSIDE_SHOWINFO = re.compile(r"\btype:\S+ (.+)")
+_DAMAGE = re.compile(r"partial file|invalid|error|corrupt|missing|truncated", re.IGNORECASE)
 _SOUND = re.compile(r"\bStream #0:\d+\S*: Audio: ")  # an input's sound track on its header
 _NO_FILTER = re.compile(r"No such filter")  # an ffmpeg built without a filter asked for
 # the raw frames' muxer on a clip with repeated timestamps: about our pipe, not the clip (its frames all come)
@@ -225,6 +230,8 @@ class VideoReader:
                 duration = _DURATION.search(line)
                 self._infos.put(_FrameInfo(_seconds(frame.group(1)), _seconds(duration and duration.group(1)),
                                            (int(size.group(1)), int(size.group(2)))))
+                if (inside := _INSIDE_SHOWINFO.search(line)) and _DAMAGE.search(inside.group(1)):
+                    self.errors.append(inside.group(1))
             elif (error := _ERROR.search(line)) and not _OUR_PIPE.search(line):
                 self.errors.append(error.group(1))
             elif self._promised is None and (promised := _PROMISED.search(line)):

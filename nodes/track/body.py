@@ -113,7 +113,8 @@ class TrackBody(Node):
                   minimum=1, maximum=16),
             Param("still_every", ParamKind.INT, 6, "video mode: while the shoulders hold still (they moved under 2% "
                   "of their width between the last two passes), run the pose model only every this many frames "
-                  "(at least `every`); the first move seen brings `every` back", minimum=1, maximum=32),
+                  "(at least `every`; 1 keeps `every` throughout); the first move seen brings `every` back", minimum=1,
+                  maximum=32),
             Param("min_confidence", ParamKind.FLOAT, 0.5, "person detection and tracking confidence", minimum=0.05,
                   maximum=0.99),
             Param("min_visibility", ParamKind.FLOAT, MIN_VISIBILITY, "a shoulder seen less surely than this (or "
