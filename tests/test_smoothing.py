@@ -74,7 +74,8 @@ def test_a_real_blink_comes_through_on_time_and_the_rest_of_the_face_is_smoothed
     raw = np.array([eye_openness(reference_shape() + t.expression).mean() for t in tracks])
     as_before, now = openness[0.1], openness[1.0]
     assert raw[26] < 0.3 * np.median(raw[:15]) and raw[27] < 0.3 * np.median(raw[:15])  # the blink
-    assert np.all(np.abs(now[26:28] - raw[26:28]) < 0.03) and as_before[26] > 2 * raw[26]
+    lag_before, lag_now = (float(np.mean(o[26:28] - raw[26:28])) for o in (as_before, now))
+    assert lag_before > 0.03 and lag_now < 0.4 * lag_before  # measured: 0.056 and 0.011 of a 0.24 opening
     lids = np.concatenate([RIGHT_EYE_LIDS.ravel(), LEFT_EYE_LIDS.ravel()])
     rest = np.setdiff1d(np.arange(len(tracks[0].landmarks)), lids)
     for before, after in zip(smoothed[0.1], smoothed[1.0]):
