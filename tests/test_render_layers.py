@@ -647,10 +647,27 @@ def test_a_still_portraits_plate_is_made_once_for_nodes_made_anew(studio_registr
     made = []
     monkeypatch.setattr(plates, "_STILL_PLATES", {})
     monkeypatch.setattr(plates, "person_and_plate",
-                        lambda rgb, plate=None: made.append(rgb.shape) or person_and_plate(rgb, plate))
+                        lambda rgb, plate=None, turns=0: made.append(rgb.shape) or person_and_plate(rgb, plate, turns))
     image, track = tracked(detector, REPO / "tests" / "data" / "real" / "three_quarter.jpg")
     first = render(studio_registry, image, track, track.landmarks)
     again = render(studio_registry, image.copy(), track, track.landmarks)
     assert len(made) == 1 and np.array_equal(first, again)
     render(studio_registry, np.ascontiguousarray(image[:, ::-1]), track, track.landmarks)  # other pixels
     assert len(made) == 2
+
+
+def test_a_portrait_on_its_side_is_segmented_and_its_room_filled_standing_up(detector, portraits):
+    """On its side the astronaut was segmented as she lay: her flag was taken for her and the plate smeared it
+    down the frame. Her plate is made upright now (the turn her face needs) and turned back."""
+    from nodes.track.upright import upright_turns
+
+    image = np.ascontiguousarray(portraits["astronaut"][:, :, :3])
+    on_side = np.ascontiguousarray(np.rot90(image, 1))
+    turns = upright_turns(detector.detect(on_side)[0])
+    assert turns == 3
+    upright = person_and_plate(image)
+    made = person_and_plate(on_side, turns=turns)
+    for part in ("mask", "plate", "extended", "stays"):
+        assert np.array_equal(getattr(made, part), np.rot90(getattr(upright, part), 1)), part
+    as_it_lay = person_and_plate(on_side)
+    assert np.abs(as_it_lay.plate.astype(float) - made.plate).max(axis=2).mean() > 3.0

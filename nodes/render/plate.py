@@ -48,10 +48,16 @@ class PersonAndPlate:
 _STILL_PLATES: dict[bytes, PersonAndPlate] = {}  # by the portrait's pixels, the newest last (`still_plate`)
 
 
-def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> PersonAndPlate:
+def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None, turns: int = 0) -> PersonAndPlate:
     """Segment the person in an RGB uint8 (H, W, 3) portrait; the room behind them is `plate` when given
     (resized to the portrait: a target video's room), else inpainted from the portrait. Either fills only
-    the person and their fringe: elsewhere the room is the portrait's own."""
+    the person and their fringe: elsewhere the room is the portrait's own. turns: the quarter turns
+    (np.rot90's) that stand the person upright (`upright_turns`): segmented and filled so, and turned back.
+    On its side, the astronaut's flag was taken for her and smeared down the frame."""
+    if turns % 4:
+        made = person_and_plate(np.rot90(rgb, turns), None if plate is None else np.rot90(plate, turns))
+        return PersonAndPlate(*(np.ascontiguousarray(np.rot90(a, -turns))
+                                for a in (made.mask, made.plate, made.extended, made.stays)), made.seen)
     mask = person_mask(rgb)
     extended = person_extended(rgb, mask)
     height, width = mask.shape
@@ -82,11 +88,11 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None) -> Person
     return _made(rgb, mask, _filled(rgb, full, person), extended)
 
 
-def still_plate(rgb: np.ndarray) -> PersonAndPlate:
+def still_plate(rgb: np.ndarray, turns: int = 0) -> PersonAndPlate:
     """`person_and_plate` of a still portrait, by its pixels: made once per process for the last
     STILL_PLATES_KEPT portraits (about a second each), so a graph restarted or a node made anew finds it."""
-    key = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest() + repr(rgb.shape).encode()
-    made = _STILL_PLATES.pop(key, None) or person_and_plate(rgb)
+    key = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest() + repr((rgb.shape, turns)).encode()
+    made = _STILL_PLATES.pop(key, None) or person_and_plate(rgb, None, turns)
     _STILL_PLATES[key] = made  # the newest last
     while len(_STILL_PLATES) > STILL_PLATES_KEPT:
         _STILL_PLATES.pop(next(iter(_STILL_PLATES)))

@@ -22,6 +22,7 @@ from nodes.render.mouth import DriverMouth
 from nodes.render.plate import PersonAndPlate, person_and_plate, still_plate
 from nodes.render.renderer import NO_GAINS, PortraitRenderer
 from nodes.track.occlusion import COVERED
+from nodes.track.upright import upright_turns
 from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
@@ -104,14 +105,17 @@ class RenderPortrait(Node):
                                                             self.params.grid, image.rgb(), plate, glasses))
         return self._builder[3]
 
-    def _plate_of(self, image: Image, given: Image | None) -> PersonAndPlate | None:
+    def _plate_of(self, image: Image, given: Image | None, track: FaceTrack) -> PersonAndPlate | None:
         """The portrait's person mask and plate, made once per portrait and given plate (segmentation and
-        inpainting take a moment; a target video's frames repeat, so a few are kept)."""
+        inpainting take a moment; a target video's frames repeat, so a few are kept), with the person stood
+        upright as their face is."""
         if self.params.background != "plate":
             return None
-        key = (id(image), id(given))
+        turns = upright_turns(track.landmarks)
+        key = (id(image), id(given), turns)
         if key not in self._plates:
-            made = still_plate(image.rgb()) if given is None else person_and_plate(image.rgb(), given.rgb())
+            made = (still_plate(image.rgb(), turns) if given is None
+                    else person_and_plate(image.rgb(), given.rgb(), turns))
             self._plates[key] = (image, given, made)  # the images are kept so their ids stay theirs
             while len(self._plates) > PLATES_KEPT:
                 self._plates.pop(next(iter(self._plates)))
@@ -149,7 +153,7 @@ class RenderPortrait(Node):
         driver_mouth = (DriverMouth.of(driver_track.landmarks, driver_track.image_size, driver.rgb()) if use_driver
                         else None)
         torso = (body.src, body.dst) if body is not None and body.valid else None
-        segmented = self._plate_of(image, plate)
+        segmented = self._plate_of(image, plate, track)
         builder = self._mesh_builder(image, track, segmented)
         mesh = builder.build(dst, gaze_px, driver_mouth, torso)
         gains = NO_GAINS

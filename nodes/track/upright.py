@@ -10,6 +10,7 @@ import numpy as np
 
 TURNS = 4  # quarter turns, as np.rot90 counts them (counter-clockwise)
 UPRIGHT_WITHIN = 45.0  # degrees: the eyes-to-mouth direction of a face the detector reads as upright
+FOREHEAD, CHIN = 10, 152  # face mesh landmarks
 
 
 class UprightTurns:
@@ -64,3 +65,14 @@ def turned_back(points: np.ndarray, size: tuple[int, int], turns: int) -> np.nda
         x, y = out[:, 0].copy(), out[:, 1].copy()
         out[:, 0], out[:, 1] = before - y, x
     return out
+
+
+def upright_turns(landmarks: np.ndarray) -> int:
+    """The quarter turns (np.rot90's k) that bring a tracked face (478, 2+) landmark pixels nearest upright:
+    its chin-to-forehead direction nearest to up the image. A quarter turn takes a direction (dx, dy) to
+    (dy, -dx)."""
+    up = landmarks[FOREHEAD, :2] - landmarks[CHIN, :2]
+    ups = [up]
+    for _ in range(TURNS - 1):
+        ups.append(np.array([ups[-1][1], -ups[-1][0]]))
+    return int(np.argmin([direction[1] for direction in ups]))  # y down: the most negative y is up
