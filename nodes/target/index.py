@@ -38,9 +38,10 @@ from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import COVERED
 from nodes.track.types import LANDMARKS
 
-INDEX_VERSION = 6  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
+INDEX_VERSION = 7  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
 # (6: HDR clips are stored tone-mapped and interlaced ones deinterlaced, as VideoReader now reads them, and
-# frames scaled down by ffmpeg's area filter rather than OpenCV's)
+# frames scaled down by ffmpeg's area filter rather than OpenCV's; 7: a clip recorded upside down or on its
+# side is tracked turned upright)
 JPEG_QUALITY = 95
 
 
@@ -174,7 +175,8 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
     # scaled down by ffmpeg as it decodes: a 4K clip's frames never come through the pipe whole
     reader = VideoReader(clip, max_side=settings.max_side)
     size = (reader.width, reader.height)
-    detector, hands = FaceMeshDetector(static=False, max_faces=2), HandDetector()
+    # turned as its first face needs: an upside-down clip was tracked 112 px off (upright.py)
+    detector, hands = FaceMeshDetector(static=False, max_faces=2, upright="first"), HandDetector()
     pose, pose_passes = PoseDetector(static=False, min_confidence=0.5), LatePass("index-pose")
     numbers, times, landmarks, bodies, steadying, jpegs = [], [], [], [], [], []
     seen = covered = position = 0
@@ -226,7 +228,7 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
         body=np.stack([no_body if j is None else j for j in bodies]).astype(np.float32),
         body_found=np.array([j is not None for j in bodies]), jpeg=np.concatenate(jpegs),
         jpeg_offsets=np.concatenate([[0], np.cumsum([len(j) for j in jpegs])]).astype(np.int64),
-        plate=room_plate([steadied(decode_jpeg(jpegs[i]), steadying[i]) for i in samples]),
+        plate=room_plate([steadied(decode_jpeg(jpegs[i]), steadying[i]) for i in samples], detector.turns),
         image_size=np.array(size, np.int64),
         frames_seen=np.array(seen, np.int64), frames_covered=np.array(covered, np.int64))
 

@@ -15,9 +15,12 @@ PERSON = 0.2  # a pixel this surely the person's is not room (soft hair edges in
 SEAM_BAND = 0.015  # of the longest side: how far into the seen room it blends with the inpainted room
 
 
-def room_plate(frames: list[np.ndarray]) -> np.ndarray:
+def room_plate(frames: list[np.ndarray], turns: int = 0) -> np.ndarray:
     """(H, W, 3) uint8 of K (H, W, 3) uint8 RGB frames of one size: each pixel's median over the frames
-    where the person is not there (the lower middle value where their count is even)."""
+    where the person is not there (the lower middle value where their count is even). turns: the quarter
+    turns (np.rot90's) that stand the person upright, for the segmentation (as `person_and_plate`'s)."""
+    if turns % 4:
+        return np.ascontiguousarray(np.rot90(room_plate([np.rot90(f, turns) for f in frames]), -turns))
     height, width = frames[0].shape[:2]
     grow = max(1, round(HOLE_MARGIN * max(width, height)))
     kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
