@@ -1,9 +1,10 @@
-"""A photo whose face lies on its side or upside down: a phone's shot saved without its orientation tag,
-a scan fed in the wrong way round. MediaPipe's face mesh places such a face's landmarks badly or not at all
-(the astronaut turned a half turn: 50 px off, its mouth's points on its eyes; a quarter turn the other
-way: 10 px), and a portrait tracked so never shut its eyes. Such a photo is tracked turned upright, by
-the quarter turn whose face the face detector finds upright and is surest of, and the landmarks are turned
-back."""
+"""A face that lies on its side or upside down: a phone's shot saved without its orientation tag, a scan
+fed in the wrong way round, a clip recorded so. MediaPipe's face mesh places such a face's landmarks badly
+or not at all (the astronaut turned a half turn: 50 px off, its mouth's points on its eyes; a quarter turn
+the other way: 10 px), and a portrait tracked so never shut its eyes. Such an image is tracked turned
+upright, by the quarter turn whose face the face detector finds upright and is surest of (`UprightTurns`:
+each photo, or a clip's first face), and the landmarks are turned back (`turned_back`). What else works
+upright (the person's segmentation) takes the turn a tracked face needs (`upright_turns`)."""
 from __future__ import annotations
 
 import numpy as np
