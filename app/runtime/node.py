@@ -89,9 +89,15 @@ class Node:
         return params
 
 
+def _overrides(node_class: type | None, method: str) -> bool:
+    """Whether `node_class` is a Node class with its own `method`, not the base class's."""
+    return isinstance(node_class, type) and issubclass(node_class, Node) and \
+        getattr(node_class, method) is not getattr(Node, method)
+
+
 def splits_frame(node_class: type | None) -> bool:
     """Whether a node class prepares its frames apart from drawing them (overrides `prepare`)."""
-    return isinstance(node_class, type) and issubclass(node_class, Node) and node_class.prepare is not Node.prepare
+    return _overrides(node_class, "prepare")
 
 
 @dataclass
@@ -118,5 +124,4 @@ class Prepared:
 
 def draws_status_image(node_class: type | None) -> bool:
     """Whether a node class shows a picture beside its status line (it overrides `status_image`)."""
-    return isinstance(node_class, type) and issubclass(node_class, Node) and \
-        node_class.status_image is not Node.status_image
+    return _overrides(node_class, "status_image")

@@ -95,7 +95,6 @@ class Scheduler:
         self._start = time.perf_counter()
         self.frame_index = 0
         self.failures: dict[str, NodeFailure] = {}
-        self._ahead: dict[str, Prepared] = {}  # this step's frames prepared ahead, by node id
 
     # ----------------------------------------------------------------- lifecycle
     def open(self) -> list[NodeFailure]:
@@ -177,13 +176,7 @@ class Scheduler:
     def step(self, ahead: dict[str, Prepared] | None = None) -> list[NodeFailure]:
         """Run one frame; returns the failures of this frame. Raises EndOfStream when a source ends.
         ahead: frames prepared on another thread for nodes that split their frame, which only draw them."""
-        self._ahead = ahead or {}
-        try:
-            return self._step()
-        finally:
-            self._ahead = {}
-
-    def _step(self) -> list[NodeFailure]:
+        ahead = ahead or {}
         now = time.perf_counter()
         if self._last_frame_start is not None:
             self._frame_timing.add(now - self._last_frame_start)
@@ -193,7 +186,7 @@ class Scheduler:
         failures = [self.failures[n] for n, s in self._slots.items() if not s.opened and n in self.failures]
         for step in self._plan.steps:
             slot = self._slots[step.node_id]
-            failure = self._run_slot(step.node_id, slot, step.sources, ctx)
+            failure = self._run_slot(step.node_id, slot, step.sources, ctx, ahead.get(step.node_id))
             if failure:
                 failures.append(failure)
         self.frame_index += 1
@@ -227,7 +220,9 @@ class Scheduler:
             return True
         return not sources and slot.schema.volatile and slot.version > 0
 
-    def _run_slot(self, node_id: str, slot: _Slot, sources: tuple, ctx: FrameContext) -> NodeFailure | None:
+    def _run_slot(self, node_id: str, slot: _Slot, sources: tuple, ctx: FrameContext,
+                  ahead: Prepared | None = None) -> NodeFailure | None:
+        """ahead: this frame as the node prepared it on another thread, which it then only draws."""
         slots = self._slots
         inputs: dict[str, Any] = {}
         upstream = [slot.params_version]
@@ -247,7 +242,6 @@ class Scheduler:
             slot.outputs = {out: inputs.get(inp) for out, inp in slot.bypass.items()}
         else:
             started = time.perf_counter()
-            ahead = self._ahead.get(node_id)
             try:
                 outputs = slot.node.process(ctx, **inputs) if ahead is None else slot.node.draw(ctx, ahead.result())
                 self._check_outputs(slot, outputs)

@@ -48,9 +48,6 @@ def pick_face(faces: list[np.ndarray], previous: np.ndarray | None,
     return max(faces, key=prominence)
 
 
-UPRIGHT = {"auto": None, "first": "first", "off": "never"}  # the upright param as FaceMeshDetector takes it
-
-
 class TrackFace(Node):
     schema = NodeSchema(
         type_id="track.face", title="Face Tracker", category="tracking",
@@ -106,7 +103,7 @@ class TrackFace(Node):
     def process(self, ctx: FrameContext, image: Image) -> dict:
         if self._detector is None:
             self._detector = FaceMeshDetector(self.params.mode == "photo", self.params.max_faces,
-                                              self.params.min_confidence, UPRIGHT[self.params.upright])
+                                              self.params.min_confidence, self.params.upright)
         size = (image.width, image.height)
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
         faces = self._detector.detect(image.rgb())

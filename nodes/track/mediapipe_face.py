@@ -89,12 +89,12 @@ class FaceMeshDetector:
 
     static: treat every frame as unrelated (photos); else track between frames (video, faster).
     upright: a face on its side or upside down is tracked turned upright (`upright.py`), by the turn found
-    for each image ("each", photos' default), by the one found on the first image with a face ("first":
-    a clip recorded on its side), or not looked for ("never", video's default: a live source would pay
-    for the looking on every frame without a face). `turns`: the quarter turns the last image was tracked at.
+    for each image ("each"), by the one found on the first image with a face ("first": a clip recorded on
+    its side), or not looked for ("off"); "auto": each photo, no video (a live source would pay for the
+    looking on every frame without a face). `turns`: the quarter turns the last image was tracked at.
     """
 
-    def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5, upright: str | None = None):
+    def __init__(self, static: bool, max_faces: int, min_confidence: float = 0.5, upright: str = "auto"):
         with starting_mediapipe():
             from mediapipe.python.solutions import face_mesh
 
@@ -102,10 +102,11 @@ class FaceMeshDetector:
                                             refine_landmarks=True, min_detection_confidence=min_confidence,
                                             min_tracking_confidence=min_confidence)
             wait_started(self._mesh)
-        upright = upright or ("each" if static else "never")
-        self._upright = None if upright == "never" else UprightTurns(min_confidence)
+        if upright == "auto":
+            upright = "each" if static else "off"
+        self._upright = None if upright == "off" else UprightTurns(min_confidence)
         self._settles = upright == "first"
-        self._settled: int | None = 0 if upright == "never" else None
+        self._settled: int | None = 0 if upright == "off" else None
         self.turns = 0
         self._started = False
 
