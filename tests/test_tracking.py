@@ -148,6 +148,33 @@ def test_several_faces_choice_is_stable(detector, portraits):
         first = chosen
 
 
+def test_video_picks_up_a_second_face_within_a_look_and_keeps_following_the_first(portraits):
+    """Video with room for two faces: one person alone is followed by a mesh for one face (the mesh for two
+    ran its face detector on every such frame); a second person coming into view is tracked within
+    LOOK_EVERY frames, and the one followed stays the same person as the other comes and goes."""
+    from nodes.track.mediapipe_face import LOOK_EVERY
+
+    pair = np.concatenate([portraits["hopper"][60:360, 110:410], portraits["astronaut"][0:300, 100:400]], axis=1)
+    alone = pair.copy()
+    alone[:, 300:] = 128
+    shown = [alone] * 5 + [pair] * (LOOK_EVERY + 4) + [alone] * (LOOK_EVERY + 4)
+    detector = FaceMeshDetector(static=False, max_faces=2)
+    try:
+        counts, followed, several = [], None, []
+        for frame in shown:
+            faces = detector.detect(frame)
+            counts.append(len(faces))
+            followed = pick_face(faces, followed)
+            several.append(detector.several)
+            assert followed[:468, 0].mean() < 300  # Hopper, on the left, throughout
+    finally:
+        detector.close()
+    assert counts[:5] == [1] * 5 and not any(several[:5])
+    arrived = counts.index(2)
+    assert 5 <= arrived < 5 + LOOK_EVERY and all(count == 2 for count in counts[arrived:5 + LOOK_EVERY + 4])
+    assert counts[-1] == 1 and not several[-1]  # alone again: back to the mesh for one
+
+
 def test_procrustes_recovers_a_known_similarity():
     reference = reference_shape()
     angle = np.radians(25)

@@ -74,8 +74,8 @@ class TrackFace(Node):
             Param("occlusion_ease_ms", ParamKind.FLOAT, 300.0, "once uncovered, a held region eases back over this "
                   "long", minimum=0.0, maximum=3000.0),
         ),
-        degrade=(Degrade("max_faces", (1,), "a second face coming into view is no longer looked for (its detector "
-                         "ran every frame)"),
+        degrade=(Degrade("max_faces", (1,), "a second face coming into view is no longer looked for (in video a look "
+                         "every few frames; with two in view, each one's landmarks)"),
                  Degrade("hands_every", (8, 16), "a hand raised in front of the face is noticed a few frames later")),
     )
 
