@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nodes.track.face_model import MESH_POINTS
-from nodes.track.mediapipe_face import FaceMeshDetector, native_stderr_silenced, starting_mediapipe, wait_started
+from nodes.track.mediapipe_face import FaceMeshDetector, QuietSolution, starting_mediapipe
 
 CROP = 2.2  # crop side in face-box sides: the face fills about half of it, as the mesh expects
 
@@ -21,13 +21,12 @@ class FaceFinder:
         with starting_mediapipe():
             from mediapipe.python.solutions import face_detection
 
-            self._detector = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
-            wait_started(self._detector)
+            self._detector = QuietSolution(face_detection.FaceDetection(model_selection=1,
+                                                                        min_detection_confidence=min_confidence))
 
     def boxes(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
         height, width = rgb.shape[:2]
-        with native_stderr_silenced():
-            found = self._detector.process(np.ascontiguousarray(rgb)).detections or ()
+        found = self._detector.process(np.ascontiguousarray(rgb)).detections or ()
         boxes = []
         for detection in found:
             box = detection.location_data.relative_bounding_box

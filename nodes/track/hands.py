@@ -10,7 +10,7 @@ from skimage.measure import points_in_poly
 from scipy.spatial import ConvexHull, QhullError
 
 from nodes.track.face_model import topology
-from nodes.track.mediapipe_face import native_stderr_silenced, starting_mediapipe, wait_started
+from nodes.track.mediapipe_face import QuietSolution, starting_mediapipe
 
 REGIONS = ("mouth", "right_eye", "left_eye", "brows")
 HULL_GROWTH = 1.15  # fingers' edges: the landmarks sit inside the skin's outline
@@ -23,19 +23,12 @@ class HandDetector:
         with starting_mediapipe():
             from mediapipe.python.solutions import hands
 
-            self._hands = hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=0,
-                                      min_detection_confidence=0.5, min_tracking_confidence=0.5)
-            wait_started(self._hands)
-        self._started = False
+            self._hands = QuietSolution(hands.Hands(static_image_mode=False, max_num_hands=2, model_complexity=0,
+                                                    min_detection_confidence=0.5, min_tracking_confidence=0.5))
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         height, width = rgb.shape[:2]
-        if self._started:
-            result = self._hands.process(np.ascontiguousarray(rgb))
-        else:  # the first frame starts the graph, which prints its warnings
-            with native_stderr_silenced():
-                result = self._hands.process(np.ascontiguousarray(rgb))
-            self._started = True
+        result = self._hands.process(np.ascontiguousarray(rgb))
         return [np.array([(p.x * width, p.y * height) for p in hand.landmark], np.float64)
                 for hand in result.multi_hand_landmarks or ()]
 

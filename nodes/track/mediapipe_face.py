@@ -77,20 +77,18 @@ def starting_mediapipe() -> Iterator[None]:
                                hint="MediaPipe 0.10.21 needs protobuf 4: pip install 'protobuf>=4.25.3,<5'") from None
 
 
-def wait_started(solution) -> None:
-    """Call inside native_stderr_silenced, after creating a MediaPipe solution: its graph's threads open
-    the models, and log as they do, after the constructor has returned; muting only the constructor let
-    those lines through now and then (a race). Waiting until the graph is idle closes it."""
-    solution._graph.wait_until_idle()  # no public way; SolutionBase.process does the same after each frame
-
-
 LOOK_EVERY = 8  # video frames between looks for how many faces are in view
 
 
-class _Solution:
-    """A MediaPipe solution whose first frame is muted too: its models log as they first run."""
+class QuietSolution:
+    """A MediaPipe solution, made inside starting_mediapipe, whose start-up and first frame stay muted.
+
+    Its graph's threads open the models, and log as they do, after the constructor has returned: muting
+    only the constructor let those lines through now and then (a race), so the graph is waited for until
+    idle while still muted. Its models log again as they first run: the first frame is muted too."""
 
     def __init__(self, solution):
+        solution._graph.wait_until_idle()  # no public way; SolutionBase.process does the same after each frame
         self._solution = solution
         self._started = False
 
@@ -106,14 +104,13 @@ class _Solution:
         self._solution.close()
 
 
-def _face_mesh(static: bool, max_faces: int, min_confidence: float) -> _Solution:
+def _face_mesh(static: bool, max_faces: int, min_confidence: float) -> QuietSolution:
     """Call inside starting_mediapipe."""
     from mediapipe.python.solutions import face_mesh
 
-    mesh = face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
-                              min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
-    wait_started(mesh)
-    return _Solution(mesh)
+    return QuietSolution(face_mesh.FaceMesh(static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
+                                            min_detection_confidence=min_confidence,
+                                            min_tracking_confidence=min_confidence))
 
 
 class _MeshForTheCount:
@@ -129,13 +126,12 @@ class _MeshForTheCount:
 
         self._one = _face_mesh(False, 1, min_confidence)
         self._all = _face_mesh(False, max_faces, min_confidence)
-        detector = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
-        wait_started(detector)
-        self._look = _Solution(detector)
+        self._look = QuietSolution(face_detection.FaceDetection(model_selection=0,
+                                                                min_detection_confidence=min_confidence))
         self._frames = 0
         self.several = False
 
-    def mesh(self, rgb: np.ndarray) -> _Solution:
+    def mesh(self, rgb: np.ndarray) -> QuietSolution:
         """The mesh to track this frame with."""
         if self._frames % LOOK_EVERY == 0:
             several = len(self._look.process(rgb).detections or ()) > 1
@@ -145,7 +141,7 @@ class _MeshForTheCount:
         self._frames += 1
         return self._current()
 
-    def _current(self) -> _Solution:
+    def _current(self) -> QuietSolution:
         return self._all if self.several else self._one
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ class UprightTurns:
     """turns(rgb) -> how many quarter turns (np.rot90's k) make the photo's face upright (0 if no face)."""
 
     def __init__(self, min_confidence: float):
-        from nodes.track.mediapipe_face import starting_mediapipe, wait_started
+        from nodes.track.mediapipe_face import QuietSolution, starting_mediapipe
 
         with starting_mediapipe():
             from mediapipe.python.solutions import face_detection
@@ -26,8 +26,8 @@ class UprightTurns:
             # the short-range model, made for faces within 2 m (portraits): on the bundled and test portraits
             # and clip frames, each in its four turns, it scored the upright turn highest in all 24 cases; the
             # full-range one in 21
-            self._detector = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
-            wait_started(self._detector)
+            self._detector = QuietSolution(face_detection.FaceDetection(model_selection=0,
+                                                                        min_detection_confidence=min_confidence))
 
     def turns(self, rgb: np.ndarray) -> int:
         """A turn whose face reads upright (eyes above mouth) beats one that does not; among those the
