@@ -175,6 +175,40 @@ def test_video_picks_up_a_second_face_within_a_look_and_keeps_following_the_firs
     assert counts[-1] == 1 and not several[-1]  # alone again: back to the mesh for one
 
 
+def test_the_lean_frame_path_gives_what_mediapipes_own_process_gives(portraits):
+    """QuietSolution feeds the graph through the pinned MediaPipe's private members and reads landmarks from
+    their serialized bytes: both must agree with SolutionBase.process, or an upgrade broke them."""
+    from mediapipe.python.solutions import face_mesh
+
+    from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
+
+    make = lambda: face_mesh.FaceMesh(static_image_mode=True, max_num_faces=2, refine_landmarks=True)  # noqa: E731
+    with starting_mediapipe():
+        lean, stock = QuietSolution(make()), make()
+    try:
+        for image in (portraits["hopper"], portraits["astronaut"], np.full((64, 80, 3), 90, np.uint8)):
+            ours = lean.landmark_lists(image, "multi_face_landmarks")
+            theirs = [np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32)
+                      for face in stock.process(image).multi_face_landmarks or ()]
+            assert len(ours) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+    finally:
+        lean.close()
+        stock.close()
+
+
+def test_landmarks_in_another_layout_are_parsed():
+    from mediapipe.framework.formats import landmark_pb2
+
+    from nodes.track.mediapipe_run import landmarks_of
+
+    listed = landmark_pb2.NormalizedLandmarkList()
+    listed.landmark.add(x=0.25, y=0.5, z=-0.125)
+    listed.landmark.add(x=0.75, y=0.0, z=0.5, visibility=0.9)  # a fifth field: not the face mesh's layout
+    assert landmarks_of(listed.SerializeToString()).tolist() == [[0.25, 0.5, -0.125], [0.75, 0.0, 0.5]]
+    del listed.landmark[1]
+    assert landmarks_of(listed.SerializeToString()).tolist() == [[0.25, 0.5, -0.125]]  # the fast path
+
+
 def test_procrustes_recovers_a_known_similarity():
     reference = reference_shape()
     angle = np.radians(25)

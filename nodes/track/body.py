@@ -11,7 +11,7 @@ from app.runtime.node import Node
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.smooth.one_euro import OneEuroFilter
 from nodes.track.body_types import BODY_POINTS, BODY_TRACK, LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
-from nodes.track.mediapipe_face import starting_mediapipe
+from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
 
 # MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
 JOINTS = (11, 12, 13, 14, 23, 24)
@@ -37,18 +37,13 @@ class PoseDetector:
 
     def detect(self, rgb: np.ndarray) -> np.ndarray | None:
         height, width = rgb.shape[:2]
-        rgb = np.ascontiguousarray(rgb)
         if self._pose is None:
-            # the graph starts its native side while the first frame is on its way, printing as it does:
-            # creating it and running that frame share one muted block
             with starting_mediapipe():
-                self._pose = self._create()
-                result = self._pose.process(rgb)
-        else:
-            result = self._pose.process(rgb)
-        if result.pose_landmarks is None:
+                self._pose = QuietSolution(self._create())
+        found = self._pose.output(rgb, "pose_landmarks")
+        if found is None:
             return None
-        marks = result.pose_landmarks.landmark
+        marks = found.landmark
         joints = np.array([(marks[i].x * width, marks[i].y * height, marks[i].visibility) for i in JOINTS])
         return joints if np.isfinite(joints).all() else None
 

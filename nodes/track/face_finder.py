@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from nodes.track.face_model import MESH_POINTS
-from nodes.track.mediapipe_face import FaceMeshDetector, QuietSolution, starting_mediapipe
+from nodes.track.mediapipe_face import FaceMeshDetector
+from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
 
 CROP = 2.2  # crop side in face-box sides: the face fills about half of it, as the mesh expects
 
@@ -26,7 +27,7 @@ class FaceFinder:
 
     def boxes(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
         height, width = rgb.shape[:2]
-        found = self._detector.process(np.ascontiguousarray(rgb)).detections or ()
+        found = self._detector.output(rgb, "detections") or ()
         boxes = []
         for detection in found:
             box = detection.location_data.relative_bounding_box

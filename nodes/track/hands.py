@@ -10,7 +10,7 @@ from skimage.measure import points_in_poly
 from scipy.spatial import ConvexHull, QhullError
 
 from nodes.track.face_model import topology
-from nodes.track.mediapipe_face import QuietSolution, starting_mediapipe
+from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
 
 REGIONS = ("mouth", "right_eye", "left_eye", "brows")
 HULL_GROWTH = 1.15  # fingers' edges: the landmarks sit inside the skin's outline
@@ -28,9 +28,8 @@ class HandDetector:
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
         height, width = rgb.shape[:2]
-        result = self._hands.process(np.ascontiguousarray(rgb))
-        return [np.array([(p.x * width, p.y * height) for p in hand.landmark], np.float64)
-                for hand in result.multi_hand_landmarks or ()]
+        return [hand[:, :2].astype(np.float64) * (width, height)
+                for hand in self._hands.landmark_lists(rgb, "multi_hand_landmarks")]
 
     def close(self) -> None:
         self._hands.close()

@@ -4,104 +4,14 @@ Created once per node: MediaPipe 0.10.21 leaks memory when detectors are re-crea
 """
 from __future__ import annotations
 
-import os
-import sys
-import threading
-from contextlib import contextmanager
-from typing import Iterator
-
 import numpy as np
 
-from app.runtime.errors import ReenactError
+from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
 from nodes.track.upright import UprightTurns, turned_back
 
 
-class _StderrMute:
-    """Descriptor 2 is one per process, and trackers start on several threads at once (hands and pose
-    on their workers, the face mesh on the graph's): each saving and restoring it on its own let one
-    restore the other's devnull, or unmute it mid start-up. So the first to enter mutes, the last to leave
-    restores."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._saved: int | None = None
-
-    def enter(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                sys.stderr.flush()
-                self._saved = os.dup(2)
-                with open(os.devnull, "wb") as devnull:
-                    os.dup2(devnull.fileno(), 2)
-            self._depth += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._saved is not None:
-                os.dup2(self._saved, 2)
-                os.close(self._saved)
-                self._saved = None
-
-
-_STDERR_MUTE = _StderrMute()
-
-
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """MediaPipe's C++ side prints one-time warnings (TFLite delegate, feedback tensors) straight to
-    file descriptor 2 while a graph starts; they mean nothing to a user. Muted only around start-up."""
-    _STDERR_MUTE.enter()
-    try:
-        yield
-    finally:
-        _STDERR_MUTE.leave()
-
-
-@contextmanager
-def starting_mediapipe() -> Iterator[None]:
-    """Around making a MediaPipe solution: its start-up muted (native_stderr_silenced), and the failure of
-    one meeting a protobuf it was not built for said as such. MediaPipe 0.10.21 needs protobuf < 5; with a
-    newer one (another package upgraded it) it fails inside its graph set-up ('FieldDescriptor' object has
-    no attribute 'label'), which names neither."""
-    with native_stderr_silenced():
-        try:
-            yield
-        except (AttributeError, TypeError) as exc:
-            from google.protobuf import __version__ as protobuf
-
-            if int(protobuf.split(".")[0]) < 5:
-                raise
-            raise ReenactError(f"MediaPipe cannot start with protobuf {protobuf} ({exc})",
-                               hint="MediaPipe 0.10.21 needs protobuf 4: pip install 'protobuf>=4.25.3,<5'") from None
-
-
 LOOK_EVERY = 8  # video frames between looks for how many faces are in view
-
-
-class QuietSolution:
-    """A MediaPipe solution, made inside starting_mediapipe, whose start-up and first frame stay muted.
-
-    Its graph's threads open the models, and log as they do, after the constructor has returned: muting
-    only the constructor let those lines through now and then (a race), so the graph is waited for until
-    idle while still muted. Its models log again as they first run: the first frame is muted too."""
-
-    def __init__(self, solution):
-        solution._graph.wait_until_idle()  # no public way; SolutionBase.process does the same after each frame
-        self._solution = solution
-        self._started = False
-
-    def process(self, rgb: np.ndarray):
-        if self._started:
-            return self._solution.process(rgb)
-        with native_stderr_silenced():
-            result = self._solution.process(rgb)
-        self._started = True
-        return result
-
-    def close(self) -> None:
-        self._solution.close()
+FACES = "multi_face_landmarks"  # the face mesh's output stream
 
 
 def _face_mesh(static: bool, max_faces: int, min_confidence: float) -> QuietSolution:
@@ -134,10 +44,10 @@ class _MeshForTheCount:
     def mesh(self, rgb: np.ndarray) -> QuietSolution:
         """The mesh to track this frame with."""
         if self._frames % LOOK_EVERY == 0:
-            several = len(self._look.process(rgb).detections or ()) > 1
+            several = len(self._look.output(rgb, "detections") or ()) > 1
             if several != self.several:
                 self.several = several
-                self._current().process(_NOBODY)  # its faces are as it last saw them: it looks afresh
+                self._current().packet(_NOBODY, FACES)  # its faces are as it last saw them: it looks afresh
         self._frames += 1
         return self._current()
 
@@ -193,9 +103,8 @@ class FaceMeshDetector:
         height, width = rgb.shape[:2]
         mesh = self._mesh if self._meshes is None else self._meshes.mesh(rgb)
         faces = []
-        for face in mesh.process(rgb).multi_face_landmarks or ():
-            points = np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32)
-            points *= np.array([width, height, width], np.float32)
+        for face in mesh.landmark_lists(rgb, FACES):
+            points = face * np.array([width, height, width], np.float32)
             if np.isfinite(points).all():
                 faces.append(points)
         return faces

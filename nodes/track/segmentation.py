@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nodes.track.mediapipe_face import starting_mediapipe
+from nodes.track.mediapipe_run import starting_mediapipe
 
 
 def person_mask(rgb: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ class UprightTurns:
     """turns(rgb) -> how many quarter turns (np.rot90's k) make the photo's face upright (0 if no face)."""
 
     def __init__(self, min_confidence: float):
-        from nodes.track.mediapipe_face import QuietSolution, starting_mediapipe
+        from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
 
         with starting_mediapipe():
             from mediapipe.python.solutions import face_detection
@@ -36,7 +36,7 @@ class UprightTurns:
         best, best_key = 0, (False, 0.0)
         for turns in range(TURNS):
             turned = np.ascontiguousarray(np.rot90(rgb, turns))
-            found = self._detector.process(turned).detections
+            found = self._detector.output(turned, "detections")
             if not found:
                 continue
             key = (_reads_upright(found[0], turned.shape), float(found[0].score[0]))
