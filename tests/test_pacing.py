@@ -44,6 +44,25 @@ def test_a_late_frame_is_not_waited_for_and_the_next_ones_do_not_rush_to_catch_u
     assert started_at(pacer, time, [0.02, 0.35, 0.02, 0.02]) == [0.0, 0.1, 0.45, 0.55] and pacer.late == 1
 
 
+def test_a_clip_keeps_its_time_passing_over_the_frames_a_slow_graph_has_no_time_for():
+    time, passed = FakeTime(), []
+    pacer = Pacer(lambda: 4.0, time.clock, time.sleep, pass_over=lambda: passed.append)
+    starts = started_at(pacer, time, [0.625] * 8)  # each frame takes two and a half frames' time
+    assert passed == [1, 2, 1, 2, 1, 2] and pacer.passed_over == 9
+    # the clip's frame each one shows, against when it is shown: no longer later and later (without passing
+    # over, a frame and a half further behind each frame)
+    shown = [index + sum(passed[:max(0, index - 1)]) for index in range(len(starts))]
+    behind = [start - frame / 4.0 for start, frame in zip(starts, shown)]
+    assert max(behind[2:]) - min(behind[2:]) < 0.25
+
+
+def test_a_frame_late_by_less_than_a_frame_passes_nothing_over_and_the_next_ones_catch_up():
+    time, passed = FakeTime(), []
+    pacer = Pacer(lambda: 10.0, time.clock, time.sleep, pass_over=lambda: passed.append)
+    assert started_at(pacer, time, [0.02, 0.02, 0.15, 0.02, 0.02]) == pytest.approx([0.0, 0.1, 0.2, 0.35, 0.4])
+    assert passed == [] and pacer.late == 1
+
+
 def test_the_frame_after_the_first_is_not_counted_late_for_the_graphs_start_up():
     time = FakeTime()
     pacer = Pacer(lambda: 10.0, time.clock, time.sleep)

@@ -41,6 +41,25 @@ def test_loop_keeps_time_running_forward(studio_registry):
     node.close()
 
 
+def test_a_clip_passes_over_the_frames_a_live_run_has_no_time_for_looping_or_not(studio_registry):
+    node, run = make(studio_registry, "capture.video", path=str(CLIP), loop=True)
+    read = lambda: node.process(FrameContext(0, 0.0, run))["image"].timestamp  # noqa: E731
+    assert read() == 0.0
+    run.source.pass_over(3)  # the run's thread asks; the next frame read is three on
+    assert read() == pytest.approx(4 / 30, abs=1e-5) and read() == pytest.approx(5 / 30, abs=1e-5)
+    run.source.pass_over(240)  # past the end of a 240-frame clip: round again, time still running forward
+    assert read() == pytest.approx(246 / 30, abs=1e-5)
+    node.params.keep_time = False
+    run.source.pass_over(5)
+    assert read() == pytest.approx(247 / 30, abs=1e-5)  # every frame, slower than recorded
+    node.close()
+    node, run = make(studio_registry, "capture.video", path=str(CLIP))
+    run.source.pass_over(500)
+    with pytest.raises(EndOfStream):  # a clip played once ends
+        node.process(FrameContext(0, 0.0, run))
+    node.close()
+
+
 @pytest.mark.parametrize("content, expected", [(b"", "the file is empty"),
                                                (b"not a video at all" * 100, "cannot read the video")])
 def test_unreadable_video_is_a_clear_error(studio_registry, tmp_path, content, expected):

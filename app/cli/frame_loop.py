@@ -53,7 +53,8 @@ def has_live_source(graph: Graph, registry: Registry) -> bool:
 def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: str) -> Pacer | None:
     """For `--realtime`: 'on' holds the frames to the source's own rate; 'auto' does while a node shows
     them as they are made (a window that opened, a virtual camera: `Node.shows_frames`), not for a render
-    to a file; 'off' never."""
+    to a file; 'off' never. A clip held to its rate keeps its time: frames a slow graph has no time for are
+    passed over."""
     live = [node_id for node_id, spec in graph.nodes.items() if registry.require(spec.type).schema.live]
     if realtime == "off" or (realtime == "auto" and not live):
         return None
@@ -62,7 +63,10 @@ def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: s
         showing = realtime == "on" or any(node.shows_frames() for node in map(runner.node, live) if node)
         return runner.run.pace_rate if showing else None
 
-    return Pacer(rate)
+    def pass_over() -> Callable[[int], None] | None:
+        return runner.run.source.pass_over if runner.run.source is not None else None
+
+    return Pacer(rate, pass_over=pass_over)
 
 
 def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options: Options,

@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
     if pacer is not None and pacer.paced_at:
         say(f"paced to the source's {pacer.paced_at:g} fps" + (
             f"; {pacer.late} of {result.frames} frames came later than that rate (the graph ran slower there)"
-            if pacer.late else "") + " (--realtime off renders as fast as it can)")
+            if pacer.late else "") + (
+            f"; {pacer.passed_over} of the clip's frames were passed over to keep its time (keep_time=false on "
+            "its video node shows every one, slower)" if pacer.passed_over else "")
+        + " (--realtime off renders as fast as it can)")
     if budget is not None:
         say(f"frame budget {args.target_fps:g} fps: " + (", ".join(budget.active) + " taken at the end"
                                                          if budget.active else "nothing taken at the end"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from app.runtime.errors import ReenactError
 from app.runtime.options import Options, resolve
@@ -27,7 +27,9 @@ class SourceClock:
         paused) is not part of what it recorded.
     sound: a video file's sound track, which a video output carries along (a talking driver's words);
     sound_from: seconds into that file (from its start, as ffmpeg seeks) where the frames' time 0 lies: a
-        clip's video may start after its sound.
+        clip's video may start after its sound;
+    pass_over: a recording's: pass_over(n) has it pass over its next n frames, for a live run whose graph
+        fell behind, so the clip keeps its own time (`Pacer`); None: a camera hands out its newest frame.
     """
 
     rate: float
@@ -35,6 +37,7 @@ class SourceClock:
     live: bool = False
     sound: Path | None = None
     sound_from: float = 0.0
+    pass_over: Callable[[int], None] | None = None
 
 
 @dataclass

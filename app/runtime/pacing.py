@@ -12,17 +12,24 @@ SLICE_S = 0.05  # a wait is slept in slices this long, so Ctrl-C ends it at once
 class Pacer:
     """`wait()` before each frame after the first sleeps until that frame is due at `rate()` frames per
     second (None or 0 while no source has said: no wait), or until `stopping()` says so. A frame that
-    comes due while the one before is still being made is not waited for, and the frames after it are
-    timed from it: a live feed that fell behind goes on at its rate, it does not rush to catch up."""
+    comes due while the one before is still being made is not waited for.
+
+    A recording keeps its own time (`pass_over()` gives how to pass over its next frames: a clip's): a graph
+    slower than the clip passes over the frames it has no time for, a whole frame's time late at a time, and
+    the frames after a late one come due on the clip's own schedule, sooner, until it has caught up. A
+    camera's frames are its newest anyway (None): the frames after a late one are timed from it, and do not
+    rush to catch up."""
 
     def __init__(self, rate: Callable[[], float | None], clock: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], None] = time.sleep):
-        self._rate, self._clock, self._sleep = rate, clock, sleep
+                 sleep: Callable[[float], None] = time.sleep,
+                 pass_over: Callable[[], Callable[[int], None] | None] = lambda: None):
+        self._rate, self._clock, self._sleep, self._pass_over = rate, clock, sleep, pass_over
         self._due: float | None = None
         self.paced_at: float | None = None  # the last rate frames were held to
         # frames that came due while the one before was still being made, past the first two (which the
         # graph's start-up makes late)
         self.late = 0
+        self.passed_over = 0  # a recording's frames passed over to keep its time
         self._paced = 0  # frames paced so far
 
     def wait(self, stopping: Callable[[], bool] = lambda: False) -> None:
@@ -34,8 +41,17 @@ class Pacer:
         self.paced_at = rate
         self._paced += 1
         if self._due is None or now > self._due:
-            self.late += self._due is not None and self._paced > 2
-            self._due = now  # the first frame, or a late one: time the next ones from here
+            running = self._due is not None and self._paced > 2
+            self.late += running
+            pass_over = self._pass_over() if running else None
+            if pass_over is None:
+                self._due = now  # the first frame, a late one of a camera: time the next ones from here
+            else:
+                behind = int((now - self._due) * rate)  # whole frames' time
+                if behind:
+                    pass_over(behind)
+                    self.passed_over += behind
+                    self._due += behind / rate
         else:
             while now < self._due and not stopping():
                 self._sleep(min(SLICE_S, self._due - now))

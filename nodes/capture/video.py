@@ -321,7 +321,11 @@ class VideoFile(Node):
                 Param("loop", ParamKind.BOOL, False, "start again at the end (else the run ends there)"),
                 Param("max_side", ParamKind.INT, 1920, "larger frames (a phone's 4K) are scaled down to this many "
                       "pixels on their longest side (from the clip's next start); 0: as recorded", minimum=0,
-                      maximum=8192)),
+                      maximum=8192),
+                Param("keep_time", ParamKind.BOOL, True, "played live (`reenact run` to a window or a virtual "
+                      "camera) by a graph slower than the clip: pass over the frames it has no time for, so the "
+                      "clip plays at the speed it was recorded at; off: every frame, slower than recorded. "
+                      "Renders to a file, and the editor, take every frame")),
         volatile=True,
     )
 
@@ -335,13 +339,29 @@ class VideoFile(Node):
         # its sound goes with frames played once (a looping clip's sound would not loop with them)
         sound = self._path if self._reader.has_sound and not self.params.loop else None
         run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps, sound=sound,
-                                     sound_from=self._reader.starts_at))
+                                     sound_from=self._reader.starts_at, pass_over=self._pass_over))
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         self._time_offset = 0.0
         self._damage_told = False
+        self._passing = 0  # frames to pass over before the next one (a live run that fell behind)
+        self._passing_lock = threading.Lock()  # asked on the run's thread, taken on the capture stage's
+
+    def _pass_over(self, frames: int) -> None:
+        if self.params.keep_time:
+            with self._passing_lock:
+                self._passing += frames
 
     def process(self, ctx: FrameContext) -> dict:
+        with self._passing_lock:
+            passing, self._passing = self._passing, 0
+        for _ in range(passing):
+            self._next()
+        pixels = self._next()
+        return {"image": Image(pixels, self._time_offset + self._reader.time)}
+
+    def _next(self) -> np.ndarray:
+        """The clip's next frame: from its start again at its end with `loop`, else EndOfStream."""
         pixels = self._reader.read()
         if pixels is None:
             if self._reader.errors and not self._damage_told:  # frames ffmpeg could not decode are missing
@@ -354,7 +374,7 @@ class VideoFile(Node):
             self._reader.close()
             self._reader = self._opened()
             pixels = self._reader.read()
-        return {"image": Image(pixels, self._time_offset + self._reader.time)}
+        return pixels
 
     def _opened(self) -> VideoReader:
         return VideoReader(self._path, self._run.options.threads.codec, self.params.max_side)
