@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -151,6 +152,34 @@ def test_the_timeline_knows_the_clip_seeks_and_loops(editor):
     editor.set_loop(True)
     assert editor.document.graph.nodes["video"].params["loop"] is True
     wait_for(lambda: editor.live.status().clip.loops)
+
+
+def test_a_clip_played_under_a_lower_frame_cap_keeps_its_own_time(studio, tmp_path, monkeypatch):
+    """hopper_talks.mp4 is 30 fps; under a 10 fps cap it played at a third of its speed. Its frames the
+    cap has no time for are passed over (the timeline counts them), unless it is to show every one."""
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    editor = Editor(studio, LiveGraph(studio, max_fps=10))
+
+    def frames_a_second() -> float:
+        first = wait_for(lambda: editor.live.status().frame >= 3 and editor.live.status())
+        started = time.monotonic()
+        time.sleep(1.5)
+        return (editor.live.status().frame - first.frame) / (time.monotonic() - started)
+
+    try:
+        images_graph(editor)
+        wait_for(lambda: editor.live.status().clip)
+        editor.live.play()
+        assert frames_a_second() > 0.75 * 30  # its own time (every frame it could show: 10)
+        editor.live.pause()
+        editor.set_param("video", "keep_time", False)
+        editor.seek(0)
+        wait_for(lambda: editor.live.status().seeking is None and editor.live.status().frame == 1)
+        editor.live.play()
+        assert frames_a_second() < 0.5 * 30
+    finally:
+        editor.close()
 
 
 def test_a_damaged_autosave_is_reported_as_damaged_and_kept_aside(editor, tmp_path):

@@ -63,7 +63,7 @@ def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: s
         showing = realtime == "on" or any(node.shows_frames() for node in map(runner.node, live) if node)
         return runner.run.pace_rate if showing else None
 
-    def pass_over() -> Callable[[int], None] | None:
+    def pass_over() -> Callable[[int], int] | None:
         return runner.run.source.pass_over if runner.run.source is not None else None
 
     return Pacer(rate, pass_over=pass_over)

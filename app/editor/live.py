@@ -94,6 +94,8 @@ class LiveGraph:
         self._work_s = 0.0  # a frame's own work lately (a running mean), for `LiveStatus.busy`
         self._redraw_wanted = False  # an edit arrived while paused: run the shown frame again
         self._seek_to: int | None = None
+        self._passed = 0  # the clip's frames passed over to keep its time, since the sources started
+        self._clip_clock: float | None = None  # while playing a clip: when its frame 0 would have been shown
         self._record = False
         self._clip: Clip | None = None
         self._message = ""
@@ -156,7 +158,7 @@ class LiveGraph:
         def seek() -> None:
             if self._scheduler is None:
                 return
-            if frame < self._scheduler.frame_index:
+            if frame < self._position():
                 self._install(self._graph, restart=True)
             self._transport = Transport.PAUSED
             self._seek_to = max(0, frame)
@@ -196,6 +198,10 @@ class LiveGraph:
                     if not self._seeking():
                         self._publish()
                     continue
+                if self._transport is Transport.PLAYING and not self._steps_wanted:
+                    self._keep_time()
+                else:
+                    self._clip_clock = None  # paused, stepped, sought: the clip's time starts again on Play
                 if self._transport is Transport.PLAYING or self._steps_wanted:
                     self._steps_wanted = max(0, self._steps_wanted - 1)
                     self._frame()
@@ -227,9 +233,37 @@ class LiveGraph:
                 self._say(f"internal error while applying an edit ({type(exc).__name__}: {exc})")
                 self._transport = Transport.PAUSED
 
+    def _position(self) -> int:
+        """The clip's frame the sources read next (the one shown is the one before): the frames run and
+        the frames passed over."""
+        return self._scheduler.frame_index + self._passed if self._scheduler is not None else 0
+
+    def _keep_time(self) -> None:
+        """Playing a clip slower than it was recorded (the graph, or max_fps, slower than the clip): its
+        frames that its own clock has gone past are passed over, so it plays at its recorded speed (its
+        `keep_time`, on). A clip that shows every frame, a camera, and playing with no frame cap (as fast as
+        the graph runs) pass nothing over."""
+        run = self._scheduler.run if self._scheduler is not None else None
+        pass_over = run.source.pass_over if run is not None and run.source is not None else None
+        rate = run.pace_rate if run is not None else None
+        now = time.perf_counter()
+        if pass_over is None or not rate or self.max_fps <= 0:
+            self._clip_clock = None
+            return
+        if self._clip_clock is not None:
+            behind = int((now - self._clip_clock) * rate) - self._position()
+            if behind <= 0:
+                return
+            passed = pass_over(behind)
+            self._passed += passed
+            if passed:
+                return
+        # the clip's clock starts at this frame: on Play, and for every frame of a clip that shows each one
+        self._clip_clock = now - self._position() / rate
+
     def _seeking(self) -> bool:
         if self._seek_to is not None and (self._scheduler is None or self._transport is Transport.ENDED
-                                          or self._scheduler.frame_index > self._seek_to):
+                                          or self._position() > self._seek_to):
             self._seek_to = None  # reached (the frame shown is frame_index - 1), or the clip ended first
         return self._seek_to is not None
 
@@ -245,6 +279,7 @@ class LiveGraph:
             self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, options=self._options,
                                                                              embedded=True, keep_files=True))
             self._scheduler.open()
+            self._passed, self._clip_clock = 0, None  # the sources start from their first frame
             if self._transport is Transport.ENDED:
                 self._transport = Transport.PAUSED
         else:
@@ -321,7 +356,7 @@ class LiveGraph:
                                 said=tuple(self._said), clip=self._clip, recording=self._record)
         else:
             status = LiveStatus(
-                serial=self._latest.serial + 1, frame=scheduler.frame_index, fps=scheduler.fps,
+                serial=self._latest.serial + 1, frame=self._position(), fps=scheduler.fps,
                 transport=self._transport,
                 timings=scheduler.node_timings(),
                 cached=self._cached,

@@ -29,7 +29,8 @@ class SourceClock:
     sound_from: seconds into that file (from its start, as ffmpeg seeks) where the frames' time 0 lies: a
         clip's video may start after its sound;
     pass_over: a recording's: pass_over(n) has it pass over its next n frames, for a live run whose graph
-        fell behind, so the clip keeps its own time (`Pacer`); None: a camera hands out its newest frame.
+        fell behind, so the clip keeps its own time (`Pacer`, the editor's playback), and says how many it
+        will (0: it shows every frame); None: a camera hands out its newest frame anyway.
     """
 
     rate: float
@@ -37,7 +38,7 @@ class SourceClock:
     live: bool = False
     sound: Path | None = None
     sound_from: float = 0.0
-    pass_over: Callable[[int], None] | None = None
+    pass_over: Callable[[int], int] | None = None
 
 
 @dataclass

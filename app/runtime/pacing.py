@@ -17,12 +17,12 @@ class Pacer:
     A recording keeps its own time (`pass_over()` gives how to pass over its next frames: a clip's): a graph
     slower than the clip passes over the frames it has no time for, a whole frame's time late at a time, and
     the frames after a late one come due on the clip's own schedule, sooner, until it has caught up. A
-    camera's frames are its newest anyway (None): the frames after a late one are timed from it, and do not
-    rush to catch up."""
+    camera's frames are its newest anyway (None), and a clip may show every frame (its pass_over passes
+    none): the frames after a late one are timed from it, and do not rush to catch up."""
 
     def __init__(self, rate: Callable[[], float | None], clock: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep,
-                 pass_over: Callable[[], Callable[[int], None] | None] = lambda: None):
+                 pass_over: Callable[[], Callable[[int], int] | None] = lambda: None):
         self._rate, self._clock, self._sleep, self._pass_over = rate, clock, sleep, pass_over
         self._due: float | None = None
         self.paced_at: float | None = None  # the last rate frames were held to
@@ -44,14 +44,12 @@ class Pacer:
             running = self._due is not None and self._paced > 2
             self.late += running
             pass_over = self._pass_over() if running else None
-            if pass_over is None:
+            behind = int((now - self._due) * rate) if pass_over is not None else 0  # whole frames' time
+            if pass_over is None or (behind and not pass_over(behind)):
                 self._due = now  # the first frame, a late one of a camera: time the next ones from here
-            else:
-                behind = int((now - self._due) * rate)  # whole frames' time
-                if behind:
-                    pass_over(behind)
-                    self.passed_over += behind
-                    self._due += behind / rate
+            elif behind:
+                self.passed_over += behind
+                self._due += behind / rate
         else:
             while now < self._due and not stopping():
                 self._sleep(min(SLICE_S, self._due - now))

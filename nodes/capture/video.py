@@ -322,10 +322,10 @@ class VideoFile(Node):
                 Param("max_side", ParamKind.INT, 1920, "larger frames (a phone's 4K) are scaled down to this many "
                       "pixels on their longest side (from the clip's next start); 0: as recorded", minimum=0,
                       maximum=8192),
-                Param("keep_time", ParamKind.BOOL, True, "played live (`reenact run` to a window or a virtual "
-                      "camera) by a graph slower than the clip: pass over the frames it has no time for, so the "
-                      "clip plays at the speed it was recorded at; off: every frame, slower than recorded. "
-                      "Renders to a file, and the editor, take every frame")),
+                Param("keep_time", ParamKind.BOOL, True, "played live (the editor under its frame cap, `reenact "
+                      "run` to a window or a virtual camera) slower than the clip: pass over the frames there is "
+                      "no time for, so the clip plays at the speed it was recorded at; off: every frame, slower "
+                      "than recorded. Renders to a file take every frame")),
         volatile=True,
     )
 
@@ -347,10 +347,12 @@ class VideoFile(Node):
         self._passing = 0  # frames to pass over before the next one (a live run that fell behind)
         self._passing_lock = threading.Lock()  # asked on the run's thread, taken on the capture stage's
 
-    def _pass_over(self, frames: int) -> None:
-        if self.params.keep_time:
-            with self._passing_lock:
-                self._passing += frames
+    def _pass_over(self, frames: int) -> int:
+        if not self.params.keep_time:
+            return 0
+        with self._passing_lock:
+            self._passing += frames
+        return frames
 
     def process(self, ctx: FrameContext) -> dict:
         with self._passing_lock:
