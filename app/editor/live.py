@@ -28,6 +28,7 @@ from app.runtime.timing import TimingStats
 
 
 WORK_EASE = 0.1  # how fast the running mean of a frame's work follows it (about the last ten frames)
+STARTING_FRAMES = 2  # frames a graph takes to start (models, a portrait's plate): their time is not the clip's
 PAUSED_POLL_S = 0.5  # while paused the worker wakes on commands, and this often for the nodes' status lines
 STATUS_IMAGE_PERIOD_S = 0.25  # nodes' status pictures are asked for at most this often (uploads cost the UI)
 
@@ -250,7 +251,7 @@ class LiveGraph:
         if pass_over is None or not rate or self.max_fps <= 0:
             self._clip_clock = None
             return
-        if self._clip_clock is not None:
+        if self._clip_clock is not None and self._scheduler.frame_index > STARTING_FRAMES:
             behind = int((now - self._clip_clock) * rate) - self._position()
             if behind <= 0:
                 return
@@ -258,7 +259,8 @@ class LiveGraph:
             self._passed += passed
             if passed:
                 return
-        # the clip's clock starts at this frame: on Play, and for every frame of a clip that shows each one
+        # the clip's clock starts at this frame: on Play, while the graph starts (its first frames are slow,
+        # and would pass a second of the clip over), and for each frame of a clip that shows every one
         self._clip_clock = now - self._position() / rate
 
     def _seeking(self) -> bool:
