@@ -266,7 +266,7 @@ class LiveGraph:
     def _seeking(self) -> bool:
         if self._seek_to is not None and (self._scheduler is None or self._transport is Transport.ENDED
                                           or self._position() > self._seek_to):
-            self._seek_to = None  # reached (the frame shown is frame_index - 1), or the clip ended first
+            self._seek_to = None  # reached (the frame shown is the one before `_position`), or the clip ended
         return self._seek_to is not None
 
     def _install(self, graph: Graph, restart: bool) -> None:

@@ -74,7 +74,7 @@ def starting_mediapipe() -> Iterator[None]:
                                hint="MediaPipe 0.10.21 needs protobuf 4: pip install 'protobuf>=4.25.3,<5'") from None
 
 
-# One NormalizedLandmark as MediaPipe serializes a face mesh's: its tag and length, then x, y and z, each
+# One NormalizedLandmark as MediaPipe serializes a face mesh's or a hand's: its tag and length, then x, y, z, each
 # a tag and a little-endian float (protobuf's wire format; proto2 writes a field that was set, even 0)
 LANDMARK_TAGS = {0: 0x0A, 1: 15, 2: 0x0D, 7: 0x15, 12: 0x1D}
 LANDMARK_BYTES = 17
