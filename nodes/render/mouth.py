@@ -254,8 +254,8 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) 
 
 def _quads(rows, uv_rows, coords, shades, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
     """Two triangles per pair of neighbouring columns, between rows `top` and `bottom`."""
-    a, b = np.arange(len(rows) - 1), np.arange(1, len(rows))
-    picks = [(a, top), (b, top), (b, bottom), (a, top), (b, bottom), (a, bottom)]
-    order = lambda values: np.stack([values[c, r] for c, r in picks], axis=1).reshape(-1, *values.shape[2:])  # noqa: E731
-    depths = np.stack([lip_depth[c] for c, _ in picks], axis=1).reshape(-1)
-    return order(rows), depths, order(uv_rows), order(coords), order(shades)
+    left = np.arange(len(rows) - 1)
+    columns = np.stack([left, left + 1, left + 1, left, left + 1, left], axis=1).ravel()
+    levels = np.tile([top, top, bottom, top, bottom, bottom], len(left))
+    return (rows[columns, levels], lip_depth[columns], uv_rows[columns, levels], coords[columns, levels],
+            shades[columns, levels])
