@@ -175,6 +175,49 @@ def test_video_picks_up_a_second_face_within_a_look_and_keeps_following_the_firs
     assert counts[-1] == 1 and not several[-1]  # alone again: back to the mesh for one
 
 
+def test_a_look_that_misses_the_second_face_keeps_following_the_first(portraits, monkeypatch):
+    """With both in view, a look that sees one face hands over to the mesh for one: shown the face followed
+    alone first, it stays on it (left to itself, it took the other person: the attack on appear2.mp4)."""
+    from nodes.track.mediapipe_face import LOOK_EVERY
+
+    pair = np.concatenate([portraits["hopper"][60:360, 110:410], portraits["astronaut"][0:300, 100:400]], axis=1)
+    detector = FaceMeshDetector(static=False, max_faces=2)
+    try:
+        followed = None
+        for _ in range(LOOK_EVERY + 1):
+            followed = pick_face(detector.detect(pair, followed), followed)
+        assert detector.several
+        for target in (300, 0):  # follow the astronaut, then Hopper: each is kept when the look misses
+            followed = min(detector.detect(pair, followed), key=lambda face: abs(face[:468, 0].mean() - target))
+            look = detector._meshes._look
+            seen = look.output(pair, "detections")
+            monkeypatch.setattr(look, "output", lambda rgb, stream: seen[:1])  # the next looks see one face
+            for _ in range(2 * LOOK_EVERY):
+                faces = detector.detect(pair, followed)
+                assert len(faces) == (2 if detector.several else 1)
+                chosen = pick_face(faces, followed)
+                assert abs(chosen[:468, 0].mean() - followed[:468, 0].mean()) < 40
+                followed = chosen
+            assert not detector.several
+            monkeypatch.undo()
+            for _ in range(LOOK_EVERY):
+                followed = pick_face(detector.detect(pair, followed), followed)
+            assert detector.several
+        # a face shown alone that the mesh for one still cannot find (too small for its detector) leaves it
+        # on whichever it likes: where that is not the face followed, the mesh for all stays
+        look = detector._meshes._look
+        seen = look.output(pair, "detections")
+        monkeypatch.setattr(look, "output", lambda rgb, stream: seen[:1])
+        other = pair.copy()
+        other[:, :300] = 0  # shown alone: only the astronaut, while Hopper is followed
+        monkeypatch.setattr("nodes.track.mediapipe_face._alone", lambda rgb, face: other)
+        for _ in range(2 * LOOK_EVERY):
+            followed = pick_face(detector.detect(pair, followed), followed)
+            assert followed[:468, 0].mean() < 300 and detector.several
+    finally:
+        detector.close()
+
+
 def test_the_lean_frame_path_gives_what_mediapipes_own_process_gives(portraits):
     """QuietSolution feeds the graph through the pinned MediaPipe's private members and reads landmarks from
     their serialized bytes: both must agree with SolutionBase.process, or an upgrade broke them."""

@@ -192,7 +192,7 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
             seen += 1
             steadier = steadier or Steadier(pixels)
             pose_passes.start(pose.detect, pixels)  # every frame, so the pose model tracks through the clip
-            faces = detector.detect(pixels)
+            faces = detector.detect(pixels, previous)
             # after a frame without a face the next face is picked afresh, not matched to one that is gone
             previous = pick_face(faces, previous) if faces else None
             hand_over_face = previous is not None and (covered_regions(previous, hands.detect(pixels)) >= COVERED).any()

@@ -106,7 +106,7 @@ class TrackFace(Node):
                                               self.params.min_confidence, self.params.upright)
         size = (image.width, image.height)
         timestamp = image.timestamp if image.timestamp is not None else ctx.time
-        faces = self._detector.detect(image.rgb())
+        faces = self._detector.detect(image.rgb(), self._previous)
         if self.params.mode == "photo":  # a group photo's faces may be too small for the mesh's own detector
             faces += self._small_faces(image.rgb(), faces)
         self._tell_if_turned(faces)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nodes.track.face_model import MESH_POINTS
 from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
 from nodes.track.upright import UprightTurns, turned_back
 
@@ -23,13 +24,25 @@ def _face_mesh(static: bool, max_faces: int, min_confidence: float) -> QuietSolu
                                             min_tracking_confidence=min_confidence))
 
 
+def _pixel_faces(mesh: QuietSolution, rgb: np.ndarray) -> list[np.ndarray]:
+    """The faces `mesh` finds in `rgb`: (478, 3) float32 landmark pixels each."""
+    height, width = rgb.shape[:2]
+    faces = [face * np.array([width, height, width], np.float32) for face in mesh.landmark_lists(rgb, FACES)]
+    return [face for face in faces if np.isfinite(face).all()]
+
+
 class _MeshForTheCount:
     """Video that may show several faces. The face mesh runs its face detector on every frame on which it
     follows fewer faces than it may: with room for two and one person in view, the usual webcam, on every
     frame (0.9 ms of its 2.6 at 512² on this CPU; the chain ran 6% slower for it). So a look with the same
     detector every LOOK_EVERY frames counts the faces in view: while it sees one or none, a mesh for one
     face follows; while it sees more, the mesh for all. A second person is picked up within LOOK_EVERY
-    frames of coming into view."""
+    frames of coming into view.
+
+    The mesh that takes over looks afresh (what it followed last may be gone). With two in view the look
+    can miss one (a face too small for it), and the mesh for one face would then take whichever person its
+    detector likes best: it is shown the face followed so far alone first, and where it still finds
+    another, the mesh for all, which went on following both, stays."""
 
     def __init__(self, max_faces: int, min_confidence: float):
         from mediapipe.python.solutions import face_detection
@@ -41,15 +54,24 @@ class _MeshForTheCount:
         self._frames = 0
         self.several = False
 
-    def mesh(self, rgb: np.ndarray) -> QuietSolution:
-        """The mesh to track this frame with."""
+    def faces(self, rgb: np.ndarray, follow: np.ndarray | None) -> list[np.ndarray]:
+        """`_pixel_faces` of this frame; follow: the followed face's (478, 2+) landmark pixels in `rgb`."""
+        handing_over = False
         if self._frames % LOOK_EVERY == 0:
             several = len(self._look.output(rgb, "detections") or ()) > 1
             if several != self.several:
                 self.several = several
-                self._current().packet(_NOBODY, FACES)  # its faces are as it last saw them: it looks afresh
+                taking_over = self._current()
+                taking_over.prime(_NOBODY, FACES)  # it drops what it followed: its next frame's detector looks
+                if not several and follow is not None:
+                    taking_over.prime(_alone(rgb, follow), FACES)
+                    handing_over = True
         self._frames += 1
-        return self._current()
+        faces = _pixel_faces(self._current(), rgb)
+        if handing_over and faces and not any(_same_face(face, follow) for face in faces):
+            self.several = True
+            faces = _pixel_faces(self._all, rgb)
+        return faces
 
     def _current(self) -> QuietSolution:
         return self._all if self.several else self._one
@@ -59,7 +81,25 @@ class _MeshForTheCount:
             solution.close()
 
 
+def _same_face(face: np.ndarray, other: np.ndarray) -> bool:
+    """Whether two faces' landmarks lie within half a face's width of each other."""
+    centre, other_centre = face[:MESH_POINTS, :2].mean(axis=0), other[:MESH_POINTS, :2].mean(axis=0)
+    return float(np.linalg.norm(centre - other_centre)) < 0.5 * float(np.ptp(other[:MESH_POINTS, 0]))
+
+
 _NOBODY = np.zeros((32, 32, 3), np.uint8)
+ALONE_MARGIN = 0.25  # of the face's size: the room kept around a followed face shown alone
+
+
+def _alone(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """`rgb` with nothing but the face (its landmarks' box, a little wider) left in view."""
+    low, high = face[:MESH_POINTS, :2].min(axis=0), face[:MESH_POINTS, :2].max(axis=0)
+    margin = ALONE_MARGIN * (high - low)
+    (left, top), (right, bottom) = np.floor(low - margin).astype(int), np.ceil(high + margin).astype(int)
+    alone = np.zeros_like(rgb)
+    top, left = max(top, 0), max(left, 0)
+    alone[top:bottom, left:right] = rgb[top:bottom, left:right]
+    return alone
 
 
 class FaceMeshDetector:
@@ -86,9 +126,13 @@ class FaceMeshDetector:
         self._settled: int | None = 0 if upright == "off" else None
         self.turns = 0
 
-    def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
+    def detect(self, rgb: np.ndarray, follow: np.ndarray | None = None) -> list[np.ndarray]:
+        """follow: the face followed so far (its landmark pixels), which a change of meshes keeps following."""
         turns = self._settled if self._settled is not None else self._upright.turns(rgb)
-        faces = self._detect(np.ascontiguousarray(np.rot90(rgb, turns)))
+        turned = np.ascontiguousarray(np.rot90(rgb, turns))
+        if follow is not None and turns:  # into the turned image's pixels: turned back the other way
+            follow = turned_back(follow, (turned.shape[1], turned.shape[0]), -turns)
+        faces = self._detect(turned, follow)
         if faces and self._settles:
             self._settled = turns
         self.turns = turns
@@ -99,15 +143,8 @@ class FaceMeshDetector:
         """Whether the last look saw more than one face (video with room for several; else False)."""
         return self._meshes is not None and self._meshes.several
 
-    def _detect(self, rgb: np.ndarray) -> list[np.ndarray]:
-        height, width = rgb.shape[:2]
-        mesh = self._mesh if self._meshes is None else self._meshes.mesh(rgb)
-        faces = []
-        for face in mesh.landmark_lists(rgb, FACES):
-            points = face * np.array([width, height, width], np.float32)
-            if np.isfinite(points).all():
-                faces.append(points)
-        return faces
+    def _detect(self, rgb: np.ndarray, follow: np.ndarray | None) -> list[np.ndarray]:
+        return _pixel_faces(self._mesh, rgb) if self._meshes is None else self._meshes.faces(rgb, follow)
 
     def close(self) -> None:
         (self._mesh or self._meshes).close()

@@ -122,6 +122,12 @@ class QuietSolution:
         self._started = True
         return got
 
+    def prime(self, rgb: np.ndarray, stream: str) -> None:
+        """Run a frame that is not the video's, muted, to set what a tracking graph follows (an empty one:
+        it looks afresh). Not its first frame: the first real one stays muted too."""
+        with native_stderr_silenced():
+            self._run(rgb, stream)
+
     def output(self, rgb: np.ndarray, stream: str) -> Any:
         """`packet`'s content as SolutionBase.process gives it (protobuf messages), None where none."""
         got = self.packet(rgb, stream)
