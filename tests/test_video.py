@@ -53,9 +53,12 @@ def test_a_clip_passes_over_the_frames_a_live_run_has_no_time_for_looping_or_not
     assert run.source.pass_over(5) == 0
     assert read() == pytest.approx(247 / 30, abs=1e-5)  # every frame, slower than recorded
     node.close()
+    assert run.source.pass_over.passed == 243
     node, run = make(studio_registry, "capture.video", path=str(CLIP))
-    run.source.pass_over(500)
-    with pytest.raises(EndOfStream):  # a clip played once ends
+    read()
+    run.source.pass_over(500)  # a clip played once ends on the way: its last frame shows, then it ends
+    assert read() == pytest.approx(239 / 30, abs=1e-5) and run.source.pass_over.passed == 238
+    with pytest.raises(EndOfStream):
         node.process(FrameContext(0, 0.0, run))
     node.close()
 

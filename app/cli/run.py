@@ -34,12 +34,12 @@ def run(args: argparse.Namespace) -> int:
     fps = result.frames / result.seconds if result.seconds else 0.0
     say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
     if pacer is not None and pacer.paced_at:
+        passed = runner.run.source.pass_over.passed if runner.run.source.pass_over is not None else 0
         say(f"paced to the source's {pacer.paced_at:g} fps" + (
             f"; {pacer.late} of {result.frames} frames came later than that rate (the graph ran slower there)"
             if pacer.late else "") + (
-            f"; {pacer.passed_over} of the clip's frames were passed over to keep its time (keep_time=false on "
-            "its video node shows every one, slower)" if pacer.passed_over else "")
-        + " (--realtime off renders as fast as it can)")
+            f"; {passed} of the clip's frames were passed over to keep its time (keep_time=false on its video "
+            "node shows every one, slower)" if passed else "") + " (--realtime off renders as fast as it can)")
     if budget is not None:
         say(f"frame budget {args.target_fps:g} fps: " + (", ".join(budget.active) + " taken at the end"
                                                          if budget.active else "nothing taken at the end"))

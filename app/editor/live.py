@@ -95,7 +95,6 @@ class LiveGraph:
         self._work_s = 0.0  # a frame's own work lately (a running mean), for `LiveStatus.busy`
         self._redraw_wanted = False  # an edit arrived while paused: run the shown frame again
         self._seek_to: int | None = None
-        self._passed = 0  # the clip's frames passed over to keep its time, since the sources started
         self._clip_clock: float | None = None  # while playing a clip: when its frame 0 would have been shown
         self._record = False
         self._clip: Clip | None = None
@@ -237,7 +236,10 @@ class LiveGraph:
     def _position(self) -> int:
         """The clip's frame the sources read next (the one shown is the one before): the frames run and
         the frames passed over."""
-        return self._scheduler.frame_index + self._passed if self._scheduler is not None else 0
+        if self._scheduler is None:
+            return 0
+        source = self._scheduler.run.source
+        return self._scheduler.frame_index + (source.pass_over.passed if source and source.pass_over else 0)
 
     def _keep_time(self) -> None:
         """Playing a clip slower than it was recorded (the graph, or max_fps, slower than the clip): its
@@ -255,9 +257,7 @@ class LiveGraph:
             behind = int((now - self._clip_clock) * rate) - self._position()
             if behind <= 0:
                 return
-            passed = pass_over(behind)
-            self._passed += passed
-            if passed:
+            if pass_over(behind):
                 return
         # the clip's clock starts at this frame: on Play, while the graph starts (its first frames are slow,
         # and would pass a second of the clip over), and for each frame of a clip that shows every one
@@ -281,7 +281,7 @@ class LiveGraph:
             self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, options=self._options,
                                                                              embedded=True, keep_files=True))
             self._scheduler.open()
-            self._passed, self._clip_clock = 0, None  # the sources start from their first frame
+            self._clip_clock = None  # the sources start from their first frame
             if self._transport is Transport.ENDED:
                 self._transport = Transport.PAUSED
         else:

@@ -1,6 +1,7 @@
 """What a node sees: the run (once) and the frame (every frame)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -28,9 +29,9 @@ class SourceClock:
     sound: a video file's sound track, which a video output carries along (a talking driver's words);
     sound_from: seconds into that file (from its start, as ffmpeg seeks) where the frames' time 0 lies: a
         clip's video may start after its sound;
-    pass_over: a recording's: pass_over(n) has it pass over its next n frames, for a live run whose graph
-        fell behind, so the clip keeps its own time (`Pacer`, the editor's playback), and says how many it
-        will (0: it shows every frame); None: a camera hands out its newest frame anyway.
+    pass_over: a recording's (`PassOver`): frames a live run whose graph fell behind has it pass over, so the
+        clip keeps its own time (`Pacer`, the editor's playback); None: a camera hands out its newest frame
+        anyway.
     """
 
     rate: float
@@ -38,7 +39,33 @@ class SourceClock:
     live: bool = False
     sound: Path | None = None
     sound_from: float = 0.0
-    pass_over: Callable[[int], int] | None = None
+    pass_over: PassOver | None = None
+
+
+class PassOver:
+    """A recording's frames to pass over: asked for on the run's thread, taken on the thread that reads the
+    recording, before its next frame. `passed`: how many it has passed over (the reader counts them: a clip
+    that ends on the way passes fewer than asked)."""
+
+    def __init__(self, allowed: Callable[[], bool]):
+        self._allowed = allowed  # whether the recording passes frames over at all (else it shows every one)
+        self._lock = threading.Lock()
+        self._asked = 0
+        self.passed = 0
+
+    def __call__(self, frames: int) -> int:
+        """Ask for the next `frames` to be passed over; how many are asked for (0: it shows every frame)."""
+        if not self._allowed():
+            return 0
+        with self._lock:
+            self._asked += frames
+        return frames
+
+    def take(self) -> int:
+        """The frames asked for since the last take."""
+        with self._lock:
+            asked, self._asked = self._asked, 0
+        return asked
 
 
 @dataclass

@@ -29,7 +29,6 @@ class Pacer:
         # frames that came due while the one before was still being made, past the first two (which the
         # graph's start-up makes late)
         self.late = 0
-        self.passed_over = 0  # a recording's frames passed over to keep its time
         self._paced = 0  # frames paced so far
 
     def wait(self, stopping: Callable[[], bool] = lambda: False) -> None:
@@ -47,8 +46,7 @@ class Pacer:
             behind = int((now - self._due) * rate) if pass_over is not None else 0  # whole frames' time
             if pass_over is None or (behind and not pass_over(behind)):
                 self._due = now  # the first frame, a late one of a camera: time the next ones from here
-            elif behind:
-                self.passed_over += behind
+            else:
                 self._due += behind / rate
         else:
             while now < self._due and not stopping():

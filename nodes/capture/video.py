@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.runtime.context import FrameContext, RunContext, SourceClock
+from app.runtime.context import FrameContext, PassOver, RunContext, SourceClock
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu.image import Image
 from app.runtime.node import Node
@@ -336,6 +336,7 @@ class VideoFile(Node):
         if stored is not None and self.params.max_side and max(stored) > self.params.max_side:
             run.notice(f"{self._path}: its {stored[0]}x{stored[1]} frames are read at {read[0]}x{read[1]} "
                        f"(max_side {self.params.max_side})")
+        self._pass_over = PassOver(lambda: self.params.keep_time)
         # its sound goes with frames played once (a looping clip's sound would not loop with them)
         sound = self._path if self._reader.has_sound and not self.params.loop else None
         run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps, sound=sound,
@@ -344,22 +345,15 @@ class VideoFile(Node):
             run.notice(f"{self._path}: {self._reader.unfixed}")
         self._time_offset = 0.0
         self._damage_told = False
-        self._passing = 0  # frames to pass over before the next one (a live run that fell behind)
-        self._passing_lock = threading.Lock()  # asked on the run's thread, taken on the capture stage's
-
-    def _pass_over(self, frames: int) -> int:
-        if not self.params.keep_time:
-            return 0
-        with self._passing_lock:
-            self._passing += frames
-        return frames
 
     def process(self, ctx: FrameContext) -> dict:
-        with self._passing_lock:
-            passing, self._passing = self._passing, 0
-        for _ in range(passing):
-            self._next()
         pixels = self._next()
+        for _ in range(self._pass_over.take()):  # a live run that fell behind: the frames it has no time for
+            try:
+                pixels = self._next()
+            except EndOfStream:  # the clip ends on the way: its last frame shows, as long as it lasts
+                break
+            self._pass_over.passed += 1
         return {"image": Image(pixels, self._time_offset + self._reader.time)}
 
     def _next(self) -> np.ndarray:
