@@ -413,8 +413,8 @@ def _streams(path: Path) -> tuple[bool, float]:
 def test_the_drivers_sound_goes_with_the_faces_that_say_it(tmp_path, suffix, rate, loop):
     """A talking driver's render was silent. Its sound track now comes along, cut to the frames rendered
     (the watermark and signed credentials still there). At another frame rate than the driver's, the file
-    keeps the driver's time (its frames repeated or left out), so the sound still fits; a looping driver's
-    sound would not loop with it: that file stays silent."""
+    keeps the driver's time (its frames repeated or left out), so the sound still fits; so does a looping
+    driver's (test_a_looping_drivers_sound_starts_again_with_its_frames)."""
     from app.cli import main
     from app.cli.detect import detect_file
 
@@ -424,13 +424,42 @@ def test_the_drivers_sound_goes_with_the_faces_that_say_it(tmp_path, suffix, rat
                  "--set", "render.size=256", "--set", f"out.fps={rate}", "--set", f"driver.loop={loop}",
                  "--set", f"out.path={out}"]) == 0
     sound, seconds = _streams(out)
-    assert sound is (loop == "false")
+    assert sound
     assert abs(seconds - 1.0) < 0.1  # 30 frames of a 30 fps driver
     assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == {"0": 30, "60": 60, "24": 24}[rate]
     found = detect_file(out)
     assert found.frames_marked > 0 and found.tag
     if suffix == ".mp4":  # signed after the sound was added
         assert found.credentials is not None and found.credentials.valid
+
+
+def _beeps(path: Path) -> list[float]:
+    """When each beep in a file's sound starts, in seconds (8 kHz mono, loud after quiet)."""
+    import subprocess
+
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar",
+                          "8000", "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    loud = np.abs(np.frombuffer(raw, np.int16).astype(np.float32)).reshape(-1, 80).max(axis=1) > 3000  # 10 ms
+    return [index / 100 for index in np.flatnonzero(loud[1:] & ~loud[:-1]) + 1]
+
+
+def test_a_looping_drivers_sound_starts_again_with_its_frames(tmp_path):
+    """A looping driver's render was silent. Its sound now repeats as its frames do: a 1 s clip beeping at
+    0.2 s, looped over 2.5 s, beeps at 0.2, 1.2 and 2.2 s (ffmpeg's own loop would drift by the sound's and
+    the frames' difference in length, which the clip's sound is cut and padded to)."""
+    import subprocess
+
+    from app.cli import main
+
+    clip = tmp_path / "beep.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=gray:s=64x64:r=30:d=1",
+                    "-f", "lavfi", "-i", "aevalsrc='if(between(t,0.2,0.3),0.5*sin(2*PI*880*t),0)':d=1.05:s=44100",
+                    "-c:v", "libx264", "-c:a", "aac", str(clip)], check=True)
+    assert _beeps(clip) == pytest.approx([0.2], abs=0.03)
+    out = tmp_path / "out.mp4"
+    assert main(["run", str(_copy_graph(clip)), "--quiet", "--frames", "75", "--set", "driver.loop=true",
+                 "--set", f"out.path={out}"]) == 0
+    assert _beeps(out) == pytest.approx([0.2, 1.2, 2.2], abs=0.03) and abs(_streams(out)[1] - 2.5) < 0.1
 
 
 def test_sound_that_cannot_be_added_leaves_the_video_as_it_was(tmp_path):

@@ -29,6 +29,8 @@ class SourceClock:
     sound: a video file's sound track, which a video output carries along (a talking driver's words);
     sound_from: seconds into that file (from its start, as ffmpeg seeks) where the frames' time 0 lies: a
         clip's video may start after its sound;
+    sound_period: a looping clip's: its length in seconds once it has started again, else None (its sound
+        repeats with its frames, whose times run on);
     pass_over: a recording's (`PassOver`): frames a live run whose graph fell behind has it pass over, so the
         clip keeps its own time (`Pacer`, the editor's playback); None: a camera hands out its newest frame
         anyway.
@@ -39,6 +41,7 @@ class SourceClock:
     live: bool = False
     sound: Path | None = None
     sound_from: float = 0.0
+    sound_period: Callable[[], float | None] | None = None
     pass_over: PassOver | None = None
 
 

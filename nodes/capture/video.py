@@ -337,10 +337,11 @@ class VideoFile(Node):
             run.notice(f"{self._path}: its {stored[0]}x{stored[1]} frames are read at {read[0]}x{read[1]} "
                        f"(max_side {self.params.max_side})")
         self._pass_over = PassOver(lambda: self.params.keep_time)
-        # its sound goes with frames played once (a looping clip's sound would not loop with them)
-        sound = self._path if self._reader.has_sound and not self.params.loop else None
-        run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps, sound=sound,
-                                     sound_from=self._reader.starts_at, pass_over=self._pass_over))
+        self._period: float | None = None  # the clip's length, once it has started again
+        run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps,
+                                     sound=self._path if self._reader.has_sound else None,
+                                     sound_from=self._reader.starts_at, sound_period=lambda: self._period,
+                                     pass_over=self._pass_over))
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         self._time_offset = 0.0
@@ -366,7 +367,8 @@ class VideoFile(Node):
                                  "the video may be damaged or cut short")
             if not self.params.loop:
                 raise EndOfStream
-            self._time_offset += self._reader.time + self._reader.duration  # time keeps running forward
+            self._period = self._reader.time + self._reader.duration
+            self._time_offset += self._period  # time keeps running forward
             self._reader.close()
             self._reader = self._opened()
             pixels = self._reader.read()

@@ -21,7 +21,7 @@ from nodes.output.provenance import MARK_PARAMS, Marks, mark_frame
 from nodes.output.folders import partial_path, prepare_output_dir
 from nodes.output.frame_clock import FrameClock, LIVE_GAP_S
 from nodes.output.pipe_writer import PipeWriter
-from nodes.output.sound import add_sound
+from nodes.output.sound import LOOP_MOST_S, add_sound
 
 
 # Encoder effort by name, per codec. x264 at 512x512 on this 2-core CPU, per frame: medium 12 ms,
@@ -196,7 +196,14 @@ class VideoOutput(Node):
                              "(it started again, or a camera's frames stopped a while), so its sound would not go "
                              "with the faces")
             return
-        if problem := add_sound(self._partial, self.written, clock.fps, source.sound, source.sound_from + clock.origin):
+        period = source.sound_period() if source.sound_period is not None else None
+        if period is not None and period > LOOP_MOST_S:
+            self._run.notice(f"{self.node_id}: the video is silent: the looping clip {source.sound.name} lasts "
+                             f"{period:.0f} s, and a looping sound over {LOOP_MOST_S:.0f} s is left out")
+            return
+        loop = None if period is None else (source.sound_from, period)
+        if problem := add_sound(self._partial, self.written, clock.fps, source.sound, source.sound_from + clock.origin,
+                                loop):
             self._run.notice(f"{self.node_id}: the video is silent: adding the sound of {source.sound.name} failed "
                              f"({problem})")
 
