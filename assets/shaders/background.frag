@@ -7,11 +7,14 @@
 // once moved: the face layer draws it where it went, and a second copy would double the outline.
 uniform sampler2D portrait;   // RGB; alpha: the person, less the face's own pixels outside its outline
 uniform sampler2D plate;      // the room behind the person
-uniform sampler2D room_stays; // how firmly the room the portrait shows stays put as the person moves (plate.py)
+uniform sampler2D room_stays; // r: how firmly the room the portrait shows stays put as the person moves
+                              // (plate.py); g: the face's own pixels outside its outline (face_cover)
 uniform vec2 viewport;        // the portrait's size in pixels
 uniform vec2 out_size;        // the framebuffer's size: gl_FragCoord / out_size is where a pixel lands, 0..1
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
 uniform float room_from;    // pixels moved from which the room shows the plate where it lands (warp_mesh.room_from)
+uniform float cover_gone;   // 0..1, a turned head turned back: its far side's edge is no longer where the portrait
+                            // has it, so the portrait's copy gives way even where it barely moved (a second edge)
 in vec2 uv;
 out vec4 color;
 void main() {
@@ -26,10 +29,12 @@ void main() {
 #endif
     vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
     float still = 1.0 - smoothstep(2.0, room_from, length((uv - here) * viewport));  // pixels moved
-    float stays = texture(room_stays, uv).r;
+    vec2 kept = texture(room_stays, uv).rg;
+    float stays = kept.r;
+    float cover = kept.g * cover_gone;
     vec3 shown = person.rgb;
-    if (still < 0.999 || stays > 0.0) {  // most of the background has not moved: the plate is not even looked at
-        float keep = max(mix(smoothstep(0.35, 0.65, person.a), person.a, still), still) * (1.0 - stays);
+    if (still < 0.999 || stays > 0.0 || cover > 0.0) {  // most of the background has not moved: no plate fetch
+        float keep = max(mix(smoothstep(0.35, 0.65, person.a), person.a, still), still) * (1.0 - stays) * (1.0 - cover);
         shown = mix(texture(plate, here).rgb, person.rgb, keep);
     }
     color = vec4(shown, 1.0);

@@ -113,6 +113,11 @@ def solid_triangles(mesh: BackgroundMesh, person: np.ndarray | None, cover: np.n
     return _sampling_only(mesh, cover == 0 if person is None else (person == 255) & (cover == 0))
 
 
+def covering_triangles(mesh: BackgroundMesh, cover: np.ndarray) -> np.ndarray:
+    """(T,) bool per background triangle: some of the portrait it samples is the face's `cover`."""
+    return ~_sampling_only(mesh, cover == 0)
+
+
 def room_triangles(mesh: BackgroundMesh, person: np.ndarray | None) -> np.ndarray:
     """(T,) bool per background triangle: all of the portrait it samples is room, none of it person
     (`person` as for `solid_triangles`; None: there is no room, the whole portrait moves). Moved far

@@ -83,7 +83,7 @@ class PortraitRenderer:
                               self._texture(_at_size(room, out_size), out_size),
                               self._texture(rgb if plate is None else plate.extended, out_size),
                               self._texture(np.dstack([rgb, held]), out_size),
-                              self._texture(stays[:, :, None], out_size))
+                              self._texture(np.dstack([stays, cover]), out_size))
             self._room_frame = self._gpu.ctx.framebuffer([self._textures[1]])
             self._texture_source = (image, plate, cover, out_size)
         return self._textures
@@ -140,7 +140,7 @@ class PortraitRenderer:
         for program, _, _ in (self._still, self._background, self._room, skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(skin[0], turned_back=mesh.turned_back)
-        _set_uniforms(self._background[0], room_from=room_from(plate))
+        _set_uniforms(self._background[0], room_from=room_from(plate), cover_gone=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
                       cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share, gap_own=mesh.gap_own)

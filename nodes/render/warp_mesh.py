@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.render.edges import EdgeReveal
-from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, face_cover,
-                                     moved_at_least, room_triangles, solid_triangles, staying_triangles)
+from nodes.render.background import (BackgroundMesh, background_mesh, background_positions, covering_triangles,
+                                     face_cover, moved_at_least, room_triangles, solid_triangles, staying_triangles)
 from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, lash_gaps, shut_lid_uvs
 from nodes.render.glasses import WithTheHead
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
@@ -104,6 +104,7 @@ class MeshBuilder:
         self.face_cover = face_cover(src, size, rgb)
         person = None if plate is None else plate.mask_bytes()
         self._solid = solid_triangles(self.background, person, self.face_cover)
+        self._covering = covering_triangles(self.background, self.face_cover)
         self._room = room_triangles(self.background, person)
         self._stays, self._partly_stays = staying_triangles(self.background, None if plate is None else plate.stays)
         self._room_from = room_from(plate)
@@ -132,6 +133,8 @@ class MeshBuilder:
         moves = positions - self.background.points
         most = np.linalg.norm(moves, axis=1)[triangles].max(axis=1)
         still = ((most < STILL_PIXELS) & ~self._partly_stays) | self._solid
+        if self.edges.turned_back(dst) > 0.0:  # the face's copy gives way even where it barely moved
+            still &= ~self._covering
         left = ~still & self._room & (most >= self._room_from)
         left[left] = moved_at_least(moves[triangles[left]], self._room_from)
         left |= self._stays
