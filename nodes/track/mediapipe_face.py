@@ -42,7 +42,7 @@ class _MeshForTheCount:
     The mesh that takes over looks afresh (what it followed last may be gone). With two in view the look
     can miss one (a face too small for it), and the mesh for one face would then take whichever person its
     detector likes best: it is shown the face followed so far alone first, and where it still finds
-    another, the mesh for all, which went on following both, stays."""
+    another (or none), the mesh for all, which went on following both, stays."""
 
     def __init__(self, max_faces: int, min_confidence: float):
         from mediapipe.python.solutions import face_detection
@@ -68,7 +68,7 @@ class _MeshForTheCount:
                     handing_over = True
         self._frames += 1
         faces = _pixel_faces(self._current(), rgb)
-        if handing_over and faces and not any(_same_face(face, follow) for face in faces):
+        if handing_over and not any(_same_face(face, follow) for face in faces):
             self.several = True
             faces = _pixel_faces(self._all, rgb)
         return faces
@@ -140,7 +140,8 @@ class FaceMeshDetector:
 
     @property
     def several(self) -> bool:
-        """Whether the last look saw more than one face (video with room for several; else False)."""
+        """Whether the mesh for all faces follows (video with room for several): the last look saw more than
+        one, or the mesh for one could not take over the face followed."""
         return self._meshes is not None and self._meshes.several
 
     def _detect(self, rgb: np.ndarray, follow: np.ndarray | None) -> list[np.ndarray]:
