@@ -175,6 +175,25 @@ def test_video_picks_up_a_second_face_within_a_look_and_keeps_following_the_firs
     assert counts[-1] == 1 and not several[-1]  # alone again: back to the mesh for one
 
 
+def test_a_second_face_coming_into_view_is_said_once(studio_registry, portraits):
+    from app.runtime.context import FrameContext, RunContext
+
+    pair = np.concatenate([portraits["hopper"][60:360, 110:410], portraits["astronaut"][0:300, 100:400]], axis=1)
+    alone = pair.copy()
+    alone[:, 300:] = 128
+    node = studio_registry.create("track.face", "track", studio_registry.require("track.face").schema.defaults())
+    run = RunContext()
+    node.open(run)
+    try:
+        for index, frame in enumerate([alone] * 4 + [pair] * 20):
+            track = node.process(FrameContext(index, index / 30, run), image=Image(frame, index / 30))["track"]
+            assert track.landmarks[:468, 0].mean() < 300
+    finally:
+        node.close()
+    said = [notice for notice in run.notices if "faces in view" in notice]
+    assert said == ["track: 2 faces in view; following the one followed so far (raise max_faces to consider more)"]
+
+
 def test_a_look_that_misses_the_second_face_keeps_following_the_first(portraits, monkeypatch):
     """With both in view, a look that sees one face hands over to the mesh for one: shown the face followed
     alone first, it stays on it (left to itself, it took the other person: the attack on appear2.mp4)."""

@@ -115,11 +115,11 @@ class TrackFace(Node):
             self._previous = None
             return {"track": FaceTrack.invalid(size, timestamp)}
         self._frames_with_face += 1
-        if len(faces) > 1 and self._previous is None and not self._told_several:
+        if len(faces) > 1 and not self._told_several:
             self._told_several = True
-            self._run.notice(f"{self.node_id}: {len(faces)} faces in view; following the largest, most central "
-                             f"one" + (" (raise max_faces to consider more)" if len(faces) == self.params.max_faces
-                                       else ""))
+            following = "the largest, most central one" if self._previous is None else "the one followed so far"
+            self._run.notice(f"{self.node_id}: {len(faces)} faces in view; following {following}" + (
+                " (raise max_faces to consider more)" if len(faces) == self.params.max_faces else ""))
         chosen = pick_face(faces, self._previous, size)
         self._previous = chosen
         track = face_track(chosen, size, timestamp)
