@@ -53,7 +53,7 @@ def test_a_clip_passes_over_the_frames_a_live_run_has_no_time_for_looping_or_not
     assert run.source.pass_over(5) == 0
     assert read() == pytest.approx(247 / 30, abs=1e-5)  # every frame, slower than recorded
     node.close()
-    assert run.source.pass_over.passed == 243
+    assert run.source.pass_over.passed == 243 and node.status() == "243 frames passed over to keep the clip's time"
     node, run = make(studio_registry, "capture.video", path=str(CLIP))
     read()
     run.source.pass_over(500)  # a clip played once ends on the way: its last frame shows, then it ends

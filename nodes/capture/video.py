@@ -357,6 +357,10 @@ class VideoFile(Node):
             self._pass_over.passed += 1
         return {"image": Image(pixels, self._time_offset + self._reader.time)}
 
+    def status(self) -> str:
+        passed = self._pass_over.passed if getattr(self, "_pass_over", None) is not None else 0
+        return f"{passed} frames passed over to keep the clip's time" if passed else ""
+
     def _next(self) -> np.ndarray:
         """The clip's next frame: from its start again at its end with `loop`, else EndOfStream."""
         pixels = self._reader.read()
