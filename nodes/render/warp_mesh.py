@@ -133,7 +133,8 @@ class MeshBuilder:
         moves = positions - self.background.points
         most = np.linalg.norm(moves, axis=1)[triangles].max(axis=1)
         still = ((most < STILL_PIXELS) & ~self._partly_stays) | self._solid
-        if self.edges.turned_back(dst) > 0.0:  # the face's copy gives way even where it barely moved
+        turned_back = self.edges.turned_back(dst)
+        if turned_back > 0.0:  # the face's copy gives way even where it barely moved
             still &= ~self._covering
         left = ~still & self._room & (most >= self._room_from)
         left[left] = moved_at_least(moves[triangles[left]], self._room_from)
@@ -146,7 +147,7 @@ class MeshBuilder:
         dst = lash_gaps(src, dst, closures)
         tris = topo.triangles.ravel()
         uvs = shut_lid_uvs(src, closures) / scale
-        fill, turned_back = self.edges.mirror_fill(dst), self.edges.turned_back(dst)
+        fill = self.edges.mirror_fill(dst)
         textured.append(_pack(dst[tris, :2], depth[tris], uvs[tris], uvs[mirror_points()][tris],
                               _layer(LAYER_TEXTURED, fill[tris])))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
