@@ -10,7 +10,8 @@ import pytest
 
 from app.editor.actions import Editor, UnsavedChanges
 from app.editor.notes import Tone
-from app.editor.live import LiveGraph, Transport
+from app.editor.live import LiveGraph
+from app.editor.live_status import Transport
 from app.presets import load_preset
 from app.runtime.graph import Endpoint
 from tests.conftest import REPO, Flaky

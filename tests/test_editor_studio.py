@@ -15,7 +15,8 @@ import pytest
 from app.editor.actions import Editor
 from app.editor.notes import Tone
 from app.editor.document import Document
-from app.editor.live import LiveGraph, Transport
+from app.editor.live import LiveGraph
+from app.editor.live_status import Transport
 from app.editor.param_groups import group_params
 from app.editor.preview import compose_split
 from app.presets import parse_preset

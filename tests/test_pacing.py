@@ -70,6 +70,21 @@ def test_a_clip_that_shows_every_frame_is_timed_from_a_late_one_as_a_camera_is()
     assert pacer.late == 1
 
 
+def test_a_clip_clock_passes_over_what_it_has_gone_past_once_the_graph_has_started():
+    from app.runtime.pacing import ClipClock
+
+    clock, passed = ClipClock(), []
+    pass_over = lambda n: passed.append(n) or n  # noqa: E731
+    position = 0
+    for frame, now in enumerate([0.0, 2.0, 2.1, 2.35, 2.4]):  # 10 fps; the first frame took two seconds
+        clock.keep(now, 10.0, position + sum(passed), frame, pass_over)
+        position += 1
+    assert passed == [1]  # at 2.35 s, frame 4 was due and 3 is next: one passed over (none for the start-up)
+    clock.keep(2.9, 10.0, 5 + sum(passed), 5, lambda n: 0)  # late, but it shows every frame: timed from here
+    clock.keep(3.0, 10.0, 6 + sum(passed), 6, pass_over)
+    assert passed == [1]
+
+
 def test_the_frame_after_the_first_is_not_counted_late_for_the_graphs_start_up():
     time = FakeTime()
     pacer = Pacer(lambda: 10.0, time.clock, time.sleep)

@@ -68,7 +68,7 @@ def play_frames(window, frames: int) -> None:
 def _play_until(window, frames: int, paced: bool, seconds: float) -> bool:
     """Play until the graph has run `frames` frames or its source ended (True), or `seconds` passed
     (False), the window drawn meanwhile: paced as `run_until_quit` paces it, or as fast as it goes."""
-    from app.editor.live import Transport
+    from app.editor.live_status import Transport
 
     live = window.editor.live
     window.editor.play()
@@ -88,7 +88,7 @@ def measure(window, seconds: float, max_fps: float = 0.0) -> dict[str, float]:
     goes) and report UI and graph speed separately, the preview upload cost and the share of a core the
     window was left at the end. The UI is paced as in `run_until_quit`, so both rates are the ones a user
     gets."""
-    from app.editor.live import Transport
+    from app.editor.live_status import Transport
 
     window.editor.live.max_fps = max_fps
     # as `reenact bench` warms up: opening the graph (0.75 s for video_to_portrait) and its first frames

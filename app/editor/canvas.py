@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
-from app.editor.live import LiveStatus
+from app.editor.live_status import LiveStatus
 from app.editor.node_pictures import NodePictures
 from app.editor.theme import ERROR_TEXT, IDLE_TEXT, NOTE_TEXT, NodeLook, Themes
 from app.runtime.graph import Endpoint, Link

@@ -9,10 +9,9 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Callable
 
+from app.editor.live_status import LiveStatus, Transport
 from app.editor.runnable import cached_nodes, runnable_part
 from app.editor.timeline import Clip, find_clip
 from app.runtime.budget import FrameBudget
@@ -22,48 +21,14 @@ from app.runtime.graph import Endpoint, Graph
 from app.runtime.options import Options, resolve
 from app.runtime.gpu.image import Image
 from app.runtime.node import draws_status_image
+from app.runtime.pacing import ClipClock
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
-from app.runtime.timing import TimingStats
 
 
 WORK_EASE = 0.1  # how fast the running mean of a frame's work follows it (about the last ten frames)
-STARTING_FRAMES = 2  # frames a graph takes to start (models, a portrait's plate): their time is not the clip's
 PAUSED_POLL_S = 0.5  # while paused the worker wakes on commands, and this often for the nodes' status lines
 STATUS_IMAGE_PERIOD_S = 0.25  # nodes' status pictures are asked for at most this often (uploads cost the UI)
-
-
-class Transport(Enum):
-    PLAYING = "playing"
-    PAUSED = "paused"
-    ENDED = "ended"  # a source ran out of frames; restart to play again
-
-
-@dataclass(frozen=True)
-class LiveStatus:
-    """What the UI shows about the running graph. `serial` bumps with every published frame."""
-
-    serial: int = 0
-    frame: int = 0
-    fps: float = 0.0
-    transport: Transport = Transport.PAUSED
-    timings: dict[str, TimingStats] = field(default_factory=dict)  # node id -> recent run times
-    cached: frozenset[str] = frozenset()  # nodes that run only when a param or an input changes
-    failures: dict[str, str] = field(default_factory=dict)  # node id -> message
-    idle: dict[str, str] = field(default_factory=dict)  # node id -> why it is not running
-    notes: dict[str, str] = field(default_factory=dict)  # node id -> the node's own status line
-    # node id -> the node's status picture, for nodes that override `status_image()` (see editor/node_pictures.py)
-    pictures: dict[str, Image] = field(default_factory=dict)
-    outputs: dict[Endpoint, Any] = field(default_factory=dict)  # the watched ports' newest values
-    message: str = ""  # the latest thing the user should read (notices, refused graphs)
-    said: tuple[tuple[int, str], ...] = ()  # the latest of those, numbered: every one for the message log
-    image_path: str = "no GL context yet"  # how frames move between GL, torch and host memory, and why
-    clip: Clip | None = None  # the source the timeline follows, with its length
-    recording: bool = False  # sinks (files, windows, devices) run only while recording
-    seeking: int | None = None  # the frame a seek is running towards
-    budget: tuple[str, ...] = ()  # cheaper settings the frame budget has taken to hold max_fps (node.param=value)
-    busy: float = 0.0  # the share of max_fps's frame time the graph's own work takes lately (0: no cap)
-    clip_rate: float = 0.0  # a clip's own frame rate where it holds playback under max_fps (0: it does not)
 
 
 def playback_rate(max_fps: float, source_rate: float | None) -> float:
@@ -95,7 +60,7 @@ class LiveGraph:
         self._work_s = 0.0  # a frame's own work lately (a running mean), for `LiveStatus.busy`
         self._redraw_wanted = False  # an edit arrived while paused: run the shown frame again
         self._seek_to: int | None = None
-        self._clip_clock: float | None = None  # while playing a clip: when its frame 0 would have been shown
+        self._clip_clock = ClipClock()  # a clip played at its own speed
         self._record = False
         self._clip: Clip | None = None
         self._message = ""
@@ -201,7 +166,7 @@ class LiveGraph:
                 if self._transport is Transport.PLAYING and not self._steps_wanted:
                     self._keep_time()
                 else:
-                    self._clip_clock = None  # paused, stepped, sought: the clip's time starts again on Play
+                    self._clip_clock.stop()  # paused, stepped, sought: the clip's time starts again on Play
                 if self._transport is Transport.PLAYING or self._steps_wanted:
                     self._steps_wanted = max(0, self._steps_wanted - 1)
                     self._frame()
@@ -242,26 +207,15 @@ class LiveGraph:
         return self._scheduler.frame_index + (source.pass_over.passed if source and source.pass_over else 0)
 
     def _keep_time(self) -> None:
-        """Playing a clip slower than it was recorded (the graph, or max_fps, slower than the clip): its
-        frames that its own clock has gone past are passed over, so it plays at its recorded speed (its
-        `keep_time`, on). A clip that shows every frame, a camera, and playing with no frame cap (as fast as
-        the graph runs) pass nothing over."""
+        """Playing a clip slower than it was recorded (the graph, or max_fps, slower than the clip): the
+        frames its own clock has gone past are passed over, so it plays at its recorded speed (its
+        `keep_time`, on). Playing with no frame cap runs every frame as fast as the graph does."""
         run = self._scheduler.run if self._scheduler is not None else None
-        pass_over = run.source.pass_over if run is not None and run.source is not None else None
-        rate = run.pace_rate if run is not None else None
-        now = time.perf_counter()
-        if pass_over is None or not rate or self.max_fps <= 0:
-            self._clip_clock = None
+        if run is None or run.source is None or self.max_fps <= 0:
+            self._clip_clock.stop()
             return
-        if self._clip_clock is not None and self._scheduler.frame_index > STARTING_FRAMES:
-            behind = int((now - self._clip_clock) * rate) - self._position()
-            if behind <= 0:
-                return
-            if pass_over(behind):
-                return
-        # the clip's clock starts at this frame: on Play, while the graph starts (its first frames are slow,
-        # and would pass a second of the clip over), and for each frame of a clip that shows every one
-        self._clip_clock = now - self._position() / rate
+        self._clip_clock.keep(time.perf_counter(), run.pace_rate, self._position(), self._scheduler.frame_index,
+                              run.source.pass_over)
 
     def _seeking(self) -> bool:
         if self._seek_to is not None and (self._scheduler is None or self._transport is Transport.ENDED
@@ -281,7 +235,7 @@ class LiveGraph:
             self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, options=self._options,
                                                                              embedded=True, keep_files=True))
             self._scheduler.open()
-            self._clip_clock = None  # the sources start from their first frame
+            self._clip_clock.stop()  # the sources start from their first frame
             if self._transport is Transport.ENDED:
                 self._transport = Transport.PAUSED
         else:

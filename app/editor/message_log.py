@@ -14,7 +14,7 @@ import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
 from app.editor.notes import Message, Tone
-from app.editor.live import LiveStatus
+from app.editor.live_status import LiveStatus
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT, OK_TEXT
 
 WARNING_HOLD_S = 8.0

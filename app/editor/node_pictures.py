@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dearpygui.dearpygui as dpg
 
-from app.editor.live import LiveStatus
+from app.editor.live_status import LiveStatus
 from app.editor.preview import TextureBuffer, fit_into
 from app.runtime.gpu.image import Image
 

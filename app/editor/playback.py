@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.editor.live import Transport
+from app.editor.live_status import Transport
 from app.editor.notes import Tone
 from app.editor.render_job import RenderJob
 from app.runtime import ports

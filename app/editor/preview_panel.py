@@ -8,7 +8,7 @@ import time
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
-from app.editor.live import LiveStatus
+from app.editor.live_status import LiveStatus
 from app.editor.preview import TextureBuffer, compose_split
 from app.editor.theme import NOTE_TEXT
 from app.runtime.gpu.image import Image

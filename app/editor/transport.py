@@ -5,7 +5,7 @@ from __future__ import annotations
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
-from app.editor.live import LiveStatus, Transport
+from app.editor.live_status import LiveStatus, Transport
 from app.editor.theme import NOTE_TEXT
 
 FPS_CHOICES = ["15", "30", "60", "unlimited"]

@@ -17,7 +17,7 @@ from app.editor.add_menu import AddMenu
 from app.editor.canvas import Canvas
 from app.editor.dialogs import Dialogs
 from app.editor.inspector import Inspector
-from app.editor.live import LiveStatus, Transport
+from app.editor.live_status import LiveStatus, Transport
 from app.editor.message_log import MessageLog
 from app.editor.palette import Palette
 from app.editor.preview_panel import PreviewPanel

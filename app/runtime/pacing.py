@@ -7,6 +7,7 @@ from typing import Callable
 
 
 SLICE_S = 0.05  # a wait is slept in slices this long, so Ctrl-C ends it at once (a clip may say 0.5 fps)
+STARTING_FRAMES = 2  # a graph's first frames are slow (models, a portrait's plate): their time is not the clip's
 
 
 class Pacer:
@@ -40,7 +41,7 @@ class Pacer:
         self.paced_at = rate
         self._paced += 1
         if self._due is None or now > self._due:
-            running = self._due is not None and self._paced > 2
+            running = self._due is not None and self._paced > STARTING_FRAMES
             self.late += running
             pass_over = self._pass_over() if running else None
             behind = int((now - self._due) * rate) if pass_over is not None else 0  # whole frames' time
@@ -53,3 +54,29 @@ class Pacer:
                 self._sleep(min(SLICE_S, self._due - now))
                 now = self._clock()
         self._due += 1.0 / rate
+
+
+class ClipClock:
+    """A recording played live at its own speed a frame at a time, by a loop that times its frames itself
+    (the editor's, under its frame cap): before each frame, the frames its clock has gone past are passed
+    over (`SourceClock.pass_over`). The clock starts at the frame about to be shown on the first frame
+    after `stop()` (a pause, a step, a seek), while the graph starts, and at each frame of a recording that
+    shows every one (or a camera: no pass_over)."""
+
+    def __init__(self) -> None:
+        self._zero: float | None = None  # when the recording's frame 0 would have been shown
+
+    def stop(self) -> None:
+        self._zero = None
+
+    def keep(self, now: float, rate: float | None, position: int, frames_run: int,
+             pass_over: Callable[[int], int] | None) -> None:
+        """position: the recording's frame read next (frames run and passed over); frames_run: the graph's."""
+        if not rate or pass_over is None:
+            self._zero = None
+            return
+        if self._zero is not None and frames_run > STARTING_FRAMES:
+            behind = int((now - self._zero) * rate) - position
+            if behind <= 0 or pass_over(behind):
+                return
+        self._zero = now - position / rate

@@ -11,7 +11,7 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from app.editor.notes import Tone
-from app.editor.live import Transport
+from app.editor.live_status import Transport
 from app.runtime.graph import Endpoint
 from tests.conftest import REPO
 from tests.ui.test_editor_ui import pump

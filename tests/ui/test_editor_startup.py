@@ -6,7 +6,7 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 import app.editor as editor_app
-from app.editor.live import Transport
+from app.editor.live_status import Transport
 from app.runtime.options import resolve
 from nodes import default_registry
 from tests.conftest import REPO

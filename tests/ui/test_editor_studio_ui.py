@@ -12,7 +12,7 @@ from pathlib import Path
 import dearpygui.dearpygui as dpg
 import pytest
 
-from app.editor.live import Transport
+from app.editor.live_status import Transport
 from app.runtime.graph import Endpoint, Link
 from tests.ui.test_editor_input import (SCENE, EMPTY_CANVAS, centre, click, drag, key, labelled, pin, settle,
                                         title, type_text, xdotool)
@@ -291,7 +291,7 @@ def test_the_windows_share_grows_while_a_capped_graph_has_headroom_and_gives_way
     and gives the time back as soon as the graph's work nears its frame time, down to BUSY_UI_SHARE,
     which it keeps without a cap (the graph takes what it can)."""
     from app.editor import window as windows
-    from app.editor.live import LiveStatus
+    from app.editor.live_status import LiveStatus
 
     def settled(busy: float, frames: int = 200) -> float:
         for _ in range(frames):
