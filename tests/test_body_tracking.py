@@ -11,10 +11,10 @@ from nodes.track.body import body_track
 from nodes.track.body_types import LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
 
 
-def body_node(registry, **params):
+def body_node(registry, run=None, **params):
     schema = registry.require("track.body").schema
     node = registry.create("track.body", "body", {**schema.defaults(), **params})
-    node.open(RunContext())
+    node.open(run or RunContext())
     return node
 
 
@@ -120,6 +120,38 @@ def test_shoulders_that_hold_still_are_looked_at_less_often_until_they_move(stud
     node.close()
     assert [int(seen[0, 0, 0]) for seen in passes] == [0, 3, 9, 15, 18, 21]  # 0 and 3 agree: 9 next; 3 and 9
     # agree: 15 next; 15 has moved (frame 12 on): every third again
+
+
+def test_a_pose_pass_due_beside_a_hand_look_waits_a_frame_and_keeps_its_cadence(studio_registry, portraits,
+                                                                              monkeypatch):
+    """The face's hand look starts on every 4th frame: the pose pass due on frame 12 starts on 13, the next
+    still on 15; the one due on frame 0 starts there (the first frame waits for its own pass)."""
+    from nodes.track.body import TrackBody
+
+    passes = []
+    detect = TrackBody._detect
+    monkeypatch.setattr(TrackBody, "_detect", lambda self, rgb: passes.append(int(rgb[0, 0, 0])) or detect(self, rgb))
+    frames = [portraits["astronaut"].copy() for _ in range(19)]
+    for k, frame in enumerate(frames):
+        frame[0, 0, 0] = k  # a mark the pass can be known by
+    run = RunContext()
+    run.passes.declare("track", lambda index: index % 4 == 0)
+    node = body_node(studio_registry, run, every=3, still_every=3, smoothing=False)
+    track_frames(node, frames)
+    node.close()
+    assert passes == [0, 3, 6, 9, 13, 15, 18]
+
+
+def test_the_face_tracker_declares_when_its_hand_looks_start(studio_registry):
+    schema = studio_registry.require("track.face").schema
+    for params, starting in (({}, [0, 4, 8]), ({"hands_every": 8}, [0, 8]), ({"hands": False}, []),
+                             ({"mode": "photo"}, [])):  # a photo's look is waited for: it runs beside nothing
+        run = RunContext()
+        node = studio_registry.create("track.face", "track", {**schema.defaults(), **params})
+        node.open(run)
+        assert [k for k in range(10) if run.passes.others_start("body", k)] == starting
+        node.close()
+        assert not run.passes.others_start("body", 0)
 
 
 def test_smoothing_follows_a_jump_on_the_frames_timestamps(studio_registry, portraits):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from app.runtime.errors import ReenactError
+from app.runtime.late_pass import PassCalendar
 from app.runtime.options import Options, resolve
 from app.runtime.paths import first_free, resolve_asset, resolve_output
 from app.runtime.threads import apply_process_wide
@@ -82,6 +83,7 @@ class RunContext:
     keep_files: outputs never replace a file (the editor's recording: a take after a restart, or a second
         recording, goes beside the earlier ones; see `output`).
     source: the run's timed source's clock, once one has said (see `timed_source`).
+    passes: when nodes start their passes beside the graph (see `PassCalendar`).
     """
 
     base_dir: Path | None = None
@@ -91,6 +93,7 @@ class RunContext:
     embedded: bool = False
     keep_files: bool = False
     source: SourceClock | None = None
+    passes: PassCalendar = field(default_factory=PassCalendar)
     _gpu_error: ReenactError | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

@@ -136,6 +136,7 @@ class TrackBody(Node):
         self._joints: np.ndarray | None = None  # the last pass's, held until the next
         self._since_pass = 0  # frames since the last pass started
         self._still = False  # the shoulders held still between the last two passes
+        self._waited = False  # the pass due waits a frame: another node starts one on this frame
         self._passes = LatePass(f"{self.node_id}-pose")
         self._filter = OneEuroFilter(self.params.min_cutoff, self.params.beta, SPEED_CUTOFF_HZ)
 
@@ -151,14 +152,14 @@ class TrackBody(Node):
         if done is not NOTHING:
             self._still = held_still(self._joints, done)
             self._joints = done
-        if self._due(size):
+        if self._due(size, ctx.index):
             # photos are unrelated, and a first or resized frame has nothing to hold: those wait for their
             # own pass; other passes overlap with the rest of this frame and are used from the next one
             if self.params.mode == "photo" or size != self._size:
                 self._joints = self._passes.now(self._detect, image.rgb())
             else:
                 self._passes.start(self._detect, image.rgb())
-            self._since_pass = 0
+            self._since_pass, self._waited = int(self._waited), False  # one that waited keeps the cadence
         self._frames, self._size, self._since_pass = self._frames + 1, size, self._since_pass + 1
         if self._joints is None:
             self._filter.reset()
@@ -176,12 +177,20 @@ class TrackBody(Node):
             self._detector = PoseDetector(self.params.mode == "photo", self.params.min_confidence)
         return self._detector.detect(rgb)
 
-    def _due(self, size: tuple[int, int]) -> bool:
+    def _due(self, size: tuple[int, int], index: int) -> bool:
         """Whether this frame gets a pose pass: every frame in photo mode (the frames are unrelated), else
         every Nth (`still_every`th while the shoulders hold still), and whenever the frame size changes (held
-        pixels would be in the wrong frame)."""
+        pixels would be in the wrong frame). A pass due on a frame on which another node starts one beside
+        the graph (the face's hand look) comes a frame later, so the two do not compete for the cores."""
+        if self.params.mode == "photo" or size != self._size:
+            return True
         every = max(self.params.every, self.params.still_every) if self._still else self.params.every
-        return self.params.mode == "photo" or self._since_pass >= every or size != self._size
+        if self._since_pass < every:
+            return False
+        if not self._waited and self._run.passes.others_start(self.node_id, index):
+            self._waited = True
+            return False
+        return True
 
     def close(self) -> None:
         if getattr(self, "_frames", 0) and not self._frames_with_body:  # else a still torso is a mystery

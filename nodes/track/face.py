@@ -89,6 +89,8 @@ class TrackFace(Node):
         self._hands: HandDetector | None = None
         self._seen_hands: list[np.ndarray] = []
         self._hand_looks = LatePass(f"{self.node_id}-hands")
+        run.passes.declare(self.node_id, lambda index: self.params.hands and self.params.mode == "video"
+                           and self._look_due(index))
         self._hold = OcclusionHold(self.params.occlusion_ease_ms / 1000.0)
         self._previous: np.ndarray | None = None
 
@@ -143,11 +145,14 @@ class TrackFace(Node):
         seen = self._hand_looks.take()
         if seen is not NOTHING:
             self._seen_hands = seen
-        if self._seen_hands or index % self.params.hands_every == 0:
+        if self._look_due(index):
             if self.params.mode == "photo":
                 self._seen_hands = self._hand_looks.now(self._hands_in, image.rgb())
             else:
                 self._hand_looks.start(self._hands_in, image.rgb())
+
+    def _look_due(self, index: int) -> bool:
+        return bool(self._seen_hands) or index % self.params.hands_every == 0
 
     def _hands_in(self, rgb: np.ndarray) -> list[np.ndarray]:
         """One look, on the looks' worker thread (the detector is made there on first use)."""
@@ -170,6 +175,8 @@ class TrackFace(Node):
         self._release()
         if getattr(self, "_hand_looks", None) is not None:
             self._hand_looks.close()
+        if getattr(self, "_run", None) is not None:
+            self._run.passes.withdraw(self.node_id)
 
     def _release(self) -> None:
         self._release_hands()
