@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nodes.render.loose_hair import loose_hair
 from nodes.render.patch_fill import patch_completion
 from nodes.render.ramps import smoothstep
 from nodes.render.room_lines import along_lines_fill, room_lines, rows_filled
@@ -65,7 +66,7 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None, turns: in
     hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
     if plate is not None:
         fill = cv2.resize(np.ascontiguousarray(plate[:, :, :3]), (width, height), interpolation=cv2.INTER_AREA)
-        return _made(rgb, mask, _filled(rgb, fill.astype(np.float32), hole.astype(np.float32)), extended,
+        return _made(rgb, mask, _filled(rgb, fill.astype(np.float32), hole.astype(np.float32)), extended, hole,
                      seen=_lines_up(fill, rgb, hole == 0))
     scale = min(1.0, WORKING_SIDE / max(width, height))
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -85,7 +86,7 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None, turns: in
         full = along_lines_fill(rgb, person > 0.5, lines.scaled(1.0 / scale), fill)
     else:
         full = patch_completion(filled, small_hole > 0, STRIP_DEPTH * max(small)).at_size(rgb, person > 0.5, fill)
-    return _made(rgb, mask, _filled(rgb, full, person), extended)
+    return _made(rgb, mask, _filled(rgb, full, person), extended, hole)
 
 
 def still_plate(rgb: np.ndarray, turns: int = 0) -> PersonAndPlate:
@@ -116,8 +117,15 @@ def _lines_up(plate: np.ndarray, rgb: np.ndarray, room: np.ndarray) -> bool:
     return float(np.percentile(difference, 90)) <= SEEN_AGREEMENT
 
 
-def _made(rgb: np.ndarray, mask: np.ndarray, plate: np.ndarray, extended: np.ndarray,
+def _made(rgb: np.ndarray, mask: np.ndarray, plate: np.ndarray, extended: np.ndarray, hole: np.ndarray,
           seen: bool = False) -> PersonAndPlate:
+    """The plate as filled in `hole`, with the person's loose hair past it filled from beside each wisp (a
+    wisp is a pixel or two wide; grown into the hole instead, it moved where the room's lines are taken up
+    behind the head, the board under `three_quarter.jpg`'s hair 8 -> 14 grey levels off): the plate no
+    longer shows it, so the room there moves with the head and takes it along."""
+    wisps = cv2.dilate(loose_hair(rgb, hole).astype(np.uint8), np.ones((3, 3), np.uint8))  # and their soft edges
+    if wisps.any():
+        plate = cv2.inpaint(plate, wisps, 2, cv2.INPAINT_TELEA)
     return PersonAndPlate(mask, plate, extended, room_stays(np.all(plate == rgb[:, :, :3], axis=2)), seen)
 
 

@@ -1,0 +1,54 @@
+"""Loose hair past the person's silhouette: the thin dark wisps that stand out of a head of hair against
+the room. The segmentation leaves them out, so a plate kept them as part of the room, and when the head
+moved they stayed behind as dark scratches on the wall (`three_quarter.jpg` driven down and to the side).
+Found, they join the plate's hole: the plate is filled under them and they move with the head."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+DARK_LINE_WIDTH = 0.012  # of the longest side: the widest wisp looked for (a black-hat's kernel)
+REACH = 0.08  # of the longest side: how far past the hole a wisp may reach
+# A wisp is darker than the room around it by more than the room's own texture: `FAINT` of the local
+# median darkness (plus an offset) along its length, `CLEAR` somewhere; JPEG speckle on a plain backdrop
+# (Hopper's) stays under it, a single hair on a plain wall (`three_quarter.jpg`) does not
+FAINT, CLEAR = (1.5, 2.0, 4.0), (2.0, 3.0, 6.0)  # (times the local median, plus, at least), in grey levels
+NOISE_WINDOW = 0.06  # of the longest side: the window of that local median
+THIN = 2.5  # a wisp's area is at most this many pixels per pixel of its box's diagonal: speckle clumps are not
+STRAIGHT = 0.06  # of the longest side: dark lines straight for this long are the room's (a board's edge)
+
+
+def loose_hair(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """(H, W) bool: thin dark strokes outside `hole` ((H, W) uint8, 1 inside: the person and their fringe)
+    that touch it, within REACH of it, neither straight for long nor clumped."""
+    side = max(hole.shape)
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    width = max(3, round(DARK_LINE_WIDTH * side) | 1)
+    dark = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width)))
+    noise = cv2.medianBlur(dark, max(3, round(NOISE_WINDOW * side) | 1)).astype(np.float32)
+    reach = max(1, round(REACH * side))
+    near = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))) > 0
+    faint = near & (hole == 0) & (dark > np.maximum(FAINT[2], FAINT[0] * noise + FAINT[1]))
+    strokes = _without_straight_lines(faint.astype(np.uint8), side)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    touching = np.unique(labels[(cv2.dilate(hole, np.ones((3, 3), np.uint8)) > 0) & (strokes > 0)])
+    clear = np.unique(labels[(dark > np.maximum(CLEAR[2], CLEAR[0] * noise + CLEAR[1])) & (strokes > 0)])
+    thin = stats[:, cv2.CC_STAT_AREA] <= THIN * np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    kept = np.zeros(count, bool)
+    kept[np.intersect1d(touching, clear)] = True
+    kept &= thin
+    kept[0] = False  # the background label
+    return kept[labels]
+
+
+def _without_straight_lines(strokes: np.ndarray, side: int) -> np.ndarray:
+    """`strokes` less the long straight dark lines through it: a picture rail's shadow, a board's edge."""
+    length = max(2, round(STRAIGHT * side))
+    lines = cv2.HoughLinesP(strokes, 1, np.pi / 180, threshold=max(2, round(2 * length / 3)), minLineLength=length,
+                            maxLineGap=2)
+    if lines is None:
+        return strokes
+    straight = np.zeros_like(strokes)
+    for x0, y0, x1, y1 in lines[:, 0]:
+        cv2.line(straight, (int(x0), int(y0)), (int(x1), int(y1)), 1, 3)
+    return strokes & (1 - straight)
