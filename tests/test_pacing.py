@@ -164,3 +164,22 @@ def test_ctrl_c_while_waiting_starts_no_further_frame(monkeypatch, tmp_path, cap
     assert main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--frames", "5", "--quiet", "--realtime", "on",
                  "--set", f"driver.path={clip}", "--set", f"out.path={out}"]) == 130
     assert len(iio.imread(out)) == 1  # the first frame, finalized; none started after Ctrl-C
+
+
+def test_frames_coming_long_and_short_by_turns_are_shown_evenly():
+    """A pipelined run beside a busy program: frames done 30 and 10 ms apart by turns. Held to 0.9 of the
+    recent interval, the quick ones wait and the spacing settles near the mean; a late one never waits."""
+    from app.runtime.pacing import EVEN_SHARE, EvenSpacing
+
+    time = FakeTime()
+    spacing = EvenSpacing(time.clock, time.sleep)
+    shown = []
+    done = 0.0
+    for work in [0.03, 0.01] * 40:
+        done += work  # the stages work on while a frame is held: when each is done does not move
+        time.now = max(time.now, done)
+        shown.append(spacing.show(time.now))
+    gaps = [b - a for a, b in zip(shown[40:], shown[41:])]
+    assert max(gaps) <= 0.03 + 1e-9 and min(gaps) >= EVEN_SHARE * 0.019  # were 0.03 and 0.01
+    assert sum(gaps) / len(gaps) == pytest.approx(0.02, abs=0.002)  # the rate a frame is shown at is kept
+    assert all(seconds > 0 for seconds in time.slept)

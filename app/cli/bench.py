@@ -201,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet),
                          budget)
     report["load"] = args.load
+    report["pipeline"] = args.pipeline  # None (serial), throughput, latency or even
     if report["signal"]:  # what was measured is shown; the baselines would take seconds more
         report["baselines"] = report["transfer_timings_ms"] = {"why": "not measured: the bench was interrupted"}
     else:
@@ -213,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"fps {report['fps']:.1f}  frame p95 {report['frame_ms']['p95']:.1f} ms  latency {report['latency_ms']:.3f} ms "
           f"(p95 {report['latency_p95_ms']:.1f})  peak RSS {report['peak_rss_mb']:.0f} MB"
           + (f"  scheduler overhead {report['scheduler_overhead_us_per_node']:.2f} µs/node/frame"
-             if report["scheduler_overhead_us_per_node"] is not None else "  (pipelined: stages overlap)"))
+             if report["scheduler_overhead_us_per_node"] is not None
+             else f"  (pipelined, {args.pipeline}: stages overlap)"))
     if report["source_ended"]:
         print(f"note: the source ended after {report['frames']} measured frames of the {frames} asked for; the "
               "figures cover those (a clip loops with --set NODE.loop=true)")

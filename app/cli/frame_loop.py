@@ -75,7 +75,8 @@ def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options:
     run = RunContext(base_dir=graph.base_dir, options=options)
     if pipeline is None:
         return Scheduler(graph, registry, run, timing_window=timing_window)
-    return PipelinedRun(graph, registry, run, timing_window=timing_window, just_in_time=pipeline == "latency")
+    return PipelinedRun(graph, registry, run, timing_window=timing_window, just_in_time=pipeline == "latency",
+                        even=pipeline == "even")
 
 
 def frame_budget(target_fps: float | None, graph: Graph, registry: Registry,

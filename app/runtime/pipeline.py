@@ -20,6 +20,7 @@ from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import EndOfStream, NodeFailure, ReenactError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.node import Node, Prepared, splits_frame
+from app.runtime.pacing import EvenSpacing
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Port
@@ -106,9 +107,11 @@ class PipelinedRun:
     pipelined = True
 
     def __init__(self, graph: Graph, registry: Registry, run: RunContext | None = None, depth: int = 1,
-                 timing_window: int = 120, just_in_time: bool = False):
+                 timing_window: int = 120, just_in_time: bool = False, even: bool = False):
         """just_in_time: start each capture so it finishes as the render stage frees up (lowest latency,
-        freshest camera frames, little overlap); otherwise as soon as `depth` allows (most overlap)."""
+        freshest camera frames, little overlap); otherwise as soon as `depth` allows (most overlap).
+        even: `step` returns frames evenly spaced (`EvenSpacing`): beside a busy program the two stages'
+        frames come long and short by turns."""
         capture_graph, render_graph, self._crossing = split(graph, registry)
         ports = {}
         for name, source in self._crossing.items():
@@ -133,6 +136,7 @@ class PipelinedRun:
         self.step_times = TimingWindow(timing_window)
         self._stage_seconds = {"capture": 0.0, "render": 0.0}  # moving averages, to start captures just in time
         self._just_in_time = just_in_time
+        self._spacing = EvenSpacing() if even else None
 
     @property
     def fps(self) -> float:
@@ -168,6 +172,8 @@ class PipelinedRun:
         failures = handoff.failures + self._render.step(handoff.ahead)
         ended = time.perf_counter()
         self._average("render", ended - started)
+        if self._spacing is not None:  # the capture stage works on while a frame is held
+            ended = self._spacing.show(ended)
         self.latency.add(ended - handoff.started)
         self.step_times.add(ended - waited)
         return [f for f in failures if f.node_id != PIPE_NODE]
