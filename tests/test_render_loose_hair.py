@@ -15,7 +15,8 @@ SIDE = 512
 
 def _wall_with_head() -> tuple[np.ndarray, np.ndarray]:
     """(rgb, hole): a grey wall with light speckle, a dark head (the hole, grown past it), wisps standing
-    out of its top and a long straight dark line (a board's edge) running from it across the wall."""
+    out of its top, a long straight dark line (a board's edge) running from it across the wall and a short
+    dark stroke at its bottom."""
     rng = np.random.default_rng(3)
     rgb = np.clip(150 + rng.normal(0, 2.0, (SIDE, SIDE, 3)), 0, 255).astype(np.uint8)
     cv2.circle(rgb, (256, 300), 120, (40, 35, 35), -1)
@@ -24,6 +25,7 @@ def _wall_with_head() -> tuple[np.ndarray, np.ndarray]:
         start, end = np.array([256, 300]) + 122 * direction, np.array([256, 300]) + 142 * direction
         cv2.line(rgb, tuple(int(v) for v in start), tuple(int(v) for v in end), (90, 85, 85), 1)
     cv2.line(rgb, (380, 280), (511, 240), (100, 100, 100), 1)  # the board's edge, from the head's side
+    cv2.line(rgb, (256, 428), (262, 446), (90, 85, 85), 1)  # a dark stroke under it: beside no head of hair
     hole = np.zeros((SIDE, SIDE), np.uint8)
     cv2.circle(hole, (256, 300), 126, 1, -1)
     return rgb, hole
@@ -37,6 +39,7 @@ def test_wisps_touching_the_head_are_found_and_the_rooms_lines_and_speckle_are_n
     distance = np.hypot(cols - 256, rows - 300)
     assert distance.min() >= 125 and distance.max() <= 144  # along the wisps, nowhere else on the wall
     assert not found[230:290, 385:].any()  # the straight line stays the room's
+    assert not found[420:].any()  # and so does the stroke below the head's top 40%
 
 
 def test_three_quarters_wisps_leave_the_plate():
