@@ -39,10 +39,12 @@ class _MeshForTheCount:
     face follows; while it sees more, the mesh for all. A second person is picked up within LOOK_EVERY
     frames of coming into view.
 
-    The mesh that takes over looks afresh (what it followed last may be gone). With two in view the look
-    can miss one (a face too small for it), and the mesh for one face would then take whichever person its
-    detector likes best: it is shown the face followed so far alone first, and where it still finds
-    another (or none), the mesh for all, which went on following both, stays."""
+    The look misses faces small in the frame: while the mesh for all still follows several, a look that
+    sees one is not believed (handed over, the mesh for one dropped the other person until the next look,
+    or failed to find the face followed and was undone, every look). The mesh that takes over looks afresh
+    (what it followed last may be gone); the mesh for one face would take whichever person its detector
+    likes best, so it is shown the face followed so far alone first, and where it still finds another (or
+    none), the mesh for all stays."""
 
     def __init__(self, max_faces: int, min_confidence: float):
         from mediapipe.python.solutions import face_detection
@@ -52,13 +54,15 @@ class _MeshForTheCount:
         self._look = QuietSolution(face_detection.FaceDetection(model_selection=0,
                                                                 min_detection_confidence=min_confidence))
         self._frames = 0
+        self._following = 0  # faces the mesh found last frame
         self.several = False
 
     def faces(self, rgb: np.ndarray, follow: np.ndarray | None) -> list[np.ndarray]:
         """`_pixel_faces` of this frame; follow: the followed face's (478, 2+) landmark pixels in `rgb`."""
         handing_over = False
         if self._frames % LOOK_EVERY == 0:
-            several = len(self._look.output(rgb, "detections") or ()) > 1
+            # the look misses faces small in the frame: while the mesh for all still follows several, it stays
+            several = len(self._look.output(rgb, "detections") or ()) > 1 or (self.several and self._following > 1)
             if several != self.several:
                 self.several = several
                 taking_over = self._current()
@@ -71,6 +75,7 @@ class _MeshForTheCount:
         if handing_over and not any(_same_face(face, follow) for face in faces):
             self.several = True
             faces = _pixel_faces(self._all, rgb)
+        self._following = len(faces)
         return faces
 
     def _current(self) -> QuietSolution:
