@@ -183,3 +183,16 @@ def test_frames_coming_long_and_short_by_turns_are_shown_evenly():
     assert max(gaps) <= 0.03 + 1e-9 and min(gaps) >= EVEN_SHARE * 0.019  # were 0.03 and 0.01
     assert sum(gaps) / len(gaps) == pytest.approx(0.02, abs=0.002)  # the rate a frame is shown at is kept
     assert all(seconds > 0 for seconds in time.slept)
+
+
+def test_a_stall_does_not_hold_the_frames_after_it():
+    """One frame 2 s late (the machine swapping, a paused process): the 10 ms frames after it are shown as
+    they come, not held for most of a second each while an average forgets the stall."""
+    from app.runtime.pacing import EvenSpacing
+
+    time = FakeTime()
+    spacing = EvenSpacing(time.clock, time.sleep)
+    for work in [0.01] * 20 + [2.0] + [0.01] * 100:
+        time.now += work
+        spacing.show(time.now)
+    assert time.now < 20 * 0.01 + 2.0 + 100 * 0.01 + 0.05 and max(time.slept, default=0) < 0.01

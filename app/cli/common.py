@@ -50,7 +50,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="overlap capture and tracking of the next frame with rendering of this one: "
                         "'throughput' (default) starts the next capture at once, 'latency' just in time, "
                         "'even' as throughput but shows the frames evenly spaced (steadier beside a busy "
-                        "program, about 2%% fewer frames)")
+                        "program, up to 1.5%% fewer frames)")
     add_gpu_arguments(p)
     add_threads_argument(p)
 

@@ -3,15 +3,20 @@ plays at the speed it was recorded at, not as fast as the machine renders (a 24 
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Callable
 
 
 SLICE_S = 0.05  # a wait is slept in slices this long, so Ctrl-C ends it at once (a clip may say 0.5 fps)
 STARTING_FRAMES = 2  # a graph's first frames are slow (models, a portrait's plate): their time is not the clip's
 # EvenSpacing: a frame is shown no sooner than this share of the recent interval after the one before. Beside
-# a busy process a pipelined run's frames came long and short by turns (p95 1.56-1.70x the mean); held so,
-# 1.25-1.3x, for about 2% fewer frames and 2-4 ms more latency (at 0.85: 1.35-1.42x)
+# a busy process a pipelined run's frames came long and short by turns (p95 1.59-1.71x the mean); held so,
+# 1.33-1.34x, for up to 1.5% fewer frames and 1-2 ms more latency
 EVEN_SHARE = 0.9
+# the recent interval is the mean of this many less their EVEN_TRIM longest and shortest: a stall (the
+# machine swapping, a paused process) is one long interval, which a moving average carried into hundreds of
+# frames held as long (a 3 s stall: 150 frames took 24 s, not 8)
+EVEN_WINDOW, EVEN_TRIM = 9, 2
 
 
 class Pacer:
@@ -88,22 +93,28 @@ class ClipClock:
 
 class EvenSpacing:
     """Frames shown as they are done, but evenly: `show(done)`, for a frame done at `done` (on `clock`),
-    sleeps until EVEN_SHARE of the recent interval between frames has passed since the one before was
-    shown, and returns when this one is. A frame done late is shown at once; only quick ones wait."""
+    sleeps until EVEN_SHARE of the recent interval between frames (`_recent`) has passed since the one
+    before was shown, and returns when this one is. A frame done late is shown at
+    once; only quick ones wait, and none until EVEN_WINDOW intervals are known (a graph's first frames are
+    slow)."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter, sleep: Callable[[float], None] = time.sleep):
         self._clock, self._sleep = clock, sleep
         self._shown: float | None = None
-        self._interval = 0.0  # moving average of the time between frames shown
+        self._intervals: deque[float] = deque(maxlen=EVEN_WINDOW)  # between the last frames shown
 
     def show(self, done: float) -> float:
         shown = done
         if self._shown is not None:
-            due = self._shown + EVEN_SHARE * self._interval
-            if done < due:
-                self._sleep(due - done)
-                shown = self._clock()
-            interval = shown - self._shown
-            self._interval = interval if self._interval == 0.0 else 0.9 * self._interval + 0.1 * interval
+            if len(self._intervals) == EVEN_WINDOW:
+                due = self._shown + EVEN_SHARE * self._recent()
+                if done < due:
+                    self._sleep(due - done)
+                    shown = self._clock()
+            self._intervals.append(shown - self._shown)
         self._shown = shown
         return shown
+
+    def _recent(self) -> float:
+        kept = sorted(self._intervals)[EVEN_TRIM:-EVEN_TRIM]
+        return sum(kept) / len(kept)

@@ -1,7 +1,7 @@
 """Loose hair past the person's silhouette: the thin dark wisps that stand out of a head of hair against
 the room. The segmentation leaves them out, so a plate kept them as part of the room, and when the head
 moved they stayed behind as dark scratches on the wall (`three_quarter.jpg` driven down and to the side).
-Found, they join the plate's hole: the plate is filled under them and they move with the head."""
+Found, the plate is filled under them from beside each (`plate._made`), so they move with the head."""
 from __future__ import annotations
 
 import cv2
@@ -13,7 +13,8 @@ REACH = 0.08  # of the longest side: how far past the hole a wisp may reach
 # median darkness (plus an offset) along its length, `CLEAR` somewhere; JPEG speckle on a plain backdrop
 # (Hopper's) stays under it, a single hair on a plain wall (`three_quarter.jpg`) does not
 FAINT, CLEAR = (1.5, 2.0, 4.0), (2.0, 3.0, 6.0)  # (times the local median, plus, at least), in grey levels
-NOISE_WINDOW = 0.06  # of the longest side: the window of that local median
+NOISE_WINDOW = 0.06  # of the longest side: the window of that local median (OpenCV's median takes 361 px
+# at most: over 255 at 4250 px and up)
 THIN = 2.5  # a wisp's area is at most this many pixels per pixel of its box's diagonal: speckle clumps are not
 STRAIGHT = 0.06  # of the longest side: dark lines straight for this long are the room's (a board's edge)
 HEAD_SHARE = 0.4  # of the hole's height from its top: loose hair stands out of the head; lower down, a dark
@@ -27,7 +28,7 @@ def loose_hair(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     gray = cv2.cvtColor(np.ascontiguousarray(rgb[:, :, :3]), cv2.COLOR_RGB2GRAY)
     width = max(3, round(DARK_LINE_WIDTH * side) | 1)
     dark = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width)))
-    noise = cv2.medianBlur(dark, max(3, round(NOISE_WINDOW * side) | 1)).astype(np.float32)
+    noise = cv2.medianBlur(dark, min(255, max(3, round(NOISE_WINDOW * side) | 1))).astype(np.float32)
     # a distance, not a dilation: an elliptical kernel of that reach took 3.5 s at 2048 px
     near = cv2.distanceTransform((hole == 0).astype(np.uint8), cv2.DIST_L2, 3) <= max(1, round(REACH * side))
     faint = near & (hole == 0) & (dark > np.maximum(FAINT[2], FAINT[0] * noise + FAINT[1]))
