@@ -150,3 +150,10 @@ def test_short_soak_keeps_memory_flat(tmp_path, capsys):
     assert data["frames"] == 400 and len(data["samples"]) == 8 and not data["failures"]
     assert data["rss_growth_pct"] < 5.0  # memory, not time: timings are never asserted
     assert code == (0 if data["ok"] else 1) and "RSS" in capsys.readouterr().err
+    assert not data["source_ended"]
+
+
+def test_a_soak_whose_source_ends_early_says_so(tmp_path, capsys):
+    main(["soak", str(REPO / "graphs" / "demo.json"), "--frames", "100", "--warmup", "5", "--quiet",
+          "--set", "driver.duration=1", "--set", "render.size=64", "--set", f"out.path={tmp_path / 'soak.mp4'}"])
+    assert "note: the source ended after 25 of the 100 frames asked for" in capsys.readouterr().err

@@ -327,6 +327,10 @@ def test_a_bench_or_soak_cut_short_exits_128_plus_the_signal_without_a_verdict(t
     assert main(["bench", "--chain", "3", "--frames", "100000", "--warmup", "0", "--json", str(report)]) == 143
     assert "bench interrupted: the figures above cover only the 50 frames measured" in capsys.readouterr().err
     assert json.loads(report.read_text())["signal"] == signal.SIGTERM  # was exit 0, as if complete
+    # cut short in the warm-up: no figures (they read as 2.9 fps, p95 1.6 s: the start-up's)
+    assert main(["bench", "--chain", "3", "--frames", "10", "--warmup", "100", "--json", str(tmp_path / "w.json")]) == 143
+    assert "bench interrupted during the warm-up (50 of 100 frames): nothing was measured" in capsys.readouterr().err
+    assert not (tmp_path / "w.json").exists()
 
     with pytest.raises(Interrupted, match=r"soak stopped after 50 of 100010 frames: no verdict") as info:
         soak(Scheduler(chain_graph(3), studio_registry), 100_000, 10, 40, _TerminatedAt50(None), lambda m: None)

@@ -61,7 +61,10 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
     result = run_headless(runner, warmup + frames, progress, say, before_frame, budget)
     if result.not_started:  # each was reported; no frame ran
         raise ReenactError("nothing was measured: a node could not start")
-    if result.frames <= warmup and not result.signal:  # what would be shown is warm-up cost
+    if result.frames <= warmup and result.signal:  # its figures would be the warm-up's, read as measured
+        raise Interrupted(result.signal, f"bench interrupted during the warm-up ({result.frames} of {warmup} "
+                                         "frames): nothing was measured")
+    if result.frames <= warmup:  # what would be shown is warm-up cost
         raise ReenactError(f"nothing was measured: the source ended after {result.frames} frame(s), within the "
                            f"{warmup} warm-up frames", hint="use a longer clip, loop it with --set NODE.loop=true, "
                            "or lower --warmup")

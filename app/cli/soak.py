@@ -55,7 +55,9 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
         raise Interrupted(result.signal, f"soak stopped after {result.frames} of {warmup + frames} frames: "
                                          "no verdict (a soak cut short proves nothing)")
     if len(points) < 4:
-        raise ReenactError(f"only {len(points)} samples were taken", hint="run more --frames or ask for more --samples")
+        raise ReenactError(f"only {len(points)} samples were taken" + (
+            f": the source ended after {result.frames} frames" if result.ended else ""),
+            hint="loop a clip (--set NODE.loop=true)" if result.ended else "run more --frames or ask for more --samples")
     rss = np.array([p[1] for p in points])
     frame_ms = np.array([p[2] for p in points])
     quarter = max(1, len(points) // 4)
@@ -70,6 +72,7 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
         "frame_time_drift_pct": 100.0 * float(drift),
         "ok": bool(growth < MAX_RSS_GROWTH and abs(drift) < MAX_DRIFT and result.ok),
         "failures": dict(result.failures),
+        "source_ended": result.ended and result.frames < warmup + frames,  # before the frames asked for
         "samples": [{"frame": f, "rss_mb": r, "frame_ms": m} for f, r, m in points],
     }
 
@@ -90,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
         f"frame time {report['frame_ms_first_quarter']:.2f} -> {report['frame_ms_last_quarter']:.2f} ms "
         f"({report['frame_time_drift_pct']:+.1f}%, limit ±{100 * MAX_DRIFT:.0f}%): "
         + ("OK" if report["ok"] else "FAILED"))
+    if report["source_ended"]:
+        say(f"note: the source ended after {report['frames']} of the {frames} frames asked for; the verdict covers "
+            "those (a clip loops with --set NODE.loop=true)")
     if args.json:
         write_whole(Path(args.json), lambda partial: partial.write_text(json.dumps(report, indent=2) + "\n"))
     return EXIT_OK if report["ok"] else EXIT_FAILED
