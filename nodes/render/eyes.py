@@ -26,6 +26,7 @@ LASH_INSET = 0.12  # of the way from those upper lid points to the lower ones: w
 # lashes are 1-2 px below it, 20-40 grey levels darker.
 LOWER_RIM = 0.5  # of the lid gap: how far below its tracked edge a shut eye's lower lid is drawn from
 BEHIND_LIDS = 0.002  # depth offset: where a turned head's lid folds over the eye, the lid wins
+IRIS_STRETCH = 1.5  # at most this stretch across an eye's upper or lower part where its iris moves (iris_place)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: n
     scale = np.array(size, np.float64)
     fans = []
     for eye, (loop, iris) in enumerate(((topo.right_eye, RIGHT_IRIS), (topo.left_eye, LEFT_IRIS))):
-        centre = dst[iris, :2] + gaze_px[eye]
+        centre = iris_place(src, dst, eye, dst[iris, :2] + gaze_px[eye])
         ring = dst[loop, :2]
         count = len(loop)
         nxt = np.roll(np.arange(count), -1)
@@ -131,3 +132,53 @@ def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: n
         depths = np.stack([np.full(count, ring_depth.mean()), ring_depth, ring_depth[nxt]], axis=1).reshape(-1)
         fans.append((positions, depths, uvs, eye_coords, eye, eyeball_weight(src, dst, eye)))
     return fans
+
+
+
+class EyeOpening:
+    """An eye's opening in one set of landmarks, in its own coordinates: `at`, pixels along the eye from its
+    first corner, and `fraction`, 0 on the upper lid to 1 on the lower one across it."""
+
+    def __init__(self, points: np.ndarray, eye: int):
+        lids = (RIGHT_EYE_LIDS, LEFT_EYE_LIDS)[eye]
+        self.first, last = (points[corner, :2].astype(np.float64) for corner in EYES[eye][1])
+        self.along = (last - self.first) / max(float(np.linalg.norm(last - self.first)), 1e-6)
+        self.up = np.array([self.along[1], -self.along[0]])
+        self._lids = [self._spans(points[side, :2]) for side in (lids[:, 0], lids[:, 1])]
+        self.span = (max(at.min() for at, _ in self._lids), min(at.max() for at, _ in self._lids))
+
+    def _spans(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at, height = (points - self.first) @ self.along, (points - self.first) @ self.up
+        order = np.argsort(at)
+        return at[order], height[order]
+
+    def _lid_heights(self, at: float) -> tuple[float, float]:
+        (upper_at, upper), (lower_at, lower) = self._lids
+        return float(np.interp(at, upper_at, upper)), float(np.interp(at, lower_at, lower))
+
+    def locate(self, point: np.ndarray) -> tuple[float, float]:
+        """(at, fraction) of a pixel; fraction 0.5 where the lids meet (a shut eye has no across)."""
+        at, height = float((point - self.first) @ self.along), float((point - self.first) @ self.up)
+        upper, lower = self._lid_heights(at)
+        return at, (upper - height) / (upper - lower) if abs(upper - lower) > 1e-6 else 0.5
+
+    def place(self, at: float, fraction: float) -> np.ndarray:
+        """The pixel at (at, fraction), `at` held within the span both lids cover."""
+        at = float(np.clip(at, *self.span))
+        upper, lower = self._lid_heights(at)
+        return self.first + at * self.along + (upper + fraction * (lower - upper)) * self.up
+
+
+def iris_place(src: np.ndarray, dst: np.ndarray, eye: int, posed: np.ndarray) -> np.ndarray:
+    """Where the eye's fan centres its iris: the posed iris, kept between the posed lids and no further
+    across the opening from where the portrait's iris sits than stretches the eye's upper or lower part
+    IRIS_STRETCH times. A shutting eye's iris stays up where it was, and a centre there made the fan reach
+    over the upper lid (on a turned head, whose lid skin lies deeper, it showed through as dark slivers
+    above a shut eye's lash line); a narrow eye's iris under its upper lid, posed at the lower one, drew
+    the glint above it as a white bar down the eye."""
+    _, own = EyeOpening(src, eye).locate(src[(RIGHT_IRIS, LEFT_IRIS)[eye], :2])
+    own = float(np.clip(own, 0.0, 1.0))
+    opening = EyeOpening(dst, eye)
+    at, across = opening.locate(posed)
+    lowest, highest = max(0.0, 1.0 - IRIS_STRETCH * (1.0 - own)), min(1.0, IRIS_STRETCH * own)
+    return opening.place(at, float(np.clip(across, lowest, highest)))
