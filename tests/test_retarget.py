@@ -123,3 +123,23 @@ def test_gains_and_limits_shape_the_head_rotation(studio_registry):
                               target=target)["motion"]
         got = euler_angles(face_track(motion.landmarks, (400, 400), 0.1).pose.rotation)[2]
         assert got == pytest.approx(expected, abs=0.2)
+
+
+@pytest.mark.parametrize("own_yaw", [0.0, 40.0, -40.0])
+def test_a_turned_portrait_nods_and_tilts_by_the_drivers_own_nod_and_tilt(studio_registry, own_yaw):
+    """The driver's nod (pitch) and tilt (roll) are added to the portrait's own angles, so a three-quarter
+    portrait nods about its own ears' axis. Turned by the driver's rotation itself, it nodded about the
+    camera's: a 15 degree nod read as 19.3 on a portrait turned 40 degrees, with a tilt of 12.3 and its turn
+    38.4."""
+    node = retarget_node(studio_registry, calibration_frames=1, yaw_limit=60.0, pitch_limit=60.0, roll_limit=60.0)
+
+    def track(yaw: float, pitch: float, roll: float) -> FaceTrack:
+        pose = HeadPose(rotation_from_euler(yaw, pitch, roll), np.array([200.0, 200.0, 0.0]), 80.0)
+        return face_track(from_head_space(reference_shape(), pose), (400, 400), 0.0)
+
+    target = track(own_yaw, 0.0, 0.0)
+    node.process(FrameContext(0, 0.0, RunContext()), source=track(0.0, 0.0, 0.0), target=target)
+    for pitch, roll in ((15.0, 0.0), (0.0, 12.0), (-10.0, -8.0)):
+        motion = node.process(FrameContext(1, 0.1, RunContext()), source=track(0.0, pitch, roll), target=target)["motion"]
+        got = euler_angles(face_track(motion.landmarks, (400, 400), 0.1).pose.rotation)
+        assert got == pytest.approx((own_yaw, pitch, roll), abs=0.3)
