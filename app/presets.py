@@ -93,12 +93,29 @@ def load_preset(path: str | Path, registry: Registry) -> Preset:
         raise ProblemsError(source, [Problem("", f"the file is {size:,} bytes, over the preset limit of "
                                                  f"{MAX_PRESET_BYTES:,}; is this really a preset?")])
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ProblemsError(source, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
+        kind = media_kind(data[:16])
+        raise ProblemsError(source, [Problem("", f"not UTF-8 text (byte {exc.start})" if kind is None else (
+            f"this is {kind}, not a preset: open or run a preset (e.g. graphs/video_to_portrait.json) and set its "
+            "portrait (target.path) or its driver (driver.path) to this file"))]) from None
     except OSError as exc:
         raise ProblemsError(source, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
     return parse_preset(text, registry, base_dir=path.resolve().parent, source=source)
+
+
+def media_kind(head: bytes) -> str | None:
+    """'an image (JPEG)', 'a video (MP4/MOV)'... by a file's first bytes; None for anything else. A picture
+    given where a preset goes was reported as 'not UTF-8 text (byte 0)'."""
+    if head[4:8] == b"ftyp":
+        return "an image (HEIC)" if head[8:12] in (b"heic", b"heix", b"mif1") else "a video (MP4/MOV)"
+    signatures = ((b"\xff\xd8\xff", "an image (JPEG)"), (b"\x89PNG", "an image (PNG)"), (b"GIF8", "an image (GIF)"),
+                  (b"II*\x00", "an image (TIFF)"), (b"MM\x00*", "an image (TIFF)"), (b"BM", "an image (BMP)"),
+                  (b"\x1a\x45\xdf\xa3", "a video (MKV/WebM)"))
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "an image (WebP)", b"AVI ": "a video (AVI)"}.get(head[8:12])
+    return next((kind for magic, kind in signatures if head.startswith(magic)), None)
 
 
 def parse_preset(text: str, registry: Registry, base_dir: Path | None = None,

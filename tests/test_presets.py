@@ -217,3 +217,20 @@ def test_older_node_type_version_upgrades_its_params(tmp_path, registry):
     assert (spec.type_version, spec.params) == (2, {"value": 4.0})
     doc["nodes"][0]["type_version"] = 3
     assert "newer than the installed version 2" in str(parse_preset(json.dumps(doc), registry).problems[0])
+
+
+@pytest.mark.parametrize("path, kind", [("assets/portraits/astronaut.png", "an image (PNG)"),
+                                        ("tests/data/real/smile_teeth.jpg", "an image (JPEG)"),
+                                        ("tests/data/real/single_face.mp4", "a video (MP4/MOV)")])
+def test_a_picture_or_clip_given_as_the_preset_is_named_for_what_it_is(studio_registry, path, kind):
+    """It was refused as 'not UTF-8 text (byte 0)', which does not tell a user they passed their portrait."""
+    with pytest.raises(ProblemsError) as info:
+        load_preset(REPO / path, studio_registry)
+    assert f"this is {kind}, not a preset" in info.value.message and "target.path" in info.value.message
+
+
+def test_other_binary_files_are_still_refused_as_not_text(studio_registry, tmp_path):
+    (tmp_path / "noise.bin").write_bytes(bytes([0x80, 0x81, 0xfe]) * 8)
+    with pytest.raises(ProblemsError) as info:
+        load_preset(tmp_path / "noise.bin", studio_registry)
+    assert "not UTF-8 text (byte 0)" in info.value.message

@@ -13,6 +13,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from app.cli import main
 from app.runtime.context import FrameContext
@@ -188,3 +189,31 @@ def test_a_pipe_as_target_or_driver_stops_the_run_instead_of_blocking_it(tmp_pat
     assert "target.png: is not a regular file (a device, a pipe or a socket) (name a file)" in done.stderr
     assert "stopped before the first frame" in done.stderr
     assert [p.name for p in tmp_path.rglob("*") if not p.is_dir()] == ["target.png"]  # no video written
+
+
+def test_a_portrait_without_a_face_stops_the_run_at_the_first_frame(tmp_path, capsys):
+    """The retargeting and the render fail on every frame of a portrait with no face (it never changes): the
+    run rendered the whole driver, each frame failing, and said so only at its end."""
+    portrait = tmp_path / "wall.png"
+    ramp = np.linspace(40, 220, 256, dtype=np.uint8)
+    PILImage.fromarray(np.dstack([np.tile(ramp, (256, 1))] * 3)).save(portrait)
+    out = tmp_path / "out.mp4"
+    code = main(["run", str(REPO / "graphs" / "video_to_portrait.json"), "--quiet",
+                 "--set", f"driver.path={REPO / 'tests' / 'data' / 'real' / 'single_face.mp4'}",
+                 "--set", f"target.path={portrait}", "--set", f"out.path={out}"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "failed at frame 0: no face in the target portrait (use a portrait with a clear face)" in err
+    assert "stopped before the first frame" in err and "failed in" not in err and "0 frames" not in err
+    assert not out.exists()
+
+
+def test_a_still_picture_as_the_driver_says_it_drives_one_frame(studio_registry):
+    """It played as a clip of one frame: the run wrote a 0.04 s video and said nothing."""
+    node, run = make(studio_registry, "capture.video", path=str(REPO / "tests" / "data" / "real" / "smile_teeth.jpg"))
+    node.process(FrameContext(0, 0.0, run))
+    with pytest.raises(EndOfStream):
+        node.process(FrameContext(1, 0.0, run))
+    node.close()
+    assert any("smile_teeth.jpg: a still JPEG picture as the driver: it drives a single frame" in notice
+               for notice in run.notices), run.notices

@@ -50,6 +50,25 @@ def has_live_source(graph: Graph, registry: Registry) -> bool:
                for node_id, spec in graph.nodes.items())
 
 
+def still_inputs(graph: Graph, registry: Registry) -> frozenset[tuple[str, str]]:
+    """(node id, input port) pairs fed by a node whose output never changes over a run: nothing upstream of
+    it is volatile (a portrait image and what is computed from it alone). A node that fails on such an
+    input's value fails every frame (`ReenactError.from_input`)."""
+    feeders: dict[str, list[str]] = {}
+    for link in graph.links:
+        feeders.setdefault(link.target.node, []).append(link.source.node)
+    constant: dict[str, bool] = {}
+
+    def unchanging(node_id: str) -> bool:
+        if node_id not in constant:
+            constant[node_id] = False  # a cycle (which planning refuses) reads as changing
+            constant[node_id] = (not registry.require(graph.nodes[node_id].type).schema.volatile
+                                 and all(map(unchanging, feeders.get(node_id, ()))))
+        return constant[node_id]
+
+    return frozenset((link.target.node, link.target.port) for link in graph.links if unchanging(link.source.node))
+
+
 def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: str) -> Pacer | None:
     """For `--realtime`: 'on' holds the frames to the source's own rate; 'auto' does while a node shows
     them as they are made (a window that opened, a virtual camera: `Node.shows_frames`), not for a render
@@ -87,12 +106,14 @@ def frame_budget(target_fps: float | None, graph: Graph, registry: Registry,
 
 def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                  report: Callable[[str], None], before_frame: Callable[[int], None] | None = None,
-                 budget: FrameBudget | None = None, pacer: Pacer | None = None) -> RunResult:
+                 budget: FrameBudget | None = None, pacer: Pacer | None = None,
+                 still: frozenset[tuple[str, str]] = frozenset()) -> RunResult:
     """Open, step until `frames` (or the end of the stream, or Ctrl-C / SIGTERM), always close.
 
     A node that cannot start stops the run before its first frame: without it nothing (or not what was
     asked for) would be rendered, and a source that cannot start would leave the loop spinning on
-    empty frames; so does a still source (an image file) that fails on the first frame. A node failure
+    empty frames; so does a still source (an image file) that fails on the first frame, and a node that fails
+    on the first frame because of what an input in `still` (`still_inputs`) holds. A node failure
     while running is reported the first time it appears and again when its message changes; the graph
     keeps running. `before_frame(i)` lets a benchmark act between frames: it
     is called before each frame i, and once more after the last one (before the nodes are closed).
@@ -131,7 +152,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                     shown[failure.node_id] = failure.message
                     report(f"error: {failure}")
             if result.frames == 0:
-                result.not_started = [f for f in failures if _fails_every_frame(scheduler, f.node_id)]
+                result.not_started = [f for f in failures if _fails_every_frame(scheduler, f, still)]
                 if result.not_started:
                     break
             for failure in failures:
@@ -144,10 +165,13 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     return result
 
 
-def _fails_every_frame(scheduler: FrameRunner, node_id: str) -> bool:
+def _fails_every_frame(scheduler: FrameRunner, failure: NodeFailure, still: frozenset[tuple[str, str]]) -> bool:
     """A still source (no inputs, not volatile: an image file) has nothing that changes in a headless
-    run, so failing once it fails every frame: like a node that cannot start, it stops the run."""
-    node = scheduler.node(node_id)
+    run, so failing once it fails every frame: like a node that cannot start, it stops the run. So does a
+    node that failed on what an input that never changes holds (a target portrait with no face)."""
+    if (failure.node_id, failure.from_input) in still:
+        return True
+    node = scheduler.node(failure.node_id)
     return node is not None and not node.schema.inputs and not node.schema.volatile
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_OK, say
-from app.cli.frame_loop import frame_budget, has_live_source, make_runner, pacer_for, run_headless, timing_table
+from app.cli.frame_loop import (frame_budget, has_live_source, make_runner, pacer_for, run_headless, still_inputs,
+                                timing_table)
 from app.cli.overrides import load_runnable
 from app.runtime.progress import Progress
 
@@ -23,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     runner = make_runner(graph, registry, args.pipeline, options_of(args))
     budget = frame_budget(args.target_fps, graph, registry, runner)
     pacer = pacer_for(runner, graph, registry, args.realtime)
-    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say, budget=budget, pacer=pacer)
+    result = run_headless(runner, frames, Progress(frames, enabled=not args.quiet), say, budget=budget, pacer=pacer,
+                          still=still_inputs(graph, registry))
     if result.not_started:
         say("stopped before the first frame: fix the node(s) above, then run again")
         return EXIT_FAILED
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timings:
         print(timing_table(runner, graph))
     fps = result.frames / result.seconds if result.seconds else 0.0
-    say(f"{result.frames} frames in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
+    say(f"{result.frames} frame{'' if result.frames == 1 else 's'} in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
     if pacer is not None and pacer.paced_at:
         passed = runner.run.source.pass_over.passed if runner.run.source.pass_over is not None else 0
         say(f"paced to the source's {pacer.paced_at:g} fps" + (

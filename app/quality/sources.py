@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image as PILImage
 
 from app.runtime.errors import ReenactError, first_line
 from app.runtime.paths import refuse_empty
-from nodes.capture.image import read_image_file
+from nodes.capture.image import read_image_file, still_format
 from nodes.capture.video import VideoReader
 from nodes.image.convert import flattened, resize
 from nodes.track.face_model import (
@@ -32,8 +31,6 @@ __all__ = ["LEFT_EYE_CORNERS", "RIGHT_EYE_CORNERS", "FaceTracker", "Video", "bro
            "check_video", "head_pose_and_shape", "mouth_opening", "read_target", "resize", "smile_width"]
 
 STILL_SUFFIXES = {".png", ".jpg", ".jpeg", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff"}
-# what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)
-STILL_FORMATS = {"PNG", "JPEG", "HEIF", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "ICO", "DDS", "QOI"}
 MAX_STILL_SIDE = 2048  # the portrait size the studio itself works at
 
 
@@ -51,22 +48,11 @@ def existing_file(path: Path) -> Path:
     return path
 
 
-def _still_format(path: Path) -> str | None:
-    """The image format (PNG, JPEG...) of a file that holds one still picture, whatever its name; None for
-    anything else (videos, animations, files Pillow does not know)."""
-    try:
-        with PILImage.open(path) as image:
-            frames = getattr(image, "n_frames", 1)
-            return image.format if image.format in STILL_FORMATS and frames == 1 else None
-    except Exception:  # noqa: BLE001 - any file Pillow cannot identify is not a still: ffmpeg judges it
-        return None
-
-
 def check_video(path: Path | str, role: str) -> Path:
     """The path of a readable video file, checked before any work: ReenactError for a missing file, a
     folder, an empty file, a device, or a still image (one frame has no motion to measure)."""
     path = existing_file(Path(path))
-    still = _still_format(path)
+    still = still_format(path)
     if still is not None:
         raise ReenactError(f"is a still {still} image, not a video: the {role} must be a video",
                            where=str(path), hint="score compares two videos frame by frame; a portrait goes "
@@ -106,7 +92,7 @@ class Video:
 def read_target(path: Path) -> np.ndarray:
     """The target portrait as uint8 (H, W, 3): a still image, or the first frame of a target video."""
     path = existing_file(Path(path))
-    if path.suffix.lower() in STILL_SUFFIXES or _still_format(path) is not None:
+    if path.suffix.lower() in STILL_SUFFIXES or still_format(path) is not None:
         try:
             pixels, _ = read_image_file(path, MAX_STILL_SIDE)
         except ReenactError:

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 
 class ReenactError(Exception):
-    """A problem a user can act on; the CLI prints it without a traceback."""
+    """A problem a user can act on; the CLI prints it without a traceback. from_input: raised by a node
+    because of what this input port holds (a portrait with no face): where that input never changes over a
+    run, neither does the problem (`app/cli/frame_loop.py` stops the run)."""
 
-    def __init__(self, what: str, *, where: str = "", hint: str = ""):
-        self.what, self.where, self.hint = what, where, hint
+    def __init__(self, what: str, *, where: str = "", hint: str = "", from_input: str = ""):
+        self.what, self.where, self.hint, self.from_input = what, where, hint, from_input
         super().__init__(self.message)
 
     @property
@@ -64,6 +66,7 @@ class NodeFailure:
     message: str
     traceback: str
     frame: int
+    from_input: str = ""  # the input port whose value the node failed on, when it said (ReenactError)
 
     def __str__(self) -> str:
         return f"node '{self.node_id}' ({self.node_type}) failed at frame {self.frame}: {self.message}"

@@ -39,6 +39,8 @@ class Progress:
         return f"{frame} {self.unit}  {fps:6.1f} {self.rate_unit}"
 
     def finish(self, frame: int, fps: float) -> None:
+        if frame == 0 and self._shown < 0:  # nothing ran: a "0 frames" line would only sit between the errors
+            return
         self.update(frame, fps, force=True)
         if self.enabled and self.tty:
             self.stream.write("\n")

@@ -249,8 +249,8 @@ class Scheduler:
                 raise
             except Exception as exc:  # isolate: the rest of the graph keeps running
                 slot.failed = True
-                failure = NodeFailure(node_id, slot.schema.type_id, _describe(exc),
-                                      traceback.format_exc(), ctx.index)
+                failure = NodeFailure(node_id, slot.schema.type_id, _describe(exc), traceback.format_exc(),
+                                      ctx.index, getattr(exc, "from_input", ""))
                 self.failures[node_id] = failure
                 return failure
             slot.timing.add(time.perf_counter() - started + (ahead.seconds if ahead else 0.0))

@@ -57,6 +57,19 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
 # the Pillow modes whose colour profile is applied, and the mode each becomes
 MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}  # read as a still, their first frame
+# what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)
+STILL_FORMATS = {"PNG", "JPEG", "HEIF", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "ICO", "DDS", "QOI"}
+
+
+def still_format(path) -> str | None:
+    """The image format (PNG, JPEG...) of a file that holds one still picture, whatever its name; None for
+    anything else (videos, animations, files Pillow does not know)."""
+    try:
+        with PILImage.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            return image.format if image.format in STILL_FORMATS and frames == 1 else None
+    except Exception:  # noqa: BLE001 - any file Pillow cannot identify is not a still: ffmpeg judges it
+        return None
 
 
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:

@@ -18,6 +18,7 @@ from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.capture.ffmpeg import start_ffmpeg
+from nodes.capture.image import still_format
 
 _FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")  # a showinfo line: one decoded frame
 _DURATION = re.compile(r"\bduration_time:(\S+)")
@@ -344,6 +345,9 @@ class VideoFile(Node):
                                      pass_over=self._pass_over))
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
+        if (still := still_format(self._path)) is not None:  # it plays as a clip of one frame
+            run.notice(f"{self._path}: a still {still} picture as the driver: it drives a single frame; drive "
+                       "with a video, or the webcam preset (graphs/webcam_to_portrait.json)")
         self._time_offset = 0.0
         self._damage_told = False
 

@@ -74,5 +74,9 @@ class ImageSequence(Node):
         self._count += 1
         return {}
 
+    def close(self) -> None:
+        if getattr(self, "_count", 0):
+            self._run.notice(f"{self.node_id}: wrote {self._count} frames to {self._folder}")
+
 
 NODES = [ImageSequence]

@@ -75,6 +75,7 @@ class VideoOutput(Node):
             raise ReenactError(f"a frame rate of {self.params.fps:g} fps is too low for a video",
                                where=f"{self.node_id}.fps", hint="set 1 fps or more, or 0 for the source's own")
         prepare_output_dir(self._path.parent)
+        self._replacing = self._path.exists()  # a render replaces its file (the editor keeps it: RunContext.output)
         self._credentials = Credentialing(run, self.params)
         self._partial = partial_path(self._path)
         self._encoder: subprocess.Popen | None = None
@@ -164,6 +165,8 @@ class VideoOutput(Node):
             raise ReenactError(f"the video was not kept: {problem}", where=str(self._path),
                                hint="free some space or choose another path, then render again")
         os.replace(self._partial, self._path)
+        self._run.notice(f"{self.node_id}: wrote {self._path}" + (" (replacing the file that was there)"
+                                                                 if self._replacing else ""))
 
     def _finalize(self, encoder: subprocess.Popen) -> str:
         """Let ffmpeg finish the file, then read it back; returns why it cannot be kept, or ''."""

@@ -92,6 +92,7 @@ class RenderPortrait(Node):
         self._builder: tuple[FaceTrack, PersonAndPlate | None, tuple, MeshBuilder] | None = None
         self._plates: dict[tuple[int, int], tuple] = {}
         self._lip_match = LipColourMatch()
+        self._told_upscale: tuple[int, int, int] | None = None
 
     def _mesh_builder(self, image: Image, track: FaceTrack, plate: PersonAndPlate | None) -> MeshBuilder:
         """One per portrait and plate (its background triangulation is made once), rebuilt when the grid
@@ -142,7 +143,7 @@ class RenderPortrait(Node):
         """The frame's mesh and colour match, on the host (a pipelined run does it on the capture thread)."""
         if not track.valid:
             raise ReenactError("no face found in the target portrait", hint="use a portrait with a clear, "
-                               "frontal face")
+                               "frontal face", from_input="track")
         if track.image_size != (image.width, image.height):
             raise ReenactError(f"the track is for a {track.image_size[0]}x{track.image_size[1]} image but the "
                                f"portrait is {image.width}x{image.height}", hint="track the same image you render")
@@ -160,8 +161,19 @@ class RenderPortrait(Node):
         if use_driver:
             gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,
                                           driver_mouth.teeth_colour)
+        self._tell_upscale(image)
         return PreparedFrame(image, mesh, _output_size(image.width, image.height, self.params.size),
                              driver if use_driver else None, gains, segmented, motion.timestamp)
+
+    def _tell_upscale(self, image: Image) -> None:
+        """Once per portrait and size: an output far larger than the portrait is soft (it has no more detail)."""
+        key = (image.width, image.height, self.params.size)
+        if key == self._told_upscale or self.params.size < UPSCALE_NOTICE * max(image.width, image.height):
+            return
+        self._told_upscale = key
+        self._run.notice(f"{self.node_id}: the portrait is {image.width}x{image.height}; at size {self.params.size} "
+                         f"it is enlarged {self.params.size / max(image.width, image.height):.1f}x and looks soft "
+                         "(size 0 renders at the portrait's own size)")
 
     def draw(self, ctx: FrameContext, prepared: PreparedFrame) -> dict:
         if self._renderer is None:
@@ -176,6 +188,9 @@ class RenderPortrait(Node):
         if getattr(self, "_renderer", None) is not None:
             self._renderer.release()
             self._renderer = None
+
+
+UPSCALE_NOTICE = 2.0  # an output this many times the portrait's longest side, or more, is said to be soft
 
 
 def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.smooth.one_euro import OneEuroFilter
 from nodes.track.body_types import BODY_POINTS, BODY_TRACK, LEFT_SHOULDER, NECK, RIGHT_SHOULDER, BodyTrack
 from nodes.track.mediapipe_run import QuietSolution, starting_mediapipe
+from nodes.track.types import in_frames
 
 # MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
 JOINTS = (11, 12, 13, 14, 23, 24)
@@ -194,8 +195,7 @@ class TrackBody(Node):
 
     def close(self) -> None:
         if getattr(self, "_frames", 0) and not self._frames_with_body:  # else a still torso is a mystery
-            self._run.notice(f"{self.node_id}: no person in any of the {self._frames} frames, so no body "
-                             "drove anything")
+            self._run.notice(f"{self.node_id}: no person {in_frames(self._frames)}, so no body drove anything")
         self._release()
         if getattr(self, "_passes", None) is not None:
             self._passes.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
-from nodes.track.types import FaceTrack
+from nodes.track.types import FaceTrack, in_frames
 from app.runtime.gpu.image import Image
 from app.runtime.late_pass import NOTHING, LatePass
 from app.runtime.node import Node
@@ -170,8 +170,7 @@ class TrackFace(Node):
 
     def close(self) -> None:
         if getattr(self, "_frames", 0) and not self._frames_with_face:  # else a still output is a mystery
-            self._run.notice(f"{self.node_id}: no face in any of the {self._frames} frames, so nothing it "
-                             "drives moved")
+            self._run.notice(f"{self.node_id}: no face {in_frames(self._frames)}, so nothing it drives moved")
         self._release()
         if getattr(self, "_hand_looks", None) is not None:
             self._hand_looks.close()

@@ -61,3 +61,8 @@ def _summary(track: FaceTrack) -> str:
 
 
 FACE_TRACK = PortType("FaceTrack", (FaceTrack,), (230, 159, 0), _summary)
+
+
+def in_frames(count: int) -> str:
+    """Where a tracker found nothing, for its closing notice: a photo is tracked once."""
+    return "in the image" if count == 1 else f"in any of the {count} frames"
