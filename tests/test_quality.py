@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 from app.quality import format_report, score
 from app.quality.features import FEATURES
 from app.quality.image_metrics import PSNR_CAP_DB, face_box, l1, psnr, ssim
-from app.quality.transfer import closed_eye_agreement, gain, jitter, pearson
+from app.quality.transfer import closed_eye_agreement, gain, jitter, narrow_eyes, pearson
 from app.runtime.errors import ReenactError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +99,15 @@ def test_closed_eye_agreement():
     assert closed_eye_agreement(driver, half_shut, output_open_level=0.35)["agreement"] == 1.0
 
 
+def test_a_target_whose_eyes_are_too_narrow_for_the_closed_threshold_gets_a_note():
+    """three_quarter.jpg's eyes open 0.24 and 0.17 of their width: 0.35 of that is under the 0.08-0.10 the
+    tracker reads for a shut eye, so its shut eyes counted as open (1% agreement, shut in the frames)."""
+    target = np.zeros(len(FEATURES))
+    target[FEATURES.index("right_eye_openness")], target[FEATURES.index("left_eye_openness")] = 0.39, 0.17
+    notes = narrow_eyes(target)
+    assert len(notes) == 1 and notes[0].startswith("the target's left eye is narrow (open 0.17 of its width)")
+
+
 def test_jitter_in_face_widths():
     face = np.zeros((478, 3))
     face[:, 0] = np.linspace(0, 200, 478)  # 200 px wide
@@ -128,6 +137,8 @@ def test_the_clip_follows_itself(self_vs_self):
     for eye in self_vs_self["motion"]["closed_eyes"].values():  # the man blinks in the clip
         assert eye["driver_closed_frames"] > 0 and eye["agreement"] == 1.0
     assert self_vs_self["motion"]["jitter"]["ratio"] == pytest.approx(1.0)
+    series = self_vs_self["motion"]["series"]  # per frame, so a reader can find the frames behind a number
+    assert series["driver"] == series["output"] and len(series["driver"]["mouth_opening"]) == 72
 
 
 def test_a_perfect_self_reenactment_beats_the_frozen_frame(self_vs_self):

@@ -15,7 +15,7 @@ from app.quality.features import FEATURES, frame_features
 from app.quality.image_metrics import SelfReenactmentScores
 from app.quality.in_time import Playhead, half_frame
 from app.quality.sources import FaceTracker, Video, check_video, read_target
-from app.quality.transfer import MIN_FRAMES, motion_transfer
+from app.quality.transfer import MIN_FRAMES, motion_transfer, narrow_eyes
 from app.runtime.errors import ReenactError
 
 
@@ -90,7 +90,8 @@ def score(driver_path: Path | str, output_path: Path | str, target_path: Path | 
         "target": None if target is None else {"path": str(target_path),
                                                "features": dict(zip(FEATURES, target.tolist(), strict=True))},
         "compared_frames": len(driver_tracks),
-        "notes": _notes(driver, output, driver_frames, output_frames, self_reenactment),
+        "notes": _notes(driver, output, driver_frames, output_frames, self_reenactment)
+        + ([] if target is None else narrow_eyes(target)),
         "motion": motion_transfer(driver_tracks, output_tracks, target),
         "image": None if images is None else images.summary(),
     }

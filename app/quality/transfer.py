@@ -16,7 +16,9 @@ MIN_FRAMES = 3  # fewer paired frames say nothing about a relation
 MIN_STD = 1e-6  # a series flatter than this does not move: there is nothing to correlate with
 CLOSED_FRACTION = 0.35  # an eye is closed below this fraction of its own open level...
 OPEN_PERCENTILE = 90  # ...which is this percentile of its openness (each face has its own eye shape)
+TRACKER_SHUT = 0.09  # the face tracker reads a shut eye at about 0.08-0.10 of its width (lashes and lid edge)
 EYES = (("right", "right_eye_openness"), ("left", "left_eye_openness"))
+SERIES_DIGITS = 4  # per-frame values in the report, rounded: the tracker is not finer
 
 
 def _paired(driver: np.ndarray, output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +89,9 @@ def motion_transfer(driver_tracks: Sequence[np.ndarray | None], output_tracks: S
     openness is then the output's open level (else each output eye's own percentile).
 
     Returns {"frames_with_both_faces": n, "features": {feature: {"correlation", "gain"}},
-    "closed_eyes": {"right"|"left": closed_eye_agreement(...)}, "jitter": {"driver", "output", "ratio"}}.
+    "closed_eyes": {"right"|"left": closed_eye_agreement(...)}, "jitter": {"driver", "output", "ratio"},
+    "series": {"driver"|"output": {feature: per-frame values, None where a frame has no face}}}: the series
+    let a reader find the frames behind a number.
     """
     driver, output = feature_series(driver_tracks), feature_series(output_tracks)
     features = {name: {"correlation": pearson(driver[:, i], output[:, i]),
@@ -101,4 +105,24 @@ def motion_transfer(driver_tracks: Sequence[np.ndarray | None], output_tracks: S
     ratio = output_jitter / driver_jitter if driver_jitter and output_jitter is not None else None
     return {"frames_with_both_faces": int((np.isfinite(driver[:, 0]) & np.isfinite(output[:, 0])).sum()),
             "features": features, "closed_eyes": eyes,
-            "jitter": {"driver": driver_jitter, "output": output_jitter, "ratio": ratio}}
+            "jitter": {"driver": driver_jitter, "output": output_jitter, "ratio": ratio},
+            "series": {"driver": _per_frame(driver), "output": _per_frame(output)}}
+
+
+def _per_frame(series: np.ndarray) -> dict[str, list[float | None]]:
+    return {name: [None if np.isnan(value) else round(float(value), SERIES_DIGITS) for value in series[:, i]]
+            for i, name in enumerate(FEATURES)}
+
+
+def narrow_eyes(target_features: np.ndarray) -> list[str]:
+    """Notes on the target's eyes so narrow that CLOSED_FRACTION of their open level is under what the tracker
+    reads for a shut eye: the output's shut eyes are then counted as open, and their agreement reads low."""
+    notes = []
+    for side, name in EYES:
+        open_level = float(target_features[FEATURES.index(name)])
+        if CLOSED_FRACTION * open_level < TRACKER_SHUT:
+            notes.append(f"the target's {side} eye is narrow (open {open_level:.2f} of its width): the tracker "
+                         f"reads a shut eye at about {TRACKER_SHUT:.2f}, over this eye's closed threshold "
+                         f"({CLOSED_FRACTION * open_level:.2f}), so its shut-eye agreement reads low; look at the "
+                         "frames (--sheet, or the per-frame series in --json)")
+    return notes
