@@ -5,6 +5,7 @@ A preset with unknown node types still loads (their params are kept) but is not 
 """
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from app.file_kind import HEAD_BYTES, media_kind, not_a_preset
 from app.runtime.errors import Problem, ProblemsError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.registry import Registry
@@ -89,33 +91,31 @@ def load_preset(path: str | Path, registry: Registry) -> Preset:
     if path.exists() and not path.is_file() and not path.is_dir():  # /dev/zero never ends, a pipe blocks
         raise ProblemsError(source, [Problem("", "not a regular file (a device, a pipe or a socket): name a "
                                                  "preset file")])
-    if size > MAX_PRESET_BYTES:
-        raise ProblemsError(source, [Problem("", f"the file is {size:,} bytes, over the preset limit of "
-                                                 f"{MAX_PRESET_BYTES:,}; is this really a preset?")])
     try:
+        with path.open("rb") as file:  # what it is first: phone photos and clips are over the size limit
+            kind = media_kind(file.read(HEAD_BYTES))
+        if kind is not None:
+            raise ProblemsError(source, [Problem("", not_a_preset(kind))])
+        if size > MAX_PRESET_BYTES:
+            raise ProblemsError(source, [Problem("", f"the file is {size:,} bytes, over the preset limit of "
+                                                     f"{MAX_PRESET_BYTES:,}; is this really a preset?")])
         data = path.read_bytes()
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        kind = media_kind(data[:16])
-        raise ProblemsError(source, [Problem("", f"not UTF-8 text (byte {exc.start})" if kind is None else (
-            f"this is {kind}, not a preset: open or run a preset (e.g. graphs/video_to_portrait.json) and set its "
-            "portrait (target.path) or its driver (driver.path) to this file"))]) from None
     except OSError as exc:
         raise ProblemsError(source, [Problem("", f"cannot read the file: {exc.strerror}")]) from None
-    return parse_preset(text, registry, base_dir=path.resolve().parent, source=source)
+    return parse_preset(_preset_text(data, source), registry, base_dir=path.resolve().parent, source=source)
 
 
-def media_kind(head: bytes) -> str | None:
-    """'an image (JPEG)', 'a video (MP4/MOV)'... by a file's first bytes; None for anything else. A picture
-    given where a preset goes was reported as 'not UTF-8 text (byte 0)'."""
-    if head[4:8] == b"ftyp":
-        return "an image (HEIC)" if head[8:12] in (b"heic", b"heix", b"mif1") else "a video (MP4/MOV)"
-    signatures = ((b"\xff\xd8\xff", "an image (JPEG)"), (b"\x89PNG", "an image (PNG)"), (b"GIF8", "an image (GIF)"),
-                  (b"II*\x00", "an image (TIFF)"), (b"MM\x00*", "an image (TIFF)"), (b"BM", "an image (BMP)"),
-                  (b"\x1a\x45\xdf\xa3", "a video (MKV/WebM)"))
-    if head[:4] == b"RIFF":
-        return {b"WEBP": "an image (WebP)", b"AVI ": "a video (AVI)"}.get(head[8:12])
-    return next((kind for magic, kind in signatures if head.startswith(magic)), None)
+def _preset_text(data: bytes, source: str) -> str:
+    """The text of a preset file: UTF-8, with or without the byte-order mark some editors write."""
+    if not data.strip():
+        raise ProblemsError(source, [Problem("", "the file is empty: a preset is a JSON file (e.g. "
+                                                 "graphs/video_to_portrait.json)")])
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ProblemsError(source, [Problem("", "saved as UTF-16 text: save it as UTF-8")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProblemsError(source, [Problem("", f"not UTF-8 text (byte {exc.start})")]) from None
 
 
 def parse_preset(text: str, registry: Registry, base_dir: Path | None = None,

@@ -44,7 +44,10 @@ def test_run_writes_frames_with_set_overrides(tmp_path, capsys, monkeypatch):
     assert iio.imread(frames[0]).shape == (64, 64, 3)
     captured = capsys.readouterr()
     assert "resize" in captured.out and "p95 ms" in captured.out
-    assert f"note: out: wrote 2 frames to {tmp_path / 'renders' / 'portrait'}" in captured.err  # it said where
+    assert f"note: out: wrote 2 frames to {tmp_path / 'renders' / 'portrait'}\n" in captured.err  # it said where
+    assert main(["run", str(PORTRAIT), "--frames", "1", "--quiet"]) == 0
+    assert (f"note: out: wrote 1 frame to {tmp_path / 'renders' / 'portrait'}; 1 frame(s) of an earlier render are "
+            "still there after them") in capsys.readouterr().err
 
 
 def test_still_graph_renders_one_frame_by_default(tmp_path, capsys, monkeypatch):
@@ -57,13 +60,14 @@ def test_still_graph_renders_one_frame_by_default(tmp_path, capsys, monkeypatch)
 def test_a_render_says_where_its_video_went_that_it_replaced_a_file_and_that_it_enlarged_the_portrait(tmp_path,
                                                                                                       capsys):
     out = tmp_path / "take.mp4"
-    for size in (512, 1100):
+    for size in (512, 1100, 8):
         assert main(["run", str(REPO / "graphs" / "demo.json"), "--quiet", "--frames", "3",
                      "--set", f"out.path={out}", "--set", f"render.size={size}"]) == 0
     err = capsys.readouterr().err
     assert f"note: out: wrote {out}\n" in err and f"note: out: wrote {out} (replacing the file that was there)" in err
     assert err.count("enlarged") == 1  # the astronaut is 512 px: at 1100 it is soft, and the run says so once
-    assert "note: render: the portrait is 512x512; at size 1100 it is enlarged 2.1x and looks soft" in err
+    assert "note: render: the portrait is read at 512x512; at size 1100 it is enlarged 2.1x and looks soft" in err
+    assert "at size 8 the output is too small to show a face" in err
 
 
 def test_set_values_are_checked_by_type(tmp_path, capsys):

@@ -234,3 +234,26 @@ def test_other_binary_files_are_still_refused_as_not_text(studio_registry, tmp_p
     with pytest.raises(ProblemsError) as info:
         load_preset(tmp_path / "noise.bin", studio_registry)
     assert "not UTF-8 text (byte 0)" in info.value.message
+
+
+@pytest.mark.parametrize("head, kind", [(b"\x00\x00\x00\x1cftypavif", "an image (AVIF)"),
+                                        (b"\x00\x00\x00\x20ftypM4A ", "a sound file (M4A)"),
+                                        (b"\xff\xd8\xff\xe1" + bytes(MAX_PRESET_BYTES), "an image (JPEG)")],
+                         ids=["avif", "m4a", "phone-photo-over-the-size-limit"])
+def test_a_media_file_is_named_by_its_first_bytes_before_its_size_is_judged(studio_registry, tmp_path, head, kind):
+    (tmp_path / "given.json").write_bytes(head + b"\x80" * 64)
+    with pytest.raises(ProblemsError) as info:
+        load_preset(tmp_path / "given.json", studio_registry)
+    assert f"this is {kind}, not a preset" in info.value.message
+
+
+def test_a_preset_saved_with_a_byte_order_mark_loads_and_utf16_or_empty_ones_say_what_to_do(studio_registry, tmp_path):
+    demo = (REPO / "graphs" / "demo.json").read_text()
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + demo.encode())
+    assert not load_preset(tmp_path / "bom.json", studio_registry).problems
+    (tmp_path / "wide.json").write_bytes(demo.encode("utf-16"))
+    (tmp_path / "empty.json").write_bytes(b"\n")
+    for name, says in (("wide.json", "saved as UTF-16 text: save it as UTF-8"), ("empty.json", "the file is empty")):
+        with pytest.raises(ProblemsError) as info:
+            load_preset(tmp_path / name, studio_registry)
+        assert says in info.value.message

@@ -215,5 +215,5 @@ def test_a_still_picture_as_the_driver_says_it_drives_one_frame(studio_registry)
     with pytest.raises(EndOfStream):
         node.process(FrameContext(1, 0.0, run))
     node.close()
-    assert any("smile_teeth.jpg: a still JPEG picture as the driver: it drives a single frame" in notice
+    assert any("smile_teeth.jpg: a still JPEG picture as the driver: it drives one pose, for a single frame" in notice
                for notice in run.notices), run.notices

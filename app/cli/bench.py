@@ -14,7 +14,7 @@ from typing import Any, Callable
 from app.cli.argtypes import non_negative, positive, whole_number_from
 from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
 from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Interrupted, say
-from app.cli.frame_loop import frame_budget, make_runner, run_headless, timing_table
+from app.cli.frame_loop import frame_budget, make_runner, refuse_unmeasured, run_headless, still_inputs, timing_table
 from app.cli.load import competing_load
 from app.cli.overrides import load_runnable
 from app.cli.report_file import file_problem, write_whole
@@ -47,7 +47,8 @@ def chain_graph(length: int) -> Graph:
 
 
 def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], None],
-            progress: Progress, budget: FrameBudget | None = None) -> dict[str, Any]:
+            progress: Progress, budget: FrameBudget | None = None,
+            still: frozenset[tuple[str, str]] = frozenset()) -> dict[str, Any]:
     """Run warm-up + measured frames; returns the report dictionary (JSON keys of the bench)."""
     path = {"path": "none", "path_reason": "the graph has no GL node: frames never leave host memory"}
 
@@ -58,9 +59,8 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
             if runner.run.gpu is not None:  # the route the run's context chose, while it is open
                 path.update(path=runner.run.gpu.bridge.name, path_reason=runner.run.gpu.path_reason)
 
-    result = run_headless(runner, warmup + frames, progress, say, before_frame, budget)
-    if result.not_started:  # each was reported; no frame ran
-        raise ReenactError("nothing was measured: a node could not start")
+    result = run_headless(runner, warmup + frames, progress, say, before_frame, budget, still=still)
+    refuse_unmeasured(result)
     if result.frames <= warmup and result.signal:  # its figures would be the warm-up's, read as measured
         raise Interrupted(result.signal, f"bench interrupted during the warm-up ({result.frames} of {warmup} "
                                          "frames): nothing was measured")
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     budget = frame_budget(args.target_fps, graph, registry, scheduler)
     with competing_load(args.load):
         report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet),
-                         budget)
+                         budget, still_inputs(graph, registry))
     report["load"] = args.load
     report["pipeline"] = args.pipeline  # None (serial), throughput, latency or even
     if report["signal"]:  # what was measured is shown; the baselines would take seconds more

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 from app.runtime.budget import FrameBudget
 from app.runtime.progress import Progress
 from app.runtime.context import RunContext
-from app.runtime.errors import EndOfStream, NodeFailure
+from app.runtime.errors import EndOfStream, NodeFailure, ReenactError
 from app.runtime.graph import Graph
 from app.runtime.options import Options
 from app.runtime.pacing import Pacer
@@ -28,6 +28,9 @@ class RunResult:
     ended: bool = False  # a source ran out of frames
     signal: int = 0  # the signal that stopped the run: SIGINT (Ctrl-C) or SIGTERM; 0 if none did
     not_started: list[NodeFailure] = field(default_factory=list)  # nodes that could not start: no frame ran
+    # failures on an input that never changes, first met after the first frame (a node upstream of it was not
+    # ready before: a camera that connected late): they would recur on every frame, so the run stopped there
+    lasting: list[NodeFailure] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)  # node id -> frames failed
     last_failure: dict[str, NodeFailure] = field(default_factory=dict)
     close_problems: list[str] = field(default_factory=list)
@@ -160,9 +163,19 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 result.last_failure[failure.node_id] = failure
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
+            result.lasting = [f for f in failures if (f.node_id, f.from_input) in still]
+            if result.lasting:
+                break
         if before_frame and not result.not_started:
             before_frame(result.frames)  # after the last frame, while the nodes are still open
     return result
+
+
+def refuse_unmeasured(result: RunResult) -> None:
+    """For the measuring commands (bench, soak): ReenactError where a node could not start or would fail on
+    every frame (each was reported), rather than figures for frames that did not render."""
+    if result.not_started or result.lasting:
+        raise ReenactError("nothing was measured: the node(s) above cannot run")
 
 
 def _fails_every_frame(scheduler: FrameRunner, failure: NodeFailure, still: frozenset[tuple[str, str]]) -> bool:

@@ -29,12 +29,17 @@ def run(args: argparse.Namespace) -> int:
     if result.not_started:
         say("stopped before the first frame: fix the node(s) above, then run again")
         return EXIT_FAILED
+    if result.lasting:
+        say(f"stopped at frame {result.frames - 1}: the node(s) above would fail on every frame; fix them, then "
+            "run again")
+        return EXIT_FAILED
     for notice in result.notices:
         say(f"note: {notice}")
     if args.timings:
         print(timing_table(runner, graph))
     fps = result.frames / result.seconds if result.seconds else 0.0
-    say(f"{result.frames} frame{'' if result.frames == 1 else 's'} in {result.seconds:.2f} s ({fps:.1f} fps)" + (", source ended" if result.ended else ""))
+    say(f"{result.frames} frame{'' if result.frames == 1 else 's'} in {result.seconds:.2f} s ({fps:.1f} fps)"
+        + (", source ended" if result.ended else ""))
     if pacer is not None and pacer.paced_at:
         passed = runner.run.source.pass_over.passed if runner.run.source.pass_over is not None else 0
         say(f"paced to the source's {pacer.paced_at:g} fps" + (

@@ -16,7 +16,7 @@ from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Interrupted, say
 from app.cli.overrides import load_runnable
 from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
-from app.cli.frame_loop import make_runner, run_headless
+from app.cli.frame_loop import make_runner, refuse_unmeasured, run_headless, still_inputs
 from app.runtime.errors import ReenactError
 from app.runtime.scheduler import FrameRunner
 
@@ -32,7 +32,7 @@ def resident_mb() -> float:
 
 
 def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progress: Progress,
-         report: Callable[[str], None]) -> dict[str, Any]:
+         report: Callable[[str], None], still: frozenset[tuple[str, str]] = frozenset()) -> dict[str, Any]:
     """Run warm-up + `frames` frames; sample RSS and the mean frame time `samples` times after warm-up."""
     every = max(1, frames // samples)
     points: list[tuple[int, float, float]] = []  # (frame, rss MB, mean frame ms of the window)
@@ -48,9 +48,8 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
             window_start[0] = now
 
     # the call after the last frame takes the sample that closes the last window, before the nodes close
-    result = run_headless(scheduler, warmup + frames, progress, report, before_frame)
-    if result.not_started:  # each was reported; no frame ran
-        raise ReenactError("nothing was measured: a node could not start")
+    result = run_headless(scheduler, warmup + frames, progress, report, before_frame, still=still)
+    refuse_unmeasured(result)
     if result.interrupted:  # its samples would pass a leak that the frames not run would have shown
         raise Interrupted(result.signal, f"soak stopped after {result.frames} of {warmup + frames} frames: "
                                          "no verdict (a soak cut short proves nothing)")
@@ -87,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     frames = args.frames or 10_000
     warmup = args.warmup if args.warmup is not None else max(100, frames // 10)
     scheduler = make_runner(graph, registry, args.pipeline, options_of(args))
-    report = soak(scheduler, frames, warmup, args.samples, Progress(warmup + frames, enabled=not args.quiet), say)
+    report = soak(scheduler, frames, warmup, args.samples, Progress(warmup + frames, enabled=not args.quiet), say,
+                  still_inputs(graph, registry))
     say(f"{report['frames']} frames after {warmup} warm-up: RSS {report['rss_after_warmup_mb']:.0f} -> "
         f"{report['rss_end_mb']:.0f} MB ({report['rss_growth_pct']:+.2f}%, limit +{100 * MAX_RSS_GROWTH:.0f}%); "
         f"frame time {report['frame_ms_first_quarter']:.2f} -> {report['frame_ms_last_quarter']:.2f} ms "

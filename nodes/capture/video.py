@@ -346,8 +346,9 @@ class VideoFile(Node):
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         if (still := still_format(self._path)) is not None:  # it plays as a clip of one frame
-            run.notice(f"{self._path}: a still {still} picture as the driver: it drives a single frame; drive "
-                       "with a video, or the webcam preset (graphs/webcam_to_portrait.json)")
+            run.notice(f"{self._path}: a still {still} picture as the driver: it drives one pose"
+                       + (", the same on every frame" if self.params.loop else ", for a single frame")
+                       + "; drive with a video, or the webcam preset (graphs/webcam_to_portrait.json)")
         self._time_offset = 0.0
         self._damage_told = False
 

@@ -75,8 +75,14 @@ class ImageSequence(Node):
         return {}
 
     def close(self) -> None:
-        if getattr(self, "_count", 0):
-            self._run.notice(f"{self.node_id}: wrote {self._count} frames to {self._folder}")
+        count = getattr(self, "_count", 0)
+        if not count:
+            return
+        earlier = 0  # a render replaces its frames, and an earlier, longer one left more after them
+        while (self._folder / f"{self.params.prefix}{count + earlier:06d}.png").exists():
+            earlier += 1
+        self._run.notice(f"{self.node_id}: wrote {count} frame{'' if count == 1 else 's'} to {self._folder}" + (
+            f"; {earlier} frame(s) of an earlier render are still there after them" if earlier else ""))
 
 
 NODES = [ImageSequence]

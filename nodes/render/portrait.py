@@ -92,7 +92,7 @@ class RenderPortrait(Node):
         self._builder: tuple[FaceTrack, PersonAndPlate | None, tuple, MeshBuilder] | None = None
         self._plates: dict[tuple[int, int], tuple] = {}
         self._lip_match = LipColourMatch()
-        self._told_upscale: tuple[int, int, int] | None = None
+        self._told_size: tuple[int, int, int] | None = None
 
     def _mesh_builder(self, image: Image, track: FaceTrack, plate: PersonAndPlate | None) -> MeshBuilder:
         """One per portrait and plate (its background triangulation is made once), rebuilt when the grid
@@ -161,18 +161,21 @@ class RenderPortrait(Node):
         if use_driver:
             gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,
                                           driver_mouth.teeth_colour)
-        self._tell_upscale(image)
+        self._tell_size(image)
         return PreparedFrame(image, mesh, _output_size(image.width, image.height, self.params.size),
                              driver if use_driver else None, gains, segmented, motion.timestamp)
 
-    def _tell_upscale(self, image: Image) -> None:
-        """Once per portrait and size: an output far larger than the portrait is soft (it has no more detail)."""
-        key = (image.width, image.height, self.params.size)
-        if key == self._told_upscale or self.params.size < UPSCALE_NOTICE * max(image.width, image.height):
+    def _tell_size(self, image: Image) -> None:
+        """Once per portrait and size: an output far larger than the portrait is soft (it has no more detail),
+        and one a few pixels wide shows no face."""
+        size, longest = self.params.size, max(image.width, image.height)
+        key = (image.width, image.height, size)
+        if key == self._told_size or not (size >= UPSCALE_NOTICE * longest or 0 < size < SMALLEST_FACE_OUTPUT):
             return
-        self._told_upscale = key
-        self._run.notice(f"{self.node_id}: the portrait is {image.width}x{image.height}; at size {self.params.size} "
-                         f"it is enlarged {self.params.size / max(image.width, image.height):.1f}x and looks soft "
+        self._told_size = key
+        what = (f"it is enlarged {size / longest:.1f}x and looks soft" if size > longest else
+                "the output is too small to show a face")
+        self._run.notice(f"{self.node_id}: the portrait is read at {image.width}x{image.height}; at size {size} {what} "
                          "(size 0 renders at the portrait's own size)")
 
     def draw(self, ctx: FrameContext, prepared: PreparedFrame) -> dict:
@@ -191,6 +194,7 @@ class RenderPortrait(Node):
 
 
 UPSCALE_NOTICE = 2.0  # an output this many times the portrait's longest side, or more, is said to be soft
+SMALLEST_FACE_OUTPUT = 64  # an output's longest side under this many pixels is said to show no face
 
 
 def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:

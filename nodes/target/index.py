@@ -36,7 +36,7 @@ from nodes.track.face import pick_face
 from nodes.track.hands import HandDetector, covered_regions
 from nodes.track.mediapipe_face import FaceMeshDetector
 from nodes.track.occlusion import COVERED
-from nodes.track.types import LANDMARKS
+from nodes.track.types import LANDMARKS, in_frames
 
 INDEX_VERSION = 7  # bump when what is stored, or how it is measured, changes: older caches are rebuilt
 # (6: HDR clips are stored tone-mapped and interlaced ones deinterlaced, as VideoReader now reads them, and
@@ -216,7 +216,7 @@ def build_index(clip: Path, settings: IndexSettings, progress: Callable[[int], N
     if damage is not None:
         damage.extend(reader.errors)
     if not numbers:
-        raise ReenactError(f"no uncovered face in any of the {seen} frames examined", where=str(clip),
+        raise ReenactError(f"no uncovered face {in_frames(seen)}", where=str(clip),
                            hint="use a clip of the target person's face (every frame need not show it)")
     samples = np.unique(np.linspace(0, len(jpegs) - 1, PLATE_SAMPLES).round().astype(int))
     points = np.stack(landmarks).astype(np.float32)

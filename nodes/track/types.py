@@ -64,5 +64,5 @@ FACE_TRACK = PortType("FaceTrack", (FaceTrack,), (230, 159, 0), _summary)
 
 
 def in_frames(count: int) -> str:
-    """Where a tracker found nothing, for its closing notice: a photo is tracked once."""
-    return "in the image" if count == 1 else f"in any of the {count} frames"
+    """Where a tracker found nothing, for a notice or an error: a photo is tracked once."""
+    return "in the one frame it saw" if count == 1 else f"in any of the {count} frames"
