@@ -125,21 +125,24 @@ def test_gains_and_limits_shape_the_head_rotation(studio_registry):
         assert got == pytest.approx(expected, abs=0.2)
 
 
-@pytest.mark.parametrize("own_yaw", [0.0, 40.0, -40.0])
-def test_a_turned_portrait_nods_and_tilts_by_the_drivers_own_nod_and_tilt(studio_registry, own_yaw):
-    """The driver's nod (pitch) and tilt (roll) are added to the portrait's own angles, so a three-quarter
-    portrait nods about its own ears' axis. Turned by the driver's rotation itself, it nodded about the
-    camera's: a 15 degree nod read as 19.3 on a portrait turned 40 degrees, with a tilt of 12.3 and its turn
-    38.4."""
-    node = retarget_node(studio_registry, calibration_frames=1, yaw_limit=60.0, pitch_limit=60.0, roll_limit=60.0)
+@pytest.mark.parametrize("own_yaw, own_roll", [(0.0, 0.0), (40.0, 0.0), (-40.0, 0.0), (0.0, 90.0), (0.0, 180.0)],
+                         ids=["frontal", "three-quarter", "three-quarter-other-way", "on-its-side", "upside-down"])
+def test_a_turned_portrait_turns_nods_and_tilts_by_the_drivers_own_turn_nod_and_tilt(studio_registry, own_yaw, own_roll):
+    """The driver's turn (yaw), nod (pitch) and tilt (roll) are added to the portrait's own angles, so a
+    three-quarter portrait nods about its own ears' axis and one upside down turns the driver's way. Turned by
+    the driver's rotation itself, about the camera's axes, a 15 degree nod read as 19.3 on a portrait turned
+    40 degrees, with a tilt of 12.3 and its turn 38.4, and a portrait upside down turned against the driver."""
+    node = retarget_node(studio_registry, calibration_frames=1, yaw_limit=60.0, pitch_limit=60.0, roll_limit=60.0,
+                         reveal_limit=60.0)  # its turn back toward the camera is not what is measured
 
     def track(yaw: float, pitch: float, roll: float) -> FaceTrack:
         pose = HeadPose(rotation_from_euler(yaw, pitch, roll), np.array([200.0, 200.0, 0.0]), 80.0)
         return face_track(from_head_space(reference_shape(), pose), (400, 400), 0.0)
 
-    target = track(own_yaw, 0.0, 0.0)
+    target = track(own_yaw, 0.0, own_roll)
     node.process(FrameContext(0, 0.0, RunContext()), source=track(0.0, 0.0, 0.0), target=target)
-    for pitch, roll in ((15.0, 0.0), (0.0, 12.0), (-10.0, -8.0)):
-        motion = node.process(FrameContext(1, 0.1, RunContext()), source=track(0.0, pitch, roll), target=target)["motion"]
-        got = euler_angles(face_track(motion.landmarks, (400, 400), 0.1).pose.rotation)
-        assert got == pytest.approx((own_yaw, pitch, roll), abs=0.3)
+    for yaw, pitch, roll in ((0.0, 15.0, 0.0), (0.0, 0.0, 12.0), (0.0, -10.0, -8.0), (15.0, 0.0, 0.0)):
+        motion = node.process(FrameContext(1, 0.1, RunContext()), source=track(yaw, pitch, roll), target=target)["motion"]
+        got = np.array(euler_angles(face_track(motion.landmarks, (400, 400), 0.1).pose.rotation))
+        off = (got - (own_yaw + yaw, pitch, own_roll + roll) + 180.0) % 360.0 - 180.0
+        assert np.abs(off).max() < 0.3, (got, off)
