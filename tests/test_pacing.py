@@ -37,6 +37,18 @@ def test_frames_made_quicker_than_their_rate_wait_until_each_is_due():
     assert started_at(pacer, time, [0.01] * 5) == [0.0, 0.04, 0.08, 0.12, 0.16] and pacer.paced_at == 25.0
 
 
+def test_a_variable_rate_clips_frames_are_each_held_as_long_as_it_shows_them():
+    """A phone's clip holds some frames longer: paced at its average rate, the rest of it played slower."""
+    time, shown_for = FakeTime(), [0.1, 0.3, 0.1, 0.1, 20.0, 0.1]  # 20 s: a broken timestamp, not a held frame
+    started: list[float] = []
+    pacer = Pacer(lambda: 5.0, time.clock, time.sleep, duration=lambda: shown_for[len(started) - 1])
+    for _ in shown_for:
+        pacer.wait()
+        started.append(round(time.now, 6))
+        time.now += 0.01
+    assert started == [0.0, 0.1, 0.4, 0.5, 0.6, 0.8] and pacer.late == 0
+
+
 def test_a_late_frame_is_not_waited_for_and_the_next_ones_do_not_rush_to_catch_up():
     time = FakeTime()
     pacer = Pacer(lambda: 10.0, time.clock, time.sleep)

@@ -35,6 +35,8 @@ class SourceClock:
     pass_over: a recording's (`PassOver`): frames a live run whose graph fell behind has it pass over, so the
         clip keeps its own time (`Pacer`, the editor's playback); None: a camera hands out its newest frame
         anyway.
+    frame_duration: a recording's: how long the frame it handed out last is shown, in seconds, which a
+        variable-rate clip's live playback holds it for (`Pacer`); None: every frame lasts 1 / pace.
     """
 
     rate: float
@@ -44,6 +46,7 @@ class SourceClock:
     sound_from: float = 0.0
     sound_period: Callable[[], float | None] | None = None
     pass_over: PassOver | None = None
+    frame_duration: Callable[[], float] | None = None
 
 
 class PassOver:

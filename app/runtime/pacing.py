@@ -8,6 +8,7 @@ from typing import Callable
 
 
 SLICE_S = 0.05  # a wait is slept in slices this long, so Ctrl-C ends it at once (a clip may say 0.5 fps)
+LONGEST_FRAME_S = 10.0  # a frame duration past this is a broken timestamp, not a held frame: the rate times it
 STARTING_FRAMES = 2  # a graph's first frames are slow (models, a portrait's plate): their time is not the clip's
 # EvenSpacing: a frame is shown no sooner than this share of the recent interval after the one before. Beside
 # a busy process a pipelined run's frames came long and short by turns (p95 1.59-1.71x the mean); held so,
@@ -28,13 +29,19 @@ class Pacer:
     slower than the clip passes over the frames it has no time for, a whole frame's time late at a time, and
     the frames after a late one come due on the clip's own schedule, sooner, until it has caught up. A
     camera's frames are its newest anyway (None), and a clip may show every frame (its pass_over passes
-    none): the frames after a late one are timed from it, and do not rush to catch up."""
+    none): the frames after a late one are timed from it, and do not rush to catch up.
+
+    `duration()`, where a clip says how long its last frame is shown (a phone's variable-rate clip holds
+    some frames twice as long), times each next frame from it, not from the clip's average rate: a frame
+    held in the recording is held as long live."""
 
     def __init__(self, rate: Callable[[], float | None], clock: Callable[[], float] = time.perf_counter,
                  sleep: Callable[[float], None] = time.sleep,
-                 pass_over: Callable[[], Callable[[int], int] | None] = lambda: None):
+                 pass_over: Callable[[], Callable[[int], int] | None] = lambda: None,
+                 duration: Callable[[], float | None] = lambda: None):
         self._rate, self._clock, self._sleep, self._pass_over = rate, clock, sleep, pass_over
-        self._due: float | None = None
+        self._duration = duration
+        self._due: float | None = None  # when the frame before was due: this one is due its duration later
         self.paced_at: float | None = None  # the last rate frames were held to
         # frames that came due while the one before was still being made, past the first two (which the
         # graph's start-up makes late)
@@ -49,6 +56,9 @@ class Pacer:
             return
         self.paced_at = rate
         self._paced += 1
+        if self._due is not None:  # the frame before lasts as long as the clip shows it (read by now)
+            shown_for = self._duration()
+            self._due += shown_for if shown_for and 0.0 < shown_for <= LONGEST_FRAME_S else 1.0 / rate
         if self._due is None or now > self._due:
             running = self._due is not None and self._paced > STARTING_FRAMES
             self.late += running
@@ -62,7 +72,6 @@ class Pacer:
             while now < self._due and not stopping():
                 self._sleep(min(SLICE_S, self._due - now))
                 now = self._clock()
-        self._due += 1.0 / rate
 
 
 class ClipClock:
