@@ -6,9 +6,9 @@ HEAD_BYTES = 16  # what media_kind reads
 
 _SIGNATURES = (  # (first bytes, what the file is)
     (b"\xff\xd8\xff", "an image (JPEG)"), (b"\x89PNG", "an image (PNG)"), (b"GIF8", "an image (GIF)"),
-    (b"II*\x00", "an image (TIFF)"), (b"MM\x00*", "an image (TIFF)"), (b"BM", "an image (BMP)"),
+    (b"II*\x00", "an image (TIFF)"), (b"MM\x00*", "an image (TIFF)"),
     (b"\x00\x00\x00\x0cjP  ", "an image (JPEG 2000)"), (b"\x00\x00\x01\x00", "an image (ICO)"),
-    (b"qoif", "an image (QOI)"), (b"DDS ", "an image (DDS)"), (b"P6", "an image (PPM)"), (b"P5", "an image (PGM)"),
+    (b"qoif", "an image (QOI)"), (b"DDS ", "an image (DDS)"), (b"P6\n", "an image (PPM)"), (b"P5\n", "an image (PGM)"),
     (b"\x1a\x45\xdf\xa3", "a video (MKV/WebM)"), (b"\x00\x00\x01\xba", "a video (MPEG)"), (b"FLV\x01", "a video (FLV)"),
     (b"OggS", "a sound or video file (Ogg)"), (b"fLaC", "a sound file (FLAC)"), (b"ID3", "a sound file (MP3)"),
     (b"\xff\xfb", "a sound file (MP3)"), (b"\xff\xf3", "a sound file (MP3)"),
@@ -27,6 +27,8 @@ def media_kind(head: bytes) -> str | None:
         return _BRANDS.get(head[8:12], "a video (MP4/MOV)")
     if head[:4] == b"RIFF":
         return _RIFF.get(head[8:12])
+    if head[:2] == b"BM" and head[6:10] == bytes(4):  # its size, then four reserved zero bytes
+        return "an image (BMP)"
     return next((kind for magic, kind in _SIGNATURES if head.startswith(magic)), None)
 
 

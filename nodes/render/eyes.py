@@ -134,7 +134,6 @@ def eye_fans(src: np.ndarray, dst: np.ndarray, size: tuple[int, int], gaze_px: n
     return fans
 
 
-
 class EyeOpening:
     """An eye's opening in one set of landmarks, in its own coordinates: `at`, pixels along the eye from its
     first corner, and `fraction`, 0 on the upper lid to 1 on the lower one across it."""

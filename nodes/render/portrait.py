@@ -27,6 +27,8 @@ from nodes.render.warp_mesh import MeshBuilder, WarpMesh
 
 
 PLATES_KEPT = 8
+UPSCALE_NOTICE = 2.0  # an output this many times the portrait's longest side, or more, is said to be soft
+SMALLEST_FACE_OUTPUT = 64  # an output's longest side under this many pixels is said to show no face
 
 
 @dataclass
@@ -191,10 +193,6 @@ class RenderPortrait(Node):
         if getattr(self, "_renderer", None) is not None:
             self._renderer.release()
             self._renderer = None
-
-
-UPSCALE_NOTICE = 2.0  # an output this many times the portrait's longest side, or more, is said to be soft
-SMALLEST_FACE_OUTPUT = 64  # an output's longest side under this many pixels is said to show no face
 
 
 def _output_size(width: int, height: int, longest: int) -> tuple[int, int]:
