@@ -158,17 +158,17 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 if shown.get(failure.node_id) != failure.message:
                     shown[failure.node_id] = failure.message
                     report(f"error: {failure}")
-            if result.frames == 0:
-                result.not_started = [f for f in failures if _fails_every_frame(scheduler, f, still)]
-                if result.not_started:
-                    break
+            recurring = [f for f in failures if _fails_every_frame(scheduler, f, still)]
+            if recurring and result.frames == 0:
+                result.not_started = recurring
+                break
             for failure in failures:
                 result.failures[failure.node_id] += 1
                 result.last_failure[failure.node_id] = failure
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
-            result.lasting = [f for f in failures if (f.node_id, f.from_input) in still]
-            if result.lasting:
+            if recurring:
+                result.lasting = recurring
                 break
         if before_frame and not result.not_started:
             before_frame(result.frames)  # after the last frame, while the nodes are still open
