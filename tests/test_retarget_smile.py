@@ -13,7 +13,7 @@ from app.runtime.context import FrameContext, RunContext
 from app.runtime.gpu.image import Image
 from nodes.retarget.smile import SMILE_WIDENING
 from nodes.track.face import face_track
-from nodes.track.face_model import reference_shape, smile_width
+from nodes.track.face_model import mouth_opening, reference_shape, smile_width
 from tests.conftest import REPO
 from tests.test_retarget_ranges import RIG, _drive, _eyes, _node, _relaxed_mouth, _track
 
@@ -43,11 +43,11 @@ def _shape(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 @pytest.fixture(scope="module")
 def driven(studio_registry, detector, driver):
     """portrait -> (its head-space shape at rest, the head-space shapes the driver poses it in)."""
-    def drive(portrait: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    def drive(portrait: str, **params) -> tuple[np.ndarray, list[np.ndarray]]:
         image = iio.imread(REPO / portrait)[..., :3]
         size = (image.shape[1], image.shape[0])
         target = face_track(detector.detect(image)[0], size, 0.0)
-        node, run = _node(studio_registry), RunContext()
+        node, run = _node(studio_registry, **params), RunContext()
         return _shape(target.landmarks, size), [
             _shape(node.process(FrameContext(k, t.timestamp, run), source=t, target=target)["motion"].landmarks, size)
             for k, t in enumerate(driver)]
@@ -78,10 +78,37 @@ def test_a_grinning_portrait_grins_on_a_little_where_a_neutral_one_grins_in_full
 
 def test_no_lip_of_a_grinning_portrait_swells_past_its_own(driven):
     """The driver's lips parted round, her fingers at her mouth (frames 206-224), thickened smile_teeth.jpg's
-    upper lip to 1.4x its own (a swollen roll over her teeth) and the lower one to 1.29x."""
-    rest, posed = driven("tests/data/real/smile_teeth.jpg")
+    upper lip to 1.4x its own (a swollen roll over her teeth) and the lower one to 1.29x. Her smile kept:
+    relaxed, her lips close over her teeth instead (the next test)."""
+    rest, posed = driven("tests/data/real/smile_teeth.jpg", portrait_smile="keep")
     for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS):
         assert max(_thickness(shape, rings) for shape in posed) / _thickness(rest, rings) < LIP_THICKEST + 0.05
+
+
+@pytest.mark.parametrize("portrait", ["tests/data/real/smile_teeth.jpg", "assets/portraits/astronaut.png"])
+def test_a_grinning_portrait_relaxes_its_mouth_over_its_teeth_while_the_driver_does_not_smile(driver, driven,
+                                                                                               portrait):
+    """Crying, at rest or with her lips together, the driver does not smile, and the grinning portraits
+    grinned on through it all: their mouths 0.97x their own width, open 0.23/0.17 of it onto their teeth.
+    Now they relax to 0.78-0.79x, their lips closed; through her grins they grin as before; kept, as before;
+    the neutral Hopper moves the same either way."""
+    shapes = [reference_shape() + t.expression for t in driver]
+    widths, openings = np.array([smile_width(s) for s in shapes]), np.array([mouth_opening(s) for s in shapes])
+    relaxed = np.flatnonzero((widths - np.minimum.accumulate(widths) < SMILE_WIDENING[0]) & (openings < 0.03))
+    grins = np.flatnonzero(widths - np.minimum.accumulate(widths) > SMILE_WIDENING[1])
+    assert len(relaxed) > 20 and len(grins) > 60
+
+    def mouth(mode: str) -> tuple[np.ndarray, np.ndarray]:
+        rest, posed = driven(portrait, portrait_smile=mode)
+        return (np.array([smile_width(s) for s in posed]) / smile_width(rest),
+                np.array([mouth_opening(s) for s in posed]))
+    width, opening = mouth("follow")
+    kept_width, kept_opening = mouth("keep")
+    assert np.median(width[relaxed]) < 0.85 and np.median(opening[relaxed]) < 0.03
+    assert np.median(kept_width[relaxed]) > 0.93 and np.median(kept_opening[relaxed]) > 0.15
+    assert np.median(width[grins]) == pytest.approx(np.median(kept_width[grins]), abs=0.01)
+    hopper = [driven("assets/portraits/grace_hopper.jpg", portrait_smile=mode)[1] for mode in ("follow", "keep")]
+    assert np.abs(np.array(hopper[0]) - np.array(hopper[1])).max() < 1e-5
 
 
 def _thickness(shape: np.ndarray, rings: np.ndarray) -> float:
@@ -101,3 +128,22 @@ def test_a_grinning_source_with_its_eyes_shut_still_shuts_a_grinning_portraits_e
     assert (shut <= 0.05 * rest).all()
     squint = _drive(_node(studio_registry), target, relaxed + [_eyes(grin, 0.7)])[EYE_OPENNESS]
     assert (squint > 0.85 * rest).all()  # 0.7 of them without the portrait's own smile
+
+
+def test_a_grinning_portrait_relaxes_over_a_quarter_second_not_in_one_frame(studio_registry):
+    """The calibrating first frames show the portrait as it is, grinning; relaxed in the next frame, its
+    teeth vanished between two frames. Where time goes back (a looping clip), the driver's face jumps and
+    the portrait's mouth with it."""
+    node, run = _node(studio_registry, calibration_frames=1, portrait_smile="follow"), RunContext()
+    target = _track(reference_shape())  # reads as a grin (smile_width 0.71, corners lifted)
+    source = _relaxed_mouth(reference_shape())  # does not smile
+    grin = reference_shape() + 1.0 * RIG.smile
+    covers = [node.process(FrameContext(k, k / 30, run), source=_track(source, k / 30), target=target)["motion"]
+              .lips_cover for k in range(12)]
+    assert covers[0] == 0.0
+    assert np.diff(covers) == pytest.approx(np.clip(np.diff(covers), 0.0, (1 / 30) / 0.25 + 1e-6))
+    assert 0.1 < covers[1] < 0.2 and covers[-1] == pytest.approx(1.0)
+    # a looping clip starts again: its time goes back, and the portrait follows the driver at once
+    covers = [node.process(FrameContext(12 + k, k / 30, run), source=_track(grin, k / 30), target=target)["motion"]
+              .lips_cover for k in range(2)]
+    assert covers == [0.0, 0.0]

@@ -39,6 +39,7 @@ LOWER_TEETH_OPEN, LOWER_TEETH_REACH = 0.25, 0.5
 # the share of the upper teeth's height, from their edge, the mirrored lower teeth leave out: lower teeth
 # meet the upper ones behind their edge, so a grin's rows overlap rather than meet edge to edge
 LOWER_TEETH_INSET = 0.2
+UPPER_TEETH_REVEALED = 0.35  # without the driver's mouth to read: of an opening, how much a relaxed lip's teeth show
 GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower teeth from nothing to drawn in full
 TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
@@ -106,7 +107,7 @@ OWN, GAP, LOWER_TEETH = "own", "gap", "lower teeth"
 
 def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.ndarray,
                 driver_mouth: DriverMouth | None, split: JawSplit = HALVES,
-                grin_before: float | None = None) -> tuple[list[MouthBand], float]:
+                grin_before: float | None = None, lips_cover: float = 0.0) -> tuple[list[MouthBand], float]:
     """The mouth's bands (`MouthBand`), and grin: 0..1, how far the driver grins with its teeth together,
     eased from grin_before (the previous frame's: the driver's teeth read from its pixels come and go).
     Gap coords are driver 0..1 coordinates when `driver_mouth` is given, else mouth coordinates (u
@@ -119,12 +120,22 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     with its teeth together, whose gap would show the driver's own upper teeth (nothing lies under them):
     a flat white slab, a second row under the portrait's own, and dimmed toward the cavity, a grey band
     that read as a mouthguard. Without them, a laugh under a smiling portrait's teeth opened onto a dark
-    hole wherever the driver's own lower teeth did not show."""
+    hole wherever the driver's own lower teeth did not show.
+
+    `lips_cover` of the portrait's own interior lies behind its lips (a smiling portrait's mouth relaxed
+    over its teeth): each jaw's band shows the part of its teeth nearest the other jaw, at their own
+    height, and opened wider than what is left, the gap shows the chosen source. Squeezed instead, a
+    relaxed grin opened to speak showed its teeth, shortened, filling the opening with no cavity. The
+    upper teeth come out from under the lip as the mouth opens (`_revealed`)."""
     su, sl, du, dl = src[UPPER_INNER, :2], src[LOWER_INNER, :2], dst[UPPER_INNER, :2], dst[LOWER_INNER, :2]
-    kept = np.linalg.norm(sl - su, axis=1)  # the portrait's own interior height per column
+    showing = 1.0 - lips_cover
+    full = np.linalg.norm(sl - su, axis=1)  # the portrait's own interior height per column
+    kept = full * showing  # ...of it, what its lips leave uncovered
     opened = np.maximum(np.linalg.norm(dl - du, axis=1), 1e-6)
     squeeze = np.minimum(1.0, opened / np.maximum(kept, 1e-6))  # a mouth closing squeezes the jaws' bands
-    top = np.minimum(split.upper * kept * squeeze / opened, 1.0)
+    upper_teeth = np.minimum(split.upper * kept * squeeze + lips_cover * _revealed(split, driver_mouth) * opened,
+                             split.upper * full)
+    top = np.minimum(upper_teeth / opened, 1.0)
     bottom = np.maximum(1.0 - (1.0 - split.lower) * kept * squeeze / opened, top)
     mouth_width = max(float(np.linalg.norm(du[-1] - du[0])), 1e-6)
     top, bottom = _teeth_meeting(top, bottom, opened, mouth_width, split)
@@ -145,7 +156,10 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     fractions = np.stack([np.zeros_like(top), top, middle, bottom, np.ones_like(top)], axis=1)
     rows = du[:, None, :] + (dl - du)[:, None, :] * fractions[:, :, None]
     own_middle = split.upper + (split.lower - split.upper) * (1.0 - teeth)
-    shares = np.stack([np.zeros_like(top), split.upper, own_middle, split.lower, np.ones_like(top)], axis=1)
+    # covered, the upper band shows the upper teeth's lower part as high as it shows them
+    covered_part = split.upper * np.clip(1.0 - upper_teeth / np.maximum(split.upper * full, 1e-6), 0.0, 1.0)
+    shares = np.stack([covered_part * lips_cover, split.upper, own_middle, split.lower,
+                       split.lower + (1.0 - split.lower) * showing], axis=1)
     uv_rows = (su[:, None, :] + (sl - su)[:, None, :] * shares[:, :, None]) / scale
     teeth_uvs = uv_rows.copy()  # from near the teeth's edge at the gap's end up them, as far as the band is high
     teeth_uvs[:, 2] = _mirrored_teeth(su, sl, split.upper, top * opened, np.zeros_like(gap)) / scale
@@ -170,6 +184,16 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
              MouthBand(LOWER_TEETH, *_quads(rows, teeth_uvs, none, shades, lip_depth, 2, 3)),
              MouthBand(OWN, *_quads(rows, uv_rows, none, shades, lip_depth, 3, 4))]
     return [band for band in bands if band.kind != LOWER_TEETH or teeth.max() > 0.0], grin
+
+
+def _revealed(split: JawSplit, driver_mouth: DriverMouth | None) -> np.ndarray | float:
+    """Per column, the share of an opening that a portrait's upper teeth relaxed under its lip show: the
+    share the driver's own upper teeth take of its mouth, else UPPER_TEETH_REVEALED (a portrait with none
+    showing, none). Covered and not revealed, a relaxed grin opened to laugh showed no teeth at all under
+    its upper lip, where the driver showed hers."""
+    if not split.upper_teeth:
+        return 0.0
+    return UPPER_TEETH_REVEALED if driver_mouth is None else _pulled_in(driver_mouth.upper_teeth)
 
 
 def _lower_teeth_share(split: JawSplit, teeth_height: np.ndarray, gap: np.ndarray, grin: float) -> np.ndarray:

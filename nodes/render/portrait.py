@@ -158,7 +158,7 @@ class RenderPortrait(Node):
         torso = (body.src, body.dst) if body is not None and body.valid else None
         segmented = self._plate_of(image, plate, track)
         builder = self._mesh_builder(image, track, segmented)
-        mesh = builder.build(dst, gaze_px, driver_mouth, torso)
+        mesh = builder.build(dst, gaze_px, driver_mouth, torso, motion.lips_cover if motion.valid else 0.0)
         gains = NO_GAINS
         if use_driver:
             gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,

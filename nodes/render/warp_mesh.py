@@ -112,10 +112,11 @@ class MeshBuilder:
         self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
     def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: DriverMouth | None = None,
-              torso: tuple[np.ndarray, np.ndarray] | None = None) -> WarpMesh:
+              torso: tuple[np.ndarray, np.ndarray] | None = None, lips_cover: float = 0.0) -> WarpMesh:
         """dst: (478, 3) posed landmark pixels; gaze_px: (2, 2) iris shift in pixels per eye (right,
         left); driver_mouth: the driver's mouth (`mouth.DriverMouth`) to fill an opened mouth from,
-        else a drawn cavity; torso: (src, dst) shoulder and neck points the body follows."""
+        else a drawn cavity; torso: (src, dst) shoulder and neck points the body follows; lips_cover:
+        the share of the portrait's own mouth interior its lips cover (`Motion.lips_cover`)."""
         src, scale = self.src, np.array(self.size, np.float64)
         if self._glasses is not None:
             dst = self._glasses.posed(dst)
@@ -152,7 +153,8 @@ class MeshBuilder:
                               _layer(LAYER_TEXTURED, fill[tris])))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
         gap_own = 1.0
-        bands, self._grin = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._grin)
+        bands, self._grin = mouth_strip(src, dst, scale, depth, driver_mouth, self.jaws, self._grin,
+                                        lips_cover)
         for band in bands:
             packed = band.positions, band.depths, band.uvs, band.coords
             if band.kind == LOWER_TEETH:

@@ -1,6 +1,8 @@
 """Retargeting: the source's motion, relative to its neutral, applied to the target's own face."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from app.runtime.context import FrameContext, RunContext
@@ -17,14 +19,32 @@ from nodes.retarget.facing import facing, turned_share
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import chin_with_lower_lip, eye_openness, set_eye_openness, set_mouth_opening
 from nodes.retarget.smile import (already_shown, combined_opening, corner_lift, ease_squint, lower_face,
-                                  portrait_smiling, smiling)
+                                  portrait_smiling, relax_share, relaxed, smiling)
 
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 # Both eyes closing (the more open one below BLINK_BELOW of its open level) is a blink, drawn as one; one eye
 # shut while the other stays open past WINK_ABOVE is a wink, drawn as it is; between, a blend
 BLINK_BELOW, WINK_ABOVE = 0.6, 0.85
+# seconds a smiling portrait's mouth takes at the quickest to relax fully or to smile again: from the
+# portrait as it is, which the calibrating first frames show, it relaxed in one frame
+RELAX_SWING_S = 0.25
 MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
+
+
+@dataclass(frozen=True)
+class PortraitFace:
+    """What the portrait's own face decides. facing: (478,) per landmark how far it follows the source's
+    expression (all of it on a frontal portrait, whose jaw's edge, though foreshortened, holds no hidden
+    side; on a turned one as far as it faces the camera, as far as the portrait is turned:
+    `turned_share`); smiling: how far it smiles (`portrait_smiling`); rest: its (478, 3) head-space shape;
+    relaxed: rest with its smile taken out (`relaxed`), which a share of relaxing interpolates toward."""
+
+    track: FaceTrack
+    facing: np.ndarray
+    smiling: float
+    rest: np.ndarray
+    relaxed: np.ndarray
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -77,6 +97,10 @@ class RetargetFace(Node):
                   "eyes", minimum=1.0, maximum=2.0),
             Param("eye_shut_ratio", ParamKind.FLOAT, 0.2, "source eyes count as shut below this share of their open "
                   "level (a tracker never reports a shut eye as a zero gap)", minimum=0.0, maximum=0.5),
+            Param("portrait_smile", ParamKind.ENUM, "follow", "follow: a smiling portrait smiles only as far as "
+                  "the source does (its mouth relaxes and closes over its teeth while the source's is relaxed, "
+                  "sad or talking); keep: it keeps its own smile and the source's expression adds to it",
+                  choices=("follow", "keep")),
             Param("brows_gain", ParamKind.FLOAT, 1.0, "eyebrow expression gain", minimum=0.0, maximum=3.0),
             Param("face_gain", ParamKind.FLOAT, 1.0, "gain on the rest of the face (cheeks, jaw)", minimum=0.0,
                   maximum=3.0),
@@ -105,10 +129,11 @@ class RetargetFace(Node):
         self._adaptive = AdaptiveNeutral()
         self._last: Motion | None = None
         self._last_seen = 0.0
-        self._portrait: tuple[FaceTrack, np.ndarray, float] | None = None  # per target (`_portrait_of`)
+        self._portrait: PortraitFace | None = None  # per target (`_portrait_of`)
         # the source's narrowest mouth so far (its relaxed width: a neutral adapting over seconds would take
         # a long cry's stretched mouth for it)
         self._narrowest_smile = float("inf")
+        self._relax, self._relaxed_at = 0.0, None  # the last relax_share given, and when
 
     def run_action(self, name: str) -> None:
         if name == "calibrate_neutral":
@@ -172,18 +197,20 @@ class RetargetFace(Node):
         rotation = rotation_from_euler(own[0] + yaw, own[1] + _gain(pitch, p.pitch_gain, p.pitch_limit),
                                        own[2] + _gain(roll, p.roll_gain, p.roll_limit))
         pose = HeadPose(rotation, translation, scale)
-        target_rest = self._reference + target.expression
         source_shape = self._reference + source.expression
         width = smile_width(source_shape)
         self._narrowest_smile = min(self._narrowest_smile, width)
         source_smiling = smiling(width, self._narrowest_smile)
-        facing_camera, portrait_smile = self._portrait_of(target)
-        shown = already_shown(source_smiling, portrait_smile)
+        portrait = self._portrait_of(target)
+        relax = self._eased_relax(relax_share(source_smiling, portrait.smiling) if p.portrait_smile == "follow"
+                                  else 0.0, source.timestamp)
+        target_rest = portrait.rest + relax * (portrait.relaxed - portrait.rest)
+        shown = already_shown(source_smiling, portrait.smiling)
         change = source.expression - neutral.expression
         chin_with_lower_lip(change, target_rest)
         change *= (1.0 - shown * lower_face())[:, None]  # the smile a smiling portrait already shows
         # a turned portrait's far side, foreshortened at its silhouette, keeps its shape (moved, it smears)
-        delta = change * (self._region_gains * facing_camera)[:, None]
+        delta = change * (self._region_gains * portrait.facing)[:, None]
         shape = target_rest + delta
         # the lids and inner lips by ratios of each face's own range, not by raw offsets
         set_eye_openness(shape, target_rest, ease_squint(self._eye_ratios(source_shape, neutral), shown))
@@ -193,19 +220,26 @@ class RetargetFace(Node):
         # eased into mouth_max_open; a portrait whose own mouth is open wider keeps it at rest
         set_mouth_opening(shape, target_rest, source_shape, soft_limit(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
-        return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size)
+        return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size,
+                      lips_cover=relax)
 
-    def _portrait_of(self, target: FaceTrack) -> tuple[np.ndarray, float]:
-        """What the portrait's own face decides, measured once per target: (478,) per landmark how far it
-        follows the source's expression (all of it on a frontal portrait, whose jaw's edge, though
-        foreshortened, holds no hidden side; on a turned one as far as it faces the camera, as far as the
-        portrait is turned: `turned_share`), and how far the portrait smiles (`portrait_smiling`)."""
-        if self._portrait is None or self._portrait[0] is not target:
+    def _eased_relax(self, relax: float, now: float) -> float:
+        """relax, moved from the last one given no faster than a full swing per RELAX_SWING_S; as it is where
+        time went back (a looping clip starts again, a seek), as the driver's face jumps there too."""
+        if self._relaxed_at is not None:
+            reach = (now - self._relaxed_at) / RELAX_SWING_S if now >= self._relaxed_at else 1.0
+            self._relax = float(np.clip(relax, self._relax - reach, self._relax + reach))
+        self._relaxed_at = now
+        return self._relax
+
+    def _portrait_of(self, target: FaceTrack) -> PortraitFace:
+        """What the portrait's own face decides (`PortraitFace`), measured once per target."""
+        if self._portrait is None or self._portrait.track is not target:
             turned = turned_share(euler_angles(target.pose.rotation)[0])
             rest = self._reference + target.expression
-            self._portrait = (target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32),
-                              portrait_smiling(smile_width(rest), corner_lift(rest)))
-        return self._portrait[1], self._portrait[2]
+            self._portrait = PortraitFace(target, (1.0 - turned * (1.0 - facing(target.landmarks))).astype(np.float32),
+                                          portrait_smiling(smile_width(rest), corner_lift(rest)), rest, relaxed(rest))
+        return self._portrait
 
     def _eye_ratios(self, source_shape: np.ndarray, neutral: Neutral) -> np.ndarray:
         """(2,) each target eye's openness as a share of its own open level: the source's, per eye."""
@@ -234,7 +268,7 @@ class RetargetFace(Node):
         t = t * t * (3.0 - 2.0 * t)
         landmarks = (1.0 - t) * self._last.landmarks + t * rest.landmarks
         return Motion(landmarks.astype(np.float32), ((1.0 - t) * self._last.gaze).astype(np.float32), True, now,
-                      rest.image_size)
+                      rest.image_size, (1.0 - t) * self._last.lips_cover)
 
 
 NODES = [RetargetFace]

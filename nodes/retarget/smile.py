@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from nodes.track.face_model import MESH_POINTS, MOUTH_CORNERS, reference_shape, topology
+from nodes.retarget.ranges import INNER_LIPS, LIP_MIDDLE, mouth_width, set_mouth_opening
+from nodes.track.face_model import MESH_POINTS, MOUTH_CORNERS, mouth_opening, reference_shape, smile_width, topology
 
 # smile_width above the narrowest the source has shown from which its mouth counts as smiling, and as a
 # broad smile (whose parted lips are drawn back, not a dropped jaw): the crying-then-laughing driver goes
@@ -30,6 +31,10 @@ PORTRAIT_CORNER_LIFT = (0.03, 0.09)  # in mouth widths
 # The lower face (cheeks, mouth, jaw) is what a smile moves: from just under the lower lids (head-space y
 # -0.35; they sit at -0.5) to the nose's tip (0.1) its share comes in. The eyes' lids are set by ratio.
 LOWER_FACE_RAMP = (-0.35, 0.1)
+# A relaxed mouth, which a smiling portrait's is drawn back to where the source does not smile: as wide for
+# its eyes as the relaxed driver's (smile_width), its corners a little above its lips' middle (corner_lift)
+RELAXED_WIDTH, RELAXED_LIFT = 0.58, 0.02
+RELAX_REACH = (1.0, 0.7)  # past the mouth (in half mouth widths across, and down), how far its skin follows
 SQUINT_FROM = 0.5  # an eye this open (of its open level) or more narrowed by a smile; below, fading to shut
 
 
@@ -49,6 +54,35 @@ def portrait_smiling(width: float, lift: float) -> float:
     """0..1: how far a still portrait smiles, from its smile_width and corner_lift."""
     return float(min(np.interp(width, PORTRAIT_SMILE_WIDTH, (0.0, 1.0)),
                      np.interp(lift, PORTRAIT_CORNER_LIFT, (0.0, 1.0))))
+
+
+def relax_share(source: float, portrait: float) -> float:
+    """0..1: how far a portrait smiling `portrait` is drawn back to a relaxed mouth (`relaxed`) for a source
+    smiling `source`: all the way for a source that does not smile, as soon as the portrait clearly smiles
+    (half of its smiling range: the grinning targets measure 0.67-0.72); a neutral portrait stays as it is."""
+    return (1.0 - source) * min(1.0, 2.0 * portrait)
+
+
+def relaxed(rest: np.ndarray) -> np.ndarray:
+    """The (478, 3) head-space `rest` shape of a smiling portrait with its smile taken out: its mouth
+    narrowed to RELAXED_WIDTH, its corners lowered to RELAXED_LIFT and its lips closed over its teeth, the
+    skin around following. A grinning photo driven by a relaxed or crying face grinned on throughout: the
+    source's change from its neutral, added to the grin, cannot undo it."""
+    shape = rest.copy()
+    left, right = rest[list(MOUTH_CORNERS)]
+    centre_x, centre_y = (left[0] + right[0]) / 2.0, rest[INNER_LIPS[LIP_MIDDLE], 1].mean()
+    half = mouth_width(rest) / 2.0
+    across, down = (rest[:, 0] - centre_x) / half, (rest[:, 1] - centre_y) / half
+    beyond = np.clip(np.hypot(across / RELAX_REACH[0], down / RELAX_REACH[1]) - 1.0, 0.0, None)
+    follow = np.exp(-(beyond / RELAX_REACH[1]) ** 2)  # 1 on the mouth, fading over the cheeks and chin
+    follow[MESH_POINTS:] = 0.0
+    narrowing = min(RELAXED_WIDTH / smile_width(rest), 1.0) - 1.0
+    # closing the lips lifts their middle by half the opening, and with it the corners' lift drops
+    lowering = max(corner_lift(rest) - mouth_opening(rest) / 2.0 - RELAXED_LIFT, 0.0) * 2.0 * half
+    shape[:, 0] += narrowing * (rest[:, 0] - centre_x) * follow
+    shape[:, 1] += lowering * np.clip(across ** 2, 0.0, 1.0) * follow  # the corners most, the middle not
+    set_mouth_opening(shape, rest, rest, 0.0)
+    return shape
 
 
 def already_shown(source: float, portrait: float) -> float:

@@ -16,6 +16,8 @@ class Motion:
     gaze: (2, 2) float32 iris shift per eye (right, left) in eye widths, relative to the portrait's own.
     valid: False when nothing drives the target (the renderer shows the portrait as it is).
     image_size: (width, height) of the portrait the landmarks refer to, when known.
+    lips_cover: 0..1, the share of the portrait's own mouth interior (its teeth) its lips now cover: a
+        smiling portrait's mouth relaxed closed over its teeth (retarget.face `portrait_smile`).
     """
 
     landmarks: np.ndarray
@@ -23,6 +25,7 @@ class Motion:
     valid: bool = True
     timestamp: float = 0.0
     image_size: tuple[int, int] | None = None
+    lips_cover: float = 0.0
 
 
 def _summary(motion: Motion) -> str:

@@ -110,9 +110,9 @@ class SmoothOneEuro(Node):
                 out_track = track
         if motion is not None:
             if motion.valid:
-                out_motion = Motion(self._filters["motion"].filter(motion.landmarks, motion.timestamp),
-                                    self._filters["motion_gaze"].filter(motion.gaze, motion.timestamp),
-                                    True, motion.timestamp, motion.image_size)
+                out_motion = replace(motion, landmarks=self._filters["motion"].filter(motion.landmarks,
+                                                                                      motion.timestamp),
+                                     gaze=self._filters["motion_gaze"].filter(motion.gaze, motion.timestamp))
             else:
                 self._reset("motion", "motion_gaze")
                 out_motion = motion
