@@ -226,6 +226,7 @@ def test_many_params_are_grouped(studio):
     groups = dict(group_params(studio.require("retarget.face").schema))
     assert {"pose", "mouth", "eyes", "expression", "smoothing"} <= set(groups)
     assert "yaw_gain" in [p.name for p in groups["pose"]] and "mouth_gain" in [p.name for p in groups["mouth"]]
+    assert "portrait_smile" in [p.name for p in groups["mouth"]]
     assert group_params(studio.require("image.resize").schema)[0][0] is None  # few params: one list
 
 

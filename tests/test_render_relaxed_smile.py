@@ -38,7 +38,7 @@ def test_a_relaxed_grin_opened_to_speak_shows_the_drivers_mouth_under_its_lips_n
     (green) mouth; squeezed in, as before, her teeth filled the whole opening, shortened, with no cavity."""
     image, track = smiling_target
     grin = reference_shape() + track.expression
-    shape = relaxed(grin)
+    shape = relaxed(grin)[1]
     assert mouth_opening(shape) < 0.01
     set_mouth_opening(shape, shape.copy(), grin, 0.12)  # opened in the grin's profile
     dst = from_head_space(shape, track.pose)

@@ -7,7 +7,7 @@ from app.runtime.schema import NodeSchema, Param
 GROUP_FROM = 9  # nodes with fewer params show them as one list
 # The first group whose words a param's name contains; order matters ("mouth_switch_cost" is mouth).
 RULES = (
-    ("mouth", ("mouth", "lip", "teeth", "jaw")),
+    ("mouth", ("mouth", "lip", "teeth", "jaw", "smile")),
     ("eyes", ("eye", "gaze", "lid", "iris", "blink")),
     ("expression", ("brow", "face_gain", "expression", "neutral", "calibration")),
     ("smoothing", ("smooth", "cutoff", "beta", "lost_", "switch", "hold", "fade", "ease")),

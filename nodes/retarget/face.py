@@ -19,16 +19,16 @@ from nodes.retarget.facing import facing, turned_share
 from nodes.retarget.neutral import AdaptiveNeutral, Neutral
 from nodes.retarget.ranges import chin_with_lower_lip, eye_openness, set_eye_openness, set_mouth_opening
 from nodes.retarget.smile import (already_shown, combined_opening, corner_lift, ease_squint, lower_face,
-                                  portrait_smiling, relax_share, relaxed, smiling)
+                                  portrait_smiling, relax_share, relax_toward, relaxed, smiling)
 
 TURNED_PORTRAIT = 10.0  # degrees of the portrait's own yaw from which turning back is limited
 EYE_KNEE = 0.6  # eyes more open than this share of their open level map as they are; below it, onto shut
 # Both eyes closing (the more open one below BLINK_BELOW of its open level) is a blink, drawn as one; one eye
 # shut while the other stays open past WINK_ABOVE is a wink, drawn as it is; between, a blend
 BLINK_BELOW, WINK_ABOVE = 0.6, 0.85
-# seconds a smiling portrait's mouth takes at the quickest to relax fully or to smile again: from the
-# portrait as it is, which the calibrating first frames show, it relaxed in one frame
-RELAX_SWING_S = 0.25
+# seconds a smiling portrait's mouth takes at the quickest to relax fully or to smile again (its lips shut
+# in half of it): from the portrait as it is, which the calibrating first frames show, it relaxed in one frame
+RELAX_SWING_S = 0.4
 MOUTH_KNEE = 0.75  # mouth openings up to this share of mouth_max_open map as they are; above it, eased in
 
 
@@ -38,13 +38,14 @@ class PortraitFace:
     expression (all of it on a frontal portrait, whose jaw's edge, though foreshortened, holds no hidden
     side; on a turned one as far as it faces the camera, as far as the portrait is turned:
     `turned_share`); smiling: how far it smiles (`portrait_smiling`); rest: its (478, 3) head-space shape;
-    relaxed: rest with its smile taken out (`relaxed`), which a share of relaxing interpolates toward."""
+    relaxed: rest with its smile taken out (`relaxed`: drawn in, and closed), which `relax_toward` moves it
+    toward."""
 
     track: FaceTrack
     facing: np.ndarray
     smiling: float
     rest: np.ndarray
-    relaxed: np.ndarray
+    relaxed: tuple[np.ndarray, np.ndarray]
 
 
 def _gain(value: float, gain: float, limit: float) -> float:
@@ -142,6 +143,8 @@ class RetargetFace(Node):
 
     def params_changed(self, names: set[str]) -> None:
         self._region_gains = self._build_region_gains()
+        if "portrait_smile" in names:  # shown at once, on a paused frame too: eased, it waited for time to pass
+            self._relaxed_at = float("-inf")
         if "neutral_mode" in names:
             self._pinned = self.params.neutral_mode == "first_frames"
 
@@ -204,7 +207,7 @@ class RetargetFace(Node):
         portrait = self._portrait_of(target)
         relax = self._eased_relax(relax_share(source_smiling, portrait.smiling) if p.portrait_smile == "follow"
                                   else 0.0, source.timestamp)
-        target_rest = portrait.rest + relax * (portrait.relaxed - portrait.rest)
+        target_rest, lips_cover = relax_toward(portrait.rest, portrait.relaxed, relax)
         shown = already_shown(source_smiling, portrait.smiling)
         change = source.expression - neutral.expression
         chin_with_lower_lip(change, target_rest)
@@ -221,7 +224,7 @@ class RetargetFace(Node):
         set_mouth_opening(shape, target_rest, source_shape, soft_limit(opening, max(p.mouth_max_open, rest_opening)))
         gaze = (source.gaze - neutral.gaze) * p.gaze_gain
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size,
-                      lips_cover=relax)
+                      lips_cover=lips_cover)
 
     def _eased_relax(self, relax: float, now: float) -> float:
         """relax, moved from the last one given no faster than a full swing per RELAX_SWING_S; as it is where

@@ -35,6 +35,7 @@ LOWER_FACE_RAMP = (-0.35, 0.1)
 # its eyes as the relaxed driver's (smile_width), its corners a little above its lips' middle (corner_lift)
 RELAXED_WIDTH, RELAXED_LIFT = 0.58, 0.02
 RELAX_REACH = (1.0, 0.7)  # past the mouth (in half mouth widths across, and down), how far its skin follows
+LIPS_SHUT_BY = 0.5  # a smiling portrait's lips are shut once its smile is relaxed this far: its teeth show in grins
 SQUINT_FROM = 0.5  # an eye this open (of its open level) or more narrowed by a smile; below, fading to shut
 
 
@@ -63,11 +64,12 @@ def relax_share(source: float, portrait: float) -> float:
     return (1.0 - source) * min(1.0, 2.0 * portrait)
 
 
-def relaxed(rest: np.ndarray) -> np.ndarray:
-    """The (478, 3) head-space `rest` shape of a smiling portrait with its smile taken out: its mouth
-    narrowed to RELAXED_WIDTH, its corners lowered to RELAXED_LIFT and its lips closed over its teeth, the
-    skin around following. A grinning photo driven by a relaxed or crying face grinned on throughout: the
-    source's change from its neutral, added to the grin, cannot undo it."""
+def relaxed(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (478, 3) head-space `rest` shape of a smiling portrait with its smile taken out, (drawn in,
+    closed): its mouth narrowed to RELAXED_WIDTH and its corners lowered to RELAXED_LIFT, the skin around
+    following; and that with its lips closed over its teeth as well. A grinning photo driven by a relaxed
+    or crying face grinned on throughout: the source's change from its neutral, added to the grin, cannot
+    undo it."""
     shape = rest.copy()
     left, right = rest[list(MOUTH_CORNERS)]
     centre_x, centre_y = (left[0] + right[0]) / 2.0, rest[INNER_LIPS[LIP_MIDDLE], 1].mean()
@@ -81,8 +83,20 @@ def relaxed(rest: np.ndarray) -> np.ndarray:
     lowering = max(corner_lift(rest) - mouth_opening(rest) / 2.0 - RELAXED_LIFT, 0.0) * 2.0 * half
     shape[:, 0] += narrowing * (rest[:, 0] - centre_x) * follow
     shape[:, 1] += lowering * np.clip(across ** 2, 0.0, 1.0) * follow  # the corners most, the middle not
-    set_mouth_opening(shape, rest, rest, 0.0)
-    return shape
+    closed = shape.copy()
+    set_mouth_opening(closed, rest, rest, 0.0)
+    return shape, closed
+
+
+def relax_toward(rest: np.ndarray, relaxed_shapes: tuple[np.ndarray, np.ndarray], share: float
+                 ) -> tuple[np.ndarray, float]:
+    """(the portrait's `rest` shape with `share` of its smile taken out, the share of its own mouth interior
+    its lips now cover) from its `relaxed` shapes: drawn in by `share`, its lips shut from LIPS_SHUT_BY on.
+    Closed by `share` alone, a driver crying with her lips shut in a half smile (wolfgang frames 19-29,
+    smiling 0.3-0.45) parted the portrait's lips over a row of its teeth."""
+    drawn_in, closed = relaxed_shapes
+    lips = min(1.0, share / LIPS_SHUT_BY)
+    return rest + share * (drawn_in - rest) + lips * (closed - drawn_in), lips
 
 
 def already_shown(source: float, portrait: float) -> float:
