@@ -101,12 +101,13 @@ def test_a_grinning_portrait_relaxes_its_mouth_over_its_teeth_while_the_driver_d
     half_smiles = np.flatnonzero((widening >= SMILE_WIDENING[0]) & (widening < 0.12) & (openings < 0.03))
     assert len(relaxed) > 20 and len(grins) > 60 and len(half_smiles) > 20
 
-    def mouth(mode: str) -> tuple[np.ndarray, np.ndarray]:
+    def mouth(mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rest, posed = driven(portrait, portrait_smile=mode)
         return (np.array([smile_width(s) for s in posed]) / smile_width(rest),
-                np.array([mouth_opening(s) for s in posed]))
-    width, opening = mouth("follow")
-    kept_width, kept_opening = mouth("keep")
+                np.array([mouth_opening(s) for s in posed]), np.array([eye_openness(s) for s in posed]))
+    width, opening, eyes = mouth("follow")
+    kept_width, kept_opening, kept_eyes = mouth("keep")
+    assert np.abs(eyes - kept_eyes).max() < 0.01  # the lids are drawn the same: only the mouth relaxes
     assert np.median(width[relaxed]) < 0.85 and np.median(opening[relaxed]) < 0.03
     assert opening[half_smiles].max() < 0.03
     assert np.median(kept_width[relaxed]) > 0.93 and np.median(kept_opening[relaxed]) > 0.15
