@@ -208,3 +208,37 @@ def test_a_stall_does_not_hold_the_frames_after_it():
         time.now += work
         spacing.show(time.now)
     assert time.now < 20 * 0.01 + 2.0 + 100 * 0.01 + 0.05 and max(time.slept, default=0) < 0.01
+
+
+def test_a_clip_clock_keeps_a_variable_rate_clips_own_time_and_starts_again_where_it_loops():
+    """noface_face.mov-like: frames of 1/24 s, then of 1/30 s, at an average of 27 fps. Timed by the
+    average, its 1/24 s stretch read as falling behind, and frames were passed over."""
+    from app.runtime.pacing import ClipClock
+
+    clock, passed = ClipClock(), []
+    pass_over = lambda n: passed.append(n) or n  # noqa: E731
+    due, now = 0.0, 0.0
+    for frame, duration in enumerate([1 / 24] * 20 + [1 / 30] * 20):
+        clock.keep(now, 27.0, frame, frame, pass_over, due)
+        due, now = due + duration, now + duration  # shown on time, each for as long as the clip holds it
+    assert passed == []
+    clock.keep(now + 0.5, 27.0, 40, 40, pass_over, due)  # a stall of half a second: 13 frames' time behind
+    assert passed == [13]
+    clock.keep(now + 0.6, 27.0, 54, 41, pass_over, 0.0)  # the clip starts again: its time, from here
+    clock.keep(now + 0.6 + 1 / 24, 27.0, 55, 42, pass_over, 1 / 24)
+    assert passed == [13]
+
+
+@pytest.mark.parametrize("max_fps, rate, shown_for, interval", [
+    (30.0, 27.0, 1 / 24, 1 / 24),  # the clip's rate holds playback: each frame as long as the clip shows it
+    (30.0, 27.0, 1 / 60, 1 / 30),  # ...never quicker than the cap
+    (20.0, 27.0, 1 / 24, 1 / 20),  # the cap holds playback (the clip clock passes frames over)
+    (30.0, 27.0, None, 1 / 27),  # a clip that does not say: its rate
+    (30.0, None, None, 1 / 30),  # a camera, or no source yet
+    (0.0, 27.0, 1 / 24, 0.0),  # no cap: as fast as the graph runs
+])
+def test_the_editor_shows_each_frame_of_a_variable_rate_clip_as_long_as_the_clip_holds_it(max_fps, rate, shown_for,
+                                                                                           interval):
+    from app.runtime.pacing import frame_interval
+
+    assert frame_interval(max_fps, rate, shown_for) == pytest.approx(interval)

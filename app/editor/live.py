@@ -21,7 +21,7 @@ from app.runtime.graph import Endpoint, Graph
 from app.runtime.options import Options, resolve
 from app.runtime.gpu.image import Image
 from app.runtime.node import draws_status_image
-from app.runtime.pacing import ClipClock
+from app.runtime.pacing import ClipClock, frame_interval, playback_rate
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 
@@ -29,12 +29,6 @@ from app.runtime.scheduler import Scheduler
 WORK_EASE = 0.1  # how fast the running mean of a frame's work follows it (about the last ten frames)
 PAUSED_POLL_S = 0.5  # while paused the worker wakes on commands, and this often for the nodes' status lines
 STATUS_IMAGE_PERIOD_S = 0.25  # nodes' status pictures are asked for at most this often (uploads cost the UI)
-
-
-def playback_rate(max_fps: float, source_rate: float | None) -> float:
-    """The editor's frame cap `max_fps`, or a clip's own frame rate where that is lower (a 24 fps clip
-    played 25% fast under the 30 fps cap); 0 (max_fps unlimited): as fast as the graph runs."""
-    return min(max_fps, source_rate) if max_fps > 0 and source_rate else max_fps
 
 
 class LiveGraph:
@@ -153,6 +147,14 @@ class LiveGraph:
         """The rate playback is held to (`playback_rate`)."""
         return playback_rate(self.max_fps, self._scheduler.run.pace_rate if self._scheduler is not None else None)
 
+    def _frame_interval(self) -> float:
+        """`frame_interval` for the frame just shown."""
+        if self._scheduler is None:
+            return frame_interval(self.max_fps, None, None)
+        run = self._scheduler.run
+        shown_for = run.source.frame_duration() if run.source is not None and run.source.frame_duration else None
+        return frame_interval(self.max_fps, run.pace_rate, shown_for)
+
     def _loop(self) -> None:
         next_frame = time.perf_counter()
         try:
@@ -171,9 +173,9 @@ class LiveGraph:
                     self._steps_wanted = max(0, self._steps_wanted - 1)
                     self._frame()
                     self._publish()
-                    cap = self.frame_cap
-                    if cap > 0:
-                        next_frame = max(next_frame + 1.0 / cap, time.perf_counter())
+                    interval = self._frame_interval()
+                    if interval > 0:
+                        next_frame = max(next_frame + interval, time.perf_counter())
                         self._wake.wait(max(0.0, next_frame - time.perf_counter()))
                 else:
                     if self._redraw_wanted:
@@ -214,8 +216,10 @@ class LiveGraph:
         if run is None or run.source is None or self.max_fps <= 0:
             self._clip_clock.stop()
             return
+        source = run.source
+        due = source.frame_time() + source.frame_duration() if source.frame_time and source.frame_duration else None
         self._clip_clock.keep(time.perf_counter(), run.pace_rate, self._position(), self._scheduler.frame_index,
-                              run.source.pass_over)
+                              source.pass_over, due)
 
     def _seeking(self) -> bool:
         if self._seek_to is not None and (self._scheduler is None or self._transport is Transport.ENDED

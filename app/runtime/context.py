@@ -37,6 +37,8 @@ class SourceClock:
         anyway.
     frame_duration: a recording's: how long the frame it handed out last is shown, in seconds, which a
         variable-rate clip's live playback holds it for (`Pacer`); None: every frame lasts 1 / pace.
+    frame_time: a recording's: when the frame it handed out last is shown, in seconds from its first (the
+        editor's clock keeps a variable-rate clip's time by it: `ClipClock`); None: frame n at n / pace.
     """
 
     rate: float
@@ -47,6 +49,7 @@ class SourceClock:
     sound_period: Callable[[], float | None] | None = None
     pass_over: PassOver | None = None
     frame_duration: Callable[[], float] | None = None
+    frame_time: Callable[[], float] | None = None
 
 
 class PassOver:

@@ -79,25 +79,32 @@ class ClipClock:
     (the editor's, under its frame cap): before each frame, the frames its clock has gone past are passed
     over (`SourceClock.pass_over`). The clock starts at the frame about to be shown on the first frame
     after `stop()` (a pause, a step, a seek), while the graph starts, and at each frame of a recording that
-    shows every one (or a camera: no pass_over)."""
+    shows every one (or a camera: no pass_over). A recording that says when its frames are shown (`due`)
+    keeps that time, not its average rate's: played by its rate, a variable-rate clip's stretch of long
+    frames read as falling behind, and frames were passed over; where that time goes back (a looping clip
+    starts again), the clock starts again."""
 
     def __init__(self) -> None:
-        self._zero: float | None = None  # when the recording's frame 0 would have been shown
+        self._zero: float | None = None  # when the recording's time 0 would have been shown
+        self._due = 0.0  # the last `due`
 
     def stop(self) -> None:
         self._zero = None
 
     def keep(self, now: float, rate: float | None, position: int, frames_run: int,
-             pass_over: Callable[[int], int] | None) -> None:
-        """position: the recording's frame read next (frames run and passed over); frames_run: the graph's."""
+             pass_over: Callable[[int], int] | None, due: float | None = None) -> None:
+        """position: the recording's frame read next (frames run and passed over); frames_run: the graph's;
+        due: seconds into the recording its frame read next is shown at, where it says (else position / rate)."""
         if not rate or pass_over is None:
             self._zero = None
             return
-        if self._zero is not None and frames_run > STARTING_FRAMES:
-            behind = int((now - self._zero) * rate) - position
+        due = position / rate if due is None else due
+        going_on, self._due = due >= self._due, due
+        if self._zero is not None and frames_run > STARTING_FRAMES and going_on:
+            behind = int((now - self._zero - due) * rate)  # whole frames' time
             if behind <= 0 or pass_over(behind):
                 return
-        self._zero = now - position / rate
+        self._zero = now - due
 
 
 class EvenSpacing:
@@ -127,3 +134,21 @@ class EvenSpacing:
     def _recent(self) -> float:
         kept = sorted(self._intervals)[EVEN_TRIM:-EVEN_TRIM]
         return sum(kept) / len(kept)
+
+
+def playback_rate(max_fps: float, source_rate: float | None) -> float:
+    """The editor's frame cap `max_fps`, or a clip's own frame rate where that is lower (a 24 fps clip
+    played 25% fast under the 30 fps cap); 0 (max_fps unlimited): as fast as the graph runs."""
+    return min(max_fps, source_rate) if max_fps > 0 and source_rate else max_fps
+
+
+def frame_interval(max_fps: float, source_rate: float | None, shown_for: float | None) -> float:
+    """Seconds from one frame to the next under `playback_rate` (0: none); where the clip's own rate is
+    what holds playback, as long as the clip shows the frame just shown (`shown_for`: a variable-rate
+    clip holds some frames longer than others), though never shorter than max_fps allows."""
+    cap = playback_rate(max_fps, source_rate)
+    if cap <= 0:
+        return 0.0
+    if source_rate and source_rate <= max_fps and shown_for and 0.0 < shown_for <= LONGEST_FRAME_S:
+        return max(shown_for, 1.0 / max_fps)
+    return 1.0 / cap

@@ -342,7 +342,8 @@ class VideoFile(Node):
         run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps,
                                      sound=self._path if self._reader.has_sound else None,
                                      sound_from=self._reader.starts_at, sound_period=lambda: self._period,
-                                     pass_over=self._pass_over, frame_duration=lambda: self._reader.duration))
+                                     pass_over=self._pass_over, frame_duration=lambda: self._reader.duration,
+                                     frame_time=lambda: self._reader.time))
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         if (still := still_format(self._path)) is not None:  # it plays as a clip of one frame
