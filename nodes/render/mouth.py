@@ -39,7 +39,9 @@ LOWER_TEETH_OPEN, LOWER_TEETH_REACH = 0.25, 0.5
 # the share of the upper teeth's height, from their edge, the mirrored lower teeth leave out: lower teeth
 # meet the upper ones behind their edge, so a grin's rows overlap rather than meet edge to edge
 LOWER_TEETH_INSET = 0.2
-UPPER_TEETH_REVEALED = 0.35  # without the driver's mouth to read: of an opening, how much a relaxed lip's teeth show
+# of an opening, at least how much a relaxed lip's upper teeth show: speech shows their edges (Hopper, whose
+# own barely show, opened the relaxed astronaut's mouth onto a black slot)
+UPPER_TEETH_REVEALED = 0.3
 GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower teeth from nothing to drawn in full
 TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
@@ -188,12 +190,13 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
 
 def _revealed(split: JawSplit, driver_mouth: DriverMouth | None) -> np.ndarray | float:
     """Per column, the share of an opening that a portrait's upper teeth relaxed under its lip show: the
-    share the driver's own upper teeth take of its mouth, else UPPER_TEETH_REVEALED (a portrait with none
-    showing, none). Covered and not revealed, a relaxed grin opened to laugh showed no teeth at all under
-    its upper lip, where the driver showed hers."""
+    share the driver's own upper teeth take of its mouth, and at least UPPER_TEETH_REVEALED (a portrait
+    with none showing, none). Covered and not revealed, a relaxed grin opened to laugh showed no teeth at
+    all under its upper lip, where the driver showed hers."""
     if not split.upper_teeth:
         return 0.0
-    return UPPER_TEETH_REVEALED if driver_mouth is None else _pulled_in(driver_mouth.upper_teeth)
+    return UPPER_TEETH_REVEALED if driver_mouth is None else np.maximum(_pulled_in(driver_mouth.upper_teeth),
+                                                                        UPPER_TEETH_REVEALED)
 
 
 def _lower_teeth_share(split: JawSplit, teeth_height: np.ndarray, gap: np.ndarray, grin: float) -> np.ndarray:

@@ -172,7 +172,7 @@ class RetargetFace(Node):
             if self._calibrated is None:
                 self._samples.append(source)
                 if len(self._samples) < self.params.calibration_frames:
-                    return {"motion": rest}
+                    return {"motion": self._calibrating(target, rest)}
                 self._calibrated = Neutral.average(self._samples)
                 self._samples = []
             neutral = self._calibrated if self._pinned else self._adaptive.neutral(self._calibrated.pose)
@@ -227,13 +227,27 @@ class RetargetFace(Node):
                       lips_cover=lips_cover)
 
     def _eased_relax(self, relax: float, now: float) -> float:
-        """relax, moved from the last one given no faster than a full swing per RELAX_SWING_S; as it is where
-        time went back (a looping clip starts again, a seek), as the driver's face jumps there too."""
-        if self._relaxed_at is not None:
-            reach = (now - self._relaxed_at) / RELAX_SWING_S if now >= self._relaxed_at else 1.0
-            self._relax = float(np.clip(relax, self._relax - reach, self._relax + reach))
+        """relax, moved from the last one given no faster than a full swing per RELAX_SWING_S; as it is on
+        the first frame, and where time went back (a looping clip starts again, a seek), as the driver's
+        face jumps there too."""
+        reach = 1.0 if self._relaxed_at is None or now < self._relaxed_at else (now - self._relaxed_at) / RELAX_SWING_S
+        self._relax = float(np.clip(relax, self._relax - reach, self._relax + reach))
         self._relaxed_at = now
         return self._relax
+
+    def _calibrating(self, target: FaceTrack, rest: Motion) -> Motion:
+        """The portrait while the source's neutral is measured (`rest`: as it is), its smile relaxed as the
+        first frames after will show it: the source, which has shown no narrower mouth yet, does not smile.
+        Shown as it is, a grinning portrait grinned for those frames, then closed its lips."""
+        if self.params.portrait_smile != "follow":
+            return rest
+        portrait = self._portrait_of(target)
+        relax = self._eased_relax(relax_share(0.0, portrait.smiling), rest.timestamp)
+        if relax <= 0.0:
+            return rest
+        shape, lips_cover = relax_toward(portrait.rest, portrait.relaxed, relax)
+        return Motion(from_head_space(shape, target.pose), valid=True, timestamp=rest.timestamp,
+                      image_size=target.image_size, lips_cover=lips_cover)
 
     def _portrait_of(self, target: FaceTrack) -> PortraitFace:
         """What the portrait's own face decides (`PortraitFace`), measured once per target."""

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from nodes.retarget.ranges import INNER_LIPS, LIP_MIDDLE, mouth_width, set_mouth_opening
+from nodes.retarget.ranges import INNER_LIPS, JAW_RAMP, LIP_MIDDLE, keep_lip_layout, mouth_width
 from nodes.track.face_model import MESH_POINTS, MOUTH_CORNERS, mouth_opening, reference_shape, smile_width, topology
 
 # smile_width above the narrowest the source has shown from which its mouth counts as smiling, and as a
@@ -83,9 +83,27 @@ def relaxed(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lowering = max(corner_lift(rest) - mouth_opening(rest) / 2.0 - RELAXED_LIFT, 0.0) * 2.0 * half
     shape[:, 0] += narrowing * (rest[:, 0] - centre_x) * follow
     shape[:, 1] += lowering * np.clip(across ** 2, 0.0, 1.0) * follow  # the corners most, the middle not
+    return shape, _lips_closed(shape, rest)
+
+
+def _lips_closed(shape: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """`shape` with its lower lip and jaw raised onto its upper lip, each column of the mouth by its own
+    gap, the chin below as the lip above it: raised by the gap at the mouth's middle all across (as an
+    opening mouth's jaw drops, `set_mouth_opening`), the skin beside the corners, where the lips meet,
+    rose past them, and the triangles there folded into jagged dark notches."""
     closed = shape.copy()
-    set_mouth_opening(closed, rest, rest, 0.0)
-    return shape, closed
+    gaps = closed[INNER_LIPS[:, 1]] - closed[INNER_LIPS[:, 0]]
+    corners_x = closed[list(MOUTH_CORNERS), 0]
+    along = np.concatenate([[corners_x.min()], closed[INNER_LIPS[:, 0], 0], [corners_x.max()]])
+    order = np.argsort(along)
+    profile = np.concatenate([np.zeros((1, 3)), gaps, np.zeros((1, 3))])[order]
+    rise = np.stack([np.interp(closed[:, 0], along[order], profile[:, k]) for k in range(3)], axis=1)
+    below = np.clip((rest[:, 1] - rest[INNER_LIPS[LIP_MIDDLE], 1].mean()) / JAW_RAMP, 0.0, 1.0)
+    below[MESH_POINTS:] = 0.0
+    closed -= below[:, None] * rise
+    closed[INNER_LIPS[:, 1]] = closed[INNER_LIPS[:, 0]]
+    keep_lip_layout(closed, rest)
+    return closed
 
 
 def relax_toward(rest: np.ndarray, relaxed_shapes: tuple[np.ndarray, np.ndarray], share: float
