@@ -87,10 +87,10 @@ def relaxed(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lips_closed(shape: np.ndarray, rest: np.ndarray) -> np.ndarray:
-    """`shape` with its lower lip and jaw raised onto its upper lip, each column of the mouth by its own
-    gap, the chin below as the lip above it: raised by the gap at the mouth's middle all across (as an
-    opening mouth's jaw drops, `set_mouth_opening`), the skin beside the corners, where the lips meet,
-    rose past them, and the triangles there folded into jagged dark notches."""
+    """`shape` with its lower lip and jaw raised onto its upper lip: each point below the mouth by the gap
+    of the mouth's column above it (none past the corners). Raised by the gap at the mouth's middle all
+    across, as an opening jaw drops (`set_mouth_opening`), the skin beside the corners rose past them, and
+    the triangles there folded into jagged dark notches."""
     closed = shape.copy()
     gaps = closed[INNER_LIPS[:, 1]] - closed[INNER_LIPS[:, 0]]
     corners_x = closed[list(MOUTH_CORNERS), 0]
