@@ -9,6 +9,7 @@ import pytest
 
 from app.cli import main
 from app.presets import load_preset
+from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream
 from app.runtime.errors import ReenactError
 from app.runtime.pipeline import PIPE_NODE, PipelinedRun, fed_by_the_pipe, split
@@ -142,3 +143,23 @@ def test_stepping_past_the_end_keeps_saying_so(studio_registry):
     finally:
         run.close()
     assert steps == 3
+
+
+def test_a_live_pipelined_run_holds_the_frame_it_drew_as_long_as_the_clip_shows_it(studio_registry):
+    """noface_face.mov mixes frames of 1/24 s and 1/30 s. The capture stage reads a frame ahead, so the
+    duration its clip reader said was the next frame's: a live run held each frame as long as the one
+    after it. Stepped pipelined, each frame's duration is the one a serial run reads for that frame."""
+    graph = load_preset(GRAPHS / "video_to_portrait.json", studio_registry).graph
+    graph.nodes["driver"].params["path"] = str(REPO / "tests" / "data" / "real" / "noface_face.mov")
+    graph.nodes["render"].params["size"] = 96
+    graph.remove("out")
+
+    def durations(run) -> list[float]:
+        run.open()
+        try:
+            return [run.step() is not None and run.run.source.frame_duration() for _ in range(40)]
+        finally:
+            run.close()
+    serial = durations(Scheduler(graph, studio_registry, RunContext(base_dir=graph.base_dir)))
+    assert len({round(d, 4) for d in serial}) > 1  # the clip does vary
+    assert durations(PipelinedRun(graph, studio_registry)) == pytest.approx(serial)

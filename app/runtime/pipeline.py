@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.runtime.context import FrameContext, RunContext
@@ -37,6 +37,7 @@ class _Handoff:
     error: BaseException | None = None
     started: float = 0.0  # when the capture stage began this frame (perf_counter)
     ahead: dict[str, Prepared] = field(default_factory=dict)  # render-stage node id -> its frame, prepared
+    shown_for: float | None = None  # how long the source shows this frame (`SourceClock.frame_duration`)
 
 
 def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, Endpoint]]:
@@ -144,8 +145,14 @@ class PipelinedRun:
 
     def open(self) -> list[NodeFailure]:
         not_started = self._capture.open()
-        # outputs in the render stage follow the source: its rate, and its sound
-        self.run.source = self._capture.run.source
+        # outputs in the render stage follow the source: its rate, and its sound; and a live run holds the
+        # frame drawn last as long as the source shows it, not the one the capture stage has read since
+        source = self._capture.run.source
+        self._shown_for: float | None = None
+        if source is not None and source.frame_duration is not None:
+            read_last = source.frame_duration
+            source = replace(source, frame_duration=lambda: read_last() if self._shown_for is None else self._shown_for)
+        self.run.source = source
         not_started += self._render.open()
         for failure in not_started:
             self._prepare_ahead.pop(failure.node_id, None)
@@ -167,7 +174,7 @@ class PipelinedRun:
             if handoff.error is not None:
                 raise handoff.error
             raise EndOfStream
-        self._pipe.values = handoff.values
+        self._pipe.values, self._shown_for = handoff.values, handoff.shown_for
         started = time.perf_counter()
         failures = handoff.failures + self._render.step(handoff.ahead)
         ended = time.perf_counter()
@@ -235,6 +242,8 @@ class PipelinedRun:
             try:
                 handoff.failures = self._capture.step()
                 self._average("capture", time.perf_counter() - handoff.started)
+                source = self._capture.run.source
+                handoff.shown_for = source.frame_duration() if source is not None and source.frame_duration else None
                 handoff.values = {name: self._capture.output(e.node, e.port) for name, e in self._crossing.items()}
                 handoff.ahead = self._prepared(handoff.values)
             except EndOfStream:
