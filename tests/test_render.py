@@ -433,8 +433,10 @@ def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, dete
     tracks = [face_track(detector.detect(f)[0], (f.shape[1], f.shape[0]), k / 30) for k, f in enumerate(frames)]
     run = RunContext()
     schema = studio_registry.require("retarget.face").schema
+    # keep: a laughing driver leaves a grinning portrait's smile as it is (portrait_smile=follow relaxes it
+    # from the first frame, her neutral one, and a second frame cannot ease it back)
     retarget = studio_registry.create("retarget.face", "r", {**schema.defaults(), "neutral_mode": "first_frames",
-                                                             "calibration_frames": 1})
+                                                             "calibration_frames": 1, "portrait_smile": "keep"})
     retarget.open(run)
     retarget.process(FrameContext(0, 0.0, run), source=tracks[0], target=target)
     dst = retarget.process(FrameContext(1, 1 / 30, run), source=tracks[1], target=target)["motion"].landmarks
