@@ -88,11 +88,7 @@ def pacer_for(runner: FrameRunner, graph: Graph, registry: Registry, realtime: s
     def pass_over() -> Callable[[int], int] | None:
         return runner.run.source.pass_over if runner.run.source is not None else None
 
-    def duration() -> float | None:
-        source = runner.run.source
-        return source.frame_duration() if source is not None and source.frame_duration is not None else None
-
-    return Pacer(rate, pass_over=pass_over, duration=duration)
+    return Pacer(rate, pass_over=pass_over, duration=lambda: runner.run.frame_duration())
 
 
 def make_runner(graph: Graph, registry: Registry, pipeline: str | None, options: Options,

@@ -151,9 +151,7 @@ class LiveGraph:
         """`frame_interval` for the frame just shown."""
         if self._scheduler is None:
             return frame_interval(self.max_fps, None, None)
-        run = self._scheduler.run
-        shown_for = run.source.frame_duration() if run.source is not None and run.source.frame_duration else None
-        return frame_interval(self.max_fps, run.pace_rate, shown_for)
+        return frame_interval(self.max_fps, self._scheduler.run.pace_rate, self._scheduler.run.frame_duration())
 
     def _loop(self) -> None:
         next_frame = time.perf_counter()

@@ -156,6 +156,12 @@ class RunContext:
         """The rate live playback holds the run's frames to (`SourceClock.pace`), None while no source has said."""
         return (self.source.pace or self.source.rate) if self.source is not None else None
 
+    def frame_duration(self) -> float | None:
+        """How long the run's timed source shows the frame it handed out last (`SourceClock.frame_duration`),
+        None where it does not say."""
+        source = self.source
+        return source.frame_duration() if source is not None and source.frame_duration is not None else None
+
     def notice(self, message: str) -> None:
         """Record something the user should know that is not an error (e.g. 'image downscaled')."""
         self.notices.append(message)

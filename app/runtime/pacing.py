@@ -20,6 +20,12 @@ EVEN_SHARE = 0.9
 EVEN_WINDOW, EVEN_TRIM = 9, 2
 
 
+def held_for(shown_for: float | None) -> float | None:
+    """A source's frame duration (`SourceClock.frame_duration`) where it is one: positive, and no longer
+    than LONGEST_FRAME_S (past that, a broken timestamp)."""
+    return shown_for if shown_for is not None and 0.0 < shown_for <= LONGEST_FRAME_S else None
+
+
 class Pacer:
     """`wait()` before each frame after the first sleeps until that frame is due at `rate()` frames per
     second (None or 0 while no source has said: no wait), or until `stopping()` says so. A frame that
@@ -57,8 +63,7 @@ class Pacer:
         self.paced_at = rate
         self._paced += 1
         if self._due is not None:  # the frame before lasts as long as the clip shows it (read by now)
-            shown_for = self._duration()
-            self._due += shown_for if shown_for and 0.0 < shown_for <= LONGEST_FRAME_S else 1.0 / rate
+            self._due += held_for(self._duration()) or 1.0 / rate
         if self._due is None or now > self._due:
             running = self._due is not None and self._paced > STARTING_FRAMES
             self.late += running
@@ -149,6 +154,7 @@ def frame_interval(max_fps: float, source_rate: float | None, shown_for: float |
     cap = playback_rate(max_fps, source_rate)
     if cap <= 0:
         return 0.0
-    if source_rate and source_rate <= max_fps and shown_for and 0.0 < shown_for <= LONGEST_FRAME_S:
-        return max(shown_for, 1.0 / max_fps)
+    held = held_for(shown_for)
+    if source_rate and source_rate <= max_fps and held:
+        return max(held, 1.0 / max_fps)
     return 1.0 / cap

@@ -242,8 +242,7 @@ class PipelinedRun:
             try:
                 handoff.failures = self._capture.step()
                 self._average("capture", time.perf_counter() - handoff.started)
-                source = self._capture.run.source
-                handoff.shown_for = source.frame_duration() if source is not None and source.frame_duration else None
+                handoff.shown_for = self._capture.run.frame_duration()
                 handoff.values = {name: self._capture.output(e.node, e.port) for name, e in self._crossing.items()}
                 handoff.ahead = self._prepared(handoff.values)
             except EndOfStream:

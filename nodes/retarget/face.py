@@ -143,8 +143,8 @@ class RetargetFace(Node):
 
     def params_changed(self, names: set[str]) -> None:
         self._region_gains = self._build_region_gains()
-        if "portrait_smile" in names:  # shown at once, on a paused frame too: eased, it waited for time to pass
-            self._relaxed_at = float("-inf")
+        if "portrait_smile" in names:  # shown at once: eased, a paused frame waited for time to pass
+            self._relaxed_at = None
         if "neutral_mode" in names:
             self._pinned = self.params.neutral_mode == "first_frames"
 
@@ -205,9 +205,7 @@ class RetargetFace(Node):
         self._narrowest_smile = min(self._narrowest_smile, width)
         source_smiling = smiling(width, self._narrowest_smile)
         portrait = self._portrait_of(target)
-        relax = self._eased_relax(relax_share(source_smiling, portrait.smiling) if p.portrait_smile == "follow"
-                                  else 0.0, source.timestamp)
-        target_rest, lips_cover = relax_toward(portrait.rest, portrait.relaxed, relax)
+        target_rest, lips_cover = self._relaxed_rest(portrait, source_smiling, source.timestamp)
         shown = already_shown(source_smiling, portrait.smiling)
         change = source.expression - neutral.expression
         chin_with_lower_lip(change, target_rest)
@@ -226,10 +224,17 @@ class RetargetFace(Node):
         return Motion(from_head_space(shape, pose), gaze.astype(np.float32), True, source.timestamp, target.image_size,
                       lips_cover=lips_cover)
 
+    def _relaxed_rest(self, portrait: PortraitFace, source_smiling: float, now: float) -> tuple[np.ndarray, float]:
+        """The portrait's rest shape with its smile relaxed as far as `portrait_smile` wants for a source
+        smiling `source_smiling`, eased (`_eased_relax`), and the share of its mouth interior its lips cover
+        (`relax_toward`)."""
+        wanted = relax_share(source_smiling, portrait.smiling) if self.params.portrait_smile == "follow" else 0.0
+        return relax_toward(portrait.rest, portrait.relaxed, self._eased_relax(wanted, now))
+
     def _eased_relax(self, relax: float, now: float) -> float:
         """relax, moved from the last one given no faster than a full swing per RELAX_SWING_S; as it is on
-        the first frame, and where time went back (a looping clip starts again, a seek), as the driver's
-        face jumps there too."""
+        the first frame, after `portrait_smile` was switched (on a paused frame too), and where time went back
+        (a looping clip starts again, a seek), as the driver's face jumps there too."""
         reach = 1.0 if self._relaxed_at is None or now < self._relaxed_at else (now - self._relaxed_at) / RELAX_SWING_S
         self._relax = float(np.clip(relax, self._relax - reach, self._relax + reach))
         self._relaxed_at = now
@@ -239,13 +244,9 @@ class RetargetFace(Node):
         """The portrait while the source's neutral is measured (`rest`: as it is), its smile relaxed as the
         first frames after will show it: the source, which has shown no narrower mouth yet, does not smile.
         Shown as it is, a grinning portrait grinned for those frames, then closed its lips."""
-        if self.params.portrait_smile != "follow":
+        shape, lips_cover = self._relaxed_rest(self._portrait_of(target), 0.0, rest.timestamp)
+        if lips_cover <= 0.0:  # not relaxed at all (keep, or a portrait that does not smile): exactly as it is
             return rest
-        portrait = self._portrait_of(target)
-        relax = self._eased_relax(relax_share(0.0, portrait.smiling), rest.timestamp)
-        if relax <= 0.0:
-            return rest
-        shape, lips_cover = relax_toward(portrait.rest, portrait.relaxed, relax)
         return Motion(from_head_space(shape, target.pose), valid=True, timestamp=rest.timestamp,
                       image_size=target.image_size, lips_cover=lips_cover)
 
