@@ -99,3 +99,30 @@ def test_refinement_in_fp16_on_cuda_matches_fp32(tmp_path):
     half = refined(Refiner.load(path, "cuda", "fp16"), frame.cuda()).cpu()
     full = refined(Refiner.load(path, "cpu", "fp32"), frame)
     assert (half.int() - full.int()).abs().max() <= 3
+
+
+@pytest.mark.gpu
+def test_the_refiner_replayed_as_a_cuda_graph_matches_it_run_eagerly(tmp_path):
+    import torch
+
+    from nodes.refine.net import NetConfig, UNet, load_weights, save_weights
+    from nodes.refine.neural import Refiner
+
+    config = NetConfig((16, 32, 64), 256)
+    model = UNet(config)
+    torch.nn.init.normal_(model.head.weight, std=0.02)
+    path = tmp_path / "w.safetensors"
+    save_weights(model, config, path)
+    graphed, eager = Refiner.load(path, "cuda", "fp16"), Refiner(*load_weights(path)[:2], "cuda", "fp16", graphs=False)
+    kept = None
+    for side in (512, 512, 384):  # the second frame replays the first one's graph; a resize captures another
+        frame = torch.randint(0, 256, (side, side, 4), dtype=torch.uint8, device="cuda")
+        maps = np.zeros((side, side, 2), np.float32)
+        maps[100:300, 150:250, 0] = 1
+        found, expected = graphed.correction(frame, maps, 256), eager.correction(frame, maps, 256)
+        assert found.shape == (1, 3, side, side)
+        assert (found.float() - expected.float()).abs().max() <= 1e-3
+        if kept is None:
+            kept, kept_copy = found, found.clone()
+    assert torch.equal(kept, kept_copy)  # a correction kept for `every` > 1 is not overwritten by the next replay
+    assert graphed.graphs.problem == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.cli.frame_loop import refuse_unmeasured, run_headless, still_inputs
+from app.cli.frame_loop import FAILED_FROM_THE_START, refuse_unmeasured, run_headless, still_inputs
 from app.runtime import ports
 from app.runtime.context import FrameContext
 from app.runtime.errors import ReenactError
@@ -79,3 +79,16 @@ def test_a_failure_on_what_changes_does_not_stop_the_run(studio):
     result = _run(studio, _graph(1.0, {0.0, 4.0}))
     assert not result.not_started and not result.lasting and result.frames == 10
     assert result.failures["driver"] == 2
+
+
+@pytest.mark.parametrize("measuring, fails_on, frames, stopped", [
+    (True, set(range(30)), FAILED_FROM_THE_START, True),  # bench, soak: nothing would be measured
+    (False, set(range(30)), 30, False),  # a run goes on: a camera may come back
+    (True, set(range(FAILED_FROM_THE_START - 1)), 30, False),  # it came right before the limit
+])
+def test_a_measuring_run_stops_when_a_node_fails_on_each_of_its_first_frames(studio, measuring, fails_on, frames,
+                                                                            stopped):
+    graph = _graph(1.0, fails_on)
+    result = run_headless(Scheduler(graph, studio), 30, Progress(30, enabled=False), lambda line: None,
+                          still=still_inputs(graph, studio), measuring=measuring)
+    assert result.frames == frames and [f.node_id for f in result.lasting] == (["driver"] if stopped else [])

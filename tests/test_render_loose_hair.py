@@ -61,3 +61,21 @@ def test_three_quarters_wisps_leave_the_plate():
     assert darkness(made.plate)[wisps].mean() <= 0.5 * darkness(rgb)[wisps].mean()
     far = room & (cv2.dilate(hole, np.ones((61, 61), np.uint8)) == 0)
     assert np.array_equal(made.plate[far], rgb[far])
+
+
+def test_opencv_5s_flat_segment_list_takes_out_the_same_straight_lines(monkeypatch):
+    """OpenCV 4 returns HoughLinesP as (N, 1, 4), OpenCV 5 (the GPU machine's) as (N, 4): there the nested
+    indexing failed every render at its first frame."""
+    rgb, hole = _wall_with_head()
+    expected = loose_hair(rgb, hole)
+    native = cv2.HoughLinesP
+    found = []
+
+    def flat(*args, **kwargs):
+        lines = native(*args, **kwargs)
+        found.append(lines is not None)
+        return None if lines is None else lines[:, 0]
+
+    monkeypatch.setattr(cv2, "HoughLinesP", flat)
+    assert np.array_equal(loose_hair(rgb, hole), expected)
+    assert any(found)  # the board's edge was a line to take out

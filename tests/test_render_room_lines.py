@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from nodes.capture.image import read_image_file
 from nodes.render.plate import person_and_plate
@@ -110,3 +111,21 @@ def test_the_three_quarter_portraits_board_edge_goes_on_behind_his_hair():
         seen = image[rows[beside], columns[beside]].astype(np.float32).mean(axis=0)
         off = np.abs(plate[rows[behind], columns[behind]] - seen).max(axis=1)
         assert np.percentile(off, 90) < 12, (offset, np.percentile(off, 90))  # filled along rows: 8, 40, 10
+
+
+@pytest.mark.parametrize("votes", [False, True])
+def test_opencv_5s_flat_line_list_finds_the_same_lines(monkeypatch, votes):
+    """OpenCV 4 returns HoughLines as (N, 1, 2); OpenCV 5 (the GPU machine's) as (N, 2), or (N, 3) with the
+    votes. On OpenCV 5 the nested indexing failed every render at its first frame."""
+    rgb, hole = _room(), _person().astype(np.uint8)
+    expected = room_lines(rgb, hole)
+    native = cv2.HoughLines
+
+    def flat(*args, **kwargs):
+        lines = native(*args, **kwargs)
+        if lines is None:
+            return None
+        return np.concatenate([lines[:, 0], np.ones((len(lines), 1), lines.dtype)], 1) if votes else lines[:, 0]
+
+    monkeypatch.setattr(cv2, "HoughLines", flat)
+    assert room_lines(rgb, hole) == expected

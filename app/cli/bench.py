@@ -59,7 +59,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
             if runner.run.gpu is not None:  # the route the run's context chose, while it is open
                 path.update(path=runner.run.gpu.bridge.name, path_reason=runner.run.gpu.path_reason)
 
-    result = run_headless(runner, warmup + frames, progress, say, before_frame, budget, still=still)
+    result = run_headless(runner, warmup + frames, progress, say, before_frame, budget, still=still, measuring=True)
     refuse_unmeasured(result)
     if result.frames <= warmup and result.signal:  # its figures would be the warm-up's, read as measured
         raise Interrupted(result.signal, f"bench interrupted during the warm-up ({result.frames} of {warmup} "

@@ -21,6 +21,9 @@ from app.runtime.scheduler import FrameRunner, Scheduler
 from app.runtime.signals import StopRequest, stop_on_signals
 
 
+FAILED_FROM_THE_START = 10  # frames a node may fail on from the start of a measuring run before it stops
+
+
 @dataclass
 class RunResult:
     frames: int = 0
@@ -29,7 +32,8 @@ class RunResult:
     signal: int = 0  # the signal that stopped the run: SIGINT (Ctrl-C) or SIGTERM; 0 if none did
     not_started: list[NodeFailure] = field(default_factory=list)  # nodes that could not start: no frame ran
     # failures on an input that never changes, first met after the first frame (a node upstream of it was not
-    # ready before: a camera that connected late): they would recur on every frame, so the run stopped there
+    # ready before: a camera that connected late): they would recur on every frame, so the run stopped there;
+    # in a measuring run also a node that failed on each of its first frames
     lasting: list[NodeFailure] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)  # node id -> frames failed
     last_failure: dict[str, NodeFailure] = field(default_factory=dict)
@@ -110,7 +114,7 @@ def frame_budget(target_fps: float | None, graph: Graph, registry: Registry,
 def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                  report: Callable[[str], None], before_frame: Callable[[int], None] | None = None,
                  budget: FrameBudget | None = None, pacer: Pacer | None = None,
-                 still: frozenset[tuple[str, str]] = frozenset()) -> RunResult:
+                 still: frozenset[tuple[str, str]] = frozenset(), measuring: bool = False) -> RunResult:
     """Open, step until `frames` (or the end of the stream, or Ctrl-C / SIGTERM), always close.
 
     A node that cannot start stops the run before its first frame: without it nothing (or not what was
@@ -118,7 +122,9 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     empty frames; so does a still source (an image file) that fails on the first frame, and a node that fails
     on the first frame because of what an input in `still` (`still_inputs`) holds. A node failure
     while running is reported the first time it appears and again when its message changes; the graph
-    keeps running. `before_frame(i)` lets a benchmark act between frames: it
+    keeps running, except when `measuring` (bench, soak) and a node has failed on each of the first
+    `FAILED_FROM_THE_START` frames: figures for frames that all failed would mean nothing, and each failed frame
+    may take long (a render retrying its plate). `before_frame(i)` lets a benchmark act between frames: it
     is called before each frame i, and once more after the last one (before the nodes are closed).
     A frame budget, when given, sees each frame's duration and its changes are reported as they happen;
     a pacer, when given, holds the frames to the source's own rate (its waits are not in their durations).
@@ -163,6 +169,9 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 result.last_failure[failure.node_id] = failure
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
+            if measuring and result.frames == FAILED_FROM_THE_START:
+                recurring = recurring or [result.last_failure[node_id] for node_id, count in result.failures.items()
+                                          if count == result.frames]
             if recurring:
                 result.lasting = recurring
                 break

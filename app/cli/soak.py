@@ -48,7 +48,7 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
             window_start[0] = now
 
     # the call after the last frame takes the sample that closes the last window, before the nodes close
-    result = run_headless(scheduler, warmup + frames, progress, report, before_frame, still=still)
+    result = run_headless(scheduler, warmup + frames, progress, report, before_frame, still=still, measuring=True)
     refuse_unmeasured(result)
     if result.interrupted:  # its samples would pass a leak that the frames not run would have shown
         raise Interrupted(result.signal, f"soak stopped after {result.frames} of {warmup + frames} frames: "

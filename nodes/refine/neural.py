@@ -15,6 +15,7 @@ from app.runtime import ports
 from nodes.retarget.types import MOTION
 from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from app.runtime.threads import apply_torch, use_threads
+from nodes.refine.cuda_graphs import CapturedCalls
 from nodes.refine.maps import blend_box, conditioning_maps, scaled_landmarks
 
 MIN_WORKING_SIZE = 64  # below this a refiner sees too little of the face to help
@@ -29,10 +30,10 @@ class Refiner:
     outside it are the render's, bit for bit. CUDA runs fp16; a CPU that computes bfloat16 itself
     (AVX512-BF16 or AMX) runs the convolutions in it (autocast: 20 -> 9 ms on two threads at 256², 0.7/255
     off at most), others fp32; all channels-last (on CPU, oneDNN's convolutions take 25-30% less time in it:
-    47 -> 34 ms on one thread at 256²).
+    47 -> 34 ms on one thread at 256²). On CUDA the network is replayed as a CUDA graph (`graphs`).
     """
 
-    def __init__(self, model, config, device: str = "auto", precision: str = "auto"):
+    def __init__(self, model, config, device: str = "auto", precision: str = "auto", graphs: bool = True):
         import torch
 
         self.config = config
@@ -51,6 +52,7 @@ class Refiner:
         self.half = self.precision == "fp16"
         self.dtype = torch.float16 if self.half else torch.float32
         self.model = model.to(self.device, self.dtype, memory_format=torch.channels_last).eval()
+        self.graphs = CapturedCalls(self._network_correction) if on_cuda and graphs else None
 
     @classmethod
     def load(cls, path: Path, device: str = "auto", precision: str = "auto") -> Refiner:
@@ -64,23 +66,35 @@ class Refiner:
         output is not finite (NaN or infinity, e.g. an fp16 overflow). render: RGBA uint8 (H, W, 4) tensor
         on this refiner's device (an `Image.tensor`); maps: (H, W, 2) float32 {0, 1}."""
         import torch
-        import torch.nn.functional as F
 
         with torch.inference_mode():
-            base = render[:, :, :3].permute(2, 0, 1)[None].to(self.dtype) / 255.0
-            cond = torch.from_numpy(maps).to(self.device, self.dtype).permute(2, 0, 1)[None]
+            cond = torch.from_numpy(maps).to(self.device, self.dtype)
             h, w = render.shape[:2]
             work = self._working_size(w, h, size)
-            small = F.interpolate(base, size=work, mode="area") if work != (h, w) else base
-            small_maps = F.interpolate(cond, size=work, mode="nearest") if work != (h, w) else cond
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                refined = self.model(small, small_maps)
-            correction = refined.to(small.dtype) - small
-            if not torch.isfinite(correction).all():
-                return None
-            if work != (h, w):
-                correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
-        return correction
+            if self.graphs is not None:
+                correction, finite = self.graphs((h, w, work), render, cond, work=work)
+            else:
+                correction, finite = self._network_correction(render, cond, work)
+        return correction if bool(finite) else None
+
+    def _network_correction(self, render, cond, work: tuple[int, int]):
+        """(correction at full size, whether it is all finite) from tensors on the device alone, so that on
+        CUDA it can be captured as a graph."""
+        import torch
+        import torch.nn.functional as F
+
+        base = render[:, :, :3].permute(2, 0, 1)[None].to(self.dtype) / 255.0
+        cond = cond.permute(2, 0, 1)[None]
+        h, w = render.shape[:2]
+        small = F.interpolate(base, size=work, mode="area") if work != (h, w) else base
+        small_maps = F.interpolate(cond, size=work, mode="nearest") if work != (h, w) else cond
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            refined = self.model(small, small_maps)
+        correction = refined.to(small.dtype) - small
+        finite = torch.isfinite(correction).all()
+        if work != (h, w):
+            correction = F.interpolate(correction, size=(h, w), mode="bilinear", align_corners=False)
+        return correction, finite
 
     def apply(self, render, correction, maps: np.ndarray, strength: float = 1.0):
         """The render with a correction (this frame's, or a recent frame's) blended in through the face mask:
@@ -174,7 +188,11 @@ class RefineNeural(Node):
             self._run.notice(f"{self.node_id}: {self._problem}")
 
     def status(self) -> str:
-        return self._problem or f"refining on {self._refiner.device} ({self._refiner.precision})"
+        if self._problem:
+            return self._problem
+        graphs = self._refiner.graphs
+        how = "" if graphs is None else f", {graphs.problem}" if graphs.problem else ", as a CUDA graph"
+        return f"refining on {self._refiner.device} ({self._refiner.precision}{how})"
 
     def process(self, ctx: FrameContext, image: Image, motion: Motion) -> dict:
         if self._refiner is None or not motion.valid:

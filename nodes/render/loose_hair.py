@@ -54,6 +54,6 @@ def _without_straight_lines(strokes: np.ndarray, side: int) -> np.ndarray:
     if lines is None:
         return strokes
     straight = np.zeros_like(strokes)
-    for x0, y0, x1, y1 in lines[:, 0]:
+    for x0, y0, x1, y1 in lines.reshape(-1, 4):  # OpenCV 4 gives (N, 1, 4), OpenCV 5 (N, 4)
         cv2.line(straight, (int(x0), int(y0)), (int(x1), int(y1)), 1, 3)
     return strokes & (1 - straight)

@@ -95,7 +95,8 @@ def room_lines(rgb: np.ndarray, hole: np.ndarray) -> RoomLines:
     def found(low: float, high: float) -> list[tuple[int, Line]]:
         """(support, line) of the lines with theta between `low` and `high` that pass behind the hole."""
         lines = cv2.HoughLines(edges, 1, np.pi / 360, threshold=threshold, min_theta=low, max_theta=high)
-        strongest = [] if lines is None else lines[:LINES_TRIED, 0]
+        # OpenCV 4 gives (N, 1, 2), OpenCV 5 (N, 2) or with the votes (N, 3)
+        strongest = [] if lines is None else lines.reshape(len(lines), -1)[:LINES_TRIED, :2]
         candidates = [Line(float(rho), float(theta)) for rho, theta in strongest]
         weighed = [(_support(seen, hole > 0, rgb, line), line) for line in candidates]
         return [(support, line) for support, line in weighed if support > 0]

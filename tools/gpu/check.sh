@@ -3,6 +3,7 @@
 # the project runs. PY: its Python (default python3); OUT: where reports and previews go (default
 # renders/gpu_check). Each step is time-boxed and the run goes on when one fails, so one run reports
 # all it can. On the lent machines: tools/gpu/prepare_carry.sh here, then tools/gpu/on_device.sh there.
+# STEPS_256, STEPS_512: the training runs' step counts (each resumes the one before; empty: none at that size).
 set -u
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the project, also where it is not installed
@@ -29,7 +30,7 @@ train() {  # size, then step counts: each resumes the one before and reports its
     resume=--resume
   done
 }
-echo "== training"; train 256 300 1000 3000; train 512 300 1000 3000
+echo "== training"; train 256 ${STEPS_256-300 1000 3000}; train 512 ${STEPS_512-300 1000 3000}
 
 echo "== the GPU chain at 512², with the refiner"
 for mode in "" "--pipeline"; do

@@ -4,7 +4,8 @@
 
 Transfers: texture <-> tensor at 512² and 1024² RGBA8, against mapping and unmapping alone and a plain
 device copy, and with read-only / write-discard map flags. The refiner at 512² (fp16): its masks and
-blend box on the CPU, its network, its blend, and the GPU kernels that take longest."""
+blend box on the CPU, its network (as a CUDA graph and eagerly), its blend, and the GPU kernels that take
+longest."""
 from __future__ import annotations
 
 import sys
@@ -76,9 +77,11 @@ def refiner_parts(weights: Path) -> None:
             refiner.apply(render, refiner.correction(render, maps, 0), maps)
         torch.cuda.synchronize()
     print(profiler.key_averages().table(sort_by="cuda_time_total", row_limit=8, max_name_column_width=40))
+    eager = Refiner(refiner.model, refiner.config, "cuda", "auto", graphs=False)
     parts = {"masks (CPU)": mean_ms(lambda: conditioning_maps(landmarks, (512, 512)), 50),
              "blend box (CPU)": mean_ms(lambda: blend_box(maps[..., 0]), 50),
-             "network": mean_ms(lambda: refiner.correction(render, maps, 0), 100),
+             "network as a CUDA graph": mean_ms(lambda: refiner.correction(render, maps, 0), 100),
+             "network eagerly": mean_ms(lambda: eager.correction(render, maps, 0), 100),
              "blend": mean_ms(lambda: refiner.apply(render, correction, maps), 100)}
     print("refiner at 512², fp16: " + "  ".join(f"{name} {ms:.3f} ms" for name, ms in parts.items()))
 
