@@ -41,6 +41,14 @@ def _bigger_eyes(shape: np.ndarray, scale: float) -> np.ndarray:
     return shape
 
 
+@pytest.fixture(autouse=True)
+def sources_at_rest_grin_as_the_reference_face(monkeypatch):
+    """The synthetic sources here rest at the reference face, whose mouth is as wide as a grin (smile_width
+    0.71; no relaxed mouth measures over RELAXED_WIDEST): the mechanics checked here take it for a neutral,
+    as they were written to, rather than as a source who started with a grin (test_retarget_smile)."""
+    monkeypatch.setattr("nodes.retarget.smile.RELAXED_WIDEST", 1.0)
+
+
 def _track(shape: np.ndarray, timestamp: float = 0.0):
     return face_track(from_head_space(shape, HeadPose(np.eye(3), np.array([200.0, 200.0, 0.0]), 80.0)),
                       (400, 400), timestamp)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nodes.retarget.ranges import eye_openness, mouth_width
-from nodes.retarget.smile import lower_face
+from nodes.retarget.smile import lower_face, relaxed_neutral
 from nodes.track.face_model import brow_height, mouth_opening, reference_shape
 from nodes.track.types import FaceTrack, HeadPose
 
@@ -116,12 +116,13 @@ class AdaptiveNeutral:
         """The calm frames' expression, its lower face moved toward the narrowest closed mouths seen where
         those are clearly narrower (NEUTRAL_GRIN): a driver who cries, then laughs (wolfgang_expressions.mp4)
         shows a relaxed mouth only in her first second, and her calmest frames had a grin's width for it,
-        so her grins did not widen the target's mouth."""
+        so her grins did not widen the target's mouth. Where even the narrowest are grins (a source who has
+        grinned from the start), it is drawn in (`relaxed_neutral`)."""
         closed = np.flatnonzero(features[:, 2] <= mouth_closed + CLOSED_SLACK)
-        if not len(closed):
-            return expression
-        relaxed = self._expressions[closed[np.argsort(features[closed, 4])[:NARROWEST_FRAMES]]].mean(axis=0)
-        widened = mouth_width(reference_shape() + expression) / mouth_width(reference_shape() + relaxed) - 1.0
-        share = float(np.interp(widened, NEUTRAL_GRIN, (0.0, 1.0)))
-        return expression + share * lower_face()[:, None] * (relaxed - expression)
+        if len(closed):
+            relaxed = self._expressions[closed[np.argsort(features[closed, 4])[:NARROWEST_FRAMES]]].mean(axis=0)
+            widened = mouth_width(reference_shape() + expression) / mouth_width(reference_shape() + relaxed) - 1.0
+            share = float(np.interp(widened, NEUTRAL_GRIN, (0.0, 1.0)))
+            expression = expression + share * lower_face()[:, None] * (relaxed - expression)
+        return relaxed_neutral(reference_shape() + expression) - reference_shape()
 

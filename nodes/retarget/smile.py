@@ -20,6 +20,11 @@ from nodes.track.face_model import MESH_POINTS, MOUTH_CORNERS, mouth_opening, re
 # broad smile (whose parted lips are drawn back, not a dropped jaw): the crying-then-laughing driver goes
 # from 0.55 to grins of 0.73-0.76; Hopper talking stays within 0.03 of her narrowest
 SMILE_WIDENING = (0.04, 0.16)
+# ...but no relaxed mouth measures wider than this (Hopper talking 0.51-0.59, wolfgang relaxed 0.55-0.58,
+# single_face.mp4 0.49; grins 0.70-0.79), so a source who starts with a grin has it read as a smile, not as
+# her narrowest mouth, and its neutral's grin is drawn in (`relaxed_neutral`)
+RELAXED_WIDEST = 0.60
+NEUTRAL_DRAWN_IN = 0.05  # a neutral's mouth this much wider than RELAXED_WIDEST is drawn in all the way
 GRIN_NORM = 4.0  # a grin's opening and a smiling portrait's combine as their 4-norm: nearly the farther of the two
 # A still portrait has no narrowest mouth to compare with, so it smiles as far as its mouth is wide for its
 # eyes, on the driver's scale (relaxed 0.55-0.58, grins to 0.76), AND its corners sit above its lips' middle
@@ -40,8 +45,17 @@ SQUINT_FROM = 0.5  # an eye this open (of its open level) or more narrowed by a 
 
 
 def smiling(width: float, narrowest: float) -> float:
-    """0..1: how far a source's mouth, `width` (smile_width) against the narrowest it has shown, smiles."""
-    return float(np.interp(width - narrowest, SMILE_WIDENING, (0.0, 1.0)))
+    """0..1: how far a source's mouth, `width` (smile_width) against the narrowest it has shown (or
+    RELAXED_WIDEST where that is wider), smiles."""
+    return float(np.interp(width - min(narrowest, RELAXED_WIDEST), SMILE_WIDENING, (0.0, 1.0)))
+
+
+def relaxed_neutral(shape: np.ndarray) -> np.ndarray:
+    """A source's neutral head-space `shape`, its mouth drawn in (`relaxed`) as far as it is wider than any
+    relaxed mouth: a source who grins from her first frame on has only grins to estimate it from, and
+    against a grinning neutral her grins moved a portrait's mouth not at all."""
+    share = float(np.interp(smile_width(shape) - RELAXED_WIDEST, (0.0, NEUTRAL_DRAWN_IN), (0.0, 1.0)))
+    return shape if share == 0.0 else shape + share * (relaxed(shape)[0] - shape)
 
 
 def corner_lift(shape: np.ndarray) -> float:
