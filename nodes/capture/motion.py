@@ -14,6 +14,7 @@ from nodes.track.types import FACE_TRACK
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import (LEFT_EYE_CORNERS, MESH_POINTS, MOUTH_CORNERS, RIGHT_EYE_CORNERS, from_head_space,
                                reference_shape, rotation_from_euler, topology)
+from nodes.retarget.smile import relaxed_neutral
 from nodes.track.face import face_track
 
 
@@ -96,7 +97,9 @@ class MotionDriver(Node):
 
     def open(self, run: RunContext) -> None:
         run.timed_source(SourceClock(self.params.fps))
-        self._rig = ExpressionRig(reference_shape())
+        # at rest with a relaxed mouth: the reference face's is as wide as a grin (smile_width 0.71, where
+        # relaxed people measure 0.49-0.59), and retargeting reads it as one (`relaxed_neutral`)
+        self._rig = ExpressionRig(relaxed_neutral(reference_shape()))
 
     def process(self, ctx: FrameContext) -> dict:
         timestamp = ctx.index / self.params.fps
