@@ -78,18 +78,27 @@ def test_bench_writes_the_documented_json(tmp_path, capsys):
     assert "image path" in capsys.readouterr().out
 
 
-@pytest.mark.gpu
-def test_refinement_in_fp16_on_cuda_matches_fp32(tmp_path):
+def _weights(tmp_path):
+    """A weights file of a small refiner whose last layer is not zero (an untrained one returns its input)."""
     import torch
 
     from nodes.refine.net import NetConfig, UNet, save_weights
-    from nodes.refine.neural import Refiner
 
     config = NetConfig((16, 32, 64), 256)
     model = UNet(config)
     torch.nn.init.normal_(model.head.weight, std=0.02)
     path = tmp_path / "w.safetensors"
     save_weights(model, config, path)
+    return path
+
+
+@pytest.mark.gpu
+def test_refinement_in_fp16_on_cuda_matches_fp32(tmp_path):
+    import torch
+
+    from nodes.refine.neural import Refiner
+
+    path = _weights(tmp_path)
     frame = torch.randint(0, 256, (512, 512, 4), dtype=torch.uint8)
     maps = np.zeros((512, 512, 2), np.float32)
     maps[100:400, 150:350, 0] = 1
@@ -105,14 +114,10 @@ def test_refinement_in_fp16_on_cuda_matches_fp32(tmp_path):
 def test_the_refiner_replayed_as_a_cuda_graph_matches_it_run_eagerly(tmp_path):
     import torch
 
-    from nodes.refine.net import NetConfig, UNet, load_weights, save_weights
+    from nodes.refine.net import load_weights
     from nodes.refine.neural import Refiner
 
-    config = NetConfig((16, 32, 64), 256)
-    model = UNet(config)
-    torch.nn.init.normal_(model.head.weight, std=0.02)
-    path = tmp_path / "w.safetensors"
-    save_weights(model, config, path)
+    path = _weights(tmp_path)
     graphed, eager = Refiner.load(path, "cuda", "fp16"), Refiner(*load_weights(path)[:2], "cuda", "fp16", graphs=False)
     kept = None
     for side in (512, 512, 384):  # the second frame replays the first one's graph; a resize captures another
