@@ -81,15 +81,20 @@ def test_a_driver_who_grins_from_her_first_frame_has_her_grins_read_as_grins(dri
     """Started at frame 240, the driver laughs and grins to the end, so her first grin was taken for her
     narrowest mouth and her neutral: in her grins (smile_width over 0.7) the neutral Hopper's mouth widened
     by 9% (median; 18% driven from the clip's start) and the grinning smile_teeth.jpg relaxed to 0.98 of its
-    own width. No relaxed mouth measures over RELAXED_WIDEST: now 24% and 1.06."""
+    own width. No relaxed mouth measures over RELAXED_WIDEST: now 24% and 1.06. (Both `follow`: `_node`
+    keeps a smiling portrait's smile by default.)"""
     grins = np.array([smile_width(reference_shape() + t.expression) for t in driver[120:]]) > 0.7
     assert grins.sum() > 60
 
     def width_in_grins(portrait: str) -> float:
-        rest, posed = driven(portrait, start=120)
+        rest, posed = driven(portrait, start=120, portrait_smile="follow")
         return float(np.median([smile_width(posed[k]) for k in np.flatnonzero(grins)]) / smile_width(rest))
     assert width_in_grins("assets/portraits/grace_hopper.jpg") > 1.18
     assert width_in_grins("tests/data/real/smile_teeth.jpg") > 1.02
+    # while her neutral is measured (the first four frames), from frame 248 on a grin: the grinning portrait
+    # grins too (0.95-1.0 of its own width), where it was relaxed to 0.83 and then widened to 1.06 at once
+    rest, posed = driven("tests/data/real/smile_teeth.jpg", start=124, portrait_smile="follow")
+    assert min(smile_width(shape) for shape in posed[:4]) / smile_width(rest) > 0.92
 
 
 def test_no_lip_of_a_grinning_portrait_swells_past_its_own(driven):

@@ -172,7 +172,7 @@ class RetargetFace(Node):
             if self._calibrated is None:
                 self._samples.append(source)
                 if len(self._samples) < self.params.calibration_frames:
-                    return {"motion": self._calibrating(target, rest)}
+                    return {"motion": self._calibrating(source, target, rest)}
                 self._calibrated = Neutral.average(self._samples)
                 self._samples = []
             neutral = self._calibrated if self._pinned else self._adaptive.neutral(self._calibrated.pose)
@@ -240,11 +240,16 @@ class RetargetFace(Node):
         self._relaxed_at = now
         return self._relax
 
-    def _calibrating(self, target: FaceTrack, rest: Motion) -> Motion:
-        """The portrait while the source's neutral is measured (`rest`: as it is), its smile relaxed as the
-        first frames after will show it: the source, which has shown no narrower mouth yet, does not smile.
-        Shown as it is, a grinning portrait grinned for those frames, then closed its lips."""
-        shape, lips_cover = self._relaxed_rest(self._portrait_of(target), 0.0, rest.timestamp)
+    def _calibrating(self, source: FaceTrack, target: FaceTrack, rest: Motion) -> Motion:
+        """The portrait while the source's neutral is measured (`rest`: as it is), its smile relaxed as far as
+        the source does not smile (against no relaxed mouth wider than RELAXED_WIDEST: a source who starts
+        with a grin has shown no narrower one). Shown as it is, a grinning portrait grinned for those frames,
+        then closed its lips; relaxed regardless, it relaxed through a grin's first frames, then grinned. (Its
+        narrowest mouth is counted from the first frame after: on the crying driver, counted from these, her
+        half smiles later parted a relaxed portrait's lips.)"""
+        width = smile_width(self._reference + source.expression)
+        source_smiling = smiling(width, width)
+        shape, lips_cover = self._relaxed_rest(self._portrait_of(target), source_smiling, rest.timestamp)
         if lips_cover <= 0.0:  # not relaxed at all (keep, or a portrait that does not smile): exactly as it is
             return rest
         return Motion(from_head_space(shape, target.pose), valid=True, timestamp=rest.timestamp,
