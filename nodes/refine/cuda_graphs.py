@@ -12,8 +12,8 @@ KEPT_SHAPES = 4  # each graph keeps its own memory; a resize or a working-size c
 class CapturedCalls:
     """calls(key, *inputs, **fixed) -> what work(*inputs, **fixed) returns (a tuple of tensors), from a graph
     captured the first time a key is seen; `fixed` must be the same for a key. The inputs are copied into
-    the graph's own tensors and the results copied out, so callers may keep them across calls. Where capturing fails, the work runs as it is from then on and
-    `problem` says why."""
+    the graph's own tensors and the results copied out, so callers may keep them across calls. Where
+    capturing fails, the work runs as it is from then on and `problem` says why."""
 
     def __init__(self, work: Callable):
         self._work = work

@@ -2,9 +2,9 @@
 
 Between chin and shoulders the background blends from the head's motion to the torso's by height
 (`background.background_positions`), which suits neck skin and hair but not clothing: under a strong tilt
-the astronaut's metal neck ring bent up with her neck and `three_quarter.jpg`'s collar print was drawn up
-behind his neck in streaks. The selfie segmentation does not tell clothing from hair, so colour does:
-below the mouth, what is neither the face's skin nor the hair above the forehead is worn.
+the astronaut's metal neck ring bent up with her neck. The selfie segmentation does not tell clothing from
+hair, so colour does: below the mouth, what is neither the face's skin nor the hair above the forehead is
+worn (clothing the colour of the hair is not told apart).
 """
 from __future__ import annotations
 

@@ -16,11 +16,11 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     --platform manylinux1_x86_64 -d "$wheels" mediapipe==0.10.21 protobuf==4.25.8 moderngl==5.12.0 \
     glcontext==3.0.0 imageio-ffmpeg==0.6.0 pillow-heif==1.8.1
-# The wheels unpacked as pip would install them (none has a .data folder), then xz-packed whole: 29 MB
-# where the wheels take 35 and ffmpeg packed on its own 21 more. Left out of MediaPipe: its full hand
-# models (the hand tracker runs the lite ones), the face mesh without attention (refine_landmarks runs the
-# one with it), the landscape segmentation model, the holistic models (not their Python: `mediapipe` imports it), and
-# its tests.
+# The wheels unpacked as pip would install them (none has a .data folder), then xz-packed whole: 48 MB,
+# where the wheels took 35 and ffmpeg, xz-packed on its own, 21 more (with pillow-heif it no longer fit).
+# Left out of MediaPipe: its full hand models (the hand tracker runs the lite ones), the face mesh without
+# attention (refine_landmarks runs the one with it), the landscape segmentation model, the holistic models
+# (not their Python: `mediapipe` imports it) and its tests.
 for wheel in "$wheels"/*.whl; do unzip -qo "$wheel" -d "$site"; done
 rm -rf "$site"/mediapipe/modules/hand_landmark/hand_landmark_full.tflite \
     "$site"/mediapipe/modules/palm_detection/palm_detection_full.tflite \
