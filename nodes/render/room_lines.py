@@ -95,7 +95,7 @@ def room_lines(rgb: np.ndarray, hole: np.ndarray) -> RoomLines:
     def found(low: float, high: float) -> list[tuple[int, Line]]:
         """(support, line) of the lines with theta between `low` and `high` that pass behind the hole."""
         lines = cv2.HoughLines(edges, 1, np.pi / 360, threshold=threshold, min_theta=low, max_theta=high)
-        # OpenCV 4 gives (N, 1, 2), OpenCV 5 (N, 2) or with the votes (N, 3)
+        # (N, 1, 2), or flat as OpenCV 5 made HoughLinesP's, or with the votes (N, 3): read in any shape
         strongest = [] if lines is None else lines.reshape(len(lines), -1)[:LINES_TRIED, :2]
         candidates = [Line(float(rho), float(theta)) for rho, theta in strongest]
         weighed = [(_support(seen, hole > 0, rgb, line), line) for line in candidates]
