@@ -161,16 +161,14 @@ def moved_at_least(moves: np.ndarray, pixels: float) -> np.ndarray:
 
 
 def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray, size: tuple[int, int],
-                         torso: tuple[np.ndarray, np.ndarray] | None = None,
-                         worn: np.ndarray | None = None) -> np.ndarray:
+                         torso: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """(N, 2) posed positions: the outline exactly where the face puts it, the rest moved by the head's
     similarity transform plus the outline's interpolated residual, faded with distance from the head.
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
     head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
     the neck blends between the two; without it the torso stays put, and motion up from the image's
-    foot fades out across a band along it. worn: (N - K,) 0..1 per point after the outline, how far it is
-    clothing (`worn.worn_share`): that far it moves with the torso (or stays put) whatever its height.
-    Border points only slide along their border (geometry never leaves the frame uncovered)."""
+    foot fades out across a band along it. Border points only slide along their border (geometry never
+    leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
     anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
@@ -182,8 +180,6 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     if torso is None:
         radius = np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
         below = 0.75 * smoothstep(chin, chin + 0.9 * radius, points[:, 1])
-        if worn is not None:
-            below = np.maximum(below, worn)
         moved = head * (1.0 - below)[:, None]  # the torso stays put
         # and so does the frame's foot, which cuts through it: held only on the border, a head lifted near
         # the foot (a tight crop) stretched the last grid cell (a shirt's edge pulled up into streaks)
@@ -194,8 +190,7 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
         body_matrix, body_shift = _similarity(body_src, body_dst)
         body = points @ body_matrix.T + body_shift - points
         shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
-        share = smoothstep(chin, shoulders, points[:, 1])
-        share = (share if worn is None else np.maximum(share, worn))[:, None]
+        share = smoothstep(chin, shoulders, points[:, 1])[:, None]
         moved = head * (1.0 - share) + body * share
     return np.concatenate([targets, points + _along_borders(points, moved, size)])
 

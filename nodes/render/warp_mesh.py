@@ -33,7 +33,6 @@ from nodes.render.glasses import WithTheHead
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.plate import PersonAndPlate
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
-from nodes.render.worn import worn_share
 from nodes.track.face_model import MESH_POINTS, mirror_points, topology
 
 VERTEX_FLOATS, BACKGROUND_FLOATS = 8, 5
@@ -104,8 +103,6 @@ class MeshBuilder:
         self.eyes = eyeball_look(src, size)
         self.face_cover = face_cover(src, size, rgb)
         person = None if plate is None else plate.mask_bytes()
-        self._worn = None if rgb is None else worn_share(self.background.points[len(topology().outline):], src, rgb,
-                                                          person, max(size) / grid_cells)
         self._solid = solid_triangles(self.background, person, self.face_cover)
         self._covering = covering_triangles(self.background, self.face_cover)
         self._room = room_triangles(self.background, person)
@@ -126,7 +123,7 @@ class MeshBuilder:
         depth = landmark_depth(dst)
         topo = topology()
         textured, features = [], []  # textured first: they are drawn by a program of their own
-        positions = background_positions(self.background, src, dst, self.size, torso, self._worn)
+        positions = background_positions(self.background, src, dst, self.size, torso)
         outline_depth = depth[topo.outline]
         point_depth = np.concatenate([outline_depth, np.full(len(positions) - len(outline_depth), BACKGROUND_DEPTH)])
         # the triangles that moved less than background.frag looks at the plate for (and hold no room that stays
