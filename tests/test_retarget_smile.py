@@ -185,3 +185,19 @@ def test_a_grinning_portrait_is_relaxed_from_the_first_frame_and_smiles_again_ov
     covers = [node.process(FrameContext(30 + k, k / 30, run), source=_track(grin, k / 30), target=target)["motion"]
               .lips_cover for k in range(2)]
     assert covers == [0.0, 0.0]
+
+
+def test_the_built_in_performers_smile_peaks_as_a_grin_from_a_relaxed_mouth(studio_registry):
+    """`capture.motion` (the demo's driver) rests with a relaxed mouth and its smile peaks as a grin: its
+    rig's smile at 1 widened the mouth by 0.06 (smiling 0.18), so the demo's grinning astronaut stayed
+    closed-lipped throughout."""
+    from nodes.retarget.smile import smiling
+
+    schema = studio_registry.require("capture.motion").schema
+    node = studio_registry.create("capture.motion", "driver", schema.defaults())
+    run = RunContext()
+    node.open(run)
+    widths = np.array([smile_width(reference_shape() + node.process(FrameContext(k, k / 30, run))["track"].expression)
+                       for k in range(0, 300, 5)])
+    assert widths[0] < 0.6 and smiling(widths[0], widths.min()) == 0.0
+    assert smiling(widths.max(), widths.min()) > 0.7
