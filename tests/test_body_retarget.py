@@ -171,6 +171,25 @@ def test_a_body_lost_is_held_then_the_torso_eases_to_the_head_without_jumps(stud
     assert all(finite(m) for m in motions)
 
 
+def test_shoulders_drawn_where_no_face_is_seen_do_not_move_the_torso(studio_registry):
+    """The pose model draws shoulders on a clip with no one in it (clouds, a title card: no_face.mp4).
+    With a face to check against, shoulders count only while a face is seen or was a moment ago: the
+    torso rests through the faceless stretch, and the neutral body is taken once a face is there."""
+    node = retarget_node(studio_registry, calibration_frames=1, lost_hold_ms=500.0, switch_ms=0.0, breathing=0.0)
+    target = body_at(0.0)
+    times = np.arange(60) / FPS
+    with_face = times >= 1.0
+    bodies = [body_at(t, roll=15.0 if t < 1.5 else 25.0) for t in times]
+    faces = [face_at(t) if seen else FaceTrack.invalid((600, 600), t) for t, seen in zip(times, with_face)]
+    motions = drive(node, target, bodies=bodies, faces=faces)
+    assert all(m.driver is BodyDriver.REST and m.pose.roll == 0.0 for m, seen in zip(motions, with_face) if not seen)
+    assert motions[-1].driver is BodyDriver.BODY
+    assert motions[-1].pose.roll == pytest.approx(10.0, abs=1e-3)  # 25 against the neutral of 15 taken at 1 s, not before
+    faces_lost = [FaceTrack.invalid((600, 600), 2.0 + k / FPS) for k in range(30)]
+    later = drive(node, target, bodies=[body_at(f.timestamp, roll=25.0) for f in faces_lost], faces=faces_lost)
+    assert later[5].driver is BodyDriver.BODY and later[-1].driver is BodyDriver.REST  # held, then let go
+
+
 def test_nothing_to_follow_breathes_on_the_frames_timestamps(studio_registry):
     node = retarget_node(studio_registry, breathing=0.02, breathing_period=4.0, switch_ms=0.0)
     target = body_at(0.0)

@@ -114,17 +114,23 @@ class RetargetBody(Node):
 
     def _goal(self, now: float, body: BodyTrack | None, face: FaceTrack | None) -> tuple[BodyDriver, TorsoPose]:
         """The driver this frame and where it puts the torso: the body if seen (or lost only a moment ago),
-        else the head likewise, else rest."""
-        if body is not None and body.shoulders_seen:
-            self._seen[BodyDriver.BODY] = (now, self._body_pose(body))
+        else the head likewise, else rest. Given a face to check against, shoulders count only while it is
+        seen (or was a moment ago): the pose model draws shoulders on clouds and title cards, and those
+        moved the torso of a clip with no one in it (and became its neutral body)."""
         if face is not None and face.valid:
             self._seen[BodyDriver.HEAD] = (now, self._head_pose(face))
+        if body is not None and body.shoulders_seen and (face is None or self._recent(BodyDriver.HEAD, now)):
+            self._seen[BodyDriver.BODY] = (now, self._body_pose(body))
         breath = breathing(now - self._start, self.params.breathing, self.params.breathing_period)
         for driver in (BodyDriver.BODY, BodyDriver.HEAD):
-            seen, pose = self._seen[driver]
-            if 0.0 <= now - seen <= self.params.lost_hold_ms / 1000.0:
+            if self._recent(driver, now):
+                pose = self._seen[driver][1]
                 return driver, pose if driver is BodyDriver.BODY else pose.combined(breath)
         return BodyDriver.REST, breath
+
+    def _recent(self, driver: BodyDriver, now: float) -> bool:
+        """Whether `driver` was seen within lost_hold_ms of `now`."""
+        return 0.0 <= now - self._seen[driver][0] <= self.params.lost_hold_ms / 1000.0
 
     def _body_pose(self, body: BodyTrack) -> TorsoPose:
         p = self.params
