@@ -134,6 +134,26 @@ def test_ctrl_c_closes_nodes_and_keeps_finished_frames(tmp_path):
     assert not list(folder.glob(".*partial*"))
 
 
+def test_a_looping_clip_says_the_run_goes_on_until_stopped(tmp_path):
+    """A preset saved with its clip looping (the editor's Loop switch) rendered to a file for minutes
+    with no word of why it did not end."""
+    (tmp_path / "clip.mp4").write_bytes((REPO / "tests" / "data" / "real" / "single_face.mp4").read_bytes())
+    preset = {"format": "reenact-studio/graph", "format_version": 1, "nodes": [
+        {"id": "driver", "type": "capture.video", "type_version": 1, "params": {"path": "clip.mp4", "loop": True}},
+        {"id": "out", "type": "output.video", "type_version": 1, "params": {"path": "out.mp4"}}],
+        "links": [{"from": ["driver", "image"], "to": ["out", "image"]}]}
+    (tmp_path / "loop.json").write_text(json.dumps(preset))
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "loop.json", "--quiet"], cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stderr.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert "driver loops (loop=true), so this run goes on until Ctrl-C" in first, first + err
+    assert "--frames N" in first and process.returncode == 130, err
+
+
 def _fake_distribution(root: Path, name: str, module: str, source: str) -> None:
     (root / f"{module}.py").write_text(source)
     info = root / f"{name}-1.0.dist-info"

@@ -13,6 +13,7 @@ from app.editor.notes import Tone
 from app.editor.live import LiveGraph
 from app.editor.live_status import Transport
 from app.presets import load_preset
+from app.runtime.errors import ProblemsError
 from app.runtime.graph import Endpoint
 from tests.conftest import REPO, Flaky
 
@@ -154,7 +155,10 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
         crashed.open(path)
         assert crashed.document.graph.nodes["gain"].params["gain"] == 0.5
         assert crashed.document.dirty and "recovered" in crashed.messages[-1].text
-        crashed.revert()
+        with pytest.raises(UnsavedChanges):  # reverting drops the recovered edits: asked first
+            crashed.revert()
+        assert crashed.document.graph.nodes["gain"].params["gain"] == 0.5
+        crashed.revert(discard=True)
         assert crashed.document.graph.nodes["gain"].params["gain"] == 1.0
         assert not editor.storage.autosave_path(path).exists()
     finally:
@@ -162,6 +166,20 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
     editor.discard_changes()
     editor.new()
     assert editor.document.graph.nodes == {}
+
+
+def test_a_file_that_cannot_be_opened_says_so_before_unsaved_changes_are_asked_about(editor, tmp_path):
+    """Asked first, the user discarded their edits for a file that then failed to open: the edits stayed
+    on screen marked saved, and their autosave was gone."""
+    build_chain(editor)
+    path = editor.save_as(tmp_path / "work.json")
+    editor.set_param("gain", "gain", 0.5)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{ not json")
+    with pytest.raises(ProblemsError):
+        editor.open(broken)
+    assert editor.document.dirty and editor.document.path == path
+    assert editor.document.graph.nodes["gain"].params["gain"] == 0.5
 
 
 def test_undoing_back_to_the_saved_graph_leaves_nothing_unsaved_or_to_recover(editor, tmp_path):
@@ -181,6 +199,15 @@ def test_undoing_back_to_the_saved_graph_leaves_nothing_unsaved_or_to_recover(ed
     editor.undo()
     editor.set_param("gain", "gain", 0.25)  # a new edit from the saved graph is a new state
     assert editor.document.dirty
+
+
+def test_save_as_knows_when_it_would_write_over_another_file(editor, tmp_path):
+    build_chain(editor)
+    assert editor.would_replace(tmp_path / "work") is None  # nothing there yet
+    path = editor.save_as(tmp_path / "work")
+    assert editor.would_replace(path) is None and editor.would_replace(tmp_path / "work") is None  # its own
+    (tmp_path / "other.json").write_text("{}")
+    assert editor.would_replace(tmp_path / "other") == tmp_path / "other.json"
 
 
 def test_unwritable_save_keeps_the_work(editor, tmp_path):
@@ -204,6 +231,57 @@ def test_picked_asset_files_become_relative_paths(studio_registry, tmp_path, mon
         editor.set_path_param(node, "path", outside)
         said = editor.messages[-1]
         assert "outside assets/" in said.text and said.tone is Tone.WARNING
+    finally:
+        editor.live.shutdown()
+
+
+def test_saving_into_another_folder_keeps_naming_the_same_files(studio_registry, tmp_path, monkeypatch):
+    """A path relative to the folder a preset was saved in names another file (or none) from a preset
+    saved elsewhere; one typed in full is refused by `reenact run`. Saving names each file as a preset in
+    the new folder finds it, and says so plainly where the command line would still refuse it."""
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "me.png").write_bytes((REPO / "assets" / "portraits" / "astronaut.png").read_bytes())
+    editor = Editor(studio_registry, LiveGraph(studio_registry))
+    try:
+        me, typed = editor.add_node("capture.image"), editor.add_node("capture.image")
+        editor.save_as(project / "work.json")
+        editor.set_path_param(me, "path", project / "me.png")
+        editor.set_param(typed, "path", str(REPO / "assets" / "portraits" / "grace_hopper.jpg"))
+        editor.save_as(project / "work.json")
+        params = {n: editor.document.graph.nodes[n].params["path"] for n in (me, typed)}
+        assert params == {me: "me.png", typed: "portraits/grace_hopper.jpg"} and not editor.problems
+        editor.save_as(project / "sub" / "copy.json")  # me.png lies outside sub/: named in full, and said
+        assert editor.document.graph.nodes[me].params["path"] == str((project / "me.png").resolve())
+        said = editor.messages[-1]
+        assert said.tone is Tone.WARNING and "`reenact run` refuses it" in said.text and editor.problems
+        path = editor.save_as(project / "again.json")  # back beside it: relative again, nothing refused
+        assert editor.document.graph.nodes[me].params["path"] == "me.png" and not editor.problems
+        assert not load_preset(path, studio_registry).problems
+    finally:
+        editor.live.shutdown()
+
+
+def test_a_saved_graph_opens_previewing_what_it_was_saved_showing(studio_registry, tmp_path, monkeypatch):
+    """A side branch added after the finished frame (a Resize off the source) was what a reopened file
+    previewed, as the last node with an image: it now opens on the image its output takes, or on what was
+    previewed when it was saved."""
+    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
+    editor = Editor(studio_registry, LiveGraph(studio_registry))
+    try:
+        source, sink = editor.add_node("capture.image"), editor.add_node("output.images")
+        editor.link(Endpoint(source, "image"), Endpoint(sink, "image"))
+        side = editor.add_node("image.resize")
+        editor.link(Endpoint(source, "image"), Endpoint(side, "image"))
+        path = editor.save_as(tmp_path / "work.json")
+        editor.open(path)
+        assert editor.preview.a == Endpoint(source, "image") and editor.preview.b is None
+        editor.set_preview(side, side="b")
+        editor.save()
+        editor.new()
+        editor.open(path)
+        assert editor.preview.a == Endpoint(source, "image") and editor.preview.b == Endpoint(side, "image")
     finally:
         editor.live.shutdown()
 

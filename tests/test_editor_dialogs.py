@@ -1,4 +1,5 @@
-"""What a file dialog's answer means (the answers as dearpygui 2.3 gives them). Headless."""
+"""What the editor makes of what dearpygui gives it: a file dialog's answer (as dearpygui 2.3 gives
+it), a float field's value. Headless."""
 from __future__ import annotations
 
 import pytest
@@ -26,3 +27,13 @@ def test_under_an_extension_filter_the_reported_path_is_the_file():
 def test_a_name_typed_while_every_file_shows_is_refused_not_guessed(selections):
     with pytest.raises(ReenactError, match="click the file in the list"):
         chosen_path(answer("me.*", ".*", selections))
+
+
+def test_a_float_field_stores_the_value_as_typed_not_its_single_precision_neighbour():
+    """dearpygui keeps floats in single precision: 1.634 typed came back, and was saved, as 1.6339999437332153."""
+    import numpy as np
+
+    from app.editor.inspector import _as_typed
+
+    for typed in (1.634, 0.1, 123456.7, -2.5e-05):
+        assert _as_typed(float(np.float32(typed))) == typed

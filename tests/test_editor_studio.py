@@ -314,13 +314,17 @@ def test_rendering_switches_recording_off(editor, tmp_path):
 
 def test_a_refusal_stays_on_the_status_bar_a_while_after_notes():
     from app.editor.notes import Message
-    from app.editor.message_log import WARNING_HOLD_S, headline
+    from app.editor.message_log import DONE_HOLD_S, WARNING_HOLD_S, headline
 
     refusal = Message("link refused: it would make a cycle", Tone.WARNING, at=100.0)
     note = Message("refine: no weights set", Tone.NOTE, at=100.5, node="refine")
     assert headline([refusal, note], now=101.0) is refusal
     assert headline([refusal, note], now=100.0 + WARNING_HOLD_S + 0.1) is note
     assert headline([note, refusal], now=101.0) is refusal
+    saved = Message("saved /tmp/work.json", Tone.OK, at=200.0)
+    budget = Message("frame budget: the preview is drawn smaller", Tone.NOTE, at=200.2)
+    assert headline([refusal, saved, budget], now=201.0) is saved
+    assert headline([refusal, saved, budget], now=200.0 + DONE_HOLD_S + 0.1) is budget
 
 
 def test_a_cancelled_render_stops_and_says_so(editor, tmp_path):

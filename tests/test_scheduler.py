@@ -6,10 +6,14 @@ import time
 
 import pytest
 
+from app.runtime import ports
+from app.runtime.context import FrameContext
 from app.runtime.errors import EndOfStream, GraphError, ParamError, ProblemsError
 from app.runtime.graph import Graph, NodeSpec
+from app.runtime.node import Node
 from app.runtime.plan import build_plan
 from app.runtime.scheduler import Scheduler
+from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from tests.conftest import Constant, Flaky, Sink
 
 
@@ -189,6 +193,30 @@ def test_a_failing_node_is_isolated_and_recovers(registry):
     assert sorted(after).count(2) == 1 and sorted(after).count(3) == 1 and len(Sink.log) == 10
     assert scheduler.output("flaky", "value") == 5.0  # recovered
     assert "flaky" not in scheduler.failures
+
+
+class Picky(Node):
+    """A sink that fails on values over its limit."""
+
+    schema = NodeSchema("test.picky", "Picky", "output", "fails over its limit",
+                        inputs=(Port("value", ports.FLOAT),), volatile=True,
+                        params=(Param("limit", ParamKind.FLOAT, 0.0, "the largest value taken"),))
+
+    def process(self, ctx: FrameContext, value: float) -> dict:
+        if value > self.params.limit:
+            raise ValueError(f"{value} is over the limit")
+        return {}
+
+
+def test_a_failure_fixed_by_a_param_goes_even_where_the_node_runs_no_frame(registry):
+    """Paused, a sink does not run on a redraw (nothing is written twice): the error its old path caused
+    stayed on it after its user had fixed the path."""
+    registry.register_all([Picky], "tests")
+    scheduler = run(chain(("test.counter", {}), ("test.picky", {})), registry, 3)
+    assert "n1" in scheduler.failures
+    scheduler.set_param("n1", "limit", 100.0)
+    scheduler.redraw()
+    assert "n1" not in scheduler.failures
 
 
 def test_last_good_output_is_kept_while_failing(registry):

@@ -21,6 +21,10 @@ def run(args: argparse.Namespace) -> int:
         frames = 1
         say("note: this graph has no live source (camera, video, clock), so it renders 1 frame; "
             "use --frames N for more")
+    looping = [spec.id for spec in graph.nodes.values() if spec.params.get("loop") is True]
+    if frames is None and looping:  # else it looks like a render that never ends
+        say(f"note: {', '.join(looping)} loop{'s' if len(looping) == 1 else ''} (loop=true), so this run goes on "
+            "until Ctrl-C (the output is finalized) or --frames N; --set NODE.loop=false ends it with the clip")
     runner = make_runner(graph, registry, args.pipeline, options_of(args))
     budget = frame_budget(args.target_fps, graph, registry, runner)
     pacer = pacer_for(runner, graph, registry, args.realtime)

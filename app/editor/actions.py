@@ -19,14 +19,21 @@ from app.presets import Preset, load_preset, parse_preset, save_preset
 from app.runtime.errors import GraphError, ProblemsError, ReenactError
 from app.runtime.graph import Endpoint, Link
 from app.runtime.options import Options, resolve
-from app.runtime.paths import ASSETS_DIR
+from app.runtime.paths import portable_asset_path
 from app.runtime.registry import Registry
 from app.runtime.scheduler import bypass_routes
+from app.runtime.schema import ParamKind, PathRole
 
 AUTOSAVE_SECONDS = 5.0
 PASTE_OFFSET = (40.0, 40.0)
 FRAME_MARGIN = 30.0
 MESSAGE_HISTORY = 500
+
+
+def preset_file(path: str | Path) -> Path:
+    """Where a graph saved as `path` goes: a preset is a .json file."""
+    path = Path(path)
+    return path if path.suffix == ".json" else path.with_suffix(".json")
 
 
 class UnsavedChanges(ReenactError):
@@ -48,7 +55,7 @@ class Editor(Playback):
         self.clipboard: Clip | None = None
         self.structure_revision = 0
         self.messages: deque[Message] = deque(maxlen=MESSAGE_HISTORY)  # what was said to the user, newest last
-        self.problems: list[str] = []  # what keeps the saved file from loading elsewhere
+        self.problems: list[str] = []  # why `reenact run` refuses the saved file (the editor runs it)
         self.recording = False
         self.render: RenderJob | None = None  # the newest Render to file, running or finished
         self._autosaved_revision = 0
@@ -75,10 +82,11 @@ class Editor(Playback):
 
     def open(self, path: str | Path, discard: bool = False, use_autosave: bool = True) -> None:
         """Open a preset; raises ProblemsError when it cannot be read as a graph (the current document
-        stays). Unsaved changes from an earlier crash are recovered from the autosave."""
-        self._guard(discard)
+        stays). Unsaved changes from an earlier crash are recovered from the autosave. A file that cannot
+        be opened says so before unsaved changes are asked about: discarded for it, they were lost."""
         path = Path(path)
         preset = load_preset(path, self.registry)
+        self._guard(discard)
         recovered = self.storage.newer_autosave(path) if use_autosave else None
         damaged = None
         if recovered is not None:
@@ -96,10 +104,14 @@ class Editor(Playback):
                      f"or use File > Revert", Tone.WARNING)
         self.storage.remember_recent(path)
 
-    def revert(self) -> None:
-        """Throw away unsaved changes (and the autosave) and reload the file from disk."""
+    def revert(self, discard: bool = False) -> None:
+        """Throw away unsaved changes (and the autosave) and reload the file from disk; asked first
+        (UnsavedChanges) when there are any."""
         if self.document.path is None:
             raise ReenactError("an untitled graph has no file to revert to", hint="use File > New")
+        if self.document.dirty and not discard:
+            raise UnsavedChanges(f"Revert to saved drops the unsaved changes to {self.document.title}",
+                                 hint="save them first, or discard them")
         self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.open(self.document.path, discard=True, use_autosave=False)
 
@@ -114,9 +126,9 @@ class Editor(Playback):
         return self.save_as(self.document.path)
 
     def save_as(self, path: str | Path) -> Path:
-        path = Path(path)
-        if path.suffix != ".json":
-            path = path.with_suffix(".json")
+        path = preset_file(path)
+        self._rebase_asset_paths(path.resolve().parent)
+        self.remember_preview()
         preset = self.document.to_preset()
         try:
             save_preset(preset, path)
@@ -128,8 +140,31 @@ class Editor(Playback):
         self.document.graph.base_dir = path.resolve().parent
         self.problems = [str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems]
         self.storage.remember_recent(path)
-        self.say(f"saved {path}")
+        if self.problems:  # the editor runs it, but the command line would not: say so where it is seen
+            self.say(f"saved {path}, but `reenact run` refuses it: {self.problems[0]}; copy the file beside the "
+                     f"preset or into assets/, or give the path with --set when you run it", Tone.WARNING)
+        else:
+            self.say(f"saved {path}")
         return path
+
+    def would_replace(self, path: str | Path) -> Path | None:
+        """The file Save As to `path` would write over, when that is another file than this graph's own."""
+        path, own = preset_file(path), self.document.path
+        if path.exists() and (own is None or not own.exists() or not path.samefile(own)):
+            return path
+        return None
+
+    def _rebase_asset_paths(self, folder: Path) -> None:
+        """Before saving into `folder`: each file the graph reads named so that a preset there finds it
+        (a path relative to the folder it was opened from, or typed in full, would name another file
+        or none). Not an edit: the graph reads the same files."""
+        graph = self.document.graph
+        for spec in graph.nodes.values():
+            node_class = self.registry.get(spec.type)
+            for name, value in spec.params.items():
+                param = node_class.schema.param(name) if node_class is not None else None
+                if param is not None and param.kind is ParamKind.PATH and param.role is PathRole.ASSET and value:
+                    spec.params[name] = portable_asset_path(value, graph.base_dir, folder)
 
     def autosave(self, force: bool = False) -> Path | None:
         """Write the document to its autosave file when it changed since the last autosave (called
@@ -237,14 +272,12 @@ class Editor(Playback):
     def set_path_param(self, node_id: str, name: str, chosen: str | Path) -> Any:
         """A file picked in a dialog: stored relative to assets/ or the preset's folder when it lies
         inside one, so the preset still loads on another machine."""
-        chosen = Path(chosen).resolve()
-        roots = [r for r in (ASSETS_DIR, self.document.graph.base_dir) if r is not None]
-        for root in roots:
-            if chosen.is_relative_to(root.resolve()):
-                return self.set_param(node_id, name, chosen.relative_to(root.resolve()).as_posix())
-        self.say(f"{chosen} is outside assets/ and the preset's folder: it runs here, but the preset "
-                 f"will not load elsewhere; copy the file into assets/", Tone.WARNING)
-        return self.set_param(node_id, name, str(chosen))
+        base = self.document.graph.base_dir
+        value = portable_asset_path(str(Path(chosen).resolve()), None, base)
+        if Path(value).is_absolute():
+            self.say(f"{value} is outside assets/ and the preset's folder: it runs here, but `reenact run` "
+                     f"refuses the saved preset; copy the file beside the preset or into assets/", Tone.WARNING)
+        return self.set_param(node_id, name, value)
 
     def toggle_bypass(self, node_id: str) -> bool:
         spec = self.document.graph.nodes[node_id]
@@ -281,9 +314,7 @@ class Editor(Playback):
         self.preview = PreviewChoice()
         self.live.set_graph(document.graph, restart=True)
         self.live.watch([])
-        default = self._default_preview()
-        if default is not None:
-            self.set_preview(default)
+        self.restore_preview()
         self.structure_revision += 1
 
     def _read_autosave(self, autosave: Path, path: Path) -> tuple[Preset | None, str | None]:

@@ -58,13 +58,35 @@ class Dialogs:
         def chosen(sender, app_data) -> None:
             path = app_data.get("file_path_name", "")
             dpg.delete_item(sender)
-            if path:
-                self._editor.attempt(lambda: self._editor.save_as(path))
+            if path:  # asked on the next frame: the closing file dialog takes a modal opened now along
+                self._next_frame.append(lambda: self._save_as_unless_it_replaces(path))
 
         with dpg.file_dialog(label="Save graph as", width=720, height=460, modal=True, default_path=str(start),
                              default_filename=doc.path.stem if doc.path else "my_graph",
                              callback=chosen, cancel_callback=lambda s: dpg.delete_item(s)):
             dpg.add_file_extension(".json")
+
+    def _save_as_unless_it_replaces(self, path: str) -> None:
+        """Save as `path`; where that writes over another file, ask first."""
+        def save() -> None:
+            self._editor.attempt(lambda: self._editor.save_as(path))
+
+        replaced = self._editor.would_replace(path)
+        if replaced is None:
+            save()
+            return
+
+        def answer(replace: bool) -> None:
+            dpg.delete_item(modal)
+            if replace:
+                save()
+
+        with dpg.window(label="Replace the file?", modal=True, no_collapse=True, width=460,
+                        pos=centred(460, 90)) as modal:
+            dpg.add_text(f"{replaced} already exists. Replace it with this graph?", wrap=440)
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Replace", width=120, callback=lambda: answer(True))
+                dpg.add_button(label="Cancel", width=120, callback=lambda: answer(False))
 
     def confirm_discard(self, question: str, save: Callable[[], bool], then: Callable[[], None]) -> None:
         """Ask Save / Discard / Cancel; `then` runs after a save or a discard."""

@@ -147,7 +147,7 @@ class Inspector:
 
     # ----------------------------------------------------------------- edits
     def _on_edit(self, _sender, value, name: str) -> None:
-        self._apply(name, value)
+        self._apply(name, _as_typed(value) if isinstance(value, float) else value)
 
     def _on_choice(self, _sender, label, name: str) -> None:
         self._apply(name, self._choices[name][label])
@@ -167,11 +167,17 @@ class Inspector:
 
     def _on_vector(self, _sender, value, name: str) -> None:
         param = self._editor.registry.require(self._editor.document.graph.nodes[self.node_id].type).schema.param(name)
-        self._apply(name, list(value)[:param.size or len(value)])
+        self._apply(name, [_as_typed(v) for v in list(value)[:param.size or len(value)]])
 
     def _apply(self, name: str, value: Any) -> None:
         if not self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, value)):
             self.refresh_values()
+
+
+def _as_typed(value: float) -> float:
+    """A float widget's value as typed: dearpygui keeps single precision, so 1.634 came back as
+    1.6339999437332153 and was saved so; 7 significant digits are all that single precision holds."""
+    return float(f"{value:.7g}")
 
 
 def _label_of(choices: dict[str, Any], value: Any) -> str:

@@ -1,7 +1,8 @@
 """The status bar's message line and the message log panel.
 
 The status bar shows one line; a refusal (a warning) stays on it for WARNING_HOLD_S even when notes
-from the running graph follow, so its reason is not pushed away before it can be read. The log panel
+from the running graph follow, so its reason is not pushed away before it can be read, and what the
+user's action did (saved, opened) for DONE_HOLD_S against those notes. The log panel
 lists every message with its time and the node that said it, as selectable text (copy any part) and
 with a Copy all button.
 """
@@ -18,6 +19,7 @@ from app.editor.live_status import LiveStatus
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT, OK_TEXT
 
 WARNING_HOLD_S = 8.0
+DONE_HOLD_S = 4.0  # "saved ..." gave way at once to a frame-budget note, before it could be read
 TONE_COLOR = {Tone.OK: OK_TEXT, Tone.NOTE: NOTE_TEXT, Tone.WARNING: ERROR_TEXT}
 LOG_SIZE = (760, 320)
 LOG_WRAP = 100  # characters: the log's text field does not wrap by itself
@@ -29,13 +31,18 @@ def log_line(message: Message) -> str:
 
 
 def headline(messages: list[Message], now: float) -> Message | None:
-    """The message for the status bar: the newest, unless a newer warning is still being held."""
+    """The message for the status bar: the newest, unless a warning is still being held, or what the
+    user's own action did (saved, opened) against the running graph's notes that followed it."""
     if not messages:
         return None
+    newest = messages[-1]
     warning = next((m for m in reversed(messages) if m.tone is Tone.WARNING), None)
-    if warning is not None and messages[-1].tone is not Tone.WARNING and now - warning.at < WARNING_HOLD_S:
+    if warning is not None and newest.tone is not Tone.WARNING and now - warning.at < WARNING_HOLD_S:
         return warning
-    return messages[-1]
+    done = next((m for m in reversed(messages) if m.tone is Tone.OK), None)
+    if done is not None and newest.tone is Tone.NOTE and now - done.at < DONE_HOLD_S:
+        return done
+    return newest
 
 
 class MessageLog:
@@ -73,6 +80,9 @@ class MessageLog:
         for node_id, failure in status.failures.items():  # each new failure once, with its node
             if self._seen_failures.get(node_id) != failure:
                 editor.say(failure, Tone.WARNING, node=node_id)
+        for node_id in self._seen_failures.keys() - status.failures.keys():  # else its error stayed the headline
+            if node_id in editor.document.graph.nodes:
+                editor.say("no longer failing", Tone.OK, node=node_id)
         self._seen_failures = dict(status.failures)
         messages = list(editor.messages)
         top = headline(messages, time.time())

@@ -13,6 +13,9 @@ from app.runtime.errors import ReenactError
 from app.runtime.graph import Endpoint
 
 
+PREVIEW_KEYS = (("a", "preview"), ("b", "preview_b"))  # the preview's sides, as the ui block keeps them
+
+
 @dataclass
 class PreviewChoice:
     a: Endpoint | None = None
@@ -119,9 +122,37 @@ class Playback:
         chosen = image or (outputs[0] if outputs else None)
         return Endpoint(node_id, chosen.name) if chosen else None
 
+    def remember_preview(self) -> None:
+        """Keep the previewed ports in the document's ui block: the saved file opens showing them."""
+        for side, key in PREVIEW_KEYS:
+            endpoint = getattr(self.preview, side)
+            if endpoint is None:
+                self.document.ui.pop(key, None)
+            else:
+                self.document.ui[key] = [endpoint.node, endpoint.port]
+
+    def restore_preview(self) -> None:
+        """Preview what the file was saved showing (`remember_preview`), else `_default_preview`'s node."""
+        default = self._default_preview()
+        if default is not None:
+            self.set_preview(default)
+        for side, key in PREVIEW_KEYS:
+            saved = self.document.ui.get(key)
+            if isinstance(saved, list) and len(saved) == 2 and all(isinstance(part, str) for part in saved) \
+                    and self._preview_port(*saved) is not None:
+                self.set_preview(*saved, side=side)
+
     def _default_preview(self) -> str | None:
-        """The last node with an Image output: usually the finished frame."""
-        for node_id, spec in reversed(self.document.graph.nodes.items()):
+        """The node whose image an output takes (a file, a window): the finished frame, not a side branch
+        added after it; else the last node with an Image output."""
+        graph = self.document.graph
+        for link in reversed(graph.links):
+            sink, source = (self.registry.get(graph.nodes[e.node].type) if e.node in graph.nodes else None
+                            for e in (link.target, link.source))
+            given = source.schema.output(link.source.port) if sink and source and not sink.schema.outputs else None
+            if given is not None and given.type == ports.IMAGE:
+                return link.source.node
+        for node_id, spec in reversed(graph.nodes.items()):
             node_class = self.registry.get(spec.type)
             if node_class and any(p.type == ports.IMAGE for p in node_class.schema.outputs):
                 return node_id

@@ -120,7 +120,7 @@ class EditorWindow:
                 self._recent_menu = dpg.add_menu(label="Open recent")
                 dpg.add_menu_item(label="Save", shortcut="Ctrl+S", callback=self.save)
                 dpg.add_menu_item(label="Save as...", shortcut="Ctrl+Shift+S", callback=self.dialogs.save_as)
-                dpg.add_menu_item(label="Revert to saved", callback=lambda: self.editor.attempt(e.revert))
+                dpg.add_menu_item(label="Revert to saved", callback=lambda: self.request(e.revert))
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", callback=lambda: self.request(self.quit))
             with dpg.menu(label="Edit"):
@@ -273,7 +273,7 @@ class EditorWindow:
         dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | {transport} | {rates}{holding}")
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")
-        problems = f"  |  {len(self.editor.problems)} problem(s) keep the file from loading elsewhere: " \
+        problems = f"  |  `reenact run` refuses the saved file ({len(self.editor.problems)} problem(s)): " \
                    f"{self.editor.problems[0]}" if self.editor.problems else ""
         dpg.set_value(self.messages.problems, problems)
         dpg.set_viewport_title(f"Reenact Studio — {doc.title}{' *' if doc.dirty else ''}")

@@ -94,5 +94,25 @@ def _find_asset(value: str, base_dir: Path | None) -> Path:
                        hint="check the path, or pass an absolute one with --set")
 
 
+def portable_asset_path(value: str, old_base: Path | None, new_base: Path | None) -> str:
+    """`value`, an asset path as a preset in `old_base` reads it, written so that a preset in `new_base`
+    reads the same file: relative to `new_base` or assets/ where the file lies inside one (a preset saved
+    into another folder, a file picked or typed in full), else absolute as it resolves. A path that names
+    no file is left as it is."""
+    try:
+        found = _find_asset(value, old_base).resolve()
+    except (ReenactError, OSError):
+        return value
+    for root in (new_base, ASSETS_DIR):
+        if root is None or not found.is_relative_to(root.resolve()):
+            continue
+        relative = found.relative_to(root.resolve()).as_posix()
+        # the preset's folder is looked in first: an assets/ path must not name another file there
+        shadow = None if new_base is None or root == new_base else new_base / relative
+        if shadow is None or not shadow.exists() or shadow.resolve() == found:
+            return relative
+    return str(found)
+
+
 def resolve_output(value: str) -> Path:
     return Path(value).expanduser().absolute()

@@ -315,6 +315,8 @@ class Scheduler:
         for name in names:
             setattr(slot.node.params, name, values[name])
         slot.params_version += 1
+        if slot.opened:  # its failure was with the params it had: a node that now runs no frame (an output
+            self.failures.pop(node_id, None)  # not recording) kept showing an error its user had fixed
         self._call_hook(node_id, slot, f"applying {', '.join(sorted(names))}", slot.node.params_changed, names)
 
     @staticmethod

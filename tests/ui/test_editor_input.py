@@ -247,7 +247,7 @@ def test_selection_stays_on_the_clicked_node_through_edits(window, scene):
         wait_for(window, lambda: editor.document.revision != revision, f"handled {keys}")
         assert editor.selection == ["clock"], keys
     assert nodes() == {n["id"] for n in SCENE["nodes"]}
-    editor.revert()
+    editor.revert(discard=True)
     settle(window)
     assert editor.selection == []
     key(window, "Delete")
