@@ -19,6 +19,10 @@ uniform vec2 out_size;        // the framebuffer's size
 uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0)
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform vec3 driver_teeth_gain;  // the same for teeth (lip_colour.py)
+uniform float driver_exposure;   // the driver's colours times this are a well-lit face's (lip_colour.py)
+uniform float mouth_exposure;    // the drawn cavity and teeth times this are in the portrait's exposure
+uniform float mouth_saturation;  // 0..1: how much colour the interior keeps (0 in a black and white portrait);
+uniform vec3 mouth_tint;         // the rest is its brightness in the photo's cast
 uniform float driver_share;   // how much of the gap the driver's mouth fills (a mouth a few pixels high: little)
 uniform float gap_own;        // how much of the gap is the portrait's own interior
 uniform vec3 cavity_color;
@@ -106,21 +110,23 @@ vec3 textured() {
 
 vec3 mouth(int code) {
     vec3 source;
+    vec3 cavity = cavity_color * mouth_exposure;
     if (code == 2) {
-        vec3 mouth = texture(driver, st).rgb;
+        vec3 mouth = texture(driver, st).rgb * driver_exposure;  // as a well-lit face: its teeth read as teeth
         // bright and nearly grey is teeth: coloured like the portrait's teeth, not tinted like its lips
         float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
                     * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
         source = clamp(mouth * mix(driver_gain, driver_teeth_gain, teeth), 0.0, 1.0);
         // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
-        source = mix(cavity_color * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
+        source = mix(cavity * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);
     } else {
         float teeth = smoothstep(0.34, 0.16, st.y) * smoothstep(0.0, 0.25, 0.5 - abs(st.x - 0.5));
         float depth = 1.0 - abs(st.x - 0.5) * 2.0;
-        source = mix(cavity_color * (1.0 - 0.5 * depth), teeth_color, teeth);
+        source = mix(cavity * (1.0 - 0.5 * depth), teeth_color * mouth_exposure, teeth);
     }
     // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks shade
-    source = mix(source, 0.6 * cavity_color, 0.85 * (layer - float(code)));
+    source = mix(source, 0.6 * cavity, 0.85 * (layer - float(code)));
+    source = mix(dot(source, vec3(0.299, 0.587, 0.114)) * mouth_tint, source, mouth_saturation);
     return mix(source, texture(portrait, uv).rgb, gap_own);
 }
 

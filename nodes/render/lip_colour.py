@@ -7,15 +7,79 @@ warm photo (Grace Hopper's) read as cold blue-grey. On the two portraits here th
 skin's cast (half of it, as for the lips) gives their teeth's hue within 0.04 per channel."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from app.runtime.gpu.image import Image
+from nodes.render.ramps import smoothstep
 from nodes.track.face_model import topology
 from nodes.track.types import FaceTrack
 
 GAIN_LIMITS = (0.7, 1.4)  # a ratio outside this is a tracking or lighting outlier, not a skin tone
 TEETH_EASE = 0.2  # per frame, how far the held driver's teeth and skin colours move toward a new reading
 CHEEKS = [50, 280, 101, 330, 36, 266, 205, 425]  # skin on both cheeks, clear of lips, eyes, nose and beard line
+FACE_WHITE = 235.0  # luma 0..255 of a well-lit face's brightest 2% (eye whites, highlights): its exposure's mark
+COLOURLESS = (0.02, 0.10)  # skin chroma ((max - min) / max) from which a photo counts as in colour: a black and
+# white one measures 0.00-0.01, the palest skin in colour about 0.15
+UNLIKELY_SKIN = (0.7, 0.9)  # skin chroma from which a driver's colours are its light's, not its own: a dark clip's
+# colour crushed to red (its skin (66, 5, 0): 1.0); its mouth then gives its brightness alone. Skin in daylight
+# measures 0.2-0.6 (hopper_talks.mp4's warm photo 0.56, deep brown skin about 0.55)
+LUMA = np.array([0.299, 0.587, 0.114])
+WHITE_SAMPLES = 4000  # pixels of the face's box `face_white` looks at: as sure, and a tenth of the time of all
+
+
+@dataclass(frozen=True)
+class MouthColour:
+    """How the mouth's interior is coloured (warp.frag's mouth()): per-channel gains for the driver's lips
+    and teeth (exposure included), the driver's exposure lifted or lowered to a well-lit face's before its
+    teeth are told apart from its lips, the portrait's exposure (the drawn cavity and teeth take it), and how
+    much of its colour it keeps (0 in a black and white portrait, or from a driver whose colours are its
+    light's), the rest its brightness in the photo's cast (`tint`, per channel about 1). Exposures differ
+    from 1 only past what the gains' own limits take up (GAIN_LIMITS): a photo at a tenth of the light, a
+    driver in a dark room."""
+
+    lips: tuple[float, ...] = (1.0, 1.0, 1.0)
+    teeth: tuple[float, ...] = (1.0, 1.0, 1.0)
+    driver_exposure: float = 1.0
+    portrait_exposure: float = 1.0
+    saturation: float = 1.0
+    tint: tuple[float, ...] = (1.0, 1.0, 1.0)
+
+
+AS_IT_IS = MouthColour()  # the driver's mouth and the drawn colours as they are
+
+
+def face_white(rgb: np.ndarray, landmarks: np.ndarray) -> float:
+    """The luma 0..255 of the brightest 2% of the face's box (at least 1): how the face is exposed."""
+    height, width = rgb.shape[:2]
+    low = np.clip(np.floor(landmarks[:, :2].min(axis=0)).astype(int), 0, [width - 1, height - 1])
+    high = np.clip(np.ceil(landmarks[:, :2].max(axis=0)).astype(int) + 1, low + 1, [width, height])
+    step = max(1, int(np.sqrt((high - low).prod() / WHITE_SAMPLES)))
+    box = rgb[low[1]:high[1]:step, low[0]:high[0]:step, :3].reshape(-1, 3)
+    return max(1.0, float(np.percentile(box @ LUMA, 98)))
+
+
+def exposure_beyond_gains(white: float) -> float:
+    """How far a face's exposure (`face_white`) lies past what the colour gains take up: 1 within
+    GAIN_LIMITS of a well-lit face's, else the rest of the way there."""
+    ratio = white / FACE_WHITE
+    return ratio / float(np.clip(ratio, *GAIN_LIMITS))
+
+
+def colourfulness(skin: np.ndarray) -> float:
+    """0..1: how much colour a photo keeps, from its skin's (3,) colour: 0 in black and white."""
+    return float(smoothstep(*COLOURLESS, _chroma(skin)))
+
+
+def true_colour(skin: np.ndarray) -> float:
+    """0..1: how far a driver's colours can be believed, from its skin's (3,) colour: 0 where no skin is
+    that colourful (UNLIKELY_SKIN)."""
+    return 1.0 - float(smoothstep(*UNLIKELY_SKIN, _chroma(skin)))
+
+
+def _chroma(colour: np.ndarray) -> float:
+    return float((colour.max() - colour.min()) / max(float(colour.max()), 1.0))
 
 
 def lip_colour(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -48,30 +112,60 @@ def _ease(held: np.ndarray | None, reading: np.ndarray) -> np.ndarray:
     return reading if held is None else held + TEETH_EASE * (reading - held)
 
 
+@dataclass(frozen=True)
+class _PortraitSide:
+    image: Image
+    lips: np.ndarray  # (3,) 0..255, at a well-lit face's exposure (`exposure_beyond_gains` taken out)
+    skin: np.ndarray  # likewise
+    exposure: float  # `exposure_beyond_gains`
+    saturation: float  # `colourfulness`
+    tint: tuple[float, ...]  # half its skin's cast
+
+
 class LipColourMatch:
-    """gains(portrait, its track, driver, its track, both faces' teeth colours) -> per-channel gains for
-    the driver's lips and for its teeth; the portrait's side is measured once per portrait."""
+    """colour(portrait, its track, driver, its track, both faces' teeth colours) -> the `MouthColour` of
+    the driver's mouth interior in the portrait; drawn(portrait, its track) that of a drawn one. The
+    portrait's side is measured once per portrait."""
 
     def __init__(self) -> None:
-        self._portrait: tuple[Image, np.ndarray, np.ndarray] | None = None  # (image, lips, skin colour)
+        self._portrait: _PortraitSide | None = None
         self._driver_teeth: np.ndarray | None = None  # the driver's teeth colour, held while they are hidden
         self._driver_skin: np.ndarray | None = None  # eased: a hand passing over a cheek does not flash the teeth
+        self._driver_white: float | None = None  # eased likewise: the driver's exposure (`face_white`)
 
-    def gains(self, portrait: Image, track: FaceTrack, driver: Image, driver_track: FaceTrack,
-              portrait_teeth: np.ndarray | None, driver_teeth: np.ndarray | None
-              ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """(lips gain, teeth gain); the teeth colours as `teeth_gain` takes them."""
-        if self._portrait is None or self._portrait[0] is not portrait:
-            rgb = portrait.rgb()
-            self._portrait = (portrait, lip_colour(rgb, track.landmarks), skin_colour(rgb, track.landmarks))
-        _, portrait_lips, portrait_skin = self._portrait
+    def drawn(self, portrait: Image, track: FaceTrack) -> MouthColour:
+        """A drawn cavity and teeth in the portrait's exposure and colour."""
+        side = self._side(portrait, track)
+        return MouthColour(portrait_exposure=side.exposure, saturation=side.saturation, tint=side.tint)
+
+    def colour(self, portrait: Image, track: FaceTrack, driver: Image, driver_track: FaceTrack,
+               portrait_teeth: np.ndarray | None, driver_teeth: np.ndarray | None) -> MouthColour:
+        """The driver's mouth in the portrait; the teeth colours (0..255, as lit) as `teeth_gain` takes them.
+        Both faces' colours are compared as a well-lit face would show them; the gains then take the
+        portrait's exposure."""
+        side = self._side(portrait, track)
         driver_rgb = driver.rgb()
-        ratio = portrait_lips / np.maximum(lip_colour(driver_rgb, driver_track.landmarks), 1.0)
+        self._driver_white = float(_ease(self._driver_white, face_white(driver_rgb, driver_track.landmarks)))
+        lift = 1.0 / exposure_beyond_gains(self._driver_white)  # the driver's colours at a well-lit face's
+        ratio = side.lips / np.maximum(lip_colour(driver_rgb, driver_track.landmarks) * lift, 1.0)
         # half the hue shift: lips differ in colour more than teeth do
-        lips = tuple(float(g) for g in np.clip(ratio.mean() * _half_cast(ratio), *GAIN_LIMITS))
-        self._driver_skin = _ease(self._driver_skin, skin_colour(driver_rgb, driver_track.landmarks))
-        cast = _half_cast(portrait_skin / np.maximum(self._driver_skin, 1.0))
-        return lips, self.teeth_gain(portrait_teeth, driver_teeth, lips, cast)
+        lips = np.clip(ratio.mean() * _half_cast(ratio), *GAIN_LIMITS)
+        self._driver_skin = _ease(self._driver_skin, skin_colour(driver_rgb, driver_track.landmarks) * lift)
+        cast = _half_cast(side.skin / np.maximum(self._driver_skin, 1.0))
+        teeth = self.teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure,
+                                None if driver_teeth is None else driver_teeth * lift, tuple(lips), cast)
+        return MouthColour(tuple(float(g) * side.exposure for g in lips), tuple(float(g) * side.exposure for g in teeth),
+                           lift, side.exposure, side.saturation * true_colour(self._driver_skin), side.tint)
+
+    def _side(self, portrait: Image, track: FaceTrack) -> _PortraitSide:
+        if self._portrait is None or self._portrait.image is not portrait:
+            rgb = portrait.rgb()
+            exposure = exposure_beyond_gains(face_white(rgb, track.landmarks))
+            skin = skin_colour(rgb, track.landmarks)
+            self._portrait = _PortraitSide(portrait, lip_colour(rgb, track.landmarks) / exposure, skin / exposure,
+                                           exposure, colourfulness(skin),
+                                           tuple(float(c) for c in _half_cast(np.maximum(skin, 1.0))))
+        return self._portrait
 
     def teeth_gain(self, portrait_teeth: np.ndarray | None, driver_teeth: np.ndarray | None,
                    lips_gain: tuple[float, ...], skin_tint: np.ndarray | None = None) -> tuple[float, ...]:

@@ -17,10 +17,10 @@ from app.runtime.schema import Degrade, NodeSchema, Param, ParamKind, Port
 from nodes.track.face_model import eye_widths, topology
 from nodes.body.types import BODY_MOTION, BodyMotion
 from nodes.render.glasses import wears_glasses
-from nodes.render.lip_colour import LipColourMatch
+from nodes.render.lip_colour import LipColourMatch, MouthColour
 from nodes.render.mouth import DriverMouth
 from nodes.render.plate import PersonAndPlate, person_and_plate, still_plate
-from nodes.render.renderer import NO_GAINS, PortraitRenderer
+from nodes.render.renderer import PortraitRenderer
 from nodes.track.occlusion import COVERED
 from nodes.track.upright import upright_turns
 from nodes.render.warp_mesh import MeshBuilder, WarpMesh
@@ -39,7 +39,7 @@ class PreparedFrame:
     mesh: WarpMesh
     out_size: tuple[int, int]
     driver: Image | None
-    driver_gains: tuple
+    mouth_colour: MouthColour
     plate: PersonAndPlate | None
     timestamp: float
 
@@ -159,13 +159,14 @@ class RenderPortrait(Node):
         segmented = self._plate_of(image, plate, track)
         builder = self._mesh_builder(image, track, segmented)
         mesh = builder.build(dst, gaze_px, driver_mouth, torso, motion.lips_cover if motion.valid else 0.0)
-        gains = NO_GAINS
         if use_driver:
-            gains = self._lip_match.gains(image, track, driver, driver_track, builder.jaws.teeth_colour,
-                                          driver_mouth.teeth_colour)
+            colour = self._lip_match.colour(image, track, driver, driver_track, builder.jaws.teeth_colour,
+                                            driver_mouth.teeth_colour)
+        else:
+            colour = self._lip_match.drawn(image, track)
         self._tell_size(image)
         return PreparedFrame(image, mesh, _output_size(image.width, image.height, self.params.size),
-                             driver if use_driver else None, gains, segmented, motion.timestamp)
+                             driver if use_driver else None, colour, segmented, motion.timestamp)
 
     def _tell_size(self, image: Image) -> None:
         """Once per portrait and size: an output far larger than the portrait is soft (it has no more detail),
@@ -185,7 +186,7 @@ class RenderPortrait(Node):
             self._renderer = PortraitRenderer(self._gpu, self._samples())
         frame = self._renderer.render(prepared.image, prepared.mesh, prepared.out_size,
                                       tuple(self.params.cavity_color[:3]), tuple(self.params.teeth_color[:3]),
-                                      prepared.driver, prepared.driver_gains, prepared.plate)
+                                      prepared.driver, prepared.mouth_colour, prepared.plate)
         frame.timestamp = prepared.timestamp  # the driver's moment it shows, which a file output keeps in time
         return {"image": frame}
 

@@ -8,10 +8,10 @@ import numpy as np
 
 from app.runtime.gpu.bridge import ReadbackBridge
 from app.runtime.gpu.image import Image
+from nodes.render.lip_colour import AS_IT_IS, MouthColour
 from nodes.render.plate import PersonAndPlate
 from nodes.render.warp_mesh import WarpMesh, room_from
 
-NO_GAINS = (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)  # the driver's lips and teeth as they are
 # Multisampling costs llvmpipe about as much as the rest of the render (6 of 12 ms at 512²), yet only the
 # face has edges to smooth: face and background meet on shared vertices, so the background's pixels come
 # out the same with one sample as with four. The background is drawn once over the frame with one sample,
@@ -118,15 +118,16 @@ class PortraitRenderer:
 
     def render(self, image: Image, mesh: WarpMesh, out_size: tuple[int, int],
                cavity: tuple[float, float, float], teeth: tuple[float, float, float],
-               driver: Image | None = None, driver_gains: tuple[tuple[float, ...], tuple[float, ...]] = NO_GAINS,
+               driver: Image | None = None, mouth_colour: MouthColour = AS_IT_IS,
                plate: PersonAndPlate | None = None) -> Image:
         """driver: the frame the mouth layer samples where the mesh asks for it (LAYER_MOUTH_DRIVER), its
-        lips and teeth colour-matched by driver_gains (per channel, `LipColourMatch`); plate: the
-        person's silhouette and the room behind them (else the whole portrait moves)."""
+        lips and teeth colour-matched as `mouth_colour` says (`LipColourMatch`), which the drawn cavity and
+        teeth take too; plate: the person's silhouette and the room behind them (else the whole portrait
+        moves)."""
         with self._gpu.current():
-            return self._render(image, mesh, out_size, cavity, teeth, driver, driver_gains, plate)
+            return self._render(image, mesh, out_size, cavity, teeth, driver, mouth_colour, plate)
 
-    def _render(self, image, mesh, out_size, cavity, teeth, driver, driver_gains, plate) -> Image:
+    def _render(self, image, mesh, out_size, cavity, teeth, driver, mouth_colour, plate) -> Image:
         portrait, room, extended, backdrop, room_stays = self._portrait_textures(image, plate, mesh.face_cover,
                                                                                 out_size)
         portrait.use(0)
@@ -141,7 +142,9 @@ class PortraitRenderer:
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._background[0], room_from=room_from(plate), cover_gone=mesh.turned_back)
-        _set_uniforms(self._features[0], driver_gain=driver_gains[0], driver_teeth_gain=driver_gains[1],
+        _set_uniforms(self._features[0], driver_gain=mouth_colour.lips, driver_teeth_gain=mouth_colour.teeth,
+                      driver_exposure=mouth_colour.driver_exposure, mouth_exposure=mouth_colour.portrait_exposure,
+                      mouth_saturation=mouth_colour.saturation, mouth_tint=mouth_colour.tint,
                       cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share, gap_own=mesh.gap_own)
         for name, values in (("iris", mesh.eyes.iris), ("iris_radius", mesh.eyes.iris_radius),
