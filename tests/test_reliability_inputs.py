@@ -108,6 +108,32 @@ def test_a_truncated_driver_ends_with_a_notice(studio_registry, tmp_path):
     assert len(run.notices) == 1 and "could not decode all of it" in run.notices[0] and "cut short" in run.notices[0]
 
 
+def test_a_clip_cut_before_its_index_or_with_a_damaged_header_says_which(tmp_path):
+    """A recording cut short before its index was "Invalid data found when processing input", and a file
+    whose header names no streams "holds only sound, or only a cover picture"."""
+    from nodes.capture.video import VideoReader
+
+    whole, cut, headless = tmp_path / "whole.mp4", tmp_path / "cut.mp4", tmp_path / "headless.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(REPO / "tests/data/real/single_face.mp4"),
+                    "-c", "copy", str(whole)], check=True, timeout=60)  # its index last, as a recorder writes it
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    headless.write_bytes(data.replace(b"trak", b"xxxx"))  # the index no longer names its tracks
+    for path, says in ((cut, "the file is cut short: it ends before its index"),
+                       (headless, "the file is damaged: its header names no streams at all")):
+        with pytest.raises(ReenactError, match=says):
+            VideoReader(path)
+
+
+def test_a_cut_short_image_is_said_to_be_cut_short_not_of_the_wrong_kind(tmp_path):
+    data = (REPO / "assets" / "portraits" / "grace_hopper.jpg").read_bytes()
+    for name, keep in (("half.jpg", len(data) // 2), ("head.jpg", 600), ("as.png", len(data) // 2)):
+        (tmp_path / name).write_bytes(data[:keep])
+        with pytest.raises(ReenactError) as info:
+            read_image_file(tmp_path / name, 2048)
+        assert "the file is cut short" in info.value.message and "use a PNG" not in info.value.message, name
+
+
 def test_a_driver_without_any_face_says_so(studio_registry):
     node, run = make(studio_registry, "track.face")
     for index in range(3):
@@ -203,7 +229,8 @@ def test_a_portrait_without_a_face_stops_the_run_at_the_first_frame(tmp_path, ca
                  "--set", f"target.path={portrait}", "--set", f"out.path={out}"])
     err = capsys.readouterr().err
     assert code == 1, err
-    assert "failed at frame 0: no face in the target portrait (use a portrait with a clear face)" in err
+    assert "failed at frame 0: no face found in the target portrait (use a portrait with a clear face; a face " \
+           "small in a large photo (a group or full-length shot) is not found: crop the photo around it)" in err
     assert "stopped before the first frame" in err and "failed in" not in err and "0 frames" not in err
     assert not out.exists()
 

@@ -55,6 +55,27 @@ def test_a_photo_on_its_side_or_upside_down_is_tracked_as_it_would_be_upright(de
         assert np.linalg.norm(found[:, :2] - expected[:, :2], axis=1).mean() < 1.5, turns
 
 
+def test_a_thumbnail_the_detector_cannot_tell_the_way_up_of_is_tracked_as_it_lies(portraits):
+    """Hopper at 40x47 px (an avatar thumbnail): the face detector was as sure of her face upside down as
+    upright (0.62 against 0.60), so she was tracked turned over and rendered with her mouth on her cheek.
+    A turn is taken only where the turned face is clearly surer than the face as it lies."""
+    import io
+
+    from PIL import Image as PILImage
+
+    from nodes.track.upright import UprightTurns
+
+    saved = io.BytesIO()  # made and saved as Pillow does by default
+    PILImage.fromarray(np.ascontiguousarray(portraits["hopper"][:, :, :3])).resize((40, 47)).save(saved, "JPEG")
+    small = np.asarray(PILImage.open(saved).convert("RGB"))
+    upright = UprightTurns(0.5)
+    try:
+        assert upright.turns(small) == 0
+        assert upright.turns(np.ascontiguousarray(np.rot90(portraits["hopper"][:, :, :3], 2))) == 2  # still turned
+    finally:
+        upright.close()
+
+
 def test_a_target_upside_down_says_it_was_tracked_turned_and_that_renders_keep_it_so(studio_registry, portraits):
     from app.runtime.context import FrameContext, RunContext
 

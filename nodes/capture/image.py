@@ -81,6 +81,10 @@ def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
         pixels = to_uint8_rgb(np.asarray(_in_srgb(path)))
     except UNREADABLE as exc:
         # imageio's "no backend" advice (pip install imageio[pyav]) never helps with a broken image
+        if "truncat" in str(exc).lower():  # Pillow's "image file is truncated", "Truncated File Read"
+            raise ReenactError("cannot read the image: the file is cut short", where=str(path),
+                               hint="it was probably not written or copied to the end: copy or download it "
+                                    "again") from None
         reason = ("not an image file" if "backend" in str(exc) else
                   "it is damaged or not an image" if isinstance(exc, struct.error) else first_line(exc))
         raise ReenactError(f"cannot read the image: {reason}", where=str(path),

@@ -19,6 +19,7 @@ from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.capture.ffmpeg import start_ffmpeg
 from nodes.capture.image import still_format
+from nodes.capture.video_errors import ANY_STREAM, unreadable_video
 
 _FRAME = re.compile(r"\bn:\s*\d+\s+pts:\s*\S+\s+pts_time:(\S+)")  # a showinfo line: one decoded frame
 _DURATION = re.compile(r"\bduration_time:(\S+)")
@@ -35,7 +36,6 @@ _SOUND = re.compile(r"\bStream #0:\d+\S*: Audio: ")  # an input's sound track on
 _NO_FILTER = re.compile(r"No such filter")  # an ffmpeg built without a filter asked for
 # the raw frames' muxer on a clip with repeated timestamps: about our pipe, not the clip (its frames all come)
 _OUR_PIPE = re.compile(r"non monotonically increasing dts to muxer")
-_NO_STREAM = re.compile(r"matches no streams")  # "-map 0:V:0": a video stream that is not a cover picture
 _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the container header's length
 # a stream may end this much before its container says (another stream, e.g. audio, running longer) before
 # it counts as cut short: ffmpeg itself says "partial file" for a cut file only most of the time
@@ -173,11 +173,7 @@ class VideoReader:
             first = self._relaunch(threads, fixes)
         if first is None:
             self.close()
-            if any(_NO_STREAM.search(error) for error in self.errors):
-                raise ReenactError("the file has no video stream: it holds only sound, or only a cover picture",
-                                   where=str(path), hint="use a video file of a face: mp4, mov, webm, gif, ...")
-            raise ReenactError(f"cannot read the video: {self._reason('no video frames')}", where=str(path),
-                               hint="check that it is a video file ffmpeg can decode (mp4, mov, webm, gif, ...)")
+            raise unreadable_video(path, self.errors, self.streams)
         self._pending: _FrameInfo | None = first
         self.width, self.height = first.size
         self._frames = _FramesAhead(self._process.stdout, self.width * self.height * 3)
@@ -217,6 +213,7 @@ class VideoReader:
             start_new_session=True)  # Ctrl-C is ours to handle, not ffmpeg's
         self._infos: queue.Queue[_FrameInfo | None] = queue.Queue()  # None: ffmpeg has finished
         self.errors: deque[str] = deque(maxlen=8)  # ffmpeg's last complaints: why it failed, or what is damaged
+        self.streams = 0  # the streams its header names
         self._logger = threading.Thread(target=self._read_log, name="ffmpeg-log", daemon=True)
         self._logger.start()
         return self._infos.get()
@@ -247,6 +244,8 @@ class VideoReader:
                 self.stored_size = stored and (int(stored.group(1)), int(stored.group(2)))
             elif _SOUND.search(line):
                 self.has_sound = True
+            if ANY_STREAM.search(line):
+                self.streams += 1
         self._infos.put(None)
 
     @staticmethod

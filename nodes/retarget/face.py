@@ -164,8 +164,9 @@ class RetargetFace(Node):
 
     def process(self, ctx: FrameContext, source: FaceTrack, target: FaceTrack) -> dict:
         if not target.valid:
-            raise ReenactError("no face in the target portrait", hint="use a portrait with a clear face",
-                               from_input="target")
+            raise ReenactError("no face found in the target portrait",
+                               hint="use a portrait with a clear face; a face small in a large photo (a group or "
+                                    "full-length shot) is not found: crop the photo around it", from_input="target")
         rest = Motion(target.landmarks, valid=True, timestamp=source.timestamp, image_size=target.image_size)
         if source.valid:
             self._adaptive.add(source)  # also while pinned, so switching back to adaptive has a history
