@@ -22,8 +22,9 @@ def test_a_target_cropped_to_the_face_says_its_torso_stays_still(tmp_path, capsy
     err = capsys.readouterr().err
     assert "Traceback" not in err and "error" not in err
     notes = [line for line in err.splitlines() if line.startswith("note: body:")]
-    assert notes == ["note: body: the target shows no shoulders (cut off, hidden or too close a crop), so its torso "
-                     "stayed still; use a portrait framed down to the chest for the body to follow"]
+    assert notes == ["note: body: no shoulders found in the target (cut off, hidden or too close a crop; the pose "
+                     "model also misses some black and white photos), so its torso stayed still; use a portrait "
+                     "framed down to the chest for the body to follow"]
     assert out.stat().st_size > 0 and sorted(p.name for p in tmp_path.iterdir()) == ["face.png", "out.mp4"]
 
 

@@ -47,6 +47,15 @@ def test_the_portraits_shoulders_are_seen(photo_tracker, portraits, name):
     assert track.confidence[NECK] >= 0.5
 
 
+def test_the_shoulders_of_a_photo_at_an_eighth_of_the_light_are_seen(photo_tracker, portraits):
+    """The pose model found no one in Hopper darkened to an eighth; a dark frame is stretched first."""
+    lit = track_frames(photo_tracker, [portraits["hopper"]])[0]
+    track = track_frames(photo_tracker, [(portraits["hopper"].astype(float) / 8).astype(np.uint8)])[0]
+    assert track.shoulders_seen and finite(track)
+    shoulders = [NECK, LEFT_SHOULDER, RIGHT_SHOULDER]  # her elbows are below the frame: guesses
+    assert np.abs(track.points[shoulders] - lit.points[shoulders]).max() < 0.02 * portraits["hopper"].shape[1]
+
+
 def test_a_body_the_frame_cuts_off_is_partial_not_invented(photo_tracker, portraits):
     whole = track_frames(photo_tracker, [portraits["astronaut"]])[0]
     cut = portraits["astronaut"][: int(whole.points[NECK][1]) - 40]  # the frame ends above the shoulders

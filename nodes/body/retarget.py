@@ -108,9 +108,9 @@ class RetargetBody(Node):
     def close(self) -> None:
         frames, without = getattr(self, "_frames", 0), getattr(self, "_frames_without_target", 0)
         if frames and without == frames:  # else a torso that never moved is a mystery
-            self._run.notice(f"{self.node_id}: the target shows no shoulders (cut off, hidden or too close a crop), "
-                             "so its torso stayed still; use a portrait framed down to the chest for the body to "
-                             "follow")
+            self._run.notice(f"{self.node_id}: no shoulders found in the target (cut off, hidden or too close a "
+                             "crop; the pose model also misses some black and white photos), so its torso stayed "
+                             "still; use a portrait framed down to the chest for the body to follow")
 
     def _goal(self, now: float, body: BodyTrack | None, face: FaceTrack | None) -> tuple[BodyDriver, TorsoPose]:
         """The driver this frame and where it puts the torso: the body if seen (or lost only a moment ago),
