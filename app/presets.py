@@ -156,7 +156,9 @@ def _decode_json(text: str, source: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ProblemsError(source, [Problem(f"line {exc.lineno}, column {exc.colno}",
                                              f"malformed JSON: {exc.msg}")]) from None
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:  # Python's decoder gives up long before MAX_DEPTH's check could run
+        raise ProblemsError(source, [Problem("", f"values nested more than {MAX_DEPTH} levels deep")]) from None
+    except ValueError as exc:
         raise ProblemsError(source, [Problem("", f"malformed preset: {exc}")]) from None
     if _depth(doc) > MAX_DEPTH:  # copying such a graph would exhaust Python's recursion limit later
         raise ProblemsError(source, [Problem("", f"values nested more than {MAX_DEPTH} levels deep")])
@@ -202,7 +204,8 @@ def _read_nodes(raw: Any, graph: Graph, registry: Registry) -> list[Problem]:
         node_id, node_type = item.get("id"), item.get("type")
         version, params = item.get("type_version", 1), item.get("params", {})
         bypassed = item.get("bypassed", False)
-        checks = [(isinstance(node_id, str) and node_id != "", "id", "must be a non-empty string"),
+        checks = [(isinstance(node_id, str) and node_id.isprintable() and node_id != "", "id",
+                   "must be a non-empty string of printable characters"),
                   (isinstance(node_type, str) and node_type != "", "type", "must be a non-empty string"),
                   (isinstance(version, int) and not isinstance(version, bool) and version >= 1,
                    "type_version", "must be a whole number from 1"),

@@ -134,6 +134,17 @@ def test_ctrl_c_closes_nodes_and_keeps_finished_frames(tmp_path):
     assert not list(folder.glob(".*partial*"))
 
 
+def test_a_graph_with_no_nodes_is_refused_and_one_with_no_output_says_its_frames_go_nowhere(tmp_path, capsys):
+    empty = {"format": "reenact-studio/graph", "format_version": 1, "nodes": [], "links": []}
+    (tmp_path / "empty.json").write_text(json.dumps(empty))
+    assert main(["run", str(tmp_path / "empty.json")]) == 2  # it exited 0, having done nothing
+    assert "the graph has no nodes, so there is nothing to run" in capsys.readouterr().err
+    alone = {**empty, "nodes": [{"id": "n", "type": "util.number", "type_version": 1, "params": {}}]}
+    (tmp_path / "alone.json").write_text(json.dumps(alone))
+    assert main(["run", str(tmp_path / "alone.json"), "--quiet"]) == 0
+    assert "no output node" in capsys.readouterr().err
+
+
 def test_a_looping_clip_says_the_run_goes_on_until_stopped(tmp_path):
     """A preset saved with its clip looping (the editor's Loop switch) rendered to a file for minutes
     with no word of why it did not end."""

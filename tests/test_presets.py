@@ -115,6 +115,11 @@ BAD_PRESETS = {
     "v0_node_not_an_object": (v0([], nodes=[3]), "nodes[0]: must be an object"),
     "nested_900_deep": ('{"format": "reenact-studio/graph", "format_version": 1, "nodes": [], "meta": {"x": '
                         + "[" * 900 + "]" * 900 + "}}", "values nested more than 32 levels deep"),
+    "nested_beyond_the_decoder": ('{"format": "reenact-studio/graph", "format_version": 1, "nodes": [], "meta": '
+                                  '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+                                  "values nested more than 32 levels deep"),  # was "maximum recursion depth exceeded"
+    "control_character_in_id": (bad(lambda d: d["nodes"][0].update(id="sr\u0000c")),
+                                "nodes[0].id: must be a non-empty string of printable characters"),
 }
 
 

@@ -6,7 +6,7 @@ import signal
 from typing import Any
 
 from app.cli.common import add_budget_argument, add_run_arguments, load_registry, options_of
-from app.cli.console import EXIT_FAILED, EXIT_OK, say
+from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.cli.frame_loop import (frame_budget, has_live_source, make_runner, pacer_for, run_headless, still_inputs,
                                 timing_table)
 from app.cli.overrides import load_runnable
@@ -16,6 +16,12 @@ from app.runtime.progress import Progress
 def run(args: argparse.Namespace) -> int:
     registry = load_registry()
     graph = load_runnable(args.graph, args.set, registry).graph
+    if not graph.nodes:
+        say(f"error: {args.graph}: the graph has no nodes, so there is nothing to run")
+        return EXIT_INVALID
+    if not any(registry.require(spec.type).schema.category == "output" for spec in graph.nodes.values()):
+        say("note: no output node (a video file, an image sequence, a window, a virtual camera): the frames "
+            "are computed, then dropped")
     frames = args.frames
     if frames is None and not has_live_source(graph, registry):
         frames = 1
