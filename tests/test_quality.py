@@ -271,3 +271,18 @@ def test_the_sheet_shows_driver_output_and_the_target_as_it_is(tmp_path):
         driver_cell = pixels[top + 30:top + CELL_HEIGHT, :clip_width]
         output_cell = pixels[top + 30:top + CELL_HEIGHT, clip_width:2 * clip_width]
         assert np.abs(driver_cell + output_cell - 255).mean() < 12  # the output column is the output
+
+
+def test_a_variable_rate_driver_is_said_to_count_some_of_its_frames_more_than_once():
+    """72 frames over 7 s under a 23.976 fps header (a phone's clip): compared at the output's 166 frames'
+    times, "right eye closed in 87 driver frames" read as a count of the driver's own 72."""
+    from types import SimpleNamespace
+
+    from app.quality.score import _notes
+
+    driver = SimpleNamespace(end=7.01, fps=23.976, size=(640, 360), path="d.mp4")
+    output = SimpleNamespace(end=6.93, fps=23.976, size=(512, 512), path="o.mp4")
+    assert any("not evenly spaced (72 over 7.01 s" in note and "more than once" in note
+               for note in _notes(driver, output, 72, 166))
+    steady = SimpleNamespace(end=72 / 23.976, fps=23.976, size=(640, 360), path="d.mp4")
+    assert not any("evenly" in note for note in _notes(steady, steady, 72, 72))

@@ -27,8 +27,8 @@ def _motion(motion: dict) -> list[str]:
         lines.append(f"  {name.replace('_', ' '):<22}{correlation:>12}{gain:>8}")
     for side, eye in motion["closed_eyes"].items():
         followed = "" if eye["agreement"] is None else f", {eye['agreement']:.0%} followed by the output"
-        lines.append(f"  {side} eye closed in {eye['driver_closed_frames']} driver frames{followed} "
-                     f"(output closed in {eye['output_closed_frames']})")
+        lines.append(f"  {side} eye closed in the driver at {eye['driver_closed_frames']} of the frames compared"
+                     f"{followed} (the output's at {eye['output_closed_frames']})")
     jitter = motion["jitter"]
     lines.append(f"  jitter (face widths per frame^2): driver {_number(jitter['driver'], 5)}, "
                  f"output {_number(jitter['output'], 5)}, ratio {_number(jitter['ratio'], 2)}")

@@ -134,6 +134,10 @@ def _notes(driver: Video, output: Video, driver_frames: int, output_frames: int,
     if abs(driver.fps - output.fps) > 0.01:
         notes.append(f"frame rates differ (driver {driver.fps:g} fps, output {output.fps:g} fps): each output "
                      "frame is compared with the driver's frame shown at its time")
+    elif driver.end and abs(driver_frames / driver.end - driver.fps) > 0.1 * driver.fps:
+        notes.append(f"the driver's frames are not evenly spaced ({driver_frames} over {driver.end:.2f} s, where "
+                     f"its header says {driver.fps:g} fps): each output frame is compared with the driver's frame "
+                     "shown at its time, so a driver frame can count more than once")
     (driver_width, driver_height), (output_width, output_height) = driver.size, output.size
     if self_reenactment and driver.size != output.size:
         aspect = (output_width / output_height) / (driver_width / driver_height)
