@@ -271,3 +271,17 @@ def test_a_video_given_as_a_still_portrait_is_used_by_its_first_frame_and_says_s
     image = node.process(FrameContext(0, 0.0, run))["image"]
     assert (image.width, image.height) == (640, 360)
     assert any("its first frame is used" in notice and "video_target.json" in notice for notice in run.notices)
+
+
+def test_a_photo_named_like_a_video_is_not_said_to_be_a_video(studio_registry, tmp_path):
+    from app.runtime.context import FrameContext, RunContext
+    from tests.conftest import REPO
+
+    photo = tmp_path / "me.mp4"
+    photo.write_bytes((REPO / "assets" / "portraits" / "grace_hopper.jpg").read_bytes())
+    params = {**studio_registry.require("capture.image").schema.defaults(), "path": str(photo)}
+    node = studio_registry.create("capture.image", "target", params)
+    run = RunContext()
+    node.open(run)
+    assert node.process(FrameContext(0, 0.0, run))["image"].width == 512
+    assert not any("a video" in notice for notice in run.notices)

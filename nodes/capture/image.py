@@ -178,7 +178,7 @@ class ImageFile(Node):
         pixels, notice = read_image_file(path, self.params.max_side)
         if notice:
             self._run.notice(notice)
-        if path.suffix.lower() in VIDEO_SUFFIXES:
+        if path.suffix.lower() in VIDEO_SUFFIXES and still_format(path) is None:  # not a photo named .mp4
             self._run.notice(f"{path}: a video as a still portrait: its first frame is used (a target video, whose "
                              "frames supply its teeth and turned views, is graphs/video_target.json)")
         if not self.params.alpha:
