@@ -160,10 +160,8 @@ class Editor(Playback):
         or none). Not an edit: the graph reads the same files."""
         graph = self.document.graph
         for spec in graph.nodes.values():
-            node_class = self.registry.get(spec.type)
             for name, value in spec.params.items():
-                param = node_class.schema.param(name) if node_class is not None else None
-                if param is not None and param.kind is ParamKind.PATH and param.role is PathRole.ASSET and value:
+                if value and self._reads_a_file(spec.id, name):
                     spec.params[name] = portable_asset_path(value, graph.base_dir, folder)
 
     def autosave(self, force: bool = False) -> Path | None:
@@ -267,17 +265,25 @@ class Editor(Playback):
         """Store the value (coerced; ParamError when it does not fit) and apply it at the next frame."""
         value = self.document.set_param(node_id, name, value)
         self.live.set_param(node_id, name, value)
+        if self._reads_a_file(node_id, name):  # else the old picture stays up a few seconds as if ignored
+            self.say(f"{node_id}: {value} is shown once the graph has read it (a portrait takes a second or two, "
+                     "more on a busy machine)", Tone.NOTE)
         return value
+
+    def _reads_a_file(self, node_id: str, name: str) -> bool:
+        node_class = self.registry.get(self.document.graph.nodes[node_id].type)
+        param = node_class.schema.param(name) if node_class is not None else None
+        return param is not None and param.kind is ParamKind.PATH and param.role is PathRole.ASSET
 
     def set_path_param(self, node_id: str, name: str, chosen: str | Path) -> Any:
         """A file picked in a dialog: stored relative to assets/ or the preset's folder when it lies
         inside one, so the preset still loads on another machine."""
         base = self.document.graph.base_dir
-        value = portable_asset_path(str(Path(chosen).resolve()), None, base)
+        value = self.set_param(node_id, name, portable_asset_path(str(Path(chosen).resolve()), None, base))
         if Path(value).is_absolute():
             self.say(f"{value} is outside assets/ and the preset's folder: it runs here, but `reenact run` "
                      f"refuses the saved preset; copy the file beside the preset or into assets/", Tone.WARNING)
-        return self.set_param(node_id, name, value)
+        return value
 
     def toggle_bypass(self, node_id: str) -> bool:
         spec = self.document.graph.nodes[node_id]
