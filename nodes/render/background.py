@@ -173,8 +173,8 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
     head's motion gives way to the torso's similarity transform across the neck (`NECK`, or down to the
     shoulder line where that is nearer), so the neck blends between the two; without it the torso stays
-    put, and motion up from the image's foot fades out across a band along it. Border points only slide along their border (geometry never
-    leaves the frame uncovered)."""
+    put, and motion up from the image's foot fades out across a band along it. Border points only slide
+    along their border (geometry never leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
     anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
