@@ -17,7 +17,7 @@ from app.editor.playback import Playback, PreviewChoice
 from app.editor.render_job import RenderJob
 from app.presets import Preset, load_preset, parse_preset, save_preset
 from app.runtime.errors import GraphError, ProblemsError, ReenactError
-from app.runtime.graph import Endpoint, Link
+from app.runtime.graph import Endpoint, Graph, Link
 from app.runtime.options import Options, resolve
 from app.runtime.paths import portable_asset_path
 from app.runtime.registry import Registry
@@ -127,9 +127,9 @@ class Editor(Playback):
 
     def save_as(self, path: str | Path) -> Path:
         path = preset_file(path)
-        self._rebase_asset_paths(path.resolve().parent)
         self.remember_preview()
         preset = self.document.to_preset()
+        self._rebase_asset_paths(preset.graph, path.resolve().parent)
         try:
             save_preset(preset, path)
         except OSError as exc:
@@ -137,6 +137,8 @@ class Editor(Playback):
                                hint="choose a folder you can write to; your changes are still here") from None
         self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.document.mark_saved(path)
+        for node_id, spec in preset.graph.nodes.items():  # the same files, named from the new folder
+            self.document.graph.nodes[node_id].params.update(spec.params)
         self.document.graph.base_dir = path.resolve().parent
         self.problems = [str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems]
         self.storage.remember_recent(path)
@@ -154,11 +156,10 @@ class Editor(Playback):
             return path
         return None
 
-    def _rebase_asset_paths(self, folder: Path) -> None:
-        """Before saving into `folder`: each file the graph reads named so that a preset there finds it
-        (a path relative to the folder it was opened from, or typed in full, would name another file
-        or none). Not an edit: the graph reads the same files."""
-        graph = self.document.graph
+    def _rebase_asset_paths(self, graph: Graph, folder: Path) -> None:
+        """Before `graph` (the document's, copied to be saved) is saved into `folder`: each file it reads
+        named so that a preset there finds it (a path relative to the folder it was opened from, or typed
+        in full, would name another file or none). Not an edit: the graph reads the same files."""
         for spec in graph.nodes.values():
             for name, value in spec.params.items():
                 if value and self._reads_a_file(spec.id, name):
