@@ -56,6 +56,17 @@ def test_the_shoulders_of_a_photo_at_an_eighth_of_the_light_are_seen(photo_track
     assert np.abs(track.points[shoulders] - lit.points[shoulders]).max() < 0.02 * portraits["hopper"].shape[1]
 
 
+def test_a_black_and_white_photo_the_model_misses_is_looked_at_again_mirrored(photo_tracker, portraits):
+    """The pose model found no one in Hopper in black and white (in colour, or mirrored, it finds her)."""
+    lit = track_frames(photo_tracker, [portraits["hopper"]])[0]
+    grey = np.repeat((portraits["hopper"][:, :, :3] @ [0.299, 0.587, 0.114]).round().astype(np.uint8)[:, :, None], 3, 2)
+    track = track_frames(photo_tracker, [grey])[0]
+    assert track.shoulders_seen and finite(track)
+    shoulders = [NECK, LEFT_SHOULDER, RIGHT_SHOULDER]
+    assert track.points[LEFT_SHOULDER][0] > track.points[RIGHT_SHOULDER][0]  # its left and right put back
+    assert np.abs(track.points[shoulders] - lit.points[shoulders]).max() < 0.1 * grey.shape[1]
+
+
 def test_a_body_the_frame_cuts_off_is_partial_not_invented(photo_tracker, portraits):
     whole = track_frames(photo_tracker, [portraits["astronaut"]])[0]
     cut = portraits["astronaut"][: int(whole.points[NECK][1]) - 40]  # the frame ends above the shoulders

@@ -16,6 +16,7 @@ from nodes.track.types import in_frames
 
 # MediaPipe Pose landmark indices of BODY_POINTS after the neck (which is the shoulders' midpoint)
 JOINTS = (11, 12, 13, 14, 23, 24)
+MIRRORED = [1, 0, 3, 2, 5, 4]  # the rows of JOINTS found in a mirrored image, in their order: left and right swap
 SPEED_CUTOFF_HZ = 1.0  # One Euro's cutoff for its speed estimate, as smooth.one_euro's default
 DARK, LIFT_LIMIT = 100.0, 8.0  # `brightened`: a frame whose brightest 2% is under DARK is lifted up to 8 times
 MIN_VISIBILITY, BOTTOM_MARGIN = 0.5, 0.3  # track.body's defaults, also a target video's (body_track)
@@ -36,7 +37,9 @@ def brightened(rgb: np.ndarray) -> np.ndarray:
 
 class PoseDetector:
     """detect(rgb uint8 (H, W, 3)) -> (6, 3) float64 rows [x px, y px, visibility 0..1] for the
-    shoulders, elbows and hips in BODY_POINTS[1:] order, or None when no person is found.
+    shoulders, elbows and hips in BODY_POINTS[1:] order, or None when no person is found. A photo where
+    no one is found is looked at again mirrored: the model found no one in Hopper in black and white,
+    and her shoulders in her mirror image.
 
     static: treat every frame as unrelated (photos); else track between frames (video, faster).
     The 0.10.21 wheel ships only the full landmark model (model_complexity=1): asking for the lite one
@@ -48,11 +51,21 @@ class PoseDetector:
         self._pose = None
 
     def detect(self, rgb: np.ndarray) -> np.ndarray | None:
-        height, width = rgb.shape[:2]
         if self._pose is None:
             with starting_mediapipe():
                 self._pose = QuietSolution(self._create())
-        found = self._pose.output(brightened(rgb), "pose_landmarks")
+        image = brightened(rgb)
+        joints = self._joints(image)
+        if joints is None and self._static:  # a photo is looked at once: worth a second look, mirrored
+            joints = self._joints(np.ascontiguousarray(image[:, ::-1]))
+            if joints is not None:
+                joints = joints[MIRRORED]
+                joints[:, 0] = rgb.shape[1] - joints[:, 0]
+        return joints
+
+    def _joints(self, rgb: np.ndarray) -> np.ndarray | None:
+        height, width = rgb.shape[:2]
+        found = self._pose.output(rgb, "pose_landmarks")
         if found is None:
             return None
         marks = found.landmark
