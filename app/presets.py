@@ -179,6 +179,8 @@ def _depth(value: Any) -> int:
 def _check_envelope(doc: Any) -> list[Problem]:
     if not isinstance(doc, dict):
         return [Problem("", f"a preset is a JSON object, not {type(doc).__name__}")]
+    if "format" not in doc:
+        return [Problem("format", f"missing: not a Reenact Studio graph (a graph says \"format\": \"{FORMAT}\")")]
     if doc.get("format") != FORMAT:
         return [Problem("format", f"is {doc.get('format')!r}, expected {FORMAT!r}: not a Reenact Studio graph")]
     version = doc.get("format_version")

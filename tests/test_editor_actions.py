@@ -13,7 +13,7 @@ from app.editor.notes import Tone
 from app.editor.live import LiveGraph
 from app.editor.live_status import Transport
 from app.presets import load_preset
-from app.runtime.errors import ProblemsError
+from app.runtime.errors import ProblemsError, ReenactError
 from app.runtime.graph import Endpoint
 from tests.conftest import REPO, Flaky
 
@@ -154,9 +154,10 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
     try:
         crashed.open(path)
         assert crashed.document.graph.nodes["gain"].params["gain"] == 0.5
-        assert crashed.document.dirty and "recovered" in crashed.messages[-1].text
-        with pytest.raises(UnsavedChanges):  # reverting drops the recovered edits: asked first
+        assert crashed.document.dirty and "recovered" in crashed.messages[-1].text and crashed.recovered
+        with pytest.raises(UnsavedChanges) as asked:  # reverting drops the recovered edits: asked first
             crashed.revert()
+        assert not asked.value.saving_helps  # saved first, they would only be reverted to
         assert crashed.document.graph.nodes["gain"].params["gain"] == 0.5
         crashed.revert(discard=True)
         assert crashed.document.graph.nodes["gain"].params["gain"] == 1.0
@@ -208,6 +209,11 @@ def test_save_as_knows_when_it_would_write_over_another_file(editor, tmp_path):
     assert editor.would_replace(path) is None and editor.would_replace(tmp_path / "work") is None  # its own
     (tmp_path / "other.json").write_text("{}")
     assert editor.would_replace(tmp_path / "other") == tmp_path / "other.json"
+    (tmp_path / "folder.json").mkdir()  # a folder is not offered to be replaced, and saving onto it says why
+    assert editor.would_replace(tmp_path / "folder.json") is None
+    with pytest.raises(ReenactError, match="folder.json is a folder"):
+        editor.save_as(tmp_path / "folder.json")
+    assert editor.document.path == path
 
 
 def test_unwritable_save_keeps_the_work(editor, tmp_path):
@@ -255,7 +261,8 @@ def test_saving_into_another_folder_keeps_naming_the_same_files(studio_registry,
         editor.save_as(project / "sub" / "copy.json")  # me.png lies outside sub/: named in full, and said
         assert editor.document.graph.nodes[me].params["path"] == str((project / "me.png").resolve())
         said = editor.messages[-1]
-        assert said.tone is Tone.WARNING and "`reenact run` refuses it" in said.text and editor.problems
+        assert said.tone is Tone.WARNING and "to run it with `reenact run`, copy the file" in said.text
+        assert f"--set {me}.path=" in said.text and editor.problems
         path = editor.save_as(project / "again.json")  # back beside it: relative again, nothing refused
         assert editor.document.graph.nodes[me].params["path"] == "me.png" and not editor.problems
         assert not load_preset(path, studio_registry).problems

@@ -37,7 +37,12 @@ def preset_file(path: str | Path) -> Path:
 
 
 class UnsavedChanges(ReenactError):
-    """Raised instead of dropping edits; the UI asks the user, then calls again with discard=True."""
+    """Raised instead of dropping edits; the UI asks the user, then calls again with discard=True.
+    saving_helps: whether saving them first keeps them (not before Revert, which reloads the file)."""
+
+    def __init__(self, what: str, hint: str = "", saving_helps: bool = True):
+        super().__init__(what, hint=hint)
+        self.saving_helps = saving_helps
 
 
 class Editor(Playback):
@@ -56,6 +61,7 @@ class Editor(Playback):
         self.structure_revision = 0
         self.messages: deque[Message] = deque(maxlen=MESSAGE_HISTORY)  # what was said to the user, newest last
         self.problems: list[str] = []  # why `reenact run` refuses the saved file (the editor runs it)
+        self.recovered = False  # the document holds edits recovered from an autosave (`open`)
         self.recording = False
         self.render: RenderJob | None = None  # the newest Render to file, running or finished
         self._autosaved_revision = 0
@@ -98,6 +104,7 @@ class Editor(Playback):
         self.problems = [str(p) for p in preset.problems]
         if damaged is not None:
             self.say(damaged, Tone.WARNING)
+        self.recovered = recovered is not None  # said in the status bar while they stay unsaved
         if recovered is not None:
             document.saved_revision = None  # recovered edits are unsaved until the user saves
             self.say(f"recovered unsaved changes to {path.name} from the autosave; save to keep them "
@@ -111,7 +118,7 @@ class Editor(Playback):
             raise ReenactError("an untitled graph has no file to revert to", hint="use File > New")
         if self.document.dirty and not discard:
             raise UnsavedChanges(f"Revert to saved drops the unsaved changes to {self.document.title}",
-                                 hint="save them first, or discard them")
+                                 hint="discard them, or cancel", saving_helps=False)
         self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.open(self.document.path, discard=True, use_autosave=False)
 
@@ -127,6 +134,8 @@ class Editor(Playback):
 
     def save_as(self, path: str | Path) -> Path:
         path = preset_file(path)
+        if path.is_dir():
+            raise ReenactError(f"{path} is a folder", hint="give the graph a file name; your changes are still here")
         self.remember_preview()
         preset = self.document.to_preset()
         self._rebase_asset_paths(preset.graph, path.resolve().parent)
@@ -142,9 +151,14 @@ class Editor(Playback):
         self.document.graph.base_dir = path.resolve().parent
         self.problems = [str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems]
         self.storage.remember_recent(path)
-        if self.problems:  # the editor runs it, but the command line would not: say so where it is seen
-            self.say(f"saved {path}, but `reenact run` refuses it: {self.problems[0]}; copy the file beside the "
-                     f"preset or into assets/, or give the path with --set when you run it", Tone.WARNING)
+        outside = [f"{spec.id}.{name}" for spec in preset.graph.nodes.values() for name, value in spec.params.items()
+                   if value and self._reads_a_file(spec.id, name) and Path(value).is_absolute()]
+        if outside:  # the editor runs it, but the command line would not: said short, the advice first
+            self.say(f"saved {path.name}; to run it with `reenact run`, copy the file {outside[0]} names beside it "
+                     f"(or into assets/), or give it with --set {outside[0]}=...: a preset names only files "
+                     f"there", Tone.WARNING)
+        elif self.problems:
+            self.say(f"saved {path.name}, but `reenact run` refuses it: {self.problems[0]}", Tone.WARNING)
         else:
             self.say(f"saved {path}")
         return path
@@ -152,7 +166,7 @@ class Editor(Playback):
     def would_replace(self, path: str | Path) -> Path | None:
         """The file Save As to `path` would write over, when that is another file than this graph's own."""
         path, own = preset_file(path), self.document.path
-        if path.exists() and (own is None or not own.exists() or not path.samefile(own)):
+        if path.is_file() and (own is None or not own.exists() or not path.samefile(own)):
             return path
         return None
 

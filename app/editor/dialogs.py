@@ -88,8 +88,8 @@ class Dialogs:
                 dpg.add_button(label="Replace", width=120, callback=lambda: answer(True))
                 dpg.add_button(label="Cancel", width=120, callback=lambda: answer(False))
 
-    def confirm_discard(self, question: str, save: Callable[[], bool], then: Callable[[], None]) -> None:
-        """Ask Save / Discard / Cancel; `then` runs after a save or a discard."""
+    def confirm_discard(self, question: str, save: Callable[[], bool] | None, then: Callable[[], None]) -> None:
+        """Ask Save / Discard / Cancel (no Save where `save` is None); `then` runs after a save or a discard."""
         def answer(choice: str) -> None:
             dpg.delete_item(modal)
             if choice == "save" and not save():
@@ -101,9 +101,10 @@ class Dialogs:
 
         with dpg.window(label="Unsaved changes", modal=True, no_collapse=True, width=420,
                         pos=centred(420, 90)) as modal:
-            dpg.add_text(f"{question}. Save them first?", wrap=400)
+            dpg.add_text(f"{question}. Save them first?" if save else f"{question}.", wrap=400)
             with dpg.group(horizontal=True):
-                dpg.add_button(label="Save", width=120, callback=lambda: answer("save"))
+                if save:
+                    dpg.add_button(label="Save", width=120, callback=lambda: answer("save"))
                 dpg.add_button(label="Discard", width=120, callback=lambda: answer("discard"))
                 dpg.add_button(label="Cancel", width=120, callback=lambda: answer("cancel"))
 

@@ -23,7 +23,7 @@ from app.editor.palette import Palette
 from app.editor.preview_panel import PreviewPanel
 from app.editor.theme import Themes
 from app.editor.transport import TransportBar
-from app.runtime.errors import ReenactError
+from app.runtime.errors import ProblemsError, ReenactError
 
 SIDE_WIDTH = 430
 PALETTE_WIDTH = 230
@@ -250,6 +250,7 @@ class EditorWindow:
         if saved != self._seen_saved:  # opening or saving is what reorders the recent files
             self._seen_saved = saved
             self._refresh_recent()
+            self.inspector.refresh_values()  # saved into another folder, its file paths are named from there
         selected = self.canvas.selected()
         self._rebuilt_frames_ago += 1
         if self._rebuilt_frames_ago <= STALE_SELECTION_FRAMES:
@@ -273,8 +274,11 @@ class EditorWindow:
         dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | {transport} | {rates}{holding}")
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")
-        problems = f"  |  `reenact run` refuses the saved file ({len(self.editor.problems)} problem(s)): " \
-                   f"{self.editor.problems[0]}" if self.editor.problems else ""
+        more = len(self.editor.problems) - 1
+        problems = f"  |  `reenact run` refuses the saved file: {self.editor.problems[0]}" \
+                   + (f" (and {more} more)" if more else "") if self.editor.problems else ""
+        if self.editor.recovered and doc.dirty:  # the notice as it was said scrolls away with the graph's notes
+            problems = "  |  edits recovered from the autosave: save to keep them, or File > Revert" + problems
         dpg.set_value(self.messages.problems, problems)
         dpg.set_viewport_title(f"Reenact Studio — {doc.title}{' *' if doc.dirty else ''}")
         dpg.set_item_label(self._undo_item, f"Undo {doc.undo_label}" if doc.undo_label else "Undo (nothing)")
@@ -292,7 +296,11 @@ class EditorWindow:
         try:
             action()
         except UnsavedChanges as exc:
-            self.dialogs.confirm_discard(exc.what, save=self.save, then=action)  # the buttons are its hint
+            self.dialogs.confirm_discard(exc.what, save=self.save if exc.saving_helps else None,
+                                         then=action)  # the buttons are its hint
+        except ProblemsError as exc:  # a file that is not a graph this version can open
+            more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+            self.editor.say(f"cannot open {exc.source}: {exc.problems[0]}{more}", Tone.WARNING)
         except ReenactError as exc:
             self.editor.say(exc.message, Tone.WARNING)
 

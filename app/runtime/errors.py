@@ -54,7 +54,8 @@ class ProblemsError(ReenactError):
     def __init__(self, source: str, problems: list[Problem]):
         self.source, self.problems = source, list(problems)
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s):\n{lines}", where=source)
+        count = "1 problem" if len(self.problems) == 1 else f"{len(self.problems)} problems"
+        super().__init__(f"{count}:\n{lines}", where=source)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ def missing_types(graph: Graph, registry: Registry) -> list[str]:
 
 
 def check_params(schema: NodeSchema, params: dict[str, Any], where: str,
-                 graph: Graph, check_paths: bool) -> tuple[dict[str, Any], list[Problem]]:
-    """Coerce params by their schema; returns (canonical params, problems)."""
+                 graph: Graph, check_paths: bool, node_id: str = "NODE") -> tuple[dict[str, Any], list[Problem]]:
+    """Coerce params by their schema; returns (canonical params, problems). A path a preset may not hold
+    is said with what to do instead, for the node `node_id`."""
     problems: list[Problem] = []
     clean: dict[str, Any] = {}
     for name, value in params.items():
@@ -30,10 +31,14 @@ def check_params(schema: NodeSchema, params: dict[str, Any], where: str,
             continue
         param = schema.param(name)
         if check_paths and param.kind is ParamKind.PATH:
-            why = (asset_path_problem(value, graph.base_dir) if param.role is PathRole.ASSET
-                   else output_path_problem(value))
+            if param.role is PathRole.ASSET:
+                why = asset_path_problem(value, graph.base_dir)
+                instead = "copy the file beside the preset or into assets/, or"
+            else:
+                why, instead = output_path_problem(value), "or"
             if why:
-                problems.append(Problem(f"{where}.params.{name}", why))
+                problems.append(Problem(f"{where}.params.{name}", f"{why} (node '{node_id}': {instead} give the "
+                                                                  f"path with --set {node_id}.{name}=...)"))
     return clean, problems
 
 
@@ -65,7 +70,7 @@ def _check_node(spec: NodeSpec, where: str, graph: Graph, registry: Registry,
         return [Problem(f"{where}.type_version",
                         f"{spec.type} version {spec.type_version} is newer than the installed "
                         f"version {schema.type_version}; upgrade Reenact Studio")]
-    _, problems = check_params(schema, spec.params, where, graph, check_paths)
+    _, problems = check_params(schema, spec.params, where, graph, check_paths, spec.id)
     return problems
 
 
