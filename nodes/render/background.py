@@ -25,12 +25,6 @@ EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (r
 SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
 FOOT_BAND = 0.2  # of the height: with the torso put, motion up from the image's foot fades out across this band
-NECK = 0.5  # of the face's radius: below the chin the head's motion gives way to the torso's across this band. Down
-# to the shoulder line instead (1.2 radii on the astronaut), a tilted head bent what sits around the neck's base
-# with it: her metal neck ring, the collar behind a three-quarter portrait's neck drawn up in streaks
-NECK_SQUEEZE = 2.0  # the band is at least this many times as long as the chin moves down toward the torso: the
-# neck is squeezed to half at most, never folded over
-CHIN = 152  # the landmark at the chin's foot
 
 
 @dataclass(frozen=True)
@@ -171,10 +165,10 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     """(N, 2) posed positions: the outline exactly where the face puts it, the rest moved by the head's
     similarity transform plus the outline's interpolated residual, faded with distance from the head.
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
-    head's motion gives way to the torso's similarity transform across the neck (`NECK`, or down to the
-    shoulder line where that is nearer), so the neck blends between the two; without it the torso stays
-    put, and motion up from the image's foot fades out across a band along it. Border points only slide
-    along their border (geometry never leaves the frame uncovered)."""
+    head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
+    the neck blends between the two; without it the torso stays put, and motion up from the image's
+    foot fades out across a band along it. Border points only slide along their border (geometry never
+    leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
     anchors, targets = src[loop, :2].astype(np.float64), dst[loop, :2].astype(np.float64)
@@ -183,10 +177,9 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     points = mesh.points[count:]
     head = (points @ scale_rotation.T + shift - points + mesh.outline_weights @ residual) * mesh.head_share[:, None]
     chin = src[:MESH_POINTS, 1].max()
-    neck = NECK * np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
     if torso is None:
-        chin_down = 0.75 * (dst[CHIN, 1] - src[CHIN, 1])  # the share of the head's motion the band takes up
-        below = 0.75 * smoothstep(chin, chin + max(neck, NECK_SQUEEZE * chin_down), points[:, 1])
+        radius = np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
+        below = 0.75 * smoothstep(chin, chin + 0.9 * radius, points[:, 1])
         moved = head * (1.0 - below)[:, None]  # the torso stays put
         # and so does the frame's foot, which cuts through it: held only on the border, a head lifted near
         # the foot (a tight crop) stretched the last grid cell (a shirt's edge pulled up into streaks)
@@ -196,9 +189,8 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
         body_src, body_dst = (np.asarray(t, np.float64)[:, :2] for t in torso)
         body_matrix, body_shift = _similarity(body_src, body_dst)
         body = points @ body_matrix.T + body_shift - points
-        chin_down = (dst[CHIN, 1] - src[CHIN, 1]) - (src[CHIN, :2] @ body_matrix.T + body_shift - src[CHIN, :2])[1]
-        band = max(min(neck, float(body_src[:, 1].mean()) - chin), NECK_SQUEEZE * chin_down, 1.0)
-        share = smoothstep(chin, chin + band, points[:, 1])[:, None]
+        shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
+        share = smoothstep(chin, shoulders, points[:, 1])[:, None]
         moved = head * (1.0 - share) + body * share
     return np.concatenate([targets, points + _along_borders(points, moved, size)])
 
