@@ -73,3 +73,21 @@ def test_a_driver_in_a_dark_red_room_gives_its_mouths_brightness(studio_registry
     lit, _ = _gap(studio_registry, detector, portraits["hopper"], smiling)
     assert (gap @ LUMA).mean() > 0.5 * (lit @ LUMA).mean()
     assert (gap[:, 0] - gap[:, 2]).mean() < (lit[:, 0] - lit[:, 2]).mean() + 25  # no redder than the lit one
+
+
+def test_a_light_switched_on_is_followed_at_once_not_after_a_glow(detector, portraits, smiling):
+    """The driver's exposure is looked at every few frames; in between its cheeks' brightness carries it.
+    Held and eased instead, a light switched on left the lift of the dark room in place: the mouth glowed
+    white for ten frames, then jumped back."""
+    from app.runtime.gpu.image import Image
+    from nodes.render.lip_colour import LipColourMatch
+
+    frame, frame_track = smiling
+    portrait = portraits["hopper"]
+    track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
+    dark, lit = Image((frame.astype(float) * 0.22).astype(np.uint8)), Image(frame)
+    match, image = LipColourMatch(), Image(portrait)
+    lifts = [match.colour(image, track, driver, frame_track, None, None).driver_exposure
+             for driver in (dark, dark, dark, lit, lit)]
+    assert lifts[0] > 2.0  # the dark room's mouth lifted to a well-lit face's
+    assert lifts[3] == pytest.approx(1.0, abs=0.05) and lifts[4] == pytest.approx(1.0, abs=0.05)

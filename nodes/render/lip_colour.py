@@ -33,8 +33,10 @@ UNLIKELY_SKIN = (0.7, 0.9)  # skin chroma from which a driver's colours are its 
 # measures 0.2-0.6 (hopper_talks.mp4's warm photo 0.56, deep brown skin about 0.55)
 LUMA = np.array([0.299, 0.587, 0.114])
 WHITE_SAMPLES = 4000  # pixels of the face's box `face_white` looks at: as sure, and a tenth of the time of all
-WHITE_EVERY = 8  # frames between two looks at the driver's exposure (`face_white`), which changes slowly: looked at
-# every frame, it cost the render 1.5 ms a frame in the full chain (0.1 ms alone)
+WHITE_EVERY = 8  # frames between two looks at the driver's exposure (`face_white`; looked at every frame, it cost
+# the render 1.5 ms a frame in the full chain, 0.1 ms alone); in between, it follows its cheeks' brightness, which
+# are read anyway: a light switched on lifts them at once (held and eased instead, the mouth glowed white for 10
+# frames, then jumped)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ class LipColourMatch:
         self._portrait: _PortraitSide | None = None
         self._driver_teeth: np.ndarray | None = None  # the driver's teeth colour, held while they are hidden
         self._driver_skin: np.ndarray | None = None  # eased: a hand passing over a cheek does not flash the teeth
-        self._driver_white: float | None = None  # eased likewise: the driver's exposure (`face_white`)
+        self._white_looked: tuple[float, float] | None = None  # the driver's `face_white` at the last look, and
+        # its cheeks' luma then
         self._frames = 0  # frames coloured: the driver's exposure is looked at every WHITE_EVERY of them
 
     def drawn(self, portrait: Image, track: FaceTrack) -> MouthColour:
@@ -154,14 +157,17 @@ class LipColourMatch:
         portrait's exposure."""
         side = self._side(portrait, track)
         driver_rgb = driver.rgb()
-        if self._frames % WHITE_EVERY == 0:
-            self._driver_white = float(_ease(self._driver_white, face_white(driver_rgb, driver_track.landmarks)))
+        skin = skin_colour(driver_rgb, driver_track.landmarks)
+        cheeks = max(float(skin @ LUMA), 1.0)
+        if self._white_looked is None or self._frames % WHITE_EVERY == 0:
+            self._white_looked = (face_white(driver_rgb, driver_track.landmarks), cheeks)
         self._frames += 1
-        lift = 1.0 / exposure_beyond_gains(self._driver_white)  # the driver's colours at a well-lit face's
+        white, cheeks_then = self._white_looked
+        lift = 1.0 / exposure_beyond_gains(white * cheeks / cheeks_then)  # the driver's colours at a well-lit face's
         ratio = side.lips / np.maximum(lip_colour(driver_rgb, driver_track.landmarks) * lift, 1.0)
         # half the hue shift: lips differ in colour more than teeth do
         lips = np.clip(ratio.mean() * _half_cast(ratio), *GAIN_LIMITS)
-        self._driver_skin = _ease(self._driver_skin, skin_colour(driver_rgb, driver_track.landmarks) * lift)
+        self._driver_skin = _ease(self._driver_skin, skin * lift)
         cast = _half_cast(side.skin / np.maximum(self._driver_skin, 1.0))
         teeth = self.teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure,
                                 None if driver_teeth is None else driver_teeth * lift, tuple(lips), cast)
