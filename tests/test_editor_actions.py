@@ -263,6 +263,8 @@ def test_saving_into_another_folder_keeps_naming_the_same_files(studio_registry,
         said = editor.messages[-1]
         assert said.tone is Tone.WARNING and "to run it with `reenact run`, copy the file" in said.text
         assert f"--set {me}.path=" in said.text and editor.problems
+        assert any("refuses copy.json as it is" in m.text and "is an absolute path" in m.text
+                   for m in editor.messages)  # in full in the message log
         path = editor.save_as(project / "again.json")  # back beside it: relative again, nothing refused
         assert editor.document.graph.nodes[me].params["path"] == "me.png" and not editor.problems
         assert not load_preset(path, studio_registry).problems

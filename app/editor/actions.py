@@ -102,6 +102,8 @@ class Editor(Playback):
         document = Document(self.registry, preset, path)
         self._adopt(document, f"opened {path}")
         self.problems = [str(p) for p in preset.problems]
+        for problem in self.problems:  # in full in the message log; the status bar only points there
+            self.say(f"`reenact run` refuses {path.name} as it is: {problem}", Tone.NOTE)
         if damaged is not None:
             self.say(damaged, Tone.WARNING)
         self.recovered = recovered is not None  # said in the status bar while they stay unsaved
@@ -153,6 +155,8 @@ class Editor(Playback):
         self.storage.remember_recent(path)
         outside = [f"{spec.id}.{name}" for spec in preset.graph.nodes.values() for name, value in spec.params.items()
                    if value and self._reads_a_file(spec.id, name) and Path(value).is_absolute()]
+        for problem in self.problems:  # each in full in the message log, before what the status bar shows
+            self.say(f"`reenact run` refuses {path.name} as it is: {problem}", Tone.NOTE)
         if outside:  # the editor runs it, but the command line would not: said short, the advice first
             self.say(f"saved {path.name}; to run it with `reenact run`, copy the file {outside[0]} names beside it "
                      f"(or into assets/), or give it with --set {outside[0]}=...: a preset names only files "

@@ -274,9 +274,9 @@ class EditorWindow:
         dpg.set_value(self.transport.stats, f"{doc.title}{' *' if doc.dirty else ''} | {transport} | {rates}{holding}")
         dpg.set_value(self.transport.stats_detail,
                       f"preview upload {self.preview.upload_ms:.2f} ms\nimages: {status.image_path}")
-        more = len(self.editor.problems) - 1
-        problems = f"  |  `reenact run` refuses the saved file: {self.editor.problems[0]}" \
-                   + (f" (and {more} more)" if more else "") if self.editor.problems else ""
+        count = len(self.editor.problems)  # each in full in the message log: here it would run off the window
+        problems = (f"  |  `reenact run` refuses the saved file: {count} problem{'s' if count > 1 else ''} "
+                    "(Ctrl-L shows why)") if count else ""
         if self.editor.recovered and doc.dirty:  # the notice as it was said scrolls away with the graph's notes
             problems = "  |  edits recovered from the autosave: save to keep them, or File > Revert" + problems
         dpg.set_value(self.messages.problems, problems)
