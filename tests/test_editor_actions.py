@@ -169,6 +169,23 @@ def test_unsaved_changes_are_guarded_and_autosaved_then_recovered(editor, tmp_pa
     assert editor.document.graph.nodes == {}
 
 
+def test_recovered_edits_are_no_longer_said_to_be_recovered_once_saved(editor, tmp_path, registry):
+    build_chain(editor)
+    path = editor.save_as(tmp_path / "work.json")
+    editor.set_param("gain", "gain", 0.5)
+    editor.autosave(force=True)
+    os.utime(path, (time.time() - 60, time.time() - 60))  # the file is older than the autosave
+    crashed = Editor(registry, LiveGraph(registry))
+    try:
+        crashed.open(path)
+        assert crashed.recovered
+        crashed.save()
+        crashed.set_param("gain", "gain", 0.25)  # unsaved again, but nothing recovered is
+        assert not crashed.recovered
+    finally:
+        crashed.live.shutdown()
+
+
 def test_a_file_that_cannot_be_opened_says_so_before_unsaved_changes_are_asked_about(editor, tmp_path):
     """Asked first, the user discarded their edits for a file that then failed to open: the edits stayed
     on screen marked saved, and their autosave was gone."""

@@ -148,6 +148,7 @@ class Editor(Playback):
                                hint="choose a folder you can write to; your changes are still here") from None
         self.storage.autosave_path(self.document.path).unlink(missing_ok=True)
         self.document.mark_saved(path)
+        self.recovered = False  # saved: nothing recovered is unsaved any more
         for node_id, spec in preset.graph.nodes.items():  # the same files, named from the new folder
             self.document.graph.nodes[node_id].params.update(spec.params)
         self.document.graph.base_dir = path.resolve().parent
@@ -333,7 +334,7 @@ class Editor(Playback):
 
     def _adopt(self, document: Document, message: str) -> None:
         self.document = document
-        self.selection, self.problems = [], []
+        self.selection, self.problems, self.recovered = [], [], False
         self.say(message)
         self._autosaved_revision = document.revision
         self.preview = PreviewChoice()

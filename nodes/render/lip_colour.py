@@ -19,6 +19,7 @@ import numpy as np
 
 from app.runtime.gpu.image import Image
 from nodes.render.ramps import smoothstep
+from nodes.render.teeth import LUMA
 from nodes.track.face_model import topology
 from nodes.track.types import FaceTrack
 
@@ -31,7 +32,6 @@ COLOURLESS = (0.02, 0.10)  # skin chroma ((max - min) / max) from which a photo 
 UNLIKELY_SKIN = (0.7, 0.9)  # skin chroma from which a driver's colours are its light's, not its own: a dark clip's
 # colour crushed to red (its skin (66, 5, 0): 1.0); its mouth then gives its brightness alone. Skin in daylight
 # measures 0.2-0.6 (hopper_talks.mp4's warm photo 0.56, deep brown skin about 0.55)
-LUMA = np.array([0.299, 0.587, 0.114])
 WHITE_SAMPLES = 4000  # pixels of the face's box `face_white` looks at: as sure, and a tenth of the time of all
 WHITE_EVERY = 8  # frames between two looks at the driver's exposure (`face_white`; looked at every frame, it cost
 # the render 1.5 ms a frame in the full chain, 0.1 ms alone); in between, it follows its cheeks' brightness, which
