@@ -331,19 +331,19 @@ def test_the_drivers_teeth_take_the_portraits_teeth_colour_and_keep_it_while_hid
     driver's mouth is shut its last teeth colour is held, and a new reading moves it only part of the way,
     so the teeth do not flicker as the mouth moves; a portrait showing no teeth of its own gives its lips'
     gain without their tint, in the photo's colour cast where that is known."""
-    from nodes.render.lip_colour import TEETH_EASE, LipColourMatch
+    from nodes.render.lip_colour import TEETH_EASE, LipColourMatch, teeth_gain
 
     portrait, driver, lips = np.array([230.0, 220.0, 200.0]), np.array([200.0, 190.0, 150.0]), (1.2, 0.8, 0.9)
     match = LipColourMatch()
-    assert match.teeth_gain(portrait, None, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)  # none seen yet
-    assert match.teeth_gain(portrait, driver, lips) == pytest.approx(portrait / driver)
-    assert match.teeth_gain(portrait, None, lips) == pytest.approx(portrait / driver)  # hidden: held
+    assert match.held_teeth(None) is None  # none seen yet
+    assert teeth_gain(portrait, None, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)
+    assert teeth_gain(portrait, match.held_teeth(driver), lips) == pytest.approx(portrait / driver)
+    assert match.held_teeth(None) == pytest.approx(driver)  # hidden: held
     brighter = driver * 1.1
-    held = driver + TEETH_EASE * (brighter - driver)
-    assert match.teeth_gain(portrait, brighter, lips) == pytest.approx(portrait / held)
-    assert match.teeth_gain(None, driver, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)
+    assert match.held_teeth(brighter) == pytest.approx(driver + TEETH_EASE * (brighter - driver))
+    assert teeth_gain(None, driver, lips) == pytest.approx((0.9667,) * 3, abs=1e-3)
     cast = np.array([1.1, 0.97, 0.9])  # a warm photo's: its teeth, unseen, take it
-    assert match.teeth_gain(None, driver, lips, cast) == pytest.approx(0.9667 * cast, abs=1e-3)
+    assert teeth_gain(None, driver, lips, cast) == pytest.approx(0.9667 * cast, abs=1e-3)
 
 
 @pytest.mark.parametrize("name", ["astronaut.png", "smile_teeth.jpg"])
@@ -411,7 +411,11 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
     teeth = patch(dst[13, :2] + 0.75 * own * down)
     gap = patch(dst[13, :2] + (own + 0.35 * (opened - own)) * down)
     lower_teeth = patch(dst[14, :2] - (0.15 * own + 0.1 * (opened - own)) * down)  # her lower lip's edge: 0.15
-    assert teeth.mean() > 140 and np.ptp(teeth.mean(axis=0)) < 40  # bright and nearly grey: her teeth
+    own_down = (track.landmarks[14, :2] - track.landmarks[13, :2]) / own
+    her_teeth = image[region_mask(image.shape, track.landmarks[13, :2] + 0.75 * own * own_down
+                                  + np.array([[-8, -1.5], [8, -1.5], [8, 1.5], [-8, 1.5]]))].astype(float)
+    assert teeth.mean() > 140  # bright: her teeth, as her photo shows them there (their shaded tips)
+    assert np.abs(teeth.mean(axis=0) - her_teeth.mean(axis=0)).max() < 10
     assert (gap[:, 1] - gap[:, 0]).mean() > 80  # the driver's (green) mouth
     assert lower_teeth.mean() > 120 and np.ptp(lower_teeth.mean(axis=0)) < 40  # teeth: not dark, not green
 

@@ -87,7 +87,7 @@ def test_a_light_switched_on_is_followed_at_once_not_after_a_glow(detector, port
     track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
     dark, lit = Image((frame.astype(float) * 0.22).astype(np.uint8)), Image(frame)
     match, image = LipColourMatch(), Image(portrait)
-    lifts = [match.colour(image, track, driver, frame_track, None, None).driver_exposure
+    lifts = [np.mean(match.colour(image, track, driver, frame_track, None, None).driver_light)
              for driver in (dark, dark, dark, lit, lit)]
     assert lifts[0] > 2.0  # the dark room's mouth lifted to a well-lit face's
     assert lifts[3] == pytest.approx(1.0, abs=0.05) and lifts[4] == pytest.approx(1.0, abs=0.05)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.runtime.gpu.image import Image
+from nodes.render.light_balance import light_balance
 from nodes.render.ramps import smoothstep
 from nodes.render.teeth import LUMA
 from nodes.track.face_model import topology
@@ -42,16 +43,16 @@ WHITE_EVERY = 8  # frames between two looks at the driver's exposure (`face_whit
 @dataclass(frozen=True)
 class MouthColour:
     """How the mouth's interior is coloured (warp.frag's mouth()): per-channel gains for the driver's lips
-    and teeth (exposure included), the driver's exposure lifted or lowered to a well-lit face's before its
-    teeth are told apart from its lips, the portrait's exposure (the drawn cavity and teeth take it), and how
+    and teeth (exposure included), per channel what lifts or lowers the driver's colours to a well-lit face's
+    in daylight (`driver_light`) before its teeth are told apart from its lips, the portrait's exposure (the drawn cavity and teeth take it), and how
     much of its colour it keeps (0 in a black and white portrait, or from a driver whose colours are its
     light's), the rest its brightness in the photo's cast (`tint`, per channel about 1). Exposures differ
     from 1 only past what the gains' own limits take up (GAIN_LIMITS): a photo at a tenth of the light, a
-    driver in a dark room."""
+    driver in a dark room; the driver's light is balanced only past what a daylight face shows."""
 
     lips: tuple[float, ...] = (1.0, 1.0, 1.0)
     teeth: tuple[float, ...] = (1.0, 1.0, 1.0)
-    driver_exposure: float = 1.0
+    driver_light: tuple[float, ...] = (1.0, 1.0, 1.0)
     portrait_exposure: float = 1.0
     saturation: float = 1.0
     tint: tuple[float, ...] = (1.0, 1.0, 1.0)
@@ -139,8 +140,9 @@ class LipColourMatch:
 
     def __init__(self) -> None:
         self._portrait: _PortraitSide | None = None
-        self._driver_teeth: np.ndarray | None = None  # the driver's teeth colour, held while they are hidden
-        self._driver_skin: np.ndarray | None = None  # eased: a hand passing over a cheek does not flash the teeth
+        self._driver_teeth: np.ndarray | None = None  # the driver's teeth colour over its skin's (`held_teeth`)
+        self._driver_skin: np.ndarray | None = None  # balanced, and eased: a hand passing over a cheek does not
+        # flash the teeth
         self._white_looked: tuple[float, float] | None = None  # the driver's `face_white` at the last look, and
         # its cheeks' luma then
         self._frames = 0  # frames coloured: the driver's exposure is looked at every WHITE_EVERY of them
@@ -153,8 +155,8 @@ class LipColourMatch:
     def colour(self, portrait: Image, track: FaceTrack, driver: Image, driver_track: FaceTrack,
                portrait_teeth: np.ndarray | None, driver_teeth: np.ndarray | None) -> MouthColour:
         """The driver's mouth in the portrait; the teeth colours (0..255, as lit) as `teeth_gain` takes them.
-        Both faces' colours are compared as a well-lit face would show them; the gains then take the
-        portrait's exposure."""
+        Both faces' colours are compared as a well-lit face would show them, the driver's in daylight
+        (`light_balance`); the gains then take the portrait's exposure."""
         side = self._side(portrait, track)
         driver_rgb = driver.rgb()
         skin = skin_colour(driver_rgb, driver_track.landmarks)
@@ -164,15 +166,29 @@ class LipColourMatch:
         self._frames += 1
         white, cheeks_then = self._white_looked
         lift = 1.0 / exposure_beyond_gains(white * cheeks / cheeks_then)  # the driver's colours at a well-lit face's
-        ratio = side.lips / np.maximum(lip_colour(driver_rgb, driver_track.landmarks) * lift, 1.0)
+        teeth_to_skin = self.held_teeth(None if driver_teeth is None else driver_teeth / np.maximum(skin, 1.0))
+        # the balance follows a light at once; the skin is eased only once balanced (its light taken out)
+        skin = skin * lift
+        balance = light_balance(skin, None if teeth_to_skin is None else teeth_to_skin * skin)
+        self._driver_skin = _ease(self._driver_skin, skin * balance)
+        ratio = side.lips / np.maximum(lip_colour(driver_rgb, driver_track.landmarks) * lift * balance, 1.0)
         # half the hue shift: lips differ in colour more than teeth do
         lips = np.clip(ratio.mean() * _half_cast(ratio), *GAIN_LIMITS)
-        self._driver_skin = _ease(self._driver_skin, skin * lift)
         cast = _half_cast(side.skin / np.maximum(self._driver_skin, 1.0))
-        teeth = self.teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure,
-                                None if driver_teeth is None else driver_teeth * lift, tuple(lips), cast)
+        teeth = teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure,
+                           None if teeth_to_skin is None else teeth_to_skin * self._driver_skin, tuple(lips), cast)
         return MouthColour(tuple(float(g) * side.exposure for g in lips), tuple(float(g) * side.exposure for g in teeth),
-                           lift, side.exposure, side.saturation * true_colour(self._driver_skin), side.tint)
+                           tuple(float(g) for g in lift * balance), side.exposure,
+                           side.saturation * true_colour(self._driver_skin), side.tint)
+
+    def held_teeth(self, reading: np.ndarray | None) -> np.ndarray | None:
+        """The driver's teeth colour over its skin's (per channel): its last seen held while they are hidden
+        (None before any), eased toward each new reading so the teeth do not flicker as the mouth moves. Held
+        as a share of the skin's, it follows a light switched while the mouth is shut (held as it was lit,
+        tungsten-lit teeth over a skin back in daylight would read as a light bluer than daylight)."""
+        if reading is not None:
+            self._driver_teeth = _ease(self._driver_teeth, reading)
+        return self._driver_teeth
 
     def _side(self, portrait: Image, track: FaceTrack) -> _PortraitSide:
         if self._portrait is None or self._portrait.image is not portrait:
@@ -184,17 +200,14 @@ class LipColourMatch:
                                            tuple(float(c) for c in _half_cast(np.maximum(skin, 1.0))))
         return self._portrait
 
-    def teeth_gain(self, portrait_teeth: np.ndarray | None, driver_teeth: np.ndarray | None,
-                   lips_gain: tuple[float, ...], skin_tint: np.ndarray | None = None) -> tuple[float, ...]:
-        """Per-channel gain for the driver's teeth from the two faces' lit teeth colours (0..255, None
-        where a face shows none this frame; the driver's last seen is held, eased toward each new reading
-        so the teeth do not flicker as the mouth moves). Without the portrait's, the lips' brightness in
-        the photo's colour cast (`skin_tint`, per channel about 1; None: none): teeth are not tinted
-        like lips."""
-        if driver_teeth is not None:
-            self._driver_teeth = _ease(self._driver_teeth, driver_teeth)
-        if portrait_teeth is None or self._driver_teeth is None:
-            cast = np.ones(3) if skin_tint is None else skin_tint
-            return tuple(float(g) for g in np.clip(np.mean(lips_gain) * cast, *GAIN_LIMITS))
-        ratio = portrait_teeth / np.maximum(self._driver_teeth, 1.0)
-        return tuple(float(g) for g in np.clip(ratio, *GAIN_LIMITS))
+
+def teeth_gain(portrait_teeth: np.ndarray | None, driver_teeth: np.ndarray | None, lips_gain: tuple[float, ...],
+               skin_tint: np.ndarray | None = None) -> tuple[float, ...]:
+    """Per-channel gain for the driver's teeth from the two faces' lit teeth colours (0..255, None where a
+    face has shown none). Without the portrait's, the lips' brightness in the photo's colour cast
+    (`skin_tint`, per channel about 1; None: none): teeth are not tinted like lips."""
+    if portrait_teeth is None or driver_teeth is None:
+        cast = np.ones(3) if skin_tint is None else skin_tint
+        return tuple(float(g) for g in np.clip(np.mean(lips_gain) * cast, *GAIN_LIMITS))
+    ratio = portrait_teeth / np.maximum(driver_teeth, 1.0)
+    return tuple(float(g) for g in np.clip(ratio, *GAIN_LIMITS))

@@ -6,8 +6,10 @@ the split must ride with the upper lip and what is below it with the lower lip a
 half split would carry the lower half of the upper teeth down with the jaw (and read as a swollen lip).
 
 Along each of the middle columns from the upper to the lower inner lip, a few samples are classed by
-their colour against the portrait's own lips: teeth are brighter and far greyer than the lips, the cavity
-far darker, anything else is lip. Each column is split on its own (teeth follow the curve of a smile),
+their colour against the portrait's own lips: teeth are brighter than the lips and far greyer or far less
+red (green / red, which a light's colour scales alike in both, so teeth under a tungsten bulb or a green
+tube are still found; a webcam's, yellowish and soft, are often not greyer enough), the cavity far darker,
+anything else is lip. Each column is split on its own (teeth follow the curve of a smile),
 then the splits are smoothed across columns and carried out to the corners.
 """
 from __future__ import annotations
@@ -22,6 +24,9 @@ from nodes.retarget.ranges import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 ROWS = 20  # rows sampled across the interior
 MIDDLE = slice(2, 9)  # of the 11 columns: next to the corners the interior is too thin to read
 TEETH_CHROMA, TEETH_LUMA = 0.7, 0.9  # teeth: chroma below this share of the lips', luma above this share
+TEETH_GREENER = 1.2  # or green / red above this share of the lips' (teeth 1.2-1.7 times, on the four faces here),
+TEETH_MOST_CHROMA = 0.75  # and yet (max - min) / max under this: under a tungsten bulb teeth measure 0.63; paint,
+# a sweet or a coloured gum shield in the mouth is not teeth
 CAVITY_LUMA = 0.6  # the cavity: luma below this share of the lips'
 READABLE_PX = 4.0  # a narrower interior (at its middle column) is read as no interior at all
 TEETH, CAVITY, LIP = 0, 1, 2
@@ -79,7 +84,9 @@ def _classes(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
     """(columns, ROWS) TEETH, CAVITY or LIP per sample of (columns, ROWS, 3) colours."""
     luma, chroma = colours @ LUMA, colours.max(axis=-1) - colours.min(axis=-1)
     lip_luma, lip_chroma = float(lip @ LUMA), max(float(lip.max() - lip.min()), 1.0)
-    teeth = (chroma < TEETH_CHROMA * lip_chroma) & (luma > TEETH_LUMA * lip_luma)
+    greener = ((colours[..., 1] / np.maximum(colours[..., 0], 1.0) > TEETH_GREENER * lip[1] / max(float(lip[0]), 1.0))
+               & (chroma < TEETH_MOST_CHROMA * np.maximum(colours.max(axis=-1), 1.0)))
+    teeth = ((chroma < TEETH_CHROMA * lip_chroma) | greener) & (luma > TEETH_LUMA * lip_luma)
     return np.where(teeth, TEETH, np.where(luma < CAVITY_LUMA * lip_luma, CAVITY, LIP))
 
 
