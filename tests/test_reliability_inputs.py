@@ -79,6 +79,21 @@ def test_a_target_that_is_not_an_image_gets_no_advice_to_install_a_plugin(tmp_pa
     assert "cannot read the image: not an image file" in info.value.message and "pip" not in info.value.message
 
 
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.jpg"])
+def test_a_video_as_the_target_gives_its_first_frame_whatever_its_name(tmp_path, name):
+    """A clip saved under a photo's name was "not an image file"; it is read as the video it is, and the
+    notice says so (a photo named .mp4 was already read as the photo it is)."""
+    import imageio.v3 as iio
+
+    clip = REPO / "tests" / "data" / "real" / "single_face.mp4"
+    path = tmp_path / name
+    path.write_bytes(clip.read_bytes())
+    pixels, notices = read_image_file(path, 2048)
+    first = iio.imread(clip, index=0)
+    assert pixels.shape == first.shape and np.abs(pixels.astype(int) - first).mean() < 2
+    assert "a video" in notices and "first frame is used" in notices and "graphs/video_target.json" in notices
+
+
 def test_a_169_megapixel_target_is_refused_as_documented(tmp_path):
     with pytest.raises(ReenactError, match="over 150 megapixels"):
         read_image_file(header_only_png(tmp_path / "huge.png", 13000, 13000), 2048)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -57,6 +58,8 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
 # the Pillow modes whose colour profile is applied, and the mode each becomes
 MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}  # read as a still, their first frame
+VIDEO_AS_STILL = ("its first frame is used as the still portrait (a target video, whose frames supply its teeth and "
+                  "turned views, is graphs/video_target.json)")
 # what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)
 STILL_FORMATS = {"PNG", "JPEG", "HEIF", "WEBP", "BMP", "TIFF", "GIF", "PPM", "TGA", "JPEG2000", "ICO", "DDS", "QOI"}
 
@@ -75,29 +78,52 @@ def still_format(path) -> str | None:
 def read_image_file(path, max_side: int) -> tuple[np.ndarray, str]:
     """Decode an image file to uint8 RGB(A) in sRGB (an embedded colour profile applied: a camera's Adobe
     RGB, a print shop's CMYK), upright as its EXIF orientation says (a phone's portrait photo is stored
-    sideways with that tag) and downscaled to max_side; returns (pixels, notice)."""
+    sideways with that tag) and downscaled to max_side; returns (pixels, notices: one a line, "" for none). A
+    video gives its first frame, whatever its name."""
     refuse_huge_image(path)
+    notices = []
     try:
         pixels = to_uint8_rgb(np.asarray(_in_srgb(path)))
+        orientation = _orientation(path)
+        if orientation in UPRIGHT:
+            pixels = np.ascontiguousarray(UPRIGHT[orientation](pixels))
+        if Path(path).suffix.lower() in VIDEO_SUFFIXES and still_format(path) is None:  # not a photo named .mp4
+            notices.append(f"{path}: a video: {VIDEO_AS_STILL}")
     except UNREADABLE as exc:
         # imageio's "no backend" advice (pip install imageio[pyav]) never helps with a broken image
         if "truncat" in str(exc).lower():  # Pillow's "image file is truncated", "Truncated File Read"
             raise ReenactError("cannot read the image: the file is cut short", where=str(path),
                                hint="it was probably not written or copied to the end: copy or download it "
                                     "again") from None
-        reason = ("not an image file" if "backend" in str(exc) else
-                  "it is damaged or not an image" if isinstance(exc, struct.error) else first_line(exc))
-        raise ReenactError(f"cannot read the image: {reason}", where=str(path),
-                           hint="use a PNG, JPEG, HEIC, WebP, BMP or TIFF file") from None
-    orientation = _orientation(path)
-    if orientation in UPRIGHT:
-        pixels = np.ascontiguousarray(UPRIGHT[orientation](pixels))
+        pixels = _first_video_frame(path) if "backend" in str(exc) else None  # a clip saved under a photo's name
+        if pixels is None:
+            reason = ("not an image file" if "backend" in str(exc) else
+                      "it is damaged or not an image" if isinstance(exc, struct.error) else first_line(exc))
+            raise ReenactError(f"cannot read the image: {reason}", where=str(path),
+                               hint="use a PNG, JPEG, HEIC, WebP, BMP or TIFF file") from None
+        notices.append(f"{path}: a video, though named {Path(path).suffix}: {VIDEO_AS_STILL}")
     fitted = fit_within(pixels, max_side)
-    notice = ""
     if fitted.shape != pixels.shape:
-        notice = (f"{path}: {pixels.shape[1]}x{pixels.shape[0]} downscaled to "
-                  f"{fitted.shape[1]}x{fitted.shape[0]} (max_side {max_side})")
-    return fitted, notice
+        notices.append(f"{path}: {pixels.shape[1]}x{pixels.shape[0]} downscaled to "
+                       f"{fitted.shape[1]}x{fitted.shape[0]} (max_side {max_side})")
+    return fitted, "\n".join(notices)
+
+
+def _first_video_frame(path) -> np.ndarray | None:
+    """The first frame of a video whatever its name (ffmpeg judges by content), upright; None where ffmpeg
+    cannot read it as one either."""
+    from nodes.capture.video import VideoReader  # imported here: video.py asks this module what a still is
+
+    try:
+        reader = VideoReader(Path(path))
+    except ReenactError:
+        return None
+    try:
+        return reader.read()
+    except ReenactError:
+        return None
+    finally:
+        reader.close()
 
 
 def _in_srgb(path):
@@ -175,12 +201,9 @@ class ImageFile(Node):
 
     def process(self, ctx: FrameContext) -> dict:
         path = self._run.asset(self.params.path)
-        pixels, notice = read_image_file(path, self.params.max_side)
-        if notice:
+        pixels, notices = read_image_file(path, self.params.max_side)
+        for notice in notices.splitlines():
             self._run.notice(notice)
-        if path.suffix.lower() in VIDEO_SUFFIXES and still_format(path) is None:  # not a photo named .mp4
-            self._run.notice(f"{path}: a video as a still portrait: its first frame is used (a target video, whose "
-                             "frames supply its teeth and turned views, is graphs/video_target.json)")
         if not self.params.alpha:
             pixels = flattened(pixels)
         return {"image": Image(pixels)}
