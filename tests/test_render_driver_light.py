@@ -65,17 +65,32 @@ def _lit(frame: np.ndarray, light) -> np.ndarray:
 def test_teeth_are_found_in_any_light(laughing, light):
     """They were told from the lips by being far greyer, which teeth under a tungsten bulb are not."""
     frame, track = laughing
-    assert jaw_split(_lit(frame, light), track.landmarks).upper_teeth
+    assert jaw_split(_lit(frame, light), track.landmarks, any_light=True).upper_teeth
 
 
-def test_a_webcams_yellowish_teeth_are_found(detector):
-    """single_face.mp4 grins with its upper teeth showing, soft and yellowish: they were read as lip, and
-    the driver's whole mouth was laid over the portrait's own teeth."""
+def test_a_webcams_yellowish_teeth_are_found_in_a_driver_not_in_a_portrait(detector):
+    """single_face.mp4 grins with its upper teeth showing, soft and yellowish. Driving, they were read as lip,
+    and its whole mouth was laid over the portrait's own teeth. As a target video's frame they stay unread:
+    its own teeth, kept, were stretched into a murky striped slab where the driver's grin showed white."""
     import imageio.v3 as iio
 
     frame = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=24))
     track = face_track(detector.detect(frame)[0], (frame.shape[1], frame.shape[0]), 0.0)
-    assert jaw_split(frame, track.landmarks).upper_teeth
+    assert jaw_split(frame, track.landmarks, any_light=True).upper_teeth
+    assert not jaw_split(frame, track.landmarks).upper_teeth
+
+
+def test_a_drivers_teeth_read_in_one_frame_and_not_the_next_do_not_blink():
+    """Under a green light with a hand at her lips her teeth were read in every other frame, and the gap
+    blinked between her teeth and a dark slot: the share they take is eased, sooner as they show."""
+    from nodes.render.mouth import DRIVER_TEETH_EASE, DriverMouth, SteadyDriverTeeth
+
+    columns = np.zeros((11, 2, 2))
+    steady, shown, hidden = SteadyDriverTeeth(), np.full(11, 0.6), np.zeros(11)
+    held = [steady.steadied(DriverMouth(columns, (640, 360), share)).upper_teeth[5]
+            for share in (hidden, shown, hidden, shown, hidden, shown, hidden, shown)]
+    assert held[1] == pytest.approx(0.6 * DRIVER_TEETH_EASE[1])  # taken up soon
+    assert max(abs(b - a) for a, b in zip(held[3:], held[4:])) < 0.6 * 0.5  # blinking at 0.6 before
 
 
 @pytest.mark.gl
@@ -109,7 +124,7 @@ def test_a_light_switched_while_the_mouth_is_shut_is_followed(detector, portrait
     portrait = portraits["hopper"]
     track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
     match, image, tungsten = LipColourMatch(), Image(portrait), _lit(frame, LIGHTS["tungsten"])
-    teeth = jaw_split(tungsten, frame_track.landmarks).teeth_colour
+    teeth = jaw_split(tungsten, frame_track.landmarks, any_light=True).teeth_colour
     for _ in range(3):
         match.colour(image, track, Image(tungsten), frame_track, None, teeth)
     for _ in range(20):

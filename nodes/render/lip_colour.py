@@ -6,7 +6,8 @@ the portrait shows no teeth, they take its photo's colour cast as its skin shows
 warm photo (Grace Hopper's) read as cold blue-grey. On the two portraits here that show their teeth, the
 skin's cast (half of it, as for the lips) gives their teeth's hue within 0.04 per channel.
 
-The two faces' colours are compared as a well-lit face would show them, and the result put in the
+The two faces' colours are compared as a well-lit face would show them, the driver's with its light's
+colour taken out (light_balance.py: a tungsten bulb's orange is not a skin tone), and the result put in the
 portrait's exposure (`MouthColour`): the limits on the gains, there for outliers, left a photo at an
 eighth of the light with glowing teeth and a driver in a dark room with a black hole. A black and white
 portrait's mouth is grey, and a driver whose colours are its light's (no skin is that colourful) gives

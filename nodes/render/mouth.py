@@ -11,7 +11,7 @@ portrait's own.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,10 @@ NEW_GAP_FULL = 0.5  # the gap shows only the chosen source once this share of it
 NEW_GAP_HEIGHT = (0.01, 0.04)
 TEETH_PARTED = (0.03, 0.08)  # gap heights, in mouth widths, over which teeth that met part to show the gap
 GRIN_EASE = 0.35  # per frame, how far a grin with the teeth together moves toward the driver's reading
+# per frame, how far the share of the driver's interior its upper teeth take moves toward a smaller reading and
+# toward a larger one: read as shown in one frame and not in the next (a hand at its lips, teeth under a coloured
+# light), the gap blinked between its teeth and a dark slot; teeth that come into view are taken up soon
+DRIVER_TEETH_EASE = (0.3, 0.7)
 # the share of an opened gap, from its bottom, that shows a portrait's own upper teeth mirrored as its lower
 # teeth, and at most this share of the posed upper teeth's height (lower teeth show less than upper ones)
 LOWER_TEETH_OPEN, LOWER_TEETH_REACH = 0.25, 0.5
@@ -64,7 +68,8 @@ class DriverMouth:
         """landmarks: (478, 2|3) the driver's face track in pixels of a frame of `size`; rgb: (H, W, 3)
         the driver's frame (the same, or the same at another size)."""
         columns = np.stack([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER, :2]], axis=1) / np.array(size, float)
-        split = jaw_split(rgb, landmarks[:, :2] * (np.array([rgb.shape[1], rgb.shape[0]], float) / size))
+        in_rgb = landmarks[:, :2] * (np.array([rgb.shape[1], rgb.shape[0]], float) / size)
+        split = jaw_split(rgb, in_rgb, any_light=True)
         return DriverMouth(columns, size, split.upper if split.upper_teeth else np.zeros(len(columns)),
                            split.teeth_colour)
 
@@ -72,6 +77,22 @@ class DriverMouth:
         """0..1: how much of the gap the driver's own interior fills, the rest a plain cavity (`readable`)."""
         middle = self.columns[MIDDLE_COLUMN]
         return _readable(np.linalg.norm((middle[1] - middle[0]) * self.size))
+
+
+class SteadyDriverTeeth:
+    """steadied(mouth) -> the driver's mouth with the share of its interior its upper teeth take eased frame
+    to frame (DRIVER_TEETH_EASE), sooner as they show than as they hide."""
+
+    def __init__(self) -> None:
+        self._held: np.ndarray | None = None
+
+    def steadied(self, mouth: DriverMouth) -> DriverMouth:
+        reading, held = mouth.upper_teeth, self._held
+        if held is not None:
+            falling, rising = DRIVER_TEETH_EASE
+            reading = held + np.where(reading > held, rising, falling) * (reading - held)
+        self._held = reading
+        return replace(mouth, upper_teeth=self._held)
 
 
 def readable(landmarks: np.ndarray) -> float:

@@ -18,7 +18,7 @@ from nodes.track.face_model import eye_widths, topology
 from nodes.body.types import BODY_MOTION, BodyMotion
 from nodes.render.glasses import wears_glasses
 from nodes.render.lip_colour import LipColourMatch, MouthColour
-from nodes.render.mouth import DriverMouth
+from nodes.render.mouth import DriverMouth, SteadyDriverTeeth
 from nodes.render.plate import PersonAndPlate, person_and_plate, still_plate
 from nodes.render.renderer import PortraitRenderer
 from nodes.track.occlusion import COVERED
@@ -94,6 +94,7 @@ class RenderPortrait(Node):
         self._builder: tuple[FaceTrack, PersonAndPlate | None, tuple, MeshBuilder] | None = None
         self._plates: dict[tuple[int, int], tuple] = {}
         self._lip_match = LipColourMatch()
+        self._driver_teeth = SteadyDriverTeeth()
         self._told_size: tuple[int, int, int] | None = None
 
     def _mesh_builder(self, image: Image, track: FaceTrack, plate: PersonAndPlate | None) -> MeshBuilder:
@@ -153,8 +154,8 @@ class RenderPortrait(Node):
         gaze_px = motion.gaze * eye_widths(track.landmarks)[:, None] if motion.valid else None
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
                       and driver_track.valid and motion.valid and driver_track.occlusion[0] < COVERED)
-        driver_mouth = (DriverMouth.of(driver_track.landmarks, driver_track.image_size, driver.rgb()) if use_driver
-                        else None)
+        driver_mouth = (self._driver_teeth.steadied(DriverMouth.of(driver_track.landmarks, driver_track.image_size,
+                                                                   driver.rgb())) if use_driver else None)
         torso = (body.src, body.dst) if body is not None and body.valid else None
         segmented = self._plate_of(image, plate, track)
         builder = self._mesh_builder(image, track, segmented)

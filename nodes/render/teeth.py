@@ -6,10 +6,11 @@ the split must ride with the upper lip and what is below it with the lower lip a
 half split would carry the lower half of the upper teeth down with the jaw (and read as a swollen lip).
 
 Along each of the middle columns from the upper to the lower inner lip, a few samples are classed by
-their colour against the portrait's own lips: teeth are brighter than the lips and far greyer or far less
-red (green / red, which a light's colour scales alike in both, so teeth under a tungsten bulb or a green
-tube are still found; a webcam's, yellowish and soft, are often not greyer enough), the cavity far darker,
-anything else is lip. Each column is split on its own (teeth follow the curve of a smile),
+their colour against the face's own lips: teeth are brighter than the lips and far greyer, the cavity far
+darker, anything else is lip. A driver's teeth may also be far less red than its lips (green / red, which a
+light's colour scales alike in both): under a tungsten bulb or a green tube teeth are not greyer than the
+lips, nor a webcam's soft yellowish ones. A portrait's are told by greyness alone: the soft teeth of a
+target video's webcam frames, found by the looser test, were kept and stretched into a murky striped slab. Each column is split on its own (teeth follow the curve of a smile),
 then the splits are smoothed across columns and carried out to the corners.
 """
 from __future__ import annotations
@@ -24,9 +25,9 @@ from nodes.retarget.ranges import LOWER_LIP_RINGS, UPPER_LIP_RINGS
 ROWS = 20  # rows sampled across the interior
 MIDDLE = slice(2, 9)  # of the 11 columns: next to the corners the interior is too thin to read
 TEETH_CHROMA, TEETH_LUMA = 0.7, 0.9  # teeth: chroma below this share of the lips', luma above this share
-TEETH_GREENER = 1.2  # or green / red above this share of the lips' (teeth 1.2-1.7 times, on the four faces here),
-TEETH_MOST_CHROMA = 0.75  # and yet (max - min) / max under this: under a tungsten bulb teeth measure 0.63; paint,
-# a sweet or a coloured gum shield in the mouth is not teeth
+TEETH_GREENER = 1.2  # a driver's, or green / red above this share of the lips' (1.2-1.7 times on the four faces
+TEETH_MOST_CHROMA = 0.75  # here), and yet (max - min) / max under this: under a tungsten bulb teeth measure 0.63;
+# paint, a sweet or a coloured gum shield in the mouth is not teeth
 CAVITY_LUMA = 0.6  # the cavity: luma below this share of the lips'
 READABLE_PX = 4.0  # a narrower interior (at its middle column) is read as no interior at all
 TEETH, CAVITY, LIP = 0, 1, 2
@@ -52,8 +53,9 @@ COLUMNS = len(UPPER_LIP_RINGS[0])
 HALVES = JawSplit(np.full(COLUMNS, 0.5), np.full(COLUMNS, 0.5), False, False)  # unreadable, or no pixels
 
 
-def jaw_split(rgb: np.ndarray, landmarks: np.ndarray) -> JawSplit:
-    """rgb: (H, W, 3) uint8 portrait; landmarks: (478, 2|3) its face track in pixels."""
+def jaw_split(rgb: np.ndarray, landmarks: np.ndarray, any_light: bool = False) -> JawSplit:
+    """rgb: (H, W, 3) uint8 portrait; landmarks: (478, 2|3) its face track in pixels; any_light: a driver's
+    (teeth far less red than the lips count too)."""
     upper, lower = landmarks[UPPER_LIP_RINGS[0], :2], landmarks[LOWER_LIP_RINGS[0], :2]
     if np.linalg.norm(lower[5] - upper[5]) < READABLE_PX:
         return HALVES
@@ -62,7 +64,7 @@ def jaw_split(rgb: np.ndarray, landmarks: np.ndarray) -> JawSplit:
     lips = np.concatenate([(landmarks[rings[1], :2] + landmarks[rings[2], :2])[MIDDLE] / 2
                            for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS)])
     colours = _sample(rgb, points)
-    classes = _classes(colours, np.median(_sample(rgb, lips[None]), axis=(0, 1)))
+    classes = _classes(colours, np.median(_sample(rgb, lips[None]), axis=(0, 1)), any_light)
     splits = np.array([_split(column) for column in classes])  # (columns, 4)
     smooth = np.array([np.median(splits[max(0, c - 1):c + 2, :2], axis=0) for c in range(len(splits))])
     ends = MIDDLE.start, COLUMNS - MIDDLE.stop
@@ -80,13 +82,15 @@ def _sample(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return colours.reshape(*points.shape[:-1], 3).astype(np.float64)
 
 
-def _classes(colours: np.ndarray, lip: np.ndarray) -> np.ndarray:
+def _classes(colours: np.ndarray, lip: np.ndarray, any_light: bool) -> np.ndarray:
     """(columns, ROWS) TEETH, CAVITY or LIP per sample of (columns, ROWS, 3) colours."""
     luma, chroma = colours @ LUMA, colours.max(axis=-1) - colours.min(axis=-1)
     lip_luma, lip_chroma = float(lip @ LUMA), max(float(lip.max() - lip.min()), 1.0)
-    greener = ((colours[..., 1] / np.maximum(colours[..., 0], 1.0) > TEETH_GREENER * lip[1] / max(float(lip[0]), 1.0))
-               & (chroma < TEETH_MOST_CHROMA * np.maximum(colours.max(axis=-1), 1.0)))
-    teeth = ((chroma < TEETH_CHROMA * lip_chroma) | greener) & (luma > TEETH_LUMA * lip_luma)
+    teeth = chroma < TEETH_CHROMA * lip_chroma
+    if any_light:
+        teeth |= ((colours[..., 1] / np.maximum(colours[..., 0], 1.0) > TEETH_GREENER * lip[1] / max(float(lip[0]), 1.0))
+                  & (chroma < TEETH_MOST_CHROMA * np.maximum(colours.max(axis=-1), 1.0)))
+    teeth &= luma > TEETH_LUMA * lip_luma
     return np.where(teeth, TEETH, np.where(luma < CAVITY_LUMA * lip_luma, CAVITY, LIP))
 
 
