@@ -130,3 +130,30 @@ def test_a_light_switched_while_the_mouth_is_shut_is_followed(detector, portrait
     for _ in range(20):
         light = np.array(match.colour(image, track, Image(frame), frame_track, None, None).driver_light)
     assert light / light.mean() == pytest.approx(np.ones(3), abs=0.05)
+
+
+def test_a_tint_far_from_any_teeths_is_held_to_teeths():
+    from nodes.render.lip_colour import TEETH_TINT, teeth_tint
+
+    assert teeth_tint(np.array([181.0, 148.0, 133.0])) == pytest.approx((1.17, 0.96, 0.86), abs=0.01)  # a webcam's
+    lips = np.array(teeth_tint(np.array([127.0, 77.0, 70.0])))  # a mouth's lips read as teeth
+    assert (lips.max() - lips.min()) / lips.max() == pytest.approx(TEETH_TINT)
+
+
+@pytest.mark.gl
+def test_a_webcams_yellowish_teeth_take_the_teeths_colour_not_the_lips(studio_registry, detector, portraits):
+    """single_face.mp4's soft grin (frame 38) in Hopper's opened mouth: its teeth, told by greyness alone, took
+    her lips' red gain, salmon where they were brightest ((217, 156, 141)); they are told by being as grey as
+    its own teeth, and take the teeth's."""
+    import imageio.v3 as iio
+
+    frame = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=38))
+    frame_track = face_track(detector.detect(frame)[0], (frame.shape[1], frame.shape[0]), 0.0)
+    portrait = portraits["hopper"]
+    track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
+    dst = opened_mouth(track.landmarks)
+    out = render_node_output(studio_registry, portrait, track, dst, frame, frame_track)
+    gap = out[region_mask(out.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-14, -6], [14, -6], [14, 6], [-14, 6]]))]
+    luma = gap.astype(float) @ np.array([0.299, 0.587, 0.114])
+    bright = gap[luma >= np.percentile(luma, 75)].astype(float).mean(axis=0)
+    assert bright[0] - bright[1] < 50, bright  # 61 before

@@ -20,6 +20,7 @@ uniform vec2 frame_origin;  // the output pixel of the framebuffer's pixel (0, 0
 uniform vec3 driver_gain;     // per channel: the portrait's lip colour over the driver's
 uniform vec3 driver_teeth_gain;  // the same for teeth (lip_colour.py)
 uniform vec3 driver_light;       // the driver's colours times this are a well-lit face's in daylight (lip_colour.py)
+uniform vec3 driver_teeth_tint;  // the hue of the driver's own teeth (about 1 per channel): as grey as them is teeth
 uniform float mouth_exposure;    // the drawn cavity and teeth times this are in the portrait's exposure
 uniform float mouth_saturation;  // 0..1: how much colour the interior keeps (0 in a black and white portrait);
 uniform vec3 mouth_tint;         // the rest is its brightness in the photo's cast
@@ -113,9 +114,10 @@ vec3 mouth(int code) {
     vec3 cavity = cavity_color * mouth_exposure;
     if (code == 2) {
         vec3 mouth = texture(driver, st).rgb * driver_light;  // as a well-lit face: its teeth read as teeth
-        // bright and nearly grey is teeth: coloured like the portrait's teeth, not tinted like its lips
+        // bright and as grey as its own teeth is teeth: coloured like the portrait's teeth, not tinted like its lips
+        vec3 hue = mouth / driver_teeth_tint;
         float teeth = smoothstep(0.35, 0.6, dot(mouth, vec3(0.299, 0.587, 0.114)))
-                    * (1.0 - smoothstep(0.08, 0.2, max(mouth.r, max(mouth.g, mouth.b)) - min(mouth.r, min(mouth.g, mouth.b))));
+                    * (1.0 - smoothstep(0.08, 0.2, max(hue.r, max(hue.g, hue.b)) - min(hue.r, min(hue.g, hue.b))));
         source = clamp(mouth * mix(driver_gain, driver_teeth_gain, teeth), 0.0, 1.0);
         // a plain cavity where the driver's mouth is too small to use, shaded by it (not a flat hole)
         source = mix(cavity * (0.6 + dot(mouth, vec3(0.299, 0.587, 0.114))), source, driver_share);

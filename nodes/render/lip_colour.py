@@ -34,6 +34,8 @@ COLOURLESS = (0.02, 0.10)  # skin chroma ((max - min) / max) from which a photo 
 UNLIKELY_SKIN = (0.7, 0.9)  # skin chroma from which a driver's colours are its light's, not its own: a dark clip's
 # colour crushed to red (its skin (66, 5, 0): 1.0); its mouth then gives its brightness alone. Skin in daylight
 # measures 0.2-0.6 (hopper_talks.mp4's warm photo 0.56, deep brown skin about 0.55)
+TEETH_TINT = 0.3  # the most chroma ((max - min) / max) a driver's teeth tint keeps: a webcam's measure 0.25-0.27
+# (wolfgang_expressions.mp4's in daylight 0.11); more is not teeth, and would make its lips read as teeth
 WHITE_SAMPLES = 4000  # pixels of the face's box `face_white` looks at: as sure, and a tenth of the time of all
 WHITE_EVERY = 8  # frames between two looks at the driver's exposure (`face_white`; looked at every frame, it cost
 # the render 1.5 ms a frame in the full chain, 0.1 ms alone); in between, it follows its cheeks' brightness, which
@@ -45,7 +47,8 @@ WHITE_EVERY = 8  # frames between two looks at the driver's exposure (`face_whit
 class MouthColour:
     """How the mouth's interior is coloured (warp.frag's mouth()): per-channel gains for the driver's lips
     and teeth (exposure included), per channel what lifts or lowers the driver's colours to a well-lit face's
-    in daylight (`driver_light`) before its teeth are told apart from its lips, the portrait's exposure (the drawn cavity and teeth take it), and how
+    in daylight (`driver_light`) before its teeth are told apart from its lips (by being as grey as its own
+    teeth, whose hue is `driver_teeth_tint`, per channel about 1), the portrait's exposure (the drawn cavity and teeth take it), and how
     much of its colour it keeps (0 in a black and white portrait, or from a driver whose colours are its
     light's), the rest its brightness in the photo's cast (`tint`, per channel about 1). Exposures differ
     from 1 only past what the gains' own limits take up (GAIN_LIMITS): a photo at a tenth of the light, a
@@ -54,6 +57,7 @@ class MouthColour:
     lips: tuple[float, ...] = (1.0, 1.0, 1.0)
     teeth: tuple[float, ...] = (1.0, 1.0, 1.0)
     driver_light: tuple[float, ...] = (1.0, 1.0, 1.0)
+    driver_teeth_tint: tuple[float, ...] = (1.0, 1.0, 1.0)
     portrait_exposure: float = 1.0
     saturation: float = 1.0
     tint: tuple[float, ...] = (1.0, 1.0, 1.0)
@@ -92,6 +96,17 @@ def true_colour(skin: np.ndarray) -> float:
 
 def _chroma(colour: np.ndarray) -> float:
     return float((colour.max() - colour.min()) / max(float(colour.max()), 1.0))
+
+
+def teeth_tint(teeth: np.ndarray) -> tuple[float, ...]:
+    """The hue of (3,) teeth colours, per channel about 1 (their mean 1), as far from grey as TEETH_TINT allows:
+    the renderer tells teeth by being as grey as these. Told by greyness alone, a webcam's soft yellowish
+    teeth took the lips' red gain, salmon where they were bright."""
+    hue = np.maximum(np.asarray(teeth, float), 1.0)
+    off = hue / hue.mean() - 1.0
+    if _chroma(1.0 + off) > TEETH_TINT:  # scaled by k, its chroma is k * spread / (1 + k * the top's)
+        off *= TEETH_TINT / (np.ptp(off) - TEETH_TINT * off.max())
+    return tuple(float(c) for c in 1.0 + off)
 
 
 def lip_colour(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -178,8 +193,9 @@ class LipColourMatch:
         cast = _half_cast(side.skin / np.maximum(self._driver_skin, 1.0))
         teeth = teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure,
                            None if teeth_to_skin is None else teeth_to_skin * self._driver_skin, tuple(lips), cast)
+        tint = (1.0, 1.0, 1.0) if teeth_to_skin is None else teeth_tint(teeth_to_skin * self._driver_skin)
         return MouthColour(tuple(float(g) * side.exposure for g in lips), tuple(float(g) * side.exposure for g in teeth),
-                           tuple(float(g) for g in lift * balance), side.exposure,
+                           tuple(float(g) for g in lift * balance), tint, side.exposure,
                            side.saturation * true_colour(self._driver_skin), side.tint)
 
     def held_teeth(self, reading: np.ndarray | None) -> np.ndarray | None:

@@ -143,7 +143,8 @@ class PortraitRenderer:
         _set_uniforms(skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._background[0], room_from=room_from(plate), cover_gone=mesh.turned_back)
         _set_uniforms(self._features[0], driver_gain=mouth_colour.lips, driver_teeth_gain=mouth_colour.teeth,
-                      driver_light=mouth_colour.driver_light, mouth_exposure=mouth_colour.portrait_exposure,
+                      driver_light=mouth_colour.driver_light,
+                      driver_teeth_tint=mouth_colour.driver_teeth_tint, mouth_exposure=mouth_colour.portrait_exposure,
                       mouth_saturation=mouth_colour.saturation, mouth_tint=mouth_colour.tint,
                       cavity_color=cavity, teeth_color=teeth,
                       driver_share=mesh.driver_share, gap_own=mesh.gap_own)
