@@ -101,7 +101,8 @@ def test_an_oddly_lit_driver_gives_the_mouth_a_daylit_one_gives(studio_registry,
     portrait = portraits["hopper"]
     track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
     dst = opened_mouth(track.landmarks)
-    gap = region_mask(portrait.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-10, -4], [10, -4], [10, 4], [-10, 4]]))
+    centre = dst[[13, 14], :2].mean(axis=0)
+    gap = region_mask(portrait.shape, centre + np.array([[-10, -4], [10, -4], [10, 4], [-10, 4]]))
     frame, frame_track = laughing
 
     def mouth(light) -> np.ndarray:
@@ -153,7 +154,8 @@ def test_a_webcams_yellowish_teeth_take_the_teeths_colour_not_the_lips(studio_re
     track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
     dst = opened_mouth(track.landmarks)
     out = render_node_output(studio_registry, portrait, track, dst, frame, frame_track)
-    gap = out[region_mask(out.shape, dst[[13, 14], :2].mean(axis=0) + np.array([[-14, -6], [14, -6], [14, 6], [-14, 6]]))]
+    centre = dst[[13, 14], :2].mean(axis=0)
+    gap = out[region_mask(out.shape, centre + np.array([[-14, -6], [14, -6], [14, 6], [-14, 6]]))]
     luma = gap.astype(float) @ np.array([0.299, 0.587, 0.114])
     bright = gap[luma >= np.percentile(luma, 75)].astype(float).mean(axis=0)
     assert bright[0] - bright[1] < 50, bright  # 61 before

@@ -34,7 +34,8 @@ def light_balance(skin: np.ndarray, teeth: np.ndarray | None = None) -> np.ndarr
     light = skin if teeth is None else np.maximum(np.asarray(teeth, float), 1.0) ** 2 / skin
     red, green, blue = light
     if teeth is None:
-        green_share, blue_share = (np.clip(ratio, *band) for ratio, band in zip((green / red, blue / green), DAYLIGHT_SKIN))
+        green_band, blue_band = DAYLIGHT_SKIN
+        green_share, blue_share = np.clip(green / red, *green_band), np.clip(blue / green, *blue_band)
     else:
         green_share, blue_share = _as_in_daylight(green / red), _as_in_daylight(blue / green)
     gains = np.array([1.0, green_share, green_share * blue_share]) / (light / red)

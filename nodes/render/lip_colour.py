@@ -48,11 +48,12 @@ class MouthColour:
     """How the mouth's interior is coloured (warp.frag's mouth()): per-channel gains for the driver's lips
     and teeth (exposure included), per channel what lifts or lowers the driver's colours to a well-lit face's
     in daylight (`driver_light`) before its teeth are told apart from its lips (by being as grey as its own
-    teeth, whose hue is `driver_teeth_tint`, per channel about 1), the portrait's exposure (the drawn cavity and teeth take it), and how
-    much of its colour it keeps (0 in a black and white portrait, or from a driver whose colours are its
-    light's), the rest its brightness in the photo's cast (`tint`, per channel about 1). Exposures differ
-    from 1 only past what the gains' own limits take up (GAIN_LIMITS): a photo at a tenth of the light, a
-    driver in a dark room; the driver's light is balanced only past what a daylight face shows."""
+    teeth, whose hue is `driver_teeth_tint`, per channel about 1), the portrait's exposure (the drawn cavity
+    and teeth take it), and how much of its colour it keeps (0 in a black and white portrait, or from a
+    driver whose colours are its light's), the rest its brightness in the photo's cast (`tint`, per channel
+    about 1). Exposures differ from 1 only past what the gains' own limits take up (GAIN_LIMITS): a photo at
+    a tenth of the light, a driver in a dark room; the driver's light is balanced only past what a daylight
+    face shows."""
 
     lips: tuple[float, ...] = (1.0, 1.0, 1.0)
     teeth: tuple[float, ...] = (1.0, 1.0, 1.0)
@@ -191,9 +192,10 @@ class LipColourMatch:
         # half the hue shift: lips differ in colour more than teeth do
         lips = np.clip(ratio.mean() * _half_cast(ratio), *GAIN_LIMITS)
         cast = _half_cast(side.skin / np.maximum(self._driver_skin, 1.0))
-        teeth = teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure,
-                           None if teeth_to_skin is None else teeth_to_skin * self._driver_skin, tuple(lips), cast)
-        tint = (1.0, 1.0, 1.0) if teeth_to_skin is None else teeth_tint(teeth_to_skin * self._driver_skin)
+        held_teeth = None if teeth_to_skin is None else teeth_to_skin * self._driver_skin  # balanced
+        teeth = teeth_gain(None if portrait_teeth is None else portrait_teeth / side.exposure, held_teeth,
+                           tuple(lips), cast)
+        tint = (1.0, 1.0, 1.0) if held_teeth is None else teeth_tint(held_teeth)
         return MouthColour(tuple(float(g) * side.exposure for g in lips), tuple(float(g) * side.exposure for g in teeth),
                            tuple(float(g) for g in lift * balance), tint, side.exposure,
                            side.saturation * true_colour(self._driver_skin), side.tint)

@@ -10,8 +10,9 @@ their colour against the face's own lips: teeth are brighter than the lips and f
 darker, anything else is lip. A driver's teeth may also be far less red than its lips (green / red, which a
 light's colour scales alike in both): under a tungsten bulb or a green tube teeth are not greyer than the
 lips, nor a webcam's soft yellowish ones. A portrait's are told by greyness alone: the soft teeth of a
-target video's webcam frames, found by the looser test, were kept and stretched into a murky striped slab. Each column is split on its own (teeth follow the curve of a smile),
-then the splits are smoothed across columns and carried out to the corners.
+target video's webcam frames, found by the looser test, were kept and stretched into a murky striped slab.
+Each column is split on its own (teeth follow the curve of a smile), then the splits are smoothed across
+columns and carried out to the corners.
 """
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def _classes(colours: np.ndarray, lip: np.ndarray, any_light: bool) -> np.ndarra
     lip_luma, lip_chroma = float(lip @ LUMA), max(float(lip.max() - lip.min()), 1.0)
     teeth = chroma < TEETH_CHROMA * lip_chroma
     if any_light:
-        teeth |= ((colours[..., 1] / np.maximum(colours[..., 0], 1.0) > TEETH_GREENER * lip[1] / max(float(lip[0]), 1.0))
+        green_share = colours[..., 1] / np.maximum(colours[..., 0], 1.0)
+        teeth |= ((green_share > TEETH_GREENER * lip[1] / max(float(lip[0]), 1.0))
                   & (chroma < TEETH_MOST_CHROMA * np.maximum(colours.max(axis=-1), 1.0)))
     teeth &= luma > TEETH_LUMA * lip_luma
     return np.where(teeth, TEETH, np.where(luma < CAVITY_LUMA * lip_luma, CAVITY, LIP))
