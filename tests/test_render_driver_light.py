@@ -65,7 +65,27 @@ def _lit(frame: np.ndarray, light) -> np.ndarray:
 def test_teeth_are_found_in_any_light(laughing, light):
     """They were told from the lips by being far greyer, which teeth under a tungsten bulb are not."""
     frame, track = laughing
-    assert jaw_split(_lit(frame, light), track.landmarks, any_light=True).upper_teeth
+    assert jaw_split(_lit(frame, light), track.landmarks, driver_light=np.ones(3)).upper_teeth
+
+
+def test_a_drivers_teeth_are_read_through_its_lights_balance_as_in_daylight(detector, laughing):
+    """Under a green tube with a hand at her lips (frames 170-179) her teeth were read only now and then, and
+    the gap blinked between her teeth and a dark slot; read through the balance her teeth gave, they are read
+    in each frame, as in daylight."""
+    import imageio.v3 as iio
+
+    from nodes.render.lip_colour import skin_colour
+
+    green = LIGHTS["green tube"]
+    frame, track = _lit(laughing[0], green), laughing[1]
+    balance = light_balance(skin_colour(frame, track.landmarks),
+                            jaw_split(frame, track.landmarks, np.ones(3)).teeth_colour)
+    for index in range(170, 180):
+        daylit = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4",
+                                                 index=index))
+        landmarks = face_track(detector.detect(daylit)[0], (daylit.shape[1], daylit.shape[0]), 0.0).landmarks
+        assert jaw_split(daylit, landmarks, np.ones(3)).upper_teeth
+        assert jaw_split(_lit(daylit, green), landmarks, balance).upper_teeth, index
 
 
 def test_a_webcams_yellowish_teeth_are_found_in_a_driver_not_in_a_portrait(detector):
@@ -76,7 +96,7 @@ def test_a_webcams_yellowish_teeth_are_found_in_a_driver_not_in_a_portrait(detec
 
     frame = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "single_face.mp4", index=24))
     track = face_track(detector.detect(frame)[0], (frame.shape[1], frame.shape[0]), 0.0)
-    assert jaw_split(frame, track.landmarks, any_light=True).upper_teeth
+    assert jaw_split(frame, track.landmarks, driver_light=np.ones(3)).upper_teeth
     assert not jaw_split(frame, track.landmarks).upper_teeth
 
 
@@ -125,7 +145,7 @@ def test_a_light_switched_while_the_mouth_is_shut_is_followed(detector, portrait
     portrait = portraits["hopper"]
     track = face_track(detector.detect(portrait)[0], (portrait.shape[1], portrait.shape[0]), 0.0)
     match, image, tungsten = LipColourMatch(), Image(portrait), _lit(frame, LIGHTS["tungsten"])
-    teeth = jaw_split(tungsten, frame_track.landmarks, any_light=True).teeth_colour
+    teeth = jaw_split(tungsten, frame_track.landmarks, driver_light=np.ones(3)).teeth_colour
     for _ in range(3):
         match.colour(image, track, Image(tungsten), frame_track, None, teeth)
     for _ in range(20):

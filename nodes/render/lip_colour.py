@@ -163,6 +163,7 @@ class LipColourMatch:
         self._white_looked: tuple[float, float] | None = None  # the driver's `face_white` at the last look, and
         # its cheeks' luma then
         self._frames = 0  # frames coloured: the driver's exposure is looked at every WHITE_EVERY of them
+        self.driver_balance = np.ones(3)  # the last frame's `light_balance` of the driver: its teeth are read so
 
     def drawn(self, portrait: Image, track: FaceTrack) -> MouthColour:
         """A drawn cavity and teeth in the portrait's exposure and colour."""
@@ -187,6 +188,7 @@ class LipColourMatch:
         # the balance follows a light at once; the skin is eased only once balanced (its light taken out)
         skin = skin * lift
         balance = light_balance(skin, None if teeth_to_skin is None else teeth_to_skin * skin)
+        self.driver_balance = balance
         self._driver_skin = _ease(self._driver_skin, skin * balance)
         ratio = side.lips / np.maximum(lip_colour(driver_rgb, driver_track.landmarks) * lift * balance, 1.0)
         # half the hue shift: lips differ in colour more than teeth do

@@ -64,12 +64,14 @@ class DriverMouth:
     teeth_colour: np.ndarray | None = None
 
     @staticmethod
-    def of(landmarks: np.ndarray, size: tuple[int, int], rgb: np.ndarray) -> DriverMouth:
+    def of(landmarks: np.ndarray, size: tuple[int, int], rgb: np.ndarray,
+           light: np.ndarray | None = None) -> DriverMouth:
         """landmarks: (478, 2|3) the driver's face track in pixels of a frame of `size`; rgb: (H, W, 3)
-        the driver's frame (the same, or the same at another size)."""
+        the driver's frame (the same, or the same at another size); light: (3,) gains taking its light's
+        colour out as last known (`LipColourMatch.driver_balance`; None: 1)."""
         columns = np.stack([landmarks[UPPER_INNER, :2], landmarks[LOWER_INNER, :2]], axis=1) / np.array(size, float)
         in_rgb = landmarks[:, :2] * (np.array([rgb.shape[1], rgb.shape[0]], float) / size)
-        split = jaw_split(rgb, in_rgb, any_light=True)
+        split = jaw_split(rgb, in_rgb, np.ones(3) if light is None else light)
         return DriverMouth(columns, size, split.upper if split.upper_teeth else np.zeros(len(columns)),
                            split.teeth_colour)
 

@@ -155,7 +155,8 @@ class RenderPortrait(Node):
         use_driver = (self.params.mouth_source == "driver" and driver is not None and driver_track is not None
                       and driver_track.valid and motion.valid and driver_track.occlusion[0] < COVERED)
         driver_mouth = (self._driver_teeth.steadied(DriverMouth.of(driver_track.landmarks, driver_track.image_size,
-                                                                   driver.rgb())) if use_driver else None)
+                                                                   driver.rgb(), self._lip_match.driver_balance))
+                        if use_driver else None)
         torso = (body.src, body.dst) if body is not None and body.valid else None
         segmented = self._plate_of(image, plate, track)
         builder = self._mesh_builder(image, track, segmented)

@@ -7,9 +7,10 @@ half split would carry the lower half of the upper teeth down with the jaw (and 
 
 Along each of the middle columns from the upper to the lower inner lip, a few samples are classed by
 their colour against the face's own lips: teeth are brighter than the lips and far greyer, the cavity far
-darker, anything else is lip. A driver's teeth may also be far less red than its lips (green / red, which a
-light's colour scales alike in both): under a tungsten bulb or a green tube teeth are not greyer than the
-lips, nor a webcam's soft yellowish ones. A portrait's are told by greyness alone: the soft teeth of a
+darker, anything else is lip. A driver's are classed through its light's balance as last known, and may also
+be far less red than its lips (green / red, which a light's colour scales alike in both): under a tungsten
+bulb or a green tube teeth are not greyer than the lips, nor a webcam's soft yellowish ones; read only now
+and then, under a green tube with a hand at the lips, they made the gap blink. A portrait's are told by greyness alone: the soft teeth of a
 target video's webcam frames, found by the looser test, were kept and stretched into a murky striped slab.
 Each column is split on its own (teeth follow the curve of a smile), then the splits are smoothed across
 columns and carried out to the corners.
@@ -54,9 +55,11 @@ COLUMNS = len(UPPER_LIP_RINGS[0])
 HALVES = JawSplit(np.full(COLUMNS, 0.5), np.full(COLUMNS, 0.5), False, False)  # unreadable, or no pixels
 
 
-def jaw_split(rgb: np.ndarray, landmarks: np.ndarray, any_light: bool = False) -> JawSplit:
-    """rgb: (H, W, 3) uint8 portrait; landmarks: (478, 2|3) its face track in pixels; any_light: a driver's
-    (teeth far less red than the lips count too)."""
+def jaw_split(rgb: np.ndarray, landmarks: np.ndarray, driver_light: np.ndarray | None = None) -> JawSplit:
+    """rgb: (H, W, 3) uint8 portrait; landmarks: (478, 2|3) its face track in pixels. A driver's gives
+    driver_light, (3,) gains that take its light's colour out as far as it is known (light_balance.py; 1
+    where it is not): its pixels are classed so balanced, and teeth far less red than its lips count too;
+    teeth_colour is as lit."""
     upper, lower = landmarks[UPPER_LIP_RINGS[0], :2], landmarks[LOWER_LIP_RINGS[0], :2]
     if np.linalg.norm(lower[5] - upper[5]) < READABLE_PX:
         return HALVES
@@ -64,8 +67,11 @@ def jaw_split(rgb: np.ndarray, landmarks: np.ndarray, any_light: bool = False) -
     points = upper[MIDDLE, None, :] + (lower - upper)[MIDDLE, None, :] * shares[None, :, None]
     lips = np.concatenate([(landmarks[rings[1], :2] + landmarks[rings[2], :2])[MIDDLE] / 2
                            for rings in (UPPER_LIP_RINGS, LOWER_LIP_RINGS)])
-    colours = _sample(rgb, points)
-    classes = _classes(colours, np.median(_sample(rgb, lips[None]), axis=(0, 1)), any_light)
+    colours, lip = _sample(rgb, points), np.median(_sample(rgb, lips[None]), axis=(0, 1))
+    if driver_light is None:
+        classes = _classes(colours, lip, any_light=False)
+    else:
+        classes = _classes(colours * driver_light, lip * driver_light, any_light=True)
     splits = np.array([_split(column) for column in classes])  # (columns, 4)
     smooth = np.array([np.median(splits[max(0, c - 1):c + 2, :2], axis=0) for c in range(len(splits))])
     ends = MIDDLE.start, COLUMNS - MIDDLE.stop
