@@ -179,3 +179,15 @@ def test_a_webcams_yellowish_teeth_take_the_teeths_colour_not_the_lips(studio_re
     luma = gap.astype(float) @ np.array([0.299, 0.587, 0.114])
     bright = gap[luma >= np.percentile(luma, 75)].astype(float).mean(axis=0)
     assert bright[0] - bright[1] < 50, bright  # 61 before
+
+
+def test_teeth_of_a_colour_no_light_has_are_not_read_as_a_light():
+    """Teeth painted blue (a helper's test: (104, 129, 234) over daylit skin) read as a light of 3.4 times the
+    blue: the mouth turned murky olive, and the opposite cast lingered after the paint ended."""
+    from nodes.render.light_balance import lit_teeth
+
+    teeth, skin = (np.array(colour) for colour in DAYLIGHT_FACES[0])
+    assert lit_teeth(skin, teeth)
+    for light in LIGHTS.values():
+        assert lit_teeth(skin * light, teeth * light)
+    assert not lit_teeth(skin, np.array([104.0, 129.0, 234.0]))

@@ -23,6 +23,9 @@ DAYLIGHT, ODD_LIGHT = 0.05, 0.15  # |log| of a light's green / red or blue / gre
 # it is taken out in full (between, less and less of it is kept: past a band's edge, a light left at the edge kept
 # tungsten-lit teeth pink enough to be coloured as lips)
 DAYLIGHT_SKIN = ((0.58, 0.96), (0.66, 1.12))  # skin's (green / red, blue / green) in daylight
+ANY_LIGHT = 0.75  # |log| of a light's green / red or blue / green past which "teeth" are not lit teeth but paint, a
+# coloured brace or a sweet (teeth painted blue read as a light of 3.4 times the blue): a tungsten bulb's blue / green
+# measures 0.56, a blue screen's 0.16
 RESTORE_LIMIT = 3.0  # a channel this far under another has lost what it showed (a red-lit room's blue): the
 # balance lifts it no further, and the mouth is then told by its brightness (lip_colour.true_colour)
 
@@ -41,6 +44,14 @@ def light_balance(skin: np.ndarray, teeth: np.ndarray | None = None) -> np.ndarr
     gains = np.array([1.0, green_share, green_share * blue_share]) / (light / red)
     gains = np.minimum(gains, RESTORE_LIMIT * gains.min())
     return gains * float(skin @ LUMA) / float((skin * gains) @ LUMA)
+
+
+def lit_teeth(skin: np.ndarray, teeth: np.ndarray) -> bool:
+    """Whether (3,) teeth colours over a (3,) skin colour say a light any room has (ANY_LIGHT), not a colour
+    of their own: read as a light, teeth painted blue turned the mouth murky olive, and the opposite cast
+    lingered as the held reading eased back."""
+    red, green, blue = np.maximum(np.asarray(teeth, float), 1.0) ** 2 / np.maximum(np.asarray(skin, float), 1.0)
+    return bool(np.all(np.abs(np.log([green / red, blue / green])) <= ANY_LIGHT))
 
 
 def _as_in_daylight(ratio: float) -> float:

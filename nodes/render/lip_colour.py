@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.runtime.gpu.image import Image
-from nodes.render.light_balance import light_balance
+from nodes.render.light_balance import light_balance, lit_teeth
 from nodes.render.ramps import smoothstep
 from nodes.render.teeth import LUMA
 from nodes.track.face_model import topology
@@ -184,7 +184,8 @@ class LipColourMatch:
         self._frames += 1
         white, cheeks_then = self._white_looked
         lift = 1.0 / exposure_beyond_gains(white * cheeks / cheeks_then)  # the driver's colours at a well-lit face's
-        teeth_to_skin = self.held_teeth(None if driver_teeth is None else driver_teeth / np.maximum(skin, 1.0))
+        lit = driver_teeth is not None and lit_teeth(skin, driver_teeth)
+        teeth_to_skin = self.held_teeth(driver_teeth / np.maximum(skin, 1.0) if lit else None)
         # the balance follows a light at once; the skin is eased only once balanced (its light taken out)
         skin = skin * lift
         balance = light_balance(skin, None if teeth_to_skin is None else teeth_to_skin * skin)
