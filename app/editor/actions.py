@@ -101,9 +101,7 @@ class Editor(Playback):
             recovered = recovered if autosaved else None
         document = Document(self.registry, preset, path)
         self._adopt(document, f"opened {path}")
-        self.problems = [str(p) for p in preset.problems]
-        for problem in self.problems:  # in full in the message log; the status bar only points there
-            self.say(f"`reenact run` refuses {path.name} as it is: {problem}", Tone.NOTE)
+        self._tell_problems([str(p) for p in preset.problems], path)
         if damaged is not None:
             self.say(damaged, Tone.WARNING)
         self.recovered = recovered is not None  # said in the status bar while they stay unsaved
@@ -152,12 +150,10 @@ class Editor(Playback):
         for node_id, spec in preset.graph.nodes.items():  # the same files, named from the new folder
             self.document.graph.nodes[node_id].params.update(spec.params)
         self.document.graph.base_dir = path.resolve().parent
-        self.problems = [str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems]
+        self._tell_problems([str(p) for p in parse_preset(path.read_text(), self.registry, path.parent).problems], path)
         self.storage.remember_recent(path)
         outside = [f"{spec.id}.{name}" for spec in preset.graph.nodes.values() for name, value in spec.params.items()
                    if value and self._reads_a_file(spec.id, name) and Path(value).is_absolute()]
-        for problem in self.problems:  # each in full in the message log, before what the status bar shows
-            self.say(f"`reenact run` refuses {path.name} as it is: {problem}", Tone.NOTE)
         if outside:  # the editor runs it, but the command line would not: said short, the advice first
             self.say(f"saved {path.name}; to run it with `reenact run`, copy the file {outside[0]} names beside it "
                      f"(or into assets/), or give it with --set {outside[0]}=...: a preset names only files "
@@ -167,6 +163,13 @@ class Editor(Playback):
         else:
             self.say(f"saved {path}")
         return path
+
+    def _tell_problems(self, problems: list[str], path: Path) -> None:
+        """Keep why `reenact run` refuses the file at `path`, each said in full in the message log (the
+        status bar only points there)."""
+        self.problems = problems
+        for problem in problems:
+            self.say(f"`reenact run` refuses {path.name} as it is: {problem}", Tone.NOTE)
 
     def would_replace(self, path: str | Path) -> Path | None:
         """The file Save As to `path` would write over, when that is another file than this graph's own."""

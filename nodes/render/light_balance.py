@@ -34,7 +34,7 @@ def light_balance(skin: np.ndarray, teeth: np.ndarray | None = None) -> np.ndarr
     """(3,) per-channel gains taking a driver's light's cast out of its colours, its skin's brightness kept:
     1 where its teeth ((3,) 0..255, None where none were seen) and skin ((3,) 0..255) look as in daylight."""
     skin = np.maximum(np.asarray(skin, float), 1.0)
-    light = skin if teeth is None else np.maximum(np.asarray(teeth, float), 1.0) ** 2 / skin
+    light = skin if teeth is None else _light(skin, teeth)
     red, green, blue = light
     if teeth is None:
         green_band, blue_band = DAYLIGHT_SKIN
@@ -50,8 +50,13 @@ def lit_teeth(skin: np.ndarray, teeth: np.ndarray) -> bool:
     """Whether (3,) teeth colours over a (3,) skin colour say a light any room has (ANY_LIGHT), not a colour
     of their own: read as a light, teeth painted blue turned the mouth murky olive, and the opposite cast
     lingered as the held reading eased back."""
-    red, green, blue = np.maximum(np.asarray(teeth, float), 1.0) ** 2 / np.maximum(np.asarray(skin, float), 1.0)
+    red, green, blue = _light(skin, teeth)
     return bool(np.all(np.abs(np.log([green / red, blue / green])) <= ANY_LIGHT))
+
+
+def _light(skin: np.ndarray, teeth: np.ndarray) -> np.ndarray:
+    """(3,) the light's colour, as the teeth's squared over the skin's (each (3,) 0..255)."""
+    return np.maximum(np.asarray(teeth, float), 1.0) ** 2 / np.maximum(np.asarray(skin, float), 1.0)
 
 
 def _as_in_daylight(ratio: float) -> float:
