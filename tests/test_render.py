@@ -490,6 +490,25 @@ def test_a_laughing_drivers_teeth_do_not_show_as_white_fangs_in_the_mouths_corne
     assert _teeth_share(out[corners]) < 0.1
 
 
+@pytest.mark.parametrize("frame", [330, 340])
+def test_a_laughing_drivers_teeth_filling_her_mouths_sides_leave_them_dark_not_a_grey_ribbon(
+        studio_registry, smiling_target, detector, frame):
+    """Frames 330 and 340 of wolfgang_expressions.mp4: she laughs with her upper teeth taking 65% of her
+    opening in the middle and nearly all of it toward the corners, where nothing of her mouth lies under
+    them. There the gap under the target's teeth showed her teeth, half shaded: a smooth grey-brown ribbon
+    along each side. An open mouth's sides under its teeth are dark. Over the gap's outer 60% (toward
+    either corner), mean luma 69 and 62 before, 29 and 24 now; share of pixels over 80, 0.33 and 0.28
+    before, 0.05 and 0.03 now."""
+    out, dst, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame)
+    left, right = dst[78, :2], dst[308, :2]  # the inner mouth's corners
+    along = (gap.mean(axis=1) - left) @ (right - left) / ((right - left) @ (right - left))
+    sides = _inside(out.shape, gap[np.abs(2 * along - 1) > 0.4])
+    assert sides.sum() > 300
+    luma = out[sides] @ [0.299, 0.587, 0.114]
+    assert luma.mean() < 45
+    assert (luma > 80).mean() < 0.15
+
+
 @pytest.mark.parametrize("frame", [377, 420])
 def test_a_grinning_drivers_teeth_together_show_the_targets_own_lower_teeth(studio_registry, smiling_target,
                                                                            detector, frame):

@@ -126,8 +126,10 @@ vec3 mouth(int code) {
         float depth = 1.0 - abs(st.x - 0.5) * 2.0;
         source = mix(cavity * (1.0 - 0.5 * depth), teeth_color * mouth_exposure, teeth);
     }
-    // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks shade
-    source = mix(source, 0.6 * cavity, 0.85 * (layer - float(code)));
+    // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks shade,
+    // and where the driver's teeth fill its mouth; fully shaded, all cavity (the 15% of the driver's teeth
+    // once left showed as a grey ribbon along a laugh's sides)
+    source = mix(source, 0.6 * cavity, layer - float(code));
     source = mix(dot(source, vec3(0.299, 0.587, 0.114)) * mouth_tint, source, mouth_saturation);
     return mix(source, texture(portrait, uv).rgb, gap_own);
 }

@@ -49,6 +49,7 @@ UPPER_TEETH_REVEALED = 0.3
 GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower teeth from nothing to drawn in full
 TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
+CROWDED_DARK = 0.5  # how crowded by the driver's teeth a column of the gap is (`_driver_span`) when fully shaded
 
 
 @dataclass(frozen=True)
@@ -168,12 +169,18 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     wider = np.maximum(opened - kept, 0.0)  # what the portrait's own interior cannot show
     own = 1.0 - float(smoothstep(0.0, NEW_GAP_FULL, wider[MIDDLE_COLUMN] / max(gap[MIDDLE_COLUMN], 1e-6))
                       * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
+    # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
+    # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
+    shade = smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth else np.zeros(len(du))
     grin = 0.0
     if driver_mouth is not None:
         skipped = _pulled_in(driver_mouth.upper_teeth) if split.upper_teeth else np.zeros_like(top)
-        first, last = _driver_span(top, bottom, skipped)
+        first, last, crowded = _driver_span(top, bottom, skipped)
         grin = float(np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)[MIDDLE_COLUMN])
         grin = grin if grin_before is None else grin_before + GRIN_EASE * (grin - grin_before)
+        # ...and where the driver's teeth leave no room under them (toward the corners of a laugh), the gap
+        # would show them again, half shaded: a smooth grey-brown ribbon; a laughing mouth's sides are dark
+        shade = np.maximum(shade, smoothstep(0.0, CROWDED_DARK, crowded) * (1.0 - grin))
     teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
     middle = bottom - (bottom - top) * teeth  # where the gap ends and the mirrored lower teeth begin
     # Five rows per column: upper lip, end of the upper jaw's band, end of the gap, start of the lower
@@ -190,9 +197,6 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
     teeth_uvs[:, 2] = _mirrored_teeth(su, sl, split.upper, top * opened, np.zeros_like(gap)) / scale
     teeth_uvs[:, 3] = _mirrored_teeth(su, sl, split.upper, top * opened, teeth * gap) / scale
     lip_depth = (depth[UPPER_INNER] + depth[LOWER_INNER]) / 2 + BEHIND_LIPS
-    # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
-    # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
-    shade = smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth else np.zeros(len(du))
     if driver_mouth is not None:
         gap_end = first + (last - first) * (1.0 - teeth)  # the driver's own lower part lies under the teeth
         driver_fractions = np.stack([np.zeros_like(top), first, gap_end, last, np.ones_like(top)], axis=1)
@@ -285,8 +289,9 @@ def _pulled_in(columns: np.ndarray) -> np.ndarray:
     return columns[low] * (1.0 - share) + columns[high] * share
 
 
-def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows, short
+def _driver_span(top: np.ndarray, bottom: np.ndarray,
+                 driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column, (first, last, crowded): the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows, short
     of the driver's lips: the same place in the driver's mouth as in the portrait's. Where the portrait
     shows upper teeth of its own, they ride above the gap, so it starts below the driver's upper teeth
     (`driver_teeth`, read from its pixels, 0 where none are skipped): a laughing driver's teeth take up to
@@ -294,12 +299,13 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray, driver_teeth: np.ndarray) 
     the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
     in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the gap
     comes back to the same place as the portrait's, where the portrait's own teeth mirrored stand in for
-    what it would show of the driver's teeth (mouth_strip)."""
+    what it would show of the driver's teeth (mouth_strip). crowded, 0..1: how far that is so, the gap
+    showing the driver's teeth (0 where none are skipped)."""
     plain = np.maximum(top, DRIVER_LIPS)
     last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), plain)
     below_teeth = smoothstep(*DRIVER_ROOM, last - driver_teeth) * (driver_teeth > 0.0)
     first = plain + (np.maximum(driver_teeth, DRIVER_LIPS) - plain) * below_teeth
-    return np.minimum(first, last), last
+    return np.minimum(first, last), last, (1.0 - below_teeth) * (driver_teeth > 0.0)
 
 
 def _quads(rows, uv_rows, coords, shades, lip_depth, top: int, bottom: int) -> tuple[np.ndarray, ...]:
