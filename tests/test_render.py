@@ -417,10 +417,10 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
 
 
 def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame: int,
-                                           lower_teeth: bool = False):
-    """Frame `frame` of wolfgang_expressions.mp4 (frame 0 her neutral) driving the smiling target: the
-    rendered (H, W, 3) float output, the posed landmarks and the driver's triangles of the mouth's gap as
-    (K, 3, 2) pixel positions (with `lower_teeth`, and those of her mirrored lower teeth under it)."""
+                                           lower_teeth: bool = False, clip: str = "tests/data/real/wolfgang_expressions.mp4"):
+    """Frame `frame` of `clip` (frame 0 the driver's neutral) driving the smiling target: the rendered (H, W,
+    3) float output, the posed landmarks and the driver's triangles of the mouth's gap as (K, 3, 2) pixel
+    positions (with `lower_teeth`, and those of her mirrored lower teeth under it)."""
     import imageio.v3 as iio
 
     from nodes.render.mouth import DriverMouth
@@ -428,8 +428,7 @@ def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, dete
     from tests.conftest import REPO
 
     image, target = smiling_target
-    frames = [np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", index=k))
-              for k in (0, frame)]
+    frames = [np.ascontiguousarray(iio.imread(REPO / clip, index=k)) for k in (0, frame)]
     tracks = [face_track(detector.detect(f)[0], (f.shape[1], f.shape[0]), k / 30) for k, f in enumerate(frames)]
     run = RunContext()
     schema = studio_registry.require("retarget.face").schema
@@ -507,6 +506,20 @@ def test_a_laughing_drivers_teeth_filling_her_mouths_sides_leave_them_dark_not_a
     luma = out[sides] @ [0.299, 0.587, 0.114]
     assert luma.mean() < 45
     assert (luma > 80).mean() < 0.15
+
+
+@pytest.mark.parametrize("frame", [30, 45])
+def test_a_webcam_grin_with_the_teeth_almost_together_draws_no_black_line_between_them(
+        studio_registry, smiling_target, detector, frame):
+    """Frames 30 and 45 of single_face.mp4: he grins, his teeth almost together, so they crowd all of his
+    mouth's interior but a sliver. The gap under the target's teeth is as thin (0.03-0.045 mouth widths);
+    shaded into the cavity as a laugh's crowded sides are, it drew a black line along her teeth. Mean luma
+    of the gap, 33 and 32 so, 123 and 125 unshaded."""
+    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame,
+                                                         clip="assets/targets/single_face.mp4")
+    mask = _inside(out.shape, gap)
+    assert mask.sum() > 200
+    assert (out[mask] @ [0.299, 0.587, 0.114]).mean() > 90
 
 
 @pytest.mark.parametrize("frame", [377, 420])

@@ -50,6 +50,7 @@ GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower tee
 TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
 CROWDED_DARK = 0.5  # how crowded by the driver's teeth a column of the gap is (`_driver_span`) when fully shaded
+CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's height over which that shade comes in (a laugh's: 0.09-0.12)
 
 
 @dataclass(frozen=True)
@@ -179,8 +180,10 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         grin = float(np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)[MIDDLE_COLUMN])
         grin = grin if grin_before is None else grin_before + GRIN_EASE * (grin - grin_before)
         # ...and where the driver's teeth leave no room under them (toward the corners of a laugh), the gap
-        # would show them again, half shaded: a smooth grey-brown ribbon; a laughing mouth's sides are dark
-        shade = np.maximum(shade, smoothstep(0.0, CROWDED_DARK, crowded) * (1.0 - grin))
+        # would show them again, half shaded: a smooth grey-brown ribbon; a laughing mouth's sides are dark.
+        # Not a gap a few pixels high between rows of teeth almost together: darkened, a black line ran along them
+        crowded = smoothstep(0.0, CROWDED_DARK, crowded) * smoothstep(*CROWDED_GAP, gap / mouth_width)
+        shade = np.maximum(shade, crowded * (1.0 - grin))
     teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
     middle = bottom - (bottom - top) * teeth  # where the gap ends and the mirrored lower teeth begin
     # Five rows per column: upper lip, end of the upper jaw's band, end of the gap, start of the lower
