@@ -153,3 +153,22 @@ def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypat
     assert strip.sum() > 5000
     detail, smeared_detail = _detail(made.plate)[strip].mean(), _detail(smeared.plate)[strip].mean()
     assert detail > 2.0 * smeared_detail, (detail, smeared_detail)
+
+
+def test_a_body_cut_by_the_frames_edge_is_filled_from_the_room_beside_it_not_from_the_far_side():
+    """The astronaut's arm reaches the frame's left edge beside her flag, so rows there show room on the
+    right only: her helmet and the black table. Filled along the row, that black ran under her arm to the
+    frame's edge, and a torso moved right uncovered a black band beside the flag (luma 3-61 over rows
+    388-424 at the left edge; 194-200 now, the flag's white and the wall). Hopper's shoulder reaches the
+    right edge: the flag's beige from the far side filled under it, now the blue wall above."""
+    import imageio.v3 as iio
+
+    from nodes.render.plate import person_and_plate
+
+    luma = np.array([0.299, 0.587, 0.114])
+    astronaut = person_and_plate(np.ascontiguousarray(iio.imread("assets/portraits/astronaut.png")[:, :, :3])).plate
+    assert (astronaut[388:425, :60].astype(float) @ luma).mean() > 150
+    assert (astronaut[388:425, 440:].astype(float) @ luma).mean() < 20  # beside the helmet: its black
+    hopper = person_and_plate(np.ascontiguousarray(iio.imread("assets/portraits/grace_hopper.jpg")[:, :, :3])).plate
+    red, green, blue = hopper[420:520, 430:].reshape(-1, 3).astype(float).mean(axis=0)
+    assert blue > red + 40  # the wall's blue

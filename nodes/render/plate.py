@@ -25,6 +25,7 @@ SEEN_AGREEMENT = 15  # 0..255, in the largest channel: a given plate this close 
 STAYS_BAND = 0.02  # of the longest side: the room eases from moving with the person to staying put across this
 STILL_PLATES_KEPT = 3  # still portraits' plates kept per process (`still_plate`; ~44 MB each at 2048 px)
 REACH_SIGMAS = (3.0, 12.0)  # pixels: the person's colours carried past its edge from near, then from further
+ROW_TOO_FAR = (2.0, 4.0)  # a row's room on its one side this many times farther than the nearest room: filled so
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,26 @@ def _room_fill(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
     room on its left and right. A room's lines behind a portrait mostly run across it (a wall's top, a
     picture rail, a ceiling): interpolated along rows they go on behind the head, where filling from every
     side at once (cv2.inpaint) pulls a ceiling's shade down into a dark smudge. Rows that are all hole (a
-    body filling the bottom of the frame) take cv2.inpaint's fill."""
-    filled = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA) if hole.all(axis=1).any() else rgb
-    return rows_filled(filled, hole == 0)
+    body filling the bottom of the frame) take cv2.inpaint's fill, and so do rows with room on one side only
+    (a body cut by the frame's edge) where the room above or below is much nearer than that side's: there
+    is no line to go on, and the far side's colour drawn across the body came out from under the astronaut's
+    arm as a black band (the helmet's, from the other side of the frame) where her flag hung beside it."""
+    spread = cv2.inpaint(rgb, hole, 5, cv2.INPAINT_TELEA)
+    rows = rows_filled(spread, hole == 0)
+    along_row, one_sided = _row_distances(hole == 0)
+    nearest = cv2.distanceTransform(hole, cv2.DIST_L2, 3)
+    away = one_sided * smoothstep(*ROW_TOO_FAR, along_row / np.maximum(nearest, 1.0))
+    return np.round(rows + (spread.astype(np.float32) - rows) * away[:, :, None]).astype(np.uint8)
+
+
+def _row_distances(known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) float32 each pixel's distance along its row to the nearest `known` ((H, W) bool) pixel
+    (inf in a row with none), and (H, W) float32 1 where that row has known pixels on one side of it only."""
+    columns = np.arange(known.shape[1], dtype=np.float32)[None, :]
+    left = np.maximum.accumulate(np.where(known, columns, -np.inf), axis=1)
+    right = np.minimum.accumulate(np.where(known, columns, np.inf)[:, ::-1], axis=1)[:, ::-1]
+    distance = np.minimum(columns - left, right - columns)
+    return distance.astype(np.float32), (np.isinf(left) != np.isinf(right)).astype(np.float32)
 
 
 def person_extended(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
