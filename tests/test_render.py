@@ -417,7 +417,8 @@ def test_a_smiling_targets_upper_teeth_ride_whole_with_the_upper_lip(studio_regi
 
 
 def _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame: int,
-                                           lower_teeth: bool = False, clip: str = "tests/data/real/wolfgang_expressions.mp4"):
+                                           lower_teeth: bool = False,
+                                           clip: str = "tests/data/real/wolfgang_expressions.mp4"):
     """Frame `frame` of `clip` (frame 0 the driver's neutral) driving the smiling target: the rendered (H, W,
     3) float output, the posed landmarks and the driver's triangles of the mouth's gap as (K, 3, 2) pixel
     positions (with `lower_teeth`, and those of her mirrored lower teeth under it)."""

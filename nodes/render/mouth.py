@@ -294,8 +294,9 @@ def _pulled_in(columns: np.ndarray) -> np.ndarray:
 
 def _driver_span(top: np.ndarray, bottom: np.ndarray,
                  driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column, (first, last, crowded): the shares of the driver's interior (0 its upper lip, 1 its lower) the gap shows, short
-    of the driver's lips: the same place in the driver's mouth as in the portrait's. Where the portrait
+    """Per column, (first, last, crowded): first and last, the shares of the driver's interior (0 its upper
+    lip, 1 its lower) the gap shows, short of the driver's lips: the same place in the driver's mouth as in
+    the portrait's. Where the portrait
     shows upper teeth of its own, they ride above the gap, so it starts below the driver's upper teeth
     (`driver_teeth`, read from its pixels, 0 where none are skipped): a laughing driver's teeth take up to
     80% of its opening, and from the same share as the portrait's band they showed as a second row under
