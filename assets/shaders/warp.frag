@@ -127,8 +127,7 @@ vec3 mouth(int code) {
         source = mix(cavity * (1.0 - 0.5 * depth), teeth_color * mouth_exposure, teeth);
     }
     // shaded into the cavity (mouth.py): the corners under the portrait's own teeth, which the cheeks shade,
-    // and where the driver's teeth fill its mouth; fully shaded, all cavity (the 15% of the driver's teeth
-    // once left showed as a grey ribbon along a laugh's sides)
+    // and where the driver's teeth fill its mouth (in full: a sixth of them left showed as a grey ribbon)
     source = mix(source, 0.6 * cavity, layer - float(code));
     source = mix(dot(source, vec3(0.299, 0.587, 0.114)) * mouth_tint, source, mouth_saturation);
     return mix(source, texture(portrait, uv).rgb, gap_own);

@@ -49,6 +49,7 @@ UPPER_TEETH_REVEALED = 0.3
 GAP_SLIVER = (0.03, 0.08)  # mouth widths: the gap left above mirrored lower teeth from nothing to drawn in full
 TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take over which a sliver left goes to them
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
+CORNER_DARKEST = 0.85  # how far into the cavity the corners' shade takes the gap (the driver's mouth shows through)
 CROWDED_DARK = 0.5  # how crowded by the driver's teeth a column of the gap is (`_driver_span`) when fully shaded
 CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's height over which that shade comes in (a laugh's: 0.09-0.12)
 
@@ -172,7 +173,8 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
                       * smoothstep(*NEW_GAP_HEIGHT, wider[MIDDLE_COLUMN] / mouth_width))
     # under the portrait's own upper teeth, which thin out toward its corners, the cheeks' shade there keeps
     # a grinning driver's teeth from showing as white fangs; a mouth drawn whole from the driver is its own
-    shade = smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth else np.zeros(len(du))
+    shade = (CORNER_DARKEST * smoothstep(*CORNER_SHADE, _toward_corners(du, dl)) if split.upper_teeth
+             else np.zeros(len(du)))
     grin = 0.0
     if driver_mouth is not None:
         skipped = _pulled_in(driver_mouth.upper_teeth) if split.upper_teeth else np.zeros_like(top)
