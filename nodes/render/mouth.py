@@ -51,7 +51,8 @@ TEETH_MOSTLY = (0.4, 0.8)  # the share of a gap its mirrored lower teeth take ov
 CORNER_SHADE = (0.3, 0.8)  # across each half of the mouth (middle 0, corner 1): the corners' shade starts, is full
 CORNER_DARKEST = 0.85  # how far into the cavity the corners' shade takes the gap (the driver's mouth shows through)
 CROWDED_DARK = 0.5  # how crowded by the driver's teeth a column of the gap is (`_driver_span`) when fully shaded
-CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's height over which that shade comes in (a laugh's: 0.09-0.12)
+CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's greatest height over which that shade comes in (a laugh's:
+# 0.12; a webcam grin's, teeth almost together, 0.045: per column, a laugh's thin corners kept a brown wedge)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         # ...and where the driver's teeth leave no room under them (toward the corners of a laugh), the gap
         # would show them again, half shaded: a smooth grey-brown ribbon; a laughing mouth's sides are dark.
         # Not a gap a few pixels high between rows of teeth almost together: darkened, a black line ran along them
-        crowded = smoothstep(0.0, CROWDED_DARK, crowded) * smoothstep(*CROWDED_GAP, gap / mouth_width)
+        crowded = smoothstep(0.0, CROWDED_DARK, crowded) * smoothstep(*CROWDED_GAP, gap.max() / mouth_width)
         shade = np.maximum(shade, crowded * (1.0 - grin))
     teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
     middle = bottom - (bottom - top) * teeth  # where the gap ends and the mirrored lower teeth begin
