@@ -5,9 +5,9 @@ teeth ride under the upper lip and its lower teeth (or the lower lip's inner edg
 neither stretched. Between them, where the posed mouth opens wider than the portrait's, the gap is filled
 from the chosen source: the driver's own mouth interior at the same place (its tongue, shadow and lower
 teeth) or a drawn cavity, under the portrait's own upper teeth shaded toward the mouth's corners as the
-cheeks shade them, and at its bottom the portrait's own upper teeth mirrored as its lower teeth (all of
-it where the driver grins with its teeth together); opened no wider than the portrait's, it is the
-portrait's own.
+cheeks shade them (and dark where the driver's teeth fill its mouth's sides as it laughs), and at its
+bottom the portrait's own upper teeth mirrored as its lower teeth (all of it where the driver grins with
+its teeth together); opened no wider than the portrait's, it is the portrait's own.
 """
 from __future__ import annotations
 
@@ -299,11 +299,10 @@ def _driver_span(top: np.ndarray, bottom: np.ndarray,
                  driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column, (first, last, crowded): first and last, the shares of the driver's interior (0 its upper
     lip, 1 its lower) the gap shows, short of the driver's lips: the same place in the driver's mouth as in
-    the portrait's. Where the portrait
-    shows upper teeth of its own, they ride above the gap, so it starts below the driver's upper teeth
-    (`driver_teeth`, read from its pixels, 0 where none are skipped): a laughing driver's teeth take up to
-    80% of its opening, and from the same share as the portrait's band they showed as a second row under
-    the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
+    the portrait's. Where the portrait shows upper teeth of its own, they ride above the gap, so it starts
+    below the driver's upper teeth (`driver_teeth`, read from its pixels, 0 where none are skipped): a
+    laughing driver's teeth take up to 80% of its opening, and from the same share as the portrait's band
+    they showed as a second row under the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
     in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the gap
     comes back to the same place as the portrait's, where the portrait's own teeth mirrored stand in for
     what it would show of the driver's teeth (mouth_strip). crowded, 0..1: how far that is so, the gap
