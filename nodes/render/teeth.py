@@ -7,11 +7,12 @@ half split would carry the lower half of the upper teeth down with the jaw (and 
 
 Along each of the middle columns from the upper to the lower inner lip, a few samples are classed by
 their colour against the face's own lips: teeth are brighter than the lips and far greyer, the cavity far
-darker, anything else is lip. A driver's are classed through its light's balance as last known, and may also
-be far less red than its lips (green / red, which a light's colour scales alike in both): under a tungsten
-bulb or a green tube teeth are not greyer than the lips, nor a webcam's soft yellowish ones; read only now
-and then, under a green tube with a hand at the lips, they made the gap blink. A portrait's are told by greyness alone: the soft teeth of a
-target video's webcam frames, found by the looser test, were kept and stretched into a murky striped slab.
+darker, anything else is lip. A driver's are classed through its light's balance as last known, and may
+also be far less red than its lips (green / red, which a light's colour scales alike in both): under a
+tungsten bulb or a green tube teeth are not greyer than the lips, nor a webcam's soft yellowish ones; read
+only now and then, under a green tube with a hand at the lips, they made the gap blink. A portrait's are
+told by greyness alone: the soft teeth of a target video's webcam frames, found by the looser test, were
+kept and stretched into a murky striped slab.
 Each column is split on its own (teeth follow the curve of a smile), then the splits are smoothed across
 columns and carried out to the corners.
 """
