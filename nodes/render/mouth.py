@@ -297,16 +297,16 @@ def _pulled_in(columns: np.ndarray) -> np.ndarray:
 
 def _driver_span(top: np.ndarray, bottom: np.ndarray,
                  driver_teeth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column, (first, last, crowded): first and last, the shares of the driver's interior (0 its upper
-    lip, 1 its lower) the gap shows, short of the driver's lips: the same place in the driver's mouth as in
-    the portrait's. Where the portrait shows upper teeth of its own, they ride above the gap, so it starts
-    below the driver's upper teeth (`driver_teeth`, read from its pixels, 0 where none are skipped): a
-    laughing driver's teeth take up to 80% of its opening, and from the same share as the portrait's band
-    they showed as a second row under the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth together
-    in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the gap
-    comes back to the same place as the portrait's, where the portrait's own teeth mirrored stand in for
-    what it would show of the driver's teeth (mouth_strip). crowded, 0..1: how far that is so, the gap
-    showing the driver's teeth (0 where none are skipped)."""
+    """Per column, (first, last, crowded): first and last, the shares of the driver's interior (0 its upper lip,
+    1 its lower) the gap shows, short of the driver's lips: the same place in the driver's mouth as in the
+    portrait's. Where the portrait shows upper teeth of its own, they ride above the gap, so it starts below the
+    driver's upper teeth (`driver_teeth`, read from its pixels, 0 where none are skipped): a laughing driver's
+    teeth take up to 80% of its opening, and from the same share as the portrait's band they showed as a second
+    row under the portrait's. Where the driver's teeth leave less than DRIVER_ROOM of its interior (teeth
+    together in a grin), what is under them is a sliver: stretched, its dark tooth edges read as dirt, so the
+    gap comes back to the same place as the portrait's, where the portrait's own teeth mirrored stand in for
+    what it would show of the driver's teeth (mouth_strip). crowded, 0..1: how far that is so, the gap showing
+    the driver's teeth (0 where none are skipped)."""
     plain = np.maximum(top, DRIVER_LIPS)
     last = np.maximum(np.minimum(bottom, 1.0 - DRIVER_LIPS), plain)
     below_teeth = smoothstep(*DRIVER_ROOM, last - driver_teeth) * (driver_teeth > 0.0)
