@@ -25,6 +25,8 @@ EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (r
 SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
 FOOT_BAND = 0.2  # of the height: with the torso put, motion up from the image's foot fades out across this band
+NECK_SIDES = (1.0, 2.0)  # half the jaw's width from the chin, times these: beside the neck the torso takes over
+CHIN, FOREHEAD, JAW_ANGLES = 152, 10, (172, 397)  # face mesh landmarks
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,14 @@ class BackgroundMesh:
     `topology().outline` order. triangles: (T, 3) indices into points. For the points after the outline,
     fixed per portrait: outline_weights (N - K, K), how each follows the outline's non-rigid residual
     (inverse squared distance, rows summing to 1), and head_share (N - K,), how much of the head's
-    motion reaches it (1 near the head, fading out with distance)."""
+    motion reaches it (1 near the head, fading out with distance); neck_side (N - K,), how much it lies
+    beside the neck, below the jaw (`beside_the_neck`)."""
 
     points: np.ndarray
     triangles: np.ndarray
     outline_weights: np.ndarray
     head_share: np.ndarray
+    neck_side: np.ndarray
 
 
 def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> BackgroundMesh:
@@ -63,7 +67,25 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     radius = np.linalg.norm(outline - centre, axis=1).max()
     head_share = 1.0 - smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
     return BackgroundMesh(points, triangles[keep].astype(np.int32), weights / weights.sum(axis=1, keepdims=True),
-                          head_share)
+                          head_share, beside_the_neck(others, src) * head_share)
+
+
+def beside_the_neck(points: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """(N,) 0..1: how far each of (N, 2) portrait pixels lies out to the side of the neck and below the jaw's
+    angles, where what the portrait shows is the collar, the shoulders' top or a suit's neck ring, which
+    move with the torso. Blended with the torso only by height, from the chin down, the astronaut's ring
+    (rising to her chin beside the neck) bent with every roll of her head. Measured along the face's own
+    axes, so a portrait on its side has its neck's sides where they are."""
+    chin = src[CHIN, :2].astype(np.float64)
+    down = chin - src[FOREHEAD, :2]
+    down /= max(float(np.linalg.norm(down)), 1e-9)
+    across = np.array([-down[1], down[0]])
+    jaws = src[list(JAW_ANGLES), :2] - chin
+    jaw_half = 0.5 * abs(float((jaws[1] - jaws[0]) @ across))
+    jaw_level = float((jaws @ down).mean())  # above the chin: negative
+    relative = points - chin
+    aside = smoothstep(NECK_SIDES[0] * jaw_half, NECK_SIDES[1] * jaw_half, np.abs(relative @ across))
+    return aside * smoothstep(1.5 * jaw_level, 0.0, relative @ down)
 
 
 def _blocks_outline(points: np.ndarray, outline: np.ndarray) -> np.ndarray:
@@ -166,8 +188,8 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     similarity transform plus the outline's interpolated residual, faded with distance from the head.
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
     head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
-    the neck blends between the two; without it the torso stays put, and motion up from the image's
-    foot fades out across a band along it. Border points only slide along their border (geometry never
+    the neck blends between the two, and beside the neck from the jaw's angles down; without it the torso
+    stays put, and motion up from the image's foot fades out across a band along it. Border points only slide along their border (geometry never
     leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
@@ -179,7 +201,7 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     chin = src[:MESH_POINTS, 1].max()
     if torso is None:
         radius = np.linalg.norm(anchors - src[:MESH_POINTS, :2].mean(axis=0), axis=1).max()
-        below = 0.75 * smoothstep(chin, chin + 0.9 * radius, points[:, 1])
+        below = 0.75 * np.maximum(smoothstep(chin, chin + 0.9 * radius, points[:, 1]), mesh.neck_side)
         moved = head * (1.0 - below)[:, None]  # the torso stays put
         # and so does the frame's foot, which cuts through it: held only on the border, a head lifted near
         # the foot (a tight crop) stretched the last grid cell (a shirt's edge pulled up into streaks)
@@ -190,7 +212,7 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
         body_matrix, body_shift = _similarity(body_src, body_dst)
         body = points @ body_matrix.T + body_shift - points
         shoulders = max(float(body_src[:, 1].mean()), chin + 1.0)
-        share = smoothstep(chin, shoulders, points[:, 1])[:, None]
+        share = np.maximum(smoothstep(chin, shoulders, points[:, 1]), mesh.neck_side)[:, None]
         moved = head * (1.0 - share) + body * share
     return np.concatenate([targets, points + _along_borders(points, moved, size)])
 
