@@ -26,6 +26,8 @@ SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangl
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
 FOOT_BAND = 0.2  # of the height: with the torso put, motion up from the image's foot fades out across this band
 NECK_SIDES = (1.0, 2.0)  # half the jaw's width from the chin, times these: beside the neck the torso takes over
+NECK_SIDE_SHARE = 0.5  # as far as this: in full, a lean with a roll notched a jacket's shoulder line beside the
+# collar (the blend's edge runs across it), where half the head's motion left keeps the line one curve
 CHIN, FOREHEAD, JAW_ANGLES = 152, 10, (172, 397)  # face mesh landmarks
 
 
@@ -35,8 +37,9 @@ class BackgroundMesh:
     `topology().outline` order. triangles: (T, 3) indices into points. For the points after the outline,
     fixed per portrait: outline_weights (N - K, K), how each follows the outline's non-rigid residual
     (inverse squared distance, rows summing to 1), and head_share (N - K,), how much of the head's
-    motion reaches it (1 near the head, fading out with distance); neck_side (N - K,), how much it lies
-    beside the neck, below the jaw (`beside_the_neck`)."""
+    motion reaches it (1 near the head, fading out with distance); neck_side (N - K,), how much of the
+    torso's motion reaches it beside the neck (`beside_the_neck`, as far as NECK_SIDE_SHARE and the head's
+    own reach: further out, the room swung about the neck folded the mesh)."""
 
     points: np.ndarray
     triangles: np.ndarray
@@ -67,7 +70,7 @@ def background_mesh(src: np.ndarray, size: tuple[int, int], cells: int) -> Backg
     radius = np.linalg.norm(outline - centre, axis=1).max()
     head_share = 1.0 - smoothstep(1.1 * radius, 2.6 * radius, np.linalg.norm(others - centre, axis=1))
     return BackgroundMesh(points, triangles[keep].astype(np.int32), weights / weights.sum(axis=1, keepdims=True),
-                          head_share, beside_the_neck(others, src) * head_share)
+                          head_share, NECK_SIDE_SHARE * beside_the_neck(others, src) * head_share)
 
 
 def beside_the_neck(points: np.ndarray, src: np.ndarray) -> np.ndarray:
@@ -188,10 +191,10 @@ def background_positions(mesh: BackgroundMesh, src: np.ndarray, dst: np.ndarray,
     similarity transform plus the outline's interpolated residual, faded with distance from the head.
     torso: (src, dst) (K, 2) body points (shoulders, neck base) in portrait pixels: below the chin the
     head's motion gives way to the torso's similarity transform, reaching it at the shoulder line, so
-    the neck blends between the two, and beside the neck from the jaw's angles down; without it the torso
-    stays put, and motion up from the image's foot fades out across a band along it (beside the neck too:
-    where the body's motion is not known, a webcam's, holding still what a moved head carries cost its
-    self-reenactment 0.2 dB). Border points only slide along their border (geometry never
+    the neck blends between the two, and beside the neck partly from the jaw's angles down (`neck_side`);
+    without it the torso stays put, and motion up from the image's foot fades out across a band along it
+    (beside the neck too: where the body's motion is not known, a webcam's, holding still what a moved head
+    carries cost its self-reenactment 0.2 dB). Border points only slide along their border (geometry never
     leaves the frame uncovered)."""
     loop = topology().outline
     count = len(loop)
