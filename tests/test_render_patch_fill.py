@@ -77,6 +77,34 @@ def test_carried_up_to_the_portraits_size_the_texture_is_as_sharp_as_the_room():
     assert np.array_equal(sharp[~hole], fill[~hole].astype(np.float32))  # only the hole is voted
 
 
+def test_carried_up_to_the_portraits_size_a_fine_texture_shows_no_mosaic_of_the_working_sizes_pixels():
+    """A room of fine irregular texture (a cloth, a plaster wall): matched at half the size, neighbouring
+    patches come from different places, and where the full size's votes came from every third patch each
+    way its pixels changed more across the working size's 2 px tiles than within them (1.37 times as much,
+    the room itself 1.00): a mosaic. Every patch over a pixel votes now (1.09)."""
+    big = 2 * SIDE
+    rng = np.random.default_rng(3)
+    noise = sum(cv2.resize(rng.normal(0.0, 1.0, (n, n)).astype(np.float32), (big, big),
+                           interpolation=cv2.INTER_CUBIC) for n in (97, 53, 29))  # no period of 2 px in it
+    truth = np.clip(128 + 25 * noise[:, :, None] * np.array([1.0, 0.8, 0.6]), 0, 255).astype(np.uint8)
+    hole = _head_hole(big)
+    small_hole = cv2.resize(hole.astype(np.uint8), (SIDE, SIDE), interpolation=cv2.INTER_NEAREST) > 0
+    small_fill = _smoothly_filled(cv2.resize(truth, (SIDE, SIDE), interpolation=cv2.INTER_AREA), small_hole)
+    fill = cv2.resize(small_fill, (big, big), interpolation=cv2.INTER_LINEAR)
+    out = patch_completion(small_fill, small_hole, depth=12.0).at_size(truth, hole, fill).mean(axis=2)
+    inside = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    strip = hole & (inside > 2) & (inside < 14)
+
+    def across_tile_edges(image: np.ndarray) -> float:  # change across the tiles' edges over that within them
+        step = np.abs(np.diff(image.astype(np.float32), axis=1))
+        pairs = strip[:, 1:] & strip[:, :-1]
+        edge = (np.arange(step.shape[1]) % 2 == 1)[None, :]
+        return float(step[pairs & edge].mean() / step[pairs & ~edge].mean())
+
+    assert across_tile_edges(truth.mean(axis=2)) < 1.05
+    assert across_tile_edges(out) < 1.2
+
+
 def test_beside_a_plain_wall_the_smooth_fill_is_kept():
     """A completion beside a wall with no texture has nothing to add and could carry a shade in from
     further off: the fill is left as it was."""
@@ -133,8 +161,9 @@ def test_odd_holes_leave_a_usable_picture(case):
 
 def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypatch):
     """Grace Hopper stands before a flag: the strip of plate her head and shoulders uncover on its side
-    keeps much of the flag's detail; the row fill alone smears it to under half as much (3.5 and 1.3
-    grey levels from its blur, the flag itself 7.7)."""
+    keeps much of the flag's detail; the row fill alone smears it to little more than half as much (2.4
+    and 1.3 grey levels from its blur, the flag itself 7.7; voted by every third patch, 3.5, a mosaic's
+    tile edges counted as detail)."""
     import imageio.v3 as iio
 
     from nodes.render import patch_fill
@@ -152,7 +181,7 @@ def test_hoppers_flag_goes_on_beside_her_where_the_row_fill_smeared_it(monkeypat
     strip = (inside > 3) & (inside < 0.06 * max(height, width)) & flag_side & (made.mask < 0.5)
     assert strip.sum() > 5000
     detail, smeared_detail = _detail(made.plate)[strip].mean(), _detail(smeared.plate)[strip].mean()
-    assert detail > 2.0 * smeared_detail, (detail, smeared_detail)
+    assert detail > 1.6 * smeared_detail, (detail, smeared_detail)
 
 
 def test_a_body_cut_by_the_frames_edge_is_filled_from_the_room_beside_it_not_from_the_far_side():
