@@ -509,18 +509,66 @@ def test_a_laughing_drivers_teeth_filling_her_mouths_sides_leave_them_dark_not_a
     assert (luma > 80).mean() < 0.15
 
 
+def test_teeth_come_together_across_the_mouth_show_a_grin_at_once_not_a_black_band_while_it_eases_in(
+        studio_registry, smiling_target, detector):
+    """wolfgang_expressions.mp4's frames 371-373: her teeth come together for a grin, her upper teeth read
+    as taking 0.68-0.73 of her opening in the middle, crowding it (0.65 just before). A laugh's crowded
+    sides are shaded into the cavity, and for the three frames a grin took to ease in, so was the whole gap
+    under the target's teeth: a black band, then her mirrored lower teeth. Crowded in the middle too, the
+    teeth are together: the grin's lower teeth show at once. A laugh (her teeth crowding the corners, not
+    the middle; frame 330's reading) keeps its gap, its sides shaded."""
+    import imageio.v3 as iio
+    from dataclasses import replace
+
+    from nodes.render.mouth import GAP, LOWER_TEETH, MIDDLE_COLUMN, DriverMouth, mouth_strip
+    from nodes.render.teeth import jaw_split
+    from nodes.render.warp_mesh import landmark_depth
+    from tests.conftest import REPO
+
+    image, target = smiling_target
+    _, dst, _ = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, 372)
+    frame = np.ascontiguousarray(iio.imread(REPO / "tests" / "data" / "real" / "wolfgang_expressions.mp4", index=372))
+    track = face_track(detector.detect(frame)[0], (frame.shape[1], frame.shape[0]), 0.0)
+    driver = DriverMouth.of(track.landmarks, track.image_size, frame)
+    toward_corners = np.abs(np.arange(len(UPPER_INNER)) - MIDDLE_COLUMN) / MIDDLE_COLUMN
+
+    def mouth(upper_teeth: np.ndarray) -> tuple[float, float, float]:
+        """The lower teeth's share of the opening under her teeth, and the gap's greatest shade in its middle
+        and toward its corners, with the driver's upper teeth taking `upper_teeth` of each column, the
+        grin eased from none (the frame before)."""
+        bands, _ = mouth_strip(target.landmarks, dst, np.array([image.shape[1], image.shape[0]], float),
+                               landmark_depth(dst), replace(driver, upper_teeth=upper_teeth),
+                               jaw_split(image, target.landmarks), 0.0)
+        area = {kind: sum(abs(np.cross(t[1] - t[0], t[2] - t[0])) / 2 for band in bands if band.kind == kind
+                          for t in band.positions.reshape(-1, 3, 2)) for kind in (GAP, LOWER_TEETH)}
+        gap = next(band for band in bands if band.kind == GAP)
+        along = (gap.positions[:, 0] - dst[78, 0]) / (dst[308, 0] - dst[78, 0])  # 0..1 corner to corner
+        middle = np.abs(2 * along - 1) < 0.3
+        return (area[LOWER_TEETH] / (area[LOWER_TEETH] + area[GAP]), float(gap.shades[middle].max()),
+                float(gap.shades[~middle].max()))
+
+    teeth, _, _ = mouth(np.full(len(UPPER_INNER), 0.8))
+    assert teeth > 0.7
+    teeth, middle, sides = mouth(0.62 + 0.36 * toward_corners)
+    assert teeth < 0.5 and sides > 0.7 and middle < sides
+
+
 @pytest.mark.parametrize("frame", [30, 45])
-def test_a_webcam_grin_with_the_teeth_almost_together_draws_no_black_line_between_them(
+def test_a_webcam_grin_with_the_teeth_almost_together_draws_no_line_between_them(
         studio_registry, smiling_target, detector, frame):
     """Frames 30 and 45 of single_face.mp4: he grins, his teeth almost together, so they crowd all of his
     mouth's interior but a sliver. The gap under the target's teeth is as thin (0.03-0.045 mouth widths);
-    shaded into the cavity as a laugh's crowded sides are, it drew a black line along her teeth. Mean luma
-    of the gap, 33 and 32 so, 127 and 124 unshaded."""
-    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame,
+    shaded into the cavity as a laugh's crowded sides are, it drew a black line along her teeth (mean luma
+    33 and 32), and unshaded it showed his lips and teeth as a pink line (0.65 and 0.54 of the pixels
+    under her teeth far redder than green). Crowded in the middle, his teeth are together: her mirrored
+    lower teeth take the gap (pink 0.08 and 0.06)."""
+    out, _, gap = _laughing_driver_on_the_smiling_target(studio_registry, smiling_target, detector, frame, True,
                                                          clip="assets/targets/single_face.mp4")
     mask = _inside(out.shape, gap)
     assert mask.sum() > 200
-    assert (out[mask] @ [0.299, 0.587, 0.114]).mean() > 90
+    pixels = out[mask]
+    assert (pixels @ [0.299, 0.587, 0.114]).mean() > 90
+    assert (pixels[:, 0] - pixels[:, 1] > 35).mean() < 0.25
 
 
 @pytest.mark.parametrize("frame", [377, 420])
@@ -548,12 +596,13 @@ def test_a_grinning_drivers_teeth_together_show_the_targets_own_lower_teeth(stud
     assert (luma > 0.95).mean() < 0.2
 
 
-def test_a_grin_eased_in_leaves_no_line_of_the_drivers_mouth_between_the_rows_of_teeth(smiling_target, detector,
-                                                                                       monkeypatch):
+def test_a_grin_leaves_no_line_of_the_drivers_mouth_between_the_rows_of_teeth(smiling_target, detector):
     """Frame 377 of wolfgang_expressions.mp4 (she grins, teeth together) after her neutral frame 0, frame
-    after frame, under the smiling target's mouth opened a little: the grin eases in and the mirrored lower
-    teeth take the gap. What they left of it stayed 2.5 px high, a line of her lips and teeth between the
-    target's rows of teeth that read as a brace's wire; it closes within a few frames now."""
+    after frame, under the smiling target's mouth opened a little: the mirrored lower teeth take the gap.
+    Eased in over a few frames, they left a line of her lips and teeth 2.5 px high between the target's
+    rows of teeth that read as a brace's wire; her teeth crowding the middle of her mouth, the grin is
+    there from the first frame. And where the lower teeth take most of a gap (a grin easing in, teeth
+    coming together), the sliver they leave is closed (`_no_sliver`)."""
     import imageio.v3 as iio
 
     from nodes.render import mouth
@@ -566,23 +615,17 @@ def test_a_grin_eased_in_leaves_no_line_of_the_drivers_mouth_between_the_rows_of
     drivers = [mouth.DriverMouth.of(detector.detect(f)[0], (f.shape[1], f.shape[0]), f) for f in frames]
     width = float(np.ptp(target.landmarks[[61, 291], 0]))
     dst = opened_mouth(target.landmarks, drop=0.12 * width)
-
-    def gap_heights() -> list[float]:  # the driver's band's mean height per frame, pixels
-        builder = MeshBuilder(target.landmarks, (image.shape[1], image.shape[0]), 32, image)
-        builder.build(target.landmarks, None, drivers[0])
-        heights = []
-        for _ in range(8):
-            vertices = builder.build(dst, None, drivers[1]).vertices
-            corners = vertices[np.floor(vertices[:, 7]) == LAYER_MOUTH_DRIVER, :2].reshape(-1, 3, 2)
-            edges = corners[:, 1:] - corners[:, :1]
-            across = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]  # numpy 2 has no 2-D cross
-            heights.append(float(np.abs(across).sum() / 2 / width))
-        return heights
-
-    eased = gap_heights()
-    assert eased[0] > 4.0 and eased[-1] < 0.25, eased  # opened at first (the grin eases in), then gone
-    monkeypatch.setattr(mouth, "_no_sliver", lambda teeth, gap, mouth_width: teeth)
-    assert gap_heights()[-1] > 1.5
+    builder = MeshBuilder(target.landmarks, (image.shape[1], image.shape[0]), 32, image)
+    builder.build(target.landmarks, None, drivers[0])
+    for _ in range(4):  # the driver's band's area over the mouth's width: its mean height, pixels
+        vertices = builder.build(dst, None, drivers[1]).vertices
+        corners = vertices[np.floor(vertices[:, 7]) == LAYER_MOUTH_DRIVER, :2].reshape(-1, 3, 2)
+        edges = corners[:, 1:] - corners[:, :1]
+        across = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]  # numpy 2 has no 2-D cross
+        assert np.abs(across).sum() / 2 / width < 0.25
+    gap = np.full(3, 0.2 * width)  # pixels high: what 90% of it leaves is 0.02 mouth widths, 0.1 of a gap 5x as high
+    closed = mouth._no_sliver(np.full(3, 0.9), gap * [1.0, 1.0, 5.0], width)
+    np.testing.assert_allclose(closed, [1.0, 1.0, 0.9], atol=0.02)
 
 
 def test_a_driver_mouth_only_a_few_pixels_high_gives_a_plain_cavity_not_a_smear(studio_registry, hopper,
