@@ -53,6 +53,8 @@ CORNER_DARKEST = 0.85  # how far into the cavity the corners' shade takes the ga
 CROWDED_DARK = 0.5  # how crowded by the driver's teeth a column of the gap is (`_driver_span`) when fully shaded
 CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's greatest height over which that shade comes in (a laugh's:
 # 0.12; a webcam grin's, teeth almost together, 0.045: per column, a laugh's thin corners kept a brown wedge)
+TOGETHER = (0.3, 0.7)  # how crowded the middle of the driver's mouth is (`_driver_span`) from which its teeth are
+# together, a grin at once: a laugh's middle reads up to 0.41 crowded for a frame or three (wolfgang 254-256)
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         crowding = smoothstep(0.0, CROWDED_DARK, crowded)
         # crowded in the middle too, the teeth are together: a grin already, not one to ease in (its three
         # frames showed the whole gap shaded black, and unshaded, the driver's teeth with dark specks)
-        grin = max(grin, float(crowding[MIDDLE_COLUMN]))
+        grin = max(grin, float(smoothstep(*TOGETHER, crowded[MIDDLE_COLUMN])))
         dark = crowding * smoothstep(*CROWDED_GAP, gap.max() / mouth_width)
         shade = np.maximum(shade, dark * (1.0 - grin))
     teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
