@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes.render.background import JAW_ANGLES, background_mesh, background_positions, beside_the_neck
+from nodes.render.background import CHIN, JAW_ANGLES, background_mesh, background_positions, beside_the_neck
 from nodes.track.face_model import topology
 from tests.conftest import REPO
 from tests.test_render_layers import rolled, tracked
@@ -25,7 +25,7 @@ def test_a_head_rolled_over_a_still_torso_leaves_the_suits_ring_beside_the_neck_
     torso = np.array([[209.0, 248.0], [306.0, 257.0], [113.0, 240.0]])  # her neck base and shoulders, held
     posed = background_positions(mesh, landmarks, rolled(landmarks, degrees, (0.0, 0.0)), size, (torso, torso))
     moved = np.linalg.norm(posed[len(topology().outline):] - points, axis=1)
-    chin = landmarks[152, :2]
+    chin = landmarks[CHIN, :2]
     jaw_half = 0.5 * abs(landmarks[JAW_ANGLES[1], 0] - landmarks[JAW_ANGLES[0], 0])
     aside = np.abs(points[:, 0] - chin[0])
     ring = (aside > 1.5 * jaw_half) & (aside < 2.4 * jaw_half) & (np.abs(points[:, 1] - chin[1]) < 20)

@@ -25,8 +25,8 @@ EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (r
 SILHOUETTE_REACH = 0.02  # of the longest side: how far past the edge-on triangles a turned face's skin reaches
 SKIN_DISTANCE = 60.0  # RGB distance from the face's median colour within which a pixel counts as its skin
 FOOT_BAND = 0.2  # of the height: with the torso put, motion up from the image's foot fades out across this band
-NECK_SIDES = (1.0, 2.0)  # half the jaw's width from the chin, times these: beside the neck the torso takes over
-NECK_SIDE_SHARE = 0.5  # as far as this: in full, a lean with a roll notched a jacket's shoulder line beside the
+NECK_SIDES = (1.0, 2.0)  # half the jaw's width from the chin, times these: the torso's share comes in between
+NECK_SIDE_SHARE = 0.5  # up to this: in full, a lean with a roll notched a jacket's shoulder line beside the
 # collar (the blend's edge runs across it), where half the head's motion left keeps the line one curve
 CHIN, FOREHEAD, JAW_ANGLES = 152, 10, (172, 397)  # face mesh landmarks
 
