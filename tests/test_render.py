@@ -515,8 +515,9 @@ def test_teeth_come_together_across_the_mouth_show_a_grin_at_once_not_a_black_ba
     as taking 0.68-0.73 of her opening in the middle, crowding it (0.65 just before). A laugh's crowded
     sides are shaded into the cavity, and for the three frames a grin took to ease in, so was the whole gap
     under the target's teeth: a black band, then her mirrored lower teeth. Crowded in the middle too, the
-    teeth are together: the grin's lower teeth show at once. A laugh (her teeth crowding the corners, not
-    the middle; frame 330's reading) keeps its gap, its sides shaded."""
+    teeth are together: the grin's lower teeth show at once, and stay while the teeth crowd the middle at
+    all (a webcam grin held reads 0.45-0.5 crowded there, where the eased grin left a thin line). A laugh
+    (her teeth crowding the corners, not the middle; frame 330's reading) keeps its gap, its sides shaded."""
     import imageio.v3 as iio
     from dataclasses import replace
 
@@ -532,25 +533,31 @@ def test_teeth_come_together_across_the_mouth_show_a_grin_at_once_not_a_black_ba
     driver = DriverMouth.of(track.landmarks, track.image_size, frame)
     toward_corners = np.abs(np.arange(len(UPPER_INNER)) - MIDDLE_COLUMN) / MIDDLE_COLUMN
 
-    def mouth(upper_teeth: np.ndarray) -> tuple[float, float, float]:
-        """The lower teeth's share of the opening under her teeth, and the gap's greatest shade in its middle
-        and toward its corners, with the driver's upper teeth taking `upper_teeth` of each column, the
-        grin eased from none (the frame before)."""
-        bands, _ = mouth_strip(target.landmarks, dst, np.array([image.shape[1], image.shape[0]], float),
+    def mouth(upper_teeth: np.ndarray, grin_before: float = 0.0) -> tuple[float, float, float, float]:
+        """The lower teeth's share of the opening under her teeth, the gap's greatest shade in its middle
+        and toward its corners, and the grin, with the driver's upper teeth taking `upper_teeth` of each
+        column, the grin eased from `grin_before` (the frame before's)."""
+        bands, grin = mouth_strip(target.landmarks, dst, np.array([image.shape[1], image.shape[0]], float),
                                landmark_depth(dst), replace(driver, upper_teeth=upper_teeth),
-                               jaw_split(image, target.landmarks), 0.0)
+                               jaw_split(image, target.landmarks), grin_before)
         area = {kind: sum(abs(np.cross(t[1] - t[0], t[2] - t[0])) / 2 for band in bands if band.kind == kind
                           for t in band.positions.reshape(-1, 3, 2)) for kind in (GAP, LOWER_TEETH)}
         gap = next(band for band in bands if band.kind == GAP)
         along = (gap.positions[:, 0] - dst[78, 0]) / (dst[308, 0] - dst[78, 0])  # 0..1 corner to corner
         middle = np.abs(2 * along - 1) < 0.3
         return (area[LOWER_TEETH] / (area[LOWER_TEETH] + area[GAP]), float(gap.shades[middle].max()),
-                float(gap.shades[~middle].max()))
+                float(gap.shades[~middle].max()), grin)
 
-    teeth, _, _ = mouth(np.full(len(UPPER_INNER), 0.8))
+    teeth, _, _, _ = mouth(np.full(len(UPPER_INNER), 0.8))
     assert teeth > 0.7
-    teeth, middle, sides = mouth(0.62 + 0.36 * toward_corners)
+    teeth, middle, sides, _ = mouth(0.62 + 0.36 * toward_corners)
     assert teeth < 0.5 and sides > 0.7 and middle < sides
+    # teeth together stay so while they crowd her mouth's middle at all (a webcam grin held), frame after frame
+    reading, grin = np.full(len(UPPER_INNER), 0.68), 1.0
+    assert mouth(reading)[0] < 0.5
+    for _ in range(6):
+        teeth, _, _, grin = mouth(reading, grin)
+    assert teeth > 0.9
 
 
 @pytest.mark.parametrize("frame", [30, 45])

@@ -55,6 +55,7 @@ CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's greatest height over which
 # 0.12; a webcam grin's, teeth almost together, 0.045: per column, a laugh's thin corners kept a brown wedge)
 TOGETHER = (0.3, 0.7)  # how crowded the middle of the driver's mouth is (`_driver_span`) from which its teeth are
 # together, a grin at once: a laugh's middle reads up to 0.41 crowded for a frame or three (wolfgang 254-256)
+TOGETHER_HELD, GRIN_HELD = (0.1, 0.25), 0.9  # the same, for teeth together the frame before (a grin past this)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,9 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         crowding = smoothstep(0.0, CROWDED_DARK, crowded)
         # crowded in the middle too, the teeth are together: a grin already, not one to ease in (its three
         # frames showed the whole gap shaded black, and unshaded, the driver's teeth with dark specks)
-        grin = max(grin, float(smoothstep(*TOGETHER, crowded[MIDDLE_COLUMN])))
+        # once together, they stay so while they crowd it at all (a webcam grin held reads 0.45-0.5)
+        held = grin_before is not None and grin_before > GRIN_HELD
+        grin = max(grin, float(smoothstep(*(TOGETHER_HELD if held else TOGETHER), crowded[MIDDLE_COLUMN])))
         dark = crowding * smoothstep(*CROWDED_GAP, gap.max() / mouth_width)
         shade = np.maximum(shade, dark * (1.0 - grin))
     teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
