@@ -55,7 +55,8 @@ CROWDED_GAP = (0.04, 0.08)  # mouth widths: the gap's greatest height over which
 # 0.12; a webcam grin's, teeth almost together, 0.045: per column, a laugh's thin corners kept a brown wedge)
 TOGETHER = (0.3, 0.7)  # how crowded the middle of the driver's mouth is (`_driver_span`) from which its teeth are
 # together, a grin at once: a laugh's middle reads up to 0.41 crowded for a frame or three (wolfgang 254-256)
-TOGETHER_HELD, GRIN_HELD = (0.1, 0.25), 0.9  # the same, for teeth together the frame before (a grin past this)
+TOGETHER_HELD, GRIN_HELD = (0.1, 0.25), 0.5  # the same, for teeth together the frame before (a grin past this:
+# at 0.9 a single frame read less crowded, 0.1 or 0.2, let a held grin go for good, and its thin line came back)
 
 
 @dataclass(frozen=True)
