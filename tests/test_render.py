@@ -509,6 +509,13 @@ def test_a_laughing_drivers_teeth_filling_her_mouths_sides_leave_them_dark_not_a
     assert (luma > 80).mean() < 0.15
 
 
+def _triangles_area(positions: np.ndarray) -> float:
+    """The area of (3K, 2) triangle corners, pixels²."""
+    corners = positions.reshape(-1, 3, 2)
+    edges = corners[:, 1:] - corners[:, :1]
+    return float(np.abs(edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]).sum() / 2)
+
+
 def test_teeth_come_together_across_the_mouth_show_a_grin_at_once_not_a_black_band_while_it_eases_in(
         studio_registry, smiling_target, detector):
     """wolfgang_expressions.mp4's frames 371-373: her teeth come together for a grin, her upper teeth read
@@ -540,8 +547,8 @@ def test_teeth_come_together_across_the_mouth_show_a_grin_at_once_not_a_black_ba
         bands, grin = mouth_strip(target.landmarks, dst, np.array([image.shape[1], image.shape[0]], float),
                                landmark_depth(dst), replace(driver, upper_teeth=upper_teeth),
                                jaw_split(image, target.landmarks), grin_before)
-        area = {kind: sum(abs(np.cross(t[1] - t[0], t[2] - t[0])) / 2 for band in bands if band.kind == kind
-                          for t in band.positions.reshape(-1, 3, 2)) for kind in (GAP, LOWER_TEETH)}
+        area = {kind: sum(_triangles_area(band.positions) for band in bands if band.kind == kind)
+                for kind in (GAP, LOWER_TEETH)}
         gap = next(band for band in bands if band.kind == GAP)
         along = (gap.positions[:, 0] - dst[78, 0]) / (dst[308, 0] - dst[78, 0])  # 0..1 corner to corner
         middle = np.abs(2 * along - 1) < 0.3
@@ -627,10 +634,7 @@ def test_a_grin_leaves_no_line_of_the_drivers_mouth_between_the_rows_of_teeth(sm
     builder.build(target.landmarks, None, drivers[0])
     for _ in range(4):  # the driver's band's area over the mouth's width: its mean height, pixels
         vertices = builder.build(dst, None, drivers[1]).vertices
-        corners = vertices[np.floor(vertices[:, 7]) == LAYER_MOUTH_DRIVER, :2].reshape(-1, 3, 2)
-        edges = corners[:, 1:] - corners[:, :1]
-        across = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]  # numpy 2 has no 2-D cross
-        assert np.abs(across).sum() / 2 / width < 0.25
+        assert _triangles_area(vertices[np.floor(vertices[:, 7]) == LAYER_MOUTH_DRIVER, :2]) / width < 0.25
     gap = np.full(3, 0.2 * width)  # pixels high: what 90% of it leaves is 0.02 mouth widths, 0.1 of a gap 5x as high
     closed = mouth._no_sliver(np.full(3, 0.9), gap * [1.0, 1.0, 5.0], width)
     np.testing.assert_allclose(closed, [1.0, 1.0, 0.9], atol=0.02)
