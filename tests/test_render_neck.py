@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes.render.background import CHIN, JAW_ANGLES, background_mesh, background_positions, beside_the_neck
-from nodes.track.face_model import topology
+from nodes.render.background import JAW_ANGLES, background_mesh, background_positions, beside_the_neck
+from nodes.track.face_model import CHIN, topology
 from tests.conftest import REPO
 from tests.test_render_layers import rolled, tracked
 

@@ -18,7 +18,7 @@ from skimage.measure import points_in_poly
 
 from nodes.render.ramps import smoothstep
 from nodes.retarget.facing import facing
-from nodes.track.face_model import MESH_POINTS, topology
+from nodes.track.face_model import CHIN, FOREHEAD, MESH_POINTS, topology
 
 
 EDGE_ON = 0.2  # a face triangle whose corners face the camera less than this (retarget.facing) is seen edge-on
@@ -28,7 +28,7 @@ FOOT_BAND = 0.2  # of the height: with the torso put, motion up from the image's
 NECK_SIDES = (1.0, 2.0)  # half the jaw's width from the chin, times these: the torso's share comes in between
 NECK_SIDE_SHARE = 0.5  # up to this: in full, a lean with a roll notched a jacket's shoulder line beside the
 # collar (the blend's edge runs across it), where half the head's motion left keeps the line one curve
-CHIN, FOREHEAD, JAW_ANGLES = 152, 10, (172, 397)  # face mesh landmarks
+JAW_ANGLES = (172, 397)  # face mesh landmarks: the jaw's angles, right and left
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ REFERENCE_SHAPE_PATH = ASSETS_DIR / "face" / "reference_shape.npy"
 MESH_POINTS = 468  # the tessellated points; 468..477 are the two irises (5 points each)
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # iris centres (the subject's right and left eye)
 RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (362, 263)
+FOREHEAD, CHIN = 10, 152  # the forehead's top and the chin's bottom, on the face's midline
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
 MOUTH_CORNERS = (61, 291)
 
@@ -99,7 +100,7 @@ def orient_to_head_frame(points: np.ndarray) -> np.ndarray:
     centred = points - points[:MESH_POINTS].mean(axis=0)
     x_axis = centred[LEFT_EYE_CORNERS[1]] - centred[RIGHT_EYE_CORNERS[0]]  # subject's right -> left
     x_axis /= np.linalg.norm(x_axis)
-    down = centred[152] - centred[10]  # chin minus forehead top
+    down = centred[CHIN] - centred[FOREHEAD]
     y_axis = down - x_axis * (down @ x_axis)
     y_axis /= np.linalg.norm(y_axis)
     frame = np.stack([x_axis, y_axis, np.cross(x_axis, y_axis)])

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from nodes.track.face_model import CHIN, FOREHEAD
+
 TURNS = 4  # quarter turns, as np.rot90 counts them (counter-clockwise)
 UPRIGHT_WITHIN = 45.0  # degrees: the eyes-to-mouth direction of a face the detector reads as upright
 SURER_BY = 0.1  # how much surer a turned face must be than the face as it lies, both read upright, to turn the
 # image: upside down the detector often reads a face as upright too, but less surely (0.56-0.73 against
 # 0.88-0.95 for the face upright); in a 40 px portrait it was surer of the face upside down (0.62 against 0.60)
-FOREHEAD, CHIN = 10, 152  # face mesh landmarks
 
 
 class UprightTurns:
