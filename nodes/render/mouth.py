@@ -186,16 +186,15 @@ def mouth_strip(src: np.ndarray, dst: np.ndarray, scale: np.ndarray, depth: np.n
         first, last, crowded = _driver_span(top, bottom, skipped)
         grin = float(np.clip((skipped - first) / np.maximum(last - first, 1e-6), 0.0, 1.0)[MIDDLE_COLUMN])
         grin = grin if grin_before is None else grin_before + GRIN_EASE * (grin - grin_before)
+        # crowded in the middle, the teeth are together: a grin already, not one to ease in (its three frames
+        # showed the whole gap shaded black); once together, they stay so while they crowd it at all (a webcam
+        # grin held reads 0.45-0.5)
+        held = grin_before is not None and grin_before > GRIN_HELD
+        grin = max(grin, float(smoothstep(*(TOGETHER_HELD if held else TOGETHER), crowded[MIDDLE_COLUMN])))
         # ...and where the driver's teeth leave no room under them (toward the corners of a laugh), the gap
         # would show them again, half shaded: a smooth grey-brown ribbon; a laughing mouth's sides are dark.
         # Not a gap a few pixels high between rows of teeth almost together: darkened, a black line ran along them
-        crowding = smoothstep(0.0, CROWDED_DARK, crowded)
-        # crowded in the middle too, the teeth are together: a grin already, not one to ease in (its three
-        # frames showed the whole gap shaded black, and unshaded, the driver's teeth with dark specks)
-        # once together, they stay so while they crowd it at all (a webcam grin held reads 0.45-0.5)
-        held = grin_before is not None and grin_before > GRIN_HELD
-        grin = max(grin, float(smoothstep(*(TOGETHER_HELD if held else TOGETHER), crowded[MIDDLE_COLUMN])))
-        dark = crowding * smoothstep(*CROWDED_GAP, gap.max() / mouth_width)
+        dark = smoothstep(0.0, CROWDED_DARK, crowded) * smoothstep(*CROWDED_GAP, gap.max() / mouth_width)
         shade = np.maximum(shade, dark * (1.0 - grin))
     teeth = _no_sliver(_lower_teeth_share(split, top * opened, gap, grin) * (1.0 - own), gap, mouth_width)
     middle = bottom - (bottom - top) * teeth  # where the gap ends and the mirrored lower teeth begin
