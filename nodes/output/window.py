@@ -29,9 +29,6 @@ class PreviewWindow(Node):
     )
 
     def open(self, run: RunContext) -> None:
-        import glfw
-        import moderngl
-
         self._window = None
         if run.embedded:  # GLFW windows belong to the main thread; the editor previews instead
             run.notice(f"window '{self.node_id}' is shown in the editor's preview")
@@ -42,6 +39,9 @@ class PreviewWindow(Node):
                 return
             raise ReenactError("no display to open a window on", hint="render to a file instead (output.video), "
                                "or bypass/remove the window node when running headless")
+        import glfw  # only once a window opens: a headless run that skips it needs no GLFW
+        import moderngl
+
         if not glfw.init():
             raise ReenactError("GLFW could not initialise the display", hint="check $DISPLAY")
         self._glfw = glfw
