@@ -115,11 +115,13 @@ class Text(Node):
 
 
 class BadOpen(Node):
-    schema = NodeSchema("test.badopen", "Bad open", "test", "cannot open",
-                        outputs=(Port("value", ports.FLOAT),), volatile=True)
+    schema = NodeSchema("test.badopen", "Bad open", "test", "cannot open until it is given a device",
+                        outputs=(Port("value", ports.FLOAT),),
+                        params=(Param("device", ParamKind.STRING, "", "which device"),), volatile=True)
 
     def open(self, run):
-        raise RuntimeError("device missing")
+        if not self.params.device:
+            raise RuntimeError("device missing")
 
     def process(self, ctx):
         return {"value": 0.0}

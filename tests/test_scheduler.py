@@ -239,6 +239,19 @@ def test_node_that_cannot_open_is_reported_and_the_rest_runs(registry):
     assert Sink.log == [(0, 0.0)]
 
 
+def test_a_node_that_could_not_start_starts_when_its_params_are_fixed(registry):
+    """As a path corrected in the editor's inspector: no Restart needed (the driver had stayed red)."""
+    graph = Graph()
+    graph.add(NodeSpec("bad", "test.badopen"))
+    graph.add(NodeSpec("sink", "test.sink"))
+    graph.connect("bad", "value", "sink", "value")
+    scheduler = Scheduler(graph, registry)
+    scheduler.open()
+    assert [f.node_id for f in scheduler.step()] == ["bad"] and Sink.log == []
+    scheduler.set_param("bad", "device", "cam0")
+    assert scheduler.step() == [] and "bad" not in scheduler.failures and Sink.log == [(1, 0.0)]
+
+
 def test_bypass_passes_the_input_through(registry):
     graph = chain(("test.counter", {}), ("test.gain", {"gain": 2.0}), ("test.sink", {}))
     graph.nodes["n1"].bypassed = True

@@ -53,6 +53,18 @@ MOST_UI_SHARE = 1.0
 UI_SHARE_STEPS = (1.05, 0.9)  # a frame's growth, and shrinking, of the window's share
 
 
+def transport_label(status) -> str:
+    """The status bar's word for the transport, and which nodes fail: a graph whose driver could not start
+    still ticks its frames, and a bare "playing" beside them read as if frames were being made."""
+    label = _TRANSPORT_LABEL[status.transport] + (", recording" if status.recording else "")
+    failed = sorted(status.failures)
+    if len(failed) == 1:
+        label += f", but '{failed[0]}' failed (the red node says why)"
+    elif failed:
+        label += f", but {', '.join(repr(node_id) for node_id in failed)} failed (the red nodes say why)"
+    return label
+
+
 class EditorWindow:
     def __init__(self, editor: Editor, width: int = 1600, height: int = 900):
         self.editor = editor
@@ -267,7 +279,7 @@ class EditorWindow:
     def _show_status(self, status) -> None:
         doc = self.editor.document
         ui_ms = 1000 * sum(seconds for _, seconds in self._ui_frames) / max(1, len(self._ui_frames))
-        transport = _TRANSPORT_LABEL[status.transport] + (", recording" if status.recording else "")
+        transport = transport_label(status)
         holding = f" | holding the rate: {', '.join(status.budget)}" if status.budget else ""
         held = f" (the clip's {status.clip_rate:g})" if status.clip_rate else ""
         rates = f"graph {status.fps:.1f} fps{held} | UI {ui_ms:.1f} ms, {self._ui_fps():.0f} fps"

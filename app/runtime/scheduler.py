@@ -311,12 +311,17 @@ class Scheduler:
         slot = self._slots.get(node_id)
         if slot is None:
             return
-        values = self._graph.nodes[node_id].params
+        spec = self._graph.nodes[node_id]
+        if not slot.opened:  # it could not start with the params it had: start it with these (the editor
+            self.failures.pop(node_id, None)  # had kept a driver red, its path fixed, until Restart)
+            self._slots[node_id] = slot = self._create_slot(node_id, spec)
+            self._sync_bypass(slot, spec.bypassed)
+            return
         for name in names:
-            setattr(slot.node.params, name, values[name])
+            setattr(slot.node.params, name, spec.params[name])
         slot.params_version += 1
-        if slot.opened:  # its failure was with the params it had: a node that now runs no frame (an output
-            self.failures.pop(node_id, None)  # not recording) kept showing an error its user had fixed
+        # its failure was with the params it had: a node that now runs no frame (an output not recording)
+        self.failures.pop(node_id, None)  # kept showing an error its user had fixed
         self._call_hook(node_id, slot, f"applying {', '.join(sorted(names))}", slot.node.params_changed, names)
 
     @staticmethod

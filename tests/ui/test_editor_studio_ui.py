@@ -207,6 +207,8 @@ def test_the_message_log_lists_messages_with_their_node_and_copies_them(window, 
     editor.restart()
     pump(window, lambda: "clip" in status(window).failures)
     settle(window)
+    # the frames still tick: the status bar says the clip failed, not a bare "playing"
+    assert "but 'clip' failed (the red node says why)" in dpg.get_value(window.transport.stats)
     click(window, centre(window.messages.line))
     assert dpg.is_item_shown(window.messages.panel)
     log = dpg.get_value(window.messages.text)
