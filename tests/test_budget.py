@@ -174,7 +174,7 @@ def test_a_degrade_step_for_an_unknown_param_or_value_is_refused_when_declared()
 def test_shipped_nodes_declare_cheaper_settings():
     declared = {t.schema.type_id: [d.param for d in t.schema.degrade] for t in default_registry().types()
                 if t.schema.degrade}
-    assert declared["render.portrait"] == ["antialias", "grid"] and declared["refine.neural"] == ["threads", "every"]
+    assert declared["render.portrait"] == ["antialias", "resampling", "grid"] and declared["refine.neural"] == ["threads", "every"]
     assert declared["track.face"] == ["max_faces", "hands_every"] and declared["track.body"] == ["every"]
     assert declared["output.video"] == ["speed"]
 

@@ -17,12 +17,13 @@ uniform float cover_gone;   // 0..1, a turned head turned back: its far side's e
                             // has it, so the portrait's copy gives way even where it barely moved (a second edge)
 in vec2 uv;
 out vec4 color;
+#include "sharp_sample.glsl"
 void main() {
 #ifdef ROOM  // triangles that show the room where they lie (warp_mesh.py), as the frame around the face's box starts
     color = vec4(texture(plate, (gl_FragCoord.xy + frame_origin) / out_size).rgb, 1.0);
     return;
 #endif
-    vec4 person = texture(portrait, uv);
+    vec4 person = sampled(portrait, uv);
 #ifdef STILL  // triangles moved by under 2 pixels (warp_mesh.py): llvmpipe would run the branch below, taken or not
     color = vec4(person.rgb, 1.0);
     return;

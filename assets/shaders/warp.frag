@@ -38,6 +38,7 @@ in vec2 uv;
 in vec2 st;
 in float layer;
 out vec4 color;
+#include "sharp_sample.glsl"
 
 vec3 brighter(vec3 a, vec3 b) {
     return dot(a, vec3(0.299, 0.587, 0.114)) > dot(b, vec3(0.299, 0.587, 0.114)) ? a : b;
@@ -63,8 +64,8 @@ vec3 textured() {
 #ifdef TURNED  // a turned portrait (edges.py); a frontal one has neither of these and is drawn without them
     // the layer's fraction: how far this point draws its left-right counterpart's skin (at st) instead of
     // its own: a turned face's far side, which the portrait saw edge-on or hid behind its nose
-    vec4 own = texture(portrait, uv);
-    vec4 counterpart = texture(portrait, st);
+    vec4 own = sampled(portrait, uv);
+    vec4 counterpart = sampled(portrait, st);
     vec3 carried = texture(extended, uv).rgb;
     // where a point draws any of its counterpart, an own pixel that is not the person's colour (the far eye's
     // corner and cheek blended with the room at the silhouette) gives way to it altogether: mixed in only as
@@ -81,7 +82,7 @@ vec3 textured() {
     own.rgb = mix(own.rgb, carried, smoothstep(0.1, 0.3, blend) * smoothstep(2.0, 12.0, length(moved_from)));
     vec4 person = mix(own, counterpart, max(layer, min(1.0, 8.0 * layer) * off_colour));
 #else
-    vec4 person = texture(portrait, uv);
+    vec4 person = sampled(portrait, uv);
 #endif
     vec3 shown = person.rgb;
     if (person.a < 0.5) {  // a face triangle over the room past the silhouette: moved, not the room it holds
@@ -130,13 +131,13 @@ vec3 mouth(int code) {
     // and where the driver's teeth fill its mouth (in full: a sixth of them left showed as a grey ribbon)
     source = mix(source, 0.6 * cavity, layer - float(code));
     source = mix(dot(source, vec3(0.299, 0.587, 0.114)) * mouth_tint, source, mouth_saturation);
-    return mix(source, texture(portrait, uv).rgb, gap_own);
+    return mix(source, sampled(portrait, uv).rgb, gap_own);
 }
 
 vec3 eye(int code) {
     int eye = code >= 5 ? 1 : 0;
     float weight = layer - float(code);
-    vec3 open_eye = mix(texture(portrait, uv).rgb, eyeball(eye), weight);
+    vec3 open_eye = mix(sampled(portrait, uv).rgb, eyeball(eye), weight);
     vec3 lash = darker(darker(texture(portrait, lashes[3 * eye]).rgb, texture(portrait, lashes[3 * eye + 1]).rgb),
                        texture(portrait, lashes[3 * eye + 2]).rgb);
     return mix(open_eye, lash, eye_closure[eye]);
@@ -147,6 +148,6 @@ void main() {
     color = vec4(textured(), 1.0);
 #else
     int code = int(floor(layer + 1e-3));
-    color = vec4(code <= 2 ? mouth(code) : code == 7 ? LOWER_TEETH_LIGHT * texture(portrait, uv).rgb : eye(code), 1.0);
+    color = vec4(code <= 2 ? mouth(code) : code == 7 ? LOWER_TEETH_LIGHT * sampled(portrait, uv).rgb : eye(code), 1.0);
 #endif
 }

@@ -29,8 +29,11 @@ class PortraitRenderer:
     be current on this thread.
     """
 
-    def __init__(self, gpu, samples: int):
+    def __init__(self, gpu, samples: int, resampling: str = "face"):
+        """resampling: where the portrait is read by a cubic where it moved (sharp_sample.glsl): "cubic"
+        everywhere, "face" in the face's layers alone, "bilinear" nowhere (render.portrait's param)."""
         self._gpu, self._samples = gpu, samples
+        face, around = resampling != "bilinear", resampling == "cubic"
         # (portrait RGBA with the person mask as alpha, the room behind the person, the person carried past
         # their silhouette, the backdrop: the portrait with what may give way to the room as alpha, how firmly
         # the room the portrait shows stays put)
@@ -40,27 +43,30 @@ class PortraitRenderer:
         # (size, (colour, depth) renderbuffers, their framebuffer, the resolved texture, its framebuffer)
         self._box: tuple | None = None
         with gpu.current():
-            self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"))
+            self._background = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"), sharp=around)
             self._still = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
-                                      defines=("STILL",), vbo=self._background[1])
+                                      defines=("STILL",), vbo=self._background[1], sharp=around)
+            self._unmoved = self._layer("background", "2f 1f 2f", ("in_pos", "in_depth", "in_uv"),
+                                        defines=("STILL",), vbo=self._background[1])
             self._room = self._layer("background", "2f 1f 8x", ("in_pos", "in_depth"), defines=("ROOM",),
                                      vbo=self._background[1])
-            for program, _, _ in (self._background, self._still):
+            for program, _, _ in (self._background, self._still, self._unmoved):
                 _set_uniforms(program, portrait=4, room_stays=5)  # as _render binds them
-            face = ("in_pos", "in_depth", "in_uv", "in_st", "in_layer")
+            inputs = ("in_pos", "in_depth", "in_uv", "in_st", "in_layer")
             # skin reads only positions and uvs; a turned portrait's skin its counterparts' uvs too (edges.py)
-            self._skin = self._layer("warp", "2f 1f 2f 12x", face[:3], defines=("TEXTURED_ONLY",))
-            self._turned_skin = self._layer("warp", "2f 1f 2f 2f 1f", face, defines=("TEXTURED_ONLY", "TURNED"),
-                                            vbo=self._skin[1])
-            self._features = self._layer("warp", "2f 1f 2f 2f 1f", face, vbo=self._skin[1])
+            self._skin = self._layer("warp", "2f 1f 2f 12x", inputs[:3], defines=("TEXTURED_ONLY",), sharp=face)
+            self._turned_skin = self._layer("warp", "2f 1f 2f 2f 1f", inputs, defines=("TEXTURED_ONLY", "TURNED"),
+                                            vbo=self._skin[1], sharp=face)
+            self._features = self._layer("warp", "2f 1f 2f 2f 1f", inputs, vbo=self._skin[1], sharp=face)
             self._compose = gpu.program("blit", "face_box")
             self._compose["box"], self._compose["scale"] = 0, (1.0, 1.0)  # texture unit 0, the whole viewport
             self._compose_vao = gpu.ctx.vertex_array(self._compose, [])
 
     def _layer(self, shaders: str, layout: str, names: tuple[str, ...], defines: tuple[str, ...] = (),
-               vbo=None) -> tuple:
-        """(program, vertex buffer, vertex array) for one kind of layer; `vbo`: one shared with another."""
-        program = self._gpu.program(shaders, shaders, defines)
+               vbo=None, sharp: bool = False) -> tuple:
+        """(program, vertex buffer, vertex array) for one kind of layer; `vbo`: one shared with another;
+        `sharp`: the portrait read by a cubic."""
+        program = self._gpu.program(shaders, shaders, defines + (("SHARP",) if sharp else ()))
         _set_uniforms(program, portrait=0, driver=1, plate=2, extended=3)  # texture units, as _render binds them
         vbo = vbo or self._gpu.ctx.buffer(reserve=1 << 20, dynamic=True)
         return program, vbo, self._gpu.ctx.vertex_array(program, [(vbo, layout, *names)])
@@ -138,7 +144,7 @@ class PortraitRenderer:
         room_stays.use(5)
         viewport = (float(image.width), float(image.height))
         skin = self._turned_skin if mesh.turned else self._skin
-        for program, _, _ in (self._still, self._background, self._room, skin, self._features):
+        for program, _, _ in (self._unmoved, self._still, self._background, self._room, skin, self._features):
             _set_uniforms(program, viewport=viewport, out_size=(float(out_size[0]), float(out_size[1])))
         _set_uniforms(skin[0], turned_back=mesh.turned_back)
         _set_uniforms(self._background[0], room_from=room_from(plate), cover_gone=mesh.turned_back)
@@ -193,8 +199,13 @@ class PortraitRenderer:
 
     def _draw_background(self, mesh: WarpMesh, origin: tuple[int, int], size: tuple[int, int],
                          out_size: tuple[int, int], count: int) -> None:
-        """The first `count` vertices of the background: the still ones by their lean program."""
-        self._draw(self._still, mesh.background_still, origin, size, out_size)
+        """The first `count` vertices of the background: the still ones by their lean program, those not
+        moved at all by a plain fetch where that lands on texels (an output larger than the portrait reads
+        between them: by the plain fetch, the torso sharpened as it began to move)."""
+        on_texels = self._textures[3].size == tuple(out_size)
+        self._draw(self._unmoved if on_texels else self._still, mesh.background_unmoved, origin, size, out_size)
+        self._draw(self._still, mesh.background_still - mesh.background_unmoved, origin, size, out_size,
+                   mesh.background_unmoved)
         self._draw(self._background, count - mesh.background_still, origin, size, out_size, mesh.background_still)
 
     @staticmethod
@@ -223,7 +234,7 @@ class PortraitRenderer:
                 vbo.release()
             for _, _, vao in (self._turned_skin, self._features):
                 vao.release()  # their vertex buffer is the skin's
-            for _, _, vao in (self._still, self._room):
+            for _, _, vao in (self._unmoved, self._still, self._room):
                 vao.release()  # and these the background's
             self._compose_vao.release()
 

@@ -45,6 +45,7 @@ BACKGROUND_DEPTH = 0.999
 # inpainted plate is a guess, so the room is carried a while (ROOM_PIXELS); a room seen behind the person (a
 # target video's) is the room itself, and carried further it bent a door's panels beside a moving head
 STILL_PIXELS, ROOM_PIXELS, SEEN_ROOM_PIXELS = 2.0, 12.0, 5.0
+UNMOVED_PIXELS = 1e-3
 
 
 def room_from(plate: PersonAndPlate | None) -> float:
@@ -56,7 +57,8 @@ def room_from(plate: PersonAndPlate | None) -> float:
 class WarpMesh:
     """background: (M, BACKGROUND_FLOATS) float32 triangle-list vertices of the background layer (x, y,
     depth, u, v), drawn first by its own lean program, the first `background_still` of them moved by less
-    than STILL_PIXELS or all person (`solid_triangles`), leaner still: no plate; those from
+    than STILL_PIXELS or all person (`solid_triangles`), leaner still: no plate (the first
+    `background_unmoved` of those not moved at all, read without the cubic: see sharp_sample.glsl); those from
     `background_shown` show the plate where they lie, which the frame starts as, so its full pass leaves
     them out: all room that stays put (`staying_triangles`), or all room moved by ROOM_PIXELS or more
     everywhere (`room_triangles`); vertices: (N, VERTEX_FLOATS) the other layers, the first `textured` of
@@ -72,6 +74,7 @@ class WarpMesh:
     (`EdgeReveal.mirror_fill`) or turned_back is above 0 (a frontal portrait's skin needs neither)."""
 
     background: np.ndarray
+    background_unmoved: int
     background_still: int
     background_shown: int
     vertices: np.ndarray
@@ -140,7 +143,10 @@ class MeshBuilder:
         left = ~still & self._room & (most >= self._room_from)
         left[left] = moved_at_least(moves[triangles[left]], self._room_from)
         left |= self._stays
-        tris = np.concatenate([triangles[still], triangles[~still & ~left], triangles[left]]).ravel()
+        # unmoved, their pixels land on texels (at the portrait's own size), which a plain fetch reads as the cubic
+        unmoved = still & (most < UNMOVED_PIXELS)
+        tris = np.concatenate([triangles[unmoved], triangles[still & ~unmoved], triangles[~still & ~left],
+                               triangles[left]]).ravel()
         background = np.empty((len(tris), BACKGROUND_FLOATS), np.float32)
         background[:, :2], background[:, 2], background[:, 3:] = positions[tris], point_depth[tris], \
             self.background.points[tris] / scale
@@ -167,7 +173,7 @@ class MeshBuilder:
         shifts = np.zeros((2, 2)) if gaze_px is None else gaze_px
         for fan_positions, depths, uvs, eye_coords, eye, weight in eye_fans(src, dst, self.size, shifts, depth):
             features.append(_pack(fan_positions, depths, uvs, eye_coords, _layer(LAYER_EYE + 2 * eye, weight)))
-        return WarpMesh(background, 3 * int(still.sum()), len(background) - 3 * int(left.sum()),
+        return WarpMesh(background, 3 * int(unmoved.sum()), 3 * int(still.sum()), len(background) - 3 * int(left.sum()),
                         np.concatenate(textured + features), sum(map(len, textured)),
                         self.eyes, closures, self.face_cover, 1.0 if driver_mouth is None else driver_mouth.share(),
                         gap_own, turned_back, bool(fill.any()) or turned_back > 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import re
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -93,7 +94,7 @@ class GpuContext:
         `defines` #defined in the fragment shader (a variant that leaves out what it does not draw)."""
         key = (vertex, fragment, defines)
         if key not in self._programs:
-            version, _, rest = self._read(f"{fragment}.frag").partition("\n")  # #version must come first
+            version, _, rest = self._with_includes(self._read(f"{fragment}.frag")).partition("\n")  # #version first
             fragment_source = "\n".join([version, *(f"#define {name}" for name in defines), rest])
             try:
                 self._programs[key] = self.ctx.program(vertex_shader=self._read(f"{vertex}.vert"),
@@ -103,6 +104,10 @@ class GpuContext:
                 raise ReenactError(f"shader {vertex}.vert + {fragment}.frag{variant} failed to compile:\n{exc}",
                                    where=str(self._shader_dir)) from None
         return self._programs[key]
+
+    def _with_includes(self, source: str) -> str:
+        """GLSL has no #include: each line `#include "NAME"` is replaced by assets/shaders/NAME."""
+        return re.sub(r'^#include "([\w.]+)"$', lambda found: self._read(found.group(1)), source, flags=re.M)
 
     def _read(self, name: str) -> str:
         path = self._shader_dir / name
