@@ -120,6 +120,9 @@ class BadOpen(Node):
                         params=(Param("device", ParamKind.STRING, "", "which device"),), volatile=True)
 
     def open(self, run):
+        self.params_changed({"device"})
+
+    def params_changed(self, names):
         if not self.params.device:
             raise RuntimeError("device missing")
 

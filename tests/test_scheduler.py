@@ -252,6 +252,40 @@ def test_a_node_that_could_not_start_starts_when_its_params_are_fixed(registry):
     assert scheduler.step() == [] and "bad" not in scheduler.failures and Sink.log == [(1, 0.0)]
 
 
+def test_a_node_that_cannot_apply_edited_params_stops_until_they_are_fixed(registry):
+    """As a driver given a path that is not there: it had played on with the clip it had, which hid the error
+    (the next frame cleared it) while the inspector showed the new path."""
+    graph = Graph()
+    graph.add(NodeSpec("bad", "test.badopen", params={"device": "cam0"}))
+    graph.add(NodeSpec("sink", "test.sink"))
+    graph.connect("bad", "value", "sink", "value")
+    scheduler = Scheduler(graph, registry)
+    scheduler.open()
+    scheduler.step()
+    scheduler.set_param("bad", "device", "")
+    failures = scheduler.step()
+    assert [f.message for f in failures] == ["applying device: device missing"] and len(Sink.log) == 1
+    assert [f.node_id for f in scheduler.step()] == ["bad"]  # still: no frame of it clears the error
+    scheduler.set_param("bad", "device", "cam1")
+    assert scheduler.step() == [] and len(Sink.log) == 2
+
+
+def test_undo_brings_back_the_params_a_node_could_start_with_and_it_starts(registry):
+    """Undo, Redo and graph edits replace the graph: a node that could not start is started with the
+    params the new graph gives it (it had stayed red until Restart)."""
+    graph = Graph()
+    graph.add(NodeSpec("bad", "test.badopen"))
+    graph.add(NodeSpec("sink", "test.sink"))
+    graph.connect("bad", "value", "sink", "value")
+    scheduler = Scheduler(graph, registry)
+    scheduler.open()
+    assert [f.node_id for f in scheduler.step()] == ["bad"]
+    undone = scheduler.graph
+    undone.nodes["bad"].params["device"] = "cam0"
+    scheduler.replace_graph(undone)
+    assert scheduler.step() == [] and Sink.log == [(1, 0.0)]
+
+
 def test_bypass_passes_the_input_through(registry):
     graph = chain(("test.counter", {}), ("test.gain", {"gain": 2.0}), ("test.sink", {}))
     graph.nodes["n1"].bypassed = True

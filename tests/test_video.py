@@ -168,6 +168,34 @@ def test_a_camera_that_disappears_is_reconnected_with_backoff(studio_registry, m
     assert gone and all(any(s in o for s in said) for o in gone)  # it said why while the camera was gone
 
 
+def test_a_clip_whose_path_is_edited_plays_the_new_clip_or_says_why_it_cannot(studio_registry, tmp_path):
+    """Edited while it plays (the editor's inspector), the driver reads the new clip from its start; given a
+    path that is not there it stops and says so (it had played on with the old clip, the error unseen), and
+    starts again once the path is fixed."""
+    from app.runtime.graph import Graph, NodeSpec
+    from app.runtime.scheduler import Scheduler
+
+    graph = Graph()
+    graph.add(NodeSpec("driver", "capture.video", params={"path": str(CLIP)}))
+    scheduler = Scheduler(graph, studio_registry)
+    scheduler.open()
+    try:
+        for _ in range(3):
+            scheduler.step()
+        assert scheduler.output("driver", "image").timestamp == pytest.approx(2 / 30)
+        other = REPO / "tests" / "data" / "real" / "single_face.mp4"
+        scheduler.set_param("driver", "path", str(other))
+        assert scheduler.step() == [] and scheduler.output("driver", "image").timestamp == 0.0
+        assert scheduler.output("driver", "image").width != 308  # single_face.mp4's frames, not the clip's
+        scheduler.set_param("driver", "path", str(tmp_path / "gone.mp4"))
+        failures = scheduler.step() + scheduler.step()
+        assert [f.node_id for f in failures] == ["driver", "driver"] and "not found" in failures[0].message
+        scheduler.set_param("driver", "path", str(CLIP))
+        assert scheduler.step() == [] and scheduler.output("driver", "image").width == 308
+    finally:
+        scheduler.close()
+
+
 def test_window_without_display_errors_or_skips(studio_registry, monkeypatch):
     """Skipped, it needs no GLFW either: the GPU machines' image has none, and a headless preset ran there."""
     monkeypatch.delenv("DISPLAY", raising=False)

@@ -146,6 +146,11 @@ class RunContext:
         if self.source is None and clock.rate > 0:
             self.source = clock
 
+    def untimed_source(self, clock: SourceClock) -> None:
+        """A source's clock stops timing the run (its node opens another clip, whose own clock then may)."""
+        if self.source is clock:
+            self.source = None
+
     @property
     def frame_rate(self) -> float | None:
         """Frames per second of the run's timed source, None while none has said."""

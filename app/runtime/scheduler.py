@@ -300,29 +300,36 @@ class Scheduler:
                     spec.params[edit.name] = edit.value
                     changed.setdefault(edit.node_id, set()).add(edit.name)
         if any(isinstance(e, ReplaceGraph) for e in edits):
-            self._install(self._graph)
-        for node_id, names in changed.items():
-            self._sync_params(node_id, names)
+            self._install(self._graph)  # which gives each node the params set after the graph too
+        else:
+            for node_id, names in changed.items():
+                if node_id in self._slots:
+                    self._apply_params(node_id, self._graph.nodes[node_id], names)
         for edit in edits:
             if isinstance(edit, RunAction) and edit.node_id in self._slots:
                 self._run_action(edit)
 
-    def _sync_params(self, node_id: str, names: set[str]) -> None:
-        slot = self._slots.get(node_id)
-        if slot is None:
-            return
-        spec = self._graph.nodes[node_id]
-        if not slot.opened:  # it could not start with the params it had: start it with these (the editor
-            self.failures.pop(node_id, None)  # had kept a driver red, its path fixed, until Restart)
+    def _apply_params(self, node_id: str, spec: NodeSpec, names: set[str]) -> None:
+        """Give a node `names` of `spec`'s params. One that could not start with the params it had is started
+        with these (a driver whose path was fixed, or brought back by Undo, stayed red until Restart); one
+        that cannot apply them is closed, and shows red until they are edited again."""
+        slot = self._slots[node_id]
+        # its failure was with the params it had: a node that now runs no frame (an output not recording)
+        self.failures.pop(node_id, None)  # kept showing an error its user had fixed
+        if not slot.opened:
             self._slots[node_id] = slot = self._create_slot(node_id, spec)
             self._sync_bypass(slot, spec.bypassed)
             return
+        wanted = {**slot.schema.defaults(), **spec.params}
         for name in names:
-            setattr(slot.node.params, name, spec.params[name])
+            setattr(slot.node.params, name, wanted[name])
         slot.params_version += 1
-        # its failure was with the params it had: a node that now runs no frame (an output not recording)
-        self.failures.pop(node_id, None)  # kept showing an error its user had fixed
-        self._call_hook(node_id, slot, f"applying {', '.join(sorted(names))}", slot.node.params_changed, names)
+        try:
+            slot.node.params_changed(names)
+        except Exception as exc:  # e.g. a clip that is not there: played on, the old one hid the error
+            self.failures[node_id] = NodeFailure(node_id, slot.schema.type_id, f"applying {', '.join(sorted(names))}: "
+                                                 f"{_describe(exc)}", traceback.format_exc(), self.frame_index)
+            self._close_slot(slot)
 
     @staticmethod
     def _sync_bypass(slot: _Slot, bypassed: bool) -> None:
@@ -331,16 +338,12 @@ class Scheduler:
 
     def _run_action(self, edit: RunAction) -> None:
         slot = self._slots[edit.node_id]
-        self._call_hook(edit.node_id, slot, f"action '{edit.name}'", slot.node.run_action, edit.name)
-        slot.params_version += 1
-
-    def _call_hook(self, node_id: str, slot: _Slot, what: str, hook, *args: Any) -> None:
-        """Run a node hook between frames; a failure is reported like a frame failure."""
         try:
-            hook(*args)
-        except Exception as exc:  # user-triggered: report it, keep the graph running
-            self.failures[node_id] = NodeFailure(node_id, slot.schema.type_id, f"{what}: {_describe(exc)}",
-                                                 traceback.format_exc(), self.frame_index)
+            slot.node.run_action(edit.name)
+        except Exception as exc:  # user-triggered: reported like a frame failure, the graph keeps running
+            self.failures[edit.node_id] = NodeFailure(edit.node_id, slot.schema.type_id, f"action '{edit.name}': "
+                                                      f"{_describe(exc)}", traceback.format_exc(), self.frame_index)
+        slot.params_version += 1
 
     def _install(self, graph: Graph) -> None:
         """Make the running instances match `graph`: keep, create, or close nodes; rebuild the plan."""
@@ -350,23 +353,19 @@ class Scheduler:
             self._close_slot(self._slots.pop(node_id))
         for node_id, spec in graph.nodes.items():
             if node_id in self._slots:
-                self._refresh_params(self._slots[node_id], spec)
+                self._refresh_params(node_id, spec)
             else:
                 self._slots[node_id] = self._create_slot(node_id, spec)
             self._sync_bypass(self._slots[node_id], spec.bypassed)
         self._slots = {node_id: self._slots[node_id] for node_id in plan.order}
         self._plan = plan
 
-    def _refresh_params(self, slot: _Slot, spec: NodeSpec) -> None:
+    def _refresh_params(self, node_id: str, spec: NodeSpec) -> None:
+        slot = self._slots[node_id]
         current = slot.node.params.as_dict()
-        wanted = {**slot.schema.defaults(), **spec.params}
-        changed = {k for k, v in wanted.items() if current.get(k) != v}
+        changed = {k for k, v in {**slot.schema.defaults(), **spec.params}.items() if current.get(k) != v}
         if changed:
-            for name in changed:
-                setattr(slot.node.params, name, wanted[name])
-            slot.params_version += 1
-            self._call_hook(slot.node.node_id, slot, "applying edited params", slot.node.params_changed,
-                            changed)
+            self._apply_params(node_id, spec, changed)
 
     def _create_slot(self, node_id: str, spec: NodeSpec) -> _Slot:
         node_class = self._registry.require(spec.type)

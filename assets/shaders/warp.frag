@@ -52,7 +52,7 @@ vec3 eyeball(int eye) {
     float r = length(st);
     vec3 white = brighter(texture(portrait, sclera[2 * eye]).rgb, texture(portrait, sclera[2 * eye + 1]).rgb);
     white *= 0.82 + 0.18 * smoothstep(-1.8, 0.6, st.y);  // the upper lid's shadow
-    vec3 disc = texture(portrait, iris[eye] + st * iris_radius[eye]).rgb;
+    vec3 disc = sampled(portrait, iris[eye] + st * iris_radius[eye]).rgb;  // moved with the gaze, as skin is
     disc *= mix(1.0, 0.7, smoothstep(0.75, 1.0, r));        // the darker limbal ring
     return mix(disc, white, smoothstep(0.95, 1.08, r));
 }

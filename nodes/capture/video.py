@@ -41,7 +41,6 @@ _PROMISED = re.compile(r"\bDuration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")  # the cont
 # it counts as cut short: ffmpeg itself says "partial file" for a cut file only most of the time
 SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
-
 AHEAD = 2  # frames read from ffmpeg before they are asked for
 BASE_RATE_SHARE, BASE_RATE_MAX = 0.05, 60.0  # see VideoReader._header_rate
 # An HDR clip (a phone's default: HLG or PQ in BT.2020) read as it is came out dim, flat and washed out
@@ -338,19 +337,25 @@ class VideoFile(Node):
                        f"(max_side {self.params.max_side})")
         self._pass_over = PassOver(lambda: self.params.keep_time)
         self._period: float | None = None  # the clip's length, once it has started again
-        run.timed_source(SourceClock(self._reader.fps, pace=self._reader.average_fps,
-                                     sound=self._path if self._reader.has_sound else None,
-                                     sound_from=self._reader.starts_at, sound_period=lambda: self._period,
-                                     pass_over=self._pass_over, frame_duration=lambda: self._reader.duration,
-                                     frame_time=lambda: self._reader.time))
+        self._clock = SourceClock(self._reader.fps, pace=self._reader.average_fps,
+                                  sound=self._path if self._reader.has_sound else None,
+                                  sound_from=self._reader.starts_at, sound_period=lambda: self._period,
+                                  pass_over=self._pass_over, frame_duration=lambda: self._reader.duration,
+                                  frame_time=lambda: self._reader.time)
+        run.timed_source(self._clock)
         if self._reader.unfixed:
             run.notice(f"{self._path}: {self._reader.unfixed}")
         if (still := still_format(self._path)) is not None:  # it plays as a clip of one frame
             run.notice(f"{self._path}: a still {still} picture as the driver: it drives one pose"
                        + (", the same on every frame" if self.params.loop else ", for a single frame")
                        + "; drive with a video, or the webcam preset (graphs/webcam_to_portrait.json)")
-        self._time_offset = 0.0
-        self._damage_told = False
+        self._time_offset, self._damage_told = 0.0, False
+
+    def params_changed(self, names: set[str]) -> None:
+        if names & {"path", "max_side"}:  # another clip from its start; one that will not open fails the node,
+            self.close()  # which the scheduler closes (played on, the old clip had hidden the error)
+            self._run.untimed_source(self._clock)
+            self.open(self._run)
 
     def process(self, ctx: FrameContext) -> dict:
         pixels = self._next()
