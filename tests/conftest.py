@@ -118,6 +118,7 @@ class BadOpen(Node):
     schema = NodeSchema("test.badopen", "Bad open", "test", "cannot open until it is given a device",
                         outputs=(Port("value", ports.FLOAT),),
                         params=(Param("device", ParamKind.STRING, "", "which device"),), volatile=True)
+    closes = 0
 
     def open(self, run):
         self.params_changed({"device"})
@@ -125,6 +126,9 @@ class BadOpen(Node):
     def params_changed(self, names):
         if not self.params.device:
             raise RuntimeError("device missing")
+
+    def close(self):
+        BadOpen.closes += 1
 
     def process(self, ctx):
         return {"value": 0.0}
@@ -135,7 +139,7 @@ FAKE_NODES = [Counter, Constant, Gain, Add, Flaky, Sink, Text, BadOpen]
 
 @pytest.fixture
 def registry() -> Registry:
-    Constant.runs = 0
+    Constant.runs = BadOpen.closes = 0
     Sink.log = []
     Sink.lifecycle = []
     Flaky.fail_on = set()

@@ -14,7 +14,7 @@ from app.runtime.node import Node
 from app.runtime.plan import build_plan
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
-from tests.conftest import Constant, Flaky, Sink
+from tests.conftest import BadOpen, Constant, Flaky, Sink
 
 
 def chain(*types_and_params) -> Graph:
@@ -268,6 +268,19 @@ def test_a_node_that_cannot_apply_edited_params_stops_until_they_are_fixed(regis
     assert [f.node_id for f in scheduler.step()] == ["bad"]  # still: no frame of it clears the error
     scheduler.set_param("bad", "device", "cam1")
     assert scheduler.step() == [] and len(Sink.log) == 2
+
+
+def test_a_node_that_could_not_start_is_closed_once_and_forgotten_when_removed(registry):
+    graph = Graph()
+    graph.add(NodeSpec("bad", "test.badopen"))
+    scheduler = Scheduler(graph, registry)
+    scheduler.open()
+    scheduler.step()
+    assert BadOpen.closes == 1 and "bad" in scheduler.failures
+    scheduler.replace_graph(Graph())
+    scheduler.step()
+    scheduler.close()
+    assert BadOpen.closes == 1 and scheduler.failures == {}
 
 
 def test_undo_brings_back_the_params_a_node_could_start_with_and_it_starts(registry):

@@ -350,7 +350,9 @@ class Scheduler:
         plan = build_plan(graph)
         for node_id in [n for n in self._slots if n not in graph.nodes
                         or graph.nodes[n].type != self._slots[n].schema.type_id]:
-            self._close_slot(self._slots.pop(node_id))
+            self.failures.pop(node_id, None)
+            if (gone := self._slots.pop(node_id)).opened:  # one that could not start was closed then
+                self._close_slot(gone)
         for node_id, spec in graph.nodes.items():
             if node_id in self._slots:
                 self._refresh_params(node_id, spec)
