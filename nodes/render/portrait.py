@@ -69,10 +69,11 @@ class RenderPortrait(Node):
                   minimum=0, maximum=4096),
             Param("grid", ParamKind.INT, 32, "background mesh cells per side", minimum=4, maximum=128),
             Param("antialias", ParamKind.ENUM, "4x", "multisampling", choices=("off", "2x", "4x", "8x")),
-            Param("resampling", ParamKind.ENUM, "face", "how the portrait's pixels are read where they moved: by a "
+            Param("resampling", ParamKind.ENUM, "auto", "how the portrait's pixels are read where they moved: by a "
                   "cubic, which keeps their fine detail (skin, lashes, hair), in the face alone or everywhere (about "
-                  "3 ms a frame more on a 2-core CPU, nothing on a GPU); or bilinearly, which softens them wherever "
-                  "they moved part of a pixel", choices=("face", "cubic", "bilinear")),
+                  "3 ms a frame more on a 2-core CPU, nothing measurable on a GPU); or bilinearly, which softens them "
+                  "wherever they moved part of a pixel. auto: everywhere on a GPU, the face alone in software GL",
+                  choices=("auto", "face", "cubic", "bilinear")),
             Param("background", ParamKind.ENUM, "plate", "what shows where the head or body moves away: the "
                   "room behind the person (the portrait with the person segmented out and inpainted, made once), "
                   "or the portrait's own pixels moved along (warp)", choices=("plate", "warp")),
@@ -87,8 +88,8 @@ class RenderPortrait(Node):
         ),
         gpu=True,
         degrade=(Degrade("antialias", ("2x", "off"), "smooth edges (multisampling): outlines get stair steps"),
-                 Degrade("resampling", ("face", "bilinear"), "fine detail where the portrait moved: the hair (from "
-                         "cubic), then the face, a little soft"),
+                 Degrade("resampling", ("face", "bilinear"), "fine detail where the portrait moved: the hair (where "
+                         "read by the cubic), then the face, a little soft"),
                  Degrade("grid", (16,), "the hair and torso bend with the head in coarser steps (moved a pixel)")),
     )
 
@@ -191,7 +192,10 @@ class RenderPortrait(Node):
 
     def draw(self, ctx: FrameContext, prepared: PreparedFrame) -> dict:
         if self._renderer is None:
-            self._renderer = PortraitRenderer(self._gpu, self._samples(), self.params.resampling)
+            resampling = self.params.resampling
+            if resampling == "auto":
+                resampling = "face" if self._gpu.software else "cubic"
+            self._renderer = PortraitRenderer(self._gpu, self._samples(), resampling)
         frame = self._renderer.render(prepared.image, prepared.mesh, prepared.out_size,
                                       tuple(self.params.cavity_color[:3]), tuple(self.params.teeth_color[:3]),
                                       prepared.driver, prepared.mouth_colour, prepared.plate)

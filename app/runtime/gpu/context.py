@@ -89,6 +89,13 @@ class GpuContext:
         else:
             gl_finish()
 
+    @property
+    def software(self) -> bool:
+        """The context rasterizes on the CPU (Mesa's llvmpipe or softpipe), where every texture fetch counts."""
+        with self.current():
+            renderer = self.ctx.info["GL_RENDERER"].lower()
+        return "llvmpipe" in renderer or "softpipe" in renderer
+
     def program(self, vertex: str, fragment: str, defines: tuple[str, ...] = ()):
         """Compile (once) the program made of assets/shaders/VERTEX.vert and FRAGMENT.frag, with each of
         `defines` #defined in the fragment shader (a variant that leaves out what it does not draw)."""
