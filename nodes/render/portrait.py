@@ -88,8 +88,7 @@ class RenderPortrait(Node):
         ),
         gpu=True,
         degrade=(Degrade("antialias", ("2x", "off"), "smooth edges (multisampling): outlines get stair steps"),
-                 Degrade("resampling", ("face", "bilinear"), "fine detail where the portrait moved: the hair (where "
-                         "read by the cubic), then the face, a little soft"),
+                 Degrade("resampling", ("bilinear",), "fine detail where the portrait moved: it softens a little"),
                  Degrade("grid", (16,), "the hair and torso bend with the head in coarser steps (moved a pixel)")),
     )
 
