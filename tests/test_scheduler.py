@@ -239,14 +239,20 @@ def test_node_that_cannot_open_is_reported_and_the_rest_runs(registry):
     assert Sink.log == [(0, 0.0)]
 
 
-def test_a_node_that_could_not_start_starts_when_its_params_are_fixed(registry):
-    """As a path corrected in the editor's inspector: no Restart needed (the driver had stayed red)."""
+def device_into_sink(registry, device: str) -> Scheduler:
+    """An opened graph of a node that starts only with a device (test.badopen) feeding a sink."""
     graph = Graph()
-    graph.add(NodeSpec("bad", "test.badopen"))
+    graph.add(NodeSpec("bad", "test.badopen", params={"device": device}))
     graph.add(NodeSpec("sink", "test.sink"))
     graph.connect("bad", "value", "sink", "value")
     scheduler = Scheduler(graph, registry)
     scheduler.open()
+    return scheduler
+
+
+def test_a_node_that_could_not_start_starts_when_its_params_are_fixed(registry):
+    """As a path corrected in the editor's inspector: no Restart needed (the driver had stayed red)."""
+    scheduler = device_into_sink(registry, "")
     assert [f.node_id for f in scheduler.step()] == ["bad"] and Sink.log == []
     scheduler.set_param("bad", "device", "cam0")
     assert scheduler.step() == [] and "bad" not in scheduler.failures and Sink.log == [(1, 0.0)]
@@ -255,12 +261,7 @@ def test_a_node_that_could_not_start_starts_when_its_params_are_fixed(registry):
 def test_a_node_that_cannot_apply_edited_params_stops_until_they_are_fixed(registry):
     """As a driver given a path that is not there: it had played on with the clip it had, which hid the error
     (the next frame cleared it) while the inspector showed the new path."""
-    graph = Graph()
-    graph.add(NodeSpec("bad", "test.badopen", params={"device": "cam0"}))
-    graph.add(NodeSpec("sink", "test.sink"))
-    graph.connect("bad", "value", "sink", "value")
-    scheduler = Scheduler(graph, registry)
-    scheduler.open()
+    scheduler = device_into_sink(registry, "cam0")
     scheduler.step()
     scheduler.set_param("bad", "device", "")
     failures = scheduler.step()
@@ -286,12 +287,7 @@ def test_a_node_that_could_not_start_is_closed_once_and_forgotten_when_removed(r
 def test_undo_brings_back_the_params_a_node_could_start_with_and_it_starts(registry):
     """Undo, Redo and graph edits replace the graph: a node that could not start is started with the
     params the new graph gives it (it had stayed red until Restart)."""
-    graph = Graph()
-    graph.add(NodeSpec("bad", "test.badopen"))
-    graph.add(NodeSpec("sink", "test.sink"))
-    graph.connect("bad", "value", "sink", "value")
-    scheduler = Scheduler(graph, registry)
-    scheduler.open()
+    scheduler = device_into_sink(registry, "")
     assert [f.node_id for f in scheduler.step()] == ["bad"]
     undone = scheduler.graph
     undone.nodes["bad"].params["device"] = "cam0"
