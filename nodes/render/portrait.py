@@ -191,10 +191,7 @@ class RenderPortrait(Node):
 
     def draw(self, ctx: FrameContext, prepared: PreparedFrame) -> dict:
         if self._renderer is None:
-            resampling = self.params.resampling
-            if resampling == "auto":
-                resampling = "face" if self._gpu.software else "cubic"
-            self._renderer = PortraitRenderer(self._gpu, self._samples(), resampling)
+            self._renderer = PortraitRenderer(self._gpu, self._samples(), self.params.resampling)
         frame = self._renderer.render(prepared.image, prepared.mesh, prepared.out_size,
                                       tuple(self.params.cavity_color[:3]), tuple(self.params.teeth_color[:3]),
                                       prepared.driver, prepared.mouth_colour, prepared.plate)

@@ -29,10 +29,13 @@ class PortraitRenderer:
     be current on this thread.
     """
 
-    def __init__(self, gpu, samples: int, resampling: str = "face"):
+    def __init__(self, gpu, samples: int, resampling: str = "auto"):
         """resampling: where the portrait is read by a cubic where it moved (sharp_sample.glsl): "cubic"
-        everywhere, "face" in the face's layers alone, "bilinear" nowhere (render.portrait's param)."""
+        everywhere, "face" in the face's layers alone, "bilinear" nowhere; "auto": "cubic" on a GPU, "face"
+        in software GL (render.portrait's param; a refiner's training pairs are drawn as the node draws)."""
         self._gpu, self._samples = gpu, samples
+        if resampling == "auto":
+            resampling = "face" if gpu.software else "cubic"
         face, around = resampling != "bilinear", resampling == "cubic"
         # (portrait RGBA with the person mask as alpha, the room behind the person, the person carried past
         # their silhouette, the backdrop: the portrait with what may give way to the room as alpha, how firmly
