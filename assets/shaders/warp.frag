@@ -57,6 +57,21 @@ vec3 eyeball(int eye) {
     return mix(disc, white, smoothstep(0.95, 1.08, r));
 }
 
+float moved_pixels() {  // how far the portrait's pixel drawn here moved
+    return length((uv - (gl_FragCoord.xy + frame_origin) / out_size) * viewport);
+}
+
+// An own pixel that is the person's colour blended with the room behind it (the soft silhouette: a far
+// eye's corner, a cheek's edge), moved inside the face, takes the person's colour alone (`carried`): a
+// turned portrait's, stretched by a laugh, ran down the far cheek as a blue tear; a frontal one's, turned,
+// was a pale line across the cheek with the ear lobe beyond it. A brow, lash or shadow is no such blend.
+vec3 unblended(vec3 own, vec3 carried, float moved) {
+    vec3 towards = texture(plate, uv).rgb - carried;
+    float room_share = clamp(dot(own - carried, towards) / max(dot(towards, towards), 1e-4), 0.0, 1.0);
+    float blend = room_share * (1.0 - smoothstep(0.08, 0.2, length(own - carried - room_share * towards)));
+    return mix(own, carried, smoothstep(0.1, 0.3, blend) * smoothstep(2.0, 12.0, moved));
+}
+
 // The face's skin, code 0, most of the face's pixels: llvmpipe runs every branch of a shader whether a
 // pixel takes it or not, so skin is drawn by a variant of this program with TEXTURED_ONLY defined
 // (twice as cheap; with TURNED too for a turned portrait), the mouth's and eyes' layers by one without it.
@@ -72,32 +87,26 @@ vec3 textured() {
     // far as the point draws its counterpart, it ran down the far cheek as a blue-grey streak (a pixel that
     // draws an eighth of its counterpart or more takes all of it)
     float off_colour = smoothstep(0.08, 0.2, distance(own.rgb, carried));
-    // and an own pixel that is the person's colour blended with the room behind it (the soft silhouette:
-    // a far eye's corner, a cheek's edge), moved inside the face, takes the person's colour alone: stretched
-    // by a laugh, the blend ran down the far cheek as a blue tear; a brow or lash there is no such blend
-    vec2 moved_from = (uv - (gl_FragCoord.xy + frame_origin) / out_size) * viewport;
-    vec3 towards = texture(plate, uv).rgb - carried;
-    float room_share = clamp(dot(own.rgb - carried, towards) / max(dot(towards, towards), 1e-4), 0.0, 1.0);
-    float blend = room_share * (1.0 - smoothstep(0.08, 0.2, length(own.rgb - carried - room_share * towards)));
-    own.rgb = mix(own.rgb, carried, smoothstep(0.1, 0.3, blend) * smoothstep(2.0, 12.0, length(moved_from)));
+    // and one blended with the room at the soft silhouette takes the person's colour alone (unblended)
+    own.rgb = unblended(own.rgb, carried, moved_pixels());
     vec4 person = mix(own, counterpart, max(layer, min(1.0, 8.0 * layer) * off_colour));
 #else
     vec4 person = sampled(portrait, uv);
 #endif
     vec3 shown = person.rgb;
-    if (person.a < 0.5) {  // a face triangle over the room past the silhouette: moved, not the room it holds
-        vec2 here = (gl_FragCoord.xy + frame_origin) / out_size;
-        float still = 1.0 - smoothstep(2.0, 12.0, length((uv - here) * viewport));
-        // a lower threshold than the background's: the person mask cuts a little into the face's own edge.
-        // A frontal face turned brings a cheek and temple toward the camera, over what the portrait shows as
-        // the room past them (a white door showed inside the face as a pale blob): the person's colours
-        // carried there instead (a turned portrait's far side is handled below)
+    if (person.a < 0.9) {  // the soft silhouette, and the face's triangles over the room past it
+        float moved = moved_pixels();
+        // past the silhouette, a lower threshold than the background's: the person mask cuts a little into
+        // the face's own edge. A frontal face turned brings a cheek and temple toward the camera, over what
+        // the portrait shows as the room past them (a white door showed inside the face as a pale blob): the
+        // person's colours carried there instead (a turned portrait's far side is handled below)
 #ifdef TURNED
-        vec3 behind = texture(plate, here).rgb;
+        vec3 behind = texture(plate, (gl_FragCoord.xy + frame_origin) / out_size).rgb;
 #else
         vec3 behind = texture(extended, uv).rgb;
+        shown = unblended(shown, behind, moved);  // (a turned portrait's own pixels were, above)
 #endif
-        shown = mix(behind, shown, max(smoothstep(0.1, 0.4, person.a), still));
+        shown = mix(behind, shown, max(smoothstep(0.1, 0.4, person.a), 1.0 - smoothstep(2.0, 12.0, moved)));
     }
 #ifdef TURNED
     // turned back toward the camera, the face shows its far cheek where the portrait shows the room past
