@@ -9,14 +9,20 @@ import pytest
 
 from app.cli import main
 from app.presets import load_preset
+from app.runtime import ports
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream
 from app.runtime.errors import ReenactError
+from app.runtime.graph import Graph, NodeSpec
+from app.runtime.node import Node
 from app.runtime.pipeline import PIPE_NODE, PipelinedRun, fed_by_the_pipe, split
+from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
+from app.runtime.schema import NodeSchema, Port
 from tests.conftest import REPO
 
 GRAPHS = REPO / "graphs"
+REAL = REPO / "tests" / "data" / "real"
 
 
 def test_the_cut_puts_gpu_nodes_and_their_downstream_in_the_render_stage(studio_registry):
@@ -163,3 +169,43 @@ def test_a_live_pipelined_run_holds_the_frame_it_drew_as_long_as_the_clip_shows_
     serial = durations(Scheduler(graph, studio_registry, RunContext(base_dir=graph.base_dir)))
     assert len({round(d, 4) for d in serial}) > 1  # the clip does vary
     assert durations(PipelinedRun(graph, studio_registry)) == pytest.approx(serial)
+
+
+class _ClockProbe(Node):
+    """A render-stage node (its schema says gpu) that notes, for each frame it is given, the frame's width and
+    the sound of the clip that times the run then (a video output writes at that clip's rate, with that sound)."""
+
+    schema = NodeSchema("test.clock_probe", "Clock probe", "test", "notes frames and the run's clock",
+                        inputs=(Port("image", ports.IMAGE),), volatile=True, gpu=True)
+    seen: list = []
+
+    def process(self, ctx, image) -> dict:
+        source = ctx.run.source
+        type(self).seen.append((image.width, source.sound.name if source is not None else None))
+        return {}
+
+
+def test_a_driver_reopened_mid_run_times_the_render_stage_by_its_new_clip(studio_registry):
+    """The render stage took the driver's clock once, at the start: a driver re-opened on another clip (its path
+    edited, or fixed after it failed) timed the capture stage but not the render stage, whose recordings kept
+    the first clip's rate and sound. Each frame is timed by the clip it came from, none while the driver fails."""
+    registry = Registry()
+    registry.register_all(studio_registry.types())
+    registry.register(_ClockProbe, "tests")
+    graph = Graph()
+    graph.add(NodeSpec("driver", "capture.video", params={"path": str(REAL / "wolfgang_expressions.mp4")}))
+    graph.add(NodeSpec("probe", "test.clock_probe"))
+    graph.connect("driver", "image", "probe", "image")
+    _ClockProbe.seen = []
+    run = PipelinedRun(graph, registry)
+    run.open()
+    try:
+        for path in ("no_face.mp4", "gone.mp4", "single_face.mp4", None):
+            for _ in range(4):  # the capture stage may be a frame ahead: an edit shows within two
+                run.step()
+            if path is not None:
+                run.set_param("driver", "path", str(REAL / path))
+    finally:
+        run.close()
+    shown = [seen for i, seen in enumerate(_ClockProbe.seen) if i == 0 or seen != _ClockProbe.seen[i - 1]]
+    assert shown == [(640, "wolfgang_expressions.mp4"), (960, "no_face.mp4"), (960, None), (640, "single_face.mp4")]

@@ -88,6 +88,23 @@ def test_a_param_set_then_a_graph_replaced_before_the_next_frame_runs_the_new_gr
     assert Sink.log[-1][1] == 5.0
 
 
+def test_an_edit_after_a_graph_replaced_before_the_next_frame_is_checked_against_the_node_it_will_meet(registry):
+    """Undo brings back a node of another type under the same id; a param set (or an action run) before the
+    next frame was checked against the type being replaced: refused where the new node has it, and let through
+    where only the old one had it."""
+    scheduler = run(chain(("test.counter", {}), ("test.flaky", {}), ("test.sink", {})), registry, 1)
+    scheduler.replace_graph(chain(("test.counter", {}), ("test.gain", {}), ("test.sink", {})))
+    assert scheduler.set_param("n1", "gain", 2.0) == 2.0
+    scheduler.trigger("n1", "reset")
+    assert scheduler.step() == [] and Sink.log[-1] == (1, 2.0) and scheduler.node("n1").actions == ["reset"]
+    scheduler.replace_graph(chain(("test.counter", {}), ("test.flaky", {}), ("test.sink", {})))
+    with pytest.raises(ParamError, match=r"^n1\.gain: unknown param of test\.flaky \(known: none\)"):
+        scheduler.set_param("n1", "gain", 1.5)
+    with pytest.raises(GraphError, match="test.flaky has no action 'reset'"):
+        scheduler.trigger("n1", "reset")
+    assert scheduler.step() == [] and Sink.log[-1] == (2, 2.0)
+
+
 def test_edits_are_checked_when_submitted(registry):
     scheduler = run(chain(("test.constant", {}), ("test.sink", {})), registry, 1)
     with pytest.raises(ParamError, match="above the maximum 100"):

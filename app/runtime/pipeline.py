@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.runtime.context import FrameContext, RunContext
+from app.runtime.context import FrameContext, RunContext, SourceClock
 from app.runtime.errors import EndOfStream, NodeFailure, ReenactError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.node import Node, Prepared, splits_frame
@@ -38,6 +38,7 @@ class _Handoff:
     started: float = 0.0  # when the capture stage began this frame (perf_counter)
     ahead: dict[str, Prepared] = field(default_factory=dict)  # render-stage node id -> its frame, prepared
     shown_for: float | None = None  # how long the source shows this frame (`SourceClock.frame_duration`)
+    source: SourceClock | None = None  # the capture stage's timed source after this frame (`RunContext.source`)
 
 
 def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, Endpoint]]:
@@ -123,8 +124,8 @@ class PipelinedRun:
         self._pipe = _pipe_node_class(ports)
         render_registry.register(self._pipe, "pipeline")
         self.run = run or RunContext(base_dir=graph.base_dir)
-        self._capture = Scheduler(capture_graph, registry, RunContext(base_dir=graph.base_dir, options=self.run.options),
-                                  timing_window)
+        self._capture = Scheduler(capture_graph, registry,
+                                  RunContext(base_dir=graph.base_dir, options=self.run.options), timing_window)
         self._render = Scheduler(render_graph, render_registry, self.run, timing_window)
         self._prepare_ahead = fed_by_the_pipe(render_graph, registry)
         self._opened_at = time.perf_counter()
@@ -145,14 +146,8 @@ class PipelinedRun:
 
     def open(self) -> list[NodeFailure]:
         not_started = self._capture.open()
-        # outputs in the render stage follow the source: its rate, and its sound; and a live run holds the
-        # frame drawn last as long as the source shows it, not the one the capture stage has read since
-        source = self._capture.run.source
         self._shown_for: float | None = None
-        if source is not None and source.frame_duration is not None:
-            read_last = source.frame_duration
-            source = replace(source, frame_duration=lambda: read_last() if self._shown_for is None else self._shown_for)
-        self.run.source = source
+        self._follow(self._capture.run.source)
         not_started += self._render.open()
         for failure in not_started:
             self._prepare_ahead.pop(failure.node_id, None)
@@ -175,6 +170,8 @@ class PipelinedRun:
                 raise handoff.error
             raise EndOfStream
         self._pipe.values, self._shown_for = handoff.values, handoff.shown_for
+        if handoff.source is not self._followed:
+            self._follow(handoff.source)
         started = time.perf_counter()
         failures = handoff.failures + self._render.step(handoff.ahead)
         ended = time.perf_counter()
@@ -184,6 +181,17 @@ class PipelinedRun:
         self.latency.add(ended - handoff.started)
         self.step_times.add(ended - waited)
         return [f for f in failures if f.node_id != PIPE_NODE]
+
+    def _follow(self, source: SourceClock | None) -> None:
+        """Time the render stage by the capture stage's source, as it was when the frame to render was captured (a
+        driver re-opened on another clip, or failing, has changed it since the run opened). Outputs in the render
+        stage follow the source: its rate, and its sound; and a live run holds the frame drawn last as long as the
+        source shows it, not the one the capture stage has read since."""
+        self._followed = source
+        if source is not None and source.frame_duration is not None:
+            read_last = source.frame_duration
+            source = replace(source, frame_duration=lambda: read_last() if self._shown_for is None else self._shown_for)
+        self.run.source = source
 
     def close(self) -> list[str]:
         self._stop.set()
@@ -242,7 +250,7 @@ class PipelinedRun:
             try:
                 handoff.failures = self._capture.step()
                 self._average("capture", time.perf_counter() - handoff.started)
-                handoff.shown_for = self._capture.run.frame_duration()
+                handoff.shown_for, handoff.source = self._capture.run.frame_duration(), self._capture.run.source
                 handoff.values = {name: self._capture.output(e.node, e.port) for name, e in self._crossing.items()}
                 handoff.ahead = self._prepared(handoff.values)
             except EndOfStream:

@@ -15,6 +15,7 @@ from app.runtime.node import Node, Prepared
 from app.runtime.plan import Plan, build_plan
 from app.runtime.registry import Registry
 from app.runtime.schema import NodeSchema
+from app.runtime.slot import Slot
 from app.runtime.timing import TimingStats, TimingWindow
 from app.runtime.validate import validate_graph
 
@@ -28,26 +29,6 @@ def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
             return None
         routes[out.name] = match.name
     return routes
-
-
-class _Slot:
-    """A node instance and what the scheduler tracks about it between frames."""
-
-    __slots__ = ("node", "schema", "outputs", "version", "signature", "params_version",
-                 "bypass", "failed", "opened", "timing", "checks")
-
-    def __init__(self, node: Node, window: int):
-        self.node, self.schema = node, node.schema
-        self.outputs: dict[str, Any] = {}  # last good outputs
-        self.version = 0  # bumps each time the outputs are recomputed
-        self.signature: tuple | None = None  # (params_version, upstream versions) of the outputs
-        self.params_version = 0
-        self.bypass: dict[str, str] | None = None  # output -> input, when bypassed
-        self.failed = False  # failed or skipped in the current frame
-        self.opened = False
-        self.timing = TimingWindow(window)
-        self.checks = [(p.name, p.type.representation() + ((type(None),) if p.optional else ()))
-                       for p in self.schema.outputs]
 
 
 class FrameRunner(Protocol):
@@ -85,7 +66,7 @@ class Scheduler:
         self.run = run or RunContext(base_dir=graph.base_dir)
         self._graph = graph.copy()
         self._plan: Plan = Plan(())
-        self._slots: dict[str, _Slot] = {}
+        self._slots: dict[str, Slot] = {}
         self._pending: list[Edit] = []
         self._lock = threading.Lock()
         self._frame_timing = TimingWindow(timing_window)
@@ -119,20 +100,22 @@ class Scheduler:
 
     # ----------------------------------------------------------------- edits (any thread)
     def set_param(self, node_id: str, name: str, value: Any) -> Any:
-        """Check now (ParamError on a bad value), apply before the next frame; returns the value."""
-        schema = self._registry.require(self._spec(node_id).type).schema
-        try:
-            value = schema.check_param(name, value)
-        except ParamError as exc:
-            raise ParamError(exc.what, where=f"{node_id}.{name}", hint=exc.hint) from None
-        self._submit(SetParam(node_id, name, value))
+        """Check now, against the node it will be applied to (ParamError on a bad value), apply before the next
+        frame; returns the value."""
+        with self._lock:  # checked and queued at once: no graph is swapped in between
+            try:
+                value = self._upcoming_schema(node_id).check_param(name, value)
+            except ParamError as exc:
+                raise ParamError(exc.what, where=f"{node_id}.{name}", hint=exc.hint) from None
+            self._pending.append(SetParam(node_id, name, value))
         return value
 
     def trigger(self, node_id: str, action: str) -> None:
-        schema = self._registry.require(self._spec(node_id).type).schema
-        if schema.action(action) is None:
-            raise GraphError(f"{schema.type_id} has no action '{action}'", where=node_id)
-        self._submit(RunAction(node_id, action))
+        with self._lock:
+            schema = self._upcoming_schema(node_id)
+            if schema.action(action) is None:
+                raise GraphError(f"{schema.type_id} has no action '{action}'", where=node_id)
+            self._pending.append(RunAction(node_id, action))
 
     def replace_graph(self, graph: Graph) -> None:
         """Swap in an edited graph; nodes keeping their id and type keep their state."""
@@ -213,14 +196,14 @@ class Scheduler:
         return failures
 
     @staticmethod
-    def _held_in_redraw(slot: _Slot, sources: tuple) -> bool:
+    def _held_in_redraw(slot: Slot, sources: tuple) -> bool:
         """A sink, or a volatile source that has produced a frame already (one that has none yet
         runs once, so what it feeds has an input)."""
         if slot.schema.category == "output":
             return True
         return not sources and slot.schema.volatile and slot.version > 0
 
-    def _run_slot(self, node_id: str, slot: _Slot, sources: tuple, ctx: FrameContext,
+    def _run_slot(self, node_id: str, slot: Slot, sources: tuple, ctx: FrameContext,
                   ahead: Prepared | None = None) -> NodeFailure | None:
         """ahead: this frame as the node prepared it on another thread, which it then only draws."""
         slots = self._slots
@@ -261,7 +244,7 @@ class Scheduler:
         return None
 
     @staticmethod
-    def _check_outputs(slot: _Slot, outputs: Any) -> None:
+    def _check_outputs(slot: Slot, outputs: Any) -> None:
         if not isinstance(outputs, dict):
             raise TypeError(f"process() returned {type(outputs).__name__}, not a dict of outputs")
         for name, classes in slot.checks:
@@ -275,12 +258,13 @@ class Scheduler:
         with self._lock:
             self._pending.append(edit)
 
-    def _spec(self, node_id: str) -> NodeSpec:
-        with self._lock:
-            spec = self._graph.nodes.get(node_id)
-        if spec is None:
+    def _upcoming_schema(self, node_id: str) -> NodeSchema:
+        """The schema of the node an edit queued now meets: that of the last graph queued to be swapped in (Undo may
+        give the id another type), else the running one's. Call with the lock held."""
+        graph = next((e.graph for e in reversed(self._pending) if isinstance(e, ReplaceGraph)), self._graph)
+        if node_id not in graph.nodes:
             raise GraphError(f"there is no node '{node_id}'", hint="see the graph's node ids")
-        return spec
+        return self._registry.require(graph.nodes[node_id].type).schema
 
     def _apply_pending(self) -> None:
         if not self._pending:
@@ -332,7 +316,7 @@ class Scheduler:
             self._close_slot(slot)
 
     @staticmethod
-    def _sync_bypass(slot: _Slot, bypassed: bool) -> None:
+    def _sync_bypass(slot: Slot, bypassed: bool) -> None:
         slot.bypass = bypass_routes(slot.schema) if bypassed else None
         slot.params_version += 1  # recompute downstream with or without the node
 
@@ -369,10 +353,10 @@ class Scheduler:
         if changed:
             self._apply_params(node_id, spec, changed)
 
-    def _create_slot(self, node_id: str, spec: NodeSpec) -> _Slot:
+    def _create_slot(self, node_id: str, spec: NodeSpec) -> Slot:
         node_class = self._registry.require(spec.type)
         params = {**node_class.schema.defaults(), **spec.params}
-        slot = _Slot(node_class(node_id, params), self._window)
+        slot = Slot(node_class(node_id, params), self._window)
         try:
             if slot.schema.gpu:
                 self.run.open_gpu()  # one context for the run, before the first node that uses it
@@ -384,7 +368,7 @@ class Scheduler:
             self._close_slot(slot)
         return slot
 
-    def _close_slot(self, slot: _Slot) -> list[str]:
+    def _close_slot(self, slot: Slot) -> list[str]:
         try:
             slot.node.close()
         except Exception as exc:  # closing must go on for the other nodes
