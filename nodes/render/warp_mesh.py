@@ -32,6 +32,7 @@ from nodes.render.eyes import EyeballLook, closure, eye_fans, eyeball_look, lash
 from nodes.render.glasses import WithTheHead
 from nodes.render.mouth import LOWER_TEETH, DriverMouth, mouth_strip
 from nodes.render.plate import PersonAndPlate
+from nodes.render.stretched_edge import StretchedEdge
 from nodes.render.teeth import HALVES, JawSplit, jaw_split
 from nodes.track.face_model import MESH_POINTS, mirror_points, topology
 
@@ -112,6 +113,7 @@ class MeshBuilder:
         self._stays, self._partly_stays = staying_triangles(self.background, None if plate is None else plate.stays)
         self._room_from = room_from(plate)
         self.edges = EdgeReveal(src)
+        self._stretched_edge = StretchedEdge(src)
         self._grin: float | None = None  # the last frame's grin with the teeth together (`mouth_strip`)
 
     def build(self, dst: np.ndarray, gaze_px: np.ndarray | None = None, driver_mouth: DriverMouth | None = None,
@@ -153,8 +155,8 @@ class MeshBuilder:
         closures = closure(src, dst)
         dst = lash_gaps(src, dst, closures)
         tris = topo.triangles.ravel()
-        uvs = shut_lid_uvs(src, closures) / scale
         fill = self.edges.mirror_fill(dst)
+        uvs = self._stretched_edge.uvs(dst, shut_lid_uvs(src, closures), fill) / scale
         textured.append(_pack(dst[tris, :2], depth[tris], uvs[tris], uvs[mirror_points()][tris],
                               _layer(LAYER_TEXTURED, fill[tris])))
         gap_layer = LAYER_MOUTH_DRAWN if driver_mouth is None else LAYER_MOUTH_DRIVER
