@@ -4,17 +4,19 @@ A cheek turned toward the camera spreads the strip along the face's outline that
 edge-on: its triangles grow two to four times as wide, and what the photo shows there (an ear's rim, hair
 at the temple, wrinkles, a glasses arm) was stretched into streaks across the cheek (Hopper, wolfgang
 frames 250 and 394). The photo has no squarer view of that skin, but it has the cheek just inside it.
-Where the outline's triangles are stretched, the points a few rings in from the outline take their
-texture coordinates from a harmonic map over the posed mesh (the outline and the features keep their
-own), so the stretch spreads over the band instead of piling up in its outer ring: the cheek's own skin
-reaches further out, and the edge's content stays at the edge. The posed shape is not changed, only where
-its skin is read from, and only where the pose spreads the outline past SPREAD (nothing at rest or at small turns).
+Where the outline's triangles are spread, the points a few rings in from the outline move their texture
+coordinates by how a harmonic map over the mesh changes from rest to the pose (the outline and the features
+keep their own), so the stretch spreads over the band instead of piling up in its outer ring: the cheek's
+own skin reaches further out, and the edge's content stays at the edge. The posed shape is not changed,
+only where its skin is read from, and only where the pose spreads the outline past SPREAD: nothing at rest,
+at small turns, or when the face moves, turns in the picture or scales as a whole.
 """
 from __future__ import annotations
 
 from collections import deque
 
 import numpy as np
+
 from nodes.render.ramps import smoothstep
 from nodes.track.face_model import MESH_POINTS, topology
 
