@@ -39,7 +39,8 @@ class PreviewPanel:
         a = status.outputs.get(choice.a) if choice.a else None
         b = status.outputs.get(choice.b) if choice.b else None
         dpg.configure_item(self._split, show=choice.b is not None)
-        key = (id(a), id(b), choice.split, tuple(dpg.get_item_rect_size(self._area)))
+        # the ports chosen too: another graph's choice with no frame yet kept the last graph's title
+        key = (choice.a, choice.b, id(a), id(b), choice.split, tuple(dpg.get_item_rect_size(self._area)))
         if key == self._shown:
             return
         self._shown = key

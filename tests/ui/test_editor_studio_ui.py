@@ -350,3 +350,13 @@ def test_a_damaged_autosave_is_said_to_be_damaged_on_the_status_bar(window, stud
     line = dpg.get_item_label(window.messages.line)
     assert "autosave of studio.json is damaged" in line and "recovered" not in line
     shot("damaged_autosave")
+
+
+def test_the_preview_title_names_what_the_graph_shown_previews(window, studio):
+    """A graph opened or made new whose preview has no frame yet kept the last graph's title (a new graph
+    read "Preview: refine.image"): the title is redrawn when the ports chosen change, frames or not."""
+    editor = window.editor
+    editor.set_preview("thumb")
+    pump(window, lambda: dpg.get_value(window.preview._title) == "Preview: thumb.image")
+    editor.new(discard=True)
+    pump(window, lambda: dpg.get_value(window.preview._title) == "Preview: nothing (click A on an output port)")
