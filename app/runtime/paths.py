@@ -61,7 +61,8 @@ def resolve_asset(value: str, base_dir: Path | None) -> Path:
     folder if the file is there, else assets/. ReenactError if there is none, or it is a folder, a device
     or a pipe."""
     if not value:  # else it would name the preset's folder itself
-        raise ReenactError("no file set", hint="set the path param, e.g. --set NODE.path=FILE")
+        raise ReenactError("no file set",
+                           hint="set the path param (in the editor's inspector, or --set NODE.path=FILE)")
     found = _find_asset(value, base_dir)
     if found.is_dir():
         raise ReenactError(f"'{value}' is a folder, not a file", where=str(found), hint="name a file in it")
