@@ -127,3 +127,17 @@ def test_the_runnable_part_idles_incomplete_nodes_and_their_downstream(registry)
     assert idle == {lonely: "input value not connected", after: f"waits for '{lonely}'",
                     "ghost": "'plugin.ghost' is not installed (params kept)"}
     assert set(part.nodes) == {"counter", "gain", "sink", add}
+
+
+def test_a_long_failure_is_cut_short_on_its_node_and_says_where_the_rest_is():
+    """A node's badge grew with its failure's text and covered the nodes below it; the status bar and the
+    message log keep the whole of it."""
+    from app.editor.canvas import BADGE_CHARS, badge_text
+
+    assert badge_text("error: no file set") == "error: no file set"
+    missing = "error: applying path: '/tmp/" + "deep/" * 20 + "clip.mp4' not found (check the path)"
+    shown = badge_text(missing)
+    assert len(shown) <= BADGE_CHARS and shown.startswith("error: applying path: '/tmp/deep/")
+    assert shown.endswith("(all of it: the message log, Ctrl+L)")
+    words = "error: " + "the driver could not open its clip because " * 5
+    assert words.startswith(badge_text(words).split(" …")[0] + " ")  # cut between words where one is near

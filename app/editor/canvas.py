@@ -20,6 +20,9 @@ from app.runtime.schema import Port
 from app.runtime.timing import TimingStats
 
 BADGE_WRAP = 190
+BADGE_CHARS = 110  # a longer failure is cut short on the node (it grew over the nodes below it);
+# the status bar and the message log (Ctrl+L) keep it whole
+BADGE_MORE = " … (all of it: the message log, Ctrl+L)"
 NEW_NODE_MARGIN = 20.0  # a new node's least distance from the visible canvas' edges
 NEW_NODE_SIZE = (200.0, 150.0)  # room kept for a node not drawn yet (its timing lines come a frame later)
 NEW_NODE_GAP = 20.0  # space kept around the others, which grow as their status lines do
@@ -220,7 +223,7 @@ class Canvas:
             timing = "" if idle else _timing_text(status.timings.get(node_id), node_id in status.cached)
             note = status.notes.get(node_id, "")
             dpg.set_value(items.timing, "\n".join(t for t in (timing, note) if t))
-            dpg.set_value(items.badge, f"error: {failure}" if failure else f"idle: {idle}" if idle else "")
+            dpg.set_value(items.badge, badge_text(f"error: {failure}" if failure else f"idle: {idle}" if idle else ""))
             dpg.configure_item(items.badge, color=ERROR_TEXT if failure else IDLE_TEXT)
             base = NodeLook.MISSING if self._editor.registry.get(spec.type) is None else \
                 NodeLook.BYPASSED if spec.bypassed else NodeLook.NORMAL
@@ -287,3 +290,13 @@ def _timing_text(stats: TimingStats | None, cached: bool) -> str:
     if cached:
         return f"cached; {stats.mean_ms:.1f} ms when it runs"
     return f"{stats.mean_ms:.2f} ms  (p95 {stats.p95_ms:.2f})"
+
+
+def badge_text(text: str) -> str:
+    """`text` as a node's badge shows it: at most BADGE_CHARS, cut at a word where one is near, saying where
+    the rest is (a long path is one word: cut inside it)."""
+    if len(text) <= BADGE_CHARS:
+        return text
+    cut = text[:BADGE_CHARS - len(BADGE_MORE)]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > len(cut) - 20 else cut).rstrip() + BADGE_MORE
