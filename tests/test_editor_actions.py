@@ -233,6 +233,17 @@ def test_save_as_knows_when_it_would_write_over_another_file(editor, tmp_path):
     assert editor.document.path == path
 
 
+def test_save_as_into_a_folder_that_does_not_exist_is_refused_not_made(editor, tmp_path):
+    """A path typed wrong into Save As made its folders and saved there, saying only the file's name."""
+    build_chain(editor)
+    with pytest.raises(ReenactError, match=f"could not save x.json: there is no folder {tmp_path / 'no' / 'dir'} "
+                                           r"\(create the folder first.*your changes are still here\)"):
+        editor.save_as(tmp_path / "no" / "dir" / "x")
+    assert not (tmp_path / "no").exists() and editor.document.path is None and editor.document.dirty
+    path = editor.save_as(tmp_path / "x")
+    assert editor.messages[-1].text == f"saved {path}"
+
+
 def test_unwritable_save_keeps_the_work(editor, tmp_path):
     build_chain(editor)
     blocker = tmp_path / "not_a_folder"
@@ -278,7 +289,8 @@ def test_saving_into_another_folder_keeps_naming_the_same_files(studio_registry,
         editor.save_as(project / "sub" / "copy.json")  # me.png lies outside sub/: named in full, and said
         assert editor.document.graph.nodes[me].params["path"] == str((project / "me.png").resolve())
         said = editor.messages[-1]
-        assert said.tone is Tone.WARNING and "to run it with `reenact run`, copy the file" in said.text
+        assert said.tone is Tone.WARNING and said.text.startswith(f"saved {project / 'sub' / 'copy.json'}; ")
+        assert "to run it with `reenact run`, copy the file" in said.text
         assert f"--set {me}.path=" in said.text and editor.problems
         assert any("refuses copy.json as it is" in m.text and "is an absolute path" in m.text
                    for m in editor.messages)  # in full in the message log

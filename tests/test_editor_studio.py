@@ -334,3 +334,27 @@ def test_a_cancelled_render_stops_and_says_so(editor, tmp_path):
     assert job.wait(120) and job.progress.cancelled and job.progress.done < 240
     editor.render_finished()
     assert editor.messages[-1].text.startswith("cancelled after ") and editor.messages[-1].tone is Tone.WARNING
+
+
+def test_the_progress_of_a_cancelled_render_shows_where_it_stopped():
+    """It read full, "140 / 240 frames - done", beside "cancelled after 140 frames"."""
+    from app.editor.render_job import RenderProgress
+
+    cancelled = RenderProgress(240, done=140, finished=True, cancelled=True)
+    assert cancelled.fraction == 140 / 240 and cancelled.summary == "140 / 240 frames - cancelled"
+    ended_sooner = RenderProgress(300, done=240, finished=True)  # the clip ended: complete
+    assert ended_sooner.fraction == 1.0 and ended_sooner.summary == "240 / 300 frames - done"
+    running = RenderProgress(240, done=60)
+    assert running.fraction == 0.25 and running.summary == "60 / 240 frames"
+
+
+def test_a_render_knows_which_of_its_outputs_it_would_write_over(tmp_path):
+    """Asked before, as Save As asks: a render replaces its files where Record writes beside them."""
+    from app.editor.render_job import taken_outputs
+
+    (tmp_path / "out.mp4").write_bytes(b"an earlier render")
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "frames" / "frame_000000.png").write_bytes(b"png")
+    (tmp_path / "empty").mkdir()
+    paths = [str(tmp_path / name) for name in ("out.mp4", "frames", "empty", "new.mp4")]
+    assert taken_outputs(paths) == paths[:2]

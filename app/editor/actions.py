@@ -136,6 +136,9 @@ class Editor(Playback):
         path = preset_file(path)
         if path.is_dir():
             raise ReenactError(f"{path} is a folder", hint="give the graph a file name; your changes are still here")
+        if not path.parent.exists():  # a folder typed wrong is not made: the graph would be saved where no one looks
+            raise ReenactError(f"could not save {path.name}: there is no folder {path.parent}",
+                               hint="create the folder first, or choose one that exists; your changes are still here")
         self.remember_preview()
         preset = self.document.to_preset()
         self._rebase_asset_paths(preset.graph, path.resolve().parent)
@@ -155,11 +158,11 @@ class Editor(Playback):
         outside = [f"{spec.id}.{name}" for spec in preset.graph.nodes.values() for name, value in spec.params.items()
                    if value and self._reads_a_file(spec.id, name) and Path(value).is_absolute()]
         if outside:  # the editor runs it, but the command line would not: said short, the advice first
-            self.say(f"saved {path.name}; to run it with `reenact run`, copy the file {outside[0]} names beside it "
+            self.say(f"saved {path}; to run it with `reenact run`, copy the file {outside[0]} names beside it "
                      f"(or into assets/), or give it with --set {outside[0]}=...: a preset names only files "
                      f"there", Tone.WARNING)
         elif self.problems:
-            self.say(f"saved {path.name}, but `reenact run` refuses it: {self.problems[0]}", Tone.WARNING)
+            self.say(f"saved {path}, but `reenact run` refuses it: {self.problems[0]}", Tone.WARNING)
         else:
             self.say(f"saved {path}")
         return path

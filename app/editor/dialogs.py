@@ -7,11 +7,14 @@ from typing import Callable
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
-from app.editor.render_job import output_paths
+from app.editor.render_job import output_paths, taken_outputs
 from app.editor.theme import NOTE_TEXT
 from app.runtime.errors import ReenactError
 
 ALL_FILES = ".*"
+# A filter of one extension puts it in place of whatever follows the last '.' of a typed name, even in a
+# folder's name ('/a.b/x' became '/a.json'); a collection, like this one, leaves the name as typed.
+PRESETS = "Graph presets (.json){.json}"
 DEFAULT_RENDER_FRAMES = 300  # for sources with no end of their own (a camera, a looping clip)
 
 
@@ -56,17 +59,17 @@ class Dialogs:
         start = doc.path.parent if doc.path else Path.cwd() / "graphs"
 
         def chosen(sender, app_data) -> None:
-            path = app_data.get("file_path_name", "")
             dpg.delete_item(sender)
-            if path:  # asked on the next frame: the closing file dialog takes a modal opened now along
+            if app_data.get("file_name"):  # asked on the next frame: the closing file dialog takes a modal along
+                path = dialog_path(app_data)
                 self._next_frame.append(lambda: self._save_as_unless_it_replaces(path))
 
         with dpg.file_dialog(label="Save graph as", width=720, height=460, modal=True, default_path=str(start),
                              default_filename=doc.path.stem if doc.path else "my_graph",
                              callback=chosen, cancel_callback=lambda s: dpg.delete_item(s)):
-            dpg.add_file_extension(".json")
+            dpg.add_file_extension(PRESETS)
 
-    def _save_as_unless_it_replaces(self, path: str) -> None:
+    def _save_as_unless_it_replaces(self, path: Path) -> None:
         """Save as `path`; where that writes over another file, ask first."""
         def save() -> None:
             self._editor.attempt(lambda: self._editor.save_as(path))
@@ -74,16 +77,19 @@ class Dialogs:
         replaced = self._editor.would_replace(path)
         if replaced is None:
             save()
-            return
+        else:
+            self._ask_replace(f"{replaced} already exists. Replace it with this graph?", save)
 
-        def answer(replace: bool) -> None:
+    def _ask_replace(self, question: str, replace: Callable[[], None]) -> None:
+        """Replace / Cancel, before anything writes over an existing file."""
+        def answer(yes: bool) -> None:
             dpg.delete_item(modal)
-            if replace:
-                save()
+            if yes:
+                replace()
 
         with dpg.window(label="Replace the file?", modal=True, no_collapse=True, width=460,
                         pos=centred(460, 90)) as modal:
-            dpg.add_text(f"{replaced} already exists. Replace it with this graph?", wrap=440)
+            dpg.add_text(question, wrap=440)
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Replace", width=120, callback=lambda: answer(True))
                 dpg.add_button(label="Cancel", width=120, callback=lambda: answer(False))
@@ -137,6 +143,16 @@ class Dialogs:
         self._render = {"window": window, "bar": bar, "start": start, "cancel": cancel}
 
     def _start_render(self, frames: int) -> None:
+        """Render, after asking where it would write over files (a render replaces its outputs)."""
+        taken = taken_outputs(output_paths(self._editor.document.graph, self._editor.registry))
+        if not taken:
+            self._render_now(frames)
+            return
+        them = "it" if len(taken) == 1 else "them"
+        self._ask_replace(f"{', '.join(taken)} already {'exists' if len(taken) == 1 else 'exist'}. "
+                          f"Replace {them} with this render?", lambda: self._render_now(frames))
+
+    def _render_now(self, frames: int) -> None:
         if self._editor.attempt(lambda: self._editor.render_to_file(frames)):
             dpg.configure_item(self._render["start"], enabled=False)
             dpg.configure_item(self._render["cancel"], enabled=True)
@@ -153,9 +169,8 @@ class Dialogs:
             return
         progress = job.progress
         if self._render:
-            overlay = f"{progress.done} / {progress.frames} frames" + (" - done" if progress.finished else "")
             dpg.set_value(self._render["bar"], progress.fraction)
-            dpg.configure_item(self._render["bar"], overlay=overlay)
+            dpg.configure_item(self._render["bar"], overlay=progress.summary)
             if progress.finished:
                 dpg.configure_item(self._render["start"], enabled=True)
                 dpg.configure_item(self._render["cancel"], enabled=False)
@@ -164,14 +179,39 @@ class Dialogs:
             self._editor.render_finished()
 
 
+def dialog_path(app_data: dict) -> Path:
+    """The path a file dialog answered: a name typed in full is used as typed (dearpygui's `file_path_name`
+    puts the dialog's folder before it, '/a/x' in /home/me being /home/me//a/x), one typed in part is in the
+    dialog's folder."""
+    return Path(app_data["current_path"]) / Path(app_data["file_name"]).expanduser()
+
+
 def chosen_path(app_data: dict) -> str:
     """The file chosen in a file dialog. Under the every-file filter dearpygui reports `name.*` for
-    `name.png`; the file clicked in the list keeps its real name in `selections`."""
-    path = Path(app_data["file_path_name"])
+    `name.png`: the file clicked in the list keeps its real name in `selections`; a name typed is the one
+    file of that name in its folder, whatever its extension."""
+    path = dialog_path(app_data)
     if app_data["current_filter"] != ALL_FILES:
         return str(path)
-    clicked = [p for p in app_data["selections"].values() if Path(p).stem == path.stem]
-    if not clicked:
-        raise ReenactError(f"the dialog did not say which file '{path.name}' is (a name typed while every file "
-                           f"is shown loses its extension)", hint="click the file in the list")
-    return clicked[0]
+    clicked = [p for p in map(Path, app_data["selections"].values()) if (p.parent, p.stem) == (path.parent, path.stem)]
+    return str(clicked[0]) if clicked else str(_typed_file(path))
+
+
+def _typed_file(path: Path) -> Path:
+    """The file `path` (`folder/name.*`) names: the dialog dropped the extension typed, so any will do,
+    as long as only one file in the folder has the name."""
+    folder, name = path.parent, path.stem
+    if not folder.is_dir():
+        raise ReenactError(f"there is no folder {folder}", hint="check the path typed, or click the file in the list")
+    try:
+        found = sorted(p.name for p in folder.iterdir() if name in (p.name, p.stem) and p.is_file())
+    except OSError as exc:
+        raise ReenactError(f"cannot read the folder {folder}: {exc.strerror}", hint="click the file in the list") \
+            from None
+    if len(found) == 1:
+        return folder / found[0]
+    if not found:
+        raise ReenactError(f"no file named {name} in {folder}",
+                           hint="check the name typed, or click the file in the list")
+    raise ReenactError(f"{len(found)} files in {folder} are named {name} ({', '.join(found)}), and the dialog drops "
+                       "the extension typed while every file is shown", hint="click the one you mean in the list")

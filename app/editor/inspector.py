@@ -25,6 +25,8 @@ class Inspector:
         self._choices: dict[str, dict[str, Any]] = {}  # param -> {label shown: value} for picked params
         self.node_id: str | None = None
         self.group = dpg.add_group(parent=parent)
+        with dpg.item_handler_registry() as self._edit_ended:  # bound to the sliders: see _on_slide
+            dpg.add_item_deactivated_after_edit_handler(callback=self._on_edit_ended)
 
     def show(self, node_id: str | None) -> None:
         dpg.delete_item(self.group, children_only=True)
@@ -99,22 +101,24 @@ class Inspector:
         label, user = param.name, param.name
         lo, hi = param.minimum, param.maximum
         kind = param.kind
+        # An int param's widgets hold doubles: dearpygui reads a number typed into an int widget as a C int,
+        # so 99999999999999999999 came as -1 and 4294967296 as 0; a double keeps it whole, to be refused.
         if choices:
             self._choices[param.name] = choices
             widget = dpg.add_combo(list(choices), label=label, default_value=_label_of(choices, value), width=WIDTH,
                                    callback=self._on_choice, user_data=user)
         elif kind is ParamKind.FLOAT and lo is not None and hi is not None:
             widget = dpg.add_slider_float(label=label, default_value=value, min_value=lo, max_value=hi,
-                                          width=WIDTH, callback=callback, user_data=user)
+                                          width=WIDTH, callback=self._on_slide, user_data=user)
         elif kind is ParamKind.FLOAT:
             widget = dpg.add_input_float(label=label, default_value=value, width=WIDTH, step=0.1,
                                          on_enter=True, callback=callback, user_data=user)
         elif kind is ParamKind.INT and lo is not None and hi is not None and hi - lo <= 4096:
-            widget = dpg.add_slider_int(label=label, default_value=value, min_value=int(lo), max_value=int(hi),
-                                        width=WIDTH, callback=callback, user_data=user)
+            widget = dpg.add_slider_double(label=label, default_value=value, min_value=lo, max_value=hi, format="%.0f",
+                                           width=WIDTH, callback=self._on_slide, user_data=user)
         elif kind is ParamKind.INT:
-            widget = dpg.add_input_int(label=label, default_value=value, width=WIDTH, on_enter=True,
-                                       callback=callback, user_data=user)
+            widget = dpg.add_input_double(label=label, default_value=value, width=WIDTH, format="%.0f", step=1,
+                                          step_fast=100, on_enter=True, callback=callback, user_data=user)
         elif kind is ParamKind.BOOL:
             widget = dpg.add_checkbox(label=label, default_value=value, callback=callback, user_data=user)
         elif kind is ParamKind.ENUM:
@@ -132,6 +136,8 @@ class Inspector:
             widget = dpg.add_input_text(label=label, default_value=str(value), width=WIDTH, on_enter=True,
                                         callback=callback, user_data=user)
         self._widgets[param.name] = (widget, param)
+        if dpg.get_item_callback(widget) == self._on_slide:
+            dpg.bind_item_handler_registry(widget, self._edit_ended)
         with dpg.tooltip(widget):
             dpg.add_text(_help_text(param), wrap=360)
 
@@ -147,7 +153,24 @@ class Inspector:
 
     # ----------------------------------------------------------------- edits
     def _on_edit(self, _sender, value, name: str) -> None:
-        self._apply(name, _as_typed(value) if isinstance(value, float) else value)
+        self._apply(name, _param_value(self._widgets[name][1], value))
+
+    def _on_slide(self, sender, value, name: str) -> None:
+        """A drag applies as it goes. A number typed into a slider (Ctrl-click) changes its value at every
+        key, so it is applied when the edit ends (_on_edit_ended): '4' of '45' was applied, then 45 refused."""
+        if dpg.is_mouse_button_down(dpg.mvMouseButton_Left):
+            self._on_edit(sender, value, name)
+
+    def _on_edit_ended(self, _sender, widget: int) -> None:
+        """Return or a click elsewhere after typing into a slider: check and apply what was typed (a refusal
+        puts back the value from before the edit); the end of a drag, already applied, changes nothing."""
+        name = next((n for n, (w, _) in self._widgets.items() if w == widget), None)
+        if name is None or self.node_id not in self._editor.document.graph.nodes:
+            return
+        param = self._widgets[name][1]
+        value = _param_value(param, dpg.get_value(widget))
+        if value != self._editor.document.graph.nodes[self.node_id].params.get(name, param.default):
+            self._apply(name, value)
 
     def _on_choice(self, _sender, label, name: str) -> None:
         self._apply(name, self._choices[name][label])
@@ -172,6 +195,12 @@ class Inspector:
     def _apply(self, name: str, value: Any) -> None:
         if not self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, value)):
             self.refresh_values()
+
+
+def _param_value(param: Param, value: Any) -> Any:
+    """A widget's value as its param is set to: an int param's double is checked as it is (the schema takes
+    a whole one), a float widget's single precision is read back as typed."""
+    return _as_typed(value) if isinstance(value, float) and param.kind is not ParamKind.INT else value
 
 
 def _as_typed(value: float) -> float:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from app.editor.runnable import runnable_part
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.graph import Graph
 from app.runtime.options import Options
-from app.runtime.paths import resolve_output
+from app.runtime.paths import first_free, resolve_output
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import ParamKind, PathRole
@@ -32,6 +33,12 @@ def output_paths(graph: Graph, registry: Registry) -> list[str]:
     return paths
 
 
+def taken_outputs(paths: list[str]) -> list[str]:
+    """The outputs a render would write over: a file, or a folder with files in it (where Record, which
+    never replaces, would write beside them)."""
+    return [path for path in paths if first_free(Path(path)) != Path(path)]
+
+
 @dataclass
 class RenderProgress:
     frames: int  # the frames asked for (the clip may end sooner)
@@ -43,7 +50,16 @@ class RenderProgress:
 
     @property
     def fraction(self) -> float:
-        return 1.0 if self.finished else min(1.0, self.done / max(1, self.frames))
+        """Full once complete (a clip that ends sooner is complete); a cancelled render stays where it stopped."""
+        if self.finished and not self.cancelled:
+            return 1.0
+        return min(1.0, self.done / max(1, self.frames))
+
+    @property
+    def summary(self) -> str:
+        """The progress bar's words."""
+        ending = " - cancelled" if self.cancelled else " - done" if self.finished else ""
+        return f"{self.done} / {self.frames} frames{ending}"
 
 
 class RenderJob:

@@ -82,7 +82,7 @@ def test_an_edit_typed_while_paused_shows_on_the_frame_on_screen(window, studio)
     assert pump(window, lambda: window.preview.pixels is not None and window.preview.pixels.shape)[1] == 128
     frame = status(window).frame
     click(window, title("small"))
-    click(window, centre(labelled("width", "mvInputInt")))
+    click(window, centre(labelled("width", "mvInputDouble")))
     key(window, "ctrl+a")
     type_text(window, "64")
     key(window, "Return")
