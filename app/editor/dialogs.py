@@ -54,25 +54,30 @@ class Dialogs:
         for action in waiting:
             action()
 
-    def save_as(self) -> None:
+    def save_as(self, after: Callable[[], None] | None = None) -> None:
+        """Save As; `after` runs once it saved (what a Save answered to the unsaved-changes question was for)."""
         doc = self._editor.document
-        start = doc.path.parent if doc.path else Path.cwd() / "graphs"
+        # a folder that is not there (graphs/ outside the project) left the dialog listing nothing and saving
+        # the name it started with, whatever was typed
+        start = next(p for p in (doc.path.parent if doc.path else None, Path.cwd() / "graphs", Path.cwd())
+                     if p is not None and p.is_dir())
 
         def chosen(sender, app_data) -> None:
             dpg.delete_item(sender)
             if app_data.get("file_name"):  # asked on the next frame: the closing file dialog takes a modal along
                 path = dialog_path(app_data)
-                self._next_frame.append(lambda: self._save_as_unless_it_replaces(path))
+                self._next_frame.append(lambda: self._save_as_unless_it_replaces(path, after))
 
         with dpg.file_dialog(label="Save graph as", width=720, height=460, modal=True, default_path=str(start),
                              default_filename=doc.path.stem if doc.path else "my_graph",
                              callback=chosen, cancel_callback=lambda s: dpg.delete_item(s)):
             dpg.add_file_extension(PRESETS)
 
-    def _save_as_unless_it_replaces(self, path: Path) -> None:
+    def _save_as_unless_it_replaces(self, path: Path, after: Callable[[], None] | None = None) -> None:
         """Save as `path`; where that writes over another file, ask first."""
         def save() -> None:
-            self._editor.attempt(lambda: self._editor.save_as(path))
+            if self._editor.attempt(lambda: self._editor.save_as(path)) and after is not None:
+                after()
 
         replaced = self._editor.would_replace(path)
         if replaced is None:
@@ -94,16 +99,17 @@ class Dialogs:
                 dpg.add_button(label="Replace", width=120, callback=lambda: answer(True))
                 dpg.add_button(label="Cancel", width=120, callback=lambda: answer(False))
 
-    def confirm_discard(self, question: str, save: Callable[[], bool] | None, then: Callable[[], None]) -> None:
-        """Ask Save / Discard / Cancel (no Save where `save` is None); `then` runs after a save or a discard."""
+    def confirm_discard(self, question: str, save: Callable[[Callable[[], None]], None] | None,
+                        then: Callable[[], None]) -> None:
+        """Ask Save / Discard / Cancel (no Save where `save` is None); `then` runs after a discard, or once
+        `save(after)` has saved (an untitled graph's Save As dialog, left open, does not quit)."""
         def answer(choice: str) -> None:
             dpg.delete_item(modal)
-            if choice == "save" and not save():
-                return
             if choice == "discard":
                 self._editor.discard_changes()
-            if choice != "cancel":
                 self._editor.attempt(then)
+            elif choice == "save":
+                save(lambda: self._editor.attempt(then))
 
         with dpg.window(label="Unsaved changes", modal=True, no_collapse=True, width=420,
                         pos=centred(420, 90)) as modal:

@@ -130,8 +130,8 @@ class EditorWindow:
                 dpg.add_menu_item(label="New", callback=lambda: self.request(e.new))
                 dpg.add_menu_item(label="Open...", shortcut="Ctrl+O", callback=self.open_dialog)
                 self._recent_menu = dpg.add_menu(label="Open recent")
-                dpg.add_menu_item(label="Save", shortcut="Ctrl+S", callback=self.save)
-                dpg.add_menu_item(label="Save as...", shortcut="Ctrl+Shift+S", callback=self.dialogs.save_as)
+                dpg.add_menu_item(label="Save", shortcut="Ctrl+S", callback=lambda: self.save())
+                dpg.add_menu_item(label="Save as...", shortcut="Ctrl+Shift+S", callback=lambda: self.dialogs.save_as())
                 dpg.add_menu_item(label="Revert to saved", callback=lambda: self.request(e.revert))
                 dpg.add_separator()
                 dpg.add_menu_item(label="Quit", callback=lambda: self.request(self.quit))
@@ -320,11 +320,12 @@ class EditorWindow:
         self.dialogs.pick_file("Open a graph preset", lambda path: self.request(lambda: self.editor.open(path)),
                                extensions=(".json",))
 
-    def save(self) -> bool:
+    def save(self, after: Callable[[], None] | None = None) -> None:
+        """Save (an untitled graph: Save As); `after` runs once it saved."""
         if self.editor.document.path is None:
-            self.dialogs.save_as()
-            return False
-        return self.editor.attempt(self.editor.save)
+            self.dialogs.save_as(after)
+        elif self.editor.attempt(self.editor.save) and after is not None:
+            after()
 
     def quit(self) -> None:
         if self.editor.document.dirty:

@@ -159,3 +159,21 @@ def test_render_to_file_asks_before_writing_over_an_earlier_render_and_shows_whe
     assert dpg.get_value(bar) == pytest.approx(stopped / 100_000, abs=1e-6)
     assert said_since(editor, since, "cancelled after") == [f"cancelled after {stopped} frames to {scene / 'frames'}"]
     click(window, centre(labelled("Close", "mvButton")))
+
+
+def test_quit_with_an_untitled_graphs_changes_saved_saves_then_quits(window, scene):
+    """Save answered to Quit's unsaved-changes question, on a graph never saved: the Save As dialog came up
+    with an empty file list (opened in the frame the question closed), and once saved the editor stayed."""
+    editor = window.editor
+    editor.new(discard=True)
+    editor.add_node("capture.motion")
+    window.request(window.quit)
+    settle(window)
+    click(window, centre(labelled("Save", "mvButton")))
+    settle(window)
+    assert not window.quit_requested  # not until it is saved
+    type_into_file_dialog(window, str(scene / "untitled"))
+    try:
+        assert (scene / "untitled.json").is_file() and window.quit_requested
+    finally:
+        window.quit_requested = False
