@@ -1,7 +1,9 @@
 """Graph presets (graphs/*.json): load, validate, migrate and save.
 
 Loading never runs code: JSON only. Every problem is reported with where and what, all at once.
-A preset with unknown node types still loads (their params are kept) but is not runnable.
+A preset with unknown node types still loads (their params are kept) but is not runnable. One whose links
+cannot be held (a cycle, a port that is not there) is refused like malformed JSON: the editor could neither
+draw nor run them.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from app.file_kind import HEAD_BYTES, media_kind, not_a_preset
 from app.runtime.errors import Problem, ProblemsError
 from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.registry import Registry
-from app.runtime.validate import check_params, missing_types, validate_graph
+from app.runtime.validate import check_params, link_problems, missing_types, validate_graph
 
 FORMAT = "reenact-studio/graph"
 FORMAT_VERSION = 1
@@ -132,6 +134,9 @@ def parse_preset(text: str, registry: Registry, base_dir: Path | None = None,
     if problems:  # structural problems: the graph is incomplete, so only report those
         raise ProblemsError(source, problems)
     problems = validate_graph(graph, registry)
+    broken = link_problems(graph, registry)
+    if broken:  # said first: they are why the file is refused
+        raise ProblemsError(source, broken + [p for p in problems if p not in broken])
     extra = {k: v for k, v in doc.items() if k not in _TOP_KEYS}
     ui = doc.get("ui", {})
     if not isinstance(ui, dict):

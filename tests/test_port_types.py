@@ -9,7 +9,7 @@ import pytest
 from app.editor.document import Document
 from app.presets import load_preset
 from app.runtime import ports
-from app.runtime.errors import GraphError
+from app.runtime.errors import GraphError, ProblemsError
 from app.runtime.graph import Endpoint
 from app.runtime.ports import PortType
 from app.runtime.scheduler import Scheduler
@@ -52,8 +52,9 @@ def test_a_plugin_port_type_is_registered_linked_in_a_preset_and_carries_values(
 
 def test_a_link_between_different_types_is_refused_in_presets_and_in_the_editor(registry, tmp_path):
     path = write_preset(tmp_path, [{"from": ["source", "heat"], "to": ["scale", "value"]}])
-    problems = [str(p) for p in load_preset(path, registry).problems]
-    assert "links[0]: source.heat gives Heat but scale.value takes Float" in problems
+    with pytest.raises(ProblemsError) as refused:  # the editor could not run it either
+        load_preset(path, registry)
+    assert "links[0]: source.heat gives Heat but scale.value takes Float" in map(str, refused.value.problems)
     doc = Document(registry)
     source, scale = doc.add_node("heat.source"), doc.add_node("util.scale")
     with pytest.raises(GraphError, match="gives Heat but .* takes Float"):

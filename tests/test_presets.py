@@ -154,9 +154,10 @@ def test_all_problems_are_reported_at_once(tmp_path, studio_registry):
         doc["nodes"][0]["params"]["value"] = 5e9
         doc["links"].append({"from": ["nope", "value"], "to": ["g", "value"]})
 
-    preset = load_preset(write(tmp_path, bad(mutate)), studio_registry)
-    wheres = {p.where for p in preset.problems}
-    assert {"nodes[1].params.gain", "nodes[0].params.value", "links[2].from"} <= wheres
+    with pytest.raises(ProblemsError) as refused:  # a link to no node: the file is refused, saying everything
+        load_preset(write(tmp_path, bad(mutate)), studio_registry)
+    wheres = [p.where for p in refused.value.problems]
+    assert wheres[0] == "links[2].from" and {"nodes[1].params.gain", "nodes[0].params.value"} <= set(wheres)
 
 
 def test_unknown_types_load_with_params_kept_but_are_not_runnable(tmp_path, studio_registry):

@@ -115,10 +115,90 @@ def test_video_output_refuses_a_size_change_and_unknown_types(studio_registry, t
 def test_missing_camera_is_a_clear_error_and_is_retried(studio_registry):
     node, run = make(studio_registry, "capture.webcam", device=63, timeout=0.5)
     try:
-        with pytest.raises(ReenactError, match="no camera at /dev/video63; retrying in"):
+        with pytest.raises(ReenactError, match="no camera at /dev/video63: .*plug a camera in or pick another "
+                                               "with the device param; it is retried until it is there"):
             node.process(FrameContext(0, 0.0, run))
     finally:
         node.close()
+
+
+class NoCamera:
+    """A camera that is not there, however often it is asked for."""
+
+    def __init__(self):
+        self.attempts = 0
+
+    def __call__(self, device, width, height, fps):
+        self.attempts += 1
+        raise ReenactError(f"no camera at {device}", hint="no camera is connected")
+
+
+def test_a_missing_camera_does_not_hold_up_the_frames_of_a_graph_it_is_in(studio_registry, monkeypatch):
+    """A graph driven by a clip, with a webcam node beside it on a machine with no camera, ran at 1-2 fps:
+    each frame waited FRAME_WAIT for a camera frame that could not come, the first the 5 s timeout. Now
+    the frames of a graph slower than the camera (here 40 ms a frame, 30 fps asked for) wait for nothing,
+    and each fails with the same message, which the graph reports once."""
+    from nodes.capture.webcam import Webcam
+
+    camera = NoCamera()
+    monkeypatch.setattr(Webcam, "connect", staticmethod(camera))
+    monkeypatch.setattr(Webcam, "RETRY_FIRST", 0.005)
+    monkeypatch.setattr(Webcam, "RETRY_MAX", 0.01)
+    monkeypatch.setattr(Webcam, "FRAME_WAIT", 5.0)
+    node, run = make(studio_registry, "capture.webcam", timeout=5.0, fps=30.0)
+    messages, started = set(), time.monotonic()
+    try:
+        for i in range(6):
+            with pytest.raises(ReenactError) as failed:
+                node.process(FrameContext(i, 0.0, run))
+            messages.add(failed.value.message)
+            time.sleep(0.04)  # the rest of the graph's frame
+    finally:
+        node.close()
+    assert time.monotonic() - started < 4.0  # not one wait for the camera
+    assert camera.attempts > 2 and len(messages) == 1, messages
+    assert "no camera at /dev/video0: no camera is connected" in messages.pop()
+
+
+def test_a_missing_camera_holds_a_graph_of_nothing_else_to_the_camera_rate(studio_registry, monkeypatch):
+    """Asked for frames back to back (a headless run of the camera alone), a missing camera fails no more
+    often than the camera would give frames, so the loop does not spin on a core."""
+    from nodes.capture.webcam import Webcam
+
+    monkeypatch.setattr(Webcam, "connect", staticmethod(NoCamera()))
+    node, run = make(studio_registry, "capture.webcam", fps=20.0)
+    try:
+        with pytest.raises(ReenactError):
+            node.process(FrameContext(0, 0.0, run))
+        started = time.monotonic()
+        for i in range(1, 6):
+            with pytest.raises(ReenactError, match="no camera at"):
+                node.process(FrameContext(i, 0.0, run))
+        assert time.monotonic() - started >= 5 / 20.0 - 0.01
+    finally:
+        node.close()
+
+
+def test_a_camera_that_is_there_hands_each_frame_out_once_and_waits_for_the_next(studio_registry, monkeypatch):
+    """The pacing of a camera that exists is kept: a graph faster than it waits for its next frame."""
+    from nodes.capture.webcam import Webcam
+
+    def slow_camera(device, width, height, fps):
+        def frames():
+            for i in range(10 ** 6):
+                time.sleep(0.03)
+                yield bytes([i % 256]) * (8 * 6 * 3)
+        return frames(), (8, 6)
+
+    monkeypatch.setattr(Webcam, "connect", staticmethod(slow_camera))
+    node, run = make(studio_registry, "capture.webcam", timeout=5.0)
+    try:
+        images = [node.process(FrameContext(i, 0.0, run))["image"] for i in range(5)]
+    finally:
+        node.close()
+    stamps = [image.timestamp for image in images]
+    assert all(b - a >= 0.02 for a, b in zip(stamps, stamps[1:])), stamps
+    assert len({int(image.numpy()[0, 0, 0]) for image in images}) == 5  # five frames, none twice
 
 
 class FakeCamera:
@@ -148,7 +228,7 @@ def test_a_camera_that_disappears_is_reconnected_with_backoff(studio_registry, m
     monkeypatch.setattr(Webcam, "RETRY_FIRST", 0.01)
     monkeypatch.setattr(Webcam, "RETRY_MAX", 0.04)
     monkeypatch.setattr(Webcam, "FRAME_WAIT", 0.01)
-    node, run = make(studio_registry, "capture.webcam", timeout=2.0)
+    node, run = make(studio_registry, "capture.webcam", timeout=2.0, fps=240.0)  # gone longer than a frame
     outcomes = []
     try:
         deadline = time.monotonic() + 10

@@ -319,7 +319,7 @@ class LiveGraph:
                 timings=scheduler.node_timings(),
                 cached=self._cached,
                 failures={n: f.message for n, f in scheduler.failures.items() if n in self._graph.nodes},
-                idle=dict(self._idle),
+                idle={**self._idle, **scheduler.waits.reasons},  # a node waiting for an input is idle, not red
                 notes=self._notes(scheduler),
                 pictures=self._status_pictures(scheduler),
                 outputs={e: _readable_anywhere(scheduler.output(e.node, e.port)) for e in self._watched},

@@ -17,7 +17,8 @@ from app.runtime.registry import Registry
 from app.runtime.schema import NodeSchema
 from app.runtime.slot import Slot
 from app.runtime.timing import TimingStats, TimingWindow
-from app.runtime.validate import validate_graph
+from app.runtime.validate import link_problems, validate_graph
+from app.runtime.waits import Waits
 
 
 def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
@@ -64,6 +65,9 @@ class Scheduler:
         self._registry = registry
         self._window = timing_window
         self.run = run or RunContext(base_dir=graph.base_dir)
+        broken = link_problems(graph, registry)
+        if broken:  # refused when made: planned only at open, a cycle had left a scheduler playing empty frames
+            raise ProblemsError("graph", broken)
         self._graph = graph.copy()
         self._plan: Plan = Plan(())
         self._slots: dict[str, Slot] = {}
@@ -76,6 +80,7 @@ class Scheduler:
         self._start = time.perf_counter()
         self.frame_index = 0
         self.failures: dict[str, NodeFailure] = {}
+        self.waits = Waits()  # nodes skipped for a required input that holds nothing
 
     # ----------------------------------------------------------------- lifecycle
     def open(self) -> list[NodeFailure]:
@@ -84,6 +89,7 @@ class Scheduler:
         those that could not start."""
         self._slots.clear()
         self.failures.clear()
+        self.waits.clear()
         self._install(self._graph)
         self._start = time.perf_counter()
         return list(self.failures.values())
@@ -210,13 +216,20 @@ class Scheduler:
         inputs: dict[str, Any] = {}
         upstream = [slot.params_version]
         slot.failed = not slot.opened
+        empty = None
         for src in sources:
             up = slots[src.node]
             if up.failed:
                 slot.failed = True  # downstream of a failure: skip, keep the last good output
-            inputs[src.input] = up.outputs.get(src.port)
+            value = inputs[src.input] = up.outputs.get(src.port)
+            if value is None and src.input in slot.required:
+                empty = src
             upstream.append(up.version)
         if slot.failed:
+            return None
+        if empty is not None and slot.bypass is None:  # skipped like downstream of a failure, and said why
+            slot.failed = True
+            self.waits.wait(node_id, empty, self._graph, self.run)
             return None
         signature = tuple(upstream)
         if not slot.schema.volatile and signature == slot.signature:
@@ -239,6 +252,7 @@ class Scheduler:
             slot.timing.add(time.perf_counter() - started + (ahead.seconds if ahead else 0.0))
             slot.outputs = outputs
             self.failures.pop(node_id, None)
+            self.waits.forget(node_id)
         slot.signature = signature
         slot.version += 1
         return None
@@ -335,6 +349,7 @@ class Scheduler:
         for node_id in [n for n in self._slots if n not in graph.nodes
                         or graph.nodes[n].type != self._slots[n].schema.type_id]:
             self.failures.pop(node_id, None)
+            self.waits.forget(node_id)
             if (gone := self._slots.pop(node_id)).opened:  # one that could not start was closed then
                 self._close_slot(gone)
         for node_id, spec in graph.nodes.items():

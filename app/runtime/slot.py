@@ -11,7 +11,7 @@ class Slot:
     """A node instance and what the scheduler tracks about it between frames."""
 
     __slots__ = ("node", "schema", "outputs", "version", "signature", "params_version",
-                 "bypass", "failed", "opened", "timing", "checks")
+                 "bypass", "failed", "opened", "timing", "checks", "required")
 
     def __init__(self, node: Node, window: int):
         self.node, self.schema = node, node.schema
@@ -25,3 +25,4 @@ class Slot:
         self.timing = TimingWindow(window)
         self.checks = [(p.name, p.type.representation() + ((type(None),) if p.optional else ()))
                        for p in self.schema.outputs]
+        self.required = frozenset(p.name for p in self.schema.inputs if not p.optional)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.runtime.errors import ParamError, Problem
-from app.runtime.graph import Graph, NodeSpec
+from app.runtime.graph import Endpoint, Graph, Link, NodeSpec
 from app.runtime.paths import asset_path_problem, output_path_problem
 from app.runtime.plan import find_cycle
 from app.runtime.ports import PortTypes
@@ -52,10 +52,28 @@ def validate_graph(graph: Graph, registry: Registry, check_paths: bool = True) -
     index = {node_id: i for i, node_id in enumerate(graph.nodes)}
     for node_id, spec in graph.nodes.items():
         problems += _check_node(spec, f"nodes[{index[node_id]}]", graph, registry, check_paths)
-    problems += _check_links(graph, registry, index)
+    return problems + link_problems(graph, registry) + _unconnected_inputs(graph, registry, index)
+
+
+def link_problems(graph: Graph, registry: Registry) -> list[Problem]:
+    """Links no graph can hold: to a node or port that is not there, between different port types, a
+    second one into an input, or round a cycle. The editor refuses to make any of them and the scheduler
+    could not run them; ports of node types that are not installed cannot be checked and pass."""
+    problems: list[Problem] = []
+    fed: dict[Endpoint, int] = {}
+    for i, link in enumerate(graph.links):
+        problems += _check_link(link, f"links[{i}]", graph, registry)
+        if link.target in fed:
+            problems.append(Problem(f"links[{i}]", f"input {link.target} already has a source "
+                                                   f"(links[{fed[link.target]}]): remove one of the two"))
+        fed.setdefault(link.target, i)
     cycle = find_cycle(graph)
     if cycle:
-        problems.append(Problem("links", f"cycle through nodes {' -> '.join(cycle)}"))
+        steps = set(zip(cycle, cycle[1:]))
+        closing = [f"links[{i}] {l.source} -> {l.target}" for i, l in enumerate(graph.links)
+                   if (l.source.node, l.target.node) in steps]
+        problems.append(Problem("links", f"cycle through nodes {' -> '.join(cycle)}: a graph runs once per frame "
+                                         f"and cannot feed itself; remove one of {', '.join(closing)}"))
     return problems
 
 
@@ -74,36 +92,35 @@ def _check_node(spec: NodeSpec, where: str, graph: Graph, registry: Registry,
     return problems
 
 
-def _check_links(graph: Graph, registry: Registry, index: dict[str, int]) -> list[Problem]:
+def _check_link(link: Link, where: str, graph: Graph, registry: Registry) -> list[Problem]:
     problems: list[Problem] = []
-    fed: dict[tuple[str, str], int] = {}
-    for i, link in enumerate(graph.links):
-        where = f"links[{i}]"
-        ports = []
-        for end, role in ((link.source, "from"), (link.target, "to")):
-            if end.node not in graph.nodes:
-                problems.append(Problem(f"{where}.{role}", f"node '{end.node}' does not exist"))
-                continue
-            node_class = registry.get(graph.nodes[end.node].type)
-            if node_class is None:
-                continue  # already reported as an unknown type
-            schema = node_class.schema
-            port = schema.output(end.port) if role == "from" else schema.input(end.port)
-            if port is None:
-                names = [p.name for p in (schema.outputs if role == "from" else schema.inputs)]
-                kind = "output" if role == "from" else "input"
-                problems.append(Problem(f"{where}.{role}", f"'{end.node}' ({schema.type_id}) has no {kind} "
-                                        f"'{end.port}' (its {kind}s: {', '.join(names) or 'none'})"))
-                continue
-            ports.append(port)
-        mismatch = (PortTypes.link_problem(ports[0].type, ports[1].type, link.source, link.target)
-                    if len(ports) == 2 else None)
-        if mismatch:
-            problems.append(Problem(where, mismatch))
-        key = (link.target.node, link.target.port)
-        if key in fed:
-            problems.append(Problem(where, f"input {link.target} already has a source (links[{fed[key]}])"))
-        fed.setdefault(key, i)
+    ports = []
+    for end, role in ((link.source, "from"), (link.target, "to")):
+        if end.node not in graph.nodes:
+            problems.append(Problem(f"{where}.{role}", f"node '{end.node}' does not exist: add it, or remove "
+                                                       "the link"))
+            continue
+        node_class = registry.get(graph.nodes[end.node].type)
+        if node_class is None:
+            continue  # reported as an unknown type
+        schema = node_class.schema
+        port = schema.output(end.port) if role == "from" else schema.input(end.port)
+        if port is None:
+            names = [p.name for p in (schema.outputs if role == "from" else schema.inputs)]
+            kind = "output" if role == "from" else "input"
+            problems.append(Problem(f"{where}.{role}", f"'{end.node}' ({schema.type_id}) has no {kind} "
+                                    f"'{end.port}' (its {kind}s: {', '.join(names) or 'none'}): link one of those, "
+                                    f"or remove the link"))
+            continue
+        ports.append(port)
+    mismatch = (PortTypes.link_problem(ports[0].type, ports[1].type, link.source, link.target)
+                if len(ports) == 2 else None)
+    return problems + ([Problem(where, mismatch)] if mismatch else [])
+
+
+def _unconnected_inputs(graph: Graph, registry: Registry, index: dict[str, int]) -> list[Problem]:
+    fed = {(link.target.node, link.target.port) for link in graph.links}
+    problems: list[Problem] = []
     for node_id, spec in graph.nodes.items():
         node_class = registry.get(spec.type)
         for port in node_class.schema.inputs if node_class else ():

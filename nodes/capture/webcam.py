@@ -54,10 +54,11 @@ def open_v4l2(device: Path, width: int, height: int, fps: float):
 
 class Webcam(Node):
     """A background thread reads the camera and keeps only the newest frame, so lag cannot build up.
-    Each frame is handed out once: a graph faster than the camera waits for the next one, and while the
-    camera is missing or gone (retried with growing pauses) each frame waits a while, then the node fails
-    with a status (its downstream waits, the rest of the graph keeps running), using no CPU meanwhile,
-    and recovers by itself."""
+    Each frame is handed out once: a graph faster than the camera waits for the next one. While the camera
+    is missing or gone (retried with growing pauses) the node fails at once, each frame with the same message,
+    waiting no longer than the camera's own frame interval: the rest of the graph keeps its rate (a wait of
+    FRAME_WAIT each frame had held a graph driven by a clip at 1-2 fps), a graph of nothing else uses no CPU
+    meanwhile, and the node recovers by itself."""
 
     schema = NodeSchema(
         type_id="capture.webcam", title="Webcam", category="capture",
@@ -85,10 +86,12 @@ class Webcam(Node):
 
     def open(self, run: RunContext) -> None:
         run.timed_source(SourceClock(self.params.fps, live=True))
-        self._arrived = threading.Condition()  # guards _latest and _received
+        self._arrived = threading.Condition()  # guards _latest, _received, _absent and _problem
         self._latest: tuple[np.ndarray, float] | None = None
         self._received = self._handed_out = 0  # frames counted, so none is handed out twice
+        self._absent = False  # the last attempt to connect failed, or the camera stopped: no frame is coming
         self._wait = self.params.timeout  # the first frame may take longer: the camera is starting
+        self._due = 0.0  # when a camera at `fps` would have its next frame
         self._problem = "connecting to the camera"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read_loop, name=f"webcam-{self.params.device}", daemon=True)
@@ -99,17 +102,18 @@ class Webcam(Node):
         while not self._stop.is_set():
             try:
                 frames, (width, height) = self.connect(device, self.params.width, self.params.height, self.params.fps)
-            except ReenactError as exc:
-                self._problem = f"{exc.what}; retrying in {wait:g} s" + (f" ({exc.hint})" if exc.hint else "")
+            except ReenactError as exc:  # said the same way each retry: the failure is reported once
+                self._gone(exc.what + (f": {exc.hint}" if exc.hint else ""))
             else:
                 wait = self.RETRY_FIRST
-                self._problem = self._stream(frames, width, height)
+                self._gone(self._stream(frames, width, height))
             self._stop.wait(wait)
             wait = min(self.RETRY_MAX, wait * 2)
 
     def _stream(self, frames, width: int, height: int) -> str:
         """Keep the newest frame until the camera stops; returns why it stopped."""
-        self._problem = ""
+        with self._arrived:
+            self._absent, self._problem = False, ""
         try:
             for data in frames:
                 if self._stop.is_set():
@@ -124,16 +128,30 @@ class Webcam(Node):
         finally:
             frames.close()
 
+    def _gone(self, problem: str) -> None:
+        """No frame is coming until a later attempt connects: frames stop waiting for one."""
+        with self._arrived:
+            self._absent, self._problem = True, problem
+            self._arrived.notify_all()
+
+    def _new_frame(self) -> bool:
+        return self._received > self._handed_out
+
     def status(self) -> str:
         return self._problem or "live"
 
     def process(self, ctx: FrameContext) -> dict:
         with self._arrived:
-            self._arrived.wait_for(lambda: self._received > self._handed_out, timeout=self._wait)
+            if self._absent:  # held no longer than a camera at `fps` would hold it
+                self._arrived.wait_for(self._new_frame, timeout=self._due - time.monotonic())
+            else:
+                self._arrived.wait_for(lambda: self._new_frame() or self._absent, timeout=self._wait)
             self._wait = self.FRAME_WAIT
-            if self._received == self._handed_out:
+            self._due = time.monotonic() + 1.0 / self.params.fps
+            if not self._new_frame():
                 raise ReenactError(self._problem or "no frame from the camera yet",
-                                   hint="plug a camera in or pick another (device param); the graph carries on")
+                                   hint="plug a camera in or pick another with the device param; it is retried "
+                                        "until it is there, and the rest of the graph carries on")
             self._handed_out = self._received
             pixels, timestamp = self._latest
         return {"image": Image(pixels, timestamp)}
