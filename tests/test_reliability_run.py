@@ -294,6 +294,25 @@ def test_ctrl_c_while_the_command_is_still_importing_ends_quietly():
     assert done.returncode == 130 and done.stderr.strip() == "interrupted", done.stderr
 
 
+@pytest.mark.parametrize("given, kept", [(None, "1"), ("2", "2")])
+def test_the_launcher_gives_numpys_blas_pool_one_thread_before_numpy_starts_it(given, kept):
+    """NumPy's BLAS pool, sized to the machine, left threads spinning after each small per-frame solve and
+    took 3 ms a frame from the software rasterizer; NumPy reads the count once, when it is first imported.
+    A count the user exported stays theirs."""
+    script = ("import os, sys\n"
+              "from app.launcher import BLAS_ENV, main\n"
+              "assert 'numpy' not in sys.modules\n"
+              "sys.argv = ['reenact', '--help']\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "import numpy\n"
+              "print(os.environ[BLAS_ENV])\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1],
+                          env=env if given is None else {**env, "OPENBLAS_NUM_THREADS": given})
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == kept, done.stderr
+
+
 
 @pytest.mark.parametrize("content, says", [(b"", "target.png: the file is empty (0 bytes)"),
                                            (b"not a picture", "target.png: cannot read the image")])

@@ -8,7 +8,9 @@ moment they fight over the cores. Each pool may use every core the run has; meas
   beside one;
 - a pipelined run, whose two stages overlap, was slower with each pool halved (unrefined 38.0 against
   39.9 fps, refined 10.8 against 13.9); its tracking stage runs on MediaPipe's own single threads.
-ffmpeg runs beside us in its own process and gets half; the editor keeps a core for its window. The
+ffmpeg runs beside us in its own process and gets half; the editor keeps a core for its window; NumPy's
+BLAS pool gets one thread (app.launcher sets it before NumPy starts: its idle threads spun beside the
+rasterizer's, which lost 3 ms a frame to them). The
 budget is resolved once where the program starts (`options.resolve`) and applied where each library
 is first used.
 """

@@ -14,8 +14,12 @@ at small turns, or when the face moves, turns in the picture or scales as a whol
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sparse
+from scipy.sparse.linalg import splu
 
 from nodes.render.ramps import smoothstep
 from nodes.track.face_model import MESH_POINTS, topology
@@ -29,76 +33,125 @@ FEATURES = ("FACEMESH_LIPS", "FACEMESH_LEFT_EYE", "FACEMESH_RIGHT_EYE", "FACEMES
 
 
 class StretchedEdge:
-    """One portrait's band of points along its face outline, made once; `uvs` per frame."""
+    """One portrait's band of points along its face outline, made once; `uvs` per frame (about half a
+    millisecond: what the mesh's topology fixes is worked out once a process, `_layout`)."""
 
     def __init__(self, src: np.ndarray):
-        from mediapipe.python.solutions import face_mesh_connections
-
-        topo = topology()
+        self._band, self._reach, self._fans, self._entries = _layout()
         rest = src[:MESH_POINTS, :2].astype(np.float64)
-        rings = _rings_from(topo.outline, topo.triangles)
-        kept = set(topo.outline.tolist())
-        for name in FEATURES:
-            kept |= {i for edge in getattr(face_mesh_connections, name) for i in edge}
-        self._band = np.array([i for i in range(MESH_POINTS) if rings[i] <= RINGS and i not in kept], np.int64)
-        self._place = np.full(MESH_POINTS, -1)  # a point's index in the band, -1 outside it
-        self._place[self._band] = np.arange(len(self._band))
-        # each outline point's fan: the triangles around it, whose area the pose spreads as it turns
-        self._fans = (topo.triangles[None, :, :] == topo.outline[:, None, None]).any(axis=2).astype(np.float64)
-        self._outline = topo.outline
-        self._areas = _areas(rest, topo.triangles)
+        self._areas = _areas(rest, topology().triangles)
         # the harmonic map at rest is not the portrait's own (the mesh is irregular): only its change is used
-        self._at_rest = np.linalg.solve(*self._system(rest, topo.triangles))
+        self._at_rest = self._system(rest)
 
     def uvs(self, dst: np.ndarray, uvs: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
         """(478, 2) texture pixels `uvs` (the portrait's own, one per landmark), the band's moved by how the
         harmonic map changes from rest to the posed (478, 2|3) `dst`, as far as the pose spreads the
         outline's fans. own: (478,) 0..1, how far each point draws something else anyway (a turned portrait's
         counterpart skin): none of the relaxing there."""
-        triangles = topology().triangles
         posed = dst[:MESH_POINTS, :2].astype(np.float64)
-        areas = _areas(posed, triangles)
+        areas = _areas(posed, topology().triangles)
         spread = (self._fans @ areas) / np.maximum(self._fans @ self._areas, 1e-9)
         spread /= max(areas.sum() / max(self._areas.sum(), 1e-9), 1e-9)  # a face come nearer is not spread
-        weight = np.zeros(MESH_POINTS)
-        weight[self._outline] = smoothstep(*SPREAD, spread)
-        if not weight.any():
+        outline_weight = smoothstep(*SPREAD, spread)
+        if not outline_weight.any():
             return uvs
-        for _ in range(RINGS):  # carried inward, fading
-            nearest = np.zeros(MESH_POINTS)
-            np.maximum.at(nearest, triangles.ravel(), np.repeat(weight[triangles].max(axis=1), 3))
-            weight = np.maximum(weight, CARRIED * nearest)
+        weight = (self._reach * outline_weight[None, :]).max(axis=1)
         if own is not None:
-            weight *= 1.0 - np.clip(own[:MESH_POINTS], 0.0, 1.0)
-        system, coupling = self._system(posed, triangles)
-        change = np.linalg.solve(system, coupling @ uvs[:MESH_POINTS]) - self._at_rest @ uvs[:MESH_POINTS]
+            weight *= 1.0 - np.clip(own[self._band], 0.0, 1.0)
         relaxed = uvs.copy()
-        relaxed[self._band] += weight[self._band, None] * change
+        relaxed[self._band] += weight[:, None] * (self._harmonic(self._system(posed), uvs)
+                                                  - self._harmonic(self._at_rest, uvs))
         return relaxed
 
-    def _system(self, points: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B x B system, B x 468 coupling): the band's texture pixels H as a harmonic map over the mesh at
-        `points` solve system @ H = coupling @ uvs: each band point where the cotangent-weighted mean of its
-        neighbours puts it (the weights clipped to be positive, so the map stays within its boundary's values:
-        a folded far side cannot throw it out; a point left with no weight is held at its own place, softly)."""
-        count = len(self._band)
-        system = HELD * np.eye(count)
-        coupling = np.zeros((count, MESH_POINTS))
-        coupling[np.arange(count), self._band] = HELD
-        for k in range(3):
-            a, b, opposite = triangles[:, k], triangles[:, (k + 1) % 3], triangles[:, (k + 2) % 3]
-            u, v = points[a] - points[opposite], points[b] - points[opposite]
-            area = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
-            weight = 0.5 * np.clip((u * v).sum(axis=1) / np.maximum(area, 1e-9), 0.0, 10.0)
-            for row, column in ((a, b), (b, a)):  # the edge's weight in both of its ends' rows
-                place, other = self._place[row], self._place[column]
-                mine = place >= 0
-                np.add.at(system, (place[mine], place[mine]), weight[mine])
-                inside = mine & (other >= 0)
-                np.add.at(system, (place[inside], other[inside]), -weight[inside])
-                outside = mine & (other < 0)
-                np.add.at(coupling, (place[outside], column[outside]), weight[outside])
-        return system, coupling
+    def _system(self, points: np.ndarray) -> tuple:
+        """The band's texture pixels H as a harmonic map over the mesh at `points`: each band point where the
+        cotangent-weighted mean of its neighbours puts it (the weights clipped to be positive, so the map stays
+        within its boundary's values: a folded far side cannot throw it out; a point left with no weight is
+        held at its own place, softly). (The system's LU, the weights of the points outside the band on its
+        right-hand side.) Sparse: SuperLU solves it on this thread, where a dense solve woke NumPy's BLAS pool."""
+        entries, count = self._entries, len(self._band)
+        weights = _cotangent_weights(points, topology().triangles)
+        data = np.concatenate([np.full(count, HELD), entries.signs * weights[entries.sources]])
+        system = sparse.csc_matrix((data, (entries.rows, entries.columns)), shape=(count, count))
+        return splu(system), weights[entries.outside_sources]
+
+    def _harmonic(self, system: tuple, uvs: np.ndarray) -> np.ndarray:
+        """(B, 2) the band's texture pixels that `system` (`_system`) gives for everyone else's `uvs`."""
+        factors, outside_weights = system
+        rows, points = self._entries.outside_rows, self._entries.outside_points
+        target = HELD * uvs[self._band]
+        for axis in range(2):
+            target[:, axis] += np.bincount(rows, outside_weights * uvs[points, axis], minlength=len(self._band))
+        return factors.solve(target)
+
+
+@lru_cache(maxsize=1)
+def _layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, _Entries]:
+    """What the face mesh's topology fixes: the band's points (up to RINGS in from the outline, not the
+    outline's or the features'), how much of each outline point's spread reaches each of them (CARRIED per
+    ring in), each outline point's fan of triangles (K, T), and where the harmonic system's entries go."""
+    from mediapipe.python.solutions import face_mesh_connections
+
+    topo = topology()
+    triangles = topo.triangles
+    rings = _rings_from(topo.outline, triangles)
+    kept = set(topo.outline.tolist())
+    for name in FEATURES:
+        kept |= {i for edge in getattr(face_mesh_connections, name) for i in edge}
+    band = np.array([i for i in range(MESH_POINTS) if rings[i] <= RINGS and i not in kept], np.int64)
+    steps = np.stack([_rings_from(np.array([point]), triangles)[band] for point in topo.outline], axis=1)
+    reach = np.where(steps <= RINGS, CARRIED ** steps.astype(np.float64), 0.0)
+    fans = (triangles[None, :, :] == topo.outline[:, None, None]).any(axis=2).astype(np.float64)
+    return band, reach, fans, _system_entries(band, triangles)
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """Where each of `_cotangent_weights`' (3T,) edge weights goes in the band's harmonic system: the matrix's
+    (rows, columns) (the held diagonal first), and for the entries after it the weight's sign and index
+    (`sources`); for the points outside the band, which go to the right-hand side, their weights' indices,
+    the band rows they are in and the points themselves."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    signs: np.ndarray
+    sources: np.ndarray
+    outside_sources: np.ndarray
+    outside_rows: np.ndarray
+    outside_points: np.ndarray
+
+
+def _system_entries(band: np.ndarray, triangles: np.ndarray) -> _Entries:
+    place = np.full(MESH_POINTS, -1)
+    place[band] = np.arange(len(band))
+    count = len(triangles)
+    rows, columns, signs, sources = [np.arange(len(band))], [np.arange(len(band))], [], []
+    outside: list[list[np.ndarray]] = [[], [], []]
+    for k in range(3):
+        a, b = triangles[:, k], triangles[:, (k + 1) % 3]
+        index = k * count + np.arange(count)
+        for row, column in ((a, b), (b, a)):  # the edge's weight in both of its ends' rows
+            mine, other = place[row] >= 0, place[column] >= 0
+            rows += [place[row][mine], place[row][mine & other]]
+            columns += [place[row][mine], place[column][mine & other]]
+            signs += [np.ones(mine.sum()), -np.ones((mine & other).sum())]
+            sources += [index[mine], index[mine & other]]
+            away = mine & ~other
+            for part, values in zip(outside, (index[away], place[row][away], column[away])):
+                part.append(values)
+    return _Entries(*(np.concatenate(part) for part in (rows, columns, signs, sources, *outside)))
+
+
+def _cotangent_weights(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(3T,) half the cotangent of the angle opposite each triangle's edge k (corner k to k+1), clipped to be
+    positive, k-major."""
+    weights = []
+    for k in range(3):
+        a, b, opposite = triangles[:, k], triangles[:, (k + 1) % 3], triangles[:, (k + 2) % 3]
+        u, v = points[a] - points[opposite], points[b] - points[opposite]
+        area = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
+        weights.append(0.5 * np.clip((u * v).sum(axis=1) / np.maximum(area, 1e-9), 0.0, 10.0))
+    return np.concatenate(weights)
 
 
 def _rings_from(start: np.ndarray, triangles: np.ndarray) -> np.ndarray:
