@@ -5,7 +5,6 @@ a node whose plugin is not installed) waits and says why, instead of failing on 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -20,6 +19,7 @@ from app.runtime.node import Node
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Port
 from tests.conftest import REPO, Sink
+from tests.test_editor_actions import wait_for
 
 CYCLE = {"from": ["retarget", "motion"], "to": ["smooth", "motion"]}  # QA's: retarget feeds the smoother it reads
 CYCLE_SAID = ("links: cycle through nodes smooth -> retarget -> smooth: a graph runs once per frame and cannot "
@@ -45,15 +45,6 @@ def with_cycle(doc):
 
 def with_missing_port(doc):
     doc["links"][1]["to"] = ["smooth", "nosuchport"]
-
-
-def wait_for(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting for the live graph")
 
 
 @pytest.fixture
@@ -185,7 +176,7 @@ def test_a_node_fed_through_a_missing_plugin_waits_in_the_editor_and_nothing_tur
     try:
         editor.open(path)
         editor.play()
-        status = wait_for(lambda: (s := editor.live.status()).frame > 5 and s)
+        status = wait_for(lambda: (s := editor.live.status()).frame > 5 and s, timeout=20.0)
         assert status.failures == {} and "ghost" in status.idle and status.idle["gain"] == GAIN_WAITS
         assert GAIN_WAITS in [text for _, text in status.said]
     finally:
