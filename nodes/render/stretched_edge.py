@@ -38,8 +38,10 @@ class StretchedEdge:
 
     def __init__(self, src: np.ndarray):
         self._band, self._reach, self._fans, self._entries = _layout()
+        fan_points, fan_triangles = self._fans
         rest = src[:MESH_POINTS, :2].astype(np.float64)
         self._areas = _areas(rest, topology().triangles)
+        self._fan_areas = np.bincount(fan_points, self._areas[fan_triangles], minlength=len(topology().outline))
         # the harmonic map at rest is not the portrait's own (the mesh is irregular): only its change is used
         self._at_rest = self._system(rest)
 
@@ -49,8 +51,12 @@ class StretchedEdge:
         outline's fans. own: (478,) 0..1, how far each point draws something else anyway (a turned portrait's
         counterpart skin): none of the relaxing there."""
         posed = dst[:MESH_POINTS, :2].astype(np.float64)
+        if not np.isfinite(posed).all():
+            return uvs
         areas = _areas(posed, topology().triangles)
-        spread = (self._fans @ areas) / np.maximum(self._fans @ self._areas, 1e-9)
+        fan_points, fan_triangles = self._fans
+        fans = np.bincount(fan_points, areas[fan_triangles], minlength=len(self._fan_areas))
+        spread = fans / np.maximum(self._fan_areas, 1e-9)
         spread /= max(areas.sum() / max(self._areas.sum(), 1e-9), 1e-9)  # a face come nearer is not spread
         outline_weight = smoothstep(*SPREAD, spread)
         if not outline_weight.any():
@@ -86,10 +92,11 @@ class StretchedEdge:
 
 
 @lru_cache(maxsize=1)
-def _layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, _Entries]:
+def _layout() -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray], _Entries]:
     """What the face mesh's topology fixes: the band's points (up to RINGS in from the outline, not the
     outline's or the features'), how much of each outline point's spread reaches each of them (CARRIED per
-    ring in), each outline point's fan of triangles (K, T), and where the harmonic system's entries go."""
+    ring in), each outline point's fan of triangles (outline indices, triangle indices: summed by bincount, as
+    a product would wake NumPy's BLAS pool), and where the harmonic system's entries go."""
     from mediapipe.python.solutions import face_mesh_connections
 
     topo = topology()
@@ -101,7 +108,7 @@ def _layout() -> tuple[np.ndarray, np.ndarray, np.ndarray, _Entries]:
     band = np.array([i for i in range(MESH_POINTS) if rings[i] <= RINGS and i not in kept], np.int64)
     steps = np.stack([_rings_from(np.array([point]), triangles)[band] for point in topo.outline], axis=1)
     reach = np.where(steps <= RINGS, CARRIED ** steps.astype(np.float64), 0.0)
-    fans = (triangles[None, :, :] == topo.outline[:, None, None]).any(axis=2).astype(np.float64)
+    fans = np.nonzero((triangles[None, :, :] == topo.outline[:, None, None]).any(axis=2))
     return band, reach, fans, _system_entries(band, triangles)
 
 
