@@ -333,6 +333,8 @@ class EditorWindow:
         self.quit_requested = True
 
     def _on_key(self, _sender, key) -> None:
+        # typing is input as a mouse move is: at the idle rate the window took a key a frame, 26 keys in 2 s
+        self._active_until = time.monotonic() + ACTIVE_AFTER_INPUT_S
         ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
         shift = dpg.is_key_down(dpg.mvKey_ModShift)
         e = self.editor

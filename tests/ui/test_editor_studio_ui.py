@@ -360,3 +360,11 @@ def test_the_preview_title_names_what_the_graph_shown_previews(window, studio):
     pump(window, lambda: dpg.get_value(window.preview._title) == "Preview: thumb.image")
     editor.new(discard=True)
     pump(window, lambda: dpg.get_value(window.preview._title) == "Preview: nothing (click A on an output port)")
+
+
+def test_a_key_typed_wakes_the_window_as_a_mouse_move_does(window, studio):
+    """At rest the window draws five frames a second and takes one input event a frame: typing with the mouse
+    still, 26 keys took 2 s to show. A key keeps it at full rate for a while, as a mouse move does."""
+    window._active_until = 0.0
+    key(window, "a")
+    assert window._active_until > time.monotonic()
