@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -28,12 +29,21 @@ def wait_for(check, timeout=10.0):
     raise AssertionError("timed out waiting for the live graph")
 
 
-@pytest.fixture
-def editor(registry, tmp_path, monkeypatch):
+@contextmanager
+def live_editor(registry, tmp_path, monkeypatch):
+    """An editor on a live graph of `registry`, unpaced, its autosaves kept under `tmp_path`."""
     monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
     editor = Editor(registry, LiveGraph(registry, max_fps=0))
-    yield editor
-    editor.close()
+    try:
+        yield editor
+    finally:
+        editor.close()
+
+
+@pytest.fixture
+def editor(registry, tmp_path, monkeypatch):
+    with live_editor(registry, tmp_path, monkeypatch) as made:
+        yield made
 
 
 def build_chain(editor: Editor) -> None:

@@ -9,8 +9,6 @@ import json
 import pytest
 
 from app.cli import main
-from app.editor.actions import Editor
-from app.editor.live import LiveGraph
 from app.presets import load_preset
 from app.runtime import ports
 from app.runtime.errors import ProblemsError
@@ -19,7 +17,7 @@ from app.runtime.node import Node
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Port
 from tests.conftest import REPO, Sink
-from tests.test_editor_actions import wait_for
+from tests.test_editor_actions import live_editor, wait_for
 
 CYCLE = {"from": ["retarget", "motion"], "to": ["smooth", "motion"]}  # QA's: retarget feeds the smoother it reads
 CYCLE_SAID = ("links: cycle through nodes smooth -> retarget -> smooth: a graph runs once per frame and cannot "
@@ -49,10 +47,8 @@ def with_missing_port(doc):
 
 @pytest.fixture
 def studio_editor(studio_registry, tmp_path, monkeypatch):
-    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
-    editor = Editor(studio_registry, LiveGraph(studio_registry, max_fps=0))
-    yield editor
-    editor.close()
+    with live_editor(studio_registry, tmp_path, monkeypatch) as editor:
+        yield editor
 
 
 @pytest.mark.parametrize("change, said", [(with_cycle, CYCLE_SAID), (with_missing_port, NO_PORT_SAID)])
@@ -163,7 +159,6 @@ def test_a_node_fed_through_a_missing_plugin_waits_in_the_editor_and_nothing_tur
     """QA's unknown_type.json: the smoother behind the placeholder gave no track, and retarget went red with
     "'NoneType' object has no attribute 'timestamp'"."""
     registry.register(Maybe)
-    monkeypatch.setenv("REENACT_STATE_DIR", str(tmp_path / "state"))
     doc = {"format": "reenact-studio/graph", "format_version": 1,
            "nodes": [{"id": "ghost", "type": "plugin.ghost"}, {"id": "maybe", "type": "test.maybe"},
                      {"id": "gain", "type": "test.gain"}, {"id": "sink", "type": "test.sink"}],
@@ -172,12 +167,9 @@ def test_a_node_fed_through_a_missing_plugin_waits_in_the_editor_and_nothing_tur
                      {"from": ["gain", "value"], "to": ["sink", "value"]}]}
     path = tmp_path / "ghost.json"
     path.write_text(json.dumps(doc))
-    editor = Editor(registry, LiveGraph(registry, max_fps=0))
-    try:
+    with live_editor(registry, tmp_path, monkeypatch) as editor:
         editor.open(path)
         editor.play()
         status = wait_for(lambda: (s := editor.live.status()).frame > 5 and s, timeout=20.0)
-        assert status.failures == {} and "ghost" in status.idle and status.idle["gain"] == GAIN_WAITS
-        assert GAIN_WAITS in [text for _, text in status.said]
-    finally:
-        editor.close()
+    assert status.failures == {} and "ghost" in status.idle and status.idle["gain"] == GAIN_WAITS
+    assert GAIN_WAITS in [text for _, text in status.said]
