@@ -140,4 +140,4 @@ def test_a_long_failure_is_cut_short_on_its_node_and_says_where_the_rest_is():
     assert len(shown) <= BADGE_CHARS and shown.startswith("error: applying path: '/tmp/deep/")
     assert shown.endswith("(all of it: the message log, Ctrl+L)")
     words = "error: " + "the driver could not open its clip because " * 5
-    assert words.startswith(badge_text(words).split(" …")[0] + " ")  # cut between words where one is near
+    assert words.startswith(badge_text(words).split(" ...")[0] + " ")  # cut between words where one is near

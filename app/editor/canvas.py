@@ -22,7 +22,7 @@ from app.runtime.timing import TimingStats
 BADGE_WRAP = 190
 BADGE_CHARS = 110  # a longer failure is cut short on the node (it grew over the nodes below it);
 # the status bar and the message log (Ctrl+L) keep it whole
-BADGE_MORE = " … (all of it: the message log, Ctrl+L)"
+BADGE_MORE = " ... (all of it: the message log, Ctrl+L)"  # ASCII: the font has no ellipsis
 NEW_NODE_MARGIN = 20.0  # a new node's least distance from the visible canvas' edges
 NEW_NODE_SIZE = (200.0, 150.0)  # room kept for a node not drawn yet (its timing lines come a frame later)
 NEW_NODE_GAP = 20.0  # space kept around the others, which grow as their status lines do
