@@ -108,6 +108,18 @@ def test_a_target_whose_eyes_are_too_narrow_for_the_closed_threshold_gets_a_note
     assert len(notes) == 1 and notes[0].startswith("the target's left eye is narrow (open 0.17 of its width)")
 
 
+
+def test_a_target_in_glasses_gets_a_note_that_its_eyes_read_poorly(tmp_path):
+    """Grace Hopper's renders shut their eyes with the driver's, yet re-tracked behind her glasses they never
+    read shut: 0% agreement, reported without a word. The astronaut, without glasses, gets no such note."""
+    driver = _write_video(tmp_path / "driver.mp4", [f[:352] for f in _clip_frames(6)])
+    notes = {name: score(driver, driver, REPO / "assets" / "portraits" / name)["notes"]
+             for name in ("grace_hopper.jpg", "astronaut.png")}
+    assert [n for n in notes["grace_hopper.jpg"] if "glasses" in n] == [
+        "the target wears glasses: the tracker reads the eyes behind them poorly, so the output's eye openness "
+        "and shut-eye agreement read low; look at the frames (--sheet)"]
+    assert not any("glasses" in n for n in notes["astronaut.png"])
+
 def test_jitter_in_face_widths():
     face = np.zeros((478, 3))
     face[:, 0] = np.linspace(0, 200, 478)  # 200 px wide
