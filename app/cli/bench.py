@@ -20,6 +20,7 @@ from app.cli.overrides import load_runnable
 from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
 from app.cli.transfer_bench import measure_transfers
+from app.cli.waited import Verdict
 from app.runtime.errors import ReenactError
 from app.runtime.gpu.bridge import transfers
 from app.runtime.gpu.context import GpuContext
@@ -27,7 +28,7 @@ from app.runtime.graph import Graph, NodeSpec
 from app.runtime.budget import FrameBudget
 from app.runtime.options import Options
 from app.runtime.registry import Registry
-from app.runtime.scheduler import FrameRunner
+from app.runtime.runner import FrameRunner
 from app.runtime.schema import ParamKind, PathRole
 
 
@@ -48,8 +49,9 @@ def chain_graph(length: int) -> Graph:
 
 def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], None],
             progress: Progress, budget: FrameBudget | None = None,
-            still: frozenset[tuple[str, str]] = frozenset()) -> dict[str, Any]:
-    """Run warm-up + measured frames; returns the report dictionary (JSON keys of the bench)."""
+            still: frozenset[tuple[str, str]] = frozenset(), verdict: Verdict | None = None) -> dict[str, Any]:
+    """Run warm-up + measured frames; returns the report dictionary (JSON keys of the bench). verdict: what the
+    nodes that waited for an input come to, said (the baseline's run of the same graph leaves it out)."""
     path = {"path": "none", "path_reason": "the graph has no GL node: frames never leave host memory"}
 
     def before_frame(index: int) -> None:
@@ -61,6 +63,8 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
 
     result = run_headless(runner, warmup + frames, progress, say, before_frame, budget, still=still, measuring=True)
     refuse_unmeasured(result)
+    if verdict is not None:
+        verdict.measured(result, say)
     if result.frames <= warmup and result.signal:  # its figures would be the warm-up's, read as measured
         raise Interrupted(result.signal, f"bench interrupted during the warm-up ({result.frames} of {warmup} "
                                          "frames): nothing was measured")
@@ -87,6 +91,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
         "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
                                            if count and nodes and not runner.pipelined else None),
         "failures": dict(result.failures),
+        "waited": dict(result.waited),  # node id -> frames it waited for an input in (warm-up included)
         "signal": result.signal,  # the Ctrl-C (2) or SIGTERM (15) that cut the measurement short; 0: none
         "source_ended": result.ended and result.frames < warmup + frames,  # before the frames asked for
         "pipelined": runner.pipelined,
@@ -202,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     budget = frame_budget(args.target_fps, graph, registry, scheduler)
     with competing_load(args.load):
         report = measure(scheduler, frames, args.warmup, say, Progress(args.warmup + frames, enabled=not args.quiet),
-                         budget, still_inputs(graph, registry))
+                         budget, still_inputs(graph, registry), Verdict(graph, registry))
     report["load"] = args.load
     report["pipeline"] = args.pipeline  # None (serial), throughput, latency or even
     if report["signal"]:  # what was measured is shown; the baselines would take seconds more

@@ -17,8 +17,10 @@ from app.runtime.options import Options
 from app.runtime.pacing import Pacer
 from app.runtime.pipeline import PipelinedRun
 from app.runtime.registry import Registry
-from app.runtime.scheduler import FrameRunner, Scheduler
+from app.runtime.runner import FrameRunner
+from app.runtime.scheduler import Scheduler
 from app.runtime.signals import StopRequest, stop_on_signals
+from app.runtime.waits import Wait
 
 
 FAILED_FROM_THE_START = 10  # frames a node may fail on from the start of a measuring run before it stops
@@ -38,7 +40,9 @@ class RunResult:
     failures: Counter = field(default_factory=Counter)  # node id -> frames failed
     last_failure: dict[str, NodeFailure] = field(default_factory=dict)
     close_problems: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # less the waits': `waited` counts them, `app.cli.waited` judges
+    waited: Counter = field(default_factory=Counter)  # node id -> frames it waited for an input in
+    last_wait: dict[str, Wait] = field(default_factory=dict)
 
     @property
     def interrupted(self) -> bool:
@@ -128,9 +132,11 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     is called before each frame i, and once more after the last one (before the nodes are closed).
     A frame budget, when given, sees each frame's duration and its changes are reported as they happen;
     a pacer, when given, holds the frames to the source's own rate (its waits are not in their durations).
+    Nodes that waited for an input are counted per frame (`waited`), their notices left out of `notices`.
     """
     result = RunResult()
     shown: dict[str, str] = {}
+    said: set[str] = set()  # the waits' notices: summed up with their counts instead
     started = time.perf_counter()
     with stop_on_signals() as stop, _closing(scheduler, result, progress, started, stop):
         result.not_started = scheduler.open()
@@ -167,6 +173,10 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
             for failure in failures:
                 result.failures[failure.node_id] += 1
                 result.last_failure[failure.node_id] = failure
+            for node_id, wait in scheduler.waited().items():
+                result.waited[node_id] += 1
+                result.last_wait[node_id] = wait
+                said.add(wait.why)
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
             if measuring and result.frames == FAILED_FROM_THE_START:
@@ -177,6 +187,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 break
         if before_frame and not result.not_started:
             before_frame(result.frames)  # after the last frame, while the nodes are still open
+    result.notices = [notice for notice in result.notices if notice not in said]
     return result
 
 

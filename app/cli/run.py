@@ -10,6 +10,7 @@ from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.cli.frame_loop import (frame_budget, has_live_source, make_runner, pacer_for, run_headless, still_inputs,
                                 timing_table)
 from app.cli.overrides import load_runnable
+from app.cli.waited import Verdict
 from app.runtime.progress import Progress
 
 
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         say(f"stopped at frame {result.frames - 1}: the node(s) above would fail on every frame; fix them, then "
             "run again")
         return EXIT_FAILED
-    for notice in result.notices:
+    errors, notes = Verdict(graph, registry).judge(result)
+    for notice in result.notices + notes:
         say(f"note: {notice}")
     if args.timings:
         print(timing_table(runner, graph))
@@ -65,11 +67,13 @@ def run(args: argparse.Namespace) -> int:
     for node_id, count in result.failures.items():
         say(f"error: node '{node_id}' failed in {count} of {result.frames} frames; last: "
             f"{result.last_failure[node_id].message}")
+    for error in errors:
+        say(f"error: {error}")
     if result.interrupted:
         how = "terminated (SIGTERM)" if result.signal == signal.SIGTERM else "interrupted"
         say(f"{how}: nodes closed" + ("" if result.close_problems else " and outputs finalized"))
         return 128 + result.signal  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return EXIT_OK if result.ok and not errors else EXIT_FAILED
 
 
 def add_parser(sub: Any) -> None:

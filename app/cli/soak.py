@@ -17,8 +17,9 @@ from app.cli.overrides import load_runnable
 from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
 from app.cli.frame_loop import make_runner, refuse_unmeasured, run_headless, still_inputs
+from app.cli.waited import Verdict
 from app.runtime.errors import ReenactError
-from app.runtime.scheduler import FrameRunner
+from app.runtime.runner import FrameRunner
 
 MAX_RSS_GROWTH = 0.05  # resident memory may grow by less than this after warm-up
 MAX_DRIFT = 0.25  # the last quarter's frame time may differ from the first's by less than this
@@ -32,8 +33,10 @@ def resident_mb() -> float:
 
 
 def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progress: Progress,
-         report: Callable[[str], None], still: frozenset[tuple[str, str]] = frozenset()) -> dict[str, Any]:
-    """Run warm-up + `frames` frames; sample RSS and the mean frame time `samples` times after warm-up."""
+         report: Callable[[str], None], still: frozenset[tuple[str, str]] = frozenset(),
+         verdict: Verdict | None = None) -> dict[str, Any]:
+    """Run warm-up + `frames` frames; sample RSS and the mean frame time `samples` times after warm-up. verdict:
+    what the nodes that waited for an input come to, said."""
     every = max(1, frames // samples)
     points: list[tuple[int, float, float]] = []  # (frame, rss MB, mean frame ms of the window)
     window_start = [0.0]
@@ -50,6 +53,8 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
     # the call after the last frame takes the sample that closes the last window, before the nodes close
     result = run_headless(scheduler, warmup + frames, progress, report, before_frame, still=still, measuring=True)
     refuse_unmeasured(result)
+    if verdict is not None:
+        verdict.measured(result, report)
     if result.interrupted:  # its samples would pass a leak that the frames not run would have shown
         raise Interrupted(result.signal, f"soak stopped after {result.frames} of {warmup + frames} frames: "
                                          "no verdict (a soak cut short proves nothing)")
@@ -71,6 +76,7 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
         "frame_time_drift_pct": 100.0 * float(drift),
         "ok": bool(growth < MAX_RSS_GROWTH and abs(drift) < MAX_DRIFT and result.ok),
         "failures": dict(result.failures),
+        "waited": dict(result.waited),  # node id -> frames it waited for an input in (warm-up included)
         "source_ended": result.ended and result.frames < warmup + frames,  # before the frames asked for
         "samples": [{"frame": f, "rss_mb": r, "frame_ms": m} for f, r, m in points],
     }
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     warmup = args.warmup if args.warmup is not None else max(100, frames // 10)
     scheduler = make_runner(graph, registry, args.pipeline, options_of(args))
     report = soak(scheduler, frames, warmup, args.samples, Progress(warmup + frames, enabled=not args.quiet), say,
-                  still_inputs(graph, registry))
+                  still_inputs(graph, registry), Verdict(graph, registry))
     say(f"{report['frames']} frames after {warmup} warm-up: RSS {report['rss_after_warmup_mb']:.0f} -> "
         f"{report['rss_end_mb']:.0f} MB ({report['rss_growth_pct']:+.2f}%, limit +{100 * MAX_RSS_GROWTH:.0f}%); "
         f"frame time {report['frame_ms_first_quarter']:.2f} -> {report['frame_ms_last_quarter']:.2f} ms "

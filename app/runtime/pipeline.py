@@ -25,14 +25,16 @@ from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Port
 from app.runtime.timing import TimingStats, TimingWindow
+from app.runtime.waits import Wait
 
 PIPE_NODE = "__pipe__"
 
 
 @dataclass
 class _Handoff:
-    values: dict[str, Any] = field(default_factory=dict)  # pipe port -> value
+    values: dict[str, Any] = field(default_factory=dict)  # pipe port -> value, as `_handed` gives them
     failures: list[NodeFailure] = field(default_factory=list)
+    waited: dict[str, Wait] = field(default_factory=dict)  # capture-stage nodes that waited for an input
     ended: bool = False
     error: BaseException | None = None
     started: float = 0.0  # when the capture stage began this frame (perf_counter)
@@ -85,18 +87,20 @@ def fed_by_the_pipe(graph: Graph, registry: Registry) -> dict[str, dict[str, str
 
 
 def _pipe_node_class(ports: dict[str, Any]) -> type[Node]:
-    """The internal source of the render stage: this frame's values from the capture stage."""
+    """The internal source of the render stage: this frame's values from the capture stage. A value whose output
+    there gave none is None: the node reading it waits, as in a serial run."""
     schema = NodeSchema("pipe.input", "Pipeline input", "internal", "values handed over from the capture stage",
-                        outputs=tuple(Port(name, port_type) for name, port_type in ports.items()), volatile=True)
+                        outputs=tuple(Port(name, port_type, optional=True) for name, port_type in ports.items()),
+                        volatile=True)
 
     class PipeInput(Node):
         values: dict[str, Any] = {}
 
         def process(self, ctx) -> dict:
-            missing = [name for name in schema.outputs if type(self).values.get(name.name) is None]
-            if missing:
+            missing = [port.name for port in schema.outputs if port.name not in type(self).values]
+            if missing:  # failed or waited there (reported there): what reads it is skipped
                 raise ReenactError("the capture stage has no value yet for "
-                                   + ", ".join(m.name.replace("__", ".") for m in missing))
+                                   + ", ".join(name.replace("__", ".") for name in missing))
             return dict(type(self).values)
 
     PipeInput.schema = schema
@@ -127,6 +131,8 @@ class PipelinedRun:
         self._capture = Scheduler(capture_graph, registry,
                                   RunContext(base_dir=graph.base_dir, options=self.run.options), timing_window)
         self._render = Scheduler(render_graph, render_registry, self.run, timing_window)
+        self._render.waits.across({Endpoint(PIPE_NODE, name): source for name, source in self._crossing.items()}, graph)
+        self._waited: dict[str, Wait] = {}
         self._prepare_ahead = fed_by_the_pipe(render_graph, registry)
         self._opened_at = time.perf_counter()
         self._queue: queue.Queue[_Handoff] = queue.Queue()
@@ -174,6 +180,7 @@ class PipelinedRun:
             self._follow(handoff.source)
         started = time.perf_counter()
         failures = handoff.failures + self._render.step(handoff.ahead)
+        self._waited = {**handoff.waited, **self._render.waited()}
         ended = time.perf_counter()
         self._average("render", ended - started)
         if self._spacing is not None:  # the capture stage works on while a frame is held
@@ -181,6 +188,10 @@ class PipelinedRun:
         self.latency.add(ended - handoff.started)
         self.step_times.add(ended - waited)
         return [f for f in failures if f.node_id != PIPE_NODE]
+
+    def waited(self) -> dict[str, Wait]:
+        """The nodes of both stages that waited for an input in the frame `step` returned."""
+        return self._waited
 
     def _follow(self, source: SourceClock | None) -> None:
         """Time the render stage by the capture stage's source, as it was when the frame to render was captured (a
@@ -240,6 +251,13 @@ class PipelinedRun:
                 ahead[node_id] = Prepared.of(self._render.node(node_id), ctx, inputs)
         return ahead
 
+    def _handed(self) -> dict[str, Any]:
+        """The values crossing the cut this frame: each output's last good value, None where it gave nothing;
+        left out where there is none for want of a run."""
+        return {name: value for name, e in self._crossing.items()
+                if (value := self._capture.output(e.node, e.port)) is not None
+                or self._capture.gives_nothing(e.node, e.port)}
+
     def _capture_loop(self) -> None:
         while not self._stop.is_set():
             if not self._ahead.acquire(timeout=0.05):
@@ -251,7 +269,8 @@ class PipelinedRun:
                 handoff.failures = self._capture.step()
                 self._average("capture", time.perf_counter() - handoff.started)
                 handoff.shown_for, handoff.source = self._capture.run.frame_duration(), self._capture.run.source
-                handoff.values = {name: self._capture.output(e.node, e.port) for name, e in self._crossing.items()}
+                handoff.waited = self._capture.waited()
+                handoff.values = self._handed()
                 handoff.ahead = self._prepared(handoff.values)
             except EndOfStream:
                 handoff.ended = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from typing import Any, Protocol
+from typing import Any
 
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.edits import Edit, ReplaceGraph, RunAction, SetParam
@@ -18,7 +18,7 @@ from app.runtime.schema import NodeSchema
 from app.runtime.slot import Slot
 from app.runtime.timing import TimingStats, TimingWindow
 from app.runtime.validate import link_problems, validate_graph
-from app.runtime.waits import Waits
+from app.runtime.waits import Wait, Waits
 
 
 def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
@@ -30,29 +30,6 @@ def bypass_routes(schema: NodeSchema) -> dict[str, str] | None:
             return None
         routes[out.name] = match.name
     return routes
-
-
-class FrameRunner(Protocol):
-    """What the frame loop drives: a Scheduler, or a PipelinedRun that overlaps two of them.
-
-    step_times: each `step`'s own duration. latency: from the start of a frame's capture to the end
-    of its render (a serial step's own duration). Both are cleared by `reset_timings`."""
-
-    run: RunContext
-    pipelined: bool
-    step_times: TimingWindow
-    latency: TimingWindow
-
-    def open(self) -> list[NodeFailure]: ...
-    def step(self) -> list[NodeFailure]: ...
-    def close(self) -> list[str]: ...
-    def output(self, node_id: str, port: str) -> Any: ...
-    def node_timings(self) -> dict[str, TimingStats]: ...
-    def reset_timings(self) -> None: ...
-    def node(self, node_id: str) -> Node | None: ...
-    def set_param(self, node_id: str, name: str, value: Any) -> Any: ...
-    @property
-    def fps(self) -> float: ...
 
 
 class Scheduler:
@@ -161,6 +138,16 @@ class Scheduler:
         slot = self._slots.get(node_id)
         return slot.node if slot else None
 
+    def waited(self) -> dict[str, Wait]:
+        """The nodes that waited for an input in the frame run last."""
+        return self.waits.now
+
+    def gives_nothing(self, node_id: str, port: str) -> bool:
+        """Whether the node's output `port` holds nothing as it ran (an optional output that gave none), rather
+        than for want of a run (one that failed, waited or never ran yet)."""
+        slot = self._slots.get(node_id)
+        return slot is not None and slot.version > 0 and not slot.failed and slot.outputs.get(port) is None
+
     # ----------------------------------------------------------------- the frame
     def step(self, ahead: dict[str, Prepared] | None = None) -> list[NodeFailure]:
         """Run one frame; returns the failures of this frame. Raises EndOfStream when a source ends.
@@ -171,6 +158,7 @@ class Scheduler:
             self._frame_timing.add(now - self._last_frame_start)
         self._last_frame_start = now
         self._apply_pending()
+        self.waits.begin_frame()
         ctx = FrameContext(self.frame_index, now - self._start, self.run)
         failures = [self.failures[n] for n, s in self._slots.items() if not s.opened and n in self.failures]
         for step in self._plan.steps:
@@ -188,6 +176,7 @@ class Scheduler:
         sinks (category "output": files, windows, devices) do not run, so nothing is written twice.
         Neither the frame counter nor the frame timings move. Returns this redraw's failures."""
         self._apply_pending()
+        self.waits.begin_frame()
         shown = max(0, self.frame_index - 1)
         seconds = (self._last_frame_start or self._start) - self._start
         ctx = FrameContext(shown, seconds, self.run)
