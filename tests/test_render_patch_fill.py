@@ -188,16 +188,33 @@ def test_a_body_cut_by_the_frames_edge_is_filled_from_the_room_beside_it_not_fro
     """The astronaut's arm reaches the frame's left edge beside her flag, so rows there show room on the
     right only: her helmet and the black table. Filled along the row, that black ran under her arm to the
     frame's edge, and a torso moved right uncovered a black band beside the flag (luma 3-61 over rows
-    388-424 at the left edge; 194-200 now, the flag's white and the wall). Hopper's shoulder reaches the
-    right edge: the flag's beige from the far side filled under it, now the blue wall above."""
+    388-424 at the left edge, its red 4-60; now the flag's white and red stripes carried on, and the wall:
+    red 174 on average). Hopper's shoulder reaches the right edge: the flag's beige from the far side
+    filled under it, now the blue wall above."""
     import imageio.v3 as iio
 
     from nodes.render.plate import person_and_plate
 
     luma = np.array([0.299, 0.587, 0.114])
     astronaut = person_and_plate(np.ascontiguousarray(iio.imread("assets/portraits/astronaut.png")[:, :, :3])).plate
-    assert (astronaut[388:425, :60].astype(float) @ luma).mean() > 150
+    assert astronaut[388:425, :60, 0].mean() > 150 and (astronaut[388:425, :60].astype(float) @ luma).min() > 50
     assert (astronaut[388:425, 440:].astype(float) @ luma).mean() < 20  # beside the helmet: its black
     hopper = person_and_plate(np.ascontiguousarray(iio.imread("assets/portraits/grace_hopper.jpg")[:, :, :3])).plate
     red, green, blue = hopper[420:520, 430:].reshape(-1, 3).astype(float).mean(axis=0)
     assert blue > red + 40  # the wall's blue
+
+
+def test_the_strip_of_flag_between_the_astronauts_sleeve_and_the_frames_edge_is_room_not_her():
+    """The selfie model reads the flag hemmed in by her sleeve and the frame's left edge as half her
+    (0.54 on average over rows 430-505, 12 pixels in), so it went along with her torso and smeared into
+    blocks of stripes as she turned (wolfgang_expressions.mp4 frames 394-440). The pose model's silhouette
+    settles it: room (0.0). Her sleeve, and everything above her shoulders, keep the selfie model's mask."""
+    import imageio.v3 as iio
+
+    from nodes.track.segmentation import person_mask, portrait_person_mask
+
+    rgb = np.ascontiguousarray(iio.imread("assets/portraits/astronaut.png")[:, :, :3])
+    selfie, settled = person_mask(rgb), portrait_person_mask(rgb)
+    assert selfie[430:506, :12].mean() > 0.4 and settled[430:506, :12].max() < 0.05
+    assert settled[430:506, 40:60].min() > 0.95  # the sleeve
+    assert np.array_equal(selfie[:250], settled[:250])  # her head and the room round it

@@ -13,7 +13,7 @@ from nodes.render.loose_hair import loose_hair
 from nodes.render.patch_fill import patch_completion
 from nodes.render.ramps import smoothstep
 from nodes.render.room_lines import along_lines_fill, room_lines, rows_filled
-from nodes.track.segmentation import person_mask
+from nodes.track.segmentation import person_mask, portrait_person_mask
 
 WORKING_SIDE = 256  # the row fill and the completion's matching run at this longest side (its votes are
 # taken again at the portrait's own): a plate is seen only in thin uncovered strips
@@ -60,7 +60,7 @@ def person_and_plate(rgb: np.ndarray, plate: np.ndarray | None = None, turns: in
         made = person_and_plate(np.rot90(rgb, turns), None if plate is None else np.rot90(plate, turns))
         return PersonAndPlate(*(np.ascontiguousarray(np.rot90(a, -turns))
                                 for a in (made.mask, made.plate, made.extended, made.stays)), made.seen)
-    mask = person_mask(rgb)
+    mask = person_mask(rgb) if plate is not None else portrait_person_mask(rgb)  # a still's, made once
     extended = person_extended(rgb, mask)
     height, width = mask.shape
     grow = max(1, round(HOLE_MARGIN * max(width, height)))
