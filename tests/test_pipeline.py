@@ -1,5 +1,5 @@
 """The pipelined run: the cut between the capture and render stages, identical frames to a serial
-run, the end of a stream, and failures crossing the cut."""
+run, the end of a stream, and failures crossing the cut (the frames its outputs write: test_run_pipelined_frames)."""
 from __future__ import annotations
 
 import threading
@@ -15,7 +15,7 @@ from app.runtime.errors import EndOfStream
 from app.runtime.errors import ReenactError
 from app.runtime.graph import Graph, NodeSpec
 from app.runtime.node import Node
-from app.runtime.pipeline import PIPE_NODE, PipelinedRun, fed_by_the_pipe, split
+from app.runtime.pipeline import PipelinedRun, fed_by_the_pipe, is_pipe, pipe_of, split
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import NodeSchema, Port
@@ -28,17 +28,27 @@ REAL = REPO / "tests" / "data" / "real"
 def test_the_cut_puts_gpu_nodes_and_their_downstream_in_the_render_stage(studio_registry):
     graph = load_preset(GRAPHS / "video_to_portrait.json", studio_registry).graph
     capture, render, crossing = split(graph, studio_registry)
-    assert set(render.nodes) == {PIPE_NODE, "render", "refine", "out"}
     assert set(capture.nodes) == {"driver", "track", "smooth", "target", "target_track", "retarget", "body_track",
                                   "target_body", "body"}
     assert {str(e) for e in crossing.values()} == {"target.image", "target_track.track", "retarget.motion",
                                                    "driver.image", "track.track", "body.motion"}
-    fed_by_pipe = sorted(str(l.target) for l in render.links if l.source.node == PIPE_NODE)
+    # one pipe node per capture-stage node read: one that did not run skips only what reads it
+    assert set(render.nodes) == {"render", "refine", "out", *map(pipe_of, ("target", "target_track", "retarget",
+                                                                            "driver", "track", "body"))}
+    fed_by_pipe = sorted(str(l.target) for l in render.links if is_pipe(l.source.node))
     assert fed_by_pipe == ["refine.motion", "render.body", "render.driver", "render.driver_track", "render.image",
                            "render.motion", "render.track"]
     # the portrait's mesh can be built on the capture thread; the refiner reads the render's frame
     assert {n: sorted(feeds) for n, feeds in fed_by_the_pipe(render, studio_registry).items()} == \
         {"render": ["body", "driver", "driver_track", "image", "motion", "track"]}
+
+
+def test_outputs_are_in_the_render_stage_which_runs_only_the_frames_asked_for(studio_registry):
+    """The capture stage starts a frame before it is asked for: an output there wrote one more than the run had."""
+    graph = load_preset(GRAPHS / "portrait_to_images.json", studio_registry).graph
+    capture, render, crossing = split(graph, studio_registry)
+    assert set(capture.nodes) == {"target", "resize"} and set(render.nodes) == {"out", pipe_of("resize")}
+    assert {str(e) for e in crossing.values()} == {"resize.image"}
 
 
 def _demo_without_file(studio_registry):
@@ -127,7 +137,7 @@ def test_a_capture_stage_failure_is_reported_and_the_render_stage_waits(studio_r
         failures = [f.node_id for _ in range(3) for f in run.step()]
     finally:
         run.close()
-    assert "target" in failures and "render" not in failures and PIPE_NODE not in failures
+    assert "target" in failures and "render" not in failures and not any(map(is_pipe, failures))
     assert run.output("render", "image") is None
 
 
@@ -188,7 +198,8 @@ class _ClockProbe(Node):
 def test_a_driver_reopened_mid_run_times_the_render_stage_by_its_new_clip(studio_registry):
     """The render stage took the driver's clock once, at the start: a driver re-opened on another clip (its path
     edited, or fixed after it failed) timed the capture stage but not the render stage, whose recordings kept
-    the first clip's rate and sound. Each frame is timed by the clip it came from, none while the driver fails."""
+    the first clip's rate and sound. Each frame is timed by the clip it came from; while the driver fails the probe
+    gets no frame, as in a serial run (it was given the last good one again, timed by no clip)."""
     registry = Registry()
     registry.register_all(studio_registry.types())
     registry.register(_ClockProbe, "tests")
@@ -208,4 +219,4 @@ def test_a_driver_reopened_mid_run_times_the_render_stage_by_its_new_clip(studio
     finally:
         run.close()
     shown = [seen for i, seen in enumerate(_ClockProbe.seen) if i == 0 or seen != _ClockProbe.seen[i - 1]]
-    assert shown == [(640, "wolfgang_expressions.mp4"), (960, "no_face.mp4"), (960, None), (640, "single_face.mp4")]
+    assert shown == [(640, "wolfgang_expressions.mp4"), (960, "no_face.mp4"), (640, "single_face.mp4")]

@@ -1,10 +1,10 @@
 """A two-stage pipelined run: capture and tracking of frame t+1 overlap rendering of frame t.
 
-The graph is cut in two. The render stage is every node whose schema says `gpu` plus everything
-downstream of one; the capture stage is the rest. Each stage is an ordinary Scheduler. The capture
+The graph is cut in two. The render stage is every node whose schema says `gpu`, every output, and
+everything downstream of them; the capture stage is the rest. Each stage is an ordinary Scheduler. The capture
 stage runs on a worker thread and hands each frame's values across the cut through a bounded queue
 (at most `depth` frames ahead of the render stage, so latency stays low); the render stage runs on the calling thread,
-which owns the GL context, and reads them through one internal source node. A render-stage node that
+which owns the GL context, and reads them through internal source nodes (`pipe_of`). A render-stage node that
 splits its frame (`Node.prepare`) and reads only what crosses the cut has its frame prepared on the
 capture thread too, so the render stage is left only the drawing.
 """
@@ -27,7 +27,18 @@ from app.runtime.schema import NodeSchema, Port
 from app.runtime.timing import TimingStats, TimingWindow
 from app.runtime.waits import Wait
 
-PIPE_NODE = "__pipe__"
+PIPE_NODE = "__pipe__"  # what the ids of the render stage's internal source nodes start with
+
+
+def pipe_of(node_id: str) -> str:
+    """The render stage's node that hands over what the capture stage's node `node_id` gave this frame: one per
+    node, so one that did not run skips only what reads it, as in a serial run."""
+    return PIPE_NODE + node_id
+
+
+def is_pipe(node_id: str) -> bool:
+    """Whether a render-stage node is one of its pipe nodes (`pipe_of`), which the caller never sees."""
+    return node_id.startswith(PIPE_NODE)
 
 
 @dataclass
@@ -45,15 +56,11 @@ class _Handoff:
 
 def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, Endpoint]]:
     """(capture stage, render stage, {pipe port: capture-stage output it carries}).
-    The render stage reads crossing values from the PIPE_NODE's ports."""
-    render = {n for n, s in graph.nodes.items() if registry.require(s.type).schema.gpu}
-    grew = True
-    while grew:
-        grew = False
-        for link in graph.links:
-            if link.source.node in render and link.target.node not in render:
-                render.add(link.target.node)
-                grew = True
+    The render stage reads crossing values from the ports of pipe nodes (`pipe_of`)."""
+    # outputs too: the capture stage starts a frame before the caller asks for it, and a run that stops (--frames N,
+    # Ctrl-C, a bench's last frame) never asks, so no node there may write, show or send a frame
+    render = downstream(graph, {n for n, s in graph.nodes.items()
+                                if (schema := registry.require(s.type).schema).gpu or schema.category == "output"})
     capture_graph, render_graph = Graph(meta=graph.meta, base_dir=graph.base_dir), \
         Graph(meta=graph.meta, base_dir=graph.base_dir)
     for node_id, spec in graph.nodes.items():
@@ -64,13 +71,25 @@ def split(graph: Graph, registry: Registry) -> tuple[Graph, Graph, dict[str, End
             capture_graph.links.append(link)
         elif link.source.node in render:
             render_graph.links.append(link)
-        else:  # crosses the cut: the render stage reads it from the pipe node
+        else:  # crosses the cut: the render stage reads it from its source's pipe node
             port = f"{link.source.node}__{link.source.port}"
             crossing[port] = link.source
-            render_graph.links.append(Link(Endpoint(PIPE_NODE, port), link.target))
-    if crossing:
-        render_graph.add(NodeSpec(PIPE_NODE, "pipe.input"))
+            render_graph.links.append(Link(Endpoint(pipe_of(link.source.node), port), link.target))
+    for pipe in dict.fromkeys(pipe_of(source.node) for source in crossing.values()):
+        render_graph.add(NodeSpec(pipe, "pipe.input"))
     return capture_graph, render_graph, crossing
+
+
+def downstream(graph: Graph, nodes: set[str]) -> set[str]:
+    """`nodes` and every node of `graph` that reads one of them, directly or not."""
+    reached, grew = set(nodes), True
+    while grew:
+        grew = False
+        for link in graph.links:
+            if link.source.node in reached and link.target.node not in reached:
+                reached.add(link.target.node)
+                grew = True
+    return reached
 
 
 def fed_by_the_pipe(graph: Graph, registry: Registry) -> dict[str, dict[str, str]]:
@@ -81,14 +100,15 @@ def fed_by_the_pipe(graph: Graph, registry: Registry) -> dict[str, dict[str, str
         if spec.bypassed or not splits_frame(registry.get(spec.type)):
             continue
         links = [link for link in graph.links if link.target.node == node_id]
-        if links and all(link.source.node == PIPE_NODE for link in links):
+        if links and all(is_pipe(link.source.node) for link in links):
             feeds[node_id] = {link.target.port: link.source.port for link in links}
     return feeds
 
 
-def _pipe_node_class(ports: dict[str, Any]) -> type[Node]:
-    """The internal source of the render stage: this frame's values from the capture stage. A value whose output
-    there gave none is None: the node reading it waits, as in a serial run."""
+def _pipe_node_class(ports: dict[str, Any], crossing: dict[str, Endpoint]) -> type[Node]:
+    """The internal sources of the render stage, one per capture-stage node it reads (`pipe_of`): this frame's
+    values from that node. A value whose output there gave none is None: the node reading it waits, as in a
+    serial run."""
     schema = NodeSchema("pipe.input", "Pipeline input", "internal", "values handed over from the capture stage",
                         outputs=tuple(Port(name, port_type, optional=True) for name, port_type in ports.items()),
                         volatile=True)
@@ -96,12 +116,15 @@ def _pipe_node_class(ports: dict[str, Any]) -> type[Node]:
     class PipeInput(Node):
         values: dict[str, Any] = {}
 
+        def open(self, run: RunContext) -> None:
+            self._ports = [name for name, source in crossing.items() if pipe_of(source.node) == self.node_id]
+
         def process(self, ctx) -> dict:
-            missing = [port.name for port in schema.outputs if port.name not in type(self).values]
+            missing = [name for name in self._ports if name not in type(self).values]
             if missing:  # failed or waited there (reported there): what reads it is skipped
-                raise ReenactError("the capture stage has no value yet for "
+                raise ReenactError("the capture stage has no value this frame for "
                                    + ", ".join(name.replace("__", ".") for name in missing))
-            return dict(type(self).values)
+            return {name: type(self).values[name] for name in self._ports}
 
     PipeInput.schema = schema
     return PipeInput
@@ -125,13 +148,15 @@ class PipelinedRun:
             ports[name] = schema.output(source.port).type
         render_registry = Registry()
         render_registry.register_all(registry.types())
-        self._pipe = _pipe_node_class(ports)
+        self._pipe = _pipe_node_class(ports, self._crossing)
         render_registry.register(self._pipe, "pipeline")
         self.run = run or RunContext(base_dir=graph.base_dir)
+        self._capture_graph = capture_graph
         self._capture = Scheduler(capture_graph, registry,
                                   RunContext(base_dir=graph.base_dir, options=self.run.options), timing_window)
         self._render = Scheduler(render_graph, render_registry, self.run, timing_window)
-        self._render.waits.across({Endpoint(PIPE_NODE, name): source for name, source in self._crossing.items()}, graph)
+        self._render.waits.across({Endpoint(pipe_of(source.node), name): source
+                                   for name, source in self._crossing.items()}, graph)
         self._waited: dict[str, Wait] = {}
         self._prepare_ahead = fed_by_the_pipe(render_graph, registry)
         self._opened_at = time.perf_counter()
@@ -187,7 +212,7 @@ class PipelinedRun:
             ended = self._spacing.show(ended)
         self.latency.add(ended - handoff.started)
         self.step_times.add(ended - waited)
-        return [f for f in failures if f.node_id != PIPE_NODE]
+        return [f for f in failures if not is_pipe(f.node_id)]
 
     def waited(self) -> dict[str, Wait]:
         """The nodes of both stages that waited for an input in the frame `step` returned."""
@@ -227,8 +252,7 @@ class PipelinedRun:
 
     def node_timings(self) -> dict[str, TimingStats]:
         timings = {**self._capture.node_timings(), **self._render.node_timings()}
-        timings.pop(PIPE_NODE, None)
-        return timings
+        return {node_id: stats for node_id, stats in timings.items() if not is_pipe(node_id)}
 
     def reset_timings(self) -> None:
         self.latency.clear()
@@ -251,12 +275,15 @@ class PipelinedRun:
                 ahead[node_id] = Prepared.of(self._render.node(node_id), ctx, inputs)
         return ahead
 
-    def _handed(self) -> dict[str, Any]:
-        """The values crossing the cut this frame: each output's last good value, None where it gave nothing;
-        left out where there is none for want of a run."""
-        return {name: value for name, e in self._crossing.items()
-                if (value := self._capture.output(e.node, e.port)) is not None
-                or self._capture.gives_nothing(e.node, e.port)}
+    def _handed(self, handoff: _Handoff) -> dict[str, Any]:
+        """The values crossing the cut this frame, None where an output gave nothing; left out where there is none
+        for want of a run, or its node did not run this frame (it, or one it reads, failed or waited), so its pipe
+        node fails and what reads it is skipped, as in a serial run: its last good value had an output write the
+        frame before again."""
+        skipped = downstream(self._capture_graph, {f.node_id for f in handoff.failures} | set(handoff.waited))
+        return {name: value for name, e in self._crossing.items() if e.node not in skipped
+                and ((value := self._capture.output(e.node, e.port)) is not None
+                     or self._capture.gives_nothing(e.node, e.port))}
 
     def _capture_loop(self) -> None:
         while not self._stop.is_set():
@@ -270,7 +297,7 @@ class PipelinedRun:
                 self._average("capture", time.perf_counter() - handoff.started)
                 handoff.shown_for, handoff.source = self._capture.run.frame_duration(), self._capture.run.source
                 handoff.waited = self._capture.waited()
-                handoff.values = self._handed()
+                handoff.values = self._handed(handoff)
                 handoff.ahead = self._prepared(handoff.values)
             except EndOfStream:
                 handoff.ended = True
