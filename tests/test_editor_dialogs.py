@@ -1,63 +1,101 @@
-"""What the editor makes of what dearpygui gives it: a file dialog's answer (as dearpygui 2.3 gives
-it), a float field's value. Headless."""
+"""What the editor makes of what the user types and picks, headless: the file dialog's listing and the names
+typed into it, numbers typed into fields (the inspector's, the render dialog's), a float field's value, and
+what a node's right-click menu acts on."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from app.editor.dialogs import chosen_path, dialog_path
-from app.runtime.errors import ReenactError
+from app.editor.add_menu import acted_on
+from app.editor.dialogs import PRESETS
+from app.editor.document import Document
+from app.editor.file_browser import EVERY_FILE, UP, Filter, chosen_file, listing, typed_path
+from app.editor.render_job import render_frames
+from app.runtime.errors import ParamError, ReenactError
+from nodes import default_registry
 
 
-def answer(name: str, current_filter: str, selections: dict[str, str], folder: str = "/work") -> dict:
-    """As dearpygui answers: `file_path_name` is the dialog's folder, '/' and the name, even one typed in full."""
-    return {"file_path_name": f"{folder}/{name}", "file_name": name, "current_path": folder,
-            "current_filter": current_filter, "selections": selections}
+def labels(folder: Path, shown: Filter = EVERY_FILE, hidden: bool = False) -> list[str]:
+    return [entry.label for entry in listing(folder, shown, hidden)]
 
 
-def test_a_file_clicked_while_every_file_shows_keeps_its_extension():
-    assert chosen_path(answer("grace_hopper.*", ".*", {"grace_hopper.jpg": "/work/grace_hopper.jpg"})) \
-        == "/work/grace_hopper.jpg"
+def test_a_folder_lists_up_first_then_folders_then_files_by_name_whatever_its_case(tmp_path):
+    """dearpygui's dialog listed 'zeta/, Z.json, real.json, beta/, b.json, Alpha/, ..., ..' (no order a user
+    could use, '..' last) and every hidden entry."""
+    for folder in ("zeta", "Alpha", "beta", ".git"):
+        (tmp_path / folder).mkdir()
+    for name in ("b.json", "Z.json", "A.json", "a2.json", "c.JSON", "notes.txt", ".hidden.json"):
+        (tmp_path / name).write_text("{}")
+    assert labels(tmp_path) == [UP, "Alpha/", "beta/", "zeta/", "A.json", "a2.json", "b.json", "c.JSON",
+                                "notes.txt", "Z.json"]
+    assert labels(tmp_path, PRESETS) == [UP, "Alpha/", "beta/", "zeta/", "A.json", "a2.json", "b.json", "c.JSON",
+                                         "Z.json"]
+    assert labels(tmp_path, PRESETS, hidden=True)[:3] == [UP, ".git/", "Alpha/"]
+    assert ".hidden.json" in labels(tmp_path, PRESETS, hidden=True)
+    assert UP not in labels(Path("/"))  # nothing above the root
 
 
-def test_under_an_extension_filter_the_reported_path_is_the_file():
-    assert chosen_path(answer("demo.json", ".json", {"demo.json": "/work/demo.json"})) == "/work/demo.json"
-    assert chosen_path(answer("typed.json", ".json", {})) == "/work/typed.json"
+def test_a_folder_that_cannot_be_listed_is_said(tmp_path):
+    with pytest.raises(ReenactError, match=f"cannot list {tmp_path / 'gone'}"):
+        listing(tmp_path / "gone", EVERY_FILE)
 
 
-def test_a_path_typed_in_full_is_used_as_typed_and_a_partial_one_is_in_the_dialogs_folder():
-    """'/tmp/qa/nonexistent_dir/x' typed into Save As went to <folder>/tmp/qa/nonexistent_dir/x.json."""
-    typed = answer("/tmp/qa/nonexistent_dir/x.json", "Graph presets (.json)", {}, folder="/home/me/graphs")
-    assert typed["file_path_name"] == "/home/me/graphs//tmp/qa/nonexistent_dir/x.json"  # what dearpygui says
-    assert dialog_path(typed) == Path("/tmp/qa/nonexistent_dir/x.json")
-    assert dialog_path(answer("sub/x", "Graph presets (.json)", {}, folder="/home/me")) == Path("/home/me/sub/x")
-    assert chosen_path(answer("/elsewhere/demo.json", ".json", {})) == "/elsewhere/demo.json"
+def test_a_name_typed_is_used_as_typed_in_full_or_in_the_listed_folder():
+    folder = Path("/home/me/graphs")
+    assert typed_path(folder, "/tmp/qa/nowhere/x") == Path("/tmp/qa/nowhere/x")
+    assert typed_path(folder, " sub/x.json ") == folder / "sub" / "x.json"
+    assert typed_path(folder, "~/x") == Path.home() / "x"
 
 
-def test_a_file_typed_in_full_while_every_file_shows_is_the_one_file_of_that_name(tmp_path):
-    """The dialog reports 'single_face.*' for '.../single_face.png' typed: the file was refused, nothing set."""
-    (tmp_path / "single_face.png").write_bytes(b"png")
-    (tmp_path / "single_face.d").mkdir()  # a folder of the name is not a file to pick
-    clicked_elsewhere = {"single_face.jpg": "/work/single_face.jpg"}  # clicked in the dialog's folder, then typed
-    picked = str(tmp_path / "single_face.png")
-    assert chosen_path(answer(f"{tmp_path}/single_face.*", ".*", clicked_elsewhere)) == picked
-    assert chosen_path(answer("single_face.*", ".*", {}, folder=str(tmp_path))) == picked
+def test_a_name_typed_in_a_folder_with_a_dot_keeps_the_folders_name(tmp_path):
+    """'/tmp/my.graphs/a' typed into File > Open became /tmp/my.json ('cannot read the file')."""
+    folder = tmp_path / "my.graphs"
+    folder.mkdir()
+    (folder / "a.json").write_text("{}")
+    assert chosen_file(folder / "a", PRESETS, must_exist=True) == folder / "a.json"
+    assert chosen_file(folder / "a.json", PRESETS, must_exist=True) == folder / "a.json"
+    assert chosen_file(folder / "a", PRESETS, must_exist=False) == folder / "a"  # Save As adds .json itself
+    assert chosen_file(folder / "a", EVERY_FILE, must_exist=True) == folder / "a"  # said missing by the dialog
 
 
-@pytest.mark.parametrize("files, says", [((), "no file named me in"),
-                                         (("me.jpg", "me.png"), r"2 files in .* are named me \(me.jpg, me.png\)")])
-def test_a_name_typed_while_every_file_shows_is_refused_where_no_one_file_has_it(tmp_path, files, says):
-    for name in (*files, "other.png"):
-        (tmp_path / name).write_bytes(b"picture")
-    with pytest.raises(ReenactError, match=says) as refused:
-        chosen_path(answer("me.*", ".*", {"other.png": str(tmp_path / "other.png")}, folder=str(tmp_path)))
-    assert "in the list" in refused.value.message
+@pytest.fixture(scope="module")
+def resize_doc():
+    doc = Document(default_registry(plugins=False))
+    doc.add_node("image.resize")
+    return doc
 
 
-def test_a_name_typed_into_a_folder_that_does_not_exist_is_refused(tmp_path):
-    with pytest.raises(ReenactError, match=f"there is no folder {tmp_path / 'nowhere'}"):
-        chosen_path(answer(f"{tmp_path}/nowhere/me.*", ".*", {}))
+@pytest.mark.parametrize("typed, says", [
+    ("8q9", "resize.width: '8q9' is not a number"),  # dearpygui's field took it as 8, silently
+    ("99999999999999999999", "resize.width: 99999999999999999999 is above the maximum 8192"),  # had wrapped to -1
+    ("12.5", "resize.width: 12.5 is not an integer (an int param needs a whole number)"),
+    ("", "resize.width: '' is not a number")])
+def test_a_number_typed_into_a_field_is_read_whole_and_refused_with_why(resize_doc, typed, says):
+    with pytest.raises(ParamError) as refused:
+        resize_doc.set_param("resize", "width", typed, from_text=True)
+    assert refused.value.message == says
+    assert resize_doc.graph.nodes["resize"].params["width"] != typed
+
+
+def test_a_number_typed_into_a_field_is_set_as_the_param_takes_it(resize_doc):
+    assert resize_doc.set_param("resize", "width", "1e3", from_text=True) == 1000
+    assert resize_doc.set_param("resize", "width", "640", from_text=True) == 640
+
+
+@pytest.mark.parametrize("typed, says", [
+    ("99999999999999999999", "frames to render: 99999999999999999999 is above the maximum 1000000"),
+    ("4294967296", "frames to render: 4294967296 is above the maximum 1000000"),  # had been taken as 0
+    ("12x", "frames to render: '12x' is not a number"),
+    ("0", "frames to render: 0 is below the minimum 1")])
+def test_the_render_frame_count_is_refused_above_a_sane_maximum_and_says_why(typed, says):
+    with pytest.raises(ParamError) as refused:
+        render_frames(typed)
+    assert refused.value.message == says
+
+
+def test_the_render_frame_count_takes_a_whole_number():
+    assert render_frames(" 240 ") == 240 and render_frames(300) == 300
 
 
 def test_a_float_field_stores_the_value_as_typed_not_its_single_precision_neighbour():
@@ -70,14 +108,20 @@ def test_a_float_field_stores_the_value_as_typed_not_its_single_precision_neighb
         assert _as_typed(float(np.float32(typed))) == typed
 
 
-def test_an_int_fields_number_is_checked_whole_not_wrapped_or_rounded():
-    """dearpygui read 99999999999999999999 typed into an int field as -1 ("below the minimum"), 4294967296 as 0
-    (taken); an int param's field holds a double now, and the number it holds is checked as it is."""
+def test_an_int_sliders_number_is_checked_whole_not_wrapped_or_rounded():
+    """dearpygui read 99999999999999999999 typed into an int widget as -1 ("below the minimum"), 4294967296 as 0
+    (taken); an int slider holds a double, and the number it holds is checked as it is."""
     from app.editor.inspector import _param_value
     from app.runtime.schema import Param, ParamKind
 
-    param = Param("max_side", ParamKind.INT, 2048, "longest side", minimum=16, maximum=8192)
+    param = Param("size", ParamKind.INT, 512, "side", minimum=16, maximum=4096)
     for typed, says in ((1e20, "100000000000000000000"), (4294967296.0, "4294967296")):
-        with pytest.raises(ReenactError, match=f"^{says} is above the maximum 8192$"):
+        with pytest.raises(ReenactError, match=f"^{says} is above the maximum 4096$"):
             param.coerce(_param_value(param, typed))
     assert param.coerce(_param_value(param, 64.0)) == 64
+
+
+def test_a_nodes_menu_acts_on_the_selection_it_is_part_of_else_on_the_node_alone():
+    assert acted_on("b", ["a", "b"]) == ["a", "b"]
+    assert acted_on("c", ["a", "b"]) == ["c"]
+    assert acted_on("a", []) == ["a"]

@@ -287,9 +287,10 @@ class Editor(Playback):
         self._travel(self.document.redo(), "redo")
 
     # ----------------------------------------------------------------- node edits (live)
-    def set_param(self, node_id: str, name: str, value: Any) -> Any:
-        """Store the value (coerced; ParamError when it does not fit) and apply it at the next frame."""
-        value = self.document.set_param(node_id, name, value)
+    def set_param(self, node_id: str, name: str, value: Any, from_text: bool = False) -> Any:
+        """Store the value (coerced; ParamError when it does not fit) and apply it at the next frame.
+        from_text: `value` is text typed into a field, read whole as `--set` reads it ('8q9' is no number)."""
+        value = self.document.set_param(node_id, name, value, from_text)
         self.live.set_param(node_id, name, value)
         if self._reads_a_file(node_id, name):  # else the old picture stays up a few seconds as if ignored
             self.say(f"{node_id}: {value} is shown once the graph has read it (a portrait takes a second or two, "

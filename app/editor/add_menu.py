@@ -1,17 +1,27 @@
-"""Adding nodes on the canvas itself: right-click opens the palette as a menu and the node lands at the
-cursor; a link dragged from an output pin and let go on empty canvas opens it with only the nodes that
-take that port's type, and the node picked is linked to the pin."""
+"""The canvas's own menus. Right-click on empty canvas opens the palette as a menu and the node lands at
+the cursor; a link dragged from an output pin and let go on empty canvas opens it with only the nodes
+that take that port's type, and the node picked is linked to the pin. Right-click on a node opens what
+can be done to it (it had opened the palette, as if on empty canvas)."""
 from __future__ import annotations
+
+from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
 from app.editor.canvas import Canvas
 from app.editor.palette import Palette
+from app.editor.theme import NOTE_TEXT
 from app.runtime.graph import Endpoint
 
 WIDTH, HEIGHT = 250, 420
 BOTTOM_MARGIN = 28  # keeps the menu above the status bar
+
+
+def acted_on(node_id: str, selection: list[str]) -> list[str]:
+    """What a node's menu acts on: the selection where the node is part of it (as Ctrl-D and Delete take
+    it), else the node alone."""
+    return list(selection) if node_id in selection else [node_id]
 
 
 class AddMenu:
@@ -20,13 +30,26 @@ class AddMenu:
         self._at: tuple[float, float] | None = None  # where the node goes, in canvas coordinates
         self._link_from: Endpoint | None = None  # the pin the new node gets linked to
         self._dragged_from: Endpoint | None = None  # the output pin a press on the canvas started on
+        self._for_nodes: list[str] = []  # what the node menu acts on
         with dpg.window(show=False, popup=True, no_title_bar=True, width=WIDTH, height=HEIGHT) as self.window:
             self._palette = Palette(editor, self.window, self._add, title="Add a node here")
+        with dpg.window(show=False, popup=True, no_title_bar=True, autosize=True) as self.node_menu:
+            self._node_title = dpg.add_text("", color=NOTE_TEXT)
+            for label, action in (("Duplicate", editor.duplicate), ("Delete", editor.delete)):
+                dpg.add_selectable(label=label, user_data=action, callback=lambda s, a, act: self._on_node_action(act))
 
     # ----------------------------------------------------------------- mouse (handler callbacks)
     def on_right_click(self) -> None:
-        if dpg.is_item_hovered(self._canvas.widget):
+        if not dpg.is_item_hovered(self._canvas.widget):
+            return
+        node_id = self._canvas.node_under_mouse()
+        if node_id is None:
             self._open(None)
+            return
+        self._for_nodes = acted_on(node_id, self._editor.selection)
+        count = len(self._for_nodes)
+        dpg.set_value(self._node_title, node_id if count == 1 else f"{count} nodes")
+        dpg.configure_item(self.node_menu, show=True, pos=[int(v) for v in dpg.get_mouse_pos(local=False)])
 
     def on_press(self) -> None:
         over = dpg.is_item_hovered(self._canvas.widget)
@@ -34,8 +57,7 @@ class AddMenu:
 
     def on_release(self) -> None:
         source, self._dragged_from = self._dragged_from, None
-        mouse = dpg.get_mouse_pos(local=False)
-        if source is not None and dpg.is_item_hovered(self._canvas.widget) and not self._canvas.node_at(mouse):
+        if source is not None and dpg.is_item_hovered(self._canvas.widget) and self._canvas.node_under_mouse() is None:
             self._open(source)
 
     # ----------------------------------------------------------------- the menu
@@ -49,6 +71,10 @@ class AddMenu:
         top = min(mouse[1], dpg.get_viewport_client_height() - HEIGHT - BOTTOM_MARGIN)
         dpg.configure_item(self.window, show=True, pos=[int(mouse[0]), int(max(0, top))])
         dpg.focus_item(self._palette.search)
+
+    def _on_node_action(self, action: Callable[[list[str]], object]) -> None:
+        dpg.configure_item(self.node_menu, show=False)
+        self._editor.attempt(lambda: action(self._for_nodes))
 
     def _add(self, type_id: str) -> None:
         dpg.configure_item(self.window, show=False)

@@ -179,12 +179,17 @@ class Canvas:
                 return self._ports[attribute]
         return None
 
-    def node_at(self, screen: tuple[float, float]) -> bool:
-        for items in self._nodes.values():
+    def node_under_mouse(self) -> str | None:
+        """The node under the mouse (its pins included), if any: of nodes drawn over each other, the one on top."""
+        hovered = next((node_id for node_id, items in self._nodes.items() if dpg.is_item_hovered(items.node)), None)
+        if hovered is not None:
+            return hovered
+        mouse = dpg.get_mouse_pos(local=False)
+        for node_id, items in self._nodes.items():
             (x0, y0), (x1, y1) = dpg.get_item_rect_min(items.node), dpg.get_item_rect_max(items.node)
-            if x0 - 2 * PIN_OUTSIDE <= screen[0] <= x1 + 2 * PIN_OUTSIDE and y0 <= screen[1] <= y1:
-                return True
-        return False
+            if x0 - 2 * PIN_OUTSIDE <= mouse[0] <= x1 + 2 * PIN_OUTSIDE and y0 <= mouse[1] <= y1:
+                return node_id
+        return None
 
     def free_spot(self) -> tuple[float, float]:
         """Where a node added from the palette goes: the first place in the visible part of the canvas,

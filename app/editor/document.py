@@ -158,14 +158,15 @@ class Document:
             self._record(f"unlink {link.source} -> {link.target}")
             self.graph.links.remove(link)
 
-    def set_param(self, node_id: str, name: str, value: Any) -> Any:
-        """Coerce with the schema (ParamError when it does not fit) and store; returns the value."""
+    def set_param(self, node_id: str, name: str, value: Any, from_text: bool = False) -> Any:
+        """Coerce with the schema (ParamError when it does not fit; `from_text`: parse text as `--set` does) and
+        store; returns the value."""
         spec = self.graph.nodes[node_id]
         node_class = self.registry.get(spec.type)
         if node_class is None:
             raise ParamError(f"'{spec.type}' is not installed: its params cannot be checked", where=node_id)
         try:
-            value = node_class.schema.check_param(name, value)
+            value = node_class.schema.check_param(name, value, from_text)
         except ParamError as exc:
             raise ParamError(exc.what, where=f"{node_id}.{name}", hint=exc.hint) from None
         if spec.params.get(name) != value:

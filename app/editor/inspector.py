@@ -3,11 +3,14 @@ code), help as tooltips, actions as buttons. Every edit goes through `Editor.set
 undoable and reaches the running graph at the next frame."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
+from app.editor.keys import Modifiers
+from app.editor.notes import Tone
 from app.editor.param_groups import group_params
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT
 from app.runtime.scheduler import bypass_routes
@@ -15,18 +18,25 @@ from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole
 
 WIDTH = -150  # leave room for the label
 RESET_LABEL = "R"
+NUMBERS = (ParamKind.FLOAT, ParamKind.INT)
+# A key typed into a slider (Ctrl-click) that no number has: the slider takes the number before it ('e' is an exponent)
+NOT_IN_A_NUMBER = {getattr(dpg, f"mvKey_{c}"): c.lower() for c in "ABCDFGHIJKLMNOPQRSTUVWXYZ"}
 
 
 class Inspector:
-    def __init__(self, editor: Editor, parent: int | str, pick_file: Callable[[str, Callable[[str], None]], None]):
-        self._editor = editor
+    def __init__(self, editor: Editor, parent: int | str, pick_file: Callable[[str, Callable[[Path], None]], None],
+                 modifiers: Modifiers):
+        self._editor, self._modifiers = editor, modifiers
         self._pick_file = pick_file  # (title, on_chosen) -> opens a file dialog
         self._widgets: dict[str, tuple[int, Param]] = {}
         self._choices: dict[str, dict[str, Any]] = {}  # param -> {label shown: value} for picked params
         self.node_id: str | None = None
+        self._told_letter = False  # this edit's letter was said (see _on_key)
         self.group = dpg.add_group(parent=parent)
-        with dpg.item_handler_registry() as self._edit_ended:  # bound to the sliders: see _on_slide
+        with dpg.item_handler_registry() as self._edit_ended:  # bound to the fields typed into: see _on_edit_ended
             dpg.add_item_deactivated_after_edit_handler(callback=self._on_edit_ended)
+        with dpg.handler_registry():
+            dpg.add_key_press_handler(callback=self._on_key)
 
     def show(self, node_id: str | None) -> None:
         dpg.delete_item(self.group, children_only=True)
@@ -65,6 +75,8 @@ class Inspector:
             value = params.get(name, param.default)
             if name in self._choices:
                 value = _label_of(self._choices[name], value)
+            elif dpg.get_item_type(widget).endswith("::mvInputText"):
+                value = str(value)
             dpg.set_value(widget, [v * 255 for v in value] if param.kind is ParamKind.COLOR else value)
 
     # ----------------------------------------------------------------- widgets
@@ -101,8 +113,10 @@ class Inspector:
         label, user = param.name, param.name
         lo, hi = param.minimum, param.maximum
         kind = param.kind
-        # An int param's widgets hold doubles: dearpygui reads a number typed into an int widget as a C int,
-        # so 99999999999999999999 came as -1 and 4294967296 as 0; a double keeps it whole, to be refused.
+        # Fields typed into apply when the edit ends (Return, Tab or a click elsewhere: _on_edit_ended); with
+        # on_enter they applied on Return only, and a value typed was dropped when the user clicked away.
+        # An int slider holds a double: dearpygui reads a number typed into an int widget as a C int, so
+        # 99999999999999999999 came as -1 and 4294967296 as 0; a double keeps it whole, to be refused.
         if choices:
             self._choices[param.name] = choices
             widget = dpg.add_combo(list(choices), label=label, default_value=_label_of(choices, value), width=WIDTH,
@@ -110,15 +124,11 @@ class Inspector:
         elif kind is ParamKind.FLOAT and lo is not None and hi is not None:
             widget = dpg.add_slider_float(label=label, default_value=value, min_value=lo, max_value=hi,
                                           width=WIDTH, callback=self._on_slide, user_data=user)
-        elif kind is ParamKind.FLOAT:
-            widget = dpg.add_input_float(label=label, default_value=value, width=WIDTH, step=0.1,
-                                         on_enter=True, callback=callback, user_data=user)
         elif kind is ParamKind.INT and lo is not None and hi is not None and hi - lo <= 4096:
             widget = dpg.add_slider_double(label=label, default_value=value, min_value=lo, max_value=hi, format="%.0f",
                                            width=WIDTH, callback=self._on_slide, user_data=user)
-        elif kind is ParamKind.INT:
-            widget = dpg.add_input_double(label=label, default_value=value, width=WIDTH, format="%.0f", step=1,
-                                          step_fast=100, on_enter=True, callback=callback, user_data=user)
+        elif kind in NUMBERS:  # text, read whole: dearpygui's number field took '8q9' typed as 8, silently
+            widget = dpg.add_input_text(label=label, default_value=str(value), width=WIDTH)
         elif kind is ParamKind.BOOL:
             widget = dpg.add_checkbox(label=label, default_value=value, callback=callback, user_data=user)
         elif kind is ParamKind.ENUM:
@@ -129,22 +139,20 @@ class Inspector:
                                         callback=self._on_color, user_data=user)
         elif kind is ParamKind.VECTOR:
             widget = dpg.add_input_floatx(label=label, default_value=value, size=max(2, min(4, param.size)),
-                                          width=WIDTH, on_enter=True, callback=self._on_vector, user_data=user)
+                                          width=WIDTH)
         elif kind is ParamKind.PATH:
             widget = self._add_path(param, value)
         else:
-            widget = dpg.add_input_text(label=label, default_value=str(value), width=WIDTH, on_enter=True,
-                                        callback=callback, user_data=user)
+            widget = dpg.add_input_text(label=label, default_value=str(value), width=WIDTH)
         self._widgets[param.name] = (widget, param)
-        if dpg.get_item_callback(widget) == self._on_slide:
+        if dpg.get_item_callback(widget) in (None, self._on_slide):  # typed into (or dragged): see above
             dpg.bind_item_handler_registry(widget, self._edit_ended)
         with dpg.tooltip(widget):
             dpg.add_text(_help_text(param), wrap=360)
 
     def _add_path(self, param: Param, value: str) -> int:
         with dpg.group(horizontal=True):
-            widget = dpg.add_input_text(label=param.name, default_value=value, width=WIDTH - 40, on_enter=True,
-                                        callback=self._on_edit, user_data=param.name)
+            widget = dpg.add_input_text(label=param.name, default_value=value, width=WIDTH - 40)
             if param.role is PathRole.ASSET:
                 node_id, name = self.node_id, param.name
                 dpg.add_button(label="...", callback=lambda: self._pick_file(
@@ -162,15 +170,36 @@ class Inspector:
             self._on_edit(sender, value, name)
 
     def _on_edit_ended(self, _sender, widget: int) -> None:
-        """Return or a click elsewhere after typing into a slider: check and apply what was typed (a refusal
-        puts back the value from before the edit); the end of a drag, already applied, changes nothing."""
+        """Return, Tab or a click elsewhere after typing: check and apply what was typed (a refusal puts back
+        the value from before the edit, with one message); the end of a drag, already applied, changes nothing."""
+        self._told_letter = False
         name = next((n for n, (w, _) in self._widgets.items() if w == widget), None)
         if name is None or self.node_id not in self._editor.document.graph.nodes:
             return
         param = self._widgets[name][1]
-        value = _param_value(param, dpg.get_value(widget))
-        if value != self._editor.document.graph.nodes[self.node_id].params.get(name, param.default):
+        current = self._editor.document.graph.nodes[self.node_id].params.get(name, param.default)
+        typed = dpg.get_value(widget)
+        if param.kind in NUMBERS and isinstance(typed, str):  # a number field's text, read whole
+            if typed.strip() != str(current):
+                self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, typed.strip(), from_text=True))
+            self.refresh_values()  # the number as stored ('1e3' as 1000), or as it was before a refusal
+            return
+        value = _field_value(param, typed)
+        if value != current:
             self._apply(name, value)
+
+    def _on_key(self, _sender, key: int) -> None:
+        """A letter typed into a slider (Ctrl-click) shows in it, but the slider takes only the number before
+        it, and said nothing: now it says so, once an edit. A number field's text is refused whole instead."""
+        letter = NOT_IN_A_NUMBER.get(key)
+        if letter is None or self._told_letter or self._modifiers.ctrl:  # Ctrl-A selects what was typed
+            return
+        name = next((n for n, (w, _) in self._widgets.items()
+                     if dpg.get_item_callback(w) == self._on_slide and dpg.is_item_active(w)), None)
+        if name is not None:
+            self._told_letter = True
+            self._editor.say(f"{self.node_id}.{name}: '{letter}' is not part of a number: the slider takes only the "
+                             "number typed before it", Tone.WARNING)
 
     def _on_choice(self, _sender, label, name: str) -> None:
         self._apply(name, self._choices[name][label])
@@ -180,17 +209,13 @@ class Inspector:
         self._apply(name, param.default)
         self.refresh_values()
 
-    def _on_picked(self, node_id: str, name: str, chosen: str) -> None:
+    def _on_picked(self, node_id: str, name: str, chosen: Path) -> None:
         self._editor.set_path_param(node_id, name, chosen)
         self.refresh_values()  # the field shows what was stored
 
     def _on_color(self, _sender, value, name: str) -> None:
         scale = 255.0 if any(v > 1.0 for v in value) else 1.0  # dearpygui reports 0..1 or 0..255
         self._apply(name, [min(1.0, max(0.0, v / scale)) for v in value[:4]])
-
-    def _on_vector(self, _sender, value, name: str) -> None:
-        param = self._editor.registry.require(self._editor.document.graph.nodes[self.node_id].type).schema.param(name)
-        self._apply(name, [_as_typed(v) for v in list(value)[:param.size or len(value)]])
 
     def _apply(self, name: str, value: Any) -> None:
         if not self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, value)):
@@ -201,6 +226,13 @@ def _param_value(param: Param, value: Any) -> Any:
     """A widget's value as its param is set to: an int param's double is checked as it is (the schema takes
     a whole one), a float widget's single precision is read back as typed."""
     return _as_typed(value) if isinstance(value, float) and param.kind is not ParamKind.INT else value
+
+
+def _field_value(param: Param, value: Any) -> Any:
+    """What a field typed into (or a slider) holds, as its param is set to."""
+    if param.kind is ParamKind.VECTOR:
+        return [_as_typed(v) for v in list(value)[:param.size or len(value)]]
+    return _param_value(param, value)
 
 
 def _as_typed(value: float) -> float:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from app.editor.live_status import LiveStatus, Transport
 from app.editor.runnable import cached_nodes, runnable_part
-from app.editor.timeline import Clip, find_clip
+from app.editor.timeline import Clip, ClipPosition, find_clip
 from app.runtime.budget import FrameBudget
 from app.runtime.context import RunContext
 from app.runtime.errors import EndOfStream, ReenactError
@@ -57,6 +57,7 @@ class LiveGraph:
         self._clip_clock = ClipClock()  # a clip played at its own speed
         self._record = False
         self._clip: Clip | None = None
+        self._clip_at = ClipPosition()
         self._message = ""
         self._said: deque[tuple[int, str]] = deque(maxlen=64)  # (number, text): what the log has not seen yet
         self._said_count = 0
@@ -199,12 +200,8 @@ class LiveGraph:
                 self._transport = Transport.PAUSED
 
     def _position(self) -> int:
-        """The clip's frame the sources read next (the one shown is the one before): the frames run and
-        the frames passed over."""
-        if self._scheduler is None:
-            return 0
-        source = self._scheduler.run.source
-        return self._scheduler.frame_index + (source.pass_over.passed if source and source.pass_over else 0)
+        """The clip's frame the sources read next (the one shown is the one before): `ClipPosition.at`."""
+        return self._clip_at.at(self._scheduler) if self._scheduler is not None else 0
 
     def _keep_time(self) -> None:
         """Playing a clip slower than it was recorded (the graph, or max_fps, slower than the clip): the
@@ -234,9 +231,10 @@ class LiveGraph:
             self._close()
         if self._scheduler is None:
             # a recording never replaces a file: a take after Restart or a seek back goes beside the last one
-            self._scheduler = Scheduler(runnable, self._registry, RunContext(base_dir=graph.base_dir, options=self._options,
-                                                                             embedded=True, keep_files=True))
+            self._scheduler = Scheduler(runnable, self._registry, RunContext(
+                base_dir=graph.base_dir, options=self._options, embedded=True, keep_files=True))
             self._scheduler.open()
+            self._clip_at.restart(self._scheduler, self._clip)
             self._clip_clock.stop()  # the sources start from their first frame
             if self._transport is Transport.ENDED:
                 self._transport = Transport.PAUSED
@@ -262,6 +260,7 @@ class LiveGraph:
         if self._scheduler is None:
             return
         self._redraw_wanted = False  # a new frame shows every edit made so far
+        mark = self._clip_at.mark(self._scheduler, self._clip)
         try:
             started = time.perf_counter()
             self._scheduler.step()
@@ -274,6 +273,7 @@ class LiveGraph:
         except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
             self._transport = Transport.PAUSED
             self._say(f"internal error, paused ({type(exc).__name__}: {exc}); Restart to try again")
+        self._follow_clip(mark)
         notices = self._scheduler.run.notices
         for notice in notices:  # each one: several come together when nodes open
             self._say(notice)
@@ -294,12 +294,20 @@ class LiveGraph:
         self._redraw_wanted = False
         if self._scheduler is None:
             return
+        mark = self._clip_at.mark(self._scheduler, self._clip)
         try:
             self._scheduler.redraw()
         except EndOfStream:  # a source that had not started yet has nothing to show
             self._transport = Transport.ENDED
         except Exception as exc:  # nodes' own errors are isolated by the scheduler; this is a bug
             self._say(f"internal error while redrawing ({type(exc).__name__}: {exc})")
+        self._follow_clip(mark)
+
+    def _follow_clip(self, mark: tuple) -> None:
+        """The clip's source that failed and is back (its path fixed, or by Undo) goes on where it stopped."""
+        back_to = self._clip_at.follow(self._scheduler, self._clip, mark)
+        if back_to is not None:
+            self._seek_to = back_to
 
     def _say(self, text: str) -> None:
         """Show `text` on the status line, and keep it, numbered, for the message log."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.editor.live_status import Transport
 from app.editor.notes import Tone
-from app.editor.render_job import RenderJob
+from app.editor.render_job import RenderJob, render_frames
 from app.runtime import ports
 from app.runtime.errors import ReenactError
 from app.runtime.graph import Endpoint
@@ -75,8 +75,7 @@ class Playback:
         """Run the whole graph, sinks included, for `frames` frames or until the clip ends."""
         if self.render is not None and not self.render.progress.finished:
             raise ReenactError("a render is running already", hint="wait for it or cancel it")
-        if frames < 1:
-            raise ReenactError(f"cannot render {frames} frames", hint="ask for 1 or more")
+        frames = render_frames(frames)
         self.render = RenderJob(self.document.graph.copy(), self.registry, self.options, frames)
         self.pause()  # the render gets the machine
         if self.recording:  # the live graph's outputs would write the same files

@@ -11,13 +11,18 @@ from pathlib import Path
 
 from app.editor.runnable import runnable_part
 from app.runtime.context import RunContext
-from app.runtime.errors import EndOfStream, ReenactError
+from app.runtime.errors import EndOfStream, ParamError, ReenactError
 from app.runtime.graph import Graph
 from app.runtime.options import Options
 from app.runtime.paths import first_free, resolve_output
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
-from app.runtime.schema import ParamKind, PathRole
+from app.runtime.schema import Param, ParamKind, PathRole
+
+# Checked as a whole-number param is: dearpygui's int field wrapped a huge count typed (to -1, or 0 for
+# 4294967296); a million frames is nine hours at 30 fps, so more is a slip of the keyboard. The default is
+# for sources with no end of their own (a camera, a looping clip).
+FRAMES = Param("frames", ParamKind.INT, 300, "frames to render", minimum=1, maximum=1_000_000)
 
 
 def output_paths(graph: Graph, registry: Registry) -> list[str]:
@@ -31,6 +36,14 @@ def output_paths(graph: Graph, registry: Registry) -> list[str]:
             if param.kind is ParamKind.PATH and param.role is PathRole.OUTPUT:
                 paths.append(str(resolve_output(spec.params.get(param.name, param.default))))
     return paths
+
+
+def render_frames(value: int | str) -> int:
+    """A frame count for Render to file, text typed read whole ('3x' is no number); ParamError says why not."""
+    try:
+        return FRAMES.parse_text(value.strip()) if isinstance(value, str) else FRAMES.coerce(value)
+    except ParamError as exc:
+        raise ParamError(exc.what, where="frames to render", hint=exc.hint) from None
 
 
 def taken_outputs(paths: list[str]) -> list[str]:

@@ -16,7 +16,8 @@ HOLD_HELP = ("Hold the rate: when frames take longer than the cap allows, switch
              "they declare (less multisampling, hands looked for less often, ...) one at a time, and back when "
              "there is room. Each change is said in the message log; the status line lists those in force.")
 CANVAS_HELP = ("Drag from a pin to another to link them; Ctrl-click a link to remove it; drag with the middle "
-               "mouse button to pan; right-click the canvas to add a node there. With the mouse over the canvas: "
+               "mouse button to pan; right-click the canvas to add a node there, or a node to duplicate or delete "
+               "it. With the mouse over the canvas: "
                "Del deletes the selected nodes, F brings every node into view, Space plays or pauses.")
 
 
@@ -66,8 +67,10 @@ class TransportBar:
         shown = max(1, status.frame)  # frames run so far; the one on screen is the last of them
         if total:
             shown = (shown - 1) % total + 1  # a looping clip starts again
-        seeking = f"  (seeking frame {status.seeking + 1})" if status.seeking is not None else ""
-        dpg.set_value(self.counter, f"frame {shown} / {total}{seeking}" if total else f"frame {shown}{seeking}")
+        note = f"  (seeking frame {status.seeking + 1})" if status.seeking is not None else ""
+        if clip is not None and clip.node_id in status.failures:  # no total then: its path names no clip
+            note += f"  (stopped: '{clip.node_id}' failed; it goes on from this frame once it opens again)"
+        dpg.set_value(self.counter, f"frame {shown} / {total}{note}" if total else f"frame {shown}{note}")
         dpg.configure_item(self.scrub, show=bool(total))
         dpg.configure_item(self.loop_box, show=clip is not None and clip.loops is not None)
         if clip != self._seen_clip:

@@ -15,8 +15,9 @@ from app.editor.actions import Editor, UnsavedChanges
 from app.editor.notes import Tone
 from app.editor.add_menu import AddMenu
 from app.editor.canvas import Canvas
-from app.editor.dialogs import Dialogs
+from app.editor.dialogs import PRESETS, Dialogs
 from app.editor.inspector import Inspector
+from app.editor.keys import Modifiers
 from app.editor.live_status import LiveStatus, Transport
 from app.editor.message_log import MessageLog
 from app.editor.palette import Palette
@@ -90,6 +91,7 @@ class EditorWindow:
         dpg.set_exit_callback(lambda: self.request(self.quit))
         self._themes = Themes()
         self.dialogs = Dialogs(editor)
+        self.modifiers = Modifiers()
         self._build(canvas_width=width - PALETTE_WIDTH - SIDE_WIDTH - 3 * SPACING)
         dpg.setup_dearpygui()
         dpg.show_viewport()
@@ -112,7 +114,8 @@ class EditorWindow:
                                           resizable_y=True) as self._preview_area:
                         self.preview = PreviewPanel(self.editor, self._preview_area)
                     with dpg.child_window(width=-1, height=-STATUS_HEIGHT) as self._params_area:
-                        self.inspector = Inspector(self.editor, self._params_area, self.dialogs.pick_file)
+                        self.inspector = Inspector(self.editor, self._params_area, self.dialogs.pick_file,
+                                                   self.modifiers)
             # One line: the newest message (a refusal held a while), then the file's problems; click it for the log.
             self.messages = MessageLog(self.editor)
         dpg.set_primary_window("main", True)
@@ -318,7 +321,7 @@ class EditorWindow:
 
     def open_dialog(self) -> None:
         self.dialogs.pick_file("Open a graph preset", lambda path: self.request(lambda: self.editor.open(path)),
-                               extensions=(".json",))
+                               filters=(PRESETS,))
 
     def save(self, after: Callable[[], None] | None = None) -> None:
         """Save (an untitled graph: Save As); `after` runs once it saved."""
@@ -335,8 +338,7 @@ class EditorWindow:
     def _on_key(self, _sender, key) -> None:
         # typing is input as a mouse move is: at the idle rate the window took a key a frame, 26 keys in 2 s
         self._active_until = time.monotonic() + ACTIVE_AFTER_INPUT_S
-        ctrl = dpg.is_key_down(dpg.mvKey_ModCtrl)
-        shift = dpg.is_key_down(dpg.mvKey_ModShift)
+        ctrl, shift = self.modifiers.ctrl, self.modifiers.shift
         e = self.editor
         files, edits = {}, {}
         if ctrl:

@@ -37,10 +37,6 @@ HOPPER = (150, 128, 3)  # `small` shows me.jpg (Grace Hopper) 128 wide; the astr
 EMPTY_CANVAS = (700, 780)  # below the scene's nodes
 NODE_PADDING = 8  # pins sit this far outside a node's content
 MENU_BAR_Y, MENU_FIRST_ROW_Y, MENU_ROW = 9, 33, 17
-# Where ImGuiFileDialog draws its parts, from the top-left corner of a 720x460 dialog (Dialogs' size;
-# dearpygui centres it in the 1600x900 viewport).
-DIALOG = (440, 220)
-SEARCH_FIELD, FIRST_ROW, OK_BUTTON = (395, 58), (100, 98), (18, 442)
 
 
 @pytest.fixture
@@ -140,13 +136,11 @@ def menu(window, name: str, entry: str) -> None:
     click(window, (x + 20, MENU_FIRST_ROW_Y + MENU_ROW * row))
 
 
-def pick_in_file_dialog(window, name: str) -> None:
-    """Search the open file dialog for `name`, click the one file found, then OK."""
-    at = lambda offset: (DIALOG[0] + offset[0], DIALOG[1] + offset[1])  # noqa: E731
-    click(window, at(SEARCH_FIELD))
-    type_text(window, name)
-    click(window, at(FIRST_ROW))
-    click(window, at(OK_BUTTON))
+def pick_in_file_dialog(window, label: str) -> None:
+    """Click `label` in the open file dialog's list, then OK."""
+    click(window, centre(window.dialogs.browser.entry_item(label)))
+    click(window, centre(labelled("OK", "mvButton")))
+    settle(window)  # what the dialog chose runs on the frame after it closed
 
 
 # ----------------------------------------------------------------- the tests
@@ -164,8 +158,11 @@ def test_a_file_picked_with_the_dialog_is_stored_as_chosen_and_runs(window, scen
 
 
 def test_file_open_shows_presets_first_and_opens_the_one_clicked(window, scene):
+    (scene / "Sub").mkdir()
+    (scene / ".hidden.json").write_text("{}")
     menu(window, "File", "Open...")
-    pick_in_file_dialog(window, "other")
+    assert window.dialogs.browser.labels() == ["..", "Sub/", "other.json", "scene.json"]  # no hidden ones
+    pick_in_file_dialog(window, "other.json")
     assert window.editor.document.path == scene / "other.json"
     assert window.editor.messages[-1].text == f"opened {scene / 'other.json'}"
 
@@ -184,7 +181,7 @@ def test_file_open_over_unsaved_changes_asks_first(window, scene):
     editor = window.editor
     editor.set_param("scale", "gain", 2.0)
     menu(window, "File", "Open...")
-    pick_in_file_dialog(window, "other")
+    pick_in_file_dialog(window, "other.json")
     wait_for(window, lambda: any(dpg.get_item_label(i) == "Unsaved changes" and dpg.is_item_visible(i)
                                  for i in dpg.get_all_items()), "showed the unsaved-changes question")
     assert editor.document.path == scene / "scene.json"  # nothing opened before the answer

@@ -82,7 +82,7 @@ def test_an_edit_typed_while_paused_shows_on_the_frame_on_screen(window, studio)
     assert pump(window, lambda: window.preview.pixels is not None and window.preview.pixels.shape)[1] == 128
     frame = status(window).frame
     click(window, title("small"))
-    click(window, centre(labelled("width", "mvInputDouble")))
+    click(window, centre(labelled("width", "mvInputText")))
     key(window, "ctrl+a")
     type_text(window, "64")
     key(window, "Return")
@@ -113,10 +113,10 @@ def test_render_to_file_shows_where_it_writes_and_its_progress(window, studio):
     (x0, y0), (w, h) = dpg.get_item_pos(dialog), dpg.get_item_rect_size(dialog)
     middle = (x0 + w // 2, y0 + h // 2)
     assert abs(middle[0] - 800) < 40 and abs(middle[1] - 450) < 40  # centred in the 1600x900 window
-    field = next(i for i in dpg.get_item_children(dialog, 1) if dpg.get_item_type(i).endswith("::mvInputInt"))
-    assert dpg.get_value(field) == 240  # the clip's length
+    field = next(i for i in dpg.get_item_children(dialog, 1) if dpg.get_item_type(i).endswith("::mvInputText"))
+    assert dpg.get_value(field) == "240"  # the clip's length
     x, y = dpg.get_item_rect_min(field)
-    click(window, (x + 20, y + 8))  # in the number, not on its label or its -/+ buttons
+    click(window, (x + 20, y + 8))  # in the number, not on its label
     key(window, "ctrl+a")
     type_text(window, "6")
     key(window, "Return")
@@ -199,6 +199,15 @@ def test_an_empty_search_says_so_and_right_click_adds_at_the_cursor(window, stud
         if node_id != "number_2":
             (cx, cy), (dx, dy) = dpg.get_item_rect_min(labelled(node_id, "mvNode")), dpg.get_item_rect_max(labelled(node_id, "mvNode"))
             assert bx < cx or dx < ax or by < cy or dy < ay, node_id
+
+
+def test_right_click_on_a_node_opens_its_menu_not_the_add_menu(window, studio):
+    """It opened the add menu, as on empty canvas."""
+    xdotool(window, "mousemove", *title("number"))
+    xdotool(window, "click", 3)
+    assert dpg.is_item_shown(window.add_menu.node_menu) and not dpg.is_item_shown(window.add_menu.window)
+    click(window, centre(labelled("Delete", "mvSelectable")))
+    assert "number" not in window.editor.document.graph.nodes and not dpg.is_item_shown(window.add_menu.node_menu)
 
 
 def test_the_message_log_lists_messages_with_their_node_and_copies_them(window, studio):

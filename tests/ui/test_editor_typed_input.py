@@ -3,20 +3,30 @@ and int fields; and Render to file over an earlier render. Run by test_editor_wi
 from __future__ import annotations
 
 import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 import pytest
 
 from app.runtime.graph import Endpoint
 from tests.ui import test_editor_input
-from tests.ui.test_editor_input import (DIALOG, OK_BUTTON, centre, click, key, labelled, menu, settle, title,
-                                        type_text, wait_for, xdotool)
+from tests.ui.test_editor_input import (centre, click, key, labelled, menu, settle, title, type_text, wait_for,
+                                        xdotool)
 
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool for real input events")
 
 scene = test_editor_input.scene  # the fixture: the input tests' scene, opened
-FILE_NAME_FIELD = (200, 418)  # the file dialog's File Name field, from its top-left corner (see DIALOG)
+
+
+@pytest.fixture
+def tmp_path():
+    """A short folder for the scene (pytest's own is 70 characters deep): the paths the tests type cost three
+    UI frames a character."""
+    short = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))
+    yield short
+    shutil.rmtree(short, ignore_errors=True)
 
 
 def type_all(window, text: str) -> None:
@@ -28,11 +38,10 @@ def type_all(window, text: str) -> None:
 
 def type_into_file_dialog(window, text: str) -> None:
     """Type `text` as the open file dialog's file name, then OK."""
-    at = lambda offset: (DIALOG[0] + offset[0], DIALOG[1] + offset[1])  # noqa: E731
-    click(window, at(FILE_NAME_FIELD))
+    click(window, centre(window.dialogs.browser.name_field))
     key(window, "ctrl+a")
     type_all(window, text)
-    click(window, at(OK_BUTTON))
+    click(window, centre(labelled("OK", "mvButton")))
     settle(window)  # what the dialog chose runs on the frame after it closed
 
 
@@ -59,11 +68,15 @@ def test_save_as_takes_a_path_typed_in_full_and_refuses_a_folder_that_is_not_the
         f"could not save x.json: there is no folder {scene / 'nowhere'} (create the folder first, or choose one that "
         "exists; your changes are still here)"]
     assert not list(scene.rglob("x.json")) and editor.document.path == scene / "scene.json"
-    (scene / "kept").mkdir()
+    (scene / "my.graphs").mkdir()
     menu(window, "File", "Save as...")
-    type_into_file_dialog(window, str(scene / "kept" / "x"))
-    saved = scene / "kept" / "x.json"
+    type_into_file_dialog(window, str(scene / "my.graphs" / "x"))
+    saved = scene / "my.graphs" / "x.json"
     assert editor.document.path == saved and saved.is_file() and editor.messages[-1].text == f"saved {saved}"
+    editor.open(scene / "scene.json")
+    menu(window, "File", "Open...")  # in the scene's folder; a folder's dot was taken for the extension's: my.json
+    type_into_file_dialog(window, "my.graphs/x")
+    assert editor.document.path == saved and editor.messages[-1].text == f"opened {saved}"
 
 
 def test_a_file_typed_in_full_into_a_params_file_dialog_is_the_one_picked(window, scene):
@@ -75,9 +88,20 @@ def test_a_file_typed_in_full_into_a_params_file_dialog_is_the_one_picked(window
     assert editor.document.graph.nodes["target"].params["path"] == "me.jpg"  # relative to the preset
 
 
+def type_into_slider(window, slider: int, text: str) -> None:
+    """Ctrl-click the slider and type `text` over its number (the edit goes on until Return or a click elsewhere)."""
+    (x0, y0), (x1, y1) = dpg.get_item_rect_min(slider), dpg.get_item_rect_max(slider)
+    xdotool(window, "mousemove", (x0 + x1) // 2, (y0 + y1) // 2)
+    xdotool(window, "keydown", "ctrl")
+    xdotool(window, "click", 1)
+    xdotool(window, "keyup", "ctrl")
+    key(window, "ctrl+a")
+    type_all(window, text)
+
+
 def test_a_number_typed_into_a_slider_is_checked_once_when_the_edit_ends(window, scene):
     """450 typed into a 0..100 slider left 45.0 ('4' and '45' applied on the way) and said its refusal at every
-    frame until the edit ended."""
+    frame until the edit ended; '4q5' was taken as 4 and nothing said."""
     editor = window.editor
     speed = lambda: editor.document.graph.nodes["clock"].params.get("speed", 1.0)  # noqa: E731
     click(window, title("clock"))
@@ -86,18 +110,19 @@ def test_a_number_typed_into_a_slider_is_checked_once_when_the_edit_ends(window,
     for typed, says in (("450", "clock.speed: 450.0 is above the maximum 100.0"),
                         ("1e30", "clock.speed: 1e+30 is above the maximum 100.0")):
         since = time.time()
-        xdotool(window, "mousemove", (x0 + x1) // 2, (y0 + y1) // 2)
-        xdotool(window, "keydown", "ctrl")
-        xdotool(window, "click", 1)
-        xdotool(window, "keyup", "ctrl")
-        key(window, "ctrl+a")
-        type_all(window, typed)
+        type_into_slider(window, slider, typed)
         assert speed() == 1.0  # nothing applied while typing
         key(window, "Return")
         wait_for(window, lambda: said_since(editor, since, "above the maximum"), "checked the number")
         settle(window)  # time to say it again, as it was said at every frame
         assert speed() == 1.0 and dpg.get_value(slider) == 1.0  # back to the value before the edit
         assert said_since(editor, since, "above the maximum") == [says]
+    since = time.time()
+    type_into_slider(window, slider, "4q5w")  # said once, at the first letter (Ctrl-A's A is no letter typed)
+    key(window, "Return")
+    wait_for(window, lambda: speed() == 4.0, "took the number before the letter")
+    assert said_since(editor, since, "not part of a number") == [
+        "clock.speed: 'q' is not part of a number: the slider takes only the number typed before it"]
     xdotool(window, "mousemove", x0 + 10, (y0 + y1) // 2)  # a drag applies as it goes
     xdotool(window, "mousedown", 1)
     xdotool(window, "mousemove", (x0 + x1) // 2, (y0 + y1) // 2)
@@ -105,22 +130,33 @@ def test_a_number_typed_into_a_slider_is_checked_once_when_the_edit_ends(window,
     xdotool(window, "mouseup", 1)
 
 
-def test_a_number_too_large_for_an_int_field_is_above_its_maximum(window, scene):
-    """99999999999999999999 typed was "-1 is below the minimum 0"; 4294967296 was taken as 0."""
+def test_a_number_field_is_read_whole_when_the_edit_ends_by_return_or_a_click_elsewhere(window, scene):
+    """99999999999999999999 typed was "-1 is below the minimum 0", 4294967296 was taken as 0, '3q0' as 3 and
+    nothing said, and a number typed was dropped when the user clicked elsewhere instead of pressing Return."""
     editor = window.editor
+    width_param = lambda: editor.document.graph.nodes["resize"].params["width"]  # noqa: E731
     click(window, title("resize"))
     width = field("width")
     x, y = dpg.get_item_rect_min(width)
-    for typed in ("99999999999999999999", "4294967296"):
+    elsewhere = dpg.get_item_rect_min(window.inspector.group)  # the node's name atop the inspector
+    for typed, end, says in (("99999999999999999999", "Return", "99999999999999999999 is above the maximum 8192"),
+                             ("3q0", "click", "'3q0' is not a number")):  # 4294967296: tests/test_editor_dialogs.py
         since = time.time()
-        click(window, (x + 20, y + 8))  # in the number, not on its -/+ buttons
+        click(window, (x + 20, y + 8))
         key(window, "ctrl+a")
         type_all(window, typed)
-        key(window, "Return")
+        if end == "Return":
+            key(window, "Return")
+        else:
+            click(window, (elsewhere[0] + 20, elsewhere[1] + 6))
         wait_for(window, lambda: said_since(editor, since, "resize.width: "), "checked the number")
-        assert said_since(editor, since, "resize.width: ") == [f"resize.width: {int(float(typed))} is above the "
-                                                               f"maximum 8192"]
-        assert editor.document.graph.nodes["resize"].params["width"] == 256 and dpg.get_value(width) == 256
+        assert said_since(editor, since, "resize.width: ") == [f"resize.width: {says}"]
+        assert width_param() == 256 and dpg.get_value(width) == "256"
+    click(window, (x + 20, y + 8))
+    key(window, "ctrl+a")
+    type_all(window, "300")
+    click(window, (elsewhere[0] + 20, elsewhere[1] + 6))
+    wait_for(window, lambda: width_param() == 300, "applied the number when the user clicked elsewhere")
 
 
 def test_render_to_file_asks_before_writing_over_an_earlier_render_and_shows_where_a_cancel_stopped(window, scene):
@@ -133,8 +169,8 @@ def test_render_to_file_asks_before_writing_over_an_earlier_render_and_shows_whe
     earlier.write_bytes(b"an earlier render")
     menu(window, "Run", "Render to file...")
     dialog = labelled("Render to file", "mvWindowAppItem")
-    frames = next(i for i in dpg.get_item_children(dialog, 1) if dpg.get_item_type(i).endswith("::mvInputInt"))
-    dpg.set_value(frames, 3)
+    frames = next(i for i in dpg.get_item_children(dialog, 1) if dpg.get_item_type(i).endswith("::mvInputText"))
+    dpg.set_value(frames, "3")
     for answer in ("Cancel", "Replace"):
         click(window, centre(labelled("Render", "mvButton")))
         question = labelled("Replace the file?", "mvWindowAppItem")
@@ -146,7 +182,7 @@ def test_render_to_file_asks_before_writing_over_an_earlier_render_and_shows_whe
     settle(window)
     assert earlier.read_bytes() != b"an earlier render" and dpg.get_item_configuration(bar)["overlay"] == \
         "3 / 3 frames - done"
-    dpg.set_value(frames, 100_000)
+    dpg.set_value(frames, "100000")
     since = time.time()
     click(window, centre(labelled("Render", "mvButton")))
     click(window, centre(labelled("Replace", "mvButton")))
