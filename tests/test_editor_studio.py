@@ -132,6 +132,22 @@ def test_render_to_file_writes_the_clip_and_reports_where(editor, tmp_path):
     assert editor.messages[-1].text == f"rendered 4 frames to {tmp_path / 'render'}"
 
 
+
+def test_a_render_whose_output_never_gets_a_frame_says_so_last(editor, tmp_path):
+    """A smoother put before retarget with nothing feeding it: every frame retarget waits, and the video is never
+    written. Render to file said "rendered 3 frames to out.mp4" over it, as `reenact run` had exited 0."""
+    from tests.test_run_waits import RETARGET_WAITED, smoother_fed_by_nothing
+
+    editor.open(smoother_fed_by_nothing(tmp_path), discard=True)
+    editor.set_param("out", "path", str(tmp_path / "out.mp4"))
+    editor.set_param("render", "size", 64)
+    job = editor.render_to_file(3)
+    assert job.wait(120) and job.progress.done == 3
+    editor.render_finished()
+    assert [m.text for m in list(editor.messages)[-2:]] == [f"rendered 3 frames to {tmp_path / 'out.mp4'}",
+                                                      "render: " + RETARGET_WAITED.replace("all 4", "all 3")]
+    assert editor.messages[-1].tone is Tone.WARNING and not (tmp_path / "out.mp4").exists()
+
 def test_render_refuses_a_graph_without_outputs_or_with_idle_nodes(editor):
     build = editor.add_node("image.resize")
     with pytest.raises(ReenactError, match="would idle"):

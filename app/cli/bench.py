@@ -20,7 +20,7 @@ from app.cli.overrides import load_runnable
 from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
 from app.cli.transfer_bench import measure_transfers
-from app.cli.waited import Verdict
+from app.runtime.verdict import Verdict
 from app.runtime.errors import ReenactError
 from app.runtime.gpu.bridge import transfers
 from app.runtime.gpu.context import GpuContext
@@ -64,7 +64,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
     result = run_headless(runner, warmup + frames, progress, say, before_frame, budget, still=still, measuring=True)
     refuse_unmeasured(result)
     if verdict is not None:
-        verdict.measured(result, say)
+        verdict.measured(result.waits, result.frames, result.interrupted, say)
     if result.frames <= warmup and result.signal:  # its figures would be the warm-up's, read as measured
         raise Interrupted(result.signal, f"bench interrupted during the warm-up ({result.frames} of {warmup} "
                                          "frames): nothing was measured")
@@ -91,7 +91,7 @@ def measure(runner: FrameRunner, frames: int, warmup: int, say: Callable[[str], 
         "scheduler_overhead_us_per_node": ((total - node_total) / (count * len(nodes)) * 1e6
                                            if count and nodes and not runner.pipelined else None),
         "failures": dict(result.failures),
-        "waited": dict(result.waited),  # node id -> frames it waited for an input in (warm-up included)
+        "waited": dict(result.waits.counts),  # node id -> frames it waited for an input in (warm-up included)
         "signal": result.signal,  # the Ctrl-C (2) or SIGTERM (15) that cut the measurement short; 0: none
         "source_ended": result.ended and result.frames < warmup + frames,  # before the frames asked for
         "pipelined": runner.pipelined,

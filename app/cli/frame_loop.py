@@ -20,7 +20,7 @@ from app.runtime.registry import Registry
 from app.runtime.runner import FrameRunner
 from app.runtime.scheduler import Scheduler
 from app.runtime.signals import StopRequest, stop_on_signals
-from app.runtime.waits import Wait
+from app.runtime.waits import WaitTally
 
 
 FAILED_FROM_THE_START = 10  # frames a node may fail on from the start of a measuring run before it stops
@@ -40,9 +40,8 @@ class RunResult:
     failures: Counter = field(default_factory=Counter)  # node id -> frames failed
     last_failure: dict[str, NodeFailure] = field(default_factory=dict)
     close_problems: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)  # less the waits': `waited` counts them, `app.cli.waited` judges
-    waited: Counter = field(default_factory=Counter)  # node id -> frames it waited for an input in
-    last_wait: dict[str, Wait] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # less the waits': `waits` counts them, `Verdict` judges
+    waits: WaitTally = field(default_factory=WaitTally)
 
     @property
     def interrupted(self) -> bool:
@@ -173,10 +172,9 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
             for failure in failures:
                 result.failures[failure.node_id] += 1
                 result.last_failure[failure.node_id] = failure
-            for node_id, wait in scheduler.waited().items():
-                result.waited[node_id] += 1
-                result.last_wait[node_id] = wait
-                said.add(wait.why)
+            waited = scheduler.waited()
+            result.waits.add(waited)
+            said.update(wait.why for wait in waited.values())
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
             if measuring and result.frames == FAILED_FROM_THE_START:

@@ -10,7 +10,7 @@ from app.cli.console import EXIT_FAILED, EXIT_INVALID, EXIT_OK, say
 from app.cli.frame_loop import (frame_budget, has_live_source, make_runner, pacer_for, run_headless, still_inputs,
                                 timing_table)
 from app.cli.overrides import load_runnable
-from app.cli.waited import Verdict
+from app.runtime.verdict import Verdict
 from app.runtime.progress import Progress
 
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"stopped at frame {result.frames - 1}: the node(s) above would fail on every frame; fix them, then "
             "run again")
         return EXIT_FAILED
-    errors, notes = Verdict(graph, registry).judge(result)
+    errors, notes = Verdict(graph, registry).judge(result.waits, result.frames)
     for notice in result.notices + notes:
         say(f"note: {notice}")
     if args.timings:

@@ -17,7 +17,7 @@ from app.cli.overrides import load_runnable
 from app.cli.report_file import file_problem, write_whole
 from app.runtime.progress import Progress
 from app.cli.frame_loop import make_runner, refuse_unmeasured, run_headless, still_inputs
-from app.cli.waited import Verdict
+from app.runtime.verdict import Verdict
 from app.runtime.errors import ReenactError
 from app.runtime.runner import FrameRunner
 
@@ -54,7 +54,7 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
     result = run_headless(scheduler, warmup + frames, progress, report, before_frame, still=still, measuring=True)
     refuse_unmeasured(result)
     if verdict is not None:
-        verdict.measured(result, report)
+        verdict.measured(result.waits, result.frames, result.interrupted, report)
     if result.interrupted:  # its samples would pass a leak that the frames not run would have shown
         raise Interrupted(result.signal, f"soak stopped after {result.frames} of {warmup + frames} frames: "
                                          "no verdict (a soak cut short proves nothing)")
@@ -76,7 +76,7 @@ def soak(scheduler: FrameRunner, frames: int, warmup: int, samples: int, progres
         "frame_time_drift_pct": 100.0 * float(drift),
         "ok": bool(growth < MAX_RSS_GROWTH and abs(drift) < MAX_DRIFT and result.ok),
         "failures": dict(result.failures),
-        "waited": dict(result.waited),  # node id -> frames it waited for an input in (warm-up included)
+        "waited": dict(result.waits.counts),  # node id -> frames it waited for an input in (warm-up included)
         "source_ended": result.ended and result.frames < warmup + frames,  # before the frames asked for
         "samples": [{"frame": f, "rss_mb": r, "frame_ms": m} for f, r, m in points],
     }

@@ -88,11 +88,15 @@ class Playback:
         progress = self.render.progress
         for notice in progress.notices:
             self.say(notice, Tone.NOTE)
+        for line in progress.waited:
+            self.say(f"render: {line}", Tone.NOTE)
         for node_id, message in progress.failures.items():
             self.say(f"render: {message}", Tone.WARNING, node=node_id)
         verb = "cancelled after" if progress.cancelled else "rendered"
-        tone = Tone.WARNING if progress.failures or progress.cancelled else Tone.OK
+        tone = Tone.WARNING if progress.failures or progress.starved or progress.cancelled else Tone.OK
         self.say(f"{verb} {progress.done} frames to {', '.join(self.render.paths)}", tone)
+        for line in progress.starved:  # last: the status bar's headline is that nothing reached the file
+            self.say(f"render: {line}", Tone.WARNING)
 
     def restart(self) -> None:
         """Re-open every node on the document's graph (with every edit made so far) and play."""

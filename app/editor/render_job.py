@@ -18,6 +18,8 @@ from app.runtime.paths import first_free, resolve_output
 from app.runtime.registry import Registry
 from app.runtime.scheduler import Scheduler
 from app.runtime.schema import Param, ParamKind, PathRole
+from app.runtime.verdict import Verdict
+from app.runtime.waits import WaitTally
 
 # Checked as a whole-number param is: dearpygui's int field wrapped a huge count typed (to -1, or 0 for
 # 4294967296); a million frames is nine hours at 30 fps, so more is a slip of the keyboard. The default is
@@ -60,6 +62,11 @@ class RenderProgress:
     cancelled: bool = False
     failures: dict[str, str] = field(default_factory=dict)  # node id -> first message
     notices: list[str] = field(default_factory=list)
+    waits: WaitTally = field(default_factory=WaitTally)
+    # what the waits come to (`Verdict`): an output that got no frame (it had said "rendered 300 frames"
+    # over a file never written), and waits on some frames, with their counts
+    starved: list[str] = field(default_factory=list)
+    waited: list[str] = field(default_factory=list)
 
     @property
     def fraction(self) -> float:
@@ -92,6 +99,7 @@ class RenderJob:
         self._cancel = threading.Event()
         self._scheduler = Scheduler(graph, registry, RunContext(base_dir=graph.base_dir, options=options,
                                                                 embedded=True))
+        self._verdict = Verdict(graph, registry)
         self._thread = threading.Thread(target=self._run, name="reenact-render", daemon=True)
         self._thread.start()
 
@@ -111,6 +119,7 @@ class RenderJob:
             while started and progress.done < progress.frames and not self._cancel.is_set():
                 for failure in scheduler.step():
                     progress.failures.setdefault(failure.node_id, failure.message)
+                progress.waits.add(scheduler.waited())
                 progress.done += 1
         except EndOfStream:
             pass  # the clip ended: the render is complete
@@ -119,6 +128,9 @@ class RenderJob:
         finally:
             for problem in scheduler.close():
                 progress.failures.setdefault("close", problem)
-            progress.notices = list(scheduler.run.notices)
+            progress.starved, progress.waited = self._verdict.judge(progress.waits, progress.done)
+            # the waits' own notices are said once each, judged with their counts instead
+            said = {wait.why for wait in progress.waits.last.values()}
+            progress.notices = [notice for notice in scheduler.run.notices if notice not in said]
             progress.cancelled = self._cancel.is_set()
             progress.finished = True

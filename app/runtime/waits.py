@@ -3,7 +3,8 @@ that gave none: a smoother that nothing reaches, as when its feeder is a node wh
 skips its node and what it feeds, as a failure upstream does, instead of calling `process` with None."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from app.runtime.context import RunContext
 from app.runtime.graph import Endpoint, Graph
@@ -61,3 +62,17 @@ class Waits:
         self.reasons.clear()
         self._said.clear()
         self.now = {}
+
+
+@dataclass
+class WaitTally:
+    """A run's waits: how many frames each node waited for an input in (`counts`), and its last wait."""
+
+    counts: Counter = field(default_factory=Counter)
+    last: dict[str, Wait] = field(default_factory=dict)
+
+    def add(self, waited: dict[str, Wait]) -> None:
+        """One frame's waits (`Waits.now`, or a pipelined run's `waited()`)."""
+        for node_id, wait in waited.items():
+            self.counts[node_id] += 1
+            self.last[node_id] = wait

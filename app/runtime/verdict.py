@@ -1,4 +1,4 @@
-"""What the waits of a headless run come to (`app.runtime.waits`: a node whose required input held nothing is
+"""What the waits of a run come to (`app.runtime.waits`: a node whose required input held nothing is
 skipped, with all it feeds). A node an output depends on that waited on every frame left that output without a
 single frame, though nothing failed: the run failed. Waits on some frames only, or of a node no output depends on,
 are notes with their counts."""
@@ -6,44 +6,43 @@ from __future__ import annotations
 
 from typing import Callable
 
-from app.cli.frame_loop import RunResult
 from app.runtime.errors import ReenactError
 from app.runtime.graph import Graph
 from app.runtime.registry import Registry
-from app.runtime.waits import Wait
+from app.runtime.waits import Wait, WaitTally
 
 
 class Verdict:
-    """Judges the waits a run of `graph` counted (`RunResult.waited`)."""
+    """Judges the waits a run of `graph` counted (a `WaitTally`): `reenact run`, bench, soak, Render to file."""
 
     def __init__(self, graph: Graph, registry: Registry):
         self._graph, self._registry = graph, registry
 
-    def judge(self, result: RunResult) -> tuple[list[str], list[str]]:
-        """(errors, notes): a line to say for each node that waited."""
+    def judge(self, waits: WaitTally, frames: int) -> tuple[list[str], list[str]]:
+        """(errors, notes) of a run of `frames` frames: a line to say for each node that waited."""
         errors, notes = [], []
-        for node_id, count in result.waited.items():
-            wait, outputs = result.last_wait[node_id], self._outputs_fed(node_id)
+        for node_id, count in waits.counts.items():
+            wait, outputs = waits.last[node_id], self._outputs_fed(node_id)
             missed = "it" if outputs == [node_id] else _named(outputs)
-            if count == result.frames and outputs:
+            if count == frames and outputs:
                 every = "the one frame run" if count == 1 else f"all {count} frames"
                 errors.append(f"'{node_id}' waited for its input '{wait.input}' on {every}, so {missed} got no "
                               f"frame: {self._cause(node_id, wait)}")
             else:
-                notes.append(f"'{node_id}' waited for its input '{wait.input}' in {count} of {result.frames} frames, "
+                notes.append(f"'{node_id}' waited for its input '{wait.input}' in {count} of {frames} frames, "
                              f"as {wait.source} gave nothing then" + (f": {missed} got none of those" if outputs
                                                                      else " (no output depends on it)"))
         return errors, notes
 
-    def measured(self, result: RunResult, say: Callable[[str], None]) -> None:
+    def measured(self, waits: WaitTally, frames: int, interrupted: bool, say: Callable[[str], None]) -> None:
         """For bench and soak: says the lines; ReenactError where an output got no frame, as the figures of a graph
         that skipped its work would mean nothing (a run cut short by a signal is said as such instead)."""
-        errors, notes = self.judge(result)
+        errors, notes = self.judge(waits, frames)
         for line in notes:
             say(f"note: {line}")
         for line in errors:
             say(f"error: {line}")
-        if errors and not result.interrupted:
+        if errors and not interrupted:
             raise ReenactError("nothing was measured: the output(s) above got no frame")
 
     def _outputs_fed(self, node_id: str) -> list[str]:
