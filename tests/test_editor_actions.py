@@ -60,6 +60,20 @@ def test_a_param_edit_reaches_the_running_graph(editor):
     assert wait_for(lambda: editor.live.status().outputs.get(Endpoint("gain", "value")) == 0.0)
 
 
+
+def test_a_node_renamed_while_playing_runs_on_under_its_new_id_with_its_preview_and_selection(editor):
+    build_chain(editor)
+    editor.set_preview("gain")
+    editor.select(["gain"])
+    editor.play()
+    wait_for(lambda: (editor.live.status().outputs.get(Endpoint("gain", "value")) or 0) > 3)
+    assert editor.rename("gain", "boost") == "boost"
+    assert editor.preview.a == Endpoint("boost", "value") and editor.selection == ["boost"]
+    assert wait_for(lambda: (editor.live.status().outputs.get(Endpoint("boost", "value")) or 0) > 3)
+    assert editor.messages[-1].text == "renamed 'gain' to 'boost'"
+    assert not editor.attempt(lambda: editor.rename("boost", "counter"))  # taken: said, nothing changes
+    assert editor.messages[-1].text.startswith("cannot rename 'boost' to 'counter': there is a node 'counter' already")
+
 def test_a_failing_node_gets_a_badge_and_the_rest_keeps_running(editor):
     build_chain(editor)
     flaky = editor.add_node("test.flaky")

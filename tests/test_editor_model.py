@@ -95,6 +95,29 @@ def test_copy_paste_keeps_links_inside_the_selection_only(registry):
     assert set(doc.graph.nodes) == {"counter", "gain", "sink"}
 
 
+
+def test_a_renamed_node_keeps_its_place_links_params_and_position_and_undo_brings_the_old_id_back(registry):
+    doc = chain(registry)
+    doc.set_param("gain", "gain", 1.5)
+    doc.move_nodes({"gain": (321.0, 123.0)})
+    assert doc.rename_node("gain", "  boost ") == "boost"
+    assert list(doc.graph.nodes) == ["counter", "boost", "sink"] and doc.graph.nodes["boost"].id == "boost"
+    assert [(str(l.source), str(l.target)) for l in doc.graph.links] == [("counter.value", "boost.value"),
+                                                                         ("boost.value", "sink.value")]
+    assert doc.graph.nodes["boost"].params == {"gain": 1.5} and doc.layout["boost"] == (321.0, 123.0)
+    assert '"id": "boost"' in dumps_preset(doc.to_preset()) and doc.undo_label == "rename gain to boost"
+    doc.undo()
+    assert list(doc.graph.nodes) == ["counter", "gain", "sink"] and "boost" not in doc.layout
+
+
+@pytest.mark.parametrize("new_id, says", [("", "one word"), ("key.light", "one word"), ("a=b", "one word"),
+                                          ("two words", "one word"), ("sink", "there is a node 'sink' already")])
+def test_a_rename_to_an_id_that_run_could_not_name_or_that_is_taken_is_refused(registry, new_id, says):
+    doc = chain(registry)
+    with pytest.raises(GraphError, match=says):
+        doc.rename_node("gain", new_id)
+    assert list(doc.graph.nodes) == ["counter", "gain", "sink"] and doc.undo_label != "rename gain to sink"
+
 def test_layout_and_unknown_ui_keys_round_trip_through_the_preset(registry):
     doc = chain(registry)
     doc.move_nodes({"gain": (321.0, 123.0)})

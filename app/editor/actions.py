@@ -239,6 +239,20 @@ class Editor(Playback):
         self._drop_preview_of(node_ids)
         self._structure_changed()
 
+    def rename(self, node_id: str, new_id: str) -> str:
+        """Give a node another id; the running graph opens it anew under it (a clip starts again)."""
+        new_id = self.document.rename_node(node_id, new_id)
+        if new_id != node_id:
+            self.selection = [new_id if n == node_id else n for n in self.selection]
+            for side in ("a", "b"):
+                shown = getattr(self.preview, side)
+                if shown is not None and shown.node == node_id:
+                    setattr(self.preview, side, Endpoint(new_id, shown.port))
+            self._structure_changed()
+            self._watch_preview()
+            self.say(f"renamed '{node_id}' to '{new_id}'")
+        return new_id
+
     def move(self, positions: dict[str, Position]) -> None:
         """Record positions the canvas already shows (no redraw)."""
         self.document.move_nodes(positions)

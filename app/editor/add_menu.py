@@ -1,7 +1,7 @@
 """The canvas's own menus. Right-click on empty canvas opens the palette as a menu and the node lands at
 the cursor; a link dragged from an output pin and let go on empty canvas opens it with only the nodes
 that take that port's type, and the node picked is linked to the pin. Right-click on a node opens what
-can be done to it (it had opened the palette, as if on empty canvas)."""
+can be done to it: Rename (one node), Duplicate, Delete (it had opened the palette, as if on empty canvas)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -35,8 +35,13 @@ class AddMenu:
             self._palette = Palette(editor, self.window, self._add, title="Add a node here")
         with dpg.window(show=False, popup=True, no_title_bar=True, autosize=True) as self.node_menu:
             self._node_title = dpg.add_text("", color=NOTE_TEXT)
+            self._rename_item = dpg.add_selectable(label="Rename...", callback=self._open_rename)
             for label, action in (("Duplicate", editor.duplicate), ("Delete", editor.delete)):
                 dpg.add_selectable(label=label, user_data=action, callback=lambda s, a, act: self._on_node_action(act))
+        with dpg.window(show=False, popup=True, no_title_bar=True, autosize=True) as self.rename_box:
+            dpg.add_text("New id (Return renames)", color=NOTE_TEXT)
+            self.rename_field = dpg.add_input_text(width=220, on_enter=True,
+                                                   callback=lambda s, typed: self._rename(typed))
 
     # ----------------------------------------------------------------- mouse (handler callbacks)
     def on_right_click(self) -> None:
@@ -49,6 +54,7 @@ class AddMenu:
         self._for_nodes = acted_on(node_id, self._editor.selection)
         count = len(self._for_nodes)
         dpg.set_value(self._node_title, node_id if count == 1 else f"{count} nodes")
+        dpg.configure_item(self._rename_item, show=count == 1)
         dpg.configure_item(self.node_menu, show=True, pos=[int(v) for v in dpg.get_mouse_pos(local=False)])
 
     def on_press(self) -> None:
@@ -75,6 +81,16 @@ class AddMenu:
     def _on_node_action(self, action: Callable[[list[str]], object]) -> None:
         dpg.configure_item(self.node_menu, show=False)
         self._editor.attempt(lambda: action(self._for_nodes))
+
+    def _open_rename(self) -> None:
+        dpg.configure_item(self.node_menu, show=False)
+        dpg.set_value(self.rename_field, self._for_nodes[0])
+        dpg.configure_item(self.rename_box, show=True, pos=dpg.get_item_pos(self.node_menu))
+        dpg.focus_item(self.rename_field)
+
+    def _rename(self, typed: str) -> None:
+        dpg.configure_item(self.rename_box, show=False)
+        self._editor.attempt(lambda: self._editor.rename(self._for_nodes[0], typed))
 
     def _add(self, type_id: str) -> None:
         dpg.configure_item(self.window, show=False)

@@ -132,6 +132,25 @@ class Document:
             self.layout.pop(node_id, None)
             self.node_ui.pop(node_id, None)
 
+    def rename_node(self, node_id: str, new_id: str) -> str:
+        """Give a node another id (presets, links and `--set ID.param=value` name it by); returns it as stored.
+        ReenactError for an empty id, one with a space, '.' or '=' (`--set` could not name it) or one taken."""
+        new_id = new_id.strip()
+        if new_id == node_id:
+            return node_id
+        if not new_id or not new_id.isprintable() or any(c in new_id for c in ".= \t"):
+            raise GraphError(f"cannot rename '{node_id}' to '{new_id}': a node's id is one word without '.' or '='",
+                               hint="`reenact run --set ID.param=value` names the node by it; try e.g. 'key_light'")
+        if new_id in self.graph.nodes:
+            raise GraphError(f"cannot rename '{node_id}' to '{new_id}': there is a node '{new_id}' already",
+                               hint="choose another id")
+        self._record(f"rename {node_id} to {new_id}")
+        self.graph.rename(node_id, new_id)
+        for table in (self.layout, self.node_ui):
+            if node_id in table:
+                table[new_id] = table.pop(node_id)
+        return new_id
+
     def connect(self, source: Endpoint, target: Endpoint) -> Link:
         """Link an output to an input, replacing the input's old link. Refuses mismatched types and
         cycles with a GraphError that says why."""

@@ -54,6 +54,15 @@ class Graph:
         del self.nodes[node_id]
         self.links = [l for l in self.links if node_id not in (l.source.node, l.target.node)]
 
+    def rename(self, node_id: str, new_id: str) -> None:
+        """Give a node another id, in its place in the order, with its links."""
+        if new_id in self.nodes:
+            raise ValueError(f"a node with id '{new_id}' already exists")
+        self.nodes = {new_id if n == node_id else n: spec for n, spec in self.nodes.items()}
+        self.nodes[new_id].id = new_id
+        moved = lambda e: Endpoint(new_id, e.port) if e.node == node_id else e  # noqa: E731
+        self.links = [Link(moved(l.source), moved(l.target), l.extra) for l in self.links]
+
     def connect(self, source_node: str, source_port: str, target_node: str, target_port: str) -> Link:
         """Link an output to an input; an input has one source, so an old link there is replaced."""
         link = Link(Endpoint(source_node, source_port), Endpoint(target_node, target_port))
