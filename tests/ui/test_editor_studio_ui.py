@@ -202,12 +202,22 @@ def test_an_empty_search_says_so_and_right_click_adds_at_the_cursor(window, stud
 
 
 def test_right_click_on_a_node_opens_its_menu_not_the_add_menu(window, studio):
-    """It opened the add menu, as on empty canvas."""
+    """It opened the add menu, as on empty canvas. Its Rename takes the id typed, Return renaming."""
     xdotool(window, "mousemove", *title("number"))
     xdotool(window, "click", 3)
     assert dpg.is_item_shown(window.add_menu.node_menu) and not dpg.is_item_shown(window.add_menu.window)
+    click(window, centre(labelled("Rename...", "mvSelectable")))
+    assert dpg.is_item_shown(window.add_menu.rename_box) and dpg.get_value(window.add_menu.rename_field) == "number"
+    key(window, "ctrl+a")
+    type_text(window, "n2")
+    pump(window, lambda: dpg.get_value(window.add_menu.rename_field) == "n2")
+    key(window, "Return")
+    pump(window, lambda: "n2" in window.editor.document.graph.nodes)
+    settle(window)
+    xdotool(window, "mousemove", *title("n2"))
+    xdotool(window, "click", 3)
     click(window, centre(labelled("Delete", "mvSelectable")))
-    assert "number" not in window.editor.document.graph.nodes and not dpg.is_item_shown(window.add_menu.node_menu)
+    assert "n2" not in window.editor.document.graph.nodes and not dpg.is_item_shown(window.add_menu.node_menu)
 
 
 def test_the_message_log_lists_messages_with_their_node_and_copies_them(window, studio):
