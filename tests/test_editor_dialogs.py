@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from app.editor.actions import preset_file
 from app.editor.add_menu import acted_on
 from app.editor.dialogs import PRESETS
 from app.editor.document import Document
-from app.editor.file_browser import EVERY_FILE, UP, Filter, chosen_file, listing, typed_path
+from app.editor.file_browser import (EVERY_FILE, UP, Filter, chosen_file, listing, shows_hidden, typed_choice,
+                                     typed_path)
 from app.editor.render_job import render_frames
 from app.runtime.errors import ParamError, ReenactError
 from nodes import default_registry
@@ -57,6 +59,53 @@ def test_a_name_typed_in_a_folder_with_a_dot_keeps_the_folders_name(tmp_path):
     assert chosen_file(folder / "a.json", PRESETS, must_exist=True) == folder / "a.json"
     assert chosen_file(folder / "a", PRESETS, must_exist=False) == folder / "a"  # Save As adds .json itself
     assert chosen_file(folder / "a", EVERY_FILE, must_exist=True) == folder / "a"  # said missing by the dialog
+
+
+def test_a_name_the_system_refuses_is_said_not_raised(tmp_path, monkeypatch):
+    """Each of these, typed and OK'd, had ended the editor with a traceback (unsaved changes gone)."""
+    with pytest.raises(ReenactError, match="^there is no user 'nosuchuser' "):
+        typed_path(tmp_path, "~nosuchuser/x.json")
+    with pytest.raises(ReenactError, match="File name too long"):
+        typed_choice(tmp_path, "a" * 300, PRESETS, must_exist=False)
+    (tmp_path / "locked").mkdir()
+    real_is_dir = Path.is_dir
+
+    def is_dir(path: Path) -> bool:  # a folder the user may not look into (root may look into any)
+        if path.parent.name == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_is_dir(path)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    with pytest.raises(ReenactError, match=f"^cannot use {tmp_path / 'locked' / 'x'}: Permission denied$"):
+        typed_choice(tmp_path, "locked/x", PRESETS, must_exist=True)
+
+
+def test_ok_opens_a_folder_typed_takes_a_file_and_says_what_is_not_there(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.json").write_text("{}")
+    assert typed_choice(tmp_path, "sub/", PRESETS, must_exist=True) == tmp_path / "sub"
+    assert typed_choice(tmp_path, "..", PRESETS, must_exist=True) == tmp_path / ".."
+    assert typed_choice(tmp_path, "a", PRESETS, must_exist=True) == tmp_path / "a.json"
+    assert typed_choice(tmp_path, "new", PRESETS, must_exist=False) == tmp_path / "new"
+    with pytest.raises(ReenactError, match=f"^there is no file {tmp_path / 'b'}$"):
+        typed_choice(tmp_path, "b", PRESETS, must_exist=True)
+    with pytest.raises(ReenactError, match=f"^there is no folder {tmp_path / 'gone'}$"):
+        typed_choice(tmp_path, "gone/b", PRESETS, must_exist=True)
+    # a folder typed that is not there: Save As had saved gone.json beside it
+    with pytest.raises(ReenactError, match=f"^there is no folder {tmp_path / 'gone'}$"):
+        typed_choice(tmp_path, "gone/", PRESETS, must_exist=False)
+
+
+def test_hidden_entries_show_while_the_name_typed_starts_with_a_dot():
+    assert shows_hidden(".config") and shows_hidden(" .") and not shows_hidden("..")
+    assert not shows_hidden("../x") and not shows_hidden("") and not shows_hidden("a.json")
+
+
+def test_save_as_keeps_the_dots_of_the_name_chosen():
+    """'take.v2' typed into Save As was saved as take.json (the '.v2' taken for an extension and replaced)."""
+    assert preset_file(Path("/g/take.v2")) == Path("/g/take.v2.json")
+    assert preset_file(Path("/g/my.graphs/a")) == Path("/g/my.graphs/a.json")
+    assert preset_file(Path("/g/a.json")) == Path("/g/a.json")
 
 
 @pytest.fixture(scope="module")

@@ -148,6 +148,20 @@ def test_a_render_whose_output_never_gets_a_frame_says_so_last(editor, tmp_path)
                                                       "render: " + RETARGET_WAITED.replace("all 4", "all 3")]
     assert editor.messages[-1].tone is Tone.WARNING and not (tmp_path / "out.mp4").exists()
 
+
+def test_a_render_whose_upstream_fails_every_frame_says_last_that_nothing_was_written(editor, tmp_path):
+    """QA: a portrait path that is not there, and Render to file ended on "rendered 240 frames to ...mp4"."""
+    editor.open(REPO / "graphs" / "demo.json", discard=True)
+    editor.delete(["window"])
+    editor.set_param("target", "path", str(tmp_path / "nope.png"))
+    editor.set_param("out", "path", str(tmp_path / "out.mp4"))
+    job = editor.render_to_file(3)
+    assert job.wait(120) and job.progress.done == 3 and "target" in job.progress.failures
+    editor.render_finished()
+    assert list(editor.messages)[-1].text == ("render: 'out' got no frame, as a node upstream failed on every frame "
+                                              "(said above): nothing was written")
+    assert not (tmp_path / "out.mp4").exists()
+
 def test_render_refuses_a_graph_without_outputs_or_with_idle_nodes(editor):
     build = editor.add_node("image.resize")
     with pytest.raises(ReenactError, match="would idle"):

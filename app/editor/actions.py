@@ -31,9 +31,10 @@ MESSAGE_HISTORY = 500
 
 
 def preset_file(path: str | Path) -> Path:
-    """Where a graph saved as `path` goes: a preset is a .json file."""
+    """Where a graph saved as `path` goes: a preset is a .json file, '.json' put after the whole name
+    ('take.v2' had been saved as take.json, over that file when the user answered Replace)."""
     path = Path(path)
-    return path if path.suffix == ".json" else path.with_suffix(".json")
+    return path if path.suffix.lower() == ".json" else path.with_name(path.name + ".json")
 
 
 class UnsavedChanges(ReenactError):

@@ -6,7 +6,7 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
-from app.editor.actions import Editor
+from app.editor.actions import Editor, preset_file
 from app.editor.file_browser import EVERY_FILE, FileBrowser, Filter, centred
 from app.editor.notes import Tone
 from app.editor.render_job import FRAMES, output_paths, render_frames, taken_outputs
@@ -48,7 +48,11 @@ class Dialogs:
         def chosen(path: Path) -> None:
             self._next_frame.append(lambda: on_chosen(path))
 
-        self._next_frame.append(lambda: setattr(self, "browser", FileBrowser(title, start, filters, chosen, **options)))
+        def browse() -> None:
+            if self.browser is None or not self.browser.is_open():  # one at a time: Ctrl-O twice in a frame
+                self.browser = FileBrowser(title, start, filters, chosen, **options)
+
+        self._next_frame.append(browse)
 
     def run_deferred(self) -> None:
         """What was put off to the next frame (see `_browse`)."""
@@ -58,11 +62,17 @@ class Dialogs:
 
     def _save_as_unless_it_replaces(self, path: Path, after: Callable[[], None] | None = None) -> None:
         """Save as `path`; where that writes over another file, ask first."""
+        path = preset_file(path)
+
         def save() -> None:
             if self._editor.attempt(lambda: self._editor.save_as(path)) and after is not None:
                 after()
 
-        replaced = self._editor.would_replace(path)
+        try:
+            replaced = self._editor.would_replace(path)
+        except OSError as exc:  # a name too long once '.json' is added had ended the editor
+            self._editor.say(f"could not save {path}: {exc.strerror or type(exc).__name__}", Tone.WARNING)
+            return
         if replaced is None:
             save()
         else:

@@ -5,7 +5,7 @@ filter '/tmp/my.graphs/a' became '/tmp/my.json', and under every-file it answere
 Here folders come first, then files, each by name whatever its case; '..' heads the list; entries whose
 name starts with '.' show once the name typed starts with '.'; a name typed is used as typed (in full,
 or in the listed folder). A click selects an entry, a double click opens a folder or takes a file; OK
-takes the name typed (a folder typed is opened)."""
+takes the name typed (a folder typed is opened); Escape or Cancel closes it."""
 from __future__ import annotations
 
 import time
@@ -70,8 +70,37 @@ def listing(folder: Path, shown: Filter, hidden: bool = False) -> list[Entry]:
 
 def typed_path(folder: Path, text: str) -> Path:
     """A name typed: in full (from '/' or '~') as typed, else in `folder`; '..' goes up."""
-    typed = Path(text.strip()).expanduser()
+    try:
+        typed = Path(text.strip()).expanduser()
+    except RuntimeError:  # '~name' of a user there is not: it had ended the editor
+        user = text.strip()[1:].split("/")[0]
+        raise ReenactError(f"there is no user {user!r} ('~{user}' is that user's home folder)") from None
     return typed if typed.is_absolute() else folder / typed
+
+
+def shows_hidden(typed: str) -> bool:
+    """Whether entries starting with '.' are listed for the name typed: it starts with '.' (not '..')."""
+    typed = typed.lstrip()
+    return typed.startswith(".") and not typed.startswith(UP)
+
+
+def typed_choice(folder: Path, text: str, shown: Filter, must_exist: bool) -> Path:
+    """What OK makes of the name typed: a folder to open, or the file to take. Raises ReenactError saying
+    why it is neither; a name the system refuses (too long, in a folder it may not look into) had ended
+    the editor."""
+    path = typed_path(folder, text)
+    try:
+        if path.is_dir():
+            return path
+        if text.rstrip().endswith("/"):  # typed as a folder: Save As had saved 'name.json' beside it
+            raise ReenactError(f"there is no folder {path}")
+        path = chosen_file(path, shown, must_exist)
+        if must_exist and not path.is_file():
+            raise ReenactError(f"there is no file {path}" if path.parent.is_dir() else
+                               f"there is no folder {path.parent}")
+    except OSError as exc:
+        raise ReenactError(f"cannot use {path}: {exc.strerror or type(exc).__name__}") from None
+    return path
 
 
 def chosen_file(path: Path, shown: Filter, must_exist: bool) -> Path:
@@ -94,7 +123,7 @@ class FileBrowser:
         self._entries: dict[int, Entry] = {}  # selectable -> entry
         self._selected: Entry | None = None
         self._last_click: tuple[int, float] = (0, 0.0)  # (selectable, when): see _on_click
-        self._hidden = False
+        self._hidden = shows_hidden(name)
         width, height = SIZE
         with dpg.theme() as self._folder_theme, dpg.theme_component(dpg.mvSelectable):
             dpg.add_theme_color(dpg.mvThemeCol_Text, FOLDER_TEXT)
@@ -115,7 +144,10 @@ class FileBrowser:
         with dpg.item_handler_registry() as self._handlers:  # a name starting with '.' shows hidden entries
             dpg.add_item_edited_handler(callback=self._on_name_typed)
         dpg.bind_item_handler_registry(self.name_field, self._handlers)
+        with dpg.handler_registry() as self._keys:  # Escape cancels, as in any file dialog
+            dpg.add_key_press_handler(dpg.mvKey_Escape, callback=self.close)
         self._show_folder(self.folder)
+        dpg.focus_item(self.name_field)  # typing goes to the name at once: it had gone nowhere until a click
 
     # ----------------------------------------------------------------- reading it back (tests)
     def labels(self) -> list[str]:
@@ -135,33 +167,38 @@ class FileBrowser:
         if not text:
             self._say("type a name, or pick one in the list")
             return
-        path = typed_path(self.folder, text)
-        if path.is_dir():
-            if self._show_folder(path):
-                dpg.set_value(self.name_field, "")
+        try:
+            path = typed_choice(self.folder, text, self._shown, self._must_exist)
+        except ReenactError as exc:
+            self._say(exc.message)
             return
-        path = chosen_file(path, self._shown, self._must_exist)
-        if self._must_exist and not path.is_file():
-            self._say(f"there is no file {path}" if path.parent.is_dir() else f"there is no folder {path.parent}")
+        if path.is_dir():
+            dpg.set_value(self.name_field, "")  # hidden entries go with the '.' typed
+            if not self._show_folder(path):
+                dpg.set_value(self.name_field, text)
             return
         self.close()
         self._on_chosen(path)
 
+    def is_open(self) -> bool:
+        return dpg.does_item_exist(self.window)
+
     def close(self) -> None:
-        if dpg.does_item_exist(self.window):
+        if self.is_open():
             dpg.delete_item(self.window)
             dpg.delete_item(self._handlers)
+            dpg.delete_item(self._keys)
             dpg.delete_item(self._folder_theme)
 
     def _show_folder(self, folder: Path) -> bool:
         """List `folder`; one that cannot be read is said, and the one listed stays (False)."""
-        folder = folder.resolve()
+        folder, hidden = folder.resolve(), shows_hidden(dpg.get_value(self.name_field))
         try:
-            entries = listing(folder, self._shown, self._hidden)
+            entries = listing(folder, self._shown, hidden)
         except ReenactError as exc:
             self._say(exc.message)
             return False
-        self.folder, self._selected = folder, None
+        self.folder, self._selected, self._hidden = folder, None, hidden
         dpg.set_value(self._where, f"in {folder}")
         dpg.delete_item(self._list, children_only=True)
         self._entries.clear()
@@ -191,10 +228,7 @@ class FileBrowser:
             self._show_folder(self.folder / entry.name)
 
     def _on_name_typed(self) -> None:
-        typed = dpg.get_value(self.name_field).lstrip()
-        hidden = typed.startswith(".") and not typed.startswith(UP)
-        if hidden != self._hidden:
-            self._hidden = hidden
+        if shows_hidden(dpg.get_value(self.name_field)) != self._hidden:
             self._show_folder(self.folder)
 
     def _set_filter(self, label: str) -> None:

@@ -27,14 +27,18 @@ from app.runtime.waits import WaitTally
 FRAMES = Param("frames", ParamKind.INT, 300, "frames to render", minimum=1, maximum=1_000_000)
 
 
+def output_nodes(graph: Graph, registry: Registry) -> list[str]:
+    """The graph's sinks (files, windows, devices), by id."""
+    return [node_id for node_id, spec in graph.nodes.items()
+            if (node_class := registry.get(spec.type)) is not None and node_class.schema.category == "output"]
+
+
 def output_paths(graph: Graph, registry: Registry) -> list[str]:
     """Where the graph's sinks write: each output path param, resolved as `reenact run` resolves it."""
     paths = []
-    for spec in graph.nodes.values():
-        node_class = registry.get(spec.type)
-        if node_class is None or node_class.schema.category != "output":
-            continue
-        for param in node_class.schema.params:
+    for node_id in output_nodes(graph, registry):
+        spec = graph.nodes[node_id]
+        for param in registry.require(spec.type).schema.params:
             if param.kind is ParamKind.PATH and param.role is PathRole.OUTPUT:
                 paths.append(str(resolve_output(spec.params.get(param.name, param.default))))
     return paths
@@ -63,8 +67,8 @@ class RenderProgress:
     failures: dict[str, str] = field(default_factory=dict)  # node id -> first message
     notices: list[str] = field(default_factory=list)
     waits: WaitTally = field(default_factory=WaitTally)
-    # what the waits come to (`Verdict`): an output that got no frame (it had said "rendered 300 frames"
-    # over a file never written), and waits on some frames, with their counts
+    # outputs that got no frame (it had said "rendered 300 frames" over a file never written): for a node
+    # that waited (`Verdict`) or failed upstream on every frame; and waits on some frames, with their counts
     starved: list[str] = field(default_factory=list)
     waited: list[str] = field(default_factory=list)
 
@@ -100,6 +104,7 @@ class RenderJob:
         self._scheduler = Scheduler(graph, registry, RunContext(base_dir=graph.base_dir, options=options,
                                                                 embedded=True))
         self._verdict = Verdict(graph, registry)
+        self._outputs = output_nodes(graph, registry)
         self._thread = threading.Thread(target=self._run, name="reenact-render", daemon=True)
         self._thread.start()
 
@@ -129,6 +134,11 @@ class RenderJob:
             for problem in scheduler.close():
                 progress.failures.setdefault("close", problem)
             progress.starved, progress.waited = self._verdict.judge(progress.waits, progress.done)
+            ran = scheduler.node_timings()
+            idle = [n for n in self._outputs if n not in progress.failures and (n not in ran or not ran[n].samples)]
+            if progress.done and idle and not progress.starved:  # what they depend on failed every frame
+                progress.starved.append(", ".join(f"'{n}'" for n in idle) + " got no frame, as a node "
+                                        "upstream failed on every frame (said above): nothing was written")
             # the waits' own notices are said once each, judged with their counts instead
             said = {wait.why for wait in progress.waits.last.values()}
             progress.notices = [notice for notice in scheduler.run.notices if notice not in said]
