@@ -3,6 +3,9 @@ named for what it is, not refused as "not UTF-8 text (byte 0)"."""
 from __future__ import annotations
 
 HEAD_BYTES = 16  # what media_kind reads
+# What the studio's readers take, by name: the editor's file pickers show these first (a path param's `files`)
+IMAGE_FILES = ("Images", (".png", ".jpg", ".jpeg", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff", ".gif"))
+VIDEO_FILES = ("Videos", (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"))
 
 _SIGNATURES = (  # (first bytes, what the file is)
     (b"\xff\xd8\xff", "an image (JPEG)"), (b"\x89PNG", "an image (PNG)"), (b"GIF8", "an image (GIF)"),

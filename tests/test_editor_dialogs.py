@@ -174,3 +174,17 @@ def test_a_nodes_menu_acts_on_the_selection_it_is_part_of_else_on_the_node_alone
     assert acted_on("b", ["a", "b"]) == ["a", "b"]
     assert acted_on("c", ["a", "b"]) == ["c"]
     assert acted_on("a", []) == ["a"]
+
+
+def test_a_path_params_picker_shows_the_files_its_node_reads_first():
+    """The portrait's picker offered only "All files (*)"."""
+    from app.editor.inspector import file_filters
+    from nodes import default_registry
+
+    registry = default_registry(plugins=False)
+    image = file_filters(registry.require("capture.image").schema.params[0])
+    assert [f.label for f in image][:1] == ["Images or videos"] and image[0].takes("me.HEIC") and \
+        image[0].takes("clip.mp4") and not image[0].takes("notes.txt")
+    assert image[1].label.startswith("Images (*.png *.jpg") and not image[1].takes("clip.mp4")
+    weights = file_filters(registry.require("refine.neural").schema.params[0])
+    assert [f.label for f in weights] == ["Refiner weights (*.safetensors)"]

@@ -24,11 +24,15 @@ class Dialogs:
         self._render_told = None  # the render job whose end was reported
         self.browser: FileBrowser | None = None  # the file dialog opened last
 
-    def pick_file(self, title: str, on_chosen: Callable[[Path], None], filters: tuple[Filter, ...] = ()) -> None:
+    def pick_file(self, title: str, on_chosen: Callable[[Path], None], filters: tuple[Filter, ...] = (),
+                  near: Path | None = None) -> None:
         """Choose an existing file; `filters` come first in the filter list (the first is shown), then every
-        file."""
-        start = self._editor.document.graph.base_dir or Path.cwd()
-        self._browse(title, start, [*filters, EVERY_FILE], lambda path: self._editor.attempt(lambda: on_chosen(path)))
+        file. It opens in the folder of `near` (the file a param names now) where that is there, else the
+        graph's own (a portrait picked again had to be looked for from the preset's folder each time)."""
+        start = near.parent if near is not None and near.parent.is_dir() else \
+            self._editor.document.graph.base_dir or Path.cwd()
+        self._browse(title, start, [*filters, EVERY_FILE], lambda path: self._editor.attempt(lambda: on_chosen(path)),
+                     name=near.name if near is not None and near.is_file() else "")
 
     def save_as(self, after: Callable[[], None] | None = None) -> None:
         """Save As; `after` runs once it saved (what a Save answered to the unsaved-changes question was for)."""

@@ -9,10 +9,13 @@ from typing import Any, Callable
 import dearpygui.dearpygui as dpg
 
 from app.editor.actions import Editor
+from app.editor.file_browser import Filter
 from app.editor.keys import Modifiers
 from app.editor.notes import Tone
 from app.editor.param_groups import group_params
 from app.editor.theme import ERROR_TEXT, NOTE_TEXT
+from app.runtime.errors import ReenactError
+from app.runtime.paths import resolve_asset
 from app.runtime.scheduler import bypass_routes
 from app.runtime.schema import NodeSchema, Param, ParamKind, PathRole
 
@@ -24,10 +27,10 @@ NOT_IN_A_NUMBER = {getattr(dpg, f"mvKey_{c}"): c.lower() for c in "ABCDFGHIJKLMN
 
 
 class Inspector:
-    def __init__(self, editor: Editor, parent: int | str, pick_file: Callable[[str, Callable[[Path], None]], None],
+    def __init__(self, editor: Editor, parent: int | str, pick_file: Callable[..., None],
                  modifiers: Modifiers):
         self._editor, self._modifiers = editor, modifiers
-        self._pick_file = pick_file  # (title, on_chosen) -> opens a file dialog
+        self._pick_file = pick_file  # (title, on_chosen, filters, near) -> opens a file dialog
         self._widgets: dict[str, tuple[int, Param]] = {}
         self._choices: dict[str, dict[str, Any]] = {}  # param -> {label shown: value} for picked params
         self.node_id: str | None = None
@@ -154,10 +157,19 @@ class Inspector:
         with dpg.group(horizontal=True):
             widget = dpg.add_input_text(label=param.name, default_value=value, width=WIDTH - 40)
             if param.role is PathRole.ASSET:
-                node_id, name = self.node_id, param.name
+                node_id = self.node_id
                 dpg.add_button(label="...", callback=lambda: self._pick_file(
-                    f"Choose {name}", lambda chosen: self._on_picked(node_id, name, chosen)))
+                    f"Choose {param.name}", lambda chosen: self._on_picked(node_id, param.name, chosen),
+                    file_filters(param), self._named_file(param.name)))
         return widget
+
+    def _named_file(self, name: str) -> Path | None:
+        """The file the param names now, where there is one (its picker opens beside it)."""
+        value = self._editor.document.graph.nodes[self.node_id].params.get(name, "")
+        try:
+            return resolve_asset(value, self._editor.document.graph.base_dir) if value else None
+        except ReenactError:
+            return None
 
     # ----------------------------------------------------------------- edits
     def _on_edit(self, _sender, value, name: str) -> None:
@@ -220,6 +232,15 @@ class Inspector:
     def _apply(self, name: str, value: Any) -> None:
         if not self._editor.attempt(lambda: self._editor.set_param(self.node_id, name, value)):
             self.refresh_values()
+
+
+def file_filters(param: Param) -> tuple[Filter, ...]:
+    """A path param's kinds of file as the picker's filters: all of them together first, then each."""
+    kinds = [Filter(f"{label} ({' '.join('*' + s for s in suffixes)})", suffixes) for label, suffixes in param.files]
+    if len(kinds) > 1:
+        every = tuple(s for _, suffixes in param.files for s in suffixes)
+        kinds.insert(0, Filter(" or ".join(label.lower() for label, _ in param.files).capitalize(), every))
+    return tuple(kinds)
 
 
 def _param_value(param: Param, value: Any) -> Any:

@@ -55,6 +55,8 @@ class Param:
     size: int = 0
     role: PathRole = PathRole.ASSET
     max_length: int = 4096
+    # an asset path's kinds of file: (label, suffixes) each, which the editor's file picker shows first
+    files: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def coerce(self, value: Any) -> Any:
         """Check `value` against this param and return it in canonical form; raise ParamError."""

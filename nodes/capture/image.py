@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image as PILImage, ImageCms
 from pillow_heif import register_heif_opener
 
+from app.file_kind import IMAGE_FILES, VIDEO_FILES
 from app.runtime.context import FrameContext, RunContext
 from app.runtime.errors import ReenactError, first_line
 from app.runtime.gpu.image import Image
@@ -57,7 +58,7 @@ UPRIGHT = {  # each orientation's turn of the stored (H, W, C) pixels that shows
 }
 # the Pillow modes whose colour profile is applied, and the mode each becomes
 MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}  # read as a still, their first frame
+VIDEO_SUFFIXES = set(VIDEO_FILES[1])  # read as a still, their first frame
 VIDEO_AS_STILL = ("its first frame is used as the still portrait (a target video, whose frames supply its teeth and "
                   "turned views, is graphs/video_target.json)")
 # what Pillow calls the formats of single pictures (an MPEG file, which Pillow also "identifies", is not one)
@@ -188,7 +189,7 @@ class ImageFile(Node):
         outputs=(Port("image", ports.IMAGE, "the image, RGB or RGBA"),),
         params=(
             Param("path", ParamKind.PATH, "portraits/astronaut.png",
-                  "image file, relative to the preset's folder or assets/"),
+                  "image file, relative to the preset's folder or assets/", files=(IMAGE_FILES, VIDEO_FILES)),
             Param("max_side", ParamKind.INT, 2048, "larger images are downscaled to this many pixels "
                   "on their longest side", minimum=16, maximum=8192),
             Param("alpha", ParamKind.BOOL, False, "keep the alpha channel (else a transparent background is "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.file_kind import VIDEO_FILES
 from app.runtime.context import FrameContext, PassOver, RunContext, SourceClock
 from app.runtime.errors import EndOfStream, ReenactError
 from app.runtime.gpu.image import Image
@@ -316,7 +317,8 @@ class VideoFile(Node):
         help="Plays a video file (mp4, mov, webm, gif, ...) frame by frame, as recorded: each frame carries its "
              "own timestamp, also in variable-frame-rate clips from phones.",
         outputs=(Port("image", ports.IMAGE, "the current frame"),),
-        params=(Param("path", ParamKind.PATH, "", "video file, relative to the preset's folder or assets/"),
+        params=(Param("path", ParamKind.PATH, "", "video file, relative to the preset's folder or assets/",
+                      files=(VIDEO_FILES,)),
                 Param("loop", ParamKind.BOOL, False, "start again at the end (else the run ends there)"),
                 Param("max_side", ParamKind.INT, 1920, "larger frames (a phone's 4K) are scaled down to this many "
                       "pixels on their longest side (from the clip's next start); 0: as recorded", minimum=0,

@@ -134,7 +134,8 @@ class RefineNeural(Node):
                 Port("motion", MOTION, "the motion the frame was rendered with (for the face and mouth maps)")),
         outputs=(Port("image", ports.IMAGE, "the refined frame"),),
         params=(
-            Param("weights", ParamKind.PATH, "", "refiner weights (.safetensors) for this target; empty: pass through"),
+            Param("weights", ParamKind.PATH, "", "refiner weights (.safetensors) for this target; empty: pass through",
+                  files=(("Refiner weights", (".safetensors",)),)),
             Param("size", ParamKind.INT, 0, "longest side the network runs at (0: the size it was trained at)",
                   minimum=0, maximum=2048),
             Param("strength", ParamKind.FLOAT, 1.0, "how much of the correction to apply", minimum=0.0, maximum=1.0),

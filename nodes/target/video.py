@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from app.file_kind import VIDEO_FILES
 from app.runtime.progress import Progress
 from app.runtime import ports
 from app.runtime.context import FrameContext, RunContext
@@ -35,7 +36,7 @@ class TargetVideo(Node):
                  Port("plate", ports.IMAGE, "the room behind the person (per-pixel median where the person is not)")),
         params=(
             Param("path", ParamKind.PATH, "targets/single_face.mp4",
-                  "video of the target person, relative to the preset's folder or assets/"),
+                  "video of the target person, relative to the preset's folder or assets/", files=(VIDEO_FILES,)),
             Param("every", ParamKind.INT, 1, "keep every Nth frame (a long clip in less memory and time)",
                   minimum=1, maximum=30),
             Param("max_frames", ParamKind.INT, 0, "keep at most this many frames (0: all)", minimum=0,

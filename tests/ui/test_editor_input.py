@@ -148,7 +148,11 @@ def test_a_file_picked_with_the_dialog_is_stored_as_chosen_and_runs(window, scen
     editor = window.editor
     click(window, title("target"))
     assert editor.selection == ["target"]
+    shutil.copy(scene / "me.jpg", scene / "you.jpg")
+    editor.set_param("target", "path", "you.jpg")
     click(window, centre(labelled("...", "mvButton")))
+    browser = window.dialogs.browser  # it opens beside the file the param names now, that file named
+    assert browser.folder == scene and dpg.get_value(browser.name_field) == "you.jpg"
     pick_in_file_dialog(window, "me.jpg")
     assert editor.document.graph.nodes["target"].params["path"] == "me.jpg"  # relative to the preset
     assert dpg.get_value(labelled("path", "mvInputText")) == "me.jpg"
