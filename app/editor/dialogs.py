@@ -34,15 +34,18 @@ class Dialogs:
         self._browse(title, start, [*filters, EVERY_FILE], lambda path: self._editor.attempt(lambda: on_chosen(path)),
                      name=near.name if near is not None and near.is_file() else "")
 
-    def save_as(self, after: Callable[[], None] | None = None) -> None:
-        """Save As; `after` runs once it saved (what a Save answered to the unsaved-changes question was for)."""
+    def save_as(self, after: Callable[[], None] | None = None, again: Path | None = None) -> None:
+        """Save As; `after` runs once it saved (what a Save answered to the unsaved-changes question was for).
+        again: the file chosen before, which was not saved (Cancel to replacing it, a name the system refused):
+        the dialog opens on it, as chosen, instead of starting over."""
         doc = self._editor.document
+        chosen = again or doc.path
         # a folder that is not there (graphs/ outside the project) left the dialog listing nothing and saving
         # the name it started with, whatever was typed
-        start = next(p for p in (doc.path.parent if doc.path else None, Path.cwd() / "graphs", Path.cwd())
+        start = next(p for p in (chosen.parent if chosen else None, Path.cwd() / "graphs", Path.cwd())
                      if p is not None and p.is_dir())
         self._browse("Save graph as", start, [PRESETS], lambda path: self._save_as_unless_it_replaces(path, after),
-                     name=doc.path.stem if doc.path else "my_graph", must_exist=False)
+                     name=chosen.name.removesuffix(".json") if chosen else "my_graph", must_exist=False)
 
     def _browse(self, title: str, start: Path, filters: list[Filter], on_chosen: Callable[[Path], None],
                 **options) -> None:
@@ -76,18 +79,24 @@ class Dialogs:
             replaced = self._editor.would_replace(path)
         except OSError as exc:  # a name too long once '.json' is added had ended the editor
             self._editor.say(f"could not save {path}: {exc.strerror or type(exc).__name__}", Tone.WARNING)
+            self.save_as(after, again=path)
             return
         if replaced is None:
             save()
         else:
-            self._ask_replace(f"{replaced} already exists. Replace it with this graph?", save)
+            self._ask_replace(f"{replaced} already exists. Replace it with this graph?", save,
+                              declined=lambda: self.save_as(after, again=path))
 
-    def _ask_replace(self, question: str, replace: Callable[[], None]) -> None:
-        """Replace / Cancel, before anything writes over an existing file."""
+    def _ask_replace(self, question: str, replace: Callable[[], None],
+                     declined: Callable[[], None] | None = None) -> None:
+        """Replace / Cancel, before anything writes over an existing file; `declined` runs on Cancel (Save As
+        goes back to its dialog: it had dropped it, and the name typed, so the user started over)."""
         def answer(yes: bool) -> None:
             dpg.delete_item(modal)
             if yes:
                 replace()
+            elif declined is not None:
+                declined()
 
         with dpg.window(label="Replace the file?", modal=True, no_collapse=True, width=460,
                         pos=centred(460, 90)) as modal:

@@ -12,8 +12,8 @@ import pytest
 
 from app.runtime.graph import Endpoint
 from tests.ui import test_editor_input
-from tests.ui.test_editor_input import (centre, click, key, labelled, menu, settle, title, type_text, wait_for,
-                                        xdotool)
+from tests.ui.test_editor_input import (centre, click, key, labelled, menu, pick_in_file_dialog, settle, title,
+                                        type_text, wait_for, xdotool)
 
 pytestmark = pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool for real input events")
 
@@ -78,6 +78,19 @@ def test_save_as_takes_a_path_typed_in_full_and_refuses_a_folder_that_is_not_the
     type_into_file_dialog(window, "my.graphs/x")
     assert editor.document.path == saved and editor.messages[-1].text == f"opened {saved}"
 
+
+def test_cancel_to_replacing_a_file_goes_back_to_save_as_with_the_name_chosen(window, scene):
+    """Cancel dropped the dialog, and the name typed: the user started over."""
+    menu(window, "File", "Save as...")
+    pick_in_file_dialog(window, "other.json")
+    question = labelled("Replace the file?", "mvWindowAppItem")
+    assert f"{scene / 'other.json'} already exists" in dpg.get_value(dpg.get_item_children(question, 1)[0])
+    click(window, centre(labelled("Cancel", "mvButton")))
+    settle(window)
+    browser = window.dialogs.browser
+    assert browser.is_open() and browser.folder == scene and dpg.get_value(browser.name_field) == "other"
+    click(window, centre(labelled("Cancel", "mvButton")))
+    assert not browser.is_open() and window.editor.document.path == scene / "scene.json"
 
 def test_a_file_typed_in_full_into_a_params_file_dialog_is_the_one_picked(window, scene):
     """It was refused: "the dialog did not say which file 'me.*' is"."""
