@@ -743,7 +743,7 @@ def test_an_ffmpeg_without_the_hdr_filters_still_reads_the_clip_and_says_what_it
     all ("Filter not found"). It is read as it is stored, and the run says it is not tone-mapped, and why."""
     import subprocess
 
-    from nodes.capture import video
+    from nodes.capture import video_filters
 
     clip = tmp_path / "hlg.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x64:d=0.2",
@@ -751,7 +751,7 @@ def test_an_ffmpeg_without_the_hdr_filters_still_reads_the_clip_and_says_what_it
                     "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc",
                     "-pix_fmt", "yuv420p10le", str(clip)],
                    check=True)
-    monkeypatch.setattr(video, "TONE_MAP", "zscale_missing_here")
+    monkeypatch.setattr(video_filters, "TONE_MAP", "zscale_missing_here")
     node, run = make(studio_registry, "capture.video", path=str(clip))
     assert node.process(FrameContext(0, 0.0, run))["image"].width == 64
     node.close()
@@ -766,7 +766,7 @@ def test_an_hdr_clip_that_leaves_its_colours_unnamed_is_tone_mapped_as_hdr_and_a
     (BT.2020); and whatever else stops the tone map, the clip is read as stored, saying so."""
     import subprocess
 
-    from nodes.capture import video
+    from nodes.capture import video, video_filters
 
     clip = tmp_path / "pq_unnamed.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=64x64:d=0.2",
@@ -775,7 +775,7 @@ def test_an_hdr_clip_that_leaves_its_colours_unnamed_is_tone_mapped_as_hdr_and_a
     reader = video.VideoReader(clip)
     assert reader.hdr == ("unknown", "unknown", "smpte2084") and reader.read() is not None and not reader.unfixed
     reader.close()
-    monkeypatch.setattr(video, "TONE_MAP", "zscale=pin=no_such_primaries")
+    monkeypatch.setattr(video_filters, "TONE_MAP", "zscale=pin=no_such_primaries")
     reader = video.VideoReader(clip)
     assert reader.read() is not None and reader.unfixed.startswith("it is not tone-mapped from HDR: ffmpeg could not")
     reader.close()

@@ -19,6 +19,8 @@ from app.runtime.node import Node
 from app.runtime import ports
 from app.runtime.schema import NodeSchema, Param, ParamKind, Port
 from nodes.capture.ffmpeg import start_ffmpeg
+from nodes.capture.video_filters import (DEINTERLACE, DEINTERLACED, FIT, HDR, INTERLACED, SQUARE_PIXELS,
+                                           STORED_SIZE, TONE_MAPPED, tone_map)
 from nodes.capture.image import still_format
 from nodes.capture.video_errors import ANY_STREAM, unreadable_video
 
@@ -44,39 +46,6 @@ SHORTFALL_S, SHORTFALL_SHARE = 0.5, 0.1
 
 AHEAD = 2  # frames read from ffmpeg before they are asked for
 BASE_RATE_SHARE, BASE_RATE_MAX = 0.05, 60.0  # see VideoReader._header_rate
-# An HDR clip (a phone's default: HLG or PQ in BT.2020) read as it is came out dim, flat and washed out
-# (24 levels off on average; a face's colours are what a target video shows). Taken into linear light with
-# HDR reference white (203 nits) as SDR white, into BT.709's primaries, then highlights above 0.7 eased
-# under white (Mobius) where SDR would clip them; in SDR's range it is nearly the identity (2.8 levels
-# off, the round trip's coding loss). 17 ms a 1080p frame on one core, in ffmpeg's own process.
-TONE_MAP = ("zscale=tin={transfer}:min={matrix}:pin={primaries}:t=linear:p={primaries}:npl=203,format=gbrpf32le,"
-            "zscale=p=bt709,tonemap=tonemap=mobius:param=0.7:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv444p")
-# the matrix, primaries and transfer in "yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)"
-_HDR = re.compile(r"([\w-]+)/([\w-]+)/(smpte2084|arib-std-b67)\b")
-
-
-def tone_map(matrix: str, primaries: str, transfer: str) -> str:
-    """TONE_MAP for a clip's colours as its header names them: zscale finds no way from colours left
-    unknown, so those are taken as HDR's (BT.2020)."""
-    return TONE_MAP.format(transfer=transfer, matrix=matrix if matrix != "unknown" else "bt2020nc",
-                           primaries=primaries if primaries != "unknown" else "bt2020")
-
-
-# A camcorder's or a TV recording's interlaced frames hold two fields a field apart: read as they are, every
-# moving edge (a turning face, its lips) was combed. Deinterlaced a frame for a frame (the frames keep their
-# times). Every frame, not only those flagged: HEVC's decoder flags none, though the header says interlaced.
-DEINTERLACE = "bwdif=mode=send_frame:deint=all"
-DEINTERLACED, TONE_MAPPED = "deinterlaced", "tone-mapped from HDR"  # the fixes, by what they do
-_INTERLACED = re.compile(r"\b(?:top|bottom)(?: coded)? first\b")  # the field order in "yuv420p(tv, top first)"
-# a camcorder's or an anamorphic clip's pixels are not square (its sample aspect ratio says how wide each is):
-# widened to what a player shows, or its faces were tracked squeezed; square pixels pass through as they are
-SQUARE_PIXELS = "scale=w='if(gt(sar,0),max(1,round(iw*sar)),iw)':h=ih"
-# A phone's 4K clip, read whole, ran the chain at 21.6 fps where its 1080p copy ran at 41 (the render uploads
-# the driver's frame, 33 MB at 4K, each frame): frames larger than max_side are scaled down by ffmpeg,
-# before any tone mapping, which then has a quarter of the pixels to do
-FIT = ("scale=w='if(gt(max(iw,ih),{side}),max(1,round(iw*{side}/max(iw,ih))),iw)'"
-       ":h='if(gt(max(iw,ih),{side}),max(1,round(ih*{side}/max(iw,ih))),ih)':flags=area")
-_STORED_SIZE = re.compile(r", (\d+)x(\d+)\b")  # the frames' size on the stream's header line
 
 
 class _FramesAhead:
@@ -238,9 +207,9 @@ class VideoReader:
             elif not self.fps and ": Video: " in line:
                 self.fps = self._header_rate(line)
                 self.average_fps = _header_rates(line).get("fps", 0.0)
-                self.hdr = (hdr := _HDR.search(line)) and hdr.groups()
-                self.interlaced = bool(_INTERLACED.search(line))
-                stored = _STORED_SIZE.search(line)
+                self.hdr = (hdr := HDR.search(line)) and hdr.groups()
+                self.interlaced = bool(INTERLACED.search(line))
+                stored = STORED_SIZE.search(line)
                 self.stored_size = stored and (int(stored.group(1)), int(stored.group(2)))
             elif _SOUND.search(line):
                 self.has_sound = True
@@ -260,7 +229,7 @@ class VideoReader:
         3 s). Else the average, else tbr alone where it is a rate (browser recordings say "1k tbr")."""
         rates = _header_rates(line)
         rate, base = rates.get("fps", 0.0), rates.get("tbr", 0.0)
-        if _INTERLACED.search(line) and abs(base - 2 * rate) <= BASE_RATE_SHARE * base:
+        if INTERLACED.search(line) and abs(base - 2 * rate) <= BASE_RATE_SHARE * base:
             base = rate  # an interlaced clip's tbr is its field rate (29.97 fps, 59.94 tbr): its frames come at half
         if base and (abs(base - rate) <= BASE_RATE_SHARE * rate or rate < base <= BASE_RATE_MAX):
             rate = base
