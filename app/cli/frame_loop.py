@@ -135,7 +135,6 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
     """
     result = RunResult()
     shown: dict[str, str] = {}
-    said: set[str] = set()  # the waits' notices: summed up with their counts instead
     started = time.perf_counter()
     with stop_on_signals() as stop, _closing(scheduler, result, progress, started, stop):
         result.not_started = scheduler.open()
@@ -172,9 +171,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
             for failure in failures:
                 result.failures[failure.node_id] += 1
                 result.last_failure[failure.node_id] = failure
-            waited = scheduler.waited()
-            result.waits.add(waited)
-            said.update(wait.why for wait in waited.values())
+            result.waits.add(scheduler.waited())
             result.frames += 1
             progress.update(result.frames, scheduler.fps)
             if measuring and result.frames == FAILED_FROM_THE_START:
@@ -185,7 +182,7 @@ def run_headless(scheduler: FrameRunner, frames: int | None, progress: Progress,
                 break
         if before_frame and not result.not_started:
             before_frame(result.frames)  # after the last frame, while the nodes are still open
-    result.notices = [notice for notice in result.notices if notice not in said]
+    result.notices = result.waits.other_notices(result.notices)
     return result
 
 

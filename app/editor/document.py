@@ -134,7 +134,7 @@ class Document:
 
     def rename_node(self, node_id: str, new_id: str) -> str:
         """Give a node another id (presets, links and `--set ID.param=value` name it by); returns it as stored.
-        ReenactError for an empty id, one with a space, '.' or '=' (`--set` could not name it) or one taken."""
+        GraphError for an empty id, one with a space, '.' or '=' (`--set` could not name it) or one taken."""
         new_id = new_id.strip()
         if new_id == node_id:
             return node_id

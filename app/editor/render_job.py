@@ -139,8 +139,6 @@ class RenderJob:
             if progress.done and idle and not progress.starved:  # what they depend on failed every frame
                 progress.starved.append(", ".join(f"'{n}'" for n in idle) + " got no frame, as a node "
                                         "upstream failed on every frame (said above): nothing was written")
-            # the waits' own notices are said once each, judged with their counts instead
-            said = {wait.why for wait in progress.waits.last.values()}
-            progress.notices = [notice for notice in scheduler.run.notices if notice not in said]
+            progress.notices = progress.waits.other_notices(scheduler.run.notices)
             progress.cancelled = self._cancel.is_set()
             progress.finished = True

@@ -16,8 +16,8 @@ HOLD_HELP = ("Hold the rate: when frames take longer than the cap allows, switch
              "they declare (less multisampling, hands looked for less often, ...) one at a time, and back when "
              "there is room. Each change is said in the message log; the status line lists those in force.")
 CANVAS_HELP = ("Drag from a pin to another to link them; Ctrl-click a link to remove it; drag with the middle "
-               "mouse button to pan; right-click the canvas to add a node there, or a node to duplicate or delete "
-               "it. With the mouse over the canvas: "
+               "mouse button to pan; right-click the canvas to add a node there, or a node to rename, duplicate or "
+               "delete it. With the mouse over the canvas: "
                "Del deletes the selected nodes, F brings every node into view, Space plays or pauses.")
 
 

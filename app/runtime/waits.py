@@ -70,9 +70,15 @@ class WaitTally:
 
     counts: Counter = field(default_factory=Counter)
     last: dict[str, Wait] = field(default_factory=dict)
+    said: set[str] = field(default_factory=set)  # every wait's notice met
 
     def add(self, waited: dict[str, Wait]) -> None:
         """One frame's waits (`Waits.now`, or a pipelined run's `waited()`)."""
         for node_id, wait in waited.items():
             self.counts[node_id] += 1
             self.last[node_id] = wait
+            self.said.add(wait.why)
+
+    def other_notices(self, notices: list[str]) -> list[str]:
+        """A run's notices less the waits' own, which are said with their counts instead (`Verdict`)."""
+        return [notice for notice in notices if notice not in self.said]
