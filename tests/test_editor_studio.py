@@ -160,7 +160,7 @@ def test_a_render_whose_upstream_fails_every_frame_says_last_that_nothing_was_wr
     editor.render_finished()
     assert list(editor.messages)[-1].text == ("render: 'out' got no frame, as a node upstream failed on every frame "
                                               "(said above): nothing was written")
-    assert not (tmp_path / "out.mp4").exists()
+    assert not (tmp_path / "out.mp4").exists() and job.progress.summary == "3 / 3 frames - nothing written"
 
 def test_render_refuses_a_graph_without_outputs_or_with_idle_nodes(editor):
     build = editor.add_node("image.resize")

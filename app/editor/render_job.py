@@ -82,7 +82,8 @@ class RenderProgress:
     @property
     def summary(self) -> str:
         """The progress bar's words."""
-        ending = " - cancelled" if self.cancelled else " - done" if self.finished else ""
+        ending = (" - cancelled" if self.cancelled else " - nothing written" if self.starved  # it read "done"
+                  else " - done" if self.finished else "")
         return f"{self.done} / {self.frames} frames{ending}"
 
 
